@@ -1,0 +1,83 @@
+//! Opaque string ids. New ids are UUIDv7, so they sort by creation time.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(Uuid::now_v7().to_string())
+            }
+
+            /// `None` for anything that is not a UUID in canonical lower-case form: such an id
+            /// names nothing, so callers answer 404 rather than 422.
+            pub fn parse(s: &str) -> Option<Self> {
+                let uuid = Uuid::try_parse(s).ok()?;
+                let canonical = uuid.to_string();
+                (canonical == s).then_some(Self(canonical))
+            }
+
+            /// For ids read back from our own storage.
+            pub fn from_trusted(s: String) -> Self {
+                Self(s)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A user account (a login, not a CRM contact).
+    UserId
+);
+id_type!(
+    /// An event (a Dashboard "course").
+    EventId
+);
+id_type!(
+    /// An API token's public id.
+    TokenId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_reject_other_forms() {
+        let id = EventId::new();
+        assert_eq!(EventId::parse(id.as_str()), Some(id.clone()));
+        assert_eq!(EventId::parse("does-not-exist"), None);
+        assert_eq!(EventId::parse(&id.as_str().to_uppercase()), None);
+        assert_eq!(EventId::parse(""), None);
+    }
+
+    #[test]
+    fn new_ids_sort_by_creation() {
+        let a = UserId::new();
+        let b = UserId::new();
+        assert!(a < b);
+    }
+}

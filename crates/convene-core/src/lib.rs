@@ -1,0 +1,20 @@
+//! Convene's domain: the values that may exist past the HTTP edge, and the rules between them.
+//!
+//! Nothing here does I/O. Every newtype is built by `parse()`, so an invalid username, slug or
+//! token cannot be represented once a request has been accepted.
+
+pub mod access;
+pub mod clock;
+pub mod event;
+pub mod ids;
+pub mod outbound;
+pub mod page;
+pub mod text;
+pub mod token;
+pub mod user;
+pub mod username;
+pub mod validation;
+
+pub use clock::{Clock, SystemClock, Timestamp};
+pub use ids::{EventId, TokenId, UserId};
+pub use validation::{FieldError, FieldErrors};

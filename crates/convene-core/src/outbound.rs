@@ -1,0 +1,137 @@
+//! The events Convene emits for every domain change. Each is written to the outbox in the same
+//! transaction as the change, so a committed change always has its message and a rolled-back
+//! one never does.
+
+use crate::event::{Event, Organizer, Participant, Visibility};
+use crate::user::User;
+use crate::clock::Timestamp;
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    UserCreated,
+    UserUpdated,
+    UserDeleted,
+    EventCreated,
+    EventUpdated,
+    EventDeleted,
+    OrganizerAdded,
+    OrganizerRemoved,
+    ParticipantRegistered,
+    ParticipantCancelled,
+    ParticipantVisibilityChanged,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 11] = [
+        EventType::UserCreated,
+        EventType::UserUpdated,
+        EventType::UserDeleted,
+        EventType::EventCreated,
+        EventType::EventUpdated,
+        EventType::EventDeleted,
+        EventType::OrganizerAdded,
+        EventType::OrganizerRemoved,
+        EventType::ParticipantRegistered,
+        EventType::ParticipantCancelled,
+        EventType::ParticipantVisibilityChanged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::UserCreated => "user.created",
+            EventType::UserUpdated => "user.updated",
+            EventType::UserDeleted => "user.deleted",
+            EventType::EventCreated => "event.created",
+            EventType::EventUpdated => "event.updated",
+            EventType::EventDeleted => "event.deleted",
+            EventType::OrganizerAdded => "organizer.added",
+            EventType::OrganizerRemoved => "organizer.removed",
+            EventType::ParticipantRegistered => "participant.registered",
+            EventType::ParticipantCancelled => "participant.cancelled",
+            EventType::ParticipantVisibilityChanged => "participant.visibility_changed",
+        }
+    }
+}
+
+/// One message for the outbox: its type and its `data` object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundEvent {
+    pub event_type: EventType,
+    pub data: Value,
+}
+
+fn time(t: Timestamp) -> Value {
+    t.format(&Rfc3339).map(Value::String).unwrap_or(Value::Null)
+}
+
+fn opt_time(t: Option<Timestamp>) -> Value {
+    t.map(time).unwrap_or(Value::Null)
+}
+
+fn user_data(u: &User) -> Value {
+    json!({"id": u.id.as_str(), "username": u.username.as_str(), "is_admin": u.is_admin})
+}
+
+fn event_data(e: &Event) -> Value {
+    json!({
+        "id": e.id.as_str(), "slug": e.slug.as_str(), "title": e.title.as_str(),
+        "starts_at": opt_time(e.starts_at), "ends_at": opt_time(e.ends_at),
+        "timezone": e.timezone.as_ref().map(|t| t.as_str()), "private": e.private,
+    })
+}
+
+fn event_ref(e: &Event) -> Value {
+    json!({"id": e.id.as_str(), "slug": e.slug.as_str(), "title": e.title.as_str()})
+}
+
+fn participant_data(p: &Participant) -> Value {
+    json!({
+        "username": p.username.as_str(), "visibility": p.visibility.as_str(),
+        "registered_at": time(p.registered_at),
+    })
+}
+
+impl OutboundEvent {
+    fn new(event_type: EventType, data: Value) -> Self {
+        Self { event_type, data }
+    }
+
+    pub fn user(event_type: EventType, user: &User) -> Self {
+        Self::new(event_type, json!({"user": user_data(user)}))
+    }
+
+    pub fn event(event_type: EventType, event: &Event) -> Self {
+        Self::new(event_type, json!({"event": event_data(event)}))
+    }
+
+    pub fn organizer(event_type: EventType, event: &Event, organizer: &Organizer) -> Self {
+        let organizer = json!({"username": organizer.username.as_str(), "role": organizer.role.as_str()});
+        Self::new(event_type, json!({"event": event_ref(event), "organizer": organizer}))
+    }
+
+    pub fn participant(event_type: EventType, event: &Event, participant: &Participant) -> Self {
+        Self::new(event_type, json!({"event": event_ref(event), "participant": participant_data(participant)}))
+    }
+
+    pub fn visibility_changed(event: &Event, participant: &Participant, from: Visibility) -> Self {
+        let mut msg = Self::participant(EventType::ParticipantVisibilityChanged, event, participant);
+        msg.data["previous_visibility"] = Value::from(from.as_str());
+        msg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_dotted_lowercase_and_unique() {
+        let mut names: Vec<_> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+        assert!(names.iter().all(|n| n.contains('.') && n.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')));
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), EventType::ALL.len());
+    }
+}

@@ -1,0 +1,92 @@
+//! PostgreSQL storage: the scale-out backend. Several nodes may share one database; migrations
+//! take sqlx's advisory lock, so nodes starting together migrate once.
+
+mod convert;
+mod events;
+mod idempotency;
+mod roster;
+mod tokens;
+mod users;
+
+use async_trait::async_trait;
+use convene_core::Timestamp;
+use convene_core::outbound::OutboundEvent;
+use convene_store::{Admin, OutboxMessage, OutboxStore, PoolStats, StoreError, StoreResult};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool};
+use std::time::Duration;
+
+pub use convert::map_err;
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(map_err)?;
+        Ok(Self { pool })
+    }
+}
+
+/// Writes one outbound event to the outbox inside the caller's transaction.
+async fn emit(conn: &mut PgConnection, msg: OutboundEvent, at: Timestamp) -> StoreResult<()> {
+    sqlx::query("INSERT INTO outbox (id, event_type, data, occurred_at) VALUES ($1, $2, $3, $4)")
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(msg.event_type.as_str())
+        .bind(Json(&msg.data))
+        .bind(at)
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl OutboxStore for PgStore {
+    async fn outbox_after(&self, seq: i64, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+        let rows: Vec<(i64, String, String, Json<serde_json::Value>, Timestamp)> = sqlx::query_as(
+            "SELECT seq, id, event_type, data, occurred_at FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, id, event_type, data, occurred_at)| OutboxMessage { seq, id, event_type, data: data.0, occurred_at })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Admin for PgStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations").run(&self.pool).await.map_err(|e| StoreError::Other(e.into()))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats { size: self.pool.size(), idle: self.pool.num_idle() as u32 }
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

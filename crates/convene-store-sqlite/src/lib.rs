@@ -1,0 +1,114 @@
+//! SQLite storage: the embedded default. One process owns the file: a single-connection writer
+//! pool serialises writes (no `SQLITE_BUSY` lock upgrades), a reader pool serves reads in WAL.
+
+mod convert;
+mod events;
+mod idempotency;
+mod roster;
+mod tokens;
+mod users;
+
+use async_trait::async_trait;
+use convene_core::Timestamp;
+use convene_core::outbound::OutboundEvent;
+use convene_store::{Admin, OutboxMessage, OutboxStore, PoolStats, StoreError, StoreResult};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqliteConnection, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use convert::map_err;
+use convert::{from_micros, micros};
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at a `sqlite://PATH` URL.
+    pub async fn connect(url: &str, max_readers: u32) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(map_err)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+            .map_err(map_err)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(max_readers.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(map_err)?;
+        Ok(Self { writer, reader })
+    }
+}
+
+/// Writes one outbound event to the outbox inside the caller's transaction.
+async fn emit(conn: &mut SqliteConnection, msg: OutboundEvent, at: Timestamp) -> StoreResult<()> {
+    sqlx::query("INSERT INTO outbox (id, event_type, data, occurred_at) VALUES ($1, $2, $3, $4)")
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(msg.event_type.as_str())
+        .bind(msg.data.to_string())
+        .bind(micros(at))
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn outbox_after(&self, seq: i64, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+        let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+            "SELECT seq, id, event_type, data, occurred_at FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter()
+            .map(|(seq, id, event_type, data, at)| {
+                let data = serde_json::from_str(&data).map_err(|e| StoreError::Other(e.into()))?;
+                Ok(OutboxMessage { seq, id, event_type, data, occurred_at: from_micros(at) })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Admin for SqliteStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations").run(&self.writer).await.map_err(|e| StoreError::Other(e.into()))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.writer.size() + self.reader.size(),
+            idle: (self.writer.num_idle() + self.reader.num_idle()) as u32,
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}

@@ -1,0 +1,22 @@
+use std::error::Error as StdError;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which uniqueness rule a write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    Username,
+    Slug,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict on {0:?}")]
+    Conflict(Conflict),
+    #[error("database unavailable")]
+    Unavailable(#[source] Box<dyn StdError + Send + Sync>),
+    #[error("database error")]
+    Other(#[source] Box<dyn StdError + Send + Sync>),
+}

@@ -1,0 +1,14 @@
+//! Storage traits: what the server asks of a database, in domain words.
+//!
+//! Two implementations exist (`convene-store-sqlite`, `convene-store-postgres`) and both must
+//! pass the conformance suite in [`testing`]. Every mutating method writes the outbound events
+//! it causes in the same transaction as the change.
+
+mod error;
+mod traits;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{Conflict, StoreError, StoreResult};
+pub use traits::*;

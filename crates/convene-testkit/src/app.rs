@@ -1,0 +1,3 @@
+pub struct TestApp;
+pub async fn spawn_app() {}
+pub async fn spawn_app_with() {}
