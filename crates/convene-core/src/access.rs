@@ -1,16 +1,20 @@
 //! Who may do what. The handlers fetch the facts (the caller, their role on the event); the
 //! rules live here, once.
 
+use crate::UserId;
 use crate::event::{Event, Role};
 use crate::username::Username;
-use crate::UserId;
 
 /// The caller of an API request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     /// The `CONVENE_ADMIN_TOKEN` bootstrap: an admin that is no user, so it owns nothing.
     Bootstrap,
-    User { id: UserId, username: Username, is_admin: bool },
+    User {
+        id: UserId,
+        username: Username,
+        is_admin: bool,
+    },
 }
 
 impl Principal {

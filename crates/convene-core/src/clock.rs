@@ -22,7 +22,9 @@ impl Clock for SystemClock {
 /// the time written.
 pub fn truncate_to_micros(t: OffsetDateTime) -> OffsetDateTime {
     let micros = t.microsecond();
-    t.replace_microsecond(micros).unwrap_or(t).to_offset(time::UtcOffset::UTC)
+    t.replace_microsecond(micros)
+        .unwrap_or(t)
+        .to_offset(time::UtcOffset::UTC)
 }
 
 /// RFC 3339 in UTC, as the API prints every time (`2026-11-23T10:00:00Z`).

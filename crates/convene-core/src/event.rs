@@ -43,7 +43,11 @@ pub struct EventPatch {
 }
 
 /// An event must not end before it starts.
-pub fn check_time_order(starts_at: Option<Timestamp>, ends_at: Option<Timestamp>, errors: &mut FieldErrors) {
+pub fn check_time_order(
+    starts_at: Option<Timestamp>,
+    ends_at: Option<Timestamp>,
+    errors: &mut FieldErrors,
+) {
     if let (Some(s), Some(e)) = (starts_at, ends_at)
         && e < s
     {
@@ -130,7 +134,10 @@ pub struct Participant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Registration {
     Registered(Participant),
-    VisibilityChanged { participant: Participant, from: Visibility },
+    VisibilityChanged {
+        participant: Participant,
+        from: Visibility,
+    },
     Unchanged(Participant),
 }
 

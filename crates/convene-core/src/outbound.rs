@@ -2,9 +2,9 @@
 //! transaction as the change, so a committed change always has its message and a rolled-back
 //! one never does.
 
+use crate::clock::Timestamp;
 use crate::event::{Event, Organizer, Participant, Visibility};
 use crate::user::User;
-use crate::clock::Timestamp;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
@@ -107,16 +107,24 @@ impl OutboundEvent {
     }
 
     pub fn organizer(event_type: EventType, event: &Event, organizer: &Organizer) -> Self {
-        let organizer = json!({"username": organizer.username.as_str(), "role": organizer.role.as_str()});
-        Self::new(event_type, json!({"event": event_ref(event), "organizer": organizer}))
+        let organizer =
+            json!({"username": organizer.username.as_str(), "role": organizer.role.as_str()});
+        Self::new(
+            event_type,
+            json!({"event": event_ref(event), "organizer": organizer}),
+        )
     }
 
     pub fn participant(event_type: EventType, event: &Event, participant: &Participant) -> Self {
-        Self::new(event_type, json!({"event": event_ref(event), "participant": participant_data(participant)}))
+        Self::new(
+            event_type,
+            json!({"event": event_ref(event), "participant": participant_data(participant)}),
+        )
     }
 
     pub fn visibility_changed(event: &Event, participant: &Participant, from: Visibility) -> Self {
-        let mut msg = Self::participant(EventType::ParticipantVisibilityChanged, event, participant);
+        let mut msg =
+            Self::participant(EventType::ParticipantVisibilityChanged, event, participant);
         msg.data["previous_visibility"] = Value::from(from.as_str());
         msg
     }
@@ -129,7 +137,11 @@ mod tests {
     #[test]
     fn names_are_dotted_lowercase_and_unique() {
         let mut names: Vec<_> = EventType::ALL.iter().map(|t| t.as_str()).collect();
-        assert!(names.iter().all(|n| n.contains('.') && n.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')));
+        assert!(names.iter().all(|n| {
+            n.contains('.')
+                && n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
+        }));
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), EventType::ALL.len());

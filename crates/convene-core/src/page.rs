@@ -15,7 +15,10 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self { limit: DEFAULT_LIMIT, after: None }
+        Self {
+            limit: DEFAULT_LIMIT,
+            after: None,
+        }
     }
 }
 
@@ -39,7 +42,9 @@ impl PageRequest {
     }
 
     pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<String>, PageError> {
-        let Some(raw) = cursor.filter(|c| !c.is_empty()) else { return Ok(None) };
+        let Some(raw) = cursor.filter(|c| !c.is_empty()) else {
+            return Ok(None);
+        };
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| PageError::Cursor)?;
         let key = String::from_utf8(bytes).map_err(|_| PageError::Cursor)?;
         Ok(Some(key))
@@ -60,11 +65,17 @@ impl<T> Page<T> {
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next_after = if more { rows.last().map(key) } else { None };
-        Self { items: rows, next_after }
+        Self {
+            items: rows,
+            next_after,
+        }
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next_after: self.next_after }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_after: self.next_after,
+        }
     }
 
     pub fn next_cursor(&self) -> Option<String> {
@@ -90,8 +101,14 @@ mod tests {
         let page = Page::from_overfetch(vec!["a", "b", "c"], 2, |s| s.to_string());
         assert_eq!(page.items, vec!["a", "b"]);
         let cursor = page.next_cursor().unwrap();
-        assert_eq!(PageRequest::parse_cursor(Some(&cursor)), Ok(Some("b".into())));
-        assert_eq!(PageRequest::parse_cursor(Some("!!")), Err(PageError::Cursor));
+        assert_eq!(
+            PageRequest::parse_cursor(Some(&cursor)),
+            Ok(Some("b".into()))
+        );
+        assert_eq!(
+            PageRequest::parse_cursor(Some("!!")),
+            Err(PageError::Cursor)
+        );
         let last = Page::from_overfetch(vec!["a"], 2, |s| s.to_string());
         assert_eq!(last.next_cursor(), None);
     }

@@ -107,7 +107,10 @@ impl Description {
         if raw.chars().count() > Self::MAX {
             return Err(TextError::TooLong(Self::MAX));
         }
-        if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        if raw
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
             return Err(TextError::Control);
         }
         Ok(Self(raw.to_owned()))
@@ -139,7 +142,8 @@ impl Email {
             && domain.split('.').all(|label| {
                 !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-')
             });
-        if local.is_empty() || local.len() > 64 || !domain_ok || s.chars().any(char::is_whitespace) {
+        if local.is_empty() || local.len() > 64 || !domain_ok || s.chars().any(char::is_whitespace)
+        {
             return Err(TextError::Email);
         }
         Ok(Self(s.to_owned()))
@@ -155,8 +159,10 @@ impl Locale {
     pub fn parse(raw: &str) -> Result<Self, TextError> {
         let mut parts = raw.split('-');
         let primary = parts.next().unwrap_or_default();
-        let primary_ok = (2..=3).contains(&primary.len()) && primary.chars().all(|c| c.is_ascii_alphabetic());
-        let rest_ok = parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+        let primary_ok =
+            (2..=3).contains(&primary.len()) && primary.chars().all(|c| c.is_ascii_alphabetic());
+        let rest_ok = parts
+            .all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
         if !(primary_ok && rest_ok) {
             return Err(TextError::Locale);
         }

@@ -36,7 +36,9 @@ impl TokenSecret {
     pub fn parse(raw: &str) -> Option<Self> {
         let body = raw.strip_prefix(PREFIX)?;
         let shaped = body.len() == SECRET_CHARS
-            && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         shaped.then(|| Self(raw.to_owned()))
     }
 

@@ -28,8 +28,11 @@ pub enum UsernameError {
 
 /// White space MediaWiki folds into one space (its title-normalisation character class).
 fn is_wiki_space(c: char) -> bool {
-    matches!(c, ' ' | '_' | '\u{A0}' | '\u{1680}' | '\u{180E}' | '\u{2000}'..='\u{200A}'
-        | '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}')
+    matches!(
+        c,
+        ' ' | '_' | '\u{A0}' | '\u{1680}' | '\u{180E}' | '\u{2000}'
+            ..='\u{200A}' | '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}'
+    )
 }
 
 /// Direction marks and embeddings MediaWiki strips from titles.
@@ -99,7 +102,9 @@ fn strip_user_namespace(mut name: &str) -> &str {
 /// MediaWiki keeps it).
 fn upper_first(name: &str) -> String {
     let mut chars = name.chars();
-    let Some(first) = chars.next() else { return String::new() };
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
     let mut upper = first.to_uppercase();
     let head = match (upper.next(), upper.next()) {
         (Some(u), None) => u,
@@ -152,7 +157,10 @@ mod tests {
         assert_eq!(Username::parse("a/b"), Err(UsernameError::Forbidden('/')));
         assert_eq!(Username::parse("a\u{0}b"), Err(UsernameError::Control));
         assert_eq!(Username::parse("a\nb"), Err(UsernameError::Control));
-        assert_eq!(Username::parse(&"x".repeat(256)), Err(UsernameError::TooLong));
+        assert_eq!(
+            Username::parse(&"x".repeat(256)),
+            Err(UsernameError::TooLong)
+        );
         assert!(Username::parse(&"é".repeat(255)).is_ok());
     }
 

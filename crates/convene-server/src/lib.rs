@@ -1,1 +1,21 @@
+//! Convene's server: configuration, the HTTP API, and the process lifecycle.
+//!
+//! `convene_server::run(config, role, listener, shutdown)` is all the binary calls to serve.
 
+pub mod api;
+pub mod app;
+mod auth;
+pub mod commands;
+pub mod config;
+pub mod error;
+mod extract;
+mod health;
+mod idempotency;
+pub mod metrics;
+mod openapi;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::{Role, run, shutdown_on_signals};

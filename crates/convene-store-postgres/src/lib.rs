@@ -62,7 +62,13 @@ impl OutboxStore for PgStore {
         .map_err(map_err)?;
         Ok(rows
             .into_iter()
-            .map(|(seq, id, event_type, data, occurred_at)| OutboxMessage { seq, id, event_type, data: data.0, occurred_at })
+            .map(|(seq, id, event_type, data, occurred_at)| OutboxMessage {
+                seq,
+                id,
+                event_type,
+                data: data.0,
+                occurred_at,
+            })
             .collect())
     }
 }
@@ -70,16 +76,25 @@ impl OutboxStore for PgStore {
 #[async_trait]
 impl Admin for PgStore {
     async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations").run(&self.pool).await.map_err(|e| StoreError::Other(e.into()))
+        sqlx::migrate!("./migrations")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Other(e.into()))
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 
     fn pool_stats(&self) -> PoolStats {
-        PoolStats { size: self.pool.size(), idle: self.pool.num_idle() as u32 }
+        PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+        }
     }
 
     fn backend(&self) -> &'static str {

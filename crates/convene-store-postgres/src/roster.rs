@@ -1,7 +1,9 @@
 use crate::convert::{is_foreign_key_violation, map_err};
 use crate::{PgStore, emit};
 use async_trait::async_trait;
-use convene_core::event::{Event, Organizer, OrganizerRemoval, Participant, Registration, Role, Visibility};
+use convene_core::event::{
+    Event, Organizer, OrganizerRemoval, Participant, Registration, Role, Visibility,
+};
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
 use convene_core::user::User;
@@ -40,10 +42,18 @@ impl MemberRow {
 
 /// A write that names a deleted event or user is a 404, not a 500.
 fn gone(e: sqlx::Error) -> StoreError {
-    if is_foreign_key_violation(&e) { StoreError::NotFound } else { map_err(e) }
+    if is_foreign_key_violation(&e) {
+        StoreError::NotFound
+    } else {
+        map_err(e)
+    }
 }
 
-async fn participant(conn: &mut PgConnection, event: &EventId, user: &UserId) -> StoreResult<Option<Participant>> {
+async fn participant(
+    conn: &mut PgConnection,
+    event: &EventId,
+    user: &UserId,
+) -> StoreResult<Option<Participant>> {
     let row: Option<MemberRow> = sqlx::query_as(
         "SELECT p.user_id, u.username, p.visibility AS kind, p.registered_at AS at
          FROM participants p JOIN users u ON u.id = p.user_id WHERE p.event_id = $1 AND p.user_id = $2",
@@ -70,7 +80,13 @@ impl RosterStore for PgStore {
         Ok(rows.into_iter().map(MemberRow::organizer).collect())
     }
 
-    async fn put_organizer(&self, event: &Event, user: &User, role: Role, at: Timestamp) -> StoreResult<(Organizer, bool)> {
+    async fn put_organizer(
+        &self,
+        event: &Event,
+        user: &User,
+        role: Role,
+        at: Timestamp,
+    ) -> StoreResult<(Organizer, bool)> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let inserted = sqlx::query(
             "INSERT INTO organizers (event_id, user_id, role, added_at) VALUES ($1, $2, $3, $4)
@@ -95,13 +111,24 @@ impl RosterStore for PgStore {
         let organizer = row.organizer();
         let created = inserted.rows_affected() > 0;
         if created {
-            emit(&mut tx, OutboundEvent::organizer(EventType::OrganizerAdded, event, &organizer), at).await?;
+            emit(
+                &mut tx,
+                OutboundEvent::organizer(EventType::OrganizerAdded, event, &organizer),
+                at,
+            )
+            .await?;
         }
         tx.commit().await.map_err(map_err)?;
         Ok((organizer, created))
     }
 
-    async fn remove_organizer(&self, event: &Event, user: &UserId, keep_one: bool, at: Timestamp) -> StoreResult<OrganizerRemoval> {
+    async fn remove_organizer(
+        &self,
+        event: &Event,
+        user: &UserId,
+        keep_one: bool,
+        at: Timestamp,
+    ) -> StoreResult<OrganizerRemoval> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let rows: Vec<MemberRow> = sqlx::query_as(
             "SELECT o.user_id, u.username, o.role AS kind, o.added_at AS at
@@ -124,12 +151,22 @@ impl RosterStore for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        emit(&mut tx, OutboundEvent::organizer(EventType::OrganizerRemoved, event, &target.organizer()), at).await?;
+        emit(
+            &mut tx,
+            OutboundEvent::organizer(EventType::OrganizerRemoved, event, &target.organizer()),
+            at,
+        )
+        .await?;
         tx.commit().await.map_err(map_err)?;
         Ok(OrganizerRemoval::Removed)
     }
 
-    async fn participants(&self, event: &EventId, include_private: bool, page: &PageRequest) -> StoreResult<Page<Participant>> {
+    async fn participants(
+        &self,
+        event: &EventId,
+        include_private: bool,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Participant>> {
         let rows: Vec<MemberRow> = sqlx::query_as(
             "SELECT p.user_id, u.username, p.visibility AS kind, p.registered_at AS at
              FROM participants p JOIN users u ON u.id = p.user_id
@@ -144,24 +181,44 @@ impl RosterStore for PgStore {
         .await
         .map_err(map_err)?;
         let list = rows.into_iter().map(MemberRow::participant).collect();
-        Ok(Page::from_overfetch(list, page.limit, |p: &Participant| p.username.to_string()))
+        Ok(Page::from_overfetch(list, page.limit, |p: &Participant| {
+            p.username.to_string()
+        }))
     }
 
-    async fn register(&self, event: &Event, user: &User, visibility: Visibility, at: Timestamp) -> StoreResult<Registration> {
+    async fn register(
+        &self,
+        event: &Event,
+        user: &User,
+        visibility: Visibility,
+        at: Timestamp,
+    ) -> StoreResult<Registration> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let registration = match participant(&mut tx, &event.id, &user.id).await? {
-            Some(existing) if existing.visibility == visibility => Registration::Unchanged(existing),
+            Some(existing) if existing.visibility == visibility => {
+                Registration::Unchanged(existing)
+            }
             Some(existing) => {
-                sqlx::query("UPDATE participants SET visibility = $3 WHERE event_id = $1 AND user_id = $2")
-                    .bind(event.id.as_str())
-                    .bind(user.id.as_str())
-                    .bind(visibility.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
+                sqlx::query(
+                    "UPDATE participants SET visibility = $3 WHERE event_id = $1 AND user_id = $2",
+                )
+                .bind(event.id.as_str())
+                .bind(user.id.as_str())
+                .bind(visibility.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
                 let from = existing.visibility;
-                let participant = Participant { visibility, ..existing };
-                emit(&mut tx, OutboundEvent::visibility_changed(event, &participant, from), at).await?;
+                let participant = Participant {
+                    visibility,
+                    ..existing
+                };
+                emit(
+                    &mut tx,
+                    OutboundEvent::visibility_changed(event, &participant, from),
+                    at,
+                )
+                .await?;
                 Registration::VisibilityChanged { participant, from }
             }
             None => {
@@ -173,9 +230,22 @@ impl RosterStore for PgStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(gone)?;
-                let participant =
-                    Participant { user_id: user.id.clone(), username: user.username.clone(), visibility, registered_at: at };
-                emit(&mut tx, OutboundEvent::participant(EventType::ParticipantRegistered, event, &participant), at).await?;
+                let participant = Participant {
+                    user_id: user.id.clone(),
+                    username: user.username.clone(),
+                    visibility,
+                    registered_at: at,
+                };
+                emit(
+                    &mut tx,
+                    OutboundEvent::participant(
+                        EventType::ParticipantRegistered,
+                        event,
+                        &participant,
+                    ),
+                    at,
+                )
+                .await?;
                 Registration::Registered(participant)
             }
         };
@@ -183,16 +253,28 @@ impl RosterStore for PgStore {
         Ok(registration)
     }
 
-    async fn cancel(&self, event: &Event, user: &UserId, at: Timestamp) -> StoreResult<Option<Participant>> {
+    async fn cancel(
+        &self,
+        event: &Event,
+        user: &UserId,
+        at: Timestamp,
+    ) -> StoreResult<Option<Participant>> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let Some(existing) = participant(&mut tx, &event.id, user).await? else { return Ok(None) };
+        let Some(existing) = participant(&mut tx, &event.id, user).await? else {
+            return Ok(None);
+        };
         sqlx::query("DELETE FROM participants WHERE event_id = $1 AND user_id = $2")
             .bind(event.id.as_str())
             .bind(user.as_str())
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        emit(&mut tx, OutboundEvent::participant(EventType::ParticipantCancelled, event, &existing), at).await?;
+        emit(
+            &mut tx,
+            OutboundEvent::participant(EventType::ParticipantCancelled, event, &existing),
+            at,
+        )
+        .await?;
         tx.commit().await.map_err(map_err)?;
         Ok(Some(existing))
     }

@@ -7,7 +7,8 @@ use convene_core::username::Username;
 use convene_core::{Timestamp, TokenId, UserId};
 use convene_store::{StoreError, StoreResult, TokenCredential, TokenStore};
 
-const TOKEN_SELECT: &str = "SELECT t.id, t.user_id, u.username, t.name, t.created_at, t.expires_at, t.last_used_at,
+const TOKEN_SELECT: &str =
+    "SELECT t.id, t.user_id, u.username, t.name, t.created_at, t.expires_at, t.last_used_at,
     t.sha256, u.is_admin FROM api_tokens t JOIN users u ON u.id = t.user_id";
 
 #[derive(sqlx::FromRow)]
@@ -85,7 +86,11 @@ impl TokenStore for PgStore {
         Ok(row.map(|r| TokenCredential::from(r).token))
     }
 
-    async fn list_tokens(&self, user: Option<&UserId>, page: &PageRequest) -> StoreResult<Page<ApiToken>> {
+    async fn list_tokens(
+        &self,
+        user: Option<&UserId>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<ApiToken>> {
         let sql = format!(
             "{TOKEN_SELECT} WHERE ($1 IS NULL OR t.user_id = $1) AND ($2 IS NULL OR t.id > $2) ORDER BY t.id LIMIT $3"
         );
@@ -96,8 +101,13 @@ impl TokenStore for PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
-        let tokens = rows.into_iter().map(|r| TokenCredential::from(r).token).collect();
-        Ok(Page::from_overfetch(tokens, page.limit, |t: &ApiToken| t.id.to_string()))
+        let tokens = rows
+            .into_iter()
+            .map(|r| TokenCredential::from(r).token)
+            .collect();
+        Ok(Page::from_overfetch(tokens, page.limit, |t: &ApiToken| {
+            t.id.to_string()
+        }))
     }
 
     async fn delete_token(&self, id: &TokenId) -> StoreResult<bool> {

@@ -9,8 +9,7 @@ use convene_core::username::Username;
 use convene_core::{Timestamp, UserId};
 use convene_store::{Conflict, StoreError, StoreResult, UserStore};
 
-pub(crate) const USER_COLUMNS: &str =
-    "users.id, users.username, users.email, users.display_name, users.locale, users.is_admin, users.created_at, users.updated_at";
+pub(crate) const USER_COLUMNS: &str = "users.id, users.username, users.email, users.display_name, users.locale, users.is_admin, users.created_at, users.updated_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
@@ -70,7 +69,12 @@ impl UserStore for PgStore {
         if inserted.rows_affected() == 0 {
             return Err(StoreError::Conflict(Conflict::Username));
         }
-        emit(&mut tx, OutboundEvent::user(EventType::UserCreated, &user), at).await?;
+        emit(
+            &mut tx,
+            OutboundEvent::user(EventType::UserCreated, &user),
+            at,
+        )
+        .await?;
         tx.commit().await.map_err(map_err)?;
         Ok(user)
     }
@@ -96,7 +100,9 @@ impl UserStore for PgStore {
     }
 
     async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE $1 IS NULL OR username > $1 ORDER BY username LIMIT $2");
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE $1 IS NULL OR username > $1 ORDER BY username LIMIT $2"
+        );
         let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(page.after.as_deref())
             .bind(i64::from(page.limit) + 1)
@@ -104,7 +110,9 @@ impl UserStore for PgStore {
             .await
             .map_err(map_err)?;
         let users = rows.into_iter().map(User::from).collect();
-        Ok(Page::from_overfetch(users, page.limit, |u: &User| u.username.to_string()))
+        Ok(Page::from_overfetch(users, page.limit, |u: &User| {
+            u.username.to_string()
+        }))
     }
 
     async fn update_user(&self, user: &User) -> StoreResult<User> {
@@ -124,7 +132,12 @@ impl UserStore for PgStore {
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        emit(&mut tx, OutboundEvent::user(EventType::UserUpdated, user), user.updated_at).await?;
+        emit(
+            &mut tx,
+            OutboundEvent::user(EventType::UserUpdated, user),
+            user.updated_at,
+        )
+        .await?;
         tx.commit().await.map_err(map_err)?;
         Ok(user.clone())
     }
@@ -139,7 +152,12 @@ impl UserStore for PgStore {
         if deleted.rows_affected() == 0 {
             return Ok(false);
         }
-        emit(&mut tx, OutboundEvent::user(EventType::UserDeleted, user), at).await?;
+        emit(
+            &mut tx,
+            OutboundEvent::user(EventType::UserDeleted, user),
+            at,
+        )
+        .await?;
         tx.commit().await.map_err(map_err)?;
         Ok(true)
     }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 convene_store::conformance_suite!(async {
     let db = TestDb::postgres().await?;
-    let store = PgStore::connect(&db.url, 4).await.expect("connect to PostgreSQL");
+    let store = PgStore::connect(&db.url, 4)
+        .await
+        .expect("connect to PostgreSQL");
     store.migrate().await.expect("migrate");
     Some((Arc::new(store) as TestStore, db))
 });
@@ -14,7 +16,9 @@ convene_store::conformance_suite!(async {
 /// Two nodes starting on one database migrate together safely and serve the same data.
 #[tokio::test]
 async fn concurrent_migrations_are_safe() {
-    let Some(db) = TestDb::postgres().await else { return };
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
     let a = PgStore::connect(&db.url, 2).await.unwrap();
     let b = PgStore::connect(&db.url, 2).await.unwrap();
     let (ra, rb) = tokio::join!(a.migrate(), b.migrate());

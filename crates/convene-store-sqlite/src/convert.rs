@@ -9,7 +9,8 @@ pub fn micros(t: Timestamp) -> i64 {
 }
 
 pub fn from_micros(us: i64) -> Timestamp {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 pub fn opt_micros(t: Option<Timestamp>) -> Option<i64> {
@@ -19,8 +20,12 @@ pub fn opt_micros(t: Option<Timestamp>) -> Option<i64> {
 pub fn map_err(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e.into()),
-        sqlx::Error::Database(ref db) if db.code().as_deref() == Some("5") => StoreError::Unavailable(e.into()),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.into())
+        }
+        sqlx::Error::Database(ref db) if db.code().as_deref() == Some("5") => {
+            StoreError::Unavailable(e.into())
+        }
         other => StoreError::Other(other.into()),
     }
 }

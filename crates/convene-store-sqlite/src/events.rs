@@ -7,11 +7,12 @@ use convene_core::page::{Page, PageRequest};
 use convene_core::text::{Description, Slug, TimeZoneName, Title};
 use convene_core::user::User;
 use convene_core::{EventId, Timestamp, UserId};
-use convene_store::{Audience, Conflict, EventFilter, EventStore, PatchOutcome, StoreError, StoreResult};
+use convene_store::{
+    Audience, Conflict, EventFilter, EventStore, PatchOutcome, StoreError, StoreResult,
+};
 use sqlx::SqliteConnection;
 
-const EVENT_COLUMNS: &str =
-    "e.id, e.slug, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.private, e.created_at, e.updated_at";
+const EVENT_COLUMNS: &str = "e.id, e.slug, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.private, e.created_at, e.updated_at";
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -45,19 +46,31 @@ impl From<EventRow> for Event {
 }
 
 fn slug_conflict(e: sqlx::Error) -> StoreError {
-    if is_unique_violation(&e) { StoreError::Conflict(Conflict::Slug) } else { map_err(e) }
+    if is_unique_violation(&e) {
+        StoreError::Conflict(Conflict::Slug)
+    } else {
+        map_err(e)
+    }
 }
 
 async fn fetch_event(conn: &mut SqliteConnection, id: &EventId) -> StoreResult<Option<Event>> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = $1");
-    let row: Option<EventRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(conn).await.map_err(map_err)?;
+    let row: Option<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await
+        .map_err(map_err)?;
     Ok(row.map(Event::from))
 }
 
 #[async_trait]
 impl EventStore for SqliteStore {
-    async fn create_event(&self, new: NewEvent, creator: Option<&User>, at: Timestamp) -> StoreResult<Event> {
+    async fn create_event(
+        &self,
+        new: NewEvent,
+        creator: Option<&User>,
+        at: Timestamp,
+    ) -> StoreResult<Event> {
         let event = Event {
             id: EventId::new(),
             slug: new.slug,
@@ -87,7 +100,12 @@ impl EventStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(slug_conflict)?;
-        emit(&mut tx, OutboundEvent::event(EventType::EventCreated, &event), at).await?;
+        emit(
+            &mut tx,
+            OutboundEvent::event(EventType::EventCreated, &event),
+            at,
+        )
+        .await?;
         if let Some(user) = creator {
             sqlx::query("INSERT INTO organizers (event_id, user_id, role, added_at) VALUES ($1, $2, $3, $4)")
                 .bind(event.id.as_str())
@@ -97,9 +115,18 @@ impl EventStore for SqliteStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;
-            let organizer =
-                Organizer { user_id: user.id.clone(), username: user.username.clone(), role: Role::Facilitator, added_at: at };
-            emit(&mut tx, OutboundEvent::organizer(EventType::OrganizerAdded, &event, &organizer), at).await?;
+            let organizer = Organizer {
+                user_id: user.id.clone(),
+                username: user.username.clone(),
+                role: Role::Facilitator,
+                added_at: at,
+            };
+            emit(
+                &mut tx,
+                OutboundEvent::organizer(EventType::OrganizerAdded, &event, &organizer),
+                at,
+            )
+            .await?;
         }
         tx.commit().await.map_err(map_err)?;
         Ok(event)
@@ -110,7 +137,11 @@ impl EventStore for SqliteStore {
         fetch_event(&mut conn, id).await
     }
 
-    async fn list_events(&self, filter: &EventFilter, page: &PageRequest) -> StoreResult<Page<Event>> {
+    async fn list_events(
+        &self,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Event>> {
         let viewer = match &filter.audience {
             Audience::Everything => None,
             Audience::User(id) => Some(id.as_str()),
@@ -132,12 +163,21 @@ impl EventStore for SqliteStore {
             .await
             .map_err(map_err)?;
         let events = rows.into_iter().map(Event::from).collect();
-        Ok(Page::from_overfetch(events, page.limit, |e: &Event| e.id.to_string()))
+        Ok(Page::from_overfetch(events, page.limit, |e: &Event| {
+            e.id.to_string()
+        }))
     }
 
-    async fn update_event(&self, id: &EventId, patch: EventPatch, at: Timestamp) -> StoreResult<PatchOutcome> {
+    async fn update_event(
+        &self,
+        id: &EventId,
+        patch: EventPatch,
+        at: Timestamp,
+    ) -> StoreResult<PatchOutcome> {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
-        let current = fetch_event(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let current = fetch_event(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let event = match patch.apply_to(current, at) {
             Ok(event) => event,
             Err(errors) => return Ok(PatchOutcome::Invalid(errors)),
@@ -158,19 +198,32 @@ impl EventStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(slug_conflict)?;
-        emit(&mut tx, OutboundEvent::event(EventType::EventUpdated, &event), at).await?;
+        emit(
+            &mut tx,
+            OutboundEvent::event(EventType::EventUpdated, &event),
+            at,
+        )
+        .await?;
         tx.commit().await.map_err(map_err)?;
         Ok(PatchOutcome::Updated(event))
     }
 
     async fn delete_event(&self, event: &Event, at: Timestamp) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
-        let deleted =
-            sqlx::query("DELETE FROM events WHERE id = $1").bind(event.id.as_str()).execute(&mut *tx).await.map_err(map_err)?;
+        let deleted = sqlx::query("DELETE FROM events WHERE id = $1")
+            .bind(event.id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         if deleted.rows_affected() == 0 {
             return Ok(false);
         }
-        emit(&mut tx, OutboundEvent::event(EventType::EventDeleted, event), at).await?;
+        emit(
+            &mut tx,
+            OutboundEvent::event(EventType::EventDeleted, event),
+            at,
+        )
+        .await?;
         tx.commit().await.map_err(map_err)?;
         Ok(true)
     }

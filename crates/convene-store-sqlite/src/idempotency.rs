@@ -6,7 +6,14 @@ use convene_store::{IdempotencyStore, KeyClaim, SavedResponse, StoreResult};
 
 #[async_trait]
 impl IdempotencyStore for SqliteStore {
-    async fn claim_key(&self, scope: &str, key: &str, fingerprint: &str, at: Timestamp, stale_before: Timestamp) -> StoreResult<KeyClaim> {
+    async fn claim_key(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        at: Timestamp,
+        stale_before: Timestamp,
+    ) -> StoreResult<KeyClaim> {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
         // A claim whose request never finished (crash) is taken over once it is stale.
         sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL AND created_at < $3")
@@ -40,34 +47,44 @@ impl IdempotencyStore for SqliteStore {
             match (stored == fingerprint, status) {
                 (false, _) => KeyClaim::Mismatch,
                 (true, None) => KeyClaim::InProgress,
-                (true, Some(status)) => {
-                    KeyClaim::Replay(SavedResponse { status: status as u16, body: body.unwrap_or_default() })
-                }
+                (true, Some(status)) => KeyClaim::Replay(SavedResponse {
+                    status: status as u16,
+                    body: body.unwrap_or_default(),
+                }),
             }
         };
         tx.commit().await.map_err(map_err)?;
         Ok(claim)
     }
 
-    async fn save_response(&self, scope: &str, key: &str, response: &SavedResponse) -> StoreResult<()> {
-        sqlx::query("UPDATE idempotency_keys SET status = $3, body = $4 WHERE scope = $1 AND key = $2")
-            .bind(scope)
-            .bind(key)
-            .bind(i64::from(response.status))
-            .bind(&response.body)
-            .execute(&self.writer)
-            .await
-            .map_err(map_err)?;
+    async fn save_response(
+        &self,
+        scope: &str,
+        key: &str,
+        response: &SavedResponse,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = $3, body = $4 WHERE scope = $1 AND key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(i64::from(response.status))
+        .bind(&response.body)
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
         Ok(())
     }
 
     async fn release_key(&self, scope: &str, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL")
-            .bind(scope)
-            .bind(key)
-            .execute(&self.writer)
-            .await
-            .map_err(map_err)?;
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL",
+        )
+        .bind(scope)
+        .bind(key)
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
         Ok(())
     }
 

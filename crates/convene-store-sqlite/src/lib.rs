@@ -79,7 +79,13 @@ impl OutboxStore for SqliteStore {
         rows.into_iter()
             .map(|(seq, id, event_type, data, at)| {
                 let data = serde_json::from_str(&data).map_err(|e| StoreError::Other(e.into()))?;
-                Ok(OutboxMessage { seq, id, event_type, data, occurred_at: from_micros(at) })
+                Ok(OutboxMessage {
+                    seq,
+                    id,
+                    event_type,
+                    data,
+                    occurred_at: from_micros(at),
+                })
             })
             .collect()
     }
@@ -88,11 +94,17 @@ impl OutboxStore for SqliteStore {
 #[async_trait]
 impl Admin for SqliteStore {
     async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations").run(&self.writer).await.map_err(|e| StoreError::Other(e.into()))
+        sqlx::migrate!("./migrations")
+            .run(&self.writer)
+            .await
+            .map_err(|e| StoreError::Other(e.into()))
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(map_err)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 

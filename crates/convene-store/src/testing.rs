@@ -3,7 +3,9 @@
 //! A backend's test file calls [`conformance_suite!`] with an async expression that yields a
 //! fresh, migrated `Arc<dyn Store>`; the macro writes one `#[tokio::test]` per case.
 
-use crate::{Audience, Conflict, EventFilter, KeyClaim, PatchOutcome, SavedResponse, Store, StoreError};
+use crate::{
+    Audience, Conflict, EventFilter, KeyClaim, PatchOutcome, SavedResponse, Store, StoreError,
+};
 use convene_core::event::{EventPatch, NewEvent, OrganizerRemoval, Registration, Role, Visibility};
 use convene_core::page::PageRequest;
 use convene_core::text::{Email, Slug, Title};
@@ -23,7 +25,13 @@ fn now() -> Timestamp {
 pub async fn user(store: &TestStore, name: &str) -> User {
     let new = NewUser {
         username: Username::parse(name).unwrap(),
-        email: Some(Email::parse(&format!("{}@example.org", name.to_lowercase().replace(' ', "."))).unwrap()),
+        email: Some(
+            Email::parse(&format!(
+                "{}@example.org",
+                name.to_lowercase().replace(' ', ".")
+            ))
+            .unwrap(),
+        ),
         display_name: None,
         locale: None,
         is_admin: false,
@@ -44,15 +52,31 @@ fn new_event(slug: &str, private: bool) -> NewEvent {
 }
 
 async fn outbox_types(store: &TestStore) -> Vec<String> {
-    store.outbox_after(0, 1000).await.unwrap().into_iter().map(|m| m.event_type).collect()
+    store
+        .outbox_after(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.event_type)
+        .collect()
 }
 
 pub async fn users_round_trip_and_names_are_unique(store: TestStore) {
     let jane = user(&store, "jane_Doe").await;
     assert_eq!(jane.username.as_str(), "Jane Doe");
-    let found = store.user_by_name(&Username::parse("Jane Doe").unwrap()).await.unwrap();
-    assert_eq!(found.as_ref(), Some(&jane), "times and fields round-trip exactly");
-    assert_eq!(store.user_by_id(&jane.id).await.unwrap(), Some(jane.clone()));
+    let found = store
+        .user_by_name(&Username::parse("Jane Doe").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        found.as_ref(),
+        Some(&jane),
+        "times and fields round-trip exactly"
+    );
+    assert_eq!(
+        store.user_by_id(&jane.id).await.unwrap(),
+        Some(jane.clone())
+    );
     let again = NewUser {
         username: Username::parse("Jane_Doe").unwrap(),
         email: None,
@@ -60,25 +84,54 @@ pub async fn users_round_trip_and_names_are_unique(store: TestStore) {
         locale: None,
         is_admin: false,
     };
-    assert!(matches!(store.create_user(again, now()).await, Err(StoreError::Conflict(Conflict::Username))));
-    assert_eq!(outbox_types(&store).await, ["user.created"], "a refused write emits nothing");
+    assert!(matches!(
+        store.create_user(again, now()).await,
+        Err(StoreError::Conflict(Conflict::Username))
+    ));
+    assert_eq!(
+        outbox_types(&store).await,
+        ["user.created"],
+        "a refused write emits nothing"
+    );
 }
 
 pub async fn users_page_by_name_and_update(store: TestStore) {
     for name in ["Carol", "Alice", "Bob"] {
         user(&store, name).await;
     }
-    let first = store.list_users(&PageRequest { limit: 2, after: None }).await.unwrap();
+    let first = store
+        .list_users(&PageRequest {
+            limit: 2,
+            after: None,
+        })
+        .await
+        .unwrap();
     let names: Vec<_> = first.items.iter().map(|u| u.username.to_string()).collect();
     assert_eq!(names, ["Alice", "Bob"]);
-    let rest = store.list_users(&PageRequest { limit: 2, after: first.next_after.clone() }).await.unwrap();
+    let rest = store
+        .list_users(&PageRequest {
+            limit: 2,
+            after: first.next_after.clone(),
+        })
+        .await
+        .unwrap();
     assert_eq!(rest.items.len(), 1);
     assert_eq!(rest.next_after, None);
 
     let bob = rest.items[0].clone();
-    let patch = UserPatch { email: Change::Clear, is_admin: Some(true), ..Default::default() };
-    let updated = store.update_user(&patch.apply_to(bob.clone(), now())).await.unwrap();
-    assert_eq!(store.user_by_id(&bob.id).await.unwrap(), Some(updated.clone()));
+    let patch = UserPatch {
+        email: Change::Clear,
+        is_admin: Some(true),
+        ..Default::default()
+    };
+    let updated = store
+        .update_user(&patch.apply_to(bob.clone(), now()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_by_id(&bob.id).await.unwrap(),
+        Some(updated.clone())
+    );
     assert!(updated.is_admin && updated.email.is_none());
     assert!(store.delete_user(&updated, now()).await.unwrap());
     assert!(!store.delete_user(&updated, now()).await.unwrap());
@@ -105,69 +158,206 @@ pub async fn tokens_store_only_digests(store: TestStore) {
     assert_eq!(found[0].token.username, alice.username);
     let used = now();
     store.touch_token(&token.id, used).await.unwrap();
-    assert_eq!(store.token_by_id(&token.id).await.unwrap().unwrap().last_used_at, Some(used));
-    let mine = store.list_tokens(Some(&alice.id), &PageRequest::default()).await.unwrap();
+    assert_eq!(
+        store
+            .token_by_id(&token.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        Some(used)
+    );
+    let mine = store
+        .list_tokens(Some(&alice.id), &PageRequest::default())
+        .await
+        .unwrap();
     assert_eq!(mine.items.len(), 1);
     assert!(store.delete_token(&token.id).await.unwrap());
-    assert!(store.tokens_by_lookup(&digest.lookup).await.unwrap().is_empty());
+    assert!(
+        store
+            .tokens_by_lookup(&digest.lookup)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn tokens_die_with_their_user(store: TestStore) {
     let alice = user(&store, "Alice").await;
     let digest = TokenSecret::generate().digest();
-    let new = NewToken { user_id: alice.id.clone(), name: "x".into(), lookup: digest.lookup.clone(), sha256: digest.sha256, expires_at: None };
+    let new = NewToken {
+        user_id: alice.id.clone(),
+        name: "x".into(),
+        lookup: digest.lookup.clone(),
+        sha256: digest.sha256,
+        expires_at: None,
+    };
     store.create_token(new.clone(), now()).await.unwrap();
     store.delete_user(&alice, now()).await.unwrap();
-    assert!(store.tokens_by_lookup(&digest.lookup).await.unwrap().is_empty());
-    assert!(matches!(store.create_token(new, now()).await, Err(StoreError::NotFound)));
+    assert!(
+        store
+            .tokens_by_lookup(&digest.lookup)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        store.create_token(new, now()).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 pub async fn event_creator_becomes_facilitator_in_one_transaction(store: TestStore) {
     let alice = user(&store, "Alice").await;
     let slug = "Wiki_Org/Edit-a-thon_(2026)_ü";
-    let event = store.create_event(new_event(slug, false), Some(&alice), now()).await.unwrap();
-    assert_eq!(store.event_by_id(&event.id).await.unwrap(), Some(event.clone()));
+    let event = store
+        .create_event(new_event(slug, false), Some(&alice), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.event_by_id(&event.id).await.unwrap(),
+        Some(event.clone())
+    );
     let organizers = store.organizers(&event.id).await.unwrap();
     assert_eq!(organizers.len(), 1);
-    assert_eq!((organizers[0].username.as_str(), organizers[0].role), ("Alice", Role::Facilitator));
+    assert_eq!(
+        (organizers[0].username.as_str(), organizers[0].role),
+        ("Alice", Role::Facilitator)
+    );
     assert!(matches!(
-        store.create_event(new_event(slug, false), Some(&alice), now()).await,
+        store
+            .create_event(new_event(slug, false), Some(&alice), now())
+            .await,
         Err(StoreError::Conflict(Conflict::Slug))
     ));
-    assert_eq!(store.standing(&event.id, &alice.id).await.unwrap(), (Some(Role::Facilitator), false));
-    assert_eq!(outbox_types(&store).await, ["user.created", "event.created", "organizer.added"]);
+    assert_eq!(
+        store.standing(&event.id, &alice.id).await.unwrap(),
+        (Some(Role::Facilitator), false)
+    );
+    assert_eq!(
+        outbox_types(&store).await,
+        ["user.created", "event.created", "organizer.added"]
+    );
 }
 
 pub async fn events_filter_by_slug_and_audience(store: TestStore) {
     let alice = user(&store, "Alice").await;
     let bob = user(&store, "Bob").await;
-    let open = store.create_event(new_event("open", false), Some(&alice), now()).await.unwrap();
-    let closed = store.create_event(new_event("closed", true), Some(&alice), now()).await.unwrap();
-    let ids = |page: convene_core::page::Page<convene_core::event::Event>| page.items.into_iter().map(|e| e.id).collect::<Vec<_>>();
-    let all = EventFilter { slug: None, audience: Audience::Everything };
-    assert_eq!(ids(store.list_events(&all, &PageRequest::default()).await.unwrap()), [open.id.clone(), closed.id.clone()]);
-    let as_bob = EventFilter { slug: None, audience: Audience::User(bob.id.clone()) };
-    assert_eq!(ids(store.list_events(&as_bob, &PageRequest::default()).await.unwrap()), [open.id.clone()]);
-    store.register(&closed, &bob, Visibility::Private, now()).await.unwrap();
-    assert_eq!(ids(store.list_events(&as_bob, &PageRequest::default()).await.unwrap()).len(), 2);
-    let by_slug = EventFilter { slug: Some(Slug::parse("closed").unwrap()), audience: Audience::Everything };
-    assert_eq!(ids(store.list_events(&by_slug, &PageRequest::default()).await.unwrap()), [closed.id.clone()]);
-    let paged = store.list_events(&all, &PageRequest { limit: 1, after: None }).await.unwrap();
+    let open = store
+        .create_event(new_event("open", false), Some(&alice), now())
+        .await
+        .unwrap();
+    let closed = store
+        .create_event(new_event("closed", true), Some(&alice), now())
+        .await
+        .unwrap();
+    let ids = |page: convene_core::page::Page<convene_core::event::Event>| {
+        page.items.into_iter().map(|e| e.id).collect::<Vec<_>>()
+    };
+    let all = EventFilter {
+        slug: None,
+        audience: Audience::Everything,
+    };
+    assert_eq!(
+        ids(store
+            .list_events(&all, &PageRequest::default())
+            .await
+            .unwrap()),
+        [open.id.clone(), closed.id.clone()]
+    );
+    let as_bob = EventFilter {
+        slug: None,
+        audience: Audience::User(bob.id.clone()),
+    };
+    assert_eq!(
+        ids(store
+            .list_events(&as_bob, &PageRequest::default())
+            .await
+            .unwrap()),
+        [open.id.clone()]
+    );
+    store
+        .register(&closed, &bob, Visibility::Private, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store
+            .list_events(&as_bob, &PageRequest::default())
+            .await
+            .unwrap())
+        .len(),
+        2
+    );
+    let by_slug = EventFilter {
+        slug: Some(Slug::parse("closed").unwrap()),
+        audience: Audience::Everything,
+    };
+    assert_eq!(
+        ids(store
+            .list_events(&by_slug, &PageRequest::default())
+            .await
+            .unwrap()),
+        [closed.id.clone()]
+    );
+    let paged = store
+        .list_events(
+            &all,
+            &PageRequest {
+                limit: 1,
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(paged.next_after.as_deref(), Some(open.id.as_str()));
 }
 
 pub async fn event_patches_apply_atomically(store: TestStore) {
-    let first = store.create_event(new_event("one", false), None, now()).await.unwrap();
-    store.create_event(new_event("two", false), None, now()).await.unwrap();
-    let rename = EventPatch { slug: Some(Slug::parse("two").unwrap()), ..Default::default() };
-    assert!(matches!(store.update_event(&first.id, rename, now()).await, Err(StoreError::Conflict(Conflict::Slug))));
-    let backwards = EventPatch { ends_at: Change::Set(first.starts_at.unwrap() - Duration::hours(1)), ..Default::default() };
-    assert!(matches!(store.update_event(&first.id, backwards, now()).await.unwrap(), PatchOutcome::Invalid(_)));
-    let retitle = EventPatch { title: Some(Title::parse("New").unwrap()), starts_at: Change::Clear, ..Default::default() };
-    let PatchOutcome::Updated(updated) = store.update_event(&first.id, retitle, now()).await.unwrap() else { panic!() };
+    let first = store
+        .create_event(new_event("one", false), None, now())
+        .await
+        .unwrap();
+    store
+        .create_event(new_event("two", false), None, now())
+        .await
+        .unwrap();
+    let rename = EventPatch {
+        slug: Some(Slug::parse("two").unwrap()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.update_event(&first.id, rename, now()).await,
+        Err(StoreError::Conflict(Conflict::Slug))
+    ));
+    let backwards = EventPatch {
+        ends_at: Change::Set(first.starts_at.unwrap() - Duration::hours(1)),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store
+            .update_event(&first.id, backwards, now())
+            .await
+            .unwrap(),
+        PatchOutcome::Invalid(_)
+    ));
+    let retitle = EventPatch {
+        title: Some(Title::parse("New").unwrap()),
+        starts_at: Change::Clear,
+        ..Default::default()
+    };
+    let PatchOutcome::Updated(updated) =
+        store.update_event(&first.id, retitle, now()).await.unwrap()
+    else {
+        panic!()
+    };
     assert_eq!((updated.title.as_str(), updated.starts_at), ("New", None));
     assert_eq!(store.event_by_id(&first.id).await.unwrap(), Some(updated));
-    assert!(matches!(store.update_event(&EventId::new(), EventPatch::default(), now()).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store
+            .update_event(&EventId::new(), EventPatch::default(), now())
+            .await,
+        Err(StoreError::NotFound)
+    ));
     let types = outbox_types(&store).await;
     assert_eq!(types.iter().filter(|t| *t == "event.updated").count(), 1);
 }
@@ -176,61 +366,201 @@ pub async fn registrations_track_visibility(store: TestStore) {
     let alice = user(&store, "Alice").await;
     let bob = user(&store, "Bob").await;
     let carol = user(&store, "Carol").await;
-    let event = store.create_event(new_event("e", false), Some(&alice), now()).await.unwrap();
-    assert!(matches!(store.register(&event, &bob, Visibility::Public, now()).await.unwrap(), Registration::Registered(_)));
-    assert!(matches!(store.register(&event, &bob, Visibility::Public, now()).await.unwrap(), Registration::Unchanged(_)));
-    store.register(&event, &carol, Visibility::Private, now()).await.unwrap();
-    let public = store.participants(&event.id, false, &PageRequest::default()).await.unwrap();
-    assert_eq!(public.items.iter().map(|p| p.username.as_str()).collect::<Vec<_>>(), ["Bob"]);
-    let all = store.participants(&event.id, true, &PageRequest::default()).await.unwrap();
+    let event = store
+        .create_event(new_event("e", false), Some(&alice), now())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .register(&event, &bob, Visibility::Public, now())
+            .await
+            .unwrap(),
+        Registration::Registered(_)
+    ));
+    assert!(matches!(
+        store
+            .register(&event, &bob, Visibility::Public, now())
+            .await
+            .unwrap(),
+        Registration::Unchanged(_)
+    ));
+    store
+        .register(&event, &carol, Visibility::Private, now())
+        .await
+        .unwrap();
+    let public = store
+        .participants(&event.id, false, &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        public
+            .items
+            .iter()
+            .map(|p| p.username.as_str())
+            .collect::<Vec<_>>(),
+        ["Bob"]
+    );
+    let all = store
+        .participants(&event.id, true, &PageRequest::default())
+        .await
+        .unwrap();
     assert_eq!(all.items.len(), 2);
-    let changed = store.register(&event, &carol, Visibility::Public, now()).await.unwrap();
-    assert!(matches!(changed, Registration::VisibilityChanged { from: Visibility::Private, .. }));
-    assert_eq!(store.cancel(&event, &bob.id, now()).await.unwrap().map(|p| p.visibility), Some(Visibility::Public));
+    let changed = store
+        .register(&event, &carol, Visibility::Public, now())
+        .await
+        .unwrap();
+    assert!(matches!(
+        changed,
+        Registration::VisibilityChanged {
+            from: Visibility::Private,
+            ..
+        }
+    ));
+    assert_eq!(
+        store
+            .cancel(&event, &bob.id, now())
+            .await
+            .unwrap()
+            .map(|p| p.visibility),
+        Some(Visibility::Public)
+    );
     assert_eq!(store.cancel(&event, &bob.id, now()).await.unwrap(), None);
     let types = outbox_types(&store).await;
-    let tail: Vec<_> = types.iter().rev().take(4).rev().map(String::as_str).collect();
-    assert_eq!(tail, ["participant.registered", "participant.registered", "participant.visibility_changed", "participant.cancelled"]);
+    let tail: Vec<_> = types
+        .iter()
+        .rev()
+        .take(4)
+        .rev()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "participant.registered",
+            "participant.registered",
+            "participant.visibility_changed",
+            "participant.cancelled"
+        ]
+    );
 }
 
 pub async fn organizers_keep_at_least_one_when_asked(store: TestStore) {
     let alice = user(&store, "Alice").await;
     let bob = user(&store, "Bob").await;
-    let event = store.create_event(new_event("e", false), Some(&alice), now()).await.unwrap();
-    assert!(!store.put_organizer(&event, &alice, Role::Facilitator, now()).await.unwrap().1);
-    assert!(store.put_organizer(&event, &bob, Role::Facilitator, now()).await.unwrap().1);
-    assert_eq!(store.remove_organizer(&event, &alice.id, true, now()).await.unwrap(), OrganizerRemoval::Removed);
-    assert_eq!(store.remove_organizer(&event, &bob.id, true, now()).await.unwrap(), OrganizerRemoval::LastOrganizer);
-    assert_eq!(store.remove_organizer(&event, &alice.id, true, now()).await.unwrap(), OrganizerRemoval::NotAnOrganizer);
-    assert_eq!(store.remove_organizer(&event, &bob.id, false, now()).await.unwrap(), OrganizerRemoval::Removed);
+    let event = store
+        .create_event(new_event("e", false), Some(&alice), now())
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .put_organizer(&event, &alice, Role::Facilitator, now())
+            .await
+            .unwrap()
+            .1
+    );
+    assert!(
+        store
+            .put_organizer(&event, &bob, Role::Facilitator, now())
+            .await
+            .unwrap()
+            .1
+    );
+    assert_eq!(
+        store
+            .remove_organizer(&event, &alice.id, true, now())
+            .await
+            .unwrap(),
+        OrganizerRemoval::Removed
+    );
+    assert_eq!(
+        store
+            .remove_organizer(&event, &bob.id, true, now())
+            .await
+            .unwrap(),
+        OrganizerRemoval::LastOrganizer
+    );
+    assert_eq!(
+        store
+            .remove_organizer(&event, &alice.id, true, now())
+            .await
+            .unwrap(),
+        OrganizerRemoval::NotAnOrganizer
+    );
+    assert_eq!(
+        store
+            .remove_organizer(&event, &bob.id, false, now())
+            .await
+            .unwrap(),
+        OrganizerRemoval::Removed
+    );
     assert!(store.organizers(&event.id).await.unwrap().is_empty());
 }
 
 pub async fn deleting_an_event_removes_its_roster(store: TestStore) {
     let alice = user(&store, "Alice").await;
-    let event = store.create_event(new_event("e", false), Some(&alice), now()).await.unwrap();
-    store.register(&event, &alice, Visibility::Public, now()).await.unwrap();
+    let event = store
+        .create_event(new_event("e", false), Some(&alice), now())
+        .await
+        .unwrap();
+    store
+        .register(&event, &alice, Visibility::Public, now())
+        .await
+        .unwrap();
     assert!(store.delete_event(&event, now()).await.unwrap());
     assert_eq!(store.event_by_id(&event.id).await.unwrap(), None);
     assert!(store.organizers(&event.id).await.unwrap().is_empty());
-    assert!(matches!(store.register(&event, &alice, Visibility::Public, now()).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store
+            .register(&event, &alice, Visibility::Public, now())
+            .await,
+        Err(StoreError::NotFound)
+    ));
     assert!(!store.delete_event(&event, now()).await.unwrap());
 }
 
 pub async fn idempotency_keys_replay_and_expire(store: TestStore) {
     let t = now();
     let stale = t - Duration::minutes(1);
-    assert_eq!(store.claim_key("u1", "k", "fp", t, stale).await.unwrap(), KeyClaim::Fresh);
-    assert_eq!(store.claim_key("u1", "k", "fp", t, stale).await.unwrap(), KeyClaim::InProgress);
-    assert_eq!(store.claim_key("u1", "k", "other", t, stale).await.unwrap(), KeyClaim::Mismatch);
-    assert_eq!(store.claim_key("u2", "k", "fp", t, stale).await.unwrap(), KeyClaim::Fresh, "keys are per caller");
-    let saved = SavedResponse { status: 201, body: b"{\"id\":\"1\"}".to_vec() };
+    assert_eq!(
+        store.claim_key("u1", "k", "fp", t, stale).await.unwrap(),
+        KeyClaim::Fresh
+    );
+    assert_eq!(
+        store.claim_key("u1", "k", "fp", t, stale).await.unwrap(),
+        KeyClaim::InProgress
+    );
+    assert_eq!(
+        store.claim_key("u1", "k", "other", t, stale).await.unwrap(),
+        KeyClaim::Mismatch
+    );
+    assert_eq!(
+        store.claim_key("u2", "k", "fp", t, stale).await.unwrap(),
+        KeyClaim::Fresh,
+        "keys are per caller"
+    );
+    let saved = SavedResponse {
+        status: 201,
+        body: b"{\"id\":\"1\"}".to_vec(),
+    };
     store.save_response("u1", "k", &saved).await.unwrap();
-    assert_eq!(store.claim_key("u1", "k", "fp", t, stale).await.unwrap(), KeyClaim::Replay(saved));
+    assert_eq!(
+        store.claim_key("u1", "k", "fp", t, stale).await.unwrap(),
+        KeyClaim::Replay(saved)
+    );
     store.release_key("u2", "k").await.unwrap();
-    assert_eq!(store.claim_key("u2", "k", "fp", t, stale).await.unwrap(), KeyClaim::Fresh);
+    assert_eq!(
+        store.claim_key("u2", "k", "fp", t, stale).await.unwrap(),
+        KeyClaim::Fresh
+    );
     let later = t + Duration::minutes(5);
-    assert_eq!(store.claim_key("u2", "k", "fp", later, later - Duration::minutes(1)).await.unwrap(), KeyClaim::Fresh, "a dead claim is taken over");
+    assert_eq!(
+        store
+            .claim_key("u2", "k", "fp", later, later - Duration::minutes(1))
+            .await
+            .unwrap(),
+        KeyClaim::Fresh,
+        "a dead claim is taken over"
+    );
     assert_eq!(store.purge_keys(t + Duration::seconds(1)).await.unwrap(), 1);
 }
 

@@ -1,6 +1,9 @@
 use crate::StoreResult;
 use async_trait::async_trait;
-use convene_core::event::{Event, EventPatch, NewEvent, Organizer, OrganizerRemoval, Participant, Registration, Role, Visibility};
+use convene_core::event::{
+    Event, EventPatch, NewEvent, Organizer, OrganizerRemoval, Participant, Registration, Role,
+    Visibility,
+};
 use convene_core::page::{Page, PageRequest};
 use convene_core::text::Slug;
 use convene_core::user::{ApiToken, NewToken, NewUser, User};
@@ -37,7 +40,11 @@ pub trait TokenStore: Send + Sync {
     async fn tokens_by_lookup(&self, lookup: &str) -> StoreResult<Vec<TokenCredential>>;
     async fn token_by_id(&self, id: &TokenId) -> StoreResult<Option<ApiToken>>;
     /// Ordered by id (creation); `None` lists every user's tokens.
-    async fn list_tokens(&self, user: Option<&UserId>, page: &PageRequest) -> StoreResult<Page<ApiToken>>;
+    async fn list_tokens(
+        &self,
+        user: Option<&UserId>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<ApiToken>>;
     async fn delete_token(&self, id: &TokenId) -> StoreResult<bool>;
     async fn touch_token(&self, id: &TokenId, at: Timestamp) -> StoreResult<()>;
 }
@@ -60,13 +67,27 @@ pub struct EventFilter {
 pub trait EventStore: Send + Sync {
     /// `Conflict::Slug` when taken. The creator, if any, becomes a facilitator in the same
     /// transaction. Emits `event.created` (and `organizer.added`).
-    async fn create_event(&self, new: NewEvent, creator: Option<&User>, at: Timestamp) -> StoreResult<Event>;
+    async fn create_event(
+        &self,
+        new: NewEvent,
+        creator: Option<&User>,
+        at: Timestamp,
+    ) -> StoreResult<Event>;
     async fn event_by_id(&self, id: &EventId) -> StoreResult<Option<Event>>;
     /// Ordered by id (creation).
-    async fn list_events(&self, filter: &EventFilter, page: &PageRequest) -> StoreResult<Page<Event>>;
+    async fn list_events(
+        &self,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Event>>;
     /// Reads, patches and writes the event in one transaction. `NotFound`, `Conflict::Slug`, or
     /// the patch's own validation errors through `PatchOutcome::Invalid`. Emits `event.updated`.
-    async fn update_event(&self, id: &EventId, patch: EventPatch, at: Timestamp) -> StoreResult<PatchOutcome>;
+    async fn update_event(
+        &self,
+        id: &EventId,
+        patch: EventPatch,
+        at: Timestamp,
+    ) -> StoreResult<PatchOutcome>;
     /// Emits `event.deleted`.
     async fn delete_event(&self, event: &Event, at: Timestamp) -> StoreResult<bool>;
     /// The user's organizer role and whether they are registered.
@@ -84,16 +105,44 @@ pub trait RosterStore: Send + Sync {
     /// Ordered by username.
     async fn organizers(&self, event: &EventId) -> StoreResult<Vec<Organizer>>;
     /// Adds or keeps the organizer; `true` when newly added. Emits `organizer.added` if new.
-    async fn put_organizer(&self, event: &Event, user: &User, role: Role, at: Timestamp) -> StoreResult<(Organizer, bool)>;
+    async fn put_organizer(
+        &self,
+        event: &Event,
+        user: &User,
+        role: Role,
+        at: Timestamp,
+    ) -> StoreResult<(Organizer, bool)>;
     /// With `keep_one`, refuses to remove the last organizer. Emits `organizer.removed`.
-    async fn remove_organizer(&self, event: &Event, user: &UserId, keep_one: bool, at: Timestamp) -> StoreResult<OrganizerRemoval>;
+    async fn remove_organizer(
+        &self,
+        event: &Event,
+        user: &UserId,
+        keep_one: bool,
+        at: Timestamp,
+    ) -> StoreResult<OrganizerRemoval>;
     /// Ordered by username; private participants only when `include_private`.
-    async fn participants(&self, event: &EventId, include_private: bool, page: &PageRequest) -> StoreResult<Page<Participant>>;
+    async fn participants(
+        &self,
+        event: &EventId,
+        include_private: bool,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Participant>>;
     /// Registers or changes visibility. Emits `participant.registered` or
     /// `participant.visibility_changed` (nothing when unchanged).
-    async fn register(&self, event: &Event, user: &User, visibility: Visibility, at: Timestamp) -> StoreResult<Registration>;
+    async fn register(
+        &self,
+        event: &Event,
+        user: &User,
+        visibility: Visibility,
+        at: Timestamp,
+    ) -> StoreResult<Registration>;
     /// The cancelled registration, if there was one. Emits `participant.cancelled`.
-    async fn cancel(&self, event: &Event, user: &UserId, at: Timestamp) -> StoreResult<Option<Participant>>;
+    async fn cancel(
+        &self,
+        event: &Event,
+        user: &UserId,
+        at: Timestamp,
+    ) -> StoreResult<Option<Participant>>;
 }
 
 /// A response saved under an idempotency key.
@@ -118,8 +167,20 @@ pub enum KeyClaim {
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
     /// `stale_before`: an unfinished claim older than this is taken over (its request died).
-    async fn claim_key(&self, scope: &str, key: &str, fingerprint: &str, at: Timestamp, stale_before: Timestamp) -> StoreResult<KeyClaim>;
-    async fn save_response(&self, scope: &str, key: &str, response: &SavedResponse) -> StoreResult<()>;
+    async fn claim_key(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        at: Timestamp,
+        stale_before: Timestamp,
+    ) -> StoreResult<KeyClaim>;
+    async fn save_response(
+        &self,
+        scope: &str,
+        key: &str,
+        response: &SavedResponse,
+    ) -> StoreResult<()>;
     async fn release_key(&self, scope: &str, key: &str) -> StoreResult<()>;
     /// Forgets keys created before `before`; returns how many.
     async fn purge_keys(&self, before: Timestamp) -> StoreResult<u64>;
@@ -158,6 +219,12 @@ pub trait Admin: Send + Sync {
 }
 
 /// Everything the server needs from a database.
-pub trait Store: UserStore + TokenStore + EventStore + RosterStore + IdempotencyStore + OutboxStore + Admin {}
+pub trait Store:
+    UserStore + TokenStore + EventStore + RosterStore + IdempotencyStore + OutboxStore + Admin
+{
+}
 
-impl<T> Store for T where T: UserStore + TokenStore + EventStore + RosterStore + IdempotencyStore + OutboxStore + Admin {}
+impl<T> Store for T where
+    T: UserStore + TokenStore + EventStore + RosterStore + IdempotencyStore + OutboxStore + Admin
+{
+}

@@ -23,28 +23,46 @@ pub struct TestDb {
 
 impl TestDb {
     pub fn sqlite() -> Self {
-        let dir = std::env::temp_dir().join(format!("convene-test-{}", uuid::Uuid::now_v7().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("convene-test-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).expect("create a temporary folder");
         let url = format!("sqlite://{}", dir.join("convene.db").display());
-        Self { url, dir: Some(dir), pg: None }
+        Self {
+            url,
+            dir: Some(dir),
+            pg: None,
+        }
     }
 
     /// `None` when `CONVENE_TEST_POSTGRES_URL` is unset: the PostgreSQL half of a suite is then
     /// skipped (CI always sets it, and fails if PostgreSQL does not answer).
     pub async fn postgres() -> Option<Self> {
-        let admin_url = std::env::var(POSTGRES_URL_VAR).ok().filter(|u| !u.is_empty())?;
+        let admin_url = std::env::var(POSTGRES_URL_VAR)
+            .ok()
+            .filter(|u| !u.is_empty())?;
         let name = format!("convene_test_{}", uuid::Uuid::now_v7().simple());
         let mut conn = sqlx::PgConnection::connect(&admin_url)
             .await
-            .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is set but PostgreSQL does not answer: {e}"));
+            .unwrap_or_else(|e| {
+                panic!("{POSTGRES_URL_VAR} is set but PostgreSQL does not answer: {e}")
+            });
         let create = format!("CREATE DATABASE {name}");
-        sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut conn).await.expect("create a test database");
+        sqlx::query(sqlx::AssertSqlSafe(create))
+            .execute(&mut conn)
+            .await
+            .expect("create a test database");
         let _ = conn.close().await;
         let url = match admin_url.rsplit_once('/') {
-            Some((base, _)) if base.contains("://") && base.ends_with(|c: char| c != '/') => format!("{base}/{name}"),
+            Some((base, _)) if base.contains("://") && base.ends_with(|c: char| c != '/') => {
+                format!("{base}/{name}")
+            }
             _ => format!("{}/{name}", admin_url.trim_end_matches('/')),
         };
-        Some(Self { url, dir: None, pg: Some((admin_url, name)) })
+        Some(Self {
+            url,
+            dir: None,
+            pg: Some((admin_url, name)),
+        })
     }
 
     pub async fn new(backend: Backend) -> Option<Self> {
@@ -63,11 +81,17 @@ impl Drop for TestDb {
         if let Some((admin_url, name)) = self.pg.take() {
             // Dropped from a plain thread: Drop may run inside or outside a runtime.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
                 rt.block_on(async {
                     let mut conn = sqlx::PgConnection::connect(&admin_url).await.ok()?;
                     let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut conn).await.ok()
+                    sqlx::query(sqlx::AssertSqlSafe(drop))
+                        .execute(&mut conn)
+                        .await
+                        .ok()
                 })
             })
             .join();

@@ -1,1 +1,138 @@
-fn main() {}
+//! `convene`: parses the command line and calls the libraries. Nothing else lives here.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use convene_server::{Config, Role, commands, telemetry};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "convene",
+    version,
+    about = "Integration server for event and community platforms"
+)]
+struct Cli {
+    /// A TOML file overriding the embedded defaults (environment variables override both).
+    #[arg(long, global = true, env = "CONVENE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run migrations, then the HTTP API and the background workers.
+    Serve {
+        #[arg(long, value_enum, default_value_t = RoleArg::All)]
+        role: RoleArg,
+    },
+    /// Apply migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    All,
+    Api,
+    Worker,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user and print it as JSON.
+    Create {
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print its secret (shown only this once).
+    Create {
+        username: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration and print it, secrets redacted.
+    Check,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        println!("{}", commands::openapi()?);
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    telemetry::init(config.log_format);
+    match cli.command {
+        Command::Serve { role } => {
+            let role = match role {
+                RoleArg::All => Role::All,
+                RoleArg::Api => Role::Api,
+                RoleArg::Worker => Role::Worker,
+            };
+            let listener = match role {
+                Role::Worker => None,
+                _ => Some(
+                    tokio::net::TcpListener::bind(config.listen)
+                        .await
+                        .with_context(|| format!("binding {}", config.listen))?,
+                ),
+            };
+            convene_server::run(
+                config,
+                role,
+                listener,
+                convene_server::shutdown_on_signals(),
+            )
+            .await
+        }
+        Command::Migrate => {
+            convene_server::startup::migrate(&config)
+                .await?
+                .close()
+                .await;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            username,
+            email,
+            admin,
+        }) => print_json(commands::create_user(&config, &username, email.as_deref(), admin).await?),
+        Command::Token(TokenCommand::Create { username, name }) => {
+            print_json(commands::create_token(&config, &username, name.as_deref()).await?)
+        }
+        Command::Config(ConfigCommand::Check) => {
+            println!("{}", commands::config_check(&config)?);
+            Ok(())
+        }
+        Command::Openapi => unreachable!("handled before loading the configuration"),
+    }
+}
+
+fn print_json(value: serde_json::Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(())
+}

@@ -1,0 +1,292 @@
+use super::{EventAccess, List, parse_time, rfc3339};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Caller, JsonBody, PageQuery, Query, patch_change, patch_field};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use convene_core::FieldErrors;
+use convene_core::access::Principal;
+use convene_core::event::{Event, EventPatch, NewEvent, check_time_order};
+use convene_core::text::{Description, Slug, TimeZoneName, Title};
+use convene_store::{Audience, EventFilter, PatchOutcome};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_event, list_events))
+        .routes(routes!(get_event, update_event, delete_event))
+}
+
+/// The Dashboard link of an event, when it has one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SyncBody {
+    event_id: String,
+    since: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventBody {
+    id: String,
+    slug: String,
+    title: String,
+    description: Option<String>,
+    starts_at: Option<String>,
+    ends_at: Option<String>,
+    timezone: Option<String>,
+    private: bool,
+    created_at: String,
+    updated_at: String,
+    sync: Option<SyncBody>,
+}
+
+impl From<Event> for EventBody {
+    fn from(e: Event) -> Self {
+        Self {
+            id: e.id.to_string(),
+            slug: e.slug.to_string(),
+            title: e.title.to_string(),
+            description: e.description.map(|d| d.to_string()),
+            starts_at: e.starts_at.map(rfc3339),
+            ends_at: e.ends_at.map(rfc3339),
+            timezone: e.timezone.map(|t| t.to_string()),
+            private: e.private,
+            created_at: rfc3339(e.created_at),
+            updated_at: rfc3339(e.updated_at),
+            sync: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateEvent {
+    /// Unique; kept exactly (may contain `/`, parentheses, dots, any script).
+    slug: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    /// RFC 3339.
+    starts_at: Option<String>,
+    /// RFC 3339, not before `starts_at`.
+    ends_at: Option<String>,
+    /// IANA name, e.g. `Europe/Berlin`.
+    timezone: Option<String>,
+    /// A private event is seen only by its organizers, participants and admins.
+    private: Option<bool>,
+}
+
+impl TryFrom<CreateEvent> for NewEvent {
+    type Error = FieldErrors;
+
+    fn try_from(body: CreateEvent) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let slug = errors
+            .require("slug", body.slug)
+            .and_then(|s| errors.check("slug", Slug::parse(&s)));
+        let title = errors
+            .require("title", body.title)
+            .and_then(|t| errors.check("title", Title::parse(&t)));
+        let description = body
+            .description
+            .and_then(|d| errors.check("description", Description::parse(&d)));
+        let starts_at = body
+            .starts_at
+            .and_then(|t| errors.check("starts_at", parse_time(&t)));
+        let ends_at = body
+            .ends_at
+            .and_then(|t| errors.check("ends_at", parse_time(&t)));
+        let timezone = body
+            .timezone
+            .and_then(|z| errors.check("timezone", TimeZoneName::parse(&z)));
+        check_time_order(starts_at, ends_at, &mut errors);
+        errors.finish(|| NewEvent {
+            slug: slug.expect("checked"),
+            title: title.expect("checked"),
+            description,
+            starts_at,
+            ends_at,
+            timezone,
+            private: body.private.unwrap_or(false),
+        })
+    }
+}
+
+/// Create an event; the creator becomes its facilitator.
+#[utoipa::path(post, path = "/events", tag = "events", request_body = CreateEvent,
+    responses((status = 201, body = EventBody), (status = 409, description = "slug_taken"), (status = 422, description = "validation_failed")))]
+async fn create_event(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    JsonBody(body): JsonBody<CreateEvent>,
+) -> ApiResult<(StatusCode, Json<EventBody>)> {
+    let new = NewEvent::try_from(body)?;
+    let creator = match caller.user_id() {
+        Some(id) => Some(
+            state
+                .store
+                .user_by_id(id)
+                .await?
+                .ok_or(ApiError::Unauthorized)?,
+        ),
+        None => None,
+    };
+    let event = state
+        .store
+        .create_event(new, creator.as_ref(), state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(event.into())))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    /// Exact slug.
+    slug: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Events the caller may see, oldest first.
+#[utoipa::path(get, path = "/events", tag = "events", params(EventQuery), responses((status = 200, body = List<EventBody>)))]
+async fn list_events(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(query): Query<EventQuery>,
+) -> ApiResult<Json<List<EventBody>>> {
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .parse()?;
+    let slug = match query.slug {
+        // A slug that cannot exist matches nothing.
+        Some(raw) => match Slug::parse(&raw) {
+            Ok(slug) => Some(slug),
+            Err(_) => {
+                return Ok(Json(List {
+                    data: vec![],
+                    next_cursor: None,
+                }));
+            }
+        },
+        None => None,
+    };
+    let audience = match &caller {
+        Principal::User {
+            id,
+            is_admin: false,
+            ..
+        } => Audience::User(id.clone()),
+        _ => Audience::Everything,
+    };
+    let events = state
+        .store
+        .list_events(&EventFilter { slug, audience }, &page)
+        .await?;
+    Ok(Json(List::from_page(events, EventBody::from)))
+}
+
+#[utoipa::path(get, path = "/events/{id}", tag = "events", params(("id" = String, Path)), responses((status = 200, body = EventBody), (status = 404)))]
+async fn get_event(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<EventBody>> {
+    let access = EventAccess::load(&state, &caller, &id).await?;
+    Ok(Json(access.event.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PatchEvent {
+    slug: Option<String>,
+    title: Option<String>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    starts_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    ends_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    timezone: Option<Option<String>>,
+    private: Option<bool>,
+}
+
+impl TryFrom<PatchEvent> for EventPatch {
+    type Error = FieldErrors;
+
+    fn try_from(body: PatchEvent) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let slug = body
+            .slug
+            .and_then(|s| errors.check("slug", Slug::parse(&s)));
+        let title = body
+            .title
+            .and_then(|t| errors.check("title", Title::parse(&t)));
+        let description = patch_change(
+            &mut errors,
+            "description",
+            body.description,
+            Description::parse,
+        );
+        let starts_at = patch_change(&mut errors, "starts_at", body.starts_at, parse_time);
+        let ends_at = patch_change(&mut errors, "ends_at", body.ends_at, parse_time);
+        let timezone = patch_change(&mut errors, "timezone", body.timezone, TimeZoneName::parse);
+        errors.finish(|| EventPatch {
+            slug,
+            title,
+            description,
+            starts_at,
+            ends_at,
+            timezone,
+            private: body.private,
+        })
+    }
+}
+
+/// Change an event (organizers and admins). `null` clears an optional field.
+#[utoipa::path(patch, path = "/events/{id}", tag = "events", params(("id" = String, Path)), request_body = PatchEvent,
+    responses((status = 200, body = EventBody), (status = 403), (status = 404), (status = 409), (status = 422)))]
+async fn update_event(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PatchEvent>,
+) -> ApiResult<Json<EventBody>> {
+    let access = EventAccess::load(&state, &caller, &id).await?;
+    access.require_manager()?;
+    let patch = EventPatch::try_from(body)?;
+    match state
+        .store
+        .update_event(&access.event.id, patch, state.clock.now())
+        .await?
+    {
+        PatchOutcome::Updated(event) => Ok(Json(event.into())),
+        PatchOutcome::Invalid(errors) => Err(errors.into()),
+    }
+}
+
+/// Delete an event with its organizers and participants (organizers and admins).
+#[utoipa::path(delete, path = "/events/{id}", tag = "events", params(("id" = String, Path)), responses((status = 204), (status = 403), (status = 404)))]
+async fn delete_event(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let access = EventAccess::load(&state, &caller, &id).await?;
+    access.require_manager()?;
+    if state
+        .store
+        .delete_event(&access.event, state.clock.now())
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}

@@ -1,0 +1,117 @@
+//! `/api/v1`: one module per resource, each with its `router()`.
+
+mod events;
+mod organizers;
+mod participants;
+mod tokens;
+mod users;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use convene_core::EventId;
+use convene_core::access::{Principal, Standing};
+use convene_core::event::Event;
+use convene_core::page::Page;
+use convene_core::user::User;
+use convene_core::username::Username;
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(users::router())
+        .merge(tokens::router())
+        .merge(events::router())
+        .merge(organizers::router())
+        .merge(participants::router())
+}
+
+/// A page of a list: `{"data": [...], "next_cursor": "…" | null}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct List<T> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> List<T> {
+    pub fn from_page<D>(page: Page<D>, f: impl FnMut(D) -> T) -> Self {
+        let next_cursor = page.next_cursor();
+        Self {
+            data: page.items.into_iter().map(f).collect(),
+            next_cursor,
+        }
+    }
+}
+
+/// RFC 3339 text of a time (`2026-11-23T10:00:00Z`).
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Parses an RFC 3339 time from input, recording a problem under `field`.
+pub fn parse_time(raw: &str) -> Result<OffsetDateTime, &'static str> {
+    OffsetDateTime::parse(raw, &Rfc3339)
+        .map(|t| convene_core::clock::truncate_to_micros(t.to_offset(time::UtcOffset::UTC)))
+        .map_err(|_| "must be an RFC 3339 time such as 2026-11-23T10:00:00Z")
+}
+
+/// The user a path names; a name that cannot exist names nobody (404).
+pub async fn user_at(state: &AppState, raw: &str) -> ApiResult<User> {
+    let name = Username::parse(raw).map_err(|_| ApiError::NotFound)?;
+    state
+        .store
+        .user_by_name(&name)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// An event as the caller may see it, with their standing towards it.
+pub struct EventAccess {
+    pub event: Event,
+    pub standing: Standing,
+}
+
+impl EventAccess {
+    pub async fn load(state: &AppState, principal: &Principal, raw_id: &str) -> ApiResult<Self> {
+        let id = EventId::parse(raw_id).ok_or(ApiError::NotFound)?;
+        let event = state
+            .store
+            .event_by_id(&id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        let (organizer, participant) = match principal.user_id() {
+            Some(user) => state.store.standing(&event.id, user).await?,
+            None => (None, false),
+        };
+        let standing = Standing {
+            admin: principal.is_admin(),
+            organizer,
+            participant,
+        };
+        if !standing.sees(&event) {
+            return Err(ApiError::NotFound);
+        }
+        Ok(Self { event, standing })
+    }
+
+    pub fn require_manager(&self) -> ApiResult<()> {
+        if self.standing.manages() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "only the event's organizers and admins may do this",
+            ))
+        }
+    }
+}
+
+pub fn require_admin(principal: &Principal) -> ApiResult<()> {
+    if principal.is_admin() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("only admins may do this"))
+    }
+}

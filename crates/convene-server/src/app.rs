@@ -1,0 +1,70 @@
+//! The router: `/api/v1` behind authentication and idempotency, health and docs outside it.
+
+use crate::api;
+use crate::auth::authenticate;
+use crate::error::ApiError;
+use crate::health::{healthz, readyz};
+use crate::idempotency::idempotency;
+use crate::metrics;
+use crate::openapi::{ApiDoc, docs_page, finish};
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::OpenApi as Document;
+use utoipa_axum::router::OpenApiRouter;
+
+/// The OpenAPI document of `/api/v1`, generated from the handlers.
+pub fn openapi() -> Document {
+    let (_, doc) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .merge(api::router())
+        .split_for_parts();
+    finish(doc)
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api::router())
+        .split_for_parts();
+    let doc = Arc::new(finish(doc));
+    let docs_html = Arc::new(docs_page(&doc));
+    let api = api
+        .layer(from_fn_with_state(state.clone(), idempotency))
+        .layer(from_fn_with_state(state.clone(), authenticate));
+    let timeout = Duration::from_secs(state.config.http.request_timeout_s);
+    Router::new()
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { axum::Json(doc.as_ref().clone()) }),
+        )
+        .nest("/api/v1", api)
+        .route(
+            "/docs",
+            get(move || async move { Html(docs_html.as_ref().clone()) }),
+        )
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::render))
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(state.config.http.body_limit_bytes))
+        .layer(from_fn(metrics::track))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+        }))
+        .with_state(state)
+}

@@ -1,0 +1,83 @@
+//! The one-shot CLI commands (`user create`, `token create`, `config check`, `openapi`).
+
+use crate::config::Config;
+use crate::startup::migrate;
+use anyhow::{Context, bail};
+use convene_core::text::Email;
+use convene_core::token::TokenSecret;
+use convene_core::user::{NewToken, NewUser};
+use convene_core::username::Username;
+use convene_core::{Clock, SystemClock};
+use convene_store::{Conflict, StoreError};
+use serde_json::{Value, json};
+
+pub async fn create_user(
+    config: &Config,
+    username: &str,
+    email: Option<&str>,
+    admin: bool,
+) -> anyhow::Result<Value> {
+    let username = Username::parse(username).map_err(|e| anyhow::anyhow!("username {e}"))?;
+    let email = email
+        .map(Email::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("email {e}"))?;
+    let store = migrate(config).await?;
+    let new = NewUser {
+        username,
+        email,
+        display_name: None,
+        locale: None,
+        is_admin: admin,
+    };
+    let user = match store.create_user(new, SystemClock.now()).await {
+        Err(StoreError::Conflict(Conflict::Username)) => bail!("that username is taken"),
+        other => other.context("creating the user")?,
+    };
+    store.close().await;
+    Ok(json!({
+        "id": user.id.as_str(), "username": user.username.as_str(),
+        "email": user.email.map(|e| e.to_string()), "is_admin": user.is_admin,
+    }))
+}
+
+pub async fn create_token(
+    config: &Config,
+    username: &str,
+    name: Option<&str>,
+) -> anyhow::Result<Value> {
+    let username = Username::parse(username).map_err(|e| anyhow::anyhow!("username {e}"))?;
+    let store = migrate(config).await?;
+    let user = store
+        .user_by_name(&username)
+        .await?
+        .with_context(|| format!("no user named {username}"))?;
+    let secret = TokenSecret::generate();
+    let digest = secret.digest();
+    let new = NewToken {
+        user_id: user.id,
+        name: name.unwrap_or_default().to_owned(),
+        lookup: digest.lookup,
+        sha256: digest.sha256,
+        expires_at: None,
+    };
+    let token = store
+        .create_token(new, SystemClock.now())
+        .await
+        .context("creating the token")?;
+    store.close().await;
+    Ok(
+        json!({"id": token.id.as_str(), "token": secret.expose(), "name": token.name, "username": token.username.as_str()}),
+    )
+}
+
+/// The effective configuration, secrets redacted.
+pub fn config_check(config: &Config) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(&serde_json::to_value(
+        config,
+    )?)?)
+}
+
+pub fn openapi() -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(&crate::app::openapi())?)
+}

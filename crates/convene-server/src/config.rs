@@ -1,0 +1,211 @@
+//! One documented configuration: embedded defaults, then a TOML file, then `CONVENE_*` variables.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// The commented defaults, embedded so the binary runs with no file at all.
+pub const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// Environment variables with the `CONVENE_` prefix that are not configuration keys.
+const NOT_CONFIG: &[&str] = &["CONFIG", "TEST_POSTGRES_URL"];
+
+/// A secret string: never printed, never serialised in clear.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"[redacted]\"")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(serialize_with = "redact_url_password")]
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub admin_token: Option<Secret>,
+    pub event_center_secret: Option<Secret>,
+    pub event_center_account_check_url: Option<String>,
+    pub smtp_url: Option<Secret>,
+    pub allow_private_targets: bool,
+    pub log_format: LogFormat,
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub idempotency: IdempotencyConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    pub body_limit_bytes: usize,
+    pub request_timeout_s: u64,
+    pub shutdown_grace_s: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdempotencyConfig {
+    pub retention_hours: u64,
+    pub stale_after_s: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: {field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Defaults, then `file` if given, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let env = Env::prefixed("CONVENE_").ignore(NOT_CONFIG).split("__");
+        Self::extract(figment.merge(env))
+    }
+
+    /// The embedded defaults alone (tests start from these).
+    pub fn defaults() -> Self {
+        Self::extract(Figment::from(Toml::string(DEFAULTS)))
+            .expect("the embedded defaults are valid")
+    }
+
+    fn extract(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Self = figment.extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, message: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                message: message.to_owned(),
+            })
+        };
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return invalid("database_url", "must start with sqlite:// or postgres://");
+        }
+        if self
+            .admin_token
+            .as_ref()
+            .is_some_and(|t| t.expose().len() < 16)
+        {
+            return invalid("admin_token", "must be at least 16 characters");
+        }
+        if self.http.body_limit_bytes < 1024 {
+            return invalid("http.body_limit_bytes", "must be at least 1024");
+        }
+        if self.http.request_timeout_s == 0 {
+            return invalid("http.request_timeout_s", "must be at least 1");
+        }
+        if self.database.max_connections == 0 {
+            return invalid("database.max_connections", "must be at least 1");
+        }
+        if let Some(url) = &self.event_center_account_check_url
+            && url::Url::parse(url).is_err()
+        {
+            return invalid("event_center_account_check_url", "must be an absolute URL");
+        }
+        Ok(())
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn redact_url_password<S: Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("redacted"));
+            s.serialize_str(parsed.as_str())
+        }
+        _ => s.serialize_str(url),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = Config::defaults();
+        assert_eq!(c.database_url, "sqlite://convene.db");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert!(c.admin_token.is_none() && !c.allow_private_targets);
+        assert_eq!(c.http.body_limit_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn secrets_and_passwords_are_redacted_when_printed() {
+        let mut c = Config::defaults();
+        c.admin_token = Some(Secret::new("a-very-secret-admin-token"));
+        c.database_url = "postgres://convene:hunter2@db:5432/convene".into();
+        let printed = serde_json::to_string(&c).unwrap();
+        assert!(
+            !printed.contains("a-very-secret") && !printed.contains("hunter2"),
+            "{printed}"
+        );
+        assert!(printed.contains("[redacted]") && printed.contains("convene:redacted@db"));
+        assert!(!format!("{c:?}").contains("a-very-secret"));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let bad = Figment::from(Toml::string(DEFAULTS))
+            .merge(Toml::string("database_url = \"mysql://x\""));
+        let err = Config::extract(bad).unwrap_err().to_string();
+        assert!(err.contains("database_url"), "{err}");
+        let typo =
+            Figment::from(Toml::string(DEFAULTS)).merge(Toml::string("[http]\nbody_limit = 5"));
+        assert!(Config::extract(typo).is_err(), "unknown keys are refused");
+    }
+}

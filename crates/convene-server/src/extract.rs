@@ -1,0 +1,176 @@
+//! Extractors that turn raw requests into parsed values or documented errors.
+
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use convene_core::FieldErrors;
+use convene_core::access::Principal;
+use convene_core::page::PageRequest;
+use convene_core::user::Change;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+
+/// A JSON request body: 415 for another content type, 413 over the limit, 400 when it is not
+/// JSON, 422 naming the field when it has the wrong shape.
+pub struct JsonBody<T>(pub T);
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !is_json(content_type) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::bad_request("unreadable_body", "the request body could not be read")
+            }
+        })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses a body: syntax errors are 400, shape errors 422 with the field's path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        ApiError::field(&field, e.into_inner().to_string())
+    })
+}
+
+/// The authenticated caller, put into the request by the auth middleware.
+pub struct Caller(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Caller)
+            .ok_or(ApiError::Unauthorized)
+    }
+}
+
+/// `?limit=&cursor=`, checked: a bad value is a 422 naming the parameter.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Rows per page, 1–500 (default 50).
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn parse(&self) -> Result<PageRequest, ApiError> {
+        let limit = PageRequest::parse_limit(self.limit.as_deref())
+            .map_err(|e| ApiError::field("limit", e.to_string()))?;
+        let after = PageRequest::parse_cursor(self.cursor.as_deref())
+            .map_err(|e| ApiError::field("cursor", e.to_string()))?;
+        Ok(PageRequest { limit, after })
+    }
+}
+
+/// A query string that may be malformed: parsed into `T`, or a 422 naming the problem.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| ApiError::field("query", e.body_text()))
+    }
+}
+
+/// Parses a PATCH member into a `Change`, recording a bad value under `field`.
+pub fn patch_change<T, E: std::fmt::Display>(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: Option<Option<String>>,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Change<T> {
+    match value {
+        None => Change::Keep,
+        Some(None) => Change::Clear,
+        Some(Some(raw)) => errors
+            .check(field, parse(&raw))
+            .map_or(Change::Keep, Change::Set),
+    }
+}
+
+/// A PATCH member: absent (`None`), `null` (`Some(None)`), or a value.
+pub fn patch_field<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Body {
+        #[allow(dead_code)]
+        title: Option<String>,
+    }
+
+    #[test]
+    fn content_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("application/json; charset=utf-8"));
+        assert!(is_json("application/merge-patch+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json(""));
+    }
+
+    #[test]
+    fn body_errors_have_their_codes() {
+        let status = |r: Result<Body, ApiError>| r.unwrap_err().into_response_status();
+        assert_eq!(status(parse_json(b"{not json")), 400);
+        assert_eq!(status(parse_json(b"[1]")), 422);
+        assert_eq!(status(parse_json(b"{\"title\": 5}")), 422);
+        assert!(parse_json::<Body>(b"{\"title\": \"x\"}").is_ok());
+    }
+
+    impl ApiError {
+        fn into_response_status(self) -> u16 {
+            axum::response::IntoResponse::into_response(self)
+                .status()
+                .as_u16()
+        }
+    }
+}

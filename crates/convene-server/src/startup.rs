@@ -1,0 +1,168 @@
+//! Process lifecycle: open the store, migrate, serve and run background jobs until shutdown.
+
+use crate::app;
+use crate::config::Config;
+use crate::state::AppState;
+use anyhow::{Context, bail};
+use convene_core::SystemClock;
+use convene_store::Store;
+use convene_store_postgres::PgStore;
+use convene_store_sqlite::SqliteStore;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// What this process runs: the HTTP API, the background workers, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    #[default]
+    All,
+    Api,
+    Worker,
+}
+
+impl Role {
+    fn serves_api(self) -> bool {
+        self != Role::Worker
+    }
+
+    fn runs_workers(self) -> bool {
+        self != Role::Api
+    }
+}
+
+/// Opens the store the URL's scheme names.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let max = config.database.max_connections;
+    let store: Arc<dyn Store> = if config.is_sqlite() {
+        Arc::new(
+            SqliteStore::connect(&config.database_url, max)
+                .await
+                .context("opening the SQLite database")?,
+        )
+    } else {
+        Arc::new(
+            PgStore::connect(&config.database_url, max)
+                .await
+                .context("connecting to PostgreSQL")?,
+        )
+    };
+    Ok(store)
+}
+
+/// Applies migrations and returns the store.
+pub async fn migrate(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let store = open_store(config).await?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+/// Runs migrations, then the role's parts until `shutdown` fires. `listener` is required when
+/// the role serves the API; its bound address is logged as `listening on http://ADDR`.
+pub async fn run(
+    config: Config,
+    role: Role,
+    listener: Option<TcpListener>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    if role != Role::All && config.is_sqlite() {
+        bail!(
+            "--role api and --role worker split Convene over several processes, which needs PostgreSQL; SQLite runs one process (--role all)"
+        );
+    }
+    if config.admin_token.is_none() {
+        tracing::info!("CONVENE_ADMIN_TOKEN is not set: only user tokens are accepted");
+    }
+    let store = migrate(&config).await?;
+    let state = AppState {
+        store: store.clone(),
+        clock: Arc::new(SystemClock),
+        config: Arc::new(config),
+    };
+    let workers = role
+        .runs_workers()
+        .then(|| tokio::spawn(maintenance(state.clone(), shutdown.clone())));
+    if role.serves_api() {
+        let listener = listener.context("the API role needs a listener")?;
+        serve(state.clone(), listener, shutdown.clone()).await?;
+    } else {
+        tracing::info!("worker started");
+        shutdown.cancelled().await;
+    }
+    if let Some(workers) = workers {
+        let _ = workers.await;
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let grace = Duration::from_secs(state.config.http.shutdown_grace_s);
+    let addr = listener.local_addr().context("reading the bound address")?;
+    let app = app::router(state);
+    tracing::info!("listening on http://{addr}");
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let deadline = async {
+        shutdown.cancelled().await;
+        tracing::info!(
+            grace_s = grace.as_secs(),
+            "shutting down: finishing in-flight requests"
+        );
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result.context("serving HTTP")?,
+        () = deadline => tracing::warn!("in-flight requests did not finish within the grace period"),
+    }
+    Ok(())
+}
+
+/// Housekeeping that any one node may do: forgetting expired idempotency keys.
+async fn maintenance(state: AppState, shutdown: CancellationToken) {
+    let retention = time::Duration::hours(state.config.idempotency.retention_hours as i64);
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        match state.store.purge_keys(state.clock.now() - retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "forgot expired idempotency keys"),
+            Err(e) => tracing::warn!(error = %e, "could not purge idempotency keys"),
+        }
+    }
+}
+
+/// Fires on SIGTERM or SIGINT.
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let fire = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            () = term => {}
+        }
+        fire.cancel();
+    });
+    token
+}
