@@ -18,6 +18,39 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock that moves only when told: system time at creation, then `advance`d by tests.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    pub fn new() -> Self {
+        Self(std::sync::Mutex::new(SystemClock.now()))
+    }
+
+    pub fn advance(&self, by: time::Duration) {
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *now += by;
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// Drops sub-microsecond digits: PostgreSQL keeps microseconds, and a time read back must equal
 /// the time written.
 pub fn truncate_to_micros(t: OffsetDateTime) -> OffsetDateTime {

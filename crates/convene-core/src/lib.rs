@@ -15,6 +15,6 @@ pub mod user;
 pub mod username;
 pub mod validation;
 
-pub use clock::{Clock, SystemClock, Timestamp};
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use ids::{EventId, TokenId, UserId};
 pub use validation::{FieldError, FieldErrors};

@@ -25,19 +25,25 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// The OpenAPI document of `/api/v1`, generated from the handlers.
 pub fn openapi() -> Document {
-    let (_, doc) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
-        .merge(api::router())
-        .split_for_parts();
-    finish(doc)
+    api_parts().1
 }
 
-pub fn router(state: AppState) -> Router {
+fn api_parts() -> (Router<AppState>, Document) {
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::router())
         .split_for_parts();
-    let doc = Arc::new(finish(doc));
+    (api, finish(doc))
+}
+
+pub fn router(state: AppState) -> Router {
+    // Installed now, so requests before the first scrape are counted.
+    metrics::handle();
+    let (api, doc) = api_parts();
+    let doc = Arc::new(doc);
     let docs_html = Arc::new(docs_page(&doc));
+    // The fallback sits behind authentication: without a token, no path is revealed to exist.
     let api = api
+        .fallback(|| async { ApiError::NotFound })
         .layer(from_fn_with_state(state.clone(), idempotency))
         .layer(from_fn_with_state(state.clone(), authenticate));
     let timeout = Duration::from_secs(state.config.http.request_timeout_s);

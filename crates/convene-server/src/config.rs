@@ -10,8 +10,22 @@ use std::path::Path;
 /// The commented defaults, embedded so the binary runs with no file at all.
 pub const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
-/// Environment variables with the `CONVENE_` prefix that are not configuration keys.
-const NOT_CONFIG: &[&str] = &["CONFIG", "TEST_POSTGRES_URL"];
+/// The top-level keys of [`Config`]. Only `CONVENE_*` variables naming one of these are read, so
+/// an unrelated variable that happens to share the prefix never stops the server (a typo in a
+/// file still does: files are checked strictly).
+const KEYS: &[&str] = &[
+    "database_url",
+    "listen",
+    "admin_token",
+    "event_center_secret",
+    "event_center_account_check_url",
+    "smtp_url",
+    "allow_private_targets",
+    "log_format",
+    "http",
+    "database",
+    "idempotency",
+];
 
 /// A secret string: never printed, never serialised in clear.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
@@ -103,7 +117,12 @@ impl Config {
         if let Some(path) = file {
             figment = figment.merge(Toml::file_exact(path));
         }
-        let env = Env::prefixed("CONVENE_").ignore(NOT_CONFIG).split("__");
+        let env = Env::prefixed("CONVENE_")
+            .filter(|key| {
+                let top = key.as_str().split("__").next().unwrap_or_default();
+                KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
+            })
+            .split("__");
         Self::extract(figment.merge(env))
     }
 
@@ -196,6 +215,21 @@ mod tests {
         );
         assert!(printed.contains("[redacted]") && printed.contains("convene:redacted@db"));
         assert!(!format!("{c:?}").contains("a-very-secret"));
+    }
+
+    #[test]
+    fn keys_lists_every_field() {
+        let value = serde_json::to_value(Config::defaults()).unwrap();
+        let mut fields: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut keys = KEYS.to_vec();
+        fields.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(fields, keys);
     }
 
     #[test]

@@ -117,6 +117,14 @@ impl IntoResponse for ApiError {
             }
             other => json!({"error": {"code": code, "detail": other.to_string()}}),
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: say which scheme would have been accepted.
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }

@@ -18,4 +18,4 @@ pub mod state;
 pub mod telemetry;
 
 pub use config::Config;
-pub use startup::{Role, run, shutdown_on_signals};
+pub use startup::{Role, run, run_with_clock, shutdown_on_signals};

@@ -1,6 +1,7 @@
 //! The OpenAPI document, generated from the handlers, and a plain browsable page of it at `/docs`.
 
 use utoipa::OpenApi;
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, PathItem};
 
@@ -12,13 +13,37 @@ use utoipa::openapi::{OpenApi as Document, PathItem};
 )]
 pub struct ApiDoc;
 
-/// Adds what the derive cannot say: the bearer scheme.
+/// Adds what the derive cannot say: the bearer scheme, and the 401 every route may answer.
 pub fn finish(mut doc: Document) -> Document {
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            op.responses
+                .responses
+                .entry("401".to_owned())
+                .or_insert_with(|| {
+                    ResponseBuilder::new()
+                        .description(
+                            "unauthorized: no bearer token, or an unknown, expired or revoked one",
+                        )
+                        .build()
+                        .into()
+                });
+        }
+    }
     doc
 }
 

@@ -4,7 +4,7 @@ use crate::app;
 use crate::config::Config;
 use crate::state::AppState;
 use anyhow::{Context, bail};
-use convene_core::SystemClock;
+use convene_core::{Clock, SystemClock};
 use convene_store::Store;
 use convene_store_postgres::PgStore;
 use convene_store_sqlite::SqliteStore;
@@ -66,6 +66,17 @@ pub async fn run(
     listener: Option<TcpListener>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    run_with_clock(config, role, listener, shutdown, Arc::new(SystemClock)).await
+}
+
+/// [`run`] with another clock (tests move time instead of sleeping).
+pub async fn run_with_clock(
+    config: Config,
+    role: Role,
+    listener: Option<TcpListener>,
+    shutdown: CancellationToken,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
     if role != Role::All && config.is_sqlite() {
         bail!(
             "--role api and --role worker split Convene over several processes, which needs PostgreSQL; SQLite runs one process (--role all)"
@@ -77,7 +88,7 @@ pub async fn run(
     let store = migrate(&config).await?;
     let state = AppState {
         store: store.clone(),
-        clock: Arc::new(SystemClock),
+        clock,
         config: Arc::new(config),
     };
     let workers = role

@@ -1,3 +1,239 @@
-pub struct TestApp;
-pub async fn spawn_app() {}
-pub async fn spawn_app_with() {}
+//! The real server on a real socket (127.0.0.1:0) with a fresh database, and a small client.
+
+use crate::db::{Backend, TestDb};
+use convene_core::ManualClock;
+use convene_server::config::{Config, Secret};
+use convene_server::{Role, run_with_clock};
+use reqwest::Method;
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A running server. Stopped (cancelled) when dropped.
+pub struct TestApp {
+    pub base_url: String,
+    pub admin_token: String,
+    pub config: Config,
+    /// The server's clock: `app.clock.advance(…)` moves its time.
+    pub clock: Arc<ManualClock>,
+    client: reqwest::Client,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    _db: TestDb,
+}
+
+/// Starts the server on `backend` with the default configuration and a random admin token.
+/// `None` when the backend is PostgreSQL and `CONVENE_TEST_POSTGRES_URL` is unset.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// As [`spawn_app`], after `adjust` has changed the configuration.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    let db = TestDb::new(backend).await?;
+    let admin_token = format!("admin-{}", uuid::Uuid::new_v4().simple());
+    let mut config = Config::defaults();
+    config.database_url = db.url.clone();
+    config.admin_token = Some(Secret::new(admin_token.clone()));
+    config.database.max_connections = 4;
+    adjust(&mut config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let base_url = format!("http://{}", listener.local_addr().expect("bound address"));
+    let shutdown = CancellationToken::new();
+    let clock = Arc::new(ManualClock::new());
+    let task = tokio::spawn(run_with_clock(
+        config.clone(),
+        Role::All,
+        Some(listener),
+        shutdown.clone(),
+        clock.clone(),
+    ));
+    let app = TestApp {
+        base_url,
+        admin_token,
+        config,
+        clock,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client"),
+        shutdown,
+        task: Some(task),
+        _db: db,
+    };
+    app.wait_ready().await;
+    Some(app)
+}
+
+/// One answer: status, headers and the body parsed as JSON (`Value::Null` when empty or not JSON;
+/// the raw text stays in `text`).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `error.code` of an error body, or `""`.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_default()
+    }
+
+    /// The field names of a 422 body.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["error"]["fields"]
+            .as_array()
+            .map(|fs| {
+                fs.iter()
+                    .filter_map(|f| f["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn str(&self, key: &str) -> String {
+        self.body[key].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// A request being built; `.send()` sends it.
+pub struct Call {
+    builder: reqwest::RequestBuilder,
+}
+
+impl Call {
+    pub fn token(mut self, token: &str) -> Self {
+        self.builder = self.builder.bearer_auth(token);
+        self
+    }
+
+    pub fn json(mut self, body: &Value) -> Self {
+        self.builder = self.builder.json(body);
+        self
+    }
+
+    /// A body sent as is, with this content type.
+    pub fn raw(mut self, content_type: &str, body: impl Into<reqwest::Body>) -> Self {
+        self.builder = self.builder.header("content-type", content_type).body(body);
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.builder = self.builder.header(name, value);
+        self
+    }
+
+    pub async fn send(self) -> Reply {
+        let response = self.builder.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a readable body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            body,
+        }
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// A request without credentials.
+    pub fn call(&self, method: Method, path: &str) -> Call {
+        Call {
+            builder: self.client.request(method, self.url(path)),
+        }
+    }
+
+    /// A request with the bootstrap admin token.
+    pub fn admin(&self, method: Method, path: &str) -> Call {
+        self.call(method, path).token(&self.admin_token)
+    }
+
+    /// Creates a user (as the admin) and returns a fresh token of theirs.
+    pub async fn user_with_token(&self, username: &str) -> String {
+        let created = self
+            .admin(Method::POST, "/api/v1/users")
+            .json(&serde_json::json!({ "username": username }))
+            .send()
+            .await;
+        assert_eq!(created.status, 201, "create {username}: {}", created.text);
+        self.token_for(username).await
+    }
+
+    /// A new token for an existing user (as the admin).
+    pub async fn token_for(&self, username: &str) -> String {
+        let token = self
+            .admin(Method::POST, "/api/v1/tokens")
+            .json(&serde_json::json!({ "username": username }))
+            .send()
+            .await;
+        assert_eq!(token.status, 201, "token for {username}: {}", token.text);
+        token.str("token")
+    }
+
+    /// Stops the server as SIGTERM would and returns what `run` returned.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        let task = self.task.take().expect("running");
+        task.await?
+    }
+
+    async fn wait_ready(&self) {
+        for _ in 0..200 {
+            if let Ok(r) = self.client.get(self.url("/readyz")).send().await
+                && r.status().is_success()
+            {
+                return;
+            }
+            if self.task.as_ref().is_some_and(JoinHandle::is_finished) {
+                panic!("the server stopped during start-up");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("the server did not become ready within 5 s");
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Runs each `async fn name(app: TestApp) { … }` once per backend: `name::sqlite` always and
+/// `name::postgres` when `CONVENE_TEST_POSTGRES_URL` is set.
+#[macro_export]
+macro_rules! app_tests {
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn scenario($app: $crate::TestApp) $body
+
+            #[::tokio::test]
+            async fn sqlite() {
+                let app = $crate::spawn_app($crate::Backend::Sqlite).await.expect("SQLite always runs");
+                scenario(app).await;
+            }
+
+            #[::tokio::test]
+            async fn postgres() {
+                if let Some(app) = $crate::spawn_app($crate::Backend::Postgres).await {
+                    scenario(app).await;
+                }
+            }
+        }
+    )*};
+}

@@ -3,5 +3,6 @@
 mod app;
 mod db;
 
-pub use app::{TestApp, spawn_app, spawn_app_with};
+pub use app::{Call, Reply, TestApp, spawn_app, spawn_app_with};
 pub use db::{Backend, TestDb};
+pub use reqwest::Method;

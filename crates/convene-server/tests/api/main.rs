@@ -1,0 +1,11 @@
+//! The HTTP API driven over a real socket, on SQLite always and on PostgreSQL when
+//! `CONVENE_TEST_POSTGRES_URL` is set. One binary, so the suite links once.
+
+mod conventions;
+mod events;
+mod openapi;
+mod permissions;
+mod roster;
+mod support;
+mod tokens;
+mod users;

@@ -1,0 +1,42 @@
+//! The OpenAPI document is part of the contract: a change to it shows in review as a change to
+//! the committed snapshot (`cargo insta review`, or INSTA_UPDATE=always).
+
+#[test]
+fn openapi_document_is_stable() {
+    let doc = serde_json::to_value(convene_server::app::openapi()).expect("serialisable");
+    insta::assert_json_snapshot!("openapi", doc);
+}
+
+#[test]
+fn every_route_is_documented_with_its_errors() {
+    let doc = serde_json::to_value(convene_server::app::openapi()).expect("serialisable");
+    let paths = doc["paths"].as_object().expect("paths");
+    assert_eq!(
+        doc["servers"][0]["url"], "/api/v1",
+        "paths are relative to the API base"
+    );
+    let expected = [
+        "/users",
+        "/users/{username}",
+        "/me",
+        "/tokens",
+        "/tokens/{id}",
+        "/events",
+        "/events/{id}",
+        "/events/{id}/organizers",
+        "/events/{id}/organizers/{username}",
+        "/events/{id}/participants",
+        "/events/{id}/participants/{username}",
+    ];
+    for path in expected {
+        assert!(paths.contains_key(path), "{path} is missing");
+    }
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().unwrap() {
+            assert!(
+                op["responses"]["401"].is_object(),
+                "{method} {path} documents no 401"
+            );
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! A small world most scenarios start from.
+
+use convene_testkit::{Method, TestApp};
+use serde_json::{Value, json};
+
+/// Alice organizes `event` (public) and `hidden` (private); Bob is a public participant of
+/// both; Carol has no standing; Root is an admin user.
+pub struct World {
+    pub alice: String,
+    pub bob: String,
+    pub carol: String,
+    pub root: String,
+    pub event: String,
+    pub hidden: String,
+}
+
+impl World {
+    pub async fn new(app: &TestApp) -> Self {
+        let alice = app.user_with_token("Alice").await;
+        let bob = app.user_with_token("Bob").await;
+        let carol = app.user_with_token("Carol").await;
+        let created = app
+            .admin(Method::POST, "/api/v1/users")
+            .json(&json!({"username": "Root", "is_admin": true}))
+            .send()
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        let root = app.token_for("Root").await;
+        let event = create_event(
+            app,
+            &alice,
+            json!({"slug": "Open/Day_(2026)", "title": "Open day"}),
+        )
+        .await;
+        let hidden = create_event(
+            app,
+            &alice,
+            json!({"slug": "board-retreat", "title": "Board retreat", "private": true}),
+        )
+        .await;
+        for id in [&event, &hidden] {
+            let r = app
+                .call(
+                    Method::PUT,
+                    &format!("/api/v1/events/{id}/participants/Bob"),
+                )
+                .token(&alice)
+                .json(&json!({"visibility": "public"}))
+                .send()
+                .await;
+            assert_eq!(r.status, 201, "{}", r.text);
+        }
+        Self {
+            alice,
+            bob,
+            carol,
+            root,
+            event,
+            hidden,
+        }
+    }
+}
+
+pub async fn create_event(app: &TestApp, token: &str, body: Value) -> String {
+    let r = app
+        .call(Method::POST, "/api/v1/events")
+        .token(token)
+        .json(&body)
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.str("id")
+}
+
+/// The usernames in a list answer, in order.
+pub fn usernames(body: &Value) -> Vec<String> {
+    body["data"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|p| p["username"].as_str().expect("username").to_owned())
+        .collect()
+}
