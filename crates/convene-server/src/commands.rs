@@ -1,15 +1,18 @@
 //! The one-shot CLI commands (`user create`, `token create`, `config check`, `openapi`).
 
+use crate::api::tokens::TokenBody;
+use crate::api::users::UserBody;
 use crate::config::Config;
 use crate::startup::migrate;
 use anyhow::{Context, bail};
+use convene_core::access::Principal;
 use convene_core::text::Email;
 use convene_core::token::TokenSecret;
 use convene_core::user::{NewToken, NewUser};
 use convene_core::username::Username;
 use convene_core::{Clock, SystemClock};
 use convene_store::{Conflict, StoreError};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub async fn create_user(
     config: &Config,
@@ -35,10 +38,10 @@ pub async fn create_user(
         other => other.context("creating the user")?,
     };
     store.close().await;
-    Ok(json!({
-        "id": user.id.as_str(), "username": user.username.as_str(),
-        "email": user.email.map(|e| e.to_string()), "is_admin": user.is_admin,
-    }))
+    Ok(serde_json::to_value(UserBody::new(
+        user,
+        &Principal::Bootstrap,
+    ))?)
 }
 
 pub async fn create_token(
@@ -66,9 +69,7 @@ pub async fn create_token(
         .await
         .context("creating the token")?;
     store.close().await;
-    Ok(
-        json!({"id": token.id.as_str(), "token": secret.expose(), "name": token.name, "username": token.username.as_str()}),
-    )
+    Ok(serde_json::to_value(TokenBody::new(token, Some(&secret)))?)
 }
 
 /// The effective configuration, secrets redacted.

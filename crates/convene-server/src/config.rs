@@ -101,8 +101,9 @@ pub struct IdempotencyConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// Not a `source`: figment's message is complete, and a cause chain would repeat it.
     #[error("configuration: {0}")]
-    Load(#[from] Box<figment::Error>),
+    Load(Box<figment::Error>),
     #[error("configuration: {field}: {message}")]
     Invalid {
         field: &'static str,
@@ -133,7 +134,9 @@ impl Config {
     }
 
     fn extract(figment: Figment) -> Result<Self, ConfigError> {
-        let config: Self = figment.extract().map_err(Box::new)?;
+        let config: Self = figment
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))?;
         config.validate()?;
         Ok(config)
     }

@@ -274,7 +274,7 @@ pub async fn events_filter_by_slug_and_audience(store: TestStore) {
             .list_events(&as_bob, &PageRequest::default())
             .await
             .unwrap()),
-        [open.id.clone()]
+        std::slice::from_ref(&open.id)
     );
     store
         .register(&closed, &bob, Visibility::Private, now())
@@ -297,7 +297,7 @@ pub async fn events_filter_by_slug_and_audience(store: TestStore) {
             .list_events(&by_slug, &PageRequest::default())
             .await
             .unwrap()),
-        [closed.id.clone()]
+        std::slice::from_ref(&closed.id)
     );
     let paged = store
         .list_events(

@@ -3,8 +3,8 @@
 mod events;
 mod organizers;
 mod participants;
-mod tokens;
-mod users;
+pub mod tokens;
+pub mod users;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;

@@ -37,7 +37,7 @@ pub struct TokenBody {
 }
 
 impl TokenBody {
-    fn new(t: ApiToken, secret: Option<&TokenSecret>) -> Self {
+    pub fn new(t: ApiToken, secret: Option<&TokenSecret>) -> Self {
         Self {
             id: t.id.to_string(),
             token: secret.map(|s| s.expose().to_owned()),
