@@ -74,6 +74,15 @@ mod tests {
         assert_eq!(EventId::parse(""), None);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics_and_accepts_only_canonical_forms(raw in ".*") {
+            if let Some(id) = EventId::parse(&raw) {
+                proptest::prop_assert_eq!(id.as_str(), raw.as_str());
+            }
+        }
+    }
+
     #[test]
     fn new_ids_sort_by_creation() {
         let a = UserId::new();

@@ -96,6 +96,14 @@ mod tests {
         assert_eq!(PageRequest::parse_limit(Some("-1")), Err(PageError::Limit));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(raw in ".*") {
+            let _ = PageRequest::parse_limit(Some(&raw));
+            let _ = PageRequest::parse_cursor(Some(&raw));
+        }
+    }
+
     #[test]
     fn cursors_round_trip() {
         let page = Page::from_overfetch(vec!["a", "b", "c"], 2, |s| s.to_string());

@@ -224,6 +224,9 @@ mod tests {
             let _ = Locale::parse(&raw);
             let _ = TimeZoneName::parse(&raw);
             let _ = Description::parse(&raw);
+            let _ = DisplayName::parse(&raw);
+            let _ = crate::event::Role::parse(&raw);
+            let _ = crate::event::Visibility::parse(&raw);
         }
     }
 }

@@ -128,3 +128,42 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body_of(error: ApiError) -> (StatusCode, serde_json::Value) {
+        let response = error.into_response();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_500_tells_the_client_nothing_of_its_cause() {
+        let cause = anyhow::anyhow!("password authentication failed for user convene at 10.0.0.7");
+        let (status, body) = body_of(ApiError::Internal(cause.context("loading the event"))).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            body,
+            json!({"error": {"code": "internal", "detail": "internal error"}})
+        );
+    }
+
+    #[tokio::test]
+    async fn store_errors_map_to_their_codes() {
+        let (status, body) = body_of(StoreError::Conflict(Conflict::Slug).into()).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (StatusCode::CONFLICT, &json!("slug_taken"))
+        );
+        let (status, _) = body_of(StoreError::NotFound.into()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let unavailable = StoreError::Unavailable("connection refused".into());
+        let (status, body) = body_of(unavailable.into()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!body.to_string().contains("refused"));
+    }
+}

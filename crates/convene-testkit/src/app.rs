@@ -20,7 +20,8 @@ pub struct TestApp {
     client: reqwest::Client,
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
-    _db: TestDb,
+    /// Owned by the first node only; later nodes share it.
+    _db: Option<TestDb>,
 }
 
 /// Starts the server on `backend` with the default configuration and a random admin token.
@@ -32,12 +33,18 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 /// As [`spawn_app`], after `adjust` has changed the configuration.
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
     let db = TestDb::new(backend).await?;
-    let admin_token = format!("admin-{}", uuid::Uuid::new_v4().simple());
     let mut config = Config::defaults();
     config.database_url = db.url.clone();
-    config.admin_token = Some(Secret::new(admin_token.clone()));
+    config.admin_token = Some(Secret::new(format!(
+        "admin-{}",
+        uuid::Uuid::new_v4().simple()
+    )));
     config.database.max_connections = 4;
     adjust(&mut config);
+    Some(start(config, Some(db)).await)
+}
+
+async fn start(config: Config, db: Option<TestDb>) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");
@@ -53,7 +60,11 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     ));
     let app = TestApp {
         base_url,
-        admin_token,
+        admin_token: config
+            .admin_token
+            .as_ref()
+            .map(|t| t.expose().to_owned())
+            .unwrap_or_default(),
         config,
         clock,
         client: reqwest::Client::builder()
@@ -65,7 +76,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         _db: db,
     };
     app.wait_ready().await;
-    Some(app)
+    app
 }
 
 /// One answer: status, headers and the body parsed as JSON (`Value::Null` when empty or not JSON;
@@ -180,6 +191,11 @@ impl TestApp {
             .await;
         assert_eq!(token.status, 201, "token for {username}: {}", token.text);
         token.str("token")
+    }
+
+    /// A second server process-alike on the same database (PostgreSQL scale-out).
+    pub async fn another_node(&self) -> TestApp {
+        start(self.config.clone(), None).await
     }
 
     /// Stops the server as SIGTERM would and returns what `run` returned.

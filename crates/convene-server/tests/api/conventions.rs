@@ -16,6 +16,7 @@ app_tests! {
         assert!(r.text.contains("# TYPE http_requests_total counter"), "{}", r.text);
         assert!(r.text.contains("route=\"/api/v1/users\""), "labelled by route template");
         assert!(r.text.contains("db_pool_connections"), "{}", r.text);
+        assert!(r.text.contains("http_request_duration_seconds_bucket{"), "a latency histogram");
         let r = app.call(Method::GET, "/api/v1/openapi.json").send().await;
         assert_eq!(r.status, 200, "the document needs no token");
         assert!(r.body["paths"]["/events/{id}/participants/{username}"]["put"].is_object(), "{}", r.text);
@@ -100,4 +101,33 @@ app_tests! {
     async fn graceful_stop(app: TestApp) {
         app.stop().await.expect("run returns Ok after shutdown");
     }
+}
+
+#[tokio::test]
+async fn two_nodes_on_one_postgres_database_serve_the_same_data() {
+    let Some(first) = convene_testkit::spawn_app(convene_testkit::Backend::Postgres).await else {
+        return;
+    };
+    let second = first.another_node().await;
+    let alice = first.user_with_token("Alice").await;
+    let id =
+        crate::support::create_event(&first, &alice, json!({"slug": "shared", "title": "T"})).await;
+    let r = second
+        .call(Method::GET, &format!("/api/v1/events/{id}"))
+        .token(&alice)
+        .send()
+        .await;
+    assert_eq!(
+        (r.status, r.str("slug")),
+        (200, "shared".to_owned()),
+        "{}",
+        r.text
+    );
+    let r = second
+        .call(Method::POST, "/api/v1/events")
+        .token(&alice)
+        .json(&json!({"slug": "shared", "title": "T"}))
+        .send()
+        .await;
+    assert_eq!(r.code(), "slug_taken", "uniqueness holds across nodes");
 }
