@@ -53,6 +53,13 @@ impl EventType {
             EventType::ParticipantVisibilityChanged => "participant.visibility_changed",
         }
     }
+
+    /// The one top-level key of the type's data: what the message is about.
+    pub fn data_key(self) -> &'static str {
+        self.as_str()
+            .split_once('.')
+            .map_or("data", |(subject, _)| subject)
+    }
 }
 
 /// One message for the outbox: its type and its `data` object.
@@ -86,47 +93,49 @@ fn event_ref(e: &Event) -> Value {
     json!({"id": e.id.as_str(), "slug": e.slug.as_str(), "title": e.title.as_str()})
 }
 
-fn participant_data(p: &Participant) -> Value {
+fn participant_data(event: &Event, p: &Participant) -> Value {
     json!({
         "username": p.username.as_str(), "visibility": p.visibility.as_str(),
-        "registered_at": time(p.registered_at),
+        "registered_at": time(p.registered_at), "event": event_ref(event),
     })
 }
 
 impl OutboundEvent {
+    /// `data` is always one object under one short key (openedx-webhooks' shape: the wire body is
+    /// `data` plus `event_metadata`).
     fn new(event_type: EventType, data: Value) -> Self {
-        Self { event_type, data }
+        Self {
+            event_type,
+            data: json!({ event_type.data_key(): data }),
+        }
     }
 
     pub fn user(event_type: EventType, user: &User) -> Self {
-        Self::new(event_type, json!({"user": user_data(user)}))
+        Self::new(event_type, user_data(user))
     }
 
     pub fn event(event_type: EventType, event: &Event) -> Self {
-        Self::new(event_type, json!({"event": event_data(event)}))
+        Self::new(event_type, event_data(event))
     }
 
     pub fn organizer(event_type: EventType, event: &Event, organizer: &Organizer) -> Self {
-        let organizer =
-            json!({"username": organizer.username.as_str(), "role": organizer.role.as_str()});
         Self::new(
             event_type,
-            json!({"event": event_ref(event), "organizer": organizer}),
+            json!({
+                "username": organizer.username.as_str(), "role": organizer.role.as_str(),
+                "event": event_ref(event),
+            }),
         )
     }
 
     pub fn participant(event_type: EventType, event: &Event, participant: &Participant) -> Self {
-        Self::new(
-            event_type,
-            json!({"event": event_ref(event), "participant": participant_data(participant)}),
-        )
+        Self::new(event_type, participant_data(event, participant))
     }
 
     pub fn visibility_changed(event: &Event, participant: &Participant, from: Visibility) -> Self {
-        let mut msg =
-            Self::participant(EventType::ParticipantVisibilityChanged, event, participant);
-        msg.data["previous_visibility"] = Value::from(from.as_str());
-        msg
+        let mut data = participant_data(event, participant);
+        data["previous_visibility"] = Value::from(from.as_str());
+        Self::new(EventType::ParticipantVisibilityChanged, data)
     }
 }
 
@@ -145,5 +154,14 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), EventType::ALL.len());
+    }
+
+    #[test]
+    fn data_sits_under_one_short_key() {
+        assert_eq!(EventType::ParticipantVisibilityChanged.data_key(), "participant");
+        assert_eq!(EventType::UserCreated.data_key(), "user");
+        for t in EventType::ALL {
+            assert!(["user", "event", "organizer", "participant"].contains(&t.data_key()));
+        }
     }
 }
