@@ -158,7 +158,10 @@ mod tests {
 
     #[test]
     fn data_sits_under_one_short_key() {
-        assert_eq!(EventType::ParticipantVisibilityChanged.data_key(), "participant");
+        assert_eq!(
+            EventType::ParticipantVisibilityChanged.data_key(),
+            "participant"
+        );
         assert_eq!(EventType::UserCreated.data_key(), "user");
         for t in EventType::ALL {
             assert!(["user", "event", "organizer", "participant"].contains(&t.data_key()));

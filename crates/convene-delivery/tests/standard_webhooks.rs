@@ -1,0 +1,144 @@
+//! Receivers verify with the official Standard Webhooks library, so we check our signatures with
+//! it: the `standardwebhooks` package from PyPI, installed into the target folder when missing.
+
+use convene_delivery::signing::{WebhookSecret, signature_header};
+use convene_delivery::wire::Encoding;
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Verifies stdin against the headers with every secret given; or, with WH_MODE=sign, prints the
+/// library's own signature of stdin (for form bodies, which `verify` also tries to parse as JSON).
+const SCRIPT: &str = r#"
+import datetime, os, sys
+from standardwebhooks import Webhook
+body = sys.stdin.buffer.read()
+ts = os.environ["WH_TS"]
+if os.environ.get("WH_MODE") == "sign":
+    when = datetime.datetime.fromtimestamp(int(ts), tz=datetime.timezone.utc)
+    print(Webhook(os.environ["WH_SECRETS"]).sign(os.environ["WH_ID"], when, body.decode()))
+    sys.exit(0)
+headers = {"webhook-id": os.environ["WH_ID"], "webhook-timestamp": ts,
+           "webhook-signature": os.environ["WH_SIG"]}
+for secret in os.environ["WH_SECRETS"].split():
+    Webhook(secret).verify(body, headers)
+print("verified")
+"#;
+
+const ID: &str = "msg_2kQ0convene";
+
+fn python_path() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pydeps");
+    let importable = Command::new("python3")
+        .args(["-c", "import standardwebhooks"])
+        .env("PYTHONPATH", &dir)
+        .status()
+        .expect("python3 is on the PATH");
+    if !importable.success() {
+        let installed = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+            ])
+            .arg(&dir)
+            .arg("standardwebhooks==1.1.0")
+            .status()
+            .expect("pip runs");
+        assert!(
+            installed.success(),
+            "could not install standardwebhooks from PyPI"
+        );
+    }
+    dir
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Runs the script; its stdout when it succeeds.
+fn python(
+    mode: &str,
+    secrets: &[&WebhookSecret],
+    timestamp: i64,
+    body: &[u8],
+    signature: &str,
+) -> Option<String> {
+    use std::io::Write;
+    let mut child = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .env("PYTHONPATH", python_path())
+        .env("WH_MODE", mode)
+        .env("WH_ID", ID)
+        .env("WH_TS", timestamp.to_string())
+        .env("WH_SIG", signature)
+        .env(
+            "WH_SECRETS",
+            secrets
+                .iter()
+                .map(|s| s.expose())
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let out = child.wait_with_output().unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn verifies(secrets: &[&WebhookSecret], body: &[u8], signature: &str, timestamp: i64) -> bool {
+    python("verify", secrets, timestamp, body, signature).as_deref() == Some("verified")
+}
+
+#[test]
+fn the_official_verifier_accepts_our_signatures() {
+    let secret = WebhookSecret::generate();
+    let payload = json!({"participant": {"username": "Zoë", "visibility": "public"},
+                         "event_metadata": {"event_type": "participant.registered"}});
+    let ts = now();
+    let body = Encoding::Json.encode(&payload);
+    assert!(verifies(&[&secret], &body, &secret.sign(ID, ts, &body), ts));
+    let form = Encoding::Form.encode(&payload);
+    let theirs = python("sign", &[&secret], ts, &form, "").expect("the library signs");
+    assert_eq!(
+        theirs,
+        secret.sign(ID, ts, &form),
+        "form bodies are signed byte for byte alike"
+    );
+}
+
+#[test]
+fn during_rotation_both_secrets_verify_and_a_stranger_does_not() {
+    let (old, new, stranger) = (
+        WebhookSecret::generate(),
+        WebhookSecret::generate(),
+        WebhookSecret::generate(),
+    );
+    let body = br#"{"event":{"id":"1"}}"#;
+    let ts = now();
+    let header = signature_header([&new, &old], ID, ts, body);
+    assert!(verifies(&[&old, &new], body, &header, ts));
+    assert!(!verifies(&[&stranger], body, &header, ts));
+    let tampered = br#"{"event":{"id":"2"}}"#;
+    assert!(
+        !verifies(&[&new], tampered, &header, ts),
+        "the signature covers the exact bytes"
+    );
+    assert!(
+        !verifies(&[&new], body, &header, ts - 3600),
+        "and the timestamp"
+    );
+}
