@@ -61,6 +61,15 @@ id_type!(
     TokenId
 );
 
+id_type!(
+    /// A webhook endpoint.
+    WebhookId
+);
+id_type!(
+    /// One message on its way to one webhook endpoint.
+    DeliveryId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,8 @@ pub mod token;
 pub mod user;
 pub mod username;
 pub mod validation;
+pub mod webhook;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use ids::{EventId, TokenId, UserId};
+pub use ids::{DeliveryId, EventId, TokenId, UserId, WebhookId};
 pub use validation::{FieldError, FieldErrors};

@@ -2,11 +2,13 @@
 //! take sqlx's advisory lock, so nodes starting together migrate once.
 
 mod convert;
+mod deliveries;
 mod events;
 mod idempotency;
 mod roster;
 mod tokens;
 mod users;
+mod webhooks;
 
 use async_trait::async_trait;
 use convene_core::Timestamp;

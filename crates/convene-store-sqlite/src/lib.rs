@@ -2,11 +2,13 @@
 //! pool serialises writes (no `SQLITE_BUSY` lock upgrades), a reader pool serves reads in WAL.
 
 mod convert;
+mod deliveries;
 mod events;
 mod idempotency;
 mod roster;
 mod tokens;
 mod users;
+mod webhooks;
 
 use async_trait::async_trait;
 use convene_core::Timestamp;

@@ -4,11 +4,13 @@
 //! pass the conformance suite in [`testing`]. Every mutating method writes the outbound events
 //! it causes in the same transaction as the change.
 
+mod delivery;
 mod error;
 mod traits;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use delivery::*;
 pub use error::{Conflict, StoreError, StoreResult};
 pub use traits::*;

@@ -220,11 +220,27 @@ pub trait Admin: Send + Sync {
 
 /// Everything the server needs from a database.
 pub trait Store:
-    UserStore + TokenStore + EventStore + RosterStore + IdempotencyStore + OutboxStore + Admin
+    UserStore
+    + TokenStore
+    + EventStore
+    + RosterStore
+    + IdempotencyStore
+    + OutboxStore
+    + crate::WebhookStore
+    + crate::DeliveryStore
+    + Admin
 {
 }
 
 impl<T> Store for T where
-    T: UserStore + TokenStore + EventStore + RosterStore + IdempotencyStore + OutboxStore + Admin
+    T: UserStore
+        + TokenStore
+        + EventStore
+        + RosterStore
+        + IdempotencyStore
+        + OutboxStore
+        + crate::WebhookStore
+        + crate::DeliveryStore
+        + Admin
 {
 }

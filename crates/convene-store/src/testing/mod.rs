@@ -16,9 +16,12 @@ use convene_core::{Clock, EventId, SystemClock, Timestamp};
 use std::sync::Arc;
 use time::Duration;
 
+mod delivery;
+pub use delivery::*;
+
 pub type TestStore = Arc<dyn Store>;
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     SystemClock.now()
 }
 
@@ -593,7 +596,10 @@ macro_rules! conformance_suite {
             tokens_die_with_their_user, event_creator_becomes_facilitator_in_one_transaction,
             events_filter_by_slug_and_audience, event_patches_apply_atomically, registrations_track_visibility,
             organizers_keep_at_least_one_when_asked, deleting_an_event_removes_its_roster,
-            idempotency_keys_replay_and_expire, outbox_pages_in_commit_order, admin_answers);
+            idempotency_keys_replay_and_expire, outbox_pages_in_commit_order, admin_answers,
+            webhooks_round_trip, dispatch_fans_out_once_to_matching_enabled_webhooks,
+            leases_keep_workers_apart_and_expire, failures_are_scheduled_logged_and_recoverable,
+            disabled_webhooks_are_not_claimed_and_deletes_cascade);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

@@ -1,0 +1,215 @@
+//! Webhook endpoints, the deliveries of messages to them, and every attempt made.
+
+use crate::{DeliveryId, Timestamp, WebhookId};
+use std::collections::BTreeMap;
+
+/// Where a webhook posts: an absolute `http`/`https` URL with a host and no credentials in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetUrl(String);
+
+impl TargetUrl {
+    pub const MAX: usize = 2048;
+
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        if raw.len() > Self::MAX {
+            return Err("must be at most 2048 characters");
+        }
+        let url = url::Url::parse(raw.trim()).map_err(|_| "must be an absolute URL")?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("must be an http or https URL");
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("must name a host");
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("must not carry credentials; use headers");
+        }
+        if url.fragment().is_some() {
+            return Err("must not have a #fragment");
+        }
+        Ok(Self(url.to_string()))
+    }
+
+    pub fn from_trusted(s: String) -> Self {
+        Self(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Which event types a webhook receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventTypes {
+    All,
+    Only(Vec<String>),
+}
+
+impl EventTypes {
+    pub fn matches(&self, event_type: &str) -> bool {
+        match self {
+            EventTypes::All => true,
+            EventTypes::Only(types) => types.iter().any(|t| t == event_type),
+        }
+    }
+
+    /// `["*"]` for all, else the names.
+    pub fn to_list(&self) -> Vec<String> {
+        match self {
+            EventTypes::All => vec!["*".to_owned()],
+            EventTypes::Only(types) => types.clone(),
+        }
+    }
+
+    pub fn from_list(list: Vec<String>) -> Self {
+        if list.iter().any(|t| t == "*") {
+            EventTypes::All
+        } else {
+            EventTypes::Only(list)
+        }
+    }
+}
+
+/// Whether a name is a dotted lower-case event type (`participant.registered`,
+/// `org.openedx.learning.course.enrollment.created.v1`).
+pub fn is_event_type_name(name: &str) -> bool {
+    (3..=200).contains(&name.len())
+        && name.contains('.')
+        && !name.starts_with('.')
+        && !name.ends_with('.')
+        && !name.contains("..")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_')
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: WebhookId,
+    pub url: TargetUrl,
+    pub event_types: EventTypes,
+    pub enabled: bool,
+    /// `json` or `form`.
+    pub encoding: String,
+    pub description: Option<String>,
+    pub headers: BTreeMap<String, String>,
+    pub rate_limit_per_s: Option<u32>,
+    /// `whsec_…`.
+    pub secret: String,
+    /// The secret before the last rotation, still signed with until `previous_secret_until`.
+    pub previous_secret: Option<(String, Timestamp)>,
+    /// Why the engine disabled it (410, failing too long), if it did.
+    pub disabled_reason: Option<String>,
+    /// Since when every attempt has failed; cleared by a success.
+    pub failing_since: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(DeliveryStatus::Pending),
+            "delivered" => Some(DeliveryStatus::Delivered),
+            "failed" => Some(DeliveryStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One message on its way to one endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: DeliveryId,
+    pub webhook_id: WebhookId,
+    /// The outbox message id: the `webhook-id` header, the same on every retry.
+    pub message_id: String,
+    pub event_type: String,
+    /// The message's data object (the wire body without `event_metadata`).
+    pub data: serde_json::Value,
+    pub source: String,
+    pub occurred_at: Timestamp,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub next_attempt_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One try, as logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub attempted_at: Timestamp,
+    pub duration_ms: u32,
+    pub status_code: Option<u16>,
+    /// `None` on success.
+    pub error_class: Option<String>,
+    pub error: Option<String>,
+    /// The start of the response body, truncated to the configured size.
+    pub response_body: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_urls() {
+        assert!(TargetUrl::parse("https://hooks.example.org/convene?x=1").is_ok());
+        assert!(
+            TargetUrl::parse("http://127.0.0.1:9000/").is_ok(),
+            "addresses are judged at delivery"
+        );
+        for bad in [
+            "ftp://x/",
+            "hooks.example.org",
+            "https://user:pw@x/",
+            "https://x/#f",
+            "",
+            "http://",
+        ] {
+            assert!(TargetUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn event_type_names() {
+        for ok in [
+            "participant.registered",
+            "org.openedx.learning.course.enrollment.created.v1",
+            "custom.thing",
+        ] {
+            assert!(is_event_type_name(ok), "{ok}");
+        }
+        for bad in ["nodots", ".a.b", "a..b", "A.b", "a.b.", "a b.c", "*"] {
+            assert!(!is_event_type_name(bad), "{bad}");
+        }
+        assert!(EventTypes::from_list(vec!["*".into()]).matches("anything.at_all"));
+        assert!(!EventTypes::from_list(vec!["a.b".into()]).matches("a.c"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(raw in ".*") {
+            let _ = TargetUrl::parse(&raw);
+            let _ = is_event_type_name(&raw);
+            let _ = DeliveryStatus::parse(&raw);
+        }
+    }
+}

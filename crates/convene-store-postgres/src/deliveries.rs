@@ -1,0 +1,363 @@
+use crate::PgStore;
+use crate::convert::map_err;
+use crate::webhooks::{WEBHOOK_COLUMNS, WebhookRow};
+use async_trait::async_trait;
+use convene_core::page::{Page, PageRequest};
+use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, EventTypes, Webhook};
+use convene_core::{DeliveryId, Timestamp, WebhookId};
+use convene_store::{AttemptRecord, Claim, DeliveryStore, Signal, StoreError, StoreResult};
+use serde_json::Value;
+use sqlx::types::Json;
+use time::Duration;
+
+const DELIVERY_COLUMNS: &str = "id, webhook_id, message_id, event_type, data, source, occurred_at,
+    status, attempts, next_attempt_at, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: String,
+    webhook_id: String,
+    message_id: String,
+    event_type: String,
+    data: Json<Value>,
+    source: String,
+    occurred_at: Timestamp,
+    status: String,
+    attempts: i32,
+    next_attempt_at: Option<Timestamp>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = StoreError;
+
+    fn try_from(r: DeliveryRow) -> StoreResult<Self> {
+        Ok(Delivery {
+            id: DeliveryId::from_trusted(r.id),
+            webhook_id: WebhookId::from_trusted(r.webhook_id),
+            message_id: r.message_id,
+            event_type: r.event_type,
+            data: r.data.0,
+            source: r.source,
+            occurred_at: r.occurred_at,
+            status: DeliveryStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Other(format!("unknown status {}", r.status).into()))?,
+            attempts: u32::try_from(r.attempts).unwrap_or(0),
+            next_attempt_at: r.next_attempt_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    attempted_at: Timestamp,
+    duration_ms: i32,
+    status_code: Option<i32>,
+    error_class: Option<String>,
+    error: Option<String>,
+    response_body: Option<String>,
+}
+
+impl From<AttemptRow> for Attempt {
+    fn from(r: AttemptRow) -> Self {
+        Attempt {
+            attempted_at: r.attempted_at,
+            duration_ms: u32::try_from(r.duration_ms).unwrap_or(0),
+            status_code: r.status_code.and_then(|c| u16::try_from(c).ok()),
+            error_class: r.error_class,
+            error: r.error,
+            response_body: r.response_body,
+        }
+    }
+}
+
+fn deliveries(rows: Vec<DeliveryRow>) -> StoreResult<Vec<Delivery>> {
+    rows.into_iter().map(Delivery::try_from).collect()
+}
+
+#[async_trait]
+impl DeliveryStore for PgStore {
+    async fn ingest_signal(&self, s: Signal) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO outbox (id, event_type, data, occurred_at, source) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&s.id)
+        .bind(&s.event_type)
+        .bind(Json(&s.data))
+        .bind(s.occurred_at)
+        .bind(&s.source)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn dispatch(&self, limit: u32, at: Timestamp) -> StoreResult<u32> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let messages: Vec<(i64, String, String, Json<Value>, Timestamp, String)> = sqlx::query_as(
+            "SELECT seq, id, event_type, data, occurred_at, source FROM outbox
+             WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if messages.is_empty() {
+            return Ok(0);
+        }
+        let hooks: Vec<(String, Json<Vec<String>>)> =
+            sqlx::query_as("SELECT id, event_types FROM webhooks WHERE enabled ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        let hooks: Vec<(String, EventTypes)> = hooks
+            .into_iter()
+            .map(|(id, types)| (id, EventTypes::from_list(types.0)))
+            .collect();
+        for (_, id, event_type, data, occurred_at, source) in &messages {
+            for (hook, _) in hooks.iter().filter(|(_, t)| t.matches(event_type)) {
+                sqlx::query(
+                    "INSERT INTO deliveries (id, webhook_id, message_id, event_type, data, source,
+                     occurred_at, status, attempts, next_attempt_at, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $8)
+                     ON CONFLICT (webhook_id, message_id) DO NOTHING",
+                )
+                .bind(DeliveryId::new().as_str())
+                .bind(hook)
+                .bind(id)
+                .bind(event_type)
+                .bind(data)
+                .bind(source)
+                .bind(occurred_at)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            }
+        }
+        let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();
+        sqlx::query("UPDATE outbox SET dispatched_at = $1 WHERE seq = ANY($2)")
+            .bind(at)
+            .bind(&seqs)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(u32::try_from(messages.len()).unwrap_or(u32::MAX))
+    }
+
+    async fn enqueue_direct(
+        &self,
+        webhook: &WebhookId,
+        event_type: &str,
+        data: Value,
+        at: Timestamp,
+    ) -> StoreResult<Delivery> {
+        let sql = format!(
+            "INSERT INTO deliveries (id, webhook_id, message_id, event_type, data, source,
+             occurred_at, status, attempts, next_attempt_at, created_at, updated_at)
+             SELECT $1, id, $2, $3, $4, 'convene', $5, 'pending', 0, $5, $5, $5 FROM webhooks WHERE id = $6
+             RETURNING {DELIVERY_COLUMNS}"
+        );
+        let row: Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(DeliveryId::new().as_str())
+            .bind(format!("msg_{}", uuid::Uuid::now_v7().simple()))
+            .bind(event_type)
+            .bind(Json(&data))
+            .bind(at)
+            .bind(webhook.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<Claim>> {
+        let token = uuid::Uuid::now_v7().to_string();
+        let sql = "WITH due AS (
+                SELECT d.id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+                  AND (d.lease_until IS NULL OR d.lease_until <= $1) AND w.enabled
+                ORDER BY d.next_attempt_at, d.id LIMIT $2 FOR UPDATE OF d SKIP LOCKED)
+             UPDATE deliveries d SET lease_token = $3, lease_until = $4 FROM due WHERE d.id = due.id
+             RETURNING d.*";
+        let rows: Vec<DeliveryRow> = sqlx::query_as(sql)
+            .bind(now)
+            .bind(i64::from(limit))
+            .bind(&token)
+            .bind(now + lease)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let mut claimed = deliveries(rows)?;
+        claimed.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
+        let ids: Vec<String> = claimed.iter().map(|d| d.webhook_id.to_string()).collect();
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ANY($1)");
+        let hooks: Vec<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let hooks: Vec<Webhook> = hooks.into_iter().map(Webhook::from).collect();
+        Ok(claimed
+            .into_iter()
+            .filter_map(|delivery| {
+                let webhook = hooks.iter().find(|w| w.id == delivery.webhook_id)?.clone();
+                Some(Claim {
+                    delivery,
+                    webhook,
+                    lease_token: token.clone(),
+                })
+            })
+            .collect())
+    }
+
+    async fn finish_attempt(&self, claim: &Claim, record: &AttemptRecord) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let at = record.attempt.attempted_at;
+        let moved = sqlx::query(
+            "UPDATE deliveries SET status = $3, attempts = attempts + 1, next_attempt_at = $4,
+             lease_token = NULL, lease_until = NULL, updated_at = $5
+             WHERE id = $1 AND lease_token = $2",
+        )
+        .bind(claim.delivery.id.as_str())
+        .bind(&claim.lease_token)
+        .bind(record.status.as_str())
+        .bind(record.next_attempt_at)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if moved.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let a = &record.attempt;
+        sqlx::query(
+            "INSERT INTO attempts (delivery_id, attempted_at, duration_ms, status_code, error_class,
+             error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(claim.delivery.id.as_str())
+        .bind(at)
+        .bind(i32::try_from(a.duration_ms).unwrap_or(i32::MAX))
+        .bind(a.status_code.map(i32::from))
+        .bind(&a.error_class)
+        .bind(&a.error)
+        .bind(&a.response_body)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let health = if a.error_class.is_none() {
+            "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL"
+        } else {
+            "UPDATE webhooks SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL"
+        };
+        sqlx::query(health)
+            .bind(claim.webhook.id.as_str())
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn deliveries(
+        &self,
+        webhook: &WebhookId,
+        status: Option<DeliveryStatus>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Delivery>> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE webhook_id = $1
+             AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR id < $3)
+             ORDER BY id DESC LIMIT $4"
+        );
+        let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(webhook.as_str())
+            .bind(status.map(DeliveryStatus::as_str))
+            .bind(page.after.as_deref())
+            .bind(i64::from(page.limit) + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(Page::from_overfetch(
+            deliveries(rows)?,
+            page.limit,
+            |d: &Delivery| d.id.to_string(),
+        ))
+    }
+
+    async fn delivery(&self, id: &DeliveryId) -> StoreResult<Option<(Delivery, Vec<Attempt>)>> {
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1");
+        let Some(row): Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+        else {
+            return Ok(None);
+        };
+        let attempts: Vec<AttemptRow> = sqlx::query_as(
+            "SELECT attempted_at, duration_ms, status_code, error_class, error, response_body
+             FROM attempts WHERE delivery_id = $1 ORDER BY id",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(Some((
+            row.try_into()?,
+            attempts.into_iter().map(Attempt::from).collect(),
+        )))
+    }
+
+    async fn retry_delivery(&self, id: &DeliveryId, at: Timestamp) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = $2, lease_token = NULL,
+             lease_until = NULL, updated_at = $2 WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn recover(
+        &self,
+        webhook: &WebhookId,
+        since: Timestamp,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = $3, updated_at = $3
+             WHERE webhook_id = $1 AND status = 'failed' AND created_at >= $2",
+        )
+        .bind(webhook.as_str())
+        .bind(since)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn purge_attempts(&self, before: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM attempts WHERE attempted_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+}

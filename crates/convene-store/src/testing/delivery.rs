@@ -1,0 +1,370 @@
+//! Conformance cases for webhooks, the outbox fan-out, leases and the attempt log.
+
+use super::{TestStore, now, user};
+use crate::{AttemptRecord, NewWebhook, Signal};
+use convene_core::page::PageRequest;
+use convene_core::webhook::{Attempt, DeliveryStatus, EventTypes, TargetUrl, Webhook};
+use convene_core::{Timestamp, WebhookId};
+use serde_json::json;
+use std::collections::BTreeMap;
+use time::Duration;
+
+async fn webhook(store: &TestStore, types: &[&str]) -> Webhook {
+    let new = NewWebhook {
+        url: TargetUrl::parse("https://hooks.example.org/in").unwrap(),
+        event_types: EventTypes::from_list(types.iter().map(|t| (*t).to_owned()).collect()),
+        enabled: true,
+        encoding: "json".into(),
+        description: Some("test".into()),
+        headers: BTreeMap::from([("X-Team".to_owned(), "events".to_owned())]),
+        rate_limit_per_s: Some(10),
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+    };
+    store.create_webhook(new, now()).await.unwrap()
+}
+
+fn signal(id: &str, event_type: &str) -> Signal {
+    Signal {
+        id: id.into(),
+        event_type: event_type.into(),
+        data: json!({"thing": {"id": id}}),
+        source: "openedx".into(),
+        occurred_at: now(),
+    }
+}
+
+fn attempt(at: Timestamp, status: Option<u16>, error_class: Option<&str>) -> Attempt {
+    Attempt {
+        attempted_at: at,
+        duration_ms: 12,
+        status_code: status,
+        error_class: error_class.map(str::to_owned),
+        error: error_class.map(|c| format!("{c} happened")),
+        response_body: Some("nope".into()),
+    }
+}
+
+pub async fn webhooks_round_trip(store: TestStore) {
+    let a = webhook(&store, &["*"]).await;
+    let b = webhook(&store, &["participant.registered", "event.created"]).await;
+    assert_eq!(store.webhook(&a.id).await.unwrap().as_ref(), Some(&a));
+    assert_eq!(a.event_types, EventTypes::All);
+    assert_eq!(a.headers["X-Team"], "events");
+    let first = store
+        .list_webhooks(&PageRequest {
+            limit: 1,
+            after: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.items, [a.clone()]);
+    let rest = store
+        .list_webhooks(&PageRequest {
+            limit: 5,
+            after: first.next_after.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(rest.items, [b.clone()]);
+    let mut changed = b.clone();
+    changed.previous_secret = Some((b.secret.clone(), now() + Duration::hours(24)));
+    changed.secret = "whsec_bmV3bmV3bmV3bmV3bmV3bmV3bmV3bmV3".into();
+    changed.rate_limit_per_s = None;
+    changed.updated_at = now();
+    assert_eq!(store.update_webhook(&changed).await.unwrap(), changed);
+    assert!(
+        store
+            .disable_webhook(&b.id, "gone (410)", now())
+            .await
+            .unwrap()
+    );
+    assert!(!store.disable_webhook(&b.id, "again", now()).await.unwrap());
+    let off = store.webhook(&b.id).await.unwrap().unwrap();
+    assert!(!off.enabled && off.disabled_reason.as_deref() == Some("gone (410)"));
+    assert!(store.delete_webhook(&a.id).await.unwrap());
+    assert!(!store.delete_webhook(&a.id).await.unwrap());
+    assert!(store.webhook(&a.id).await.unwrap().is_none());
+}
+
+pub async fn dispatch_fans_out_once_to_matching_enabled_webhooks(store: TestStore) {
+    let all = webhook(&store, &["*"]).await;
+    let only = webhook(&store, &["custom.wanted"]).await;
+    let off = webhook(&store, &["*"]).await;
+    store.disable_webhook(&off.id, "off", now()).await.unwrap();
+    user(&store, "Alice").await; // user.created, from the domain
+    assert!(
+        store
+            .ingest_signal(signal("s-1", "custom.wanted"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .ingest_signal(signal("s-1", "custom.other"))
+            .await
+            .unwrap(),
+        "ids are idempotent"
+    );
+    assert!(
+        store
+            .ingest_signal(signal("s-2", "custom.other"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.dispatch(2, now()).await.unwrap(), 2);
+    assert_eq!(store.dispatch(10, now()).await.unwrap(), 1);
+    assert_eq!(
+        store.dispatch(10, now()).await.unwrap(),
+        0,
+        "each message once"
+    );
+    let page = PageRequest::default();
+    let types = |d: Vec<convene_core::webhook::Delivery>| {
+        d.into_iter().map(|d| d.event_type).collect::<Vec<_>>()
+    };
+    let to_all = store.deliveries(&all.id, None, &page).await.unwrap().items;
+    assert_eq!(
+        types(to_all.clone()),
+        ["custom.other", "custom.wanted", "user.created"],
+        "newest first"
+    );
+    let wanted = &to_all[1];
+    assert_eq!(
+        (wanted.message_id.as_str(), wanted.source.as_str()),
+        ("s-1", "openedx")
+    );
+    assert_eq!(wanted.data, json!({"thing": {"id": "s-1"}}));
+    assert_eq!(
+        (wanted.status, wanted.attempts),
+        (DeliveryStatus::Pending, 0)
+    );
+    assert_eq!(
+        types(store.deliveries(&only.id, None, &page).await.unwrap().items),
+        ["custom.wanted"]
+    );
+    assert!(
+        store
+            .deliveries(&off.id, None, &page)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+pub async fn leases_keep_workers_apart_and_expire(store: TestStore) {
+    let hook = webhook(&store, &["*"]).await;
+    store
+        .ingest_signal(signal("m-1", "custom.a"))
+        .await
+        .unwrap();
+    store
+        .ingest_signal(signal("m-2", "custom.b"))
+        .await
+        .unwrap();
+    let t0 = now();
+    store.dispatch(10, t0).await.unwrap();
+    let lease = Duration::seconds(30);
+    let first = store.claim_due(t0, lease, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].delivery.message_id, "m-1", "oldest due first");
+    assert_eq!(first[0].webhook.id, hook.id);
+    let second = store.claim_due(t0, lease, 10).await.unwrap();
+    assert_eq!(second.len(), 1, "a leased delivery is not handed out twice");
+    assert_eq!(second[0].delivery.message_id, "m-2");
+    assert!(store.claim_due(t0, lease, 10).await.unwrap().is_empty());
+    // The first worker dies; after its lease another takes the delivery over.
+    let taken_over = store.claim_due(t0 + lease, lease, 10).await.unwrap();
+    assert_eq!(taken_over.len(), 2);
+    let late = AttemptRecord {
+        attempt: attempt(t0 + lease, Some(200), None),
+        status: DeliveryStatus::Delivered,
+        next_attempt_at: None,
+    };
+    assert!(
+        !store.finish_attempt(&first[0], &late).await.unwrap(),
+        "a lost lease records nothing"
+    );
+    let current = taken_over
+        .iter()
+        .find(|c| c.delivery.message_id == "m-1")
+        .unwrap();
+    assert!(store.finish_attempt(current, &late).await.unwrap());
+    let (done, attempts) = store.delivery(&current.delivery.id).await.unwrap().unwrap();
+    assert_eq!(
+        (done.status, done.attempts, done.next_attempt_at),
+        (DeliveryStatus::Delivered, 1, None)
+    );
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0], late.attempt);
+}
+
+pub async fn failures_are_scheduled_logged_and_recoverable(store: TestStore) {
+    let hook = webhook(&store, &["*"]).await;
+    store
+        .ingest_signal(signal("f-1", "custom.a"))
+        .await
+        .unwrap();
+    let t0 = now();
+    store.dispatch(10, t0).await.unwrap();
+    let claim = store
+        .claim_due(t0, Duration::seconds(30), 10)
+        .await
+        .unwrap()
+        .remove(0);
+    let retry_at = t0 + Duration::minutes(5);
+    let failed_once = AttemptRecord {
+        attempt: attempt(t0, Some(500), Some("server_error")),
+        status: DeliveryStatus::Pending,
+        next_attempt_at: Some(retry_at),
+    };
+    assert!(store.finish_attempt(&claim, &failed_once).await.unwrap());
+    let failing = store.webhook(&hook.id).await.unwrap().unwrap();
+    assert_eq!(failing.failing_since, Some(t0));
+    assert!(
+        store
+            .claim_due(retry_at - Duration::seconds(1), Duration::seconds(30), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_due(retry_at, Duration::seconds(30), 10)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(again.delivery.attempts, 1);
+    let gave_up = AttemptRecord {
+        attempt: attempt(retry_at, None, Some("timeout")),
+        status: DeliveryStatus::Failed,
+        next_attempt_at: None,
+    };
+    store.finish_attempt(&again, &gave_up).await.unwrap();
+    assert_eq!(
+        store
+            .webhook(&hook.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .failing_since,
+        Some(t0),
+        "failing since the first failure"
+    );
+    let failed = store
+        .deliveries(
+            &hook.id,
+            Some(DeliveryStatus::Failed),
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(failed.items.len(), 1);
+    assert!(
+        store
+            .claim_due(retry_at + Duration::days(1), Duration::seconds(30), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Recover from a time after it was created: nothing; from before: it is due again.
+    let later = retry_at + Duration::hours(1);
+    assert_eq!(store.recover(&hook.id, later, later).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .recover(&hook.id, t0 - Duration::seconds(1), later)
+            .await
+            .unwrap(),
+        1
+    );
+    let third = store
+        .claim_due(later, Duration::seconds(30), 10)
+        .await
+        .unwrap()
+        .remove(0);
+    let ok = AttemptRecord {
+        attempt: attempt(later, Some(204), None),
+        status: DeliveryStatus::Delivered,
+        next_attempt_at: None,
+    };
+    store.finish_attempt(&third, &ok).await.unwrap();
+    assert_eq!(
+        store
+            .webhook(&hook.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .failing_since,
+        None,
+        "a success heals"
+    );
+    let (_, attempts) = store.delivery(&third.delivery.id).await.unwrap().unwrap();
+    assert_eq!(
+        attempts.iter().map(|a| a.status_code).collect::<Vec<_>>(),
+        [Some(500), None, Some(204)]
+    );
+    assert!(
+        store
+            .retry_delivery(&third.delivery.id, later)
+            .await
+            .unwrap(),
+        "a delivered one may be resent"
+    );
+    assert!(
+        !store
+            .retry_delivery(&convene_core::DeliveryId::new(), later)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .purge_attempts(retry_at + Duration::seconds(1))
+            .await
+            .unwrap(),
+        2
+    );
+    let (_, attempts) = store.delivery(&third.delivery.id).await.unwrap().unwrap();
+    assert_eq!(attempts.len(), 1);
+}
+
+pub async fn disabled_webhooks_are_not_claimed_and_deletes_cascade(store: TestStore) {
+    let hook = webhook(&store, &["*"]).await;
+    let direct = store
+        .enqueue_direct(
+            &hook.id,
+            "webhook.test",
+            json!({"test": {"ok": true}}),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(direct.event_type, "webhook.test");
+    assert!(direct.message_id.starts_with("msg_"));
+    assert!(
+        store
+            .enqueue_direct(&WebhookId::new(), "webhook.test", json!({}), now())
+            .await
+            .is_err()
+    );
+    store.disable_webhook(&hook.id, "off", now()).await.unwrap();
+    assert!(
+        store
+            .claim_due(now(), Duration::seconds(30), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut on = store.webhook(&hook.id).await.unwrap().unwrap();
+    on.enabled = true;
+    on.disabled_reason = None;
+    store.update_webhook(&on).await.unwrap();
+    assert_eq!(
+        store
+            .claim_due(now(), Duration::seconds(30), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    store.delete_webhook(&hook.id).await.unwrap();
+    assert!(store.delivery(&direct.id).await.unwrap().is_none());
+}
