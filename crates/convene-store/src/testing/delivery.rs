@@ -57,7 +57,7 @@ pub async fn webhooks_round_trip(store: TestStore) {
         })
         .await
         .unwrap();
-    assert_eq!(first.items, [a.clone()]);
+    assert_eq!(first.items, std::slice::from_ref(&a));
     let rest = store
         .list_webhooks(&PageRequest {
             limit: 5,
@@ -65,7 +65,7 @@ pub async fn webhooks_round_trip(store: TestStore) {
         })
         .await
         .unwrap();
-    assert_eq!(rest.items, [b.clone()]);
+    assert_eq!(rest.items, std::slice::from_ref(&b));
     let mut changed = b.clone();
     changed.previous_secret = Some((b.secret.clone(), now() + Duration::hours(24)));
     changed.secret = "whsec_bmV3bmV3bmV3bmV3bmV3bmV3bmV3bmV3".into();
