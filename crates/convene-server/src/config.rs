@@ -25,6 +25,7 @@ const KEYS: &[&str] = &[
     "http",
     "database",
     "idempotency",
+    "delivery",
 ];
 
 /// A secret string: never printed, never serialised in clear.
@@ -76,6 +77,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub database: DatabaseConfig,
     pub idempotency: IdempotencyConfig,
+    pub delivery: DeliveryConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -97,6 +99,23 @@ pub struct DatabaseConfig {
 pub struct IdempotencyConfig {
     pub retention_hours: u64,
     pub stale_after_s: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    pub batch_size: u32,
+    pub lease_s: u64,
+    pub timeout_s: u64,
+    pub idle_poll_ms: u64,
+    pub retry_schedule_s: Vec<u64>,
+    pub retry_jitter: f64,
+    pub max_retry_after_s: u64,
+    pub response_body_limit_bytes: usize,
+    pub disable_after_hours: u64,
+    pub attempt_retention_days: u64,
+    pub secret_rotation_grace_hours: u64,
+    pub allowed_hosts: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,6 +188,19 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
+        }
+        let d = &self.delivery;
+        if d.batch_size == 0 || d.batch_size > 10_000 {
+            return invalid("delivery.batch_size", "must be 1-10000");
+        }
+        if d.timeout_s == 0 || d.lease_s <= d.timeout_s {
+            return invalid(
+                "delivery.lease_s",
+                "must be longer than delivery.timeout_s (>= 1)",
+            );
+        }
+        if !(0.0..1.0).contains(&d.retry_jitter) {
+            return invalid("delivery.retry_jitter", "must be at least 0 and below 1");
         }
         if let Some(url) = &self.event_center_account_check_url
             && url::Url::parse(url).is_err()

@@ -5,8 +5,10 @@
 pub mod api;
 pub mod app;
 mod auth;
+mod catalogue;
 pub mod commands;
 pub mod config;
+pub mod delivery;
 pub mod error;
 mod extract;
 mod health;
@@ -18,4 +20,4 @@ pub mod state;
 pub mod telemetry;
 
 pub use config::Config;
-pub use startup::{Role, run, run_with_clock, shutdown_on_signals};
+pub use startup::{Node, Role, run, shutdown_on_signals};

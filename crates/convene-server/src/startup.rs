@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::state::AppState;
 use anyhow::{Context, bail};
 use convene_core::{Clock, SystemClock};
+use convene_delivery::worker::Worker;
 use convene_store::Store;
 use convene_store_postgres::PgStore;
 use convene_store_sqlite::SqliteStore;
@@ -66,17 +67,6 @@ pub async fn run(
     listener: Option<TcpListener>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    run_with_clock(config, role, listener, shutdown, Arc::new(SystemClock)).await
-}
-
-/// [`run`] with another clock (tests move time instead of sleeping).
-pub async fn run_with_clock(
-    config: Config,
-    role: Role,
-    listener: Option<TcpListener>,
-    shutdown: CancellationToken,
-    clock: Arc<dyn Clock>,
-) -> anyhow::Result<()> {
     if role != Role::All && config.is_sqlite() {
         bail!(
             "--role api and --role worker split Convene over several processes, which needs PostgreSQL; SQLite runs one process (--role all)"
@@ -85,28 +75,66 @@ pub async fn run_with_clock(
     if config.admin_token.is_none() {
         tracing::info!("CONVENE_ADMIN_TOKEN is not set: only user tokens are accepted");
     }
-    let store = migrate(&config).await?;
-    let state = AppState {
-        store: store.clone(),
-        clock,
-        config: Arc::new(config),
-    };
-    let workers = role
-        .runs_workers()
-        .then(|| tokio::spawn(maintenance(state.clone(), shutdown.clone())));
-    if role.serves_api() {
-        let listener = listener.context("the API role needs a listener")?;
-        serve(state.clone(), listener, shutdown.clone()).await?;
-    } else {
-        tracing::info!("worker started");
-        shutdown.cancelled().await;
+    Node::start(config, Arc::new(SystemClock))
+        .await?
+        .run(role, listener, shutdown)
+        .await
+}
+
+/// A migrated store with the state the API serves from and the delivery worker.
+pub struct Node {
+    pub state: AppState,
+    pub worker: Arc<Worker>,
+}
+
+impl Node {
+    /// Opens and migrates the store and builds the worker (nothing runs yet).
+    pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let store = migrate(&config).await?;
+        let worker = Arc::new(crate::delivery::worker(
+            &config,
+            store.clone(),
+            clock.clone(),
+        )?);
+        Ok(Self {
+            state: AppState {
+                store,
+                clock,
+                config: Arc::new(config),
+            },
+            worker,
+        })
     }
-    if let Some(workers) = workers {
-        let _ = workers.await;
+
+    /// Serves and works as `role` says until `shutdown`; then finishes the requests and the
+    /// delivery round in flight, and closes the store.
+    pub async fn run(
+        self,
+        role: Role,
+        listener: Option<TcpListener>,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let Node { state, worker } = self;
+        let background = role.runs_workers().then(|| {
+            let (state, shutdown) = (state.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                tokio::join!(maintenance(state, shutdown.clone()), worker.run(shutdown));
+            })
+        });
+        if role.serves_api() {
+            let listener = listener.context("the API role needs a listener")?;
+            serve(state.clone(), listener, shutdown.clone()).await?;
+        } else {
+            tracing::info!("worker started");
+            shutdown.cancelled().await;
+        }
+        if let Some(background) = background {
+            let _ = background.await;
+        }
+        state.store.close().await;
+        tracing::info!("stopped");
+        Ok(())
     }
-    store.close().await;
-    tracing::info!("stopped");
-    Ok(())
 }
 
 async fn serve(
@@ -135,9 +163,10 @@ async fn serve(
     Ok(())
 }
 
-/// Housekeeping that any one node may do: forgetting expired idempotency keys.
+/// Housekeeping that any one node may do: forgetting expired idempotency keys and old attempts.
 async fn maintenance(state: AppState, shutdown: CancellationToken) {
     let retention = time::Duration::hours(state.config.idempotency.retention_hours as i64);
+    let attempts_kept = time::Duration::days(state.config.delivery.attempt_retention_days as i64);
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tokio::select! {
@@ -148,6 +177,15 @@ async fn maintenance(state: AppState, shutdown: CancellationToken) {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "forgot expired idempotency keys"),
             Err(e) => tracing::warn!(error = %e, "could not purge idempotency keys"),
+        }
+        match state
+            .store
+            .purge_attempts(state.clock.now() - attempts_kept)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "forgot old delivery attempts"),
+            Err(e) => tracing::warn!(error = %e, "could not purge delivery attempts"),
         }
     }
 }

@@ -2,8 +2,9 @@
 
 use crate::db::{Backend, TestDb};
 use convene_core::ManualClock;
+use convene_delivery::worker::{Round, Worker};
 use convene_server::config::{Config, Secret};
-use convene_server::{Role, run_with_clock};
+use convene_server::{Node, Role};
 use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ pub struct TestApp {
     pub config: Config,
     /// The server's clock: `app.clock.advance(…)` moves its time.
     pub clock: Arc<ManualClock>,
+    worker: Arc<Worker>,
     client: reqwest::Client,
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -51,13 +53,12 @@ async fn start(config: Config, db: Option<TestDb>) -> TestApp {
     let base_url = format!("http://{}", listener.local_addr().expect("bound address"));
     let shutdown = CancellationToken::new();
     let clock = Arc::new(ManualClock::new());
-    let task = tokio::spawn(run_with_clock(
-        config.clone(),
-        Role::All,
-        Some(listener),
-        shutdown.clone(),
-        clock.clone(),
-    ));
+    let node = Node::start(config.clone(), clock.clone())
+        .await
+        .expect("the node starts");
+    let worker = node.worker.clone();
+    // The API only: tests drive the worker themselves with `drain()`, never by waiting.
+    let task = tokio::spawn(node.run(Role::Api, Some(listener), shutdown.clone()));
     let app = TestApp {
         base_url,
         admin_token: config
@@ -67,6 +68,7 @@ async fn start(config: Config, db: Option<TestDb>) -> TestApp {
             .unwrap_or_default(),
         config,
         clock,
+        worker,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -193,6 +195,19 @@ impl TestApp {
         token.str("token")
     }
 
+    /// Runs worker rounds until one finds nothing to do; returns the rounds that did something.
+    pub async fn drain(&self) -> Vec<Round> {
+        let mut rounds = Vec::new();
+        for _ in 0..100 {
+            let round = self.worker.run_once().await.expect("a worker round");
+            if round.is_idle() {
+                return rounds;
+            }
+            rounds.push(round);
+        }
+        panic!("the worker was still busy after 100 rounds: {rounds:?}");
+    }
+
     /// A second server process-alike on the same database (PostgreSQL scale-out).
     pub async fn another_node(&self) -> TestApp {
         start(self.config.clone(), None).await
@@ -228,10 +243,14 @@ impl Drop for TestApp {
 }
 
 /// Runs each `async fn name(app: TestApp) { … }` once per backend: `name::sqlite` always and
-/// `name::postgres` when `CONVENE_TEST_POSTGRES_URL` is set.
+/// `name::postgres` when `CONVENE_TEST_POSTGRES_URL` is set. `config = |c| …;` first adjusts the
+/// configuration of every app in the block.
 #[macro_export]
 macro_rules! app_tests {
-    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {$(
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
+        $crate::app_tests!(config = |_| {}; $(async fn $name($app: TestApp) $body)*);
+    };
+    (config = $adjust:expr; $(async fn $name:ident($app:ident: TestApp) $body:block)*) => {$(
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -240,13 +259,15 @@ macro_rules! app_tests {
 
             #[::tokio::test]
             async fn sqlite() {
-                let app = $crate::spawn_app($crate::Backend::Sqlite).await.expect("SQLite always runs");
+                let app = $crate::spawn_app_with($crate::Backend::Sqlite, $adjust)
+                    .await
+                    .expect("SQLite always runs");
                 scenario(app).await;
             }
 
             #[::tokio::test]
             async fn postgres() {
-                if let Some(app) = $crate::spawn_app($crate::Backend::Postgres).await {
+                if let Some(app) = $crate::spawn_app_with($crate::Backend::Postgres, $adjust).await {
                     scenario(app).await;
                 }
             }

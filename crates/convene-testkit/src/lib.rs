@@ -2,7 +2,9 @@
 
 mod app;
 mod db;
+mod receiver;
 
 pub use app::{Call, Reply, TestApp, spawn_app, spawn_app_with};
 pub use db::{Backend, TestDb};
+pub use receiver::{Answer, Received, Receiver};
 pub use reqwest::Method;

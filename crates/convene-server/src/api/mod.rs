@@ -1,10 +1,13 @@
 //! `/api/v1`: one module per resource, each with its `router()`.
 
+mod deliveries;
 mod events;
 mod organizers;
 mod participants;
+mod signals;
 pub mod tokens;
 pub mod users;
+mod webhooks;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -27,6 +30,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(events::router())
         .merge(organizers::router())
         .merge(participants::router())
+        .merge(webhooks::router())
+        .merge(deliveries::router())
+        .merge(signals::router())
 }
 
 /// A page of a list: `{"data": [...], "next_cursor": "…" | null}`.

@@ -9,3 +9,4 @@ mod roster;
 mod support;
 mod tokens;
 mod users;
+mod webhooks;

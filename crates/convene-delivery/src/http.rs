@@ -1,0 +1,178 @@
+//! The outbound HTTP client: no redirects followed, a timeout, and a resolver that refuses
+//! non-public addresses at connect time (so a host that resolves differently later is judged
+//! then, and the client connects only to the addresses it judged).
+
+use crate::outcome::Outcome;
+use crate::target::{Refusal, TargetPolicy};
+use convene_core::Timestamp;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use std::error::Error as StdError;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+
+struct GuardedResolver(TargetPolicy);
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = self.0.clone();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let ips: Vec<IpAddr> = addrs.iter().map(SocketAddr::ip).collect();
+            policy
+                .check(&host, &ips)
+                .map_err(|r| Box::new(r) as Box<dyn StdError + Send + Sync>)?;
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// rustls needs one process-wide crypto provider; ring is the light one.
+fn install_crypto() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    policy: TargetPolicy,
+    body_limit: usize,
+}
+
+/// What came back, for the attempt log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub outcome: Outcome,
+    pub duration_ms: u32,
+    /// The start of the body, at most the configured size, lossily decoded.
+    pub response_body: Option<String>,
+}
+
+impl Sender {
+    pub fn new(
+        policy: TargetPolicy,
+        timeout: Duration,
+        body_limit: usize,
+    ) -> Result<Self, reqwest::Error> {
+        install_crypto();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("Convene/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(GuardedResolver(policy.clone())))
+            .build()?;
+        Ok(Self {
+            client,
+            policy,
+            body_limit,
+        })
+    }
+
+    /// POSTs `body`; never fails: every failure is an `Outcome`. `now` dates a `Retry-After`.
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+        now: Timestamp,
+    ) -> Sent {
+        let started = Instant::now();
+        let (outcome, response_body) = match self.literal_refusal(url) {
+            Some(refusal) => (Outcome::Refused(refusal.to_string()), None),
+            None => self.exchange(url, headers, body, now).await,
+        };
+        Sent {
+            outcome,
+            duration_ms: u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX),
+            response_body,
+        }
+    }
+
+    /// An IP-literal URL never reaches the resolver, so it is judged here.
+    fn literal_refusal(&self, url: &str) -> Option<Refusal> {
+        let parsed = url::Url::parse(url).ok()?;
+        let ip = match parsed.host()? {
+            url::Host::Ipv4(v4) => IpAddr::V4(v4),
+            url::Host::Ipv6(v6) => IpAddr::V6(v6),
+            url::Host::Domain(_) => return None,
+        };
+        self.policy.check(&ip.to_string(), &[ip]).err()
+    }
+
+    async fn exchange(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+        now: Timestamp,
+    ) -> (Outcome, Option<String>) {
+        let mut request = self.client.post(url).body(body);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let mut response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => return (classify(&e), None),
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| crate::outcome::parse_retry_after(v, now));
+        let mut kept = Vec::new();
+        // Read at most the limit; a huge or endless body is cut, not waited for in full.
+        while kept.len() < self.body_limit {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = self.body_limit - kept.len();
+                    kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let text = (!kept.is_empty()).then(|| String::from_utf8_lossy(&kept).into_owned());
+        (
+            Outcome::Answered {
+                status,
+                retry_after,
+            },
+            text,
+        )
+    }
+}
+
+fn classify(e: &reqwest::Error) -> Outcome {
+    if e.is_timeout() {
+        return Outcome::TimedOut;
+    }
+    let mut source: Option<&(dyn StdError + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(refusal) = err.downcast_ref::<Refusal>() {
+            return Outcome::Refused(refusal.to_string());
+        }
+        source = err.source();
+    }
+    Outcome::Unreachable(chain(e))
+}
+
+/// The error with its causes, `: `-joined, as operators read it in the attempt log.
+fn chain(e: &(dyn StdError + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(err) = source {
+        let more = err.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = err.source();
+    }
+    text
+}

@@ -1,0 +1,257 @@
+//! The delivery worker: fan the outbox out, claim due deliveries with a lease, send each, record
+//! the attempt and schedule the next. No transaction is open while a request is in flight.
+
+use crate::http::Sender;
+use crate::retry::{Next, RetryPolicy};
+use crate::signing::{WebhookSecret, signature_header};
+use crate::wire::{Encoding, Metadata, payload};
+use convene_core::webhook::{Attempt, DeliveryStatus, Webhook};
+use convene_core::{Clock, Timestamp};
+use convene_store::{AttemptRecord, Claim, Signal, Store, StoreResult};
+use futures_util::future::join_all;
+use serde_json::{Map, json};
+use std::sync::Arc;
+use time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Messages fanned out and deliveries claimed per round.
+    pub batch: u32,
+    /// How long a claim is held; a worker that dies is replaced after this.
+    pub lease: Duration,
+    pub retry: RetryPolicy,
+    /// An endpoint failing without a break for this long is disabled.
+    pub disable_after: Duration,
+    /// `sourcehost` in `event_metadata`.
+    pub source_host: String,
+    /// Pause between rounds when there was nothing to do.
+    pub idle_poll: std::time::Duration,
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    pub dispatched: u32,
+    pub attempted: u32,
+}
+
+impl Round {
+    pub fn is_idle(self) -> bool {
+        self.dispatched == 0 && self.attempted == 0
+    }
+}
+
+pub struct Worker {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    sender: Sender,
+    settings: Settings,
+}
+
+/// Headers a webhook's own `headers` may not replace.
+const RESERVED: &[&str] = &[
+    "content-type",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-length",
+    "host",
+];
+
+impl Worker {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        sender: Sender,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            sender,
+            settings,
+        }
+    }
+
+    /// One round: fan out, claim, send all claimed concurrently, record.
+    pub async fn run_once(&self) -> StoreResult<Round> {
+        let now = self.clock.now();
+        let dispatched = self.store.dispatch(self.settings.batch, now).await?;
+        let claims = self
+            .store
+            .claim_due(now, self.settings.lease, self.settings.batch)
+            .await?;
+        let attempted = u32::try_from(claims.len()).unwrap_or(u32::MAX);
+        let results = join_all(claims.iter().map(|c| self.attempt(c))).await;
+        for result in results {
+            result?;
+        }
+        Ok(Round {
+            dispatched,
+            attempted,
+        })
+    }
+
+    /// Rounds until `shutdown`; the round in progress is finished first.
+    pub async fn run(&self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let pause = match self.run_once().await {
+                Ok(round) if !round.is_idle() => continue,
+                Ok(_) => self.settings.idle_poll,
+                Err(e) => {
+                    tracing::warn!(error = %e, "delivery round failed");
+                    std::time::Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = shutdown.cancelled() => {}
+            }
+        }
+    }
+
+    async fn attempt(&self, claim: &Claim) -> StoreResult<()> {
+        let started = self.clock.now();
+        let webhook = &claim.webhook;
+        let delivery = &claim.delivery;
+        let encoding = Encoding::parse(&webhook.encoding).unwrap_or_default();
+        let data = match &delivery.data {
+            serde_json::Value::Object(members) => members.clone(),
+            other => Map::from_iter([("data".to_owned(), other.clone())]),
+        };
+        let body = encoding.encode(&payload(
+            &data,
+            &Metadata {
+                event_type: &delivery.event_type,
+                id: &delivery.message_id,
+                time: delivery.occurred_at,
+                source: &delivery.source,
+                sourcehost: &self.settings.source_host,
+            },
+        ));
+        let headers = self.headers(webhook, &delivery.message_id, started, &body, encoding);
+        let sent = self
+            .sender
+            .post(webhook.url.as_str(), &headers, body, started)
+            .await;
+        let finished = self.clock.now();
+        let next = self.settings.retry.next(
+            delivery.attempts + 1,
+            &sent.outcome,
+            finished,
+            &mut rand::rng(),
+        );
+        let class = sent.outcome.error_class();
+        let record = AttemptRecord {
+            attempt: Attempt {
+                attempted_at: started,
+                duration_ms: sent.duration_ms,
+                status_code: match sent.outcome {
+                    crate::outcome::Outcome::Answered { status, .. } => Some(status),
+                    _ => None,
+                },
+                error_class: class.map(|c| c.as_str().to_owned()),
+                error: error_text(&sent.outcome),
+                response_body: sent.response_body,
+            },
+            status: match next {
+                Next::Delivered => DeliveryStatus::Delivered,
+                Next::RetryAt(_) => DeliveryStatus::Pending,
+                Next::Exhausted | Next::DisableEndpoint => DeliveryStatus::Failed,
+            },
+            next_attempt_at: match next {
+                Next::RetryAt(at) => Some(at),
+                _ => None,
+            },
+        };
+        if !self.store.finish_attempt(claim, &record).await? {
+            tracing::info!(delivery = %delivery.id, "lease lost while sending; the new holder records");
+            return Ok(());
+        }
+        let failing_too_long = class.is_some()
+            && webhook
+                .failing_since
+                .is_some_and(|since| finished - since >= self.settings.disable_after);
+        if next == Next::DisableEndpoint {
+            self.disable(webhook, "the endpoint answered 410 Gone", finished)
+                .await?;
+        } else if failing_too_long {
+            let reason = format!(
+                "every attempt failed for {} hours",
+                self.settings.disable_after.whole_hours()
+            );
+            self.disable(webhook, &reason, finished).await?;
+        }
+        Ok(())
+    }
+
+    fn headers(
+        &self,
+        webhook: &Webhook,
+        message_id: &str,
+        now: Timestamp,
+        body: &[u8],
+        encoding: Encoding,
+    ) -> Vec<(String, String)> {
+        let timestamp = now.unix_timestamp();
+        let secrets: Vec<WebhookSecret> = std::iter::once(webhook.secret.as_str())
+            .chain(
+                webhook
+                    .previous_secret
+                    .iter()
+                    .filter(|(_, until)| *until > now)
+                    .map(|(s, _)| s.as_str()),
+            )
+            .filter_map(|s| WebhookSecret::parse(s).ok())
+            .collect();
+        let mut headers: Vec<(String, String)> = webhook
+            .headers
+            .iter()
+            .filter(|(name, _)| !RESERVED.contains(&name.to_ascii_lowercase().as_str()))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        headers.extend([
+            (
+                "content-type".to_owned(),
+                encoding.content_type().to_owned(),
+            ),
+            ("webhook-id".to_owned(), message_id.to_owned()),
+            ("webhook-timestamp".to_owned(), timestamp.to_string()),
+            (
+                "webhook-signature".to_owned(),
+                signature_header(&secrets, message_id, timestamp, body),
+            ),
+        ]);
+        headers
+    }
+
+    /// Turns the endpoint off and says so as an operational event (`endpoint.disabled`).
+    async fn disable(&self, webhook: &Webhook, reason: &str, at: Timestamp) -> StoreResult<()> {
+        if !self.store.disable_webhook(&webhook.id, reason, at).await? {
+            return Ok(());
+        }
+        tracing::warn!(webhook = %webhook.id, reason, "webhook disabled");
+        self.store
+            .ingest_signal(Signal {
+                id: format!("endpoint.disabled:{}:{}", webhook.id, at.unix_timestamp_nanos()),
+                event_type: "endpoint.disabled".into(),
+                data: json!({"endpoint": {"id": webhook.id.as_str(), "url": webhook.url.as_str(), "reason": reason}}),
+                source: "convene".into(),
+                occurred_at: at,
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+fn error_text(outcome: &crate::outcome::Outcome) -> Option<String> {
+    use crate::outcome::Outcome;
+    match outcome {
+        Outcome::Answered { status, .. } if (200..300).contains(status) => None,
+        Outcome::Answered { status, .. } => Some(format!("the endpoint answered {status}")),
+        Outcome::TimedOut => Some("no answer within the timeout".into()),
+        Outcome::Unreachable(e) => Some(e.clone()),
+        Outcome::Refused(e) => Some(format!("refused: {e}")),
+    }
+}

@@ -1,0 +1,197 @@
+//! The delivery log (admins): deliveries per webhook, one with every attempt, manual retry and
+//! bulk recovery.
+
+use super::webhooks::webhook_at;
+use super::{List, parse_time, require_admin, rfc3339};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Caller, JsonBody, PageQuery, Query};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use convene_core::DeliveryId;
+use convene_core::webhook::{Attempt, Delivery, DeliveryStatus};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_deliveries))
+        .routes(routes!(get_delivery))
+        .routes(routes!(retry_delivery))
+        .routes(routes!(recover))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryBody {
+    id: String,
+    webhook_id: String,
+    /// The `webhook-id` header: the same on every retry.
+    message_id: String,
+    event_type: String,
+    /// `pending`, `delivered` or `failed`.
+    status: String,
+    /// Attempts made so far.
+    attempt_count: u32,
+    next_attempt_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<Delivery> for DeliveryBody {
+    fn from(d: Delivery) -> Self {
+        Self {
+            id: d.id.to_string(),
+            webhook_id: d.webhook_id.to_string(),
+            message_id: d.message_id,
+            event_type: d.event_type,
+            status: d.status.as_str().to_owned(),
+            attempt_count: d.attempts,
+            next_attempt_at: d.next_attempt_at.map(rfc3339),
+            created_at: rfc3339(d.created_at),
+            updated_at: rfc3339(d.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptBody {
+    attempted_at: String,
+    duration_ms: u32,
+    status_code: Option<u16>,
+    /// `redirect`, `client_error`, `server_error`, `throttled`, `gone`, `timeout`,
+    /// `connection`, `refused`; null on success.
+    error_class: Option<String>,
+    error: Option<String>,
+    /// The start of the answer's body (see `delivery.response_body_limit_bytes`).
+    response_body: Option<String>,
+}
+
+impl From<Attempt> for AttemptBody {
+    fn from(a: Attempt) -> Self {
+        Self {
+            attempted_at: rfc3339(a.attempted_at),
+            duration_ms: a.duration_ms,
+            status_code: a.status_code,
+            error_class: a.error_class,
+            error: a.error,
+            response_body: a.response_body,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryDetail {
+    #[serde(flatten)]
+    delivery: DeliveryBody,
+    /// The message's data (the wire body without `event_metadata`).
+    #[schema(value_type = Object)]
+    data: serde_json::Value,
+    /// Every attempt, oldest first.
+    attempts: Vec<AttemptBody>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryQuery {
+    /// `pending`, `delivered` or `failed`.
+    status: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// A webhook's deliveries, newest first.
+#[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "deliveries", params(("id" = String, Path), DeliveryQuery),
+    responses((status = 200, body = List<DeliveryBody>), (status = 404), (status = 422)))]
+async fn list_deliveries(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Query(query): Query<DeliveryQuery>,
+) -> ApiResult<Json<List<DeliveryBody>>> {
+    require_admin(&caller)?;
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .parse()?;
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(raw) => Some(DeliveryStatus::parse(raw).ok_or_else(|| {
+            ApiError::field("status", "must be \"pending\", \"delivered\" or \"failed\"")
+        })?),
+    };
+    let hook = webhook_at(&state, &id).await?;
+    let deliveries = state.store.deliveries(&hook.id, status, &page).await?;
+    Ok(Json(List::from_page(deliveries, DeliveryBody::from)))
+}
+
+/// One delivery with its data and every attempt, oldest first.
+#[utoipa::path(get, path = "/deliveries/{id}", tag = "deliveries", params(("id" = String, Path)),
+    responses((status = 200, body = DeliveryDetail), (status = 404)))]
+async fn get_delivery(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DeliveryDetail>> {
+    require_admin(&caller)?;
+    let id = DeliveryId::parse(&id).ok_or(ApiError::NotFound)?;
+    let (delivery, attempts) = state.store.delivery(&id).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(DeliveryDetail {
+        data: delivery.data.clone(),
+        delivery: delivery.into(),
+        attempts: attempts.into_iter().map(AttemptBody::from).collect(),
+    }))
+}
+
+/// Send a delivery again now, whatever its state (one more attempt; the `webhook-id` stays).
+#[utoipa::path(post, path = "/deliveries/{id}/retry", tag = "deliveries", params(("id" = String, Path)),
+    responses((status = 202, body = DeliveryBody), (status = 404)))]
+async fn retry_delivery(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<DeliveryBody>)> {
+    require_admin(&caller)?;
+    let id = DeliveryId::parse(&id).ok_or(ApiError::NotFound)?;
+    if !state.store.retry_delivery(&id, state.clock.now()).await? {
+        return Err(ApiError::NotFound);
+    }
+    let (delivery, _) = state.store.delivery(&id).await?.ok_or(ApiError::NotFound)?;
+    Ok((StatusCode::ACCEPTED, Json(delivery.into())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Recover {
+    /// RFC 3339: failed deliveries created at or after this time are sent again.
+    since: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Recovered {
+    recovered: u64,
+}
+
+/// Send again every failed delivery of this webhook created since a time.
+#[utoipa::path(post, path = "/webhooks/{id}/recover", tag = "deliveries", params(("id" = String, Path)), request_body = Recover,
+    responses((status = 202, body = Recovered), (status = 404), (status = 422)))]
+async fn recover(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Recover>,
+) -> ApiResult<(StatusCode, Json<Recovered>)> {
+    require_admin(&caller)?;
+    let raw = body
+        .since
+        .ok_or_else(|| ApiError::field("since", "is required"))?;
+    let since = parse_time(&raw).map_err(|e| ApiError::field("since", e))?;
+    let hook = webhook_at(&state, &id).await?;
+    let recovered = state
+        .store
+        .recover(&hook.id, since, state.clock.now())
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(Recovered { recovered })))
+}

@@ -1,0 +1,370 @@
+//! Webhook endpoints (admins): CRUD, secret rotation, test send.
+
+use super::{List, require_admin, rfc3339};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Caller, JsonBody, PageQuery, Query, patch_field};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use convene_core::webhook::{EventTypes, TargetUrl, Webhook, is_event_type_name};
+use convene_core::{FieldErrors, WebhookId};
+use convene_delivery::signing::WebhookSecret;
+use convene_delivery::wire::Encoding;
+use convene_store::NewWebhook;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_webhook, list_webhooks))
+        .routes(routes!(get_webhook, update_webhook, delete_webhook))
+        .routes(routes!(rotate_secret))
+        .routes(routes!(test_webhook))
+}
+
+const MAX_DESCRIPTION: usize = 1000;
+const MAX_HEADERS: usize = 20;
+const MAX_RATE: u32 = 10_000;
+/// Headers the engine sets itself.
+const RESERVED_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "host",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
+
+/// A webhook endpoint. `secret` appears only when created and when rotated.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookBody {
+    id: String,
+    url: String,
+    /// Event type names, or `["*"]` for all.
+    event_types: Vec<String>,
+    enabled: bool,
+    /// `json` or `form`.
+    encoding: String,
+    description: Option<String>,
+    headers: BTreeMap<String, String>,
+    rate_limit_per_s: Option<u32>,
+    /// Why the engine turned it off (410 Gone, failing too long), if it did.
+    disabled_reason: Option<String>,
+    /// Since when every attempt has failed.
+    failing_since: Option<String>,
+    created_at: String,
+    updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+impl WebhookBody {
+    fn new(w: Webhook, show_secret: bool) -> Self {
+        Self {
+            id: w.id.to_string(),
+            url: w.url.as_str().to_owned(),
+            event_types: w.event_types.to_list(),
+            enabled: w.enabled,
+            encoding: w.encoding,
+            description: w.description,
+            headers: w.headers,
+            rate_limit_per_s: w.rate_limit_per_s,
+            disabled_reason: w.disabled_reason,
+            failing_since: w.failing_since.map(rfc3339),
+            created_at: rfc3339(w.created_at),
+            updated_at: rfc3339(w.updated_at),
+            secret: show_secret.then_some(w.secret),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateWebhook {
+    /// `http` or `https`; private addresses are refused at delivery unless allowed.
+    url: Option<String>,
+    /// Event type names, or `["*"]`.
+    event_types: Option<Vec<String>>,
+    enabled: Option<bool>,
+    /// `json` (default) or `form`.
+    encoding: Option<String>,
+    description: Option<String>,
+    /// Extra request headers.
+    headers: Option<BTreeMap<String, String>>,
+    rate_limit_per_s: Option<u32>,
+}
+
+fn check_url(errors: &mut FieldErrors, raw: String) -> Option<TargetUrl> {
+    errors.check("url", TargetUrl::parse(&raw))
+}
+
+fn check_types(errors: &mut FieldErrors, list: Vec<String>) -> Option<EventTypes> {
+    if list.is_empty() || list.len() > 100 {
+        errors.add("event_types", "must list 1-100 event types, or [\"*\"]");
+        return None;
+    }
+    if let Some(bad) = list.iter().find(|t| *t != "*" && !is_event_type_name(t)) {
+        errors.add(
+            "event_types",
+            format!("{bad:?} is not a dotted lower-case event type"),
+        );
+        return None;
+    }
+    Some(EventTypes::from_list(list))
+}
+
+fn check_encoding(errors: &mut FieldErrors, raw: &str) -> Option<Encoding> {
+    errors.check(
+        "encoding",
+        Encoding::parse(raw).ok_or("must be \"json\" or \"form\""),
+    )
+}
+
+fn check_headers(
+    errors: &mut FieldErrors,
+    headers: BTreeMap<String, String>,
+) -> Option<BTreeMap<String, String>> {
+    let valid = headers.len() <= MAX_HEADERS
+        && headers.iter().all(|(name, value)| {
+            axum::http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+                && axum::http::HeaderValue::from_str(value).is_ok()
+                && !RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str())
+        });
+    if !valid {
+        errors.add(
+            "headers",
+            format!("at most {MAX_HEADERS} valid header names and values; content-type, host and webhook-* are set by Convene"),
+        );
+        return None;
+    }
+    Some(headers)
+}
+
+fn check_description(errors: &mut FieldErrors, raw: Option<String>) -> Option<String> {
+    let text = raw?.trim().to_owned();
+    if text.chars().count() > MAX_DESCRIPTION {
+        errors.add(
+            "description",
+            format!("must be at most {MAX_DESCRIPTION} characters"),
+        );
+        return None;
+    }
+    (!text.is_empty()).then_some(text)
+}
+
+fn check_rate(errors: &mut FieldErrors, rate: u32) -> Option<u32> {
+    if (1..=MAX_RATE).contains(&rate) {
+        Some(rate)
+    } else {
+        errors.add("rate_limit_per_s", format!("must be 1-{MAX_RATE}"));
+        None
+    }
+}
+
+impl TryFrom<CreateWebhook> for NewWebhook {
+    type Error = FieldErrors;
+
+    fn try_from(body: CreateWebhook) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let url = errors
+            .require("url", body.url)
+            .and_then(|u| check_url(&mut errors, u));
+        let types = errors
+            .require("event_types", body.event_types)
+            .and_then(|t| check_types(&mut errors, t));
+        let encoding = check_encoding(&mut errors, body.encoding.as_deref().unwrap_or("json"));
+        let headers = check_headers(&mut errors, body.headers.unwrap_or_default());
+        let description = check_description(&mut errors, body.description);
+        let rate = body
+            .rate_limit_per_s
+            .and_then(|r| check_rate(&mut errors, r));
+        errors.finish(|| NewWebhook {
+            url: url.expect("checked"),
+            event_types: types.expect("checked"),
+            enabled: body.enabled.unwrap_or(true),
+            encoding: encoding.expect("checked").as_str().to_owned(),
+            description,
+            headers: headers.expect("checked"),
+            rate_limit_per_s: rate,
+            secret: WebhookSecret::generate().expose(),
+        })
+    }
+}
+
+/// Create a webhook; the answer carries its signing secret, shown this once.
+#[utoipa::path(post, path = "/webhooks", tag = "webhooks", request_body = CreateWebhook,
+    responses((status = 201, body = WebhookBody), (status = 403), (status = 422)))]
+async fn create_webhook(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    JsonBody(body): JsonBody<CreateWebhook>,
+) -> ApiResult<(StatusCode, Json<WebhookBody>)> {
+    require_admin(&caller)?;
+    let new = NewWebhook::try_from(body)?;
+    let hook = state.store.create_webhook(new, state.clock.now()).await?;
+    Ok((StatusCode::CREATED, Json(WebhookBody::new(hook, true))))
+}
+
+#[utoipa::path(get, path = "/webhooks", tag = "webhooks", params(PageQuery), responses((status = 200, body = List<WebhookBody>)))]
+async fn list_webhooks(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<Json<List<WebhookBody>>> {
+    require_admin(&caller)?;
+    let page = state.store.list_webhooks(&query.parse()?).await?;
+    Ok(Json(List::from_page(page, |w| WebhookBody::new(w, false))))
+}
+
+/// The webhook a path names (404 for ids that cannot exist).
+pub async fn webhook_at(state: &AppState, raw: &str) -> ApiResult<Webhook> {
+    let id = WebhookId::parse(raw).ok_or(ApiError::NotFound)?;
+    state.store.webhook(&id).await?.ok_or(ApiError::NotFound)
+}
+
+#[utoipa::path(get, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 200, body = WebhookBody), (status = 404)))]
+async fn get_webhook(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WebhookBody>> {
+    require_admin(&caller)?;
+    Ok(Json(WebhookBody::new(
+        webhook_at(&state, &id).await?,
+        false,
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PatchWebhook {
+    url: Option<String>,
+    event_types: Option<Vec<String>>,
+    /// `true` also clears `disabled_reason` and the failure streak.
+    enabled: Option<bool>,
+    encoding: Option<String>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    description: Option<Option<String>>,
+    headers: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<u32>)]
+    rate_limit_per_s: Option<Option<u32>>,
+}
+
+impl PatchWebhook {
+    fn apply(self, mut w: Webhook) -> Result<Webhook, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        if let Some(url) = self.url.and_then(|u| check_url(&mut errors, u)) {
+            w.url = url;
+        }
+        if let Some(types) = self.event_types.and_then(|t| check_types(&mut errors, t)) {
+            w.event_types = types;
+        }
+        if let Some(encoding) = self.encoding.and_then(|e| check_encoding(&mut errors, &e)) {
+            w.encoding = encoding.as_str().to_owned();
+        }
+        if let Some(description) = self.description {
+            w.description = check_description(&mut errors, description);
+        }
+        if let Some(headers) = self.headers.and_then(|h| check_headers(&mut errors, h)) {
+            w.headers = headers;
+        }
+        if let Some(rate) = self.rate_limit_per_s {
+            w.rate_limit_per_s = rate.and_then(|r| check_rate(&mut errors, r));
+        }
+        if let Some(enabled) = self.enabled {
+            if enabled && !w.enabled {
+                w.disabled_reason = None;
+                w.failing_since = None;
+            }
+            w.enabled = enabled;
+        }
+        errors.finish(|| w)
+    }
+}
+
+/// Change a webhook; `null` clears `description` or `rate_limit_per_s`.
+#[utoipa::path(patch, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), request_body = PatchWebhook,
+    responses((status = 200, body = WebhookBody), (status = 404), (status = 422)))]
+async fn update_webhook(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PatchWebhook>,
+) -> ApiResult<Json<WebhookBody>> {
+    require_admin(&caller)?;
+    let mut hook = body.apply(webhook_at(&state, &id).await?)?;
+    hook.updated_at = state.clock.now();
+    let saved = state.store.update_webhook(&hook).await?;
+    Ok(Json(WebhookBody::new(saved, false)))
+}
+
+/// Delete a webhook with its deliveries and their attempts.
+#[utoipa::path(delete, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
+async fn delete_webhook(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    require_admin(&caller)?;
+    let hook = webhook_at(&state, &id).await?;
+    if state.store.delete_webhook(&hook.id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// A new signing secret, shown once; the old one keeps signing (a second signature) for the
+/// configured grace period, so receivers can switch without losing a message.
+#[utoipa::path(post, path = "/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 200, body = WebhookBody), (status = 404)))]
+async fn rotate_secret(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WebhookBody>> {
+    require_admin(&caller)?;
+    let mut hook = webhook_at(&state, &id).await?;
+    let now = state.clock.now();
+    let grace = time::Duration::hours(state.config.delivery.secret_rotation_grace_hours as i64);
+    let old = std::mem::replace(&mut hook.secret, WebhookSecret::generate().expose());
+    hook.previous_secret = Some((old, now + grace));
+    hook.updated_at = now;
+    let saved = state.store.update_webhook(&hook).await?;
+    Ok(Json(WebhookBody::new(saved, true)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Queued {
+    delivery_id: String,
+}
+
+/// Queue a `webhook.test` message to this endpoint only; follow it at `/deliveries/{id}`.
+#[utoipa::path(post, path = "/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 202, body = Queued), (status = 404)))]
+async fn test_webhook(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Queued>)> {
+    require_admin(&caller)?;
+    let hook = webhook_at(&state, &id).await?;
+    let now = state.clock.now();
+    let data = json!({"test": {"webhook_id": hook.id.as_str(), "sent_at": rfc3339(now)}});
+    let delivery = state
+        .store
+        .enqueue_direct(&hook.id, "webhook.test", data, now)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Queued {
+            delivery_id: delivery.id.to_string(),
+        }),
+    ))
+}

@@ -1,0 +1,152 @@
+//! The catalogue of event types: an example webhook body for each, built by the same code that
+//! builds real messages, and a JSON Schema read off the example.
+
+use convene_core::event::{Event, Organizer, Participant, Role, Visibility};
+use convene_core::outbound::{EventType, OutboundEvent};
+use convene_core::text::{Slug, TimeZoneName, Title};
+use convene_core::user::User;
+use convene_core::username::Username;
+use convene_core::{EventId, UserId};
+use convene_delivery::wire::{Metadata, payload};
+use serde_json::{Map, Value, json};
+use time::macros::datetime;
+
+fn describe(t: EventType) -> &'static str {
+    match t {
+        EventType::UserCreated => "A user account was created.",
+        EventType::UserUpdated => "A user's profile changed.",
+        EventType::UserDeleted => "A user account was deleted.",
+        EventType::EventCreated => "An event was created.",
+        EventType::EventUpdated => "An event's details changed.",
+        EventType::EventDeleted => "An event was deleted.",
+        EventType::OrganizerAdded => "Someone became an organizer of an event.",
+        EventType::OrganizerRemoved => "Someone stopped organizing an event.",
+        EventType::ParticipantRegistered => "Someone registered for an event.",
+        EventType::ParticipantCancelled => "A registration was cancelled.",
+        EventType::ParticipantVisibilityChanged => "A participant became public or private.",
+    }
+}
+
+fn sample_message(t: EventType) -> OutboundEvent {
+    let at = datetime!(2026-11-23 10:00:00 UTC);
+    let user = User {
+        id: UserId::from_trusted("0193a0b4-5f6e-7c3d-8e9f-0a1b2c3d4e5f".into()),
+        username: Username::parse("Jane Doe").expect("a valid sample"),
+        email: None,
+        display_name: None,
+        locale: None,
+        is_admin: false,
+        created_at: at,
+        updated_at: at,
+    };
+    let event = Event {
+        id: EventId::from_trusted("0193a0b4-6a00-7c3d-8e9f-0a1b2c3d4e60".into()),
+        slug: Slug::parse("Wiki_Org/Edit-a-thon_(2026)").expect("a valid sample"),
+        title: Title::parse("Edit-a-thon").expect("a valid sample"),
+        description: None,
+        starts_at: Some(datetime!(2026-12-01 09:00:00 UTC)),
+        ends_at: Some(datetime!(2026-12-01 17:00:00 UTC)),
+        timezone: TimeZoneName::parse("Europe/Berlin").ok(),
+        private: false,
+        created_at: at,
+        updated_at: at,
+    };
+    let participant = Participant {
+        user_id: user.id.clone(),
+        username: user.username.clone(),
+        visibility: Visibility::Public,
+        registered_at: at,
+    };
+    let organizer = Organizer {
+        user_id: user.id.clone(),
+        username: user.username.clone(),
+        role: Role::Facilitator,
+        added_at: at,
+    };
+    match t {
+        EventType::UserCreated | EventType::UserUpdated | EventType::UserDeleted => {
+            OutboundEvent::user(t, &user)
+        }
+        EventType::EventCreated | EventType::EventUpdated | EventType::EventDeleted => {
+            OutboundEvent::event(t, &event)
+        }
+        EventType::OrganizerAdded | EventType::OrganizerRemoved => {
+            OutboundEvent::organizer(t, &event, &organizer)
+        }
+        EventType::ParticipantRegistered | EventType::ParticipantCancelled => {
+            OutboundEvent::participant(t, &event, &participant)
+        }
+        EventType::ParticipantVisibilityChanged => {
+            OutboundEvent::visibility_changed(&event, &participant, Visibility::Private)
+        }
+    }
+}
+
+fn body(event_type: &str, data: Value) -> Value {
+    let members = match data {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    payload(
+        &members,
+        &Metadata {
+            event_type,
+            id: "0193a0b4-7000-7c3d-8e9f-0a1b2c3d4e61",
+            time: datetime!(2026-11-23 10:00:00 UTC),
+            source: "convene",
+            sourcehost: "convene.example.org",
+        },
+    )
+}
+
+/// `(name, description, example body)` for every type Convene emits itself.
+pub fn examples() -> Vec<(&'static str, &'static str, Value)> {
+    let mut all: Vec<_> = EventType::ALL
+        .iter()
+        .map(|t| {
+            (
+                t.as_str(),
+                describe(*t),
+                body(t.as_str(), sample_message(*t).data),
+            )
+        })
+        .collect();
+    all.push((
+        "endpoint.disabled",
+        "Convene turned a webhook endpoint off (410 Gone, or failing for too long).",
+        body(
+            "endpoint.disabled",
+            json!({"endpoint": {"id": "0193a0b4-8000-7c3d-8e9f-0a1b2c3d4e62", "url": "https://hooks.example.org/in", "reason": "the endpoint answered 410 Gone"}}),
+        ),
+    ));
+    all.push((
+        "webhook.test",
+        "Sent by POST /api/v1/webhooks/{id}/test to one endpoint only.",
+        body(
+            "webhook.test",
+            json!({"test": {"webhook_id": "0193a0b4-8000-7c3d-8e9f-0a1b2c3d4e62", "sent_at": "2026-11-23T10:00:00Z"}}),
+        ),
+    ));
+    all
+}
+
+/// A JSON Schema that the example satisfies: objects with every member required, arrays of the
+/// first item's shape, scalars by type.
+pub fn schema_of(example: &Value) -> Value {
+    match example {
+        Value::Object(members) => json!({
+            "type": "object",
+            "properties": members.iter().map(|(k, v)| (k.clone(), schema_of(v))).collect::<Map<_, _>>(),
+            "required": members.keys().collect::<Vec<_>>(),
+        }),
+        Value::Array(items) => match items.first() {
+            Some(first) => json!({"type": "array", "items": schema_of(first)}),
+            None => json!({"type": "array"}),
+        },
+        Value::String(_) => json!({"type": "string"}),
+        Value::Number(n) if n.is_i64() || n.is_u64() => json!({"type": "integer"}),
+        Value::Number(_) => json!({"type": "number"}),
+        Value::Bool(_) => json!({"type": "boolean"}),
+        Value::Null => json!({"type": "null"}),
+    }
+}

@@ -1,0 +1,54 @@
+//! The delivery worker as the configuration describes it.
+
+use crate::config::Config;
+use anyhow::Context;
+use convene_core::Clock;
+use convene_delivery::http::Sender;
+use convene_delivery::retry::RetryPolicy;
+use convene_delivery::target::TargetPolicy;
+use convene_delivery::worker::{Settings, Worker};
+use convene_store::Store;
+use std::sync::Arc;
+use time::Duration;
+
+fn seconds(s: u64) -> Duration {
+    Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
+}
+
+pub fn target_policy(config: &Config) -> TargetPolicy {
+    TargetPolicy {
+        allow_private: config.allow_private_targets,
+        allowed_hosts: config.delivery.allowed_hosts.clone(),
+    }
+}
+
+pub fn worker(
+    config: &Config,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Worker> {
+    let d = &config.delivery;
+    let sender = Sender::new(
+        target_policy(config),
+        std::time::Duration::from_secs(d.timeout_s),
+        d.response_body_limit_bytes,
+    )
+    .context("building the outbound HTTP client")?;
+    let settings = Settings {
+        batch: d.batch_size,
+        lease: seconds(d.lease_s),
+        retry: RetryPolicy {
+            schedule: d.retry_schedule_s.iter().copied().map(seconds).collect(),
+            jitter: d.retry_jitter,
+            max_retry_after: seconds(d.max_retry_after_s),
+            penalty: 2,
+        },
+        disable_after: Duration::hours(i64::try_from(d.disable_after_hours).unwrap_or(i64::MAX)),
+        source_host: std::env::var("HOSTNAME")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "convene".to_owned()),
+        idle_poll: std::time::Duration::from_millis(d.idle_poll_ms),
+    };
+    Ok(Worker::new(store, clock, sender, settings))
+}

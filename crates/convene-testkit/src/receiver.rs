@@ -1,0 +1,125 @@
+//! A real HTTP receiver on 127.0.0.1:0 that records every request and answers with scripted
+//! statuses (200 once the script is used up).
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+}
+
+/// One scripted answer: a status and extra headers (e.g. `Retry-After`).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn status(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    received: Vec<Received>,
+    script: VecDeque<Answer>,
+}
+
+pub struct Receiver {
+    pub url: String,
+    shared: Arc<Mutex<Shared>>,
+    stop: CancellationToken,
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("address"));
+        let state = shared.clone();
+        let app = axum::Router::new().fallback(
+            move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
+                let state = state.clone();
+                async move {
+                    let mut shared = state.lock().expect("receiver state");
+                    shared.received.push(Received {
+                        path: uri.path().to_owned(),
+                        headers,
+                        body,
+                    });
+                    let answer = shared
+                        .script
+                        .pop_front()
+                        .unwrap_or_else(|| Answer::status(200));
+                    let mut response = (
+                        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
+                        answer.body,
+                    )
+                        .into_response();
+                    for (name, value) in answer.headers {
+                        if let Ok(v) = HeaderValue::from_str(&value) {
+                            response.headers_mut().insert(name, v);
+                        }
+                    }
+                    response
+                }
+            },
+        );
+        let stop = CancellationToken::new();
+        let until = stop.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(until.cancelled_owned())
+                .await;
+        });
+        Self { url, shared, stop }
+    }
+
+    /// Answers the next requests with these, in order.
+    pub fn script(&self, answers: impl IntoIterator<Item = Answer>) {
+        self.shared
+            .lock()
+            .expect("receiver state")
+            .script
+            .extend(answers);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.shared.lock().expect("receiver state").received.clone()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
