@@ -70,6 +70,11 @@ id_type!(
     DeliveryId
 );
 
+id_type!(
+    /// A webfilter: a synchronous call before an action.
+    WebfilterId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

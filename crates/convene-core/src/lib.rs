@@ -14,8 +14,9 @@ pub mod token;
 pub mod user;
 pub mod username;
 pub mod validation;
+pub mod webfilter;
 pub mod webhook;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use ids::{DeliveryId, EventId, TokenId, UserId, WebhookId};
+pub use ids::{DeliveryId, EventId, TokenId, UserId, WebfilterId, WebhookId};
 pub use validation::{FieldError, FieldErrors};

@@ -8,6 +8,7 @@ mod idempotency;
 mod roster;
 mod tokens;
 mod users;
+mod webfilters;
 mod webhooks;
 
 use async_trait::async_trait;

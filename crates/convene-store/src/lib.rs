@@ -7,6 +7,7 @@
 mod delivery;
 mod error;
 mod traits;
+mod webfilter;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -14,3 +15,4 @@ pub mod testing;
 pub use delivery::*;
 pub use error::{Conflict, StoreError, StoreResult};
 pub use traits::*;
+pub use webfilter::*;

@@ -228,6 +228,7 @@ pub trait Store:
     + OutboxStore
     + crate::WebhookStore
     + crate::DeliveryStore
+    + crate::WebfilterStore
     + Admin
 {
 }
@@ -241,6 +242,7 @@ impl<T> Store for T where
         + OutboxStore
         + crate::WebhookStore
         + crate::DeliveryStore
+        + crate::WebfilterStore
         + Admin
 {
 }
