@@ -82,10 +82,22 @@ impl Sender {
         body: Vec<u8>,
         now: Timestamp,
     ) -> Sent {
+        self.post_within(url, headers, body, now, None).await
+    }
+
+    /// [`Sender::post`] with its own timeout instead of the client's.
+    pub async fn post_within(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+        now: Timestamp,
+        timeout: Option<Duration>,
+    ) -> Sent {
         let started = Instant::now();
         let (outcome, response_body) = match self.literal_refusal(url) {
             Some(refusal) => (Outcome::Refused(refusal.to_string()), None),
-            None => self.exchange(url, headers, body, now).await,
+            None => self.exchange(url, headers, body, now, timeout).await,
         };
         Sent {
             outcome,
@@ -111,8 +123,12 @@ impl Sender {
         headers: &[(String, String)],
         body: Vec<u8>,
         now: Timestamp,
+        timeout: Option<Duration>,
     ) -> (Outcome, Option<String>) {
         let mut request = self.client.post(url).body(body);
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
         for (name, value) in headers {
             request = request.header(name, value);
         }

@@ -2,6 +2,7 @@
 //! to, how an attempt's result is classed, when it is tried again, and the worker that claims,
 //! sends and records.
 
+pub mod filters;
 pub mod http;
 pub mod outcome;
 pub mod retry;

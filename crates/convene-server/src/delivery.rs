@@ -52,3 +52,15 @@ pub fn worker(
     };
     Ok(Worker::new(store, clock, sender, settings))
 }
+
+/// Webfilter replies are read whole (up to 64 KiB) to be parsed; each filter has its timeout.
+const FILTER_REPLY_LIMIT: usize = 64 * 1024;
+
+pub fn filter_client(config: &Config) -> anyhow::Result<Sender> {
+    Sender::new(
+        target_policy(config),
+        std::time::Duration::from_secs(30),
+        FILTER_REPLY_LIMIT,
+    )
+    .context("building the webfilter HTTP client")
+}

@@ -29,6 +29,11 @@ pub enum ApiError {
     Validation(FieldErrors),
     #[error("{detail}")]
     Unprocessable { code: &'static str, detail: String },
+    #[error("{message}")]
+    Halted {
+        message: String,
+        redirect_to: Option<String>,
+    },
     #[error("the database is unavailable")]
     Unavailable,
     #[error("internal error")]
@@ -70,6 +75,7 @@ impl ApiError {
             }
             ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::Halted { .. } => (StatusCode::FORBIDDEN, "halted_by_filter"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -110,6 +116,16 @@ impl IntoResponse for ApiError {
                 "detail": "the request is not valid",
                 "fields": errors.clone().into_vec(),
             }}),
+            ApiError::Halted {
+                message,
+                redirect_to,
+            } => {
+                let mut error = json!({"code": code, "detail": message});
+                if let Some(url) = redirect_to {
+                    error["redirect_to"] = json!(url);
+                }
+                json!({ "error": error })
+            }
             ApiError::Internal(source) => {
                 // Logged once, with the cause chain; the client learns nothing of it.
                 tracing::error!(error = format!("{source:#}"), "internal error");

@@ -55,6 +55,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
     })?;
+    from_value(value)
+}
+
+/// A JSON object into `T`; shape errors are 422 with the field's path.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::field("body", "must be a JSON object"));
     }

@@ -15,6 +15,7 @@ mod health;
 mod idempotency;
 pub mod metrics;
 mod openapi;
+mod screening;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

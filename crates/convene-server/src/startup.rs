@@ -96,11 +96,13 @@ impl Node {
             store.clone(),
             clock.clone(),
         )?);
+        let filter_client = crate::delivery::filter_client(&config)?;
         Ok(Self {
             state: AppState {
                 store,
                 clock,
                 config: Arc::new(config),
+                filter_client,
             },
             worker,
         })

@@ -1,6 +1,7 @@
 use super::{EventAccess, List, parse_time, rfc3339};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonBody, PageQuery, Query, patch_change, patch_field};
+use crate::extract::{Caller, JsonBody, PageQuery, Query, from_value, patch_change, patch_field};
+use crate::screening::{object, screen};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -9,8 +10,10 @@ use convene_core::FieldErrors;
 use convene_core::access::Principal;
 use convene_core::event::{Event, EventPatch, NewEvent, check_time_order};
 use convene_core::text::{Description, Slug, TimeZoneName, Title};
+use convene_core::webfilter::FilterType;
 use convene_store::{Audience, EventFilter, PatchOutcome};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -119,9 +122,17 @@ impl TryFrom<CreateEvent> for NewEvent {
 async fn create_event(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    JsonBody(body): JsonBody<CreateEvent>,
+    JsonBody(raw): JsonBody<Map<String, Value>>,
 ) -> ApiResult<(StatusCode, Json<EventBody>)> {
-    let new = NewEvent::try_from(body)?;
+    let new = NewEvent::try_from(from_value::<CreateEvent>(Value::Object(raw.clone()))?)?;
+    let rewrites = screen(&state, FilterType::EventCreationRequested, raw.clone()).await?;
+    let new = if rewrites.is_empty() {
+        new
+    } else {
+        let mut input = raw;
+        input.extend(rewrites);
+        NewEvent::try_from(from_value::<CreateEvent>(Value::Object(input))?)?
+    };
     let creator = match caller.user_id() {
         Some(id) => Some(
             state
@@ -256,11 +267,27 @@ async fn update_event(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<PatchEvent>,
+    JsonBody(raw): JsonBody<Map<String, Value>>,
 ) -> ApiResult<Json<EventBody>> {
     let access = EventAccess::load(&state, &caller, &id).await?;
     access.require_manager()?;
-    let patch = EventPatch::try_from(body)?;
+    let patch = EventPatch::try_from(from_value::<PatchEvent>(Value::Object(raw.clone()))?)?;
+    let current = serde_json::to_value(EventBody::from(access.event.clone()))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let input = object(json!({"event": current, "changes": raw}));
+    let rewrites = screen(&state, FilterType::EventUpdateRequested, input).await?;
+    let patch = match rewrites.get("changes") {
+        None => patch,
+        Some(changes @ Value::Object(_)) => {
+            EventPatch::try_from(from_value::<PatchEvent>(changes.clone())?)?
+        }
+        Some(_) => {
+            return Err(ApiError::field(
+                "changes",
+                "a webfilter rewrote it to something other than an object",
+            ));
+        }
+    };
     match state
         .store
         .update_event(&access.event.id, patch, state.clock.now())

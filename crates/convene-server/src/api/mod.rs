@@ -7,6 +7,7 @@ mod participants;
 mod signals;
 pub mod tokens;
 pub mod users;
+mod webfilters;
 mod webhooks;
 
 use crate::error::{ApiError, ApiResult};
@@ -33,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(webhooks::router())
         .merge(deliveries::router())
         .merge(signals::router())
+        .merge(webfilters::router())
 }
 
 /// A page of a list: `{"data": [...], "next_cursor": "…" | null}`.

@@ -1,6 +1,7 @@
 use super::{EventAccess, List, rfc3339, user_at};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody, PageQuery, Query};
+use crate::screening::{event_ref, object, screen};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -8,7 +9,9 @@ use axum::http::StatusCode;
 use convene_core::access::Principal;
 use convene_core::event::{Participant, Registration, Visibility};
 use convene_core::user::User;
+use convene_core::webfilter::FilterType;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -99,6 +102,20 @@ async fn register(
             .ok_or_else(|| ApiError::field("visibility", "must be \"public\" or \"private\"")),
     }?;
     let user = target(&state, &caller, &access, &username).await?;
+    let input = json!({
+        "event": event_ref(&access.event), "username": user.username.as_str(),
+        "visibility": visibility.as_str(),
+    });
+    let rewrites = screen(&state, FilterType::RegistrationRequested, object(input)).await?;
+    let visibility = match rewrites.get("visibility") {
+        None => visibility,
+        Some(v) => v.as_str().and_then(Visibility::parse).ok_or_else(|| {
+            ApiError::field(
+                "visibility",
+                "a webfilter rewrote it to something other than \"public\" or \"private\"",
+            )
+        })?,
+    };
     let registration = state
         .store
         .register(&access.event, &user, visibility, state.clock.now())
@@ -121,6 +138,8 @@ async fn cancel(
 ) -> ApiResult<StatusCode> {
     let access = EventAccess::load(&state, &caller, &id).await?;
     let user = target(&state, &caller, &access, &username).await?;
+    let input = json!({"event": event_ref(&access.event), "username": user.username.as_str()});
+    screen(&state, FilterType::CancellationRequested, object(input)).await?;
     match state
         .store
         .cancel(&access.event, &user.id, state.clock.now())

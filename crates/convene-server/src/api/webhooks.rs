@@ -98,7 +98,7 @@ pub struct CreateWebhook {
     rate_limit_per_s: Option<u32>,
 }
 
-fn check_url(errors: &mut FieldErrors, raw: String) -> Option<TargetUrl> {
+pub(super) fn check_url(errors: &mut FieldErrors, raw: String) -> Option<TargetUrl> {
     errors.check("url", TargetUrl::parse(&raw))
 }
 
@@ -117,7 +117,7 @@ fn check_types(errors: &mut FieldErrors, list: Vec<String>) -> Option<EventTypes
     Some(EventTypes::from_list(list))
 }
 
-fn check_encoding(errors: &mut FieldErrors, raw: &str) -> Option<Encoding> {
+pub(super) fn check_encoding(errors: &mut FieldErrors, raw: &str) -> Option<Encoding> {
     errors.check(
         "encoding",
         Encoding::parse(raw).ok_or("must be \"json\" or \"form\""),
@@ -144,7 +144,7 @@ fn check_headers(
     Some(headers)
 }
 
-fn check_description(errors: &mut FieldErrors, raw: Option<String>) -> Option<String> {
+pub(super) fn check_description(errors: &mut FieldErrors, raw: Option<String>) -> Option<String> {
     let text = raw?.trim().to_owned();
     if text.chars().count() > MAX_DESCRIPTION {
         errors.add(

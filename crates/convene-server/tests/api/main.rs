@@ -9,4 +9,5 @@ mod roster;
 mod support;
 mod tokens;
 mod users;
+mod webfilters;
 mod webhooks;
