@@ -2,14 +2,19 @@
 //! the attempt and schedule the next. No transaction is open while a request is in flight.
 
 use crate::http::Sender;
+use crate::limits::RateLimits;
 use crate::retry::{Next, RetryPolicy};
 use crate::signing::{WebhookSecret, signature_header};
 use crate::wire::{Encoding, Metadata, payload};
+use convene_core::WebhookId;
 use convene_core::webhook::{Attempt, DeliveryStatus, Webhook};
 use convene_core::{Clock, Timestamp};
 use convene_store::{AttemptRecord, Claim, Signal, Store, StoreResult};
+use futures_util::StreamExt;
 use futures_util::future::join_all;
+use futures_util::stream::FuturesUnordered;
 use serde_json::{Map, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +32,8 @@ pub struct Settings {
     pub source_host: String,
     /// Pause between rounds when there was nothing to do.
     pub idle_poll: std::time::Duration,
+    /// Requests in flight to one endpoint at most.
+    pub max_in_flight_per_endpoint: usize,
 }
 
 /// What one round did.
@@ -47,6 +54,7 @@ pub struct Worker {
     clock: Arc<dyn Clock>,
     sender: Sender,
     settings: Settings,
+    limits: RateLimits,
 }
 
 /// Headers a webhook's own `headers` may not replace.
@@ -71,6 +79,7 @@ impl Worker {
             clock,
             sender,
             settings,
+            limits: RateLimits::default(),
         }
     }
 
@@ -83,14 +92,43 @@ impl Worker {
             .claim_due(now, self.settings.lease, self.settings.batch)
             .await?;
         let attempted = u32::try_from(claims.len()).unwrap_or(u32::MAX);
-        let results = join_all(claims.iter().map(|c| self.attempt(c))).await;
-        for result in results {
+        // Endpoints are served side by side; each has at most `max_in_flight_per_endpoint`.
+        let mut by_endpoint: BTreeMap<&WebhookId, Vec<&Claim>> = BTreeMap::new();
+        for claim in &claims {
+            by_endpoint
+                .entry(&claim.webhook.id)
+                .or_default()
+                .push(claim);
+        }
+        let lanes = by_endpoint.into_values().map(|lane| self.lane(lane));
+        for result in join_all(lanes).await {
             result?;
         }
         Ok(Round {
             dispatched,
             attempted,
         })
+    }
+
+    /// One endpoint's claims, at most `max_in_flight_per_endpoint` at a time. Every claim is
+    /// tried even when recording one fails; the first failure is returned.
+    async fn lane(&self, claims: Vec<&Claim>) -> StoreResult<()> {
+        let cap = self.settings.max_in_flight_per_endpoint.max(1);
+        let mut waiting = claims.into_iter();
+        let mut running = FuturesUnordered::new();
+        for claim in waiting.by_ref().take(cap) {
+            running.push(self.attempt(claim));
+        }
+        let mut first_error = None;
+        while let Some(result) = running.next().await {
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+            if let Some(claim) = waiting.next() {
+                running.push(self.attempt(claim));
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Rounds until `shutdown`; the round in progress is finished first.
@@ -114,6 +152,12 @@ impl Worker {
     async fn attempt(&self, claim: &Claim) -> StoreResult<()> {
         let started = self.clock.now();
         let webhook = &claim.webhook;
+        if let Some(rate) = webhook.rate_limit_per_s
+            && let Err(wait) = self.limits.take(&webhook.id, rate, started)
+        {
+            self.store.release_claim(claim, started + wait).await?;
+            return Ok(());
+        }
         let delivery = &claim.delivery;
         let encoding = Encoding::parse(&webhook.encoding).unwrap_or_default();
         let data = match &delivery.data {

@@ -116,6 +116,7 @@ pub struct DeliveryConfig {
     pub attempt_retention_days: u64,
     pub secret_rotation_grace_hours: u64,
     pub allowed_hosts: Vec<String>,
+    pub max_in_flight_per_endpoint: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -49,6 +49,7 @@ pub fn worker(
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "convene".to_owned()),
         idle_poll: std::time::Duration::from_millis(d.idle_poll_ms),
+        max_in_flight_per_endpoint: d.max_in_flight_per_endpoint,
     };
     Ok(Worker::new(store, clock, sender, settings))
 }

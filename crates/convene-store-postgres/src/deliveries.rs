@@ -270,6 +270,20 @@ impl DeliveryStore for PgStore {
         Ok(true)
     }
 
+    async fn release_claim(&self, claim: &Claim, at: Timestamp) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET next_attempt_at = $3, lease_token = NULL, lease_until = NULL
+             WHERE id = $1 AND lease_token = $2",
+        )
+        .bind(claim.delivery.id.as_str())
+        .bind(&claim.lease_token)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn deliveries(
         &self,
         webhook: &WebhookId,

@@ -94,6 +94,9 @@ pub trait DeliveryStore: Send + Sync {
     /// Logs the attempt and moves the delivery on; `false` (and nothing written) when the lease
     /// was lost meanwhile.
     async fn finish_attempt(&self, claim: &Claim, record: &AttemptRecord) -> StoreResult<bool>;
+    /// Gives a claim back unsent (the endpoint's rate limit), due again at `at`; no attempt is
+    /// counted. `false` when the lease was lost meanwhile.
+    async fn release_claim(&self, claim: &Claim, at: Timestamp) -> StoreResult<bool>;
     async fn deliveries(
         &self,
         webhook: &WebhookId,

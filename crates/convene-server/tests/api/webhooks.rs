@@ -119,6 +119,24 @@ app_tests! {
         assert_eq!(rx.received()[3].header("webhook-id"), "t-1");
     }
 
+    async fn the_rate_limit_of_an_endpoint_is_enforced(app: TestApp) {
+        let rx = Receiver::start().await;
+        let h = hook(&app, &rx.url, json!({"event_types": ["custom.thing"], "rate_limit_per_s": 2})).await;
+        for n in 0..5 {
+            app.admin(Method::POST, "/api/v1/signals").json(&json!({"type": "custom.thing", "data": {"n": {"i": n}}})).send().await;
+        }
+        app.drain().await;
+        assert_eq!(rx.received().len(), 2, "a burst of one second's worth");
+        app.clock.advance(Duration::milliseconds(500));
+        app.drain().await;
+        assert_eq!(rx.received().len(), 3);
+        app.clock.advance(Duration::seconds(1));
+        app.drain().await;
+        assert_eq!(rx.received().len(), 5);
+        let list = app.admin(Method::GET, &format!("/api/v1/webhooks/{}/deliveries", h["id"].as_str().unwrap())).send().await;
+        assert!(list.body["data"].as_array().unwrap().iter().all(|d| d["attempt_count"] == 1), "waiting is no attempt: {}", list.text);
+    }
+
     async fn gone_disables_the_endpoint_and_says_so(app: TestApp) {
         let rx = Receiver::start().await;
         rx.script([Answer::status(410)]);

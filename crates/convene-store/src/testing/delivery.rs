@@ -171,13 +171,37 @@ pub async fn leases_keep_workers_apart_and_expire(store: TestStore) {
     assert_eq!(first[0].webhook.id, hook.id);
     let second = store.claim_due(t0, lease, 10).await.unwrap();
     assert_eq!(second.len(), 1, "a leased delivery is not handed out twice");
+    // Given back unsent (rate limit): due later, no attempt counted.
+    assert!(
+        store
+            .release_claim(&second[0], t0 + Duration::seconds(10))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store.release_claim(&second[0], t0).await.unwrap(),
+        "the lease is gone"
+    );
+    assert!(
+        store
+            .claim_due(t0 + Duration::seconds(9), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let second = store
+        .claim_due(t0 + Duration::seconds(10), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!((second.len(), second[0].delivery.attempts), (1, 0));
     assert_eq!(second[0].delivery.message_id, "m-2");
     assert!(store.claim_due(t0, lease, 10).await.unwrap().is_empty());
-    // The first worker dies; after its lease another takes the delivery over.
-    let taken_over = store.claim_due(t0 + lease, lease, 10).await.unwrap();
+    // The workers die; after their leases another takes both deliveries over.
+    let expired = t0 + Duration::seconds(10) + lease;
+    let taken_over = store.claim_due(expired, lease, 10).await.unwrap();
     assert_eq!(taken_over.len(), 2);
     let late = AttemptRecord {
-        attempt: attempt(t0 + lease, Some(200), None),
+        attempt: attempt(expired, Some(200), None),
         status: DeliveryStatus::Delivered,
         next_attempt_at: None,
     };
