@@ -29,8 +29,9 @@ impl Resolve for GuardedResolver {
     }
 }
 
-/// rustls needs one process-wide crypto provider; ring is the light one.
-fn install_crypto() {
+/// rustls needs one process-wide crypto provider; ring is the light one. Call before building
+/// any `reqwest::Client`.
+pub fn install_crypto() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

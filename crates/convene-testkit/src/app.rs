@@ -69,16 +69,22 @@ async fn start(config: Config, db: Option<TestDb>) -> TestApp {
         config,
         clock,
         worker,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("an HTTP client"),
+        client: http_client(),
         shutdown,
         task: Some(task),
         _db: db,
     };
     app.wait_ready().await;
     app
+}
+
+/// A client for tests: TLS ready, redirects not followed.
+pub fn http_client() -> reqwest::Client {
+    convene_delivery::http::install_crypto();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client")
 }
 
 /// One answer: status, headers and the body parsed as JSON (`Value::Null` when empty or not JSON;

@@ -4,7 +4,7 @@ mod app;
 mod db;
 mod receiver;
 
-pub use app::{Call, Reply, TestApp, spawn_app, spawn_app_with};
+pub use app::{Call, Reply, TestApp, http_client, spawn_app, spawn_app_with};
 pub use db::{Backend, TestDb};
 pub use receiver::{Answer, Received, Receiver};
 pub use reqwest::Method;

@@ -1,49 +1,9 @@
 //! The binary as an operator runs it: real processes, a real SQLite file, signals.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new() -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("convene-cli-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn convene(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_convene"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1");
-    cmd
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    convene(dir, args).output().expect("the binary runs")
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
-}
+use std::time::Duration;
+use support::{Dir, convene, json, run, serve, signal, wait_exit};
 
 #[test]
 fn users_and_tokens_from_the_command_line() {
@@ -135,25 +95,7 @@ fn openapi_prints_the_document() {
 #[test]
 fn serve_logs_its_address_and_stops_cleanly_on_sigterm() {
     let dir = Dir::new();
-    let mut child = convene(&dir.0, &["serve"])
-        .env("CONVENE_LISTEN", "127.0.0.1:0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Logs go to stderr, so stdout stays clean for commands that print JSON.
-    let logs = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(logs).lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("listening on http://").nth(1) {
-                let _ = tx.send(addr.split_whitespace().next().unwrap().to_owned());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("a `listening on` line");
+    let (mut child, addr) = serve(&dir.0, &[]);
     let mut stream = std::net::TcpStream::connect(&addr).expect("the logged address accepts");
     use std::io::{Read, Write};
     stream
@@ -162,22 +104,8 @@ fn serve_logs_its_address_and_stops_cleanly_on_sigterm() {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still running 20 s after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    signal(&child, "TERM");
+    let status = wait_exit(&mut child, Duration::from_secs(20));
     assert!(status.success(), "exit 0 after SIGTERM: {status:?}");
 }
 
