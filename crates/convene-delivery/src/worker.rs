@@ -17,6 +17,7 @@ use serde_json::{Map, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use time::Duration;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
@@ -49,12 +50,20 @@ impl Round {
     }
 }
 
+/// A sent claim, to be recorded with the round; `disable` says why to turn the endpoint off.
+struct Done<'c> {
+    claim: &'c Claim,
+    record: AttemptRecord,
+    disable: Option<String>,
+}
+
 pub struct Worker {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     sender: Sender,
     settings: Settings,
     limits: RateLimits,
+    wake: Arc<Notify>,
 }
 
 /// Headers a webhook's own `headers` may not replace.
@@ -80,6 +89,7 @@ impl Worker {
             sender,
             settings,
             limits: RateLimits::default(),
+            wake: Arc::new(Notify::new()),
         }
     }
 
@@ -100,9 +110,25 @@ impl Worker {
                 .or_default()
                 .push(claim);
         }
-        let lanes = by_endpoint.into_values().map(|lane| self.lane(lane));
-        for result in join_all(lanes).await {
-            result?;
+        let mut done = Vec::with_capacity(claims.len());
+        for lane in join_all(by_endpoint.into_values().map(|lane| self.lane(lane))).await {
+            done.extend(lane?);
+        }
+        // One transaction records the round.
+        let pairs: Vec<(&Claim, &AttemptRecord)> =
+            done.iter().map(|d| (d.claim, &d.record)).collect();
+        let recorded = self.store.finish_attempts(&pairs).await?;
+        for (d, kept) in done.iter().zip(recorded) {
+            match (&d.disable, kept) {
+                (_, false) => {
+                    tracing::info!(delivery = %d.claim.delivery.id, "lease lost while sending; the new holder records")
+                }
+                (Some(reason), true) => {
+                    self.disable(&d.claim.webhook, reason, d.record.attempt.attempted_at)
+                        .await?
+                }
+                (None, true) => {}
+            }
         }
         Ok(Round {
             dispatched,
@@ -110,25 +136,27 @@ impl Worker {
         })
     }
 
-    /// One endpoint's claims, at most `max_in_flight_per_endpoint` at a time. Every claim is
-    /// tried even when recording one fails; the first failure is returned.
-    async fn lane(&self, claims: Vec<&Claim>) -> StoreResult<()> {
+    /// One endpoint's claims, at most `max_in_flight_per_endpoint` at a time.
+    async fn lane<'c>(&self, claims: Vec<&'c Claim>) -> StoreResult<Vec<Done<'c>>> {
         let cap = self.settings.max_in_flight_per_endpoint.max(1);
         let mut waiting = claims.into_iter();
         let mut running = FuturesUnordered::new();
         for claim in waiting.by_ref().take(cap) {
             running.push(self.attempt(claim));
         }
-        let mut first_error = None;
+        let mut done = Vec::new();
         while let Some(result) = running.next().await {
-            if let Err(e) = result {
-                first_error.get_or_insert(e);
-            }
+            done.extend(result?);
             if let Some(claim) = waiting.next() {
                 running.push(self.attempt(claim));
             }
         }
-        first_error.map_or(Ok(()), Err)
+        Ok(done)
+    }
+
+    /// Notifying it starts a round now instead of after the idle pause (a write in this process).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
     }
 
     /// Rounds until `shutdown`; the round in progress is finished first.
@@ -144,19 +172,21 @@ impl Worker {
             };
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
+                () = self.wake.notified() => {}
                 () = shutdown.cancelled() => {}
             }
         }
     }
 
-    async fn attempt(&self, claim: &Claim) -> StoreResult<()> {
+    /// Sends one claim; `None` when the endpoint's rate limit gave it back for later.
+    async fn attempt<'c>(&self, claim: &'c Claim) -> StoreResult<Option<Done<'c>>> {
         let started = self.clock.now();
         let webhook = &claim.webhook;
         if let Some(rate) = webhook.rate_limit_per_s
             && let Err(wait) = self.limits.take(&webhook.id, rate, started)
         {
             self.store.release_claim(claim, started + wait).await?;
-            return Ok(());
+            return Ok(None);
         }
         let delivery = &claim.delivery;
         let encoding = Encoding::parse(&webhook.encoding).unwrap_or_default();
@@ -209,25 +239,25 @@ impl Worker {
                 _ => None,
             },
         };
-        if !self.store.finish_attempt(claim, &record).await? {
-            tracing::info!(delivery = %delivery.id, "lease lost while sending; the new holder records");
-            return Ok(());
-        }
         let failing_too_long = class.is_some()
             && webhook
                 .failing_since
                 .is_some_and(|since| finished - since >= self.settings.disable_after);
-        if next == Next::DisableEndpoint {
-            self.disable(webhook, "the endpoint answered 410 Gone", finished)
-                .await?;
-        } else if failing_too_long {
-            let reason = format!(
-                "every attempt failed for {} hours",
-                self.settings.disable_after.whole_hours()
-            );
-            self.disable(webhook, &reason, finished).await?;
-        }
-        Ok(())
+        let disable = if next == Next::DisableEndpoint {
+            Some("the endpoint answered 410 Gone".to_owned())
+        } else {
+            failing_too_long.then(|| {
+                format!(
+                    "every attempt failed for {} hours",
+                    self.settings.disable_after.whole_hours()
+                )
+            })
+        };
+        Ok(Some(Done {
+            claim,
+            record,
+            disable,
+        }))
     }
 
     fn headers(

@@ -35,6 +35,20 @@ fn api_parts() -> (Router<AppState>, Document) {
     (api, finish(doc))
 }
 
+/// A successful write may have queued messages: start a delivery round now.
+async fn wake_worker(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let writes = req.method() != axum::http::Method::GET;
+    let response = next.run(req).await;
+    if writes && response.status().is_success() {
+        state.wake_worker.notify_one();
+    }
+    response
+}
+
 pub fn router(state: AppState) -> Router {
     // Installed now, so requests before the first scrape are counted.
     metrics::handle();
@@ -44,6 +58,7 @@ pub fn router(state: AppState) -> Router {
     // The fallback sits behind authentication: without a token, no path is revealed to exist.
     let api = api
         .fallback(|| async { ApiError::NotFound })
+        .layer(from_fn_with_state(state.clone(), wake_worker))
         .layer(from_fn_with_state(state.clone(), idempotency))
         .layer(from_fn_with_state(state.clone(), authenticate));
     let timeout = Duration::from_secs(state.config.http.request_timeout_s);

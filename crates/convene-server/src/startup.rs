@@ -103,6 +103,7 @@ impl Node {
                 clock,
                 config: Arc::new(config),
                 filter_client,
+                wake_worker: worker.waker(),
             },
             worker,
         })

@@ -3,6 +3,7 @@ use convene_core::Clock;
 use convene_delivery::http::Sender;
 use convene_store::Store;
 use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// What every handler may reach: the store, the clock, the configuration, and the client that
 /// calls webfilters.
@@ -12,4 +13,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
     pub filter_client: Sender,
+    /// Wakes this process's delivery worker after a write, so messages leave at once.
+    pub wake_worker: Arc<Notify>,
 }

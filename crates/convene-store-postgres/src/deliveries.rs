@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
 use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, EventTypes, Webhook};
 use convene_core::{DeliveryId, Timestamp, WebhookId};
-use convene_store::{AttemptRecord, Claim, DeliveryStore, Signal, StoreError, StoreResult};
+use convene_store::{
+    AttemptRecord, Claim, DeliveryStore, Signal, StoreError, StoreResult, failure_streaks, fan_out,
+};
 use serde_json::Value;
 use sqlx::types::Json;
 use time::Duration;
@@ -118,27 +120,32 @@ impl DeliveryStore for PgStore {
             .into_iter()
             .map(|(id, types)| (id, EventTypes::from_list(types.0)))
             .collect();
-        for (_, id, event_type, data, occurred_at, source) in &messages {
-            for (hook, _) in hooks.iter().filter(|(_, t)| t.matches(event_type)) {
-                sqlx::query(
-                    "INSERT INTO deliveries (id, webhook_id, message_id, event_type, data, source,
-                     occurred_at, status, attempts, next_attempt_at, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $8)
-                     ON CONFLICT (webhook_id, message_id) DO NOTHING",
-                )
-                .bind(DeliveryId::new().as_str())
-                .bind(hook)
-                .bind(id)
-                .bind(event_type)
-                .bind(data)
-                .bind(source)
-                .bind(occurred_at)
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            }
-        }
+        let plan = fan_out(messages.iter().map(|m| m.2.as_str()), &hooks);
+        let pick = |f: fn(&(i64, String, String, Json<Value>, Timestamp, String)) -> String| {
+            plan.iter()
+                .map(|(i, _)| f(&messages[*i]))
+                .collect::<Vec<_>>()
+        };
+        sqlx::query(
+            "INSERT INTO deliveries (id, webhook_id, message_id, event_type, data, source,
+                 occurred_at, status, attempts, next_attempt_at, created_at, updated_at)
+             SELECT id, webhook_id, message_id, event_type, data::jsonb, source, occurred_at,
+                 'pending', 0, $8, $8, $8
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                 $7::timestamptz[]) AS t(id, webhook_id, message_id, event_type, data, source, occurred_at)
+             ON CONFLICT (webhook_id, message_id) DO NOTHING",
+        )
+        .bind(plan.iter().map(|_| DeliveryId::new().to_string()).collect::<Vec<_>>())
+        .bind(plan.iter().map(|(_, hook)| *hook).collect::<Vec<_>>())
+        .bind(pick(|m| m.1.clone()))
+        .bind(pick(|m| m.2.clone()))
+        .bind(pick(|m| m.3.0.to_string()))
+        .bind(pick(|m| m.5.clone()))
+        .bind(plan.iter().map(|(i, _)| messages[*i].4).collect::<Vec<_>>())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
         let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();
         sqlx::query("UPDATE outbox SET dispatched_at = $1 WHERE seq = ANY($2)")
             .bind(at)
@@ -221,53 +228,79 @@ impl DeliveryStore for PgStore {
             .collect())
     }
 
-    async fn finish_attempt(&self, claim: &Claim, record: &AttemptRecord) -> StoreResult<bool> {
+    async fn finish_attempts(&self, done: &[(&Claim, &AttemptRecord)]) -> StoreResult<Vec<bool>> {
+        if done.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A few statements for the whole round, whatever its size: round trips are the cost here.
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let at = record.attempt.attempted_at;
-        let moved = sqlx::query(
-            "UPDATE deliveries SET status = $3, attempts = attempts + 1, next_attempt_at = $4,
-             lease_token = NULL, lease_until = NULL, updated_at = $5
-             WHERE id = $1 AND lease_token = $2",
+        let ids: Vec<&str> = done.iter().map(|(c, _)| c.delivery.id.as_str()).collect();
+        let tokens: Vec<&str> = done.iter().map(|(c, _)| c.lease_token.as_str()).collect();
+        let statuses: Vec<&str> = done.iter().map(|(_, r)| r.status.as_str()).collect();
+        let next: Vec<Option<Timestamp>> = done.iter().map(|(_, r)| r.next_attempt_at).collect();
+        let at: Vec<Timestamp> = done.iter().map(|(_, r)| r.attempt.attempted_at).collect();
+        let moved: Vec<(String,)> = sqlx::query_as(
+            "UPDATE deliveries d SET status = i.status, attempts = d.attempts + 1,
+                 next_attempt_at = i.next_at, lease_token = NULL, lease_until = NULL, updated_at = i.at
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+                 AS i(id, token, status, next_at, at)
+             WHERE d.id = i.id AND d.lease_token = i.token
+             RETURNING d.id",
         )
-        .bind(claim.delivery.id.as_str())
-        .bind(&claim.lease_token)
-        .bind(record.status.as_str())
-        .bind(record.next_attempt_at)
-        .bind(at)
-        .execute(&mut *tx)
+        .bind(&ids)
+        .bind(&tokens)
+        .bind(&statuses)
+        .bind(&next)
+        .bind(&at)
+        .fetch_all(&mut *tx)
         .await
         .map_err(map_err)?;
-        if moved.rows_affected() == 0 {
-            return Ok(false);
-        }
-        let a = &record.attempt;
+        let moved: std::collections::HashSet<String> = moved.into_iter().map(|(id,)| id).collect();
+        let kept: Vec<&(&Claim, &AttemptRecord)> = done
+            .iter()
+            .filter(|(c, _)| moved.contains(c.delivery.id.as_str()))
+            .collect();
+        let attempt = |f: fn(&AttemptRecord) -> Option<String>| {
+            kept.iter().map(|(_, r)| f(r)).collect::<Vec<_>>()
+        };
         sqlx::query(
             "INSERT INTO attempts (delivery_id, attempted_at, duration_ms, status_code, error_class,
-             error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 error, response_body)
+             SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::int[], $4::int[], $5::text[],
+                 $6::text[], $7::text[])",
         )
-        .bind(claim.delivery.id.as_str())
-        .bind(at)
-        .bind(i32::try_from(a.duration_ms).unwrap_or(i32::MAX))
-        .bind(a.status_code.map(i32::from))
-        .bind(&a.error_class)
-        .bind(&a.error)
-        .bind(&a.response_body)
+        .bind(kept.iter().map(|(c, _)| c.delivery.id.as_str()).collect::<Vec<_>>())
+        .bind(kept.iter().map(|(_, r)| r.attempt.attempted_at).collect::<Vec<_>>())
+        .bind(kept.iter().map(|(_, r)| i32::try_from(r.attempt.duration_ms).unwrap_or(i32::MAX)).collect::<Vec<_>>())
+        .bind(kept.iter().map(|(_, r)| r.attempt.status_code.map(i32::from)).collect::<Vec<_>>())
+        .bind(attempt(|r| r.attempt.error_class.clone()))
+        .bind(attempt(|r| r.attempt.error.clone()))
+        .bind(attempt(|r| r.attempt.response_body.clone()))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        let health = if a.error_class.is_none() {
-            "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL"
-        } else {
-            "UPDATE webhooks SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL"
-        };
-        sqlx::query(health)
-            .bind(claim.webhook.id.as_str())
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        for (webhook, streak) in failure_streaks(kept.iter().copied()) {
+            let sql = match streak {
+                None => {
+                    "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL"
+                }
+                Some((_, true)) => "UPDATE webhooks SET failing_since = $2 WHERE id = $1",
+                Some((_, false)) => {
+                    "UPDATE webhooks SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL"
+                }
+            };
+            sqlx::query(sql)
+                .bind(webhook)
+                .bind(streak.map(|(since, _)| since))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
         tx.commit().await.map_err(map_err)?;
-        Ok(true)
+        Ok(done
+            .iter()
+            .map(|(c, _)| moved.contains(c.delivery.id.as_str()))
+            .collect())
     }
 
     async fn release_claim(&self, claim: &Claim, at: Timestamp) -> StoreResult<bool> {

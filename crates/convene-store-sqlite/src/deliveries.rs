@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
 use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, EventTypes, Webhook};
 use convene_core::{DeliveryId, Timestamp, WebhookId};
-use convene_store::{AttemptRecord, Claim, DeliveryStore, Signal, StoreError, StoreResult};
+use convene_store::{
+    AttemptRecord, Claim, DeliveryStore, Signal, StoreError, StoreResult, failure_streaks, fan_out,
+};
 use serde_json::Value;
 use sqlx::types::Json;
 use time::Duration;
@@ -119,27 +121,36 @@ impl DeliveryStore for SqliteStore {
             .into_iter()
             .map(|(id, types)| (id, EventTypes::from_list(types.0)))
             .collect();
-        for (_, id, event_type, data, occurred_at, source) in &messages {
-            for (hook, _) in hooks.iter().filter(|(_, t)| t.matches(event_type)) {
-                sqlx::query(
-                    "INSERT INTO deliveries (id, webhook_id, message_id, event_type, data, source,
-                     occurred_at, status, attempts, next_attempt_at, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $8)
-                     ON CONFLICT (webhook_id, message_id) DO NOTHING",
-                )
-                .bind(DeliveryId::new().as_str())
-                .bind(hook)
-                .bind(id)
-                .bind(event_type)
-                .bind(data)
-                .bind(source)
-                .bind(occurred_at)
-                .bind(micros(at))
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            }
-        }
+        // One statement for the whole plan: the rows travel as one JSON array.
+        let rows: Vec<Value> = fan_out(messages.iter().map(|m| m.2.as_str()), &hooks)
+            .into_iter()
+            .map(|(i, hook)| {
+                let (_, id, event_type, data, occurred_at, source) = &messages[i];
+                serde_json::json!([
+                    DeliveryId::new().as_str(),
+                    hook,
+                    id,
+                    event_type,
+                    data.0,
+                    source,
+                    occurred_at
+                ])
+            })
+            .collect();
+        sqlx::query(
+            "INSERT INTO deliveries (id, webhook_id, message_id, event_type, data, source,
+                 occurred_at, status, attempts, next_attempt_at, created_at, updated_at)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value -> 4, value ->> 5,
+                 value ->> 6, 'pending', 0, $2, $2, $2
+             FROM json_each($1)
+             WHERE true -- SQLite needs a WHERE before ON CONFLICT after a SELECT
+             ON CONFLICT (webhook_id, message_id) DO NOTHING",
+        )
+        .bind(Json(&rows))
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
         let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();
         sqlx::query(
             "UPDATE outbox SET dispatched_at = $1 WHERE seq IN (SELECT value FROM json_each($2))",
@@ -225,27 +236,30 @@ impl DeliveryStore for SqliteStore {
             .collect())
     }
 
-    async fn finish_attempt(&self, claim: &Claim, record: &AttemptRecord) -> StoreResult<bool> {
+    async fn finish_attempts(&self, done: &[(&Claim, &AttemptRecord)]) -> StoreResult<Vec<bool>> {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
-        let at = micros(record.attempt.attempted_at);
-        let moved = sqlx::query(
-            "UPDATE deliveries SET status = $3, attempts = attempts + 1, next_attempt_at = $4,
+        let mut recorded = Vec::with_capacity(done.len());
+        for (claim, record) in done {
+            let at = micros(record.attempt.attempted_at);
+            let moved = sqlx::query(
+                "UPDATE deliveries SET status = $3, attempts = attempts + 1, next_attempt_at = $4,
              lease_token = NULL, lease_until = NULL, updated_at = $5
              WHERE id = $1 AND lease_token = $2",
-        )
-        .bind(claim.delivery.id.as_str())
-        .bind(&claim.lease_token)
-        .bind(record.status.as_str())
-        .bind(opt_micros(record.next_attempt_at))
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if moved.rows_affected() == 0 {
-            return Ok(false);
-        }
-        let a = &record.attempt;
-        sqlx::query(
+            )
+            .bind(claim.delivery.id.as_str())
+            .bind(&claim.lease_token)
+            .bind(record.status.as_str())
+            .bind(opt_micros(record.next_attempt_at))
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            if moved.rows_affected() == 0 {
+                recorded.push(false);
+                continue;
+            }
+            let a = &record.attempt;
+            sqlx::query(
             "INSERT INTO attempts (delivery_id, attempted_at, duration_ms, status_code, error_class,
              error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -259,19 +273,32 @@ impl DeliveryStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        let health = if a.error_class.is_none() {
-            "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL"
-        } else {
-            "UPDATE webhooks SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL"
-        };
-        sqlx::query(health)
-            .bind(claim.webhook.id.as_str())
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            recorded.push(true);
+        }
+        let kept = done
+            .iter()
+            .zip(&recorded)
+            .filter(|(_, kept)| **kept)
+            .map(|(d, _)| d);
+        for (webhook, streak) in failure_streaks(kept) {
+            let sql = match streak {
+                None => {
+                    "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL"
+                }
+                Some((_, true)) => "UPDATE webhooks SET failing_since = $2 WHERE id = $1",
+                Some((_, false)) => {
+                    "UPDATE webhooks SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL"
+                }
+            };
+            sqlx::query(sql)
+                .bind(webhook)
+                .bind(streak.map(|(since, _)| micros(since)))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
         tx.commit().await.map_err(map_err)?;
-        Ok(true)
+        Ok(recorded)
     }
 
     async fn release_claim(&self, claim: &Claim, at: Timestamp) -> StoreResult<bool> {

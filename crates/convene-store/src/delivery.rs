@@ -93,7 +93,11 @@ pub trait DeliveryStore: Send + Sync {
     ) -> StoreResult<Vec<Claim>>;
     /// Logs the attempt and moves the delivery on; `false` (and nothing written) when the lease
     /// was lost meanwhile.
-    async fn finish_attempt(&self, claim: &Claim, record: &AttemptRecord) -> StoreResult<bool>;
+    async fn finish_attempt(&self, claim: &Claim, record: &AttemptRecord) -> StoreResult<bool> {
+        Ok(self.finish_attempts(&[(claim, record)]).await?.first() == Some(&true))
+    }
+    /// [`DeliveryStore::finish_attempt`] for a round's attempts, in one transaction.
+    async fn finish_attempts(&self, done: &[(&Claim, &AttemptRecord)]) -> StoreResult<Vec<bool>>;
     /// Gives a claim back unsent (the endpoint's rate limit), due again at `at`; no attempt is
     /// counted. `false` when the lease was lost meanwhile.
     async fn release_claim(&self, claim: &Claim, at: Timestamp) -> StoreResult<bool>;
@@ -116,4 +120,154 @@ pub trait DeliveryStore: Send + Sync {
     ) -> StoreResult<u64>;
     /// Forgets attempts logged before `before`; returns how many.
     async fn purge_attempts(&self, before: Timestamp) -> StoreResult<u64>;
+}
+
+/// Which enabled webhooks a message goes to: `(message index, webhook id)` for each pair whose
+/// types match, messages in order. The same plan on every backend.
+pub fn fan_out<'a>(
+    event_types: impl IntoIterator<Item = &'a str>,
+    webhooks: &'a [(String, convene_core::webhook::EventTypes)],
+) -> Vec<(usize, &'a str)> {
+    event_types
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, event_type)| {
+            webhooks
+                .iter()
+                .filter(move |(_, types)| types.matches(event_type))
+                .map(move |(id, _)| (i, id.as_str()))
+        })
+        .collect()
+}
+
+/// How a round of attempts leaves each endpoint's failure streak, attempts taken in time order:
+/// `None` when its last attempt succeeded (the streak ends), else `Some((since, restarted))`:
+/// the first failure after its last success in the round, and whether a success came before it
+/// (then the stored streak is replaced; otherwise it is only started if none is running).
+pub fn failure_streaks<'a>(
+    done: impl IntoIterator<Item = &'a (&'a Claim, &'a AttemptRecord)>,
+) -> Vec<(&'a str, Option<(Timestamp, bool)>)> {
+    let mut by_endpoint: std::collections::BTreeMap<&str, Vec<(Timestamp, bool)>> =
+        std::collections::BTreeMap::new();
+    for (claim, record) in done {
+        by_endpoint
+            .entry(claim.webhook.id.as_str())
+            .or_default()
+            .push((
+                record.attempt.attempted_at,
+                record.attempt.error_class.is_none(),
+            ));
+    }
+    by_endpoint
+        .into_iter()
+        .map(|(endpoint, mut attempts)| {
+            attempts.sort_by_key(|(at, _)| *at);
+            let mut streak: Option<Timestamp> = None;
+            let mut succeeded = false;
+            for (at, ok) in attempts {
+                if ok {
+                    succeeded = true;
+                    streak = None;
+                } else {
+                    streak.get_or_insert(at);
+                }
+            }
+            (endpoint, streak.map(|since| (since, succeeded)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use convene_core::webhook::{DeliveryStatus, EventTypes, TargetUrl};
+    use time::macros::datetime;
+
+    fn claim(webhook: &WebhookId) -> Claim {
+        let at = datetime!(2026-11-23 10:00:00 UTC);
+        Claim {
+            delivery: Delivery {
+                id: DeliveryId::new(),
+                webhook_id: webhook.clone(),
+                message_id: "m".into(),
+                event_type: "a.b".into(),
+                data: Value::Null,
+                source: "convene".into(),
+                occurred_at: at,
+                status: DeliveryStatus::Pending,
+                attempts: 0,
+                next_attempt_at: Some(at),
+                created_at: at,
+                updated_at: at,
+            },
+            webhook: Webhook {
+                id: webhook.clone(),
+                url: TargetUrl::parse("https://x.example/").unwrap(),
+                event_types: EventTypes::All,
+                enabled: true,
+                encoding: "json".into(),
+                description: None,
+                headers: Default::default(),
+                rate_limit_per_s: None,
+                secret: String::new(),
+                previous_secret: None,
+                disabled_reason: None,
+                failing_since: None,
+                created_at: at,
+                updated_at: at,
+            },
+            lease_token: "t".into(),
+        }
+    }
+
+    fn record(minute: u8, ok: bool) -> AttemptRecord {
+        AttemptRecord {
+            attempt: Attempt {
+                attempted_at: datetime!(2026-11-23 10:00:00 UTC) + Duration::minutes(minute.into()),
+                duration_ms: 1,
+                status_code: Some(if ok { 200 } else { 500 }),
+                error_class: (!ok).then(|| "server_error".to_owned()),
+                error: None,
+                response_body: None,
+            },
+            status: DeliveryStatus::Pending,
+            next_attempt_at: None,
+        }
+    }
+
+    #[test]
+    fn streaks_follow_the_last_success() {
+        let (a, b, c) = (WebhookId::new(), WebhookId::new(), WebhookId::new());
+        let (ca, cb, cc) = (claim(&a), claim(&b), claim(&c));
+        let records = [
+            record(3, false),
+            record(1, false),
+            record(2, true),
+            record(1, false),
+            record(5, true),
+            record(4, false),
+        ];
+        let done = [
+            (&ca, &records[0]),
+            (&ca, &records[1]),
+            (&ca, &records[2]),
+            (&cb, &records[3]),
+            (&cc, &records[4]),
+            (&cc, &records[5]),
+        ];
+        let streaks: std::collections::BTreeMap<_, _> =
+            failure_streaks(done.iter()).into_iter().collect();
+        let at = |m: i64| datetime!(2026-11-23 10:00:00 UTC) + Duration::minutes(m);
+        assert_eq!(
+            streaks[a.as_str()],
+            Some((at(3), true)),
+            "failed after a success: a new streak"
+        );
+        assert_eq!(
+            streaks[b.as_str()],
+            Some((at(1), false)),
+            "only failures: the running streak goes on"
+        );
+        assert_eq!(streaks[c.as_str()], None, "ended on a success");
+    }
 }

@@ -1,0 +1,165 @@
+//! Posts signals to a running Convene, receives the webhook deliveries on local endpoints, and
+//! prints one Markdown table row: ingest rate, delivery rate, ingest→delivered latency, the
+//! server's peak RSS and CPU time per 10k deliveries.
+
+use anyhow::{Context, bail};
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use clap::Parser;
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Args {
+    /// Base URL of the server, e.g. http://127.0.0.1:8080
+    #[arg(long)]
+    api: String,
+    #[arg(long)]
+    token: String,
+    /// The server's process id, for RSS and CPU time.
+    #[arg(long)]
+    pid: u32,
+    #[arg(long, default_value_t = 2000)]
+    signals: usize,
+    #[arg(long, default_value_t = 5)]
+    endpoints: usize,
+    /// Signals in flight at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Signals per second (0 = as fast as possible).
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    #[arg(long, default_value = "run")]
+    label: String,
+}
+
+/// First arrival of each (message id, endpoint).
+type Arrivals = Arc<Mutex<HashMap<(String, usize), Instant>>>;
+
+async fn receiver(index: usize, arrivals: Arrivals) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/in", listener.local_addr()?);
+    let app = axum::Router::new().fallback(move |headers: HeaderMap, _body: Bytes| {
+        let arrivals = arrivals.clone();
+        async move {
+            if let Some(id) = headers.get("webhook-id").and_then(|v| v.to_str().ok()) {
+                let mut seen = arrivals.lock().expect("arrivals");
+                seen.entry((id.to_owned(), index))
+                    .or_insert_with(Instant::now);
+            }
+            "ok"
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
+}
+
+/// (user + system CPU seconds, peak RSS in KiB) of a process.
+fn usage(pid: u32) -> anyhow::Result<(f64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let hwm = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    Ok((ticks / 100.0, hwm))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let http = {
+        convene_delivery::http::install_crypto();
+        reqwest::Client::new()
+    };
+    let arrivals: Arrivals = Arc::default();
+    for index in 0..args.endpoints {
+        let url = receiver(index, arrivals.clone()).await?;
+        let r = http
+            .post(format!("{}/api/v1/webhooks", args.api))
+            .bearer_auth(&args.token)
+            .json(&serde_json::json!({"url": url, "event_types": ["bench.signal"]}))
+            .send()
+            .await?;
+        if r.status() != 201 {
+            bail!("creating a webhook: {} {}", r.status(), r.text().await?);
+        }
+    }
+    let (cpu_before, _) = usage(args.pid)?;
+    let accepted: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let started = Instant::now();
+    let pace = (args.rate > 0).then(|| Duration::from_secs_f64(1.0 / args.rate as f64));
+    futures_util::stream::iter(0..args.signals)
+        .map(|i| {
+            let (http, accepted, api, token) = (http.clone(), accepted.clone(), args.api.clone(), args.token.clone());
+            async move {
+                if let Some(pace) = pace {
+                    tokio::time::sleep_until((started + pace * i as u32).into()).await;
+                }
+                let id = format!("bench-{i}");
+                let r = http
+                    .post(format!("{api}/api/v1/signals"))
+                    .bearer_auth(&token)
+                    .json(&serde_json::json!({"id": id, "type": "bench.signal", "data": {"bench": {"i": i}}}))
+                    .send()
+                    .await;
+                if matches!(&r, Ok(r) if r.status() == 202) {
+                    accepted.lock().expect("accepted").insert(id, Instant::now());
+                }
+            }
+        })
+        .buffer_unordered(args.concurrency)
+        .collect::<Vec<()>>()
+        .await;
+    let ingest_s = started.elapsed().as_secs_f64();
+    let accepted = Arc::try_unwrap(accepted)
+        .map_err(|_| anyhow::anyhow!("still shared"))?
+        .into_inner()?;
+    let expected = accepted.len() * args.endpoints;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while arrivals.lock().expect("arrivals").len() < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let arrivals = arrivals.lock().expect("arrivals").clone();
+    let last = arrivals.values().max().copied().unwrap_or(started);
+    let (cpu_after, peak_kib) = usage(args.pid)?;
+    let mut latencies: Vec<Duration> = arrivals
+        .iter()
+        .filter_map(|((id, _), at)| Some(at.saturating_duration_since(*accepted.get(id)?)))
+        .collect();
+    latencies.sort();
+    let delivered = arrivals.len();
+    let deliveries_per_s = delivered as f64 / last.duration_since(started).as_secs_f64().max(1e-9);
+    println!(
+        "| {} | {} x {} | {:.0} | {:.0} | {:.1} ms | {:.1} ms | {} MiB | {:.2} s | {}/{} |",
+        args.label,
+        args.signals,
+        args.endpoints,
+        accepted.len() as f64 / ingest_s,
+        deliveries_per_s,
+        percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        peak_kib / 1024,
+        (cpu_after - cpu_before) / delivered.max(1) as f64 * 10_000.0,
+        delivered,
+        expected,
+    );
+    Ok(())
+}
