@@ -9,13 +9,14 @@ use crate::wire::{Encoding, Metadata, payload};
 use convene_core::WebhookId;
 use convene_core::webhook::{Attempt, DeliveryStatus, Webhook};
 use convene_core::{Clock, Timestamp};
-use convene_store::{AttemptRecord, Claim, Signal, Store, StoreResult};
+use convene_store::{AttemptRecord, Claim, ClaimRequest, Signal, Store, StoreResult};
 use futures_util::StreamExt;
 use futures_util::future::join_all;
 use futures_util::stream::FuturesUnordered;
 use serde_json::{Map, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
+use std::sync::{Mutex, PoisonError};
 use time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -35,6 +36,8 @@ pub struct Settings {
     pub idle_poll: std::time::Duration,
     /// Requests in flight to one endpoint at most.
     pub max_in_flight_per_endpoint: usize,
+    /// Rounds running side by side.
+    pub parallel_rounds: usize,
 }
 
 /// What one round did.
@@ -64,6 +67,32 @@ pub struct Worker {
     settings: Settings,
     limits: RateLimits,
     wake: Arc<Notify>,
+    /// Endpoints a round of this worker is sending to; other rounds skip them.
+    busy: Mutex<HashSet<WebhookId>>,
+}
+
+/// Marks endpoints busy for as long as it lives.
+struct Busy<'a> {
+    set: &'a Mutex<HashSet<WebhookId>>,
+    ids: Vec<WebhookId>,
+}
+
+impl<'a> Busy<'a> {
+    fn mark(set: &'a Mutex<HashSet<WebhookId>>, ids: Vec<WebhookId>) -> Self {
+        set.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(ids.iter().cloned());
+        Self { set, ids }
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        let mut set = self.set.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in &self.ids {
+            set.remove(id);
+        }
+    }
 }
 
 /// Headers a webhook's own `headers` may not replace.
@@ -90,6 +119,7 @@ impl Worker {
             settings,
             limits: RateLimits::default(),
             wake: Arc::new(Notify::new()),
+            busy: Mutex::default(),
         }
     }
 
@@ -97,10 +127,29 @@ impl Worker {
     pub async fn run_once(&self) -> StoreResult<Round> {
         let now = self.clock.now();
         let dispatched = self.store.dispatch(self.settings.batch, now).await?;
+        let skip: Vec<WebhookId> = self
+            .busy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect();
         let claims = self
             .store
-            .claim_due(now, self.settings.lease, self.settings.batch)
+            .claim(&ClaimRequest {
+                now,
+                lease: self.settings.lease,
+                limit: self.settings.batch,
+                // One wave per endpoint: a round never waits longer than one timeout on it.
+                per_endpoint: u32::try_from(self.settings.max_in_flight_per_endpoint)
+                    .unwrap_or(u32::MAX),
+                skip,
+            })
             .await?;
+        let _busy = Busy::mark(
+            &self.busy,
+            claims.iter().map(|c| c.webhook.id.clone()).collect(),
+        );
         let attempted = u32::try_from(claims.len()).unwrap_or(u32::MAX);
         // Endpoints are served side by side; each has at most `max_in_flight_per_endpoint`.
         let mut by_endpoint: BTreeMap<&WebhookId, Vec<&Claim>> = BTreeMap::new();
@@ -159,8 +208,16 @@ impl Worker {
         self.wake.clone()
     }
 
-    /// Rounds until `shutdown`; the round in progress is finished first.
+    /// `parallel_rounds` loops of rounds until `shutdown`; rounds in progress are finished
+    /// first. A round waits for its slowest endpoint, and that endpoint is skipped by the other
+    /// loops meanwhile, so one slow endpoint holds up one loop, not the others.
     pub async fn run(&self, shutdown: CancellationToken) {
+        let loops =
+            (0..self.settings.parallel_rounds.max(1)).map(|_| self.rounds(shutdown.clone()));
+        join_all(loops).await;
+    }
+
+    async fn rounds(&self, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
             let pause = match self.run_once().await {
                 Ok(round) if !round.is_idle() => continue,

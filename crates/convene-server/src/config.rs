@@ -117,6 +117,7 @@ pub struct DeliveryConfig {
     pub secret_rotation_grace_hours: u64,
     pub allowed_hosts: Vec<String>,
     pub max_in_flight_per_endpoint: usize,
+    pub parallel_rounds: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

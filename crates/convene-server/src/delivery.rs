@@ -50,6 +50,7 @@ pub fn worker(
             .unwrap_or_else(|| "convene".to_owned()),
         idle_poll: std::time::Duration::from_millis(d.idle_poll_ms),
         max_in_flight_per_endpoint: d.max_in_flight_per_endpoint,
+        parallel_rounds: d.parallel_rounds,
     };
     Ok(Worker::new(store, clock, sender, settings))
 }

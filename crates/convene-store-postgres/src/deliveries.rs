@@ -6,11 +6,11 @@ use convene_core::page::{Page, PageRequest};
 use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, EventTypes, Webhook};
 use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_store::{
-    AttemptRecord, Claim, DeliveryStore, Signal, StoreError, StoreResult, failure_streaks, fan_out,
+    AttemptRecord, Claim, ClaimRequest, DeliveryStore, Signal, StoreError, StoreResult,
+    failure_streaks, fan_out,
 };
 use serde_json::Value;
 use sqlx::types::Json;
-use time::Duration;
 
 const DELIVERY_COLUMNS: &str = "id, webhook_id, message_id, event_type, data, source, occurred_at,
     status, attempts, next_attempt_at, created_at, updated_at";
@@ -183,25 +183,27 @@ impl DeliveryStore for PgStore {
         row.ok_or(StoreError::NotFound)?.try_into()
     }
 
-    async fn claim_due(
-        &self,
-        now: Timestamp,
-        lease: Duration,
-        limit: u32,
-    ) -> StoreResult<Vec<Claim>> {
+    async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claim>> {
         let token = uuid::Uuid::now_v7().to_string();
         let sql = "WITH due AS (
-                SELECT d.id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-                WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-                  AND (d.lease_until IS NULL OR d.lease_until <= $1) AND w.enabled
-                ORDER BY d.next_attempt_at, d.id LIMIT $2 FOR UPDATE OF d SKIP LOCKED)
+                SELECT c.id FROM webhooks w
+                CROSS JOIN LATERAL (
+                    SELECT d.id, d.next_attempt_at FROM deliveries d
+                    WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= $1
+                      AND (d.lease_until IS NULL OR d.lease_until <= $1)
+                    ORDER BY d.next_attempt_at, d.id LIMIT $5 FOR UPDATE SKIP LOCKED) c
+                WHERE w.enabled AND NOT (w.id = ANY($6))
+                ORDER BY c.next_attempt_at, c.id LIMIT $2)
              UPDATE deliveries d SET lease_token = $3, lease_until = $4 FROM due WHERE d.id = due.id
              RETURNING d.*";
+        let skip: Vec<&str> = request.skip.iter().map(WebhookId::as_str).collect();
         let rows: Vec<DeliveryRow> = sqlx::query_as(sql)
-            .bind(now)
-            .bind(i64::from(limit))
+            .bind(request.now)
+            .bind(i64::from(request.limit))
             .bind(&token)
-            .bind(now + lease)
+            .bind(request.now + request.lease)
+            .bind(i64::from(request.per_endpoint))
+            .bind(&skip)
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;

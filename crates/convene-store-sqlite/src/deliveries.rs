@@ -6,11 +6,11 @@ use convene_core::page::{Page, PageRequest};
 use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, EventTypes, Webhook};
 use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_store::{
-    AttemptRecord, Claim, DeliveryStore, Signal, StoreError, StoreResult, failure_streaks, fan_out,
+    AttemptRecord, Claim, ClaimRequest, DeliveryStore, Signal, StoreError, StoreResult,
+    failure_streaks, fan_out,
 };
 use serde_json::Value;
 use sqlx::types::Json;
-use time::Duration;
 
 const DELIVERY_COLUMNS: &str = "id, webhook_id, message_id, event_type, data, source, occurred_at,
     status, attempts, next_attempt_at, created_at, updated_at";
@@ -190,27 +190,50 @@ impl DeliveryStore for SqliteStore {
         row.ok_or(StoreError::NotFound)?.try_into()
     }
 
-    async fn claim_due(
-        &self,
-        now: Timestamp,
-        lease: Duration,
-        limit: u32,
-    ) -> StoreResult<Vec<Claim>> {
+    async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claim>> {
         let token = uuid::Uuid::now_v7().to_string();
-        let sql = "UPDATE deliveries SET lease_token = $3, lease_until = $4 WHERE id IN (
-                SELECT d.id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-                WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-                  AND (d.lease_until IS NULL OR d.lease_until <= $1) AND w.enabled
-                ORDER BY d.next_attempt_at, d.id LIMIT $2)
-             RETURNING *";
-        let rows: Vec<DeliveryRow> = sqlx::query_as(sql)
-            .bind(micros(now))
-            .bind(i64::from(limit))
-            .bind(&token)
-            .bind(micros(now + lease))
-            .fetch_all(&self.writer)
+        let now = micros(request.now);
+        // Endpoint by endpoint on the (webhook, due time) index: SQLite has no LATERAL, and a
+        // window over every due row would read a whole backlog each round.
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let skip: Vec<&str> = request.skip.iter().map(WebhookId::as_str).collect();
+        let hooks: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM webhooks WHERE enabled = 1 AND id NOT IN (SELECT value FROM json_each($1))",
+        )
+        .bind(Json(&skip))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let mut due: Vec<(i64, String)> = Vec::new();
+        for (hook,) in hooks {
+            let rows: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT next_attempt_at, id FROM deliveries
+                 WHERE webhook_id = $1 AND status = 'pending' AND next_attempt_at <= $2
+                   AND (lease_until IS NULL OR lease_until <= $2)
+                 ORDER BY next_attempt_at, id LIMIT $3",
+            )
+            .bind(&hook)
+            .bind(now)
+            .bind(i64::from(request.per_endpoint))
+            .fetch_all(&mut *tx)
             .await
             .map_err(map_err)?;
+            due.extend(rows);
+        }
+        due.sort();
+        due.truncate(request.limit as usize);
+        let ids: Vec<&str> = due.iter().map(|(_, id)| id.as_str()).collect();
+        let rows: Vec<DeliveryRow> = sqlx::query_as(
+            "UPDATE deliveries SET lease_token = $1, lease_until = $2
+             WHERE id IN (SELECT value FROM json_each($3)) RETURNING *",
+        )
+        .bind(&token)
+        .bind(micros(request.now + request.lease))
+        .bind(Json(&ids))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
         let mut claimed = deliveries(rows)?;
         claimed.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
         let ids: Vec<String> = claimed.iter().map(|d| d.webhook_id.to_string()).collect();

@@ -59,6 +59,19 @@ pub struct Claim {
     pub lease_token: String,
 }
 
+/// Which due deliveries to lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRequest {
+    pub now: Timestamp,
+    pub lease: Duration,
+    /// At most this many in all.
+    pub limit: u32,
+    /// At most this many per endpoint, so one slow endpoint cannot fill a round.
+    pub per_endpoint: u32,
+    /// Endpoints this worker is still sending to.
+    pub skip: Vec<WebhookId>,
+}
+
 /// What an attempt leaves behind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptRecord {
@@ -83,14 +96,25 @@ pub trait DeliveryStore: Send + Sync {
         data: Value,
         at: Timestamp,
     ) -> StoreResult<Delivery>;
-    /// Leases up to `limit` pending deliveries due at `now` whose webhook is enabled, oldest due
-    /// first, skipping those another worker holds.
+    /// Leases due deliveries as `request` says, oldest due first, skipping those another worker
+    /// holds and endpoints that are disabled or in `request.skip`.
+    async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claim>>;
+    /// [`DeliveryStore::claim`] with no per-endpoint bound and nothing skipped.
     async fn claim_due(
         &self,
         now: Timestamp,
         lease: Duration,
         limit: u32,
-    ) -> StoreResult<Vec<Claim>>;
+    ) -> StoreResult<Vec<Claim>> {
+        self.claim(&ClaimRequest {
+            now,
+            lease,
+            limit,
+            per_endpoint: limit,
+            skip: Vec::new(),
+        })
+        .await
+    }
     /// Logs the attempt and moves the delivery on; `false` (and nothing written) when the lease
     /// was lost meanwhile.
     async fn finish_attempt(&self, claim: &Claim, record: &AttemptRecord) -> StoreResult<bool> {

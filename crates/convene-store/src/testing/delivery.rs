@@ -1,7 +1,7 @@
 //! Conformance cases for webhooks, the outbox fan-out, leases and the attempt log.
 
 use super::{TestStore, now, user};
-use crate::{AttemptRecord, NewWebhook, Signal};
+use crate::{AttemptRecord, ClaimRequest, NewWebhook, Signal};
 use convene_core::page::PageRequest;
 use convene_core::webhook::{Attempt, DeliveryStatus, EventTypes, TargetUrl, Webhook};
 use convene_core::{Timestamp, WebhookId};
@@ -221,6 +221,43 @@ pub async fn leases_keep_workers_apart_and_expire(store: TestStore) {
     );
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0], late.attempt);
+}
+
+pub async fn claims_are_bounded_per_endpoint_and_skip_busy_ones(store: TestStore) {
+    let slow = webhook(&store, &["*"]).await;
+    let fast = webhook(&store, &["*"]).await;
+    for n in 0..3 {
+        store
+            .ingest_signal(signal(&format!("p-{n}"), "custom.a"))
+            .await
+            .unwrap();
+    }
+    let t0 = now();
+    store.dispatch(10, t0).await.unwrap();
+    let request = |skip: Vec<WebhookId>| ClaimRequest {
+        now: t0,
+        lease: Duration::seconds(30),
+        limit: 100,
+        per_endpoint: 2,
+        skip,
+    };
+    let first = store.claim(&request(vec![slow.id.clone()])).await.unwrap();
+    assert_eq!(
+        first.len(),
+        2,
+        "two for the fast endpoint, none for the skipped one"
+    );
+    assert!(first.iter().all(|c| c.webhook.id == fast.id));
+    let second = store.claim(&request(vec![])).await.unwrap();
+    let per: Vec<_> = [&slow.id, &fast.id]
+        .iter()
+        .map(|id| second.iter().filter(|c| &&c.webhook.id == id).count())
+        .collect();
+    assert_eq!(
+        per,
+        [2, 1],
+        "at most two per endpoint, and only what is not leased"
+    );
 }
 
 pub async fn failures_are_scheduled_logged_and_recoverable(store: TestStore) {

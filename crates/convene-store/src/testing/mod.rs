@@ -601,6 +601,7 @@ macro_rules! conformance_suite {
             idempotency_keys_replay_and_expire, outbox_pages_in_commit_order, admin_answers,
             webhooks_round_trip, dispatch_fans_out_once_to_matching_enabled_webhooks,
             leases_keep_workers_apart_and_expire, failures_are_scheduled_logged_and_recoverable,
+            claims_are_bounded_per_endpoint_and_skip_busy_ones,
             disabled_webhooks_are_not_claimed_and_deletes_cascade,
             webfilters_are_called_in_creation_order_and_log_calls);
     };
