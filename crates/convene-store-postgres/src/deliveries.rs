@@ -54,7 +54,7 @@ impl TryFrom<DeliveryRow> for Delivery {
 }
 
 #[derive(sqlx::FromRow)]
-struct AttemptRow {
+pub(crate) struct AttemptRow {
     attempted_at: Timestamp,
     duration_ms: i32,
     status_code: Option<i32>,

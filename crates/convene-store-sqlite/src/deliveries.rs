@@ -54,7 +54,7 @@ impl TryFrom<DeliveryRow> for Delivery {
 }
 
 #[derive(sqlx::FromRow)]
-struct AttemptRow {
+pub(crate) struct AttemptRow {
     attempted_at: i64,
     duration_ms: i64,
     status_code: Option<i64>,

@@ -1,5 +1,6 @@
 use crate::SqliteStore;
 use crate::convert::{from_micros, map_err, micros};
+use crate::deliveries::AttemptRow;
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
 use convene_core::webfilter::{FilterType, OnFailure, Webfilter};
@@ -70,16 +71,6 @@ impl TryFrom<Row> for Webfilter {
 
 fn filters(rows: Vec<Row>) -> StoreResult<Vec<Webfilter>> {
     rows.into_iter().map(Webfilter::try_from).collect()
-}
-
-#[derive(sqlx::FromRow)]
-struct CallRow {
-    attempted_at: i64,
-    duration_ms: i64,
-    status_code: Option<i64>,
-    error_class: Option<String>,
-    error: Option<String>,
-    response_body: Option<String>,
 }
 
 #[async_trait]
@@ -209,7 +200,7 @@ impl WebfilterStore for SqliteStore {
     }
 
     async fn filter_calls(&self, id: &WebfilterId, limit: u32) -> StoreResult<Vec<Attempt>> {
-        let rows: Vec<CallRow> = sqlx::query_as(
+        let rows: Vec<AttemptRow> = sqlx::query_as(
             "SELECT attempted_at, duration_ms, status_code, error_class, error, response_body
              FROM webfilter_calls WHERE webfilter_id = $1 ORDER BY id DESC LIMIT $2",
         )
@@ -218,16 +209,6 @@ impl WebfilterStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(map_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Attempt {
-                attempted_at: from_micros(r.attempted_at),
-                duration_ms: u32::try_from(r.duration_ms).unwrap_or(0),
-                status_code: r.status_code.and_then(|c| u16::try_from(c).ok()),
-                error_class: r.error_class,
-                error: r.error,
-                response_body: r.response_body,
-            })
-            .collect())
+        Ok(rows.into_iter().map(Attempt::from).collect())
     }
 }
