@@ -95,14 +95,14 @@ impl Drop for Busy<'_> {
     }
 }
 
-/// Headers a webhook's own `headers` may not replace.
-const RESERVED: &[&str] = &[
+/// Headers Convene sets on every delivery; a webhook's own `headers` may not replace them.
+pub const RESERVED_HEADERS: &[&str] = &[
     "content-type",
+    "content-length",
+    "host",
     "webhook-id",
     "webhook-timestamp",
     "webhook-signature",
-    "content-length",
-    "host",
 ];
 
 impl Worker {
@@ -339,7 +339,7 @@ impl Worker {
         let mut headers: Vec<(String, String)> = webhook
             .headers
             .iter()
-            .filter(|(name, _)| !RESERVED.contains(&name.to_ascii_lowercase().as_str()))
+            .filter(|(name, _)| !RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()))
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect();
         headers.extend([

@@ -283,19 +283,19 @@ impl DeliveryStore for SqliteStore {
             }
             let a = &record.attempt;
             sqlx::query(
-            "INSERT INTO attempts (delivery_id, attempted_at, duration_ms, status_code, error_class,
-             error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(claim.delivery.id.as_str())
-        .bind(at)
-        .bind(i64::from(a.duration_ms))
-        .bind(a.status_code.map(i64::from))
-        .bind(&a.error_class)
-        .bind(&a.error)
-        .bind(&a.response_body)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+                "INSERT INTO attempts (delivery_id, attempted_at, duration_ms, status_code, error_class,
+                 error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(claim.delivery.id.as_str())
+            .bind(at)
+            .bind(i64::from(a.duration_ms))
+            .bind(a.status_code.map(i64::from))
+            .bind(&a.error_class)
+            .bind(&a.error)
+            .bind(&a.response_body)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
             recorded.push(true);
         }
         let kept = done

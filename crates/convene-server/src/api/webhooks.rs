@@ -11,6 +11,7 @@ use convene_core::webhook::{EventTypes, TargetUrl, Webhook, is_event_type_name};
 use convene_core::{FieldErrors, WebhookId};
 use convene_delivery::signing::WebhookSecret;
 use convene_delivery::wire::Encoding;
+use convene_delivery::worker::RESERVED_HEADERS;
 use convene_store::NewWebhook;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -30,15 +31,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 const MAX_DESCRIPTION: usize = 1000;
 const MAX_HEADERS: usize = 20;
 const MAX_RATE: u32 = 10_000;
-/// Headers the engine sets itself.
-const RESERVED_HEADERS: &[&str] = &[
-    "content-type",
-    "content-length",
-    "host",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-];
 
 /// A webhook endpoint. `secret` appears only when created and when rotated.
 #[derive(Debug, Serialize, ToSchema)]
