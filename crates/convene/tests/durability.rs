@@ -24,6 +24,9 @@ async fn a_killed_server_delivers_every_accepted_signal_after_restart() {
             "CONVENE_DELIVERY__RETRY_SCHEDULE_S",
             "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1]",
         ),
+        // Deliveries the killed process had leased come back when its lease ends.
+        ("CONVENE_DELIVERY__LEASE_S", "5"),
+        ("CONVENE_DELIVERY__TIMEOUT_S", "2"),
     ];
     let (mut first, addr) = serve(&dir.0, &envs);
     let http = convene_testkit::http_client();
