@@ -69,9 +69,9 @@ pub async fn run(
             Attempt {
                 attempted_at: now,
                 duration_ms: sent.duration_ms,
-                status_code: status_of(&sent.outcome),
+                status_code: sent.outcome.status(),
                 error_class: class.map(|c| c.as_str().to_owned()),
-                error: failure_text(&sent.outcome),
+                error: sent.outcome.failure_text(),
                 response_body: sent
                     .response_body
                     .as_deref()
@@ -104,25 +104,6 @@ pub async fn run(
     (Verdict::Proceed(data), calls)
 }
 
-fn status_of(outcome: &Outcome) -> Option<u16> {
-    match outcome {
-        Outcome::Answered { status, .. } => Some(*status),
-        _ => None,
-    }
-}
-
-fn failure_text(outcome: &Outcome) -> Option<String> {
-    match outcome {
-        Outcome::Answered { status, .. } if *status >= 400 => {
-            Some(format!("the filter answered {status}"))
-        }
-        Outcome::Answered { .. } => None,
-        Outcome::TimedOut => Some("no answer within the timeout".into()),
-        Outcome::Unreachable(e) => Some(e.clone()),
-        Outcome::Refused(e) => Some(format!("refused: {e}")),
-    }
-}
-
 /// Steps 1–3 of upstream: a failed call halts only when the filter asks for it.
 fn halt_on_failure(filter: &Webfilter, outcome: &Outcome) -> Option<Halt> {
     let (rule, what): (&OnFailure, String) = match outcome {
@@ -135,7 +116,7 @@ fn halt_on_failure(filter: &Webfilter, outcome: &Outcome) -> Option<Halt> {
         Outcome::Answered { .. } => return None,
         other => (
             &filter.on_request_exception,
-            failure_text(other).unwrap_or_default(),
+            other.failure_text().unwrap_or_default(),
         ),
     };
     rule.halt.then(|| Halt {

@@ -74,6 +74,26 @@ impl Outcome {
     pub fn is_success(&self) -> bool {
         self.error_class().is_none()
     }
+
+    /// The status of an answer, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Outcome::Answered { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// What went wrong, for the attempt log; `None` for a success.
+    pub fn failure_text(&self) -> Option<String> {
+        match self {
+            Outcome::Answered { status, .. } => {
+                (!self.is_success()).then(|| format!("the peer answered {status}"))
+            }
+            Outcome::TimedOut => Some("no answer within the timeout".into()),
+            Outcome::Unreachable(e) => Some(e.clone()),
+            Outcome::Refused(e) => Some(format!("refused: {e}")),
+        }
+    }
 }
 
 /// `Retry-After` as delay-seconds or an HTTP date, as a delay from `now` (never negative).

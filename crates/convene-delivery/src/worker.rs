@@ -10,11 +10,9 @@ use convene_core::WebhookId;
 use convene_core::webhook::{Attempt, DeliveryStatus, Webhook};
 use convene_core::{Clock, Timestamp};
 use convene_store::{AttemptRecord, Claim, ClaimRequest, Signal, Store, StoreResult};
-use futures_util::StreamExt;
 use futures_util::future::join_all;
-use futures_util::stream::FuturesUnordered;
 use serde_json::{Map, json};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
 use time::Duration;
@@ -151,17 +149,11 @@ impl Worker {
             claims.iter().map(|c| c.webhook.id.clone()).collect(),
         );
         let attempted = u32::try_from(claims.len()).unwrap_or(u32::MAX);
-        // Endpoints are served side by side; each has at most `max_in_flight_per_endpoint`.
-        let mut by_endpoint: BTreeMap<&WebhookId, Vec<&Claim>> = BTreeMap::new();
-        for claim in &claims {
-            by_endpoint
-                .entry(&claim.webhook.id)
-                .or_default()
-                .push(claim);
-        }
+        // All at once: the claim took at most `max_in_flight_per_endpoint` per endpoint, and
+        // other rounds skip the endpoints this one holds.
         let mut done = Vec::with_capacity(claims.len());
-        for lane in join_all(by_endpoint.into_values().map(|lane| self.lane(lane))).await {
-            done.extend(lane?);
+        for sent in join_all(claims.iter().map(|c| self.attempt(c))).await {
+            done.extend(sent?);
         }
         // One transaction records the round.
         let pairs: Vec<(&Claim, &AttemptRecord)> =
@@ -183,24 +175,6 @@ impl Worker {
             dispatched,
             attempted,
         })
-    }
-
-    /// One endpoint's claims, at most `max_in_flight_per_endpoint` at a time.
-    async fn lane<'c>(&self, claims: Vec<&'c Claim>) -> StoreResult<Vec<Done<'c>>> {
-        let cap = self.settings.max_in_flight_per_endpoint.max(1);
-        let mut waiting = claims.into_iter();
-        let mut running = FuturesUnordered::new();
-        for claim in waiting.by_ref().take(cap) {
-            running.push(self.attempt(claim));
-        }
-        let mut done = Vec::new();
-        while let Some(result) = running.next().await {
-            done.extend(result?);
-            if let Some(claim) = waiting.next() {
-                running.push(self.attempt(claim));
-            }
-        }
-        Ok(done)
     }
 
     /// Notifying it starts a round now instead of after the idle pause (a write in this process).
@@ -278,12 +252,9 @@ impl Worker {
             attempt: Attempt {
                 attempted_at: started,
                 duration_ms: sent.duration_ms,
-                status_code: match sent.outcome {
-                    crate::outcome::Outcome::Answered { status, .. } => Some(status),
-                    _ => None,
-                },
+                status_code: sent.outcome.status(),
                 error_class: class.map(|c| c.as_str().to_owned()),
-                error: error_text(&sent.outcome),
+                error: sent.outcome.failure_text(),
                 response_body: sent.response_body,
             },
             status: match next {
@@ -373,16 +344,5 @@ impl Worker {
             })
             .await?;
         Ok(())
-    }
-}
-
-fn error_text(outcome: &crate::outcome::Outcome) -> Option<String> {
-    use crate::outcome::Outcome;
-    match outcome {
-        Outcome::Answered { status, .. } if (200..300).contains(status) => None,
-        Outcome::Answered { status, .. } => Some(format!("the endpoint answered {status}")),
-        Outcome::TimedOut => Some("no answer within the timeout".into()),
-        Outcome::Unreachable(e) => Some(e.clone()),
-        Outcome::Refused(e) => Some(format!("refused: {e}")),
     }
 }
