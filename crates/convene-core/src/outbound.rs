@@ -89,7 +89,8 @@ fn event_data(e: &Event) -> Value {
     })
 }
 
-fn event_ref(e: &Event) -> Value {
+/// An event as messages and webfilters name it: id, slug, title.
+pub fn event_ref(e: &Event) -> Value {
     json!({"id": e.id.as_str(), "slug": e.slug.as_str(), "title": e.title.as_str()})
 }
 

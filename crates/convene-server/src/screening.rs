@@ -2,15 +2,9 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use convene_core::event::Event;
 use convene_core::webfilter::FilterType;
 use convene_delivery::filters::{Verdict, run};
-use serde_json::{Map, Value, json};
-
-/// The event as filters see it.
-pub fn event_ref(event: &Event) -> Value {
-    json!({"id": event.id.as_str(), "slug": event.slug.as_str(), "title": event.title.as_str()})
-}
+use serde_json::{Map, Value};
 
 /// The members of a `json!({...})` literal.
 pub fn object(value: Value) -> Map<String, Value> {

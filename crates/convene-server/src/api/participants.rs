@@ -1,13 +1,14 @@
 use super::{EventAccess, List, rfc3339, user_at};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody, PageQuery, Query};
-use crate::screening::{event_ref, object, screen};
+use crate::screening::{object, screen};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use convene_core::access::Principal;
 use convene_core::event::{Participant, Registration, Visibility};
+use convene_core::outbound::event_ref;
 use convene_core::user::User;
 use convene_core::webfilter::FilterType;
 use serde::{Deserialize, Serialize};
