@@ -18,6 +18,8 @@ pub struct Event {
     pub private: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Set while an Event Center owns the participant list.
+    pub sync: Option<crate::sync::SyncLink>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

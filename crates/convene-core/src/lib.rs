@@ -9,6 +9,7 @@ pub mod event;
 pub mod ids;
 pub mod outbound;
 pub mod page;
+pub mod sync;
 pub mod text;
 pub mod token;
 pub mod user;

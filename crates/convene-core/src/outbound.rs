@@ -4,7 +4,9 @@
 
 use crate::clock::Timestamp;
 use crate::event::{Event, Organizer, Participant, Visibility};
+use crate::sync::CenterEventId;
 use crate::user::User;
+use crate::username::Username;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
@@ -21,10 +23,13 @@ pub enum EventType {
     ParticipantRegistered,
     ParticipantCancelled,
     ParticipantVisibilityChanged,
+    EventSyncEnabled,
+    EventSyncDisabled,
+    EventSyncParticipantsUpdated,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 14] = [
         EventType::UserCreated,
         EventType::UserUpdated,
         EventType::UserDeleted,
@@ -36,6 +41,9 @@ impl EventType {
         EventType::ParticipantRegistered,
         EventType::ParticipantCancelled,
         EventType::ParticipantVisibilityChanged,
+        EventType::EventSyncEnabled,
+        EventType::EventSyncDisabled,
+        EventType::EventSyncParticipantsUpdated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +59,9 @@ impl EventType {
             EventType::ParticipantRegistered => "participant.registered",
             EventType::ParticipantCancelled => "participant.cancelled",
             EventType::ParticipantVisibilityChanged => "participant.visibility_changed",
+            EventType::EventSyncEnabled => "event_sync.enabled",
+            EventType::EventSyncDisabled => "event_sync.disabled",
+            EventType::EventSyncParticipantsUpdated => "event_sync.participants_updated",
         }
     }
 
@@ -138,6 +149,33 @@ impl OutboundEvent {
         data["previous_visibility"] = Value::from(from.as_str());
         Self::new(EventType::ParticipantVisibilityChanged, data)
     }
+
+    /// `event_sync.enabled` or `event_sync.disabled`: the event and the Event Center event id.
+    pub fn sync_link(event_type: EventType, event: &Event, center: &CenterEventId) -> Self {
+        Self::new(
+            event_type,
+            json!({"event": event_ref(event), "event_center_event_id": center.as_str()}),
+        )
+    }
+
+    /// `event_sync.participants_updated`: the names one sync call added and removed.
+    pub fn participants_synced(
+        event: &Event,
+        center: &CenterEventId,
+        added: &[Username],
+        removed: &[Username],
+    ) -> Self {
+        fn names(v: &[Username]) -> Vec<&str> {
+            v.iter().map(Username::as_str).collect()
+        }
+        Self::new(
+            EventType::EventSyncParticipantsUpdated,
+            json!({
+                "event": event_ref(event), "event_center_event_id": center.as_str(),
+                "added": names(added), "removed": names(removed),
+            }),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -165,7 +203,9 @@ mod tests {
         );
         assert_eq!(EventType::UserCreated.data_key(), "user");
         for t in EventType::ALL {
-            assert!(["user", "event", "organizer", "participant"].contains(&t.data_key()));
+            assert!(
+                ["user", "event", "organizer", "participant", "event_sync"].contains(&t.data_key())
+            );
         }
     }
 }

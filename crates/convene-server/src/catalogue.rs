@@ -3,6 +3,7 @@
 
 use convene_core::event::{Event, Organizer, Participant, Role, Visibility};
 use convene_core::outbound::{EventType, OutboundEvent};
+use convene_core::sync::CenterEventId;
 use convene_core::text::{Slug, TimeZoneName, Title};
 use convene_core::user::User;
 use convene_core::username::Username;
@@ -24,6 +25,11 @@ fn describe(t: EventType) -> &'static str {
         EventType::ParticipantRegistered => "Someone registered for an event.",
         EventType::ParticipantCancelled => "A registration was cancelled.",
         EventType::ParticipantVisibilityChanged => "A participant became public or private.",
+        EventType::EventSyncEnabled => "An Event Center event took over an event's participants.",
+        EventType::EventSyncDisabled => "An Event Center event let go of an event's participants.",
+        EventType::EventSyncParticipantsUpdated => {
+            "An Event Center sync call added or removed participants."
+        }
     }
 }
 
@@ -50,7 +56,9 @@ fn sample_message(t: EventType) -> OutboundEvent {
         private: false,
         created_at: at,
         updated_at: at,
+        sync: None,
     };
+    let center = CenterEventId::from_trusted("42".into());
     let participant = Participant {
         user_id: user.id.clone(),
         username: user.username.clone(),
@@ -79,6 +87,15 @@ fn sample_message(t: EventType) -> OutboundEvent {
         EventType::ParticipantVisibilityChanged => {
             OutboundEvent::visibility_changed(&event, &participant, Visibility::Private)
         }
+        EventType::EventSyncEnabled | EventType::EventSyncDisabled => {
+            OutboundEvent::sync_link(t, &event, &center)
+        }
+        EventType::EventSyncParticipantsUpdated => OutboundEvent::participants_synced(
+            &event,
+            &center,
+            std::slice::from_ref(&user.username),
+            &[],
+        ),
     }
 }
 

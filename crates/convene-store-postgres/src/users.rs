@@ -6,7 +6,7 @@ use convene_core::page::{Page, PageRequest};
 use convene_core::text::{DisplayName, Email, Locale};
 use convene_core::user::{NewUser, User};
 use convene_core::username::Username;
-use convene_core::{Timestamp, UserId};
+use convene_core::{EventId, Timestamp, UserId};
 use convene_store::{Conflict, StoreError, StoreResult, UserStore};
 
 pub(crate) const USER_COLUMNS: &str = "users.id, users.username, users.email, users.display_name, users.locale, users.is_admin, users.created_at, users.updated_at";
@@ -144,6 +144,16 @@ impl UserStore for PgStore {
 
     async fn delete_user(&self, user: &User, at: Timestamp) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let attended: Vec<(String,)> = sqlx::query_as(
+            "SELECT event_id FROM participants WHERE user_id = $1 AND visibility = 'public'",
+        )
+        .bind(user.id.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        for (event,) in attended {
+            crate::sync::public_list_changed(&mut tx, &EventId::from_trusted(event), at).await?;
+        }
         let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(user.id.as_str())
             .execute(&mut *tx)

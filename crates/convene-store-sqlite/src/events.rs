@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use convene_core::event::{Event, EventPatch, NewEvent, Organizer, Role};
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
+use convene_core::sync::{CenterEventId, SyncLink};
 use convene_core::text::{Description, Slug, TimeZoneName, Title};
 use convene_core::user::User;
 use convene_core::{EventId, Timestamp, UserId};
@@ -12,7 +13,7 @@ use convene_store::{
 };
 use sqlx::SqliteConnection;
 
-const EVENT_COLUMNS: &str = "e.id, e.slug, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.private, e.created_at, e.updated_at";
+const EVENT_COLUMNS: &str = "e.id, e.slug, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.private, e.created_at, e.updated_at, e.sync_event_id, e.sync_since";
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -26,6 +27,8 @@ struct EventRow {
     private: bool,
     created_at: i64,
     updated_at: i64,
+    sync_event_id: Option<String>,
+    sync_since: Option<i64>,
 }
 
 impl From<EventRow> for Event {
@@ -41,6 +44,10 @@ impl From<EventRow> for Event {
             private: r.private,
             created_at: from_micros(r.created_at),
             updated_at: from_micros(r.updated_at),
+            sync: r.sync_event_id.zip(r.sync_since).map(|(id, s)| SyncLink {
+                event_id: CenterEventId::from_trusted(id),
+                since: from_micros(s),
+            }),
         }
     }
 }
@@ -82,6 +89,7 @@ impl EventStore for SqliteStore {
             private: new.private,
             created_at: at,
             updated_at: at,
+            sync: None,
         };
         let mut tx = self.writer.begin().await.map_err(map_err)?;
         sqlx::query(

@@ -41,7 +41,7 @@ impl MemberRow {
 }
 
 /// A write that names a deleted event or user is a 404, not a 500.
-fn gone(e: sqlx::Error) -> StoreError {
+pub(crate) fn gone(e: sqlx::Error) -> StoreError {
     if is_foreign_key_violation(&e) {
         StoreError::NotFound
     } else {
@@ -219,6 +219,7 @@ impl RosterStore for SqliteStore {
                     at,
                 )
                 .await?;
+                crate::sync::public_list_changed(&mut tx, &event.id, at).await?;
                 Registration::VisibilityChanged { participant, from }
             }
             None => {
@@ -246,6 +247,9 @@ impl RosterStore for SqliteStore {
                     at,
                 )
                 .await?;
+                if visibility == Visibility::Public {
+                    crate::sync::public_list_changed(&mut tx, &event.id, at).await?;
+                }
                 Registration::Registered(participant)
             }
         };
@@ -275,6 +279,9 @@ impl RosterStore for SqliteStore {
             at,
         )
         .await?;
+        if existing.visibility == Visibility::Public {
+            crate::sync::public_list_changed(&mut tx, &event.id, at).await?;
+        }
         tx.commit().await.map_err(map_err)?;
         Ok(Some(existing))
     }

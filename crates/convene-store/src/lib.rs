@@ -6,6 +6,8 @@
 
 mod delivery;
 mod error;
+mod job;
+mod sync;
 mod traits;
 mod webfilter;
 
@@ -14,5 +16,7 @@ pub mod testing;
 
 pub use delivery::*;
 pub use error::{Conflict, StoreError, StoreResult};
+pub use job::*;
+pub use sync::*;
 pub use traits::*;
 pub use webfilter::*;

@@ -229,6 +229,8 @@ pub trait Store:
     + crate::WebhookStore
     + crate::DeliveryStore
     + crate::WebfilterStore
+    + crate::SyncStore
+    + crate::JobStore
     + Admin
 {
 }
@@ -243,6 +245,8 @@ impl<T> Store for T where
         + crate::WebhookStore
         + crate::DeliveryStore
         + crate::WebfilterStore
+        + crate::SyncStore
+        + crate::JobStore
         + Admin
 {
 }

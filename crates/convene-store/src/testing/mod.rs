@@ -17,8 +17,10 @@ use std::sync::Arc;
 use time::Duration;
 
 mod delivery;
+mod sync;
 mod webfilter;
 pub use delivery::*;
+pub use sync::*;
 pub use webfilter::*;
 
 pub type TestStore = Arc<dyn Store>;
@@ -44,7 +46,7 @@ pub async fn user(store: &TestStore, name: &str) -> User {
     store.create_user(new, now()).await.unwrap()
 }
 
-fn new_event(slug: &str, private: bool) -> NewEvent {
+pub(crate) fn new_event(slug: &str, private: bool) -> NewEvent {
     NewEvent {
         slug: Slug::parse(slug).unwrap(),
         title: Title::parse("Edit-a-thon").unwrap(),
@@ -56,7 +58,7 @@ fn new_event(slug: &str, private: bool) -> NewEvent {
     }
 }
 
-async fn outbox_types(store: &TestStore) -> Vec<String> {
+pub(crate) async fn outbox_types(store: &TestStore) -> Vec<String> {
     store
         .outbox_after(0, 1000)
         .await
@@ -603,7 +605,12 @@ macro_rules! conformance_suite {
             leases_keep_workers_apart_and_expire, failures_are_scheduled_logged_and_recoverable,
             claims_are_bounded_per_endpoint_and_skip_busy_ones,
             disabled_webhooks_are_not_claimed_and_deletes_cascade,
-            webfilters_are_called_in_creation_order_and_log_calls);
+            webfilters_are_called_in_creation_order_and_log_calls,
+            sync_links_enable_once_and_disable_only_with_their_id,
+            rosters_are_replaced_exactly_and_only_while_linked,
+            public_list_changes_queue_one_coalesced_push,
+            dashboard_links_are_written_once_and_deleted_with_their_push,
+            sync_calls_are_listed_newest_first_and_survive_their_event);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

@@ -1,0 +1,477 @@
+use crate::convert::map_err;
+use crate::{PgStore, emit};
+use async_trait::async_trait;
+use convene_core::event::{Event, Participant, Visibility};
+use convene_core::outbound::{EventType, OutboundEvent};
+use convene_core::page::{Page, PageRequest};
+use convene_core::sync::{CenterEventId, DashboardLink, Direction, Endpoint, RosterDiff, SyncCall};
+use convene_core::username::Username;
+use convene_core::webhook::TargetUrl;
+use convene_core::{EventId, Timestamp, UserId};
+use convene_store::{DASHBOARD_PUSH, LinkWrite, RosterChange, StoreResult, SyncStore};
+use sqlx::PgConnection;
+use std::collections::BTreeSet;
+
+/// Queues (or coalesces into) a push of the event's public participants, if it is linked to a
+/// Dashboard course. Called in the transaction of every change to that list.
+pub(crate) async fn public_list_changed(
+    conn: &mut PgConnection,
+    event: &EventId,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, subject, payload, status, generation, attempts, next_attempt_at, created_at, updated_at)
+         SELECT $1, $2, event_id, '{}', 'pending', 1, 0, $3, $3, $3 FROM dashboard_links WHERE event_id = $4
+         ON CONFLICT (kind, subject) WHERE status = 'pending'
+         DO UPDATE SET generation = jobs.generation + 1, updated_at = excluded.updated_at",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(DASHBOARD_PUSH)
+    .bind(at)
+    .bind(event.as_str())
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct RosterRow {
+    user_id: String,
+    username: String,
+    visibility: String,
+    registered_at: Timestamp,
+}
+
+async fn roster(conn: &mut PgConnection, event: &EventId) -> StoreResult<Vec<Participant>> {
+    let rows: Vec<RosterRow> = sqlx::query_as(
+        "SELECT p.user_id, u.username, p.visibility, p.registered_at
+         FROM participants p JOIN users u ON u.id = p.user_id WHERE p.event_id = $1 ORDER BY u.username",
+    )
+    .bind(event.as_str())
+    .fetch_all(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Participant {
+            user_id: UserId::from_trusted(r.user_id),
+            username: Username::from_trusted(r.username),
+            visibility: Visibility::parse(&r.visibility).unwrap_or(Visibility::Private),
+            registered_at: r.registered_at,
+        })
+        .collect())
+}
+
+/// The user's id, creating the user (and `user.created`) when `create` allows it.
+async fn user_for(
+    conn: &mut PgConnection,
+    name: &Username,
+    create: bool,
+    at: Timestamp,
+) -> StoreResult<Option<(UserId, bool)>> {
+    let found: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE username = $1")
+        .bind(name.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    if let Some((id,)) = found {
+        return Ok(Some((UserId::from_trusted(id), false)));
+    }
+    if !create {
+        return Ok(None);
+    }
+    let user = convene_core::user::User {
+        id: UserId::new(),
+        username: name.clone(),
+        email: None,
+        display_name: None,
+        locale: None,
+        is_admin: false,
+        created_at: at,
+        updated_at: at,
+    };
+    sqlx::query(
+        "INSERT INTO users (id, username, is_admin, created_at, updated_at) VALUES ($1, $2, FALSE, $3, $3)",
+    )
+    .bind(user.id.as_str())
+    .bind(user.username.as_str())
+    .bind(at)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    emit(conn, OutboundEvent::user(EventType::UserCreated, &user), at).await?;
+    Ok(Some((user.id, true)))
+}
+
+#[derive(sqlx::FromRow)]
+struct CallRow {
+    id: String,
+    event_id: Option<String>,
+    direction: String,
+    endpoint: String,
+    course_slug: String,
+    center_event_id: Option<String>,
+    dry_run: bool,
+    outcome: String,
+    status: Option<i32>,
+    added: i32,
+    removed: i32,
+    skipped: i32,
+    detail: Option<String>,
+    at: Timestamp,
+}
+
+impl From<CallRow> for SyncCall {
+    fn from(r: CallRow) -> Self {
+        let count = |n: i32| u32::try_from(n).unwrap_or(0);
+        SyncCall {
+            id: r.id,
+            event: r.event_id.map(EventId::from_trusted),
+            direction: Direction::parse(&r.direction).unwrap_or(Direction::Inbound),
+            endpoint: Endpoint::parse(&r.endpoint).unwrap_or(Endpoint::Update),
+            course_slug: r.course_slug,
+            center_event_id: r.center_event_id,
+            dry_run: r.dry_run,
+            outcome: r.outcome,
+            status: r.status.and_then(|s| u16::try_from(s).ok()),
+            added: count(r.added),
+            removed: count(r.removed),
+            skipped: count(r.skipped),
+            detail: r.detail,
+            at: r.at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    event_id: String,
+    base_url: String,
+    course_slug: String,
+    secret: String,
+    linked_at: Timestamp,
+    last_push_at: Option<Timestamp>,
+    last_push_result: Option<String>,
+}
+
+impl From<LinkRow> for DashboardLink {
+    fn from(r: LinkRow) -> Self {
+        DashboardLink {
+            event: EventId::from_trusted(r.event_id),
+            base_url: TargetUrl::from_trusted(r.base_url),
+            course_slug: r.course_slug,
+            secret: r.secret,
+            linked_at: r.linked_at,
+            last_push_at: r.last_push_at,
+            last_push_result: r.last_push_result,
+        }
+    }
+}
+
+#[async_trait]
+impl SyncStore for PgStore {
+    async fn enable_sync(
+        &self,
+        event: &Event,
+        center: &CenterEventId,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let linked = sqlx::query(
+            "UPDATE events SET sync_event_id = $2, sync_since = $3 WHERE id = $1 AND sync_event_id IS NULL",
+        )
+        .bind(event.id.as_str())
+        .bind(center.as_str())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            > 0;
+        if linked {
+            emit(
+                &mut tx,
+                OutboundEvent::sync_link(EventType::EventSyncEnabled, event, center),
+                at,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(linked)
+    }
+
+    async fn disable_sync(
+        &self,
+        event: &Event,
+        center: &CenterEventId,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let unlinked = sqlx::query(
+            "UPDATE events SET sync_event_id = NULL, sync_since = NULL WHERE id = $1 AND sync_event_id = $2",
+        )
+        .bind(event.id.as_str())
+        .bind(center.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            > 0;
+        if unlinked {
+            emit(
+                &mut tx,
+                OutboundEvent::sync_link(EventType::EventSyncDisabled, event, center),
+                at,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(unlinked)
+    }
+
+    async fn apply_roster(
+        &self,
+        event: &Event,
+        center: &CenterEventId,
+        wanted: &BTreeSet<Username>,
+        create: &[Username],
+        at: Timestamp,
+    ) -> StoreResult<Option<RosterChange>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // The event's row lock serialises sync calls (and link changes) per event.
+        let linked: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM events WHERE id = $1 AND sync_event_id = $2 FOR UPDATE")
+                .bind(event.id.as_str())
+                .bind(center.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        if linked.is_none() {
+            return Ok(None);
+        }
+        let current = roster(&mut tx, &event.id).await?;
+        let diff = RosterDiff::between(&current, wanted);
+        let mut change = RosterChange::default();
+        let mut public_changed = false;
+        for gone in &diff.remove {
+            sqlx::query("DELETE FROM participants WHERE event_id = $1 AND user_id = $2")
+                .bind(event.id.as_str())
+                .bind(gone.user_id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            emit(
+                &mut tx,
+                OutboundEvent::participant(EventType::ParticipantCancelled, event, gone),
+                at,
+            )
+            .await?;
+            public_changed |= gone.visibility == Visibility::Public;
+            change.removed.push(gone.username.clone());
+        }
+        for name in &diff.add {
+            let Some((user_id, created)) =
+                user_for(&mut tx, name, create.contains(name), at).await?
+            else {
+                change.skipped.push(name.clone());
+                continue;
+            };
+            if created {
+                change.created.push(name.clone());
+            }
+            sqlx::query(
+                "INSERT INTO participants (event_id, user_id, visibility, registered_at) VALUES ($1, $2, 'public', $3)",
+            )
+            .bind(event.id.as_str())
+            .bind(user_id.as_str())
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            let participant = Participant {
+                user_id,
+                username: name.clone(),
+                visibility: Visibility::Public,
+                registered_at: at,
+            };
+            emit(
+                &mut tx,
+                OutboundEvent::participant(EventType::ParticipantRegistered, event, &participant),
+                at,
+            )
+            .await?;
+            public_changed = true;
+            change.added.push(name.clone());
+        }
+        if !change.added.is_empty() || !change.removed.is_empty() {
+            emit(
+                &mut tx,
+                OutboundEvent::participants_synced(event, center, &change.added, &change.removed),
+                at,
+            )
+            .await?;
+        }
+        if public_changed {
+            public_list_changed(&mut tx, &event.id, at).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(Some(change))
+    }
+
+    async fn unknown_usernames(&self, names: &[Username]) -> StoreResult<Vec<Username>> {
+        let list: Vec<&str> = names.iter().map(Username::as_str).collect();
+        let known: Vec<(String,)> =
+            sqlx::query_as("SELECT username FROM users WHERE username = ANY($1)")
+                .bind(list)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        let known: BTreeSet<String> = known.into_iter().map(|(n,)| n).collect();
+        Ok(names
+            .iter()
+            .filter(|n| !known.contains(n.as_str()))
+            .cloned()
+            .collect())
+    }
+
+    async fn record_sync_call(&self, call: &SyncCall) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sync_calls (id, event_id, direction, endpoint, course_slug, center_event_id, dry_run, outcome, status, added, removed, skipped, detail, at)
+             VALUES ($1, (SELECT id FROM events WHERE id = $2), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&call.id)
+        .bind(call.event.as_ref().map(EventId::as_str))
+        .bind(call.direction.as_str())
+        .bind(call.endpoint.as_str())
+        .bind(&call.course_slug)
+        .bind(call.center_event_id.as_deref())
+        .bind(call.dry_run)
+        .bind(&call.outcome)
+        .bind(call.status.map(i32::from))
+        .bind(i32::try_from(call.added).unwrap_or(i32::MAX))
+        .bind(i32::try_from(call.removed).unwrap_or(i32::MAX))
+        .bind(i32::try_from(call.skipped).unwrap_or(i32::MAX))
+        .bind(call.detail.as_deref())
+        .bind(call.at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn sync_calls(&self, event: &EventId, page: &PageRequest) -> StoreResult<Page<SyncCall>> {
+        let rows: Vec<CallRow> = sqlx::query_as(
+            "SELECT * FROM sync_calls WHERE event_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        )
+        .bind(event.as_str())
+        .bind(page.after.as_deref())
+        .bind(i64::from(page.limit) + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let list = rows.into_iter().map(SyncCall::from).collect();
+        Ok(Page::from_overfetch(list, page.limit, |c: &SyncCall| {
+            c.id.clone()
+        }))
+    }
+
+    async fn put_dashboard_link(&self, link: &DashboardLink) -> StoreResult<LinkWrite> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let existing: Option<LinkRow> =
+            sqlx::query_as("SELECT * FROM dashboard_links WHERE event_id = $1")
+                .bind(link.event.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        let write = match existing {
+            Some(old)
+                if old.base_url == link.base_url.as_str()
+                    && old.course_slug == link.course_slug =>
+            {
+                sqlx::query("UPDATE dashboard_links SET secret = $2 WHERE event_id = $1")
+                    .bind(link.event.as_str())
+                    .bind(&link.secret)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                LinkWrite::Kept
+            }
+            Some(_) => LinkWrite::LinkedElsewhere,
+            None => {
+                sqlx::query(
+                    "INSERT INTO dashboard_links (event_id, base_url, course_slug, secret, linked_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(link.event.as_str())
+                .bind(link.base_url.as_str())
+                .bind(&link.course_slug)
+                .bind(&link.secret)
+                .bind(link.linked_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(crate::roster::gone)?;
+                public_list_changed(&mut tx, &link.event, link.linked_at).await?;
+                LinkWrite::Created
+            }
+        };
+        tx.commit().await.map_err(map_err)?;
+        Ok(write)
+    }
+
+    async fn dashboard_link(&self, event: &EventId) -> StoreResult<Option<DashboardLink>> {
+        let row: Option<LinkRow> =
+            sqlx::query_as("SELECT * FROM dashboard_links WHERE event_id = $1")
+                .bind(event.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(row.map(DashboardLink::from))
+    }
+
+    async fn delete_dashboard_link(&self, event: &EventId) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let deleted = sqlx::query("DELETE FROM dashboard_links WHERE event_id = $1")
+            .bind(event.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            > 0;
+        sqlx::query("DELETE FROM jobs WHERE kind = $1 AND subject = $2")
+            .bind(DASHBOARD_PUSH)
+            .bind(event.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(deleted)
+    }
+
+    async fn record_push(&self, event: &EventId, result: &str, at: Timestamp) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE dashboard_links SET last_push_at = $2, last_push_result = $3 WHERE event_id = $1",
+        )
+        .bind(event.as_str())
+        .bind(at)
+        .bind(result)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn public_usernames(&self, event: &EventId) -> StoreResult<Vec<Username>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT u.username FROM participants p JOIN users u ON u.id = p.user_id
+             WHERE p.event_id = $1 AND p.visibility = 'public' ORDER BY u.username",
+        )
+        .bind(event.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(n,)| Username::from_trusted(n))
+            .collect())
+    }
+}

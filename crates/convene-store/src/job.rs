@@ -1,0 +1,58 @@
+//! Connector jobs: durable, leased, retried units of outbound work that are not webhooks (a
+//! Dashboard push, later a room or a mail). At most one job per `(kind, subject)` waits at a
+//! time: queuing another one for the same subject coalesces into it.
+
+use crate::StoreResult;
+use async_trait::async_trait;
+use convene_core::Timestamp;
+use serde_json::Value;
+use time::Duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: String,
+    pub kind: String,
+    pub subject: String,
+    pub payload: Value,
+    /// Raised by each coalesced enqueue: a job whose generation moved while it ran runs again.
+    pub generation: i64,
+    pub attempts: u32,
+    pub next_attempt_at: Timestamp,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    /// Proves the lease when the job is finished.
+    pub lease_token: Option<String>,
+}
+
+/// How a run of a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobEnd {
+    Done,
+    RetryAt { at: Timestamp, error: String },
+    Failed(String),
+}
+
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Queues a job, or coalesces into the one waiting for the same subject (its payload is
+    /// replaced, its generation raised, its retry time kept).
+    async fn enqueue_job(
+        &self,
+        kind: &str,
+        subject: &str,
+        payload: &Value,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Leases up to `limit` due jobs, oldest due first; one per subject by construction.
+    async fn claim_jobs(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>>;
+    /// Records the end of a run under the job's lease; `false` when the lease was lost. A
+    /// `Done` or `Failed` job whose generation moved meanwhile waits again, due now.
+    async fn finish_job(&self, job: &Job, end: &JobEnd, at: Timestamp) -> StoreResult<bool>;
+    /// The waiting (or running) job of a subject.
+    async fn pending_job(&self, kind: &str, subject: &str) -> StoreResult<Option<Job>>;
+}
