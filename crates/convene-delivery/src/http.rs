@@ -52,6 +52,8 @@ pub struct Sent {
     pub duration_ms: u32,
     /// The start of the body, at most the configured size, lossily decoded.
     pub response_body: Option<String>,
+    /// The answer's `Content-Type`, if it had one.
+    pub content_type: Option<String>,
 }
 
 impl Sender {
@@ -96,14 +98,15 @@ impl Sender {
         timeout: Option<Duration>,
     ) -> Sent {
         let started = Instant::now();
-        let (outcome, response_body) = match self.literal_refusal(url) {
-            Some(refusal) => (Outcome::Refused(refusal.to_string()), None),
+        let (outcome, response_body, content_type) = match self.literal_refusal(url) {
+            Some(refusal) => (Outcome::Refused(refusal.to_string()), None, None),
             None => self.exchange(url, headers, body, now, timeout).await,
         };
         Sent {
             outcome,
             duration_ms: u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX),
             response_body,
+            content_type,
         }
     }
 
@@ -125,7 +128,7 @@ impl Sender {
         body: Vec<u8>,
         now: Timestamp,
         timeout: Option<Duration>,
-    ) -> (Outcome, Option<String>) {
+    ) -> (Outcome, Option<String>, Option<String>) {
         let mut request = self.client.post(url).body(body);
         if let Some(timeout) = timeout {
             request = request.timeout(timeout);
@@ -135,8 +138,13 @@ impl Sender {
         }
         let mut response = match request.send().await {
             Ok(r) => r,
-            Err(e) => return (classify(&e), None),
+            Err(e) => return (classify(&e), None, None),
         };
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -161,6 +169,7 @@ impl Sender {
                 retry_after,
             },
             text,
+            content_type,
         )
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod filters;
 pub mod http;
+pub mod jobs;
 pub mod limits;
 pub mod outcome;
 pub mod retry;

@@ -44,7 +44,7 @@ async fn wake_worker(
     let writes = req.method() != axum::http::Method::GET;
     let response = next.run(req).await;
     if writes && response.status().is_success() {
-        state.wake_worker.notify_one();
+        state.wake_workers();
     }
     response
 }
@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
             get(move || async move { axum::Json(doc.as_ref().clone()) }),
         )
         .nest("/api/v1", api)
+        .merge(crate::event_sync::router().layer(from_fn_with_state(state.clone(), wake_worker)))
         .route(
             "/docs",
             get(move || async move { Html(docs_html.as_ref().clone()) }),

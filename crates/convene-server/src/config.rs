@@ -26,6 +26,7 @@ const KEYS: &[&str] = &[
     "database",
     "idempotency",
     "delivery",
+    "event_sync",
 ];
 
 /// A secret string: never printed, never serialised in clear.
@@ -78,6 +79,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub idempotency: IdempotencyConfig,
     pub delivery: DeliveryConfig,
+    pub event_sync: EventSyncConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -118,6 +120,13 @@ pub struct DeliveryConfig {
     pub allowed_hosts: Vec<String>,
     pub max_in_flight_per_endpoint: usize,
     pub parallel_rounds: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSyncConfig {
+    pub timeout_s: u64,
+    pub push_lease_s: u64,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,13 +1,15 @@
 //! The delivery worker as the configuration describes it.
 
 use crate::config::Config;
+use crate::event_sync::{PushHandler, SyncClients, dashboard_client};
 use anyhow::Context;
 use convene_core::Clock;
 use convene_delivery::http::Sender;
+use convene_delivery::jobs::{JobRunner, JobSettings};
 use convene_delivery::retry::RetryPolicy;
 use convene_delivery::target::TargetPolicy;
 use convene_delivery::worker::{Settings, Worker};
-use convene_store::Store;
+use convene_store::{DASHBOARD_PUSH, Store};
 use std::sync::Arc;
 use time::Duration;
 
@@ -20,6 +22,56 @@ pub fn target_policy(config: &Config) -> TargetPolicy {
         allow_private: config.allow_private_targets,
         allowed_hosts: config.delivery.allowed_hosts.clone(),
     }
+}
+
+fn retry_policy(config: &Config) -> RetryPolicy {
+    let d = &config.delivery;
+    RetryPolicy {
+        schedule: d.retry_schedule_s.iter().copied().map(seconds).collect(),
+        jitter: d.retry_jitter,
+        max_retry_after: seconds(d.max_retry_after_s),
+        penalty: 2,
+    }
+}
+
+/// Connector jobs (Dashboard pushes) with their handlers.
+pub fn job_runner(
+    config: &Config,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    clients: &SyncClients,
+) -> JobRunner {
+    let push = PushHandler {
+        store: store.clone(),
+        clock: clock.clone(),
+        client: clients.dashboard.clone(),
+    };
+    JobRunner::new(
+        store,
+        clock,
+        JobSettings {
+            batch: config.delivery.batch_size,
+            lease: seconds(config.event_sync.push_lease_s),
+            retry: retry_policy(config),
+            idle_poll: std::time::Duration::from_millis(config.delivery.idle_poll_ms),
+        },
+    )
+    .handle(DASHBOARD_PUSH, Arc::new(push))
+}
+
+/// The clients of the Event Center ↔ Dashboard protocol.
+pub fn sync_clients(config: &Config) -> anyhow::Result<SyncClients> {
+    let timeout = std::time::Duration::from_secs(config.event_sync.timeout_s);
+    convene_delivery::http::install_crypto();
+    Ok(SyncClients {
+        dashboard: dashboard_client(target_policy(config), timeout)
+            .context("building the Dashboard client")?,
+        accounts: reqwest::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("Convene/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("building the account check client")?,
+    })
 }
 
 pub fn worker(
@@ -37,12 +89,7 @@ pub fn worker(
     let settings = Settings {
         batch: d.batch_size,
         lease: seconds(d.lease_s),
-        retry: RetryPolicy {
-            schedule: d.retry_schedule_s.iter().copied().map(seconds).collect(),
-            jitter: d.retry_jitter,
-            max_retry_after: seconds(d.max_retry_after_s),
-            penalty: 2,
-        },
+        retry: retry_policy(config),
         disable_after: Duration::hours(i64::try_from(d.disable_after_hours).unwrap_or(i64::MAX)),
         source_host: std::env::var("HOSTNAME")
             .ok()

@@ -34,6 +34,8 @@ pub enum ApiError {
         message: String,
         redirect_to: Option<String>,
     },
+    #[error("{detail}")]
+    BadGateway { code: &'static str, detail: String },
     #[error("the database is unavailable")]
     Unavailable,
     #[error("internal error")]
@@ -76,6 +78,7 @@ impl ApiError {
             ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::Halted { .. } => (StatusCode::FORBIDDEN, "halted_by_filter"),
+            ApiError::BadGateway { code, .. } => (StatusCode::BAD_GATEWAY, code),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

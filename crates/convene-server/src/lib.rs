@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod delivery;
 pub mod error;
+pub mod event_sync;
 mod extract;
 mod health;
 mod idempotency;

@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::state::AppState;
 use anyhow::{Context, bail};
 use convene_core::{Clock, SystemClock};
+use convene_delivery::jobs::JobRunner;
 use convene_delivery::worker::Worker;
 use convene_store::Store;
 use convene_store_postgres::PgStore;
@@ -72,6 +73,11 @@ pub async fn run(
             "--role api and --role worker split Convene over several processes, which needs PostgreSQL; SQLite runs one process (--role all)"
         );
     }
+    if config.event_center_secret.is_none() {
+        tracing::warn!(
+            "CONVENE_EVENT_CENTER_SECRET is not set: every /wikimedia_event_center call is refused with invalid_secret"
+        );
+    }
     if config.admin_token.is_none() {
         tracing::info!("CONVENE_ADMIN_TOKEN is not set: only user tokens are accepted");
     }
@@ -85,6 +91,7 @@ pub async fn run(
 pub struct Node {
     pub state: AppState,
     pub worker: Arc<Worker>,
+    pub jobs: Arc<JobRunner>,
 }
 
 impl Node {
@@ -97,15 +104,24 @@ impl Node {
             clock.clone(),
         )?);
         let filter_client = crate::delivery::filter_client(&config)?;
+        let sync = crate::delivery::sync_clients(&config)?;
+        let jobs = Arc::new(crate::delivery::job_runner(
+            &config,
+            store.clone(),
+            clock.clone(),
+            &sync,
+        ));
         Ok(Self {
             state: AppState {
                 store,
                 clock,
                 config: Arc::new(config),
                 filter_client,
-                wake_worker: worker.waker(),
+                wake: Arc::new([worker.waker(), jobs.waker()]),
+                sync,
             },
             worker,
+            jobs,
         })
     }
 
@@ -117,11 +133,19 @@ impl Node {
         listener: Option<TcpListener>,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let Node { state, worker } = self;
+        let Node {
+            state,
+            worker,
+            jobs,
+        } = self;
         let background = role.runs_workers().then(|| {
             let (state, shutdown) = (state.clone(), shutdown.clone());
             tokio::spawn(async move {
-                tokio::join!(maintenance(state, shutdown.clone()), worker.run(shutdown));
+                tokio::join!(
+                    maintenance(state, shutdown.clone()),
+                    worker.run(shutdown.clone()),
+                    jobs.run(shutdown)
+                );
             })
         });
         if role.serves_api() {

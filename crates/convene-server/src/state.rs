@@ -13,6 +13,16 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
     pub filter_client: Sender,
-    /// Wakes this process's delivery worker after a write, so messages leave at once.
-    pub wake_worker: Arc<Notify>,
+    /// Wakes this process's delivery worker and job runner after a write, so messages leave
+    /// at once.
+    pub wake: Arc<[Arc<Notify>]>,
+    pub sync: crate::event_sync::SyncClients,
+}
+
+impl AppState {
+    pub fn wake_workers(&self) {
+        for waker in self.wake.iter() {
+            waker.notify_one();
+        }
+    }
 }

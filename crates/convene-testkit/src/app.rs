@@ -2,6 +2,7 @@
 
 use crate::db::{Backend, TestDb};
 use convene_core::ManualClock;
+use convene_delivery::jobs::JobRunner;
 use convene_delivery::worker::{Round, Worker};
 use convene_server::config::{Config, Secret};
 use convene_server::{Node, Role};
@@ -19,6 +20,7 @@ pub struct TestApp {
     /// The server's clock: `app.clock.advance(…)` moves its time.
     pub clock: Arc<ManualClock>,
     worker: Arc<Worker>,
+    jobs: Arc<JobRunner>,
     client: reqwest::Client,
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -57,6 +59,7 @@ async fn start(config: Config, db: Option<TestDb>) -> TestApp {
         .await
         .expect("the node starts");
     let worker = node.worker.clone();
+    let jobs = node.jobs.clone();
     // The API only: tests drive the worker themselves with `drain()`, never by waiting.
     let task = tokio::spawn(node.run(Role::Api, Some(listener), shutdown.clone()));
     let app = TestApp {
@@ -69,6 +72,7 @@ async fn start(config: Config, db: Option<TestDb>) -> TestApp {
         config,
         clock,
         worker,
+        jobs,
         client: http_client(),
         shutdown,
         task: Some(task),
@@ -205,13 +209,21 @@ impl TestApp {
     pub async fn drain(&self) -> Vec<Round> {
         let mut rounds = Vec::new();
         for _ in 0..100 {
+            let jobs = self.run_jobs().await;
             let round = self.worker.run_once().await.expect("a worker round");
-            if round.is_idle() {
+            if round.is_idle() && jobs == 0 {
                 return rounds;
             }
-            rounds.push(round);
+            if !round.is_idle() {
+                rounds.push(round);
+            }
         }
         panic!("the worker was still busy after 100 rounds: {rounds:?}");
+    }
+
+    /// One round of connector jobs (Dashboard pushes); how many ran.
+    pub async fn run_jobs(&self) -> usize {
+        self.jobs.run_once().await.expect("a job round")
     }
 
     /// A second server process-alike on the same database (PostgreSQL scale-out).

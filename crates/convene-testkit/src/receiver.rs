@@ -11,6 +11,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone)]
 pub struct Received {
     pub path: String,
+    /// The query string, as sent (empty when none).
+    pub query: String,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -42,6 +44,15 @@ impl Answer {
             status,
             headers: Vec::new(),
             body: String::new(),
+        }
+    }
+
+    /// A JSON answer with its content type.
+    pub fn json(status: u16, body: &serde_json::Value) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type", "application/json".to_owned())],
+            body: body.to_string(),
         }
     }
 }
@@ -78,6 +89,7 @@ impl Receiver {
                     let mut shared = state.lock().expect("receiver state");
                     shared.received.push(Received {
                         path: uri.path().to_owned(),
+                        query: uri.query().unwrap_or_default().to_owned(),
                         headers,
                         body,
                     });

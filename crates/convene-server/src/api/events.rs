@@ -59,7 +59,10 @@ impl From<Event> for EventBody {
             private: e.private,
             created_at: rfc3339(e.created_at),
             updated_at: rfc3339(e.updated_at),
-            sync: None,
+            sync: e.sync.map(|link| SyncBody {
+                event_id: link.event_id.as_str().to_owned(),
+                since: rfc3339(link.since),
+            }),
         }
     }
 }

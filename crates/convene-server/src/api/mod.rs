@@ -1,5 +1,6 @@
 //! `/api/v1`: one module per resource, each with its `router()`.
 
+mod dashboard_link;
 mod deliveries;
 mod events;
 mod organizers;
@@ -35,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(deliveries::router())
         .merge(signals::router())
         .merge(webfilters::router())
+        .merge(dashboard_link::router())
 }
 
 /// A page of a list: `{"data": [...], "next_cursor": "…" | null}`.
@@ -103,6 +105,21 @@ impl EventAccess {
             return Err(ApiError::NotFound);
         }
         Ok(Self { event, standing })
+    }
+
+    /// While an Event Center owns the participant list, local edits would be undone by its next
+    /// call (and would never reach it): refused.
+    pub fn require_unsynced(&self) -> ApiResult<()> {
+        match &self.event.sync {
+            None => Ok(()),
+            Some(link) => Err(ApiError::conflict(
+                "participants_managed_by_sync",
+                format!(
+                    "the participants of this event are managed by Event Center event {}; change them there",
+                    link.event_id.as_str()
+                ),
+            )),
+        }
     }
 
     pub fn require_manager(&self) -> ApiResult<()> {

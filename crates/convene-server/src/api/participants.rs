@@ -89,7 +89,7 @@ async fn target(
 /// registered, 200 otherwise.
 #[utoipa::path(put, path = "/events/{id}/participants/{username}", tag = "participants",
     params(("id" = String, Path), ("username" = String, Path)), request_body = PutParticipant,
-    responses((status = 201, body = ParticipantBody), (status = 200, body = ParticipantBody), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 201, body = ParticipantBody), (status = 200, body = ParticipantBody), (status = 403), (status = 404), (status = 409), (status = 422)))]
 async fn register(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -103,6 +103,7 @@ async fn register(
             .ok_or_else(|| ApiError::field("visibility", "must be \"public\" or \"private\"")),
     }?;
     let user = target(&state, &caller, &access, &username).await?;
+    access.require_unsynced()?;
     let input = json!({
         "event": event_ref(&access.event), "username": user.username.as_str(),
         "visibility": visibility.as_str(),
@@ -131,7 +132,7 @@ async fn register(
 
 /// Cancel a registration: the user itself, an organizer or an admin.
 #[utoipa::path(delete, path = "/events/{id}/participants/{username}", tag = "participants",
-    params(("id" = String, Path), ("username" = String, Path)), responses((status = 204), (status = 403), (status = 404)))]
+    params(("id" = String, Path), ("username" = String, Path)), responses((status = 204), (status = 403), (status = 404), (status = 409)))]
 async fn cancel(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -139,6 +140,7 @@ async fn cancel(
 ) -> ApiResult<StatusCode> {
     let access = EventAccess::load(&state, &caller, &id).await?;
     let user = target(&state, &caller, &access, &username).await?;
+    access.require_unsynced()?;
     let input = json!({"event": event_ref(&access.event), "username": user.username.as_str()});
     screen(&state, FilterType::CancellationRequested, object(input)).await?;
     match state

@@ -2,6 +2,7 @@
 //! `CONVENE_TEST_POSTGRES_URL` is set. One binary, so the suite links once.
 
 mod conventions;
+mod event_sync;
 mod events;
 mod openapi;
 mod permissions;

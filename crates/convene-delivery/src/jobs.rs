@@ -1,0 +1,128 @@
+//! The runner of connector jobs: claims due jobs with a lease, hands each to the handler of its
+//! kind, and records how it ended with the delivery retry policy deciding when to try again.
+
+use crate::outcome::Outcome;
+use crate::retry::{Next, RetryPolicy};
+use async_trait::async_trait;
+use convene_core::Clock;
+use convene_store::{Job, JobEnd, Store, StoreResult};
+use futures_util::future::join_all;
+use std::collections::HashMap;
+use std::sync::Arc;
+use time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// How one run of a job went, as its handler saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobResult {
+    Done,
+    /// Worth trying again later; the outcome decides how much later.
+    Retry {
+        outcome: Outcome,
+        error: String,
+    },
+    /// Trying again would not help (the peer refused for good).
+    Failed(String),
+}
+
+#[async_trait]
+pub trait JobHandler: Send + Sync {
+    async fn run(&self, job: &Job) -> StoreResult<JobResult>;
+}
+
+pub struct JobSettings {
+    pub batch: u32,
+    pub lease: Duration,
+    pub retry: RetryPolicy,
+    pub idle_poll: std::time::Duration,
+}
+
+pub struct JobRunner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    handlers: HashMap<&'static str, Arc<dyn JobHandler>>,
+    settings: JobSettings,
+    wake: Arc<Notify>,
+}
+
+impl JobRunner {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: JobSettings) -> Self {
+        Self {
+            store,
+            clock,
+            handlers: HashMap::new(),
+            settings,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn handle(mut self, kind: &'static str, handler: Arc<dyn JobHandler>) -> Self {
+        self.handlers.insert(kind, handler);
+        self
+    }
+
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// One round: claims due jobs (one per subject at most) and runs them concurrently.
+    /// Returns how many ran.
+    pub async fn run_once(&self) -> StoreResult<usize> {
+        let now = self.clock.now();
+        let jobs = self
+            .store
+            .claim_jobs(now, self.settings.lease, self.settings.batch)
+            .await?;
+        for ended in join_all(jobs.iter().map(|job| self.run_job(job))).await {
+            ended?;
+        }
+        Ok(jobs.len())
+    }
+
+    async fn run_job(&self, job: &Job) -> StoreResult<()> {
+        let result = match self.handlers.get(job.kind.as_str()) {
+            Some(handler) => handler.run(job).await?,
+            None => JobResult::Failed(format!("no handler for jobs of kind {}", job.kind)),
+        };
+        let at = self.clock.now();
+        let end = match result {
+            JobResult::Done => JobEnd::Done,
+            JobResult::Failed(error) => JobEnd::Failed(error),
+            JobResult::Retry { outcome, error } => {
+                match self
+                    .settings
+                    .retry
+                    .next(job.attempts + 1, &outcome, at, &mut rand::rng())
+                {
+                    Next::RetryAt(next) => JobEnd::RetryAt { at: next, error },
+                    Next::Delivered => JobEnd::Done,
+                    Next::Exhausted | Next::DisableEndpoint => JobEnd::Failed(error),
+                }
+            }
+        };
+        if !self.store.finish_job(job, &end, at).await? {
+            tracing::info!(job = %job.id, "job lease lost while running; the new holder records");
+        }
+        Ok(())
+    }
+
+    /// Rounds until `shutdown`; a round in progress is finished first.
+    pub async fn run(&self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let pause = match self.run_once().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => self.settings.idle_poll,
+                Err(e) => {
+                    tracing::warn!(error = %e, "job round failed");
+                    std::time::Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = self.wake.notified() => {}
+                () = shutdown.cancelled() => {}
+            }
+        }
+    }
+}
