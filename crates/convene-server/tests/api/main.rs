@@ -2,6 +2,7 @@
 //! `CONVENE_TEST_POSTGRES_URL` is set. One binary, so the suite links once.
 
 mod conventions;
+mod dashboard_link;
 mod event_sync;
 mod events;
 mod openapi;
