@@ -213,7 +213,7 @@ impl EventStore for SqliteStore {
         )
         .await?;
         tx.commit().await.map_err(map_err)?;
-        Ok(PatchOutcome::Updated(event))
+        Ok(PatchOutcome::Updated(Box::new(event)))
     }
 
     async fn delete_event(&self, event: &Event, at: Timestamp) -> StoreResult<bool> {

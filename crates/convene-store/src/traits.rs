@@ -96,7 +96,7 @@ pub trait EventStore: Send + Sync {
 
 #[derive(Debug)]
 pub enum PatchOutcome {
-    Updated(Event),
+    Updated(Box<Event>),
     Invalid(convene_core::FieldErrors),
 }
 

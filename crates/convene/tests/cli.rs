@@ -3,7 +3,7 @@
 mod support;
 
 use std::time::Duration;
-use support::{Dir, convene, json, run, serve, signal, wait_exit};
+use support::{Dir, convene, json, run, serve, serve_logging, signal, wait_exit};
 
 #[test]
 fn users_and_tokens_from_the_command_line() {
@@ -95,7 +95,12 @@ fn openapi_prints_the_document() {
 #[test]
 fn serve_logs_its_address_and_stops_cleanly_on_sigterm() {
     let dir = Dir::new();
-    let (mut child, addr) = serve(&dir.0, &[]);
+    let (mut child, addr, logs) = serve_logging(&dir.0, &[]);
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("WARN") && l.contains("CONVENE_EVENT_CENTER_SECRET is not set")),
+        "{logs:?}"
+    );
     let mut stream = std::net::TcpStream::connect(&addr).expect("the logged address accepts");
     use std::io::{Read, Write};
     stream

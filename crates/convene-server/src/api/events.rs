@@ -296,7 +296,7 @@ async fn update_event(
         .update_event(&access.event.id, patch, state.clock.now())
         .await?
     {
-        PatchOutcome::Updated(event) => Ok(Json(event.into())),
+        PatchOutcome::Updated(event) => Ok(Json((*event).into())),
         PatchOutcome::Invalid(errors) => Err(errors.into()),
     }
 }

@@ -358,7 +358,7 @@ pub async fn event_patches_apply_atomically(store: TestStore) {
         panic!()
     };
     assert_eq!((updated.title.as_str(), updated.starts_at), ("New", None));
-    assert_eq!(store.event_by_id(&first.id).await.unwrap(), Some(updated));
+    assert_eq!(store.event_by_id(&first.id).await.unwrap(), Some(*updated));
     assert!(matches!(
         store
             .update_event(&EventId::new(), EventPatch::default(), now())

@@ -98,7 +98,13 @@ pub async fn rosters_are_replaced_exactly_and_only_while_linked(store: TestStore
     let dave = Username::parse("Dave").unwrap();
     assert_eq!(
         store
-            .apply_roster(&course, &center("7"), &wanted, &[dave.clone()], now())
+            .apply_roster(
+                &course,
+                &center("7"),
+                &wanted,
+                std::slice::from_ref(&dave),
+                now()
+            )
             .await
             .unwrap(),
         None,
@@ -109,7 +115,13 @@ pub async fn rosters_are_replaced_exactly_and_only_while_linked(store: TestStore
         .await
         .unwrap();
     let change = store
-        .apply_roster(&course, &center("7"), &wanted, &[dave.clone()], now())
+        .apply_roster(
+            &course,
+            &center("7"),
+            &wanted,
+            std::slice::from_ref(&dave),
+            now(),
+        )
         .await
         .unwrap()
         .unwrap();

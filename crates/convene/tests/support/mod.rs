@@ -50,6 +50,12 @@ pub fn json(out: &Output) -> serde_json::Value {
 
 /// `convene serve` on a free port with `envs`; returns the process and the address it logged.
 pub fn serve(dir: &Path, envs: &[(&str, &str)]) -> (Child, String) {
+    let (child, addr, _) = serve_logging(dir, envs);
+    (child, addr)
+}
+
+/// As [`serve`], with the log lines up to the `listening on` one.
+pub fn serve_logging(dir: &Path, envs: &[(&str, &str)]) -> (Child, String, Vec<String>) {
     let mut cmd = convene(dir, &["serve"]);
     cmd.env("CONVENE_LISTEN", "127.0.0.1:0");
     for (k, v) in envs {
@@ -64,16 +70,20 @@ pub fn serve(dir: &Path, envs: &[(&str, &str)]) -> (Child, String) {
     let logs = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        let mut early = Vec::new();
         for line in BufReader::new(logs).lines().map_while(Result::ok) {
             if let Some(addr) = line.split("listening on http://").nth(1) {
-                let _ = tx.send(addr.split_whitespace().next().unwrap().to_owned());
+                let addr = addr.split_whitespace().next().unwrap().to_owned();
+                let _ = tx.send((addr, std::mem::take(&mut early)));
+            } else {
+                early.push(line);
             }
         }
     });
-    let addr = rx
+    let (addr, early) = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("a `listening on` line");
-    (child, addr)
+    (child, addr, early)
 }
 
 pub fn signal(child: &Child, name: &str) {
