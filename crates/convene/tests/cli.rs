@@ -3,7 +3,7 @@
 mod support;
 
 use std::time::Duration;
-use support::{Dir, convene, json, run, serve, serve_logging, signal, wait_exit};
+use support::{Dir, convene, json, run, serve_logging, signal, wait_exit};
 
 #[test]
 fn users_and_tokens_from_the_command_line() {
