@@ -73,7 +73,11 @@ pub async fn run(
             "--role api and --role worker split Convene over several processes, which needs PostgreSQL; SQLite runs one process (--role all)"
         );
     }
-    if config.event_center_secret.is_none() {
+    if config
+        .event_center_secret
+        .as_ref()
+        .is_none_or(|s| s.expose().is_empty())
+    {
         tracing::warn!(
             "CONVENE_EVENT_CENTER_SECRET is not set: every /wikimedia_event_center call is refused with invalid_secret"
         );
