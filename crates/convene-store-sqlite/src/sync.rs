@@ -91,8 +91,10 @@ async fn user_for(
         created_at: at,
         updated_at: at,
     };
-    sqlx::query(
-        "INSERT INTO users (id, username, is_admin, created_at, updated_at) VALUES ($1, $2, 0, $3, $3)",
+    // Another transaction may have created the name meanwhile: then that user is the one.
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, username, is_admin, created_at, updated_at) VALUES ($1, $2, 0, $3, $3)
+         ON CONFLICT (username) DO NOTHING",
     )
     .bind(user.id.as_str())
     .bind(user.username.as_str())
@@ -100,6 +102,9 @@ async fn user_for(
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
+    if inserted.rows_affected() == 0 {
+        return Box::pin(user_for(conn, name, false, at)).await;
+    }
     emit(conn, OutboundEvent::user(EventType::UserCreated, &user), at).await?;
     Ok(Some((user.id, true)))
 }
@@ -401,8 +406,9 @@ impl SyncStore for SqliteStore {
             }
             Some(_) => LinkWrite::LinkedElsewhere,
             None => {
-                sqlx::query(
-                    "INSERT INTO dashboard_links (event_id, base_url, course_slug, secret, linked_at) VALUES ($1, $2, $3, $4, $5)",
+                let inserted = sqlx::query(
+                    "INSERT INTO dashboard_links (event_id, base_url, course_slug, secret, linked_at) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (event_id) DO NOTHING",
                 )
                 .bind(link.event.as_str())
                 .bind(link.base_url.as_str())
@@ -412,8 +418,13 @@ impl SyncStore for SqliteStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(crate::roster::gone)?;
-                public_list_changed(&mut tx, &link.event, link.linked_at).await?;
-                LinkWrite::Created
+                if inserted.rows_affected() == 0 {
+                    // A concurrent request linked it first.
+                    LinkWrite::LinkedElsewhere
+                } else {
+                    public_list_changed(&mut tx, &link.event, link.linked_at).await?;
+                    LinkWrite::Created
+                }
             }
         };
         tx.commit().await.map_err(map_err)?;
