@@ -16,6 +16,23 @@ pub struct User {
     pub updated_at: Timestamp,
 }
 
+impl User {
+    /// A new account with nothing but its name, made on another system's word (an Event
+    /// Center's participant list).
+    pub fn fresh(username: Username, at: Timestamp) -> Self {
+        Self {
+            id: UserId::new(),
+            username,
+            email: None,
+            display_name: None,
+            locale: None,
+            is_admin: false,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser {
     pub username: Username,

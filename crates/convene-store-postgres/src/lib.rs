@@ -7,6 +7,7 @@ mod events;
 mod idempotency;
 mod jobs;
 mod roster;
+mod roster_sync;
 mod sync;
 mod tokens;
 mod users;
@@ -51,6 +52,31 @@ async fn emit(conn: &mut PgConnection, msg: OutboundEvent, at: Timestamp) -> Sto
         .execute(conn)
         .await
         .map_err(map_err)?;
+    Ok(())
+}
+
+/// Writes outbound events to the outbox in one statement, in the order given.
+async fn emit_all(
+    conn: &mut PgConnection,
+    messages: Vec<OutboundEvent>,
+    at: Timestamp,
+) -> StoreResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO outbox (id, event_type, data, occurred_at)
+         SELECT id, event_type, data::jsonb, $4
+         FROM UNNEST($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS m(id, event_type, data, n)
+         ORDER BY n",
+    )
+    .bind(messages.iter().map(|_| uuid::Uuid::now_v7().to_string()).collect::<Vec<_>>())
+    .bind(messages.iter().map(|m| m.event_type.as_str()).collect::<Vec<_>>())
+    .bind(messages.iter().map(|m| m.data.to_string()).collect::<Vec<_>>())
+    .bind(at)
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ mod events;
 mod idempotency;
 mod jobs;
 mod roster;
+mod roster_sync;
 mod sync;
 mod tokens;
 mod users;
@@ -67,6 +68,37 @@ async fn emit(conn: &mut SqliteConnection, msg: OutboundEvent, at: Timestamp) ->
         .execute(conn)
         .await
         .map_err(map_err)?;
+    Ok(())
+}
+
+/// Writes outbound events to the outbox in one statement, in the order given.
+async fn emit_all(
+    conn: &mut SqliteConnection,
+    messages: Vec<OutboundEvent>,
+    at: Timestamp,
+) -> StoreResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<(String, &str, String)> = messages
+        .iter()
+        .map(|m| {
+            (
+                uuid::Uuid::now_v7().to_string(),
+                m.event_type.as_str(),
+                m.data.to_string(),
+            )
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO outbox (id, event_type, data, occurred_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, $2 FROM json_each($1) ORDER BY key",
+    )
+    .bind(sqlx::types::Json(&rows))
+    .bind(micros(at))
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
     Ok(())
 }
 

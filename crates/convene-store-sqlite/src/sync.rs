@@ -1,13 +1,13 @@
 use crate::convert::{from_micros, map_err, micros};
 use crate::{SqliteStore, emit};
 use async_trait::async_trait;
-use convene_core::event::{Event, Participant, Visibility};
+use convene_core::event::Event;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
-use convene_core::sync::{CenterEventId, DashboardLink, Direction, Endpoint, RosterDiff, SyncCall};
+use convene_core::sync::{CenterEventId, DashboardLink, Direction, Endpoint, SyncCall};
 use convene_core::username::Username;
 use convene_core::webhook::TargetUrl;
-use convene_core::{EventId, Timestamp, UserId};
+use convene_core::{EventId, Timestamp};
 use convene_store::{DASHBOARD_PUSH, LinkWrite, RosterChange, StoreError, StoreResult, SyncStore};
 use sqlx::SqliteConnection;
 use std::collections::BTreeSet;
@@ -33,80 +33,6 @@ pub(crate) async fn public_list_changed(
     .await
     .map_err(map_err)?;
     Ok(())
-}
-
-#[derive(sqlx::FromRow)]
-struct RosterRow {
-    user_id: String,
-    username: String,
-    visibility: String,
-    registered_at: i64,
-}
-
-async fn roster(conn: &mut SqliteConnection, event: &EventId) -> StoreResult<Vec<Participant>> {
-    let rows: Vec<RosterRow> = sqlx::query_as(
-        "SELECT p.user_id, u.username, p.visibility, p.registered_at
-         FROM participants p JOIN users u ON u.id = p.user_id WHERE p.event_id = $1 ORDER BY u.username",
-    )
-    .bind(event.as_str())
-    .fetch_all(conn)
-    .await
-    .map_err(map_err)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Participant {
-            user_id: UserId::from_trusted(r.user_id),
-            username: Username::from_trusted(r.username),
-            visibility: Visibility::parse(&r.visibility).unwrap_or(Visibility::Private),
-            registered_at: from_micros(r.registered_at),
-        })
-        .collect())
-}
-
-/// The user's id, creating the user (and `user.created`) when `create` allows it.
-async fn user_for(
-    conn: &mut SqliteConnection,
-    name: &Username,
-    create: bool,
-    at: Timestamp,
-) -> StoreResult<Option<(UserId, bool)>> {
-    let found: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE username = $1")
-        .bind(name.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    if let Some((id,)) = found {
-        return Ok(Some((UserId::from_trusted(id), false)));
-    }
-    if !create {
-        return Ok(None);
-    }
-    let user = convene_core::user::User {
-        id: UserId::new(),
-        username: name.clone(),
-        email: None,
-        display_name: None,
-        locale: None,
-        is_admin: false,
-        created_at: at,
-        updated_at: at,
-    };
-    // Another transaction may have created the name meanwhile: then that user is the one.
-    let inserted = sqlx::query(
-        "INSERT INTO users (id, username, is_admin, created_at, updated_at) VALUES ($1, $2, 0, $3, $3)
-         ON CONFLICT (username) DO NOTHING",
-    )
-    .bind(user.id.as_str())
-    .bind(user.username.as_str())
-    .bind(micros(at))
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    if inserted.rows_affected() == 0 {
-        return Box::pin(user_for(conn, name, false, at)).await;
-    }
-    emit(conn, OutboundEvent::user(EventType::UserCreated, &user), at).await?;
-    Ok(Some((user.id, true)))
 }
 
 #[derive(sqlx::FromRow)]
@@ -245,83 +171,9 @@ impl SyncStore for SqliteStore {
     ) -> StoreResult<Option<RosterChange>> {
         // The single writer serialises this transaction against every other write.
         let mut tx = self.writer.begin().await.map_err(map_err)?;
-        let linked: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM events WHERE id = $1 AND sync_event_id = $2")
-                .bind(event.id.as_str())
-                .bind(center.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        if linked.is_none() {
-            return Ok(None);
-        }
-        let current = roster(&mut tx, &event.id).await?;
-        let diff = RosterDiff::between(&current, wanted);
-        let mut change = RosterChange::default();
-        let mut public_changed = false;
-        for gone in &diff.remove {
-            sqlx::query("DELETE FROM participants WHERE event_id = $1 AND user_id = $2")
-                .bind(event.id.as_str())
-                .bind(gone.user_id.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            emit(
-                &mut tx,
-                OutboundEvent::participant(EventType::ParticipantCancelled, event, gone),
-                at,
-            )
-            .await?;
-            public_changed |= gone.visibility == Visibility::Public;
-            change.removed.push(gone.username.clone());
-        }
-        for name in &diff.add {
-            let Some((user_id, created)) =
-                user_for(&mut tx, name, create.contains(name), at).await?
-            else {
-                change.skipped.push(name.clone());
-                continue;
-            };
-            if created {
-                change.created.push(name.clone());
-            }
-            sqlx::query(
-                "INSERT INTO participants (event_id, user_id, visibility, registered_at) VALUES ($1, $2, 'public', $3)",
-            )
-            .bind(event.id.as_str())
-            .bind(user_id.as_str())
-            .bind(micros(at))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            let participant = Participant {
-                user_id,
-                username: name.clone(),
-                visibility: Visibility::Public,
-                registered_at: at,
-            };
-            emit(
-                &mut tx,
-                OutboundEvent::participant(EventType::ParticipantRegistered, event, &participant),
-                at,
-            )
-            .await?;
-            public_changed = true;
-            change.added.push(name.clone());
-        }
-        if !change.added.is_empty() || !change.removed.is_empty() {
-            emit(
-                &mut tx,
-                OutboundEvent::participants_synced(event, center, &change.added, &change.removed),
-                at,
-            )
-            .await?;
-        }
-        if public_changed {
-            public_list_changed(&mut tx, &event.id, at).await?;
-        }
+        let change = crate::roster_sync::apply(&mut tx, event, center, wanted, create, at).await?;
         tx.commit().await.map_err(map_err)?;
-        Ok(Some(change))
+        Ok(change)
     }
 
     async fn unknown_usernames(&self, names: &[Username]) -> StoreResult<Vec<Username>> {

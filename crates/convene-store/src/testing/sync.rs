@@ -174,6 +174,47 @@ pub async fn rosters_are_replaced_exactly_and_only_while_linked(store: TestStore
         updates[0].data["event_sync"]["removed"],
         serde_json::json!(["Carol"])
     );
+    let order: Vec<(String, String)> = store
+        .outbox_after(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| {
+            let who = m.data.as_object().unwrap().values().next().unwrap()["username"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            (m.event_type, who)
+        })
+        .collect();
+    let at = |t: &str| {
+        order
+            .iter()
+            .position(|(ty, who)| ty == t && who == "Dave")
+            .unwrap()
+    };
+    assert!(
+        at("user.created") < at("participant.registered"),
+        "{order:?}"
+    );
+
+    // A large list moves in one call, both ways.
+    let many: Vec<String> = (0..1500).map(|i| format!("Crowd member {i}")).collect();
+    let (crowd, _) = wanted_names(many.iter().map(String::as_str));
+    let crowd_list: Vec<Username> = crowd.iter().cloned().collect();
+    let change = store
+        .apply_roster(&course, &center("7"), &crowd, &crowd_list, now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((change.added.len(), change.removed.len()), (1500, 3));
+    let (back, _) = wanted_names(["Dave"]);
+    let change = store
+        .apply_roster(&course, &center("7"), &back, &[], now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((change.added.len(), change.removed.len()), (1, 1500));
     assert_eq!(
         store
             .unknown_usernames(&[dave, Username::parse("Zed").unwrap()])
