@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
 pub struct Received {
+    pub method: String,
     pub path: String,
     /// The query string, as sent (empty when none).
     pub query: String,
@@ -36,6 +37,8 @@ pub struct Answer {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
+    /// Waits this long before answering (a slow peer).
+    pub delay: Option<std::time::Duration>,
 }
 
 impl Answer {
@@ -44,6 +47,7 @@ impl Answer {
             status,
             headers: Vec::new(),
             body: String::new(),
+            delay: None,
         }
     }
 
@@ -53,6 +57,7 @@ impl Answer {
             status,
             headers: vec![("content-type", "application/json".to_owned())],
             body: body.to_string(),
+            delay: None,
         }
     }
 }
@@ -83,20 +88,29 @@ impl Receiver {
         let url = format!("http://{}/hook", listener.local_addr().expect("address"));
         let state = shared.clone();
         let app = axum::Router::new().fallback(
-            move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
+            move |method: axum::http::Method,
+                  uri: axum::http::Uri,
+                  headers: HeaderMap,
+                  body: Bytes| {
                 let state = state.clone();
                 async move {
-                    let mut shared = state.lock().expect("receiver state");
-                    shared.received.push(Received {
-                        path: uri.path().to_owned(),
-                        query: uri.query().unwrap_or_default().to_owned(),
-                        headers,
-                        body,
-                    });
-                    let answer = shared
-                        .script
-                        .pop_front()
-                        .unwrap_or_else(|| Answer::status(200));
+                    let answer = {
+                        let mut shared = state.lock().expect("receiver state");
+                        shared.received.push(Received {
+                            method: method.to_string(),
+                            path: uri.path().to_owned(),
+                            query: uri.query().unwrap_or_default().to_owned(),
+                            headers,
+                            body,
+                        });
+                        shared
+                            .script
+                            .pop_front()
+                            .unwrap_or_else(|| Answer::status(200))
+                    };
+                    if let Some(delay) = answer.delay {
+                        tokio::time::sleep(delay).await;
+                    }
                     let mut response = (
                         StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
                         answer.body,

@@ -5,11 +5,7 @@ use convene_testkit::{Answer, Method, Receiver, TestApp, app_tests};
 use serde_json::{Value, json};
 
 fn reply(body: Value) -> Answer {
-    Answer {
-        status: 200,
-        headers: vec![("content-type", "application/json".into())],
-        body: body.to_string(),
-    }
+    Answer::json(200, &body)
 }
 
 async fn filter(app: &TestApp, body: Value) -> Value {
