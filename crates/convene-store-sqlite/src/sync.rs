@@ -100,6 +100,50 @@ impl From<LinkRow> for DashboardLink {
     }
 }
 
+impl SqliteStore {
+    /// Links an unlinked event to `center`, or unlinks it from `center`; `false` when the event
+    /// was not in that state. Emits `event_sync.enabled` / `event_sync.disabled`.
+    async fn set_sync(
+        &self,
+        event: &Event,
+        center: &CenterEventId,
+        at: Timestamp,
+        link: bool,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let query = if link {
+            sqlx::query(
+                "UPDATE events SET sync_event_id = $2, sync_since = $3 WHERE id = $1 AND sync_event_id IS NULL",
+            )
+            .bind(event.id.as_str())
+            .bind(center.as_str())
+            .bind(micros(at))
+        } else {
+            sqlx::query(
+                "UPDATE events SET sync_event_id = NULL, sync_since = NULL WHERE id = $1 AND sync_event_id = $2",
+            )
+            .bind(event.id.as_str())
+            .bind(center.as_str())
+        };
+        let changed = query
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            > 0;
+        if changed {
+            let kind = if link {
+                EventType::EventSyncEnabled
+            } else {
+                EventType::EventSyncDisabled
+            };
+            emit(&mut tx, OutboundEvent::sync_link(kind, event, center), at).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(changed)
+    }
+}
+
 #[async_trait]
 impl SyncStore for SqliteStore {
     async fn enable_sync(
@@ -108,28 +152,7 @@ impl SyncStore for SqliteStore {
         center: &CenterEventId,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
-        let linked = sqlx::query(
-            "UPDATE events SET sync_event_id = $2, sync_since = $3 WHERE id = $1 AND sync_event_id IS NULL",
-        )
-        .bind(event.id.as_str())
-        .bind(center.as_str())
-        .bind(micros(at))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?
-        .rows_affected()
-            > 0;
-        if linked {
-            emit(
-                &mut tx,
-                OutboundEvent::sync_link(EventType::EventSyncEnabled, event, center),
-                at,
-            )
-            .await?;
-        }
-        tx.commit().await.map_err(map_err)?;
-        Ok(linked)
+        self.set_sync(event, center, at, true).await
     }
 
     async fn disable_sync(
@@ -138,27 +161,7 @@ impl SyncStore for SqliteStore {
         center: &CenterEventId,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
-        let unlinked = sqlx::query(
-            "UPDATE events SET sync_event_id = NULL, sync_since = NULL WHERE id = $1 AND sync_event_id = $2",
-        )
-        .bind(event.id.as_str())
-        .bind(center.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?
-        .rows_affected()
-            > 0;
-        if unlinked {
-            emit(
-                &mut tx,
-                OutboundEvent::sync_link(EventType::EventSyncDisabled, event, center),
-                at,
-            )
-            .await?;
-        }
-        tx.commit().await.map_err(map_err)?;
-        Ok(unlinked)
+        self.set_sync(event, center, at, false).await
     }
 
     async fn apply_roster(

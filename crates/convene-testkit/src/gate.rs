@@ -62,14 +62,7 @@ impl Gate {
                 }
             },
         );
-        let stop = CancellationToken::new();
-        let until = stop.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(until.cancelled_owned())
-                .await;
-        });
-        self.stop = Some(stop);
+        self.stop = Some(crate::receiver::serve_until_stopped(listener, app));
     }
 
     /// Stops listening: connections are refused until [`Gate::open`].

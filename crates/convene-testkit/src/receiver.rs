@@ -125,13 +125,7 @@ impl Receiver {
                 }
             },
         );
-        let stop = CancellationToken::new();
-        let until = stop.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(until.cancelled_owned())
-                .await;
-        });
+        let stop = serve_until_stopped(listener, app);
         Self { url, shared, stop }
     }
 
@@ -147,6 +141,21 @@ impl Receiver {
     pub fn received(&self) -> Vec<Received> {
         self.shared.lock().expect("receiver state").received.clone()
     }
+}
+
+/// Serves `app` on `listener` in the background until the returned token is cancelled.
+pub(crate) fn serve_until_stopped(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+) -> CancellationToken {
+    let stop = CancellationToken::new();
+    let until = stop.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(until.cancelled_owned())
+            .await;
+    });
+    stop
 }
 
 impl Drop for Receiver {

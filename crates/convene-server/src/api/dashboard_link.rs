@@ -10,6 +10,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use convene_core::access::Principal;
 use convene_core::event::Event;
 use convene_core::sync::{DashboardLink, Endpoint, SyncCall, dashboard_base};
 use convene_core::validation::FieldErrors;
@@ -102,14 +103,25 @@ impl From<SyncCall> for SyncCallBody {
     }
 }
 
-async fn manage(
-    state: &AppState,
-    caller: &convene_core::access::Principal,
-    id: &str,
-) -> ApiResult<Event> {
+async fn manage(state: &AppState, caller: &Principal, id: &str) -> ApiResult<Event> {
     let access = EventAccess::load(state, caller, id).await?;
     access.require_manager()?;
     Ok(access.event)
+}
+
+/// The event the caller manages, with its link (404 when it has none).
+async fn linked(
+    state: &AppState,
+    caller: &Principal,
+    id: &str,
+) -> ApiResult<(Event, DashboardLink)> {
+    let event = manage(state, caller, id).await?;
+    let link = state
+        .store
+        .dashboard_link(&event.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok((event, link))
 }
 
 async fn view(state: &AppState, link: DashboardLink) -> ApiResult<LinkBody> {
@@ -326,12 +338,7 @@ async fn get_link(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<LinkBody>> {
-    let event = manage(&state, &caller, &id).await?;
-    let link = state
-        .store
-        .dashboard_link(&event.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let (_, link) = linked(&state, &caller, &id).await?;
     Ok(Json(view(&state, link).await?))
 }
 
@@ -351,12 +358,7 @@ async fn delete_link(
     Path(id): Path<String>,
     Query(query): Query<UnlinkQuery>,
 ) -> ApiResult<StatusCode> {
-    let event = manage(&state, &caller, &id).await?;
-    let link = state
-        .store
-        .dashboard_link(&event.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let (event, link) = linked(&state, &caller, &id).await?;
     let unsync = |dry_run: bool| DashboardCall {
         endpoint: Endpoint::Unsync,
         course_slug: &link.course_slug,
@@ -394,12 +396,7 @@ async fn push_now(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<LinkBody>)> {
-    let event = manage(&state, &caller, &id).await?;
-    let link = state
-        .store
-        .dashboard_link(&event.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let (event, link) = linked(&state, &caller, &id).await?;
     state
         .store
         .enqueue_job(

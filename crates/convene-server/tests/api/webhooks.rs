@@ -74,7 +74,7 @@ app_tests! {
 
     async fn failures_retry_on_schedule_with_one_webhook_id(app: TestApp) {
         let rx = Receiver::start().await;
-        rx.script([Answer::status(500), Answer { status: 429, headers: vec![("retry-after", "600".into())], body: "slow down".into() }]);
+        rx.script([Answer::status(500), Answer { status: 429, headers: vec![("retry-after", "600".into())], body: "slow down".into(), delay: None }]);
         let h = hook(&app, &rx.url, json!({"event_types": ["custom.thing"]})).await;
         let r = app.admin(Method::POST, "/api/v1/signals").json(&json!({"type": "custom.thing", "id": "t-1", "data": {"thing": {"n": 1}}})).send().await;
         assert_eq!((r.status, r.str("id")), (202, "t-1".to_owned()));
