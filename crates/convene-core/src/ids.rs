@@ -75,6 +75,15 @@ id_type!(
     WebfilterId
 );
 
+id_type!(
+    /// A session of an event (a talk, a meeting slot), which may have a video room.
+    SessionId
+);
+id_type!(
+    /// A slide deck of a session.
+    DeckId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

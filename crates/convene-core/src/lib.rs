@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod clock;
+pub mod conference;
 pub mod event;
 pub mod ids;
 pub mod outbound;
@@ -19,5 +20,5 @@ pub mod webfilter;
 pub mod webhook;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use ids::{DeliveryId, EventId, TokenId, UserId, WebfilterId, WebhookId};
+pub use ids::{DeckId, DeliveryId, EventId, SessionId, TokenId, UserId, WebfilterId, WebhookId};
 pub use validation::{FieldError, FieldErrors};

@@ -3,6 +3,7 @@
 //! one never does.
 
 use crate::clock::Timestamp;
+use crate::conference::{Session, SlideDeck};
 use crate::event::{Event, Organizer, Participant, Visibility};
 use crate::sync::CenterEventId;
 use crate::user::User;
@@ -26,10 +27,16 @@ pub enum EventType {
     EventSyncEnabled,
     EventSyncDisabled,
     EventSyncParticipantsUpdated,
+    SessionCreated,
+    SessionUpdated,
+    SessionDeleted,
+    ConferenceReady,
+    ConferenceFailed,
+    SlidesUpdated,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 14] = [
+    pub const ALL: [EventType; 20] = [
         EventType::UserCreated,
         EventType::UserUpdated,
         EventType::UserDeleted,
@@ -44,6 +51,12 @@ impl EventType {
         EventType::EventSyncEnabled,
         EventType::EventSyncDisabled,
         EventType::EventSyncParticipantsUpdated,
+        EventType::SessionCreated,
+        EventType::SessionUpdated,
+        EventType::SessionDeleted,
+        EventType::ConferenceReady,
+        EventType::ConferenceFailed,
+        EventType::SlidesUpdated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +75,12 @@ impl EventType {
             EventType::EventSyncEnabled => "event_sync.enabled",
             EventType::EventSyncDisabled => "event_sync.disabled",
             EventType::EventSyncParticipantsUpdated => "event_sync.participants_updated",
+            EventType::SessionCreated => "session.created",
+            EventType::SessionUpdated => "session.updated",
+            EventType::SessionDeleted => "session.deleted",
+            EventType::ConferenceReady => "conference.ready",
+            EventType::ConferenceFailed => "conference.failed",
+            EventType::SlidesUpdated => "slides.updated",
         }
     }
 
@@ -112,6 +131,22 @@ fn participant_data(event: &Event, p: &Participant) -> Value {
     })
 }
 
+fn session_ref(s: &Session) -> Value {
+    json!({"id": s.id.as_str(), "number": s.number, "event_id": s.event.as_str()})
+}
+
+fn session_data(s: &Session) -> Value {
+    json!({
+        "id": s.id.as_str(), "number": s.number, "event_id": s.event.as_str(),
+        "title": s.title.as_str(), "group": s.group.as_str(), "starts_at": time(s.starts_at),
+        "duration_minutes": s.duration_minutes,
+        "conference": s.conference.as_ref().map(|c| json!({
+            "status": c.status.as_str(), "provider": c.provider,
+            "url": c.room.as_ref().map(|r| r.join_url.as_str()), "error": c.error,
+        })),
+    })
+}
+
 impl OutboundEvent {
     /// `data` is always one object under one short key (openedx-webhooks' shape: the wire body is
     /// `data` plus `event_metadata`).
@@ -148,6 +183,40 @@ impl OutboundEvent {
         let mut data = participant_data(event, participant);
         data["previous_visibility"] = Value::from(from.as_str());
         Self::new(EventType::ParticipantVisibilityChanged, data)
+    }
+
+    /// `session.created`, `session.updated`, `session.deleted`.
+    pub fn session(event_type: EventType, session: &Session) -> Self {
+        Self::new(event_type, session_data(session))
+    }
+
+    /// `conference.ready` (with the join URL) or `conference.failed` (with the error).
+    pub fn conference(event_type: EventType, session: &Session) -> Self {
+        let conference = session.conference.as_ref();
+        Self::new(
+            event_type,
+            json!({
+                "session": session_ref(session),
+                "provider": conference.map(|c| c.provider.as_str()),
+                "url": conference.and_then(|c| c.room.as_ref()).map(|r| r.join_url.as_str()),
+                "error": conference.and_then(|c| c.error.as_deref()),
+            }),
+        )
+    }
+
+    /// `slides.updated`: the session's decks in order after a change.
+    pub fn slides(session: &Session, decks: &[SlideDeck]) -> Self {
+        let decks: Vec<Value> = decks
+            .iter()
+            .map(|d| {
+                json!({"id": d.id.as_str(), "number": d.number, "title": d.title.as_str(),
+                    "url": d.url.as_str(), "rev": d.rev, "order": d.order})
+            })
+            .collect();
+        Self::new(
+            EventType::SlidesUpdated,
+            json!({"session": session_ref(session), "decks": decks}),
+        )
     }
 
     /// `event_sync.enabled` or `event_sync.disabled`: the event and the Event Center event id.
@@ -204,7 +273,17 @@ mod tests {
         assert_eq!(EventType::UserCreated.data_key(), "user");
         for t in EventType::ALL {
             assert!(
-                ["user", "event", "organizer", "participant", "event_sync"].contains(&t.data_key())
+                [
+                    "user",
+                    "event",
+                    "organizer",
+                    "participant",
+                    "event_sync",
+                    "session",
+                    "conference",
+                    "slides"
+                ]
+                .contains(&t.data_key())
             );
         }
     }

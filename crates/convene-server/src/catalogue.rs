@@ -7,7 +7,11 @@ use convene_core::sync::CenterEventId;
 use convene_core::text::{Slug, TimeZoneName, Title};
 use convene_core::user::User;
 use convene_core::username::Username;
-use convene_core::{EventId, UserId};
+use convene_core::conference::{
+    Conference, ConferenceStatus, GroupName, RoomRecord, Session, SlideDeck,
+};
+use convene_core::webhook::TargetUrl;
+use convene_core::{DeckId, EventId, SessionId, UserId};
 use convene_delivery::wire::{Metadata, payload};
 use serde_json::{Map, Value, json};
 use time::macros::datetime;
@@ -30,6 +34,12 @@ fn describe(t: EventType) -> &'static str {
         EventType::EventSyncParticipantsUpdated => {
             "An Event Center sync call added or removed participants."
         }
+        EventType::SessionCreated => "A session was added to an event.",
+        EventType::SessionUpdated => "A session's title, group or time changed.",
+        EventType::SessionDeleted => "A session was deleted (its room is removed).",
+        EventType::ConferenceReady => "A session's video room is ready, with its join URL.",
+        EventType::ConferenceFailed => "A session's video room could not be made, moved or removed.",
+        EventType::SlidesUpdated => "A session's slide decks changed; the decks in order.",
     }
 }
 
@@ -59,6 +69,41 @@ fn sample_message(t: EventType) -> OutboundEvent {
         sync: None,
     };
     let center = CenterEventId::from_trusted("42".into());
+    let session = Session {
+        id: SessionId::from_trusted("0193a0b4-8000-7c3d-8e9f-0a1b2c3d4e62".into()),
+        event: event.id.clone(),
+        number: 42,
+        title: Title::parse("Opening session").expect("a valid sample"),
+        group: GroupName::parse("wiki-club").expect("a valid sample"),
+        starts_at: datetime!(2026-12-01 09:00:00 UTC),
+        duration_minutes: 60,
+        extrainfo: String::new(),
+        conference: Some(Conference {
+            status: ConferenceStatus::Ready,
+            provider: "meetecho".into(),
+            room: Some(RoomRecord {
+                provider: "meetecho".into(),
+                remote_id: "3f6a1c2e-0000-4000-8000-000000000001".into(),
+                join_url: "https://meetings.conf.meetecho.com/interim/?short=3f6a".into(),
+                secret_handle: None,
+                data: Value::Null,
+                starts_at: datetime!(2026-12-01 09:00:00 UTC),
+                duration_minutes: 60,
+            }),
+            error: None,
+        }),
+        created_at: at,
+        updated_at: at,
+    };
+    let deck = SlideDeck {
+        id: DeckId::from_trusted("0193a0b4-9000-7c3d-8e9f-0a1b2c3d4e63".into()),
+        session: session.id.clone(),
+        number: 7,
+        title: Title::parse("Welcome").expect("a valid sample"),
+        url: TargetUrl::parse("https://example.org/slides/welcome.pdf").expect("a valid sample"),
+        rev: "00".into(),
+        order: 1,
+    };
     let participant = Participant {
         user_id: user.id.clone(),
         username: user.username.clone(),
@@ -90,6 +135,13 @@ fn sample_message(t: EventType) -> OutboundEvent {
         EventType::EventSyncEnabled | EventType::EventSyncDisabled => {
             OutboundEvent::sync_link(t, &event, &center)
         }
+        EventType::SessionCreated | EventType::SessionUpdated | EventType::SessionDeleted => {
+            OutboundEvent::session(t, &session)
+        }
+        EventType::ConferenceReady | EventType::ConferenceFailed => {
+            OutboundEvent::conference(t, &session)
+        }
+        EventType::SlidesUpdated => OutboundEvent::slides(&session, std::slice::from_ref(&deck)),
         EventType::EventSyncParticipantsUpdated => OutboundEvent::participants_synced(
             &event,
             &center,

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_store::{Job, JobEnd, JobStore, StoreError, StoreResult};
 use serde_json::Value;
+use sqlx::PgConnection;
 use sqlx::types::Json;
 use time::Duration;
 
@@ -42,6 +43,31 @@ impl TryFrom<JobRow> for Job {
 
 const JOB_COLUMNS: &str = "id, kind, subject, payload, generation, attempts, next_attempt_at, last_error, created_at, lease_token";
 
+/// Queues a job, or coalesces into the waiting one, inside the caller's transaction.
+pub(crate) async fn enqueue_in(
+    conn: &mut PgConnection,
+    kind: &str,
+    subject: &str,
+    payload: &Value,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, subject, payload, status, generation, attempts, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'pending', 1, 0, $5, $5, $5)
+         ON CONFLICT (kind, subject) WHERE status = 'pending'
+         DO UPDATE SET payload = excluded.payload, generation = jobs.generation + 1, updated_at = excluded.updated_at",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(kind)
+    .bind(subject)
+    .bind(Json(payload))
+    .bind(at)
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl JobStore for PgStore {
     async fn enqueue_job(
@@ -51,21 +77,8 @@ impl JobStore for PgStore {
         payload: &Value,
         at: Timestamp,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO jobs (id, kind, subject, payload, status, generation, attempts, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'pending', 1, 0, $5, $5, $5)
-             ON CONFLICT (kind, subject) WHERE status = 'pending'
-             DO UPDATE SET payload = excluded.payload, generation = jobs.generation + 1, updated_at = excluded.updated_at",
-        )
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(kind)
-        .bind(subject)
-        .bind(Json(payload))
-        .bind(at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        enqueue_in(&mut conn, kind, subject, payload, at).await
     }
 
     async fn claim_jobs(

@@ -1,6 +1,7 @@
 //! PostgreSQL storage: the scale-out backend. Several nodes may share one database; migrations
 //! take sqlx's advisory lock, so nodes starting together migrate once.
 
+mod conference;
 mod convert;
 mod deliveries;
 mod events;

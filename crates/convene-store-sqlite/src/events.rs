@@ -218,6 +218,7 @@ impl EventStore for SqliteStore {
 
     async fn delete_event(&self, event: &Event, at: Timestamp) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
+        crate::conference::event_going(&mut tx, &event.id, at).await?;
         let deleted = sqlx::query("DELETE FROM events WHERE id = $1")
             .bind(event.id.as_str())
             .execute(&mut *tx)

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_store::{Job, JobEnd, JobStore, StoreError, StoreResult};
 use serde_json::Value;
+use sqlx::SqliteConnection;
 use time::Duration;
 
 #[derive(sqlx::FromRow)]
@@ -41,6 +42,31 @@ impl TryFrom<JobRow> for Job {
 
 const JOB_COLUMNS: &str = "id, kind, subject, payload, generation, attempts, next_attempt_at, last_error, created_at, lease_token";
 
+/// Queues a job, or coalesces into the waiting one, inside the caller's transaction.
+pub(crate) async fn enqueue_in(
+    conn: &mut SqliteConnection,
+    kind: &str,
+    subject: &str,
+    payload: &Value,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, subject, payload, status, generation, attempts, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'pending', 1, 0, $5, $5, $5)
+         ON CONFLICT (kind, subject) WHERE status = 'pending'
+         DO UPDATE SET payload = excluded.payload, generation = jobs.generation + 1, updated_at = excluded.updated_at",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(kind)
+    .bind(subject)
+    .bind(payload.to_string())
+    .bind(micros(at))
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn enqueue_job(
@@ -50,21 +76,8 @@ impl JobStore for SqliteStore {
         payload: &Value,
         at: Timestamp,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO jobs (id, kind, subject, payload, status, generation, attempts, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'pending', 1, 0, $5, $5, $5)
-             ON CONFLICT (kind, subject) WHERE status = 'pending'
-             DO UPDATE SET payload = excluded.payload, generation = jobs.generation + 1, updated_at = excluded.updated_at",
-        )
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(kind)
-        .bind(subject)
-        .bind(payload.to_string())
-        .bind(micros(at))
-        .execute(&self.writer)
-        .await
-        .map_err(map_err)?;
-        Ok(())
+        let mut conn = self.writer.acquire().await.map_err(map_err)?;
+        enqueue_in(&mut conn, kind, subject, payload, at).await
     }
 
     async fn claim_jobs(

@@ -1,6 +1,7 @@
 //! SQLite storage: the embedded default. One process owns the file: a single-connection writer
 //! pool serialises writes (no `SQLITE_BUSY` lock upgrades), a reader pool serves reads in WAL.
 
+mod conference;
 mod convert;
 mod deliveries;
 mod events;

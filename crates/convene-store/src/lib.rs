@@ -4,6 +4,7 @@
 //! pass the conformance suite in [`testing`]. Every mutating method writes the outbound events
 //! it causes in the same transaction as the change.
 
+mod conference;
 mod delivery;
 mod error;
 mod job;
@@ -14,6 +15,7 @@ mod webfilter;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use conference::*;
 pub use delivery::*;
 pub use error::{Conflict, StoreError, StoreResult};
 pub use job::*;

@@ -231,6 +231,7 @@ pub trait Store:
     + crate::WebfilterStore
     + crate::SyncStore
     + crate::JobStore
+    + crate::ConferenceStore
     + Admin
 {
 }
@@ -247,6 +248,7 @@ impl<T> Store for T where
         + crate::WebfilterStore
         + crate::SyncStore
         + crate::JobStore
+        + crate::ConferenceStore
         + Admin
 {
 }

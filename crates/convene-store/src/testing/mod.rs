@@ -16,9 +16,11 @@ use convene_core::{Clock, EventId, SystemClock, Timestamp};
 use std::sync::Arc;
 use time::Duration;
 
+mod conference;
 mod delivery;
 mod sync;
 mod webfilter;
+pub use conference::*;
 pub use delivery::*;
 pub use sync::*;
 pub use webfilter::*;
@@ -610,7 +612,11 @@ macro_rules! conformance_suite {
             rosters_are_replaced_exactly_and_only_while_linked,
             public_list_changes_queue_one_coalesced_push,
             dashboard_links_are_written_once_and_deleted_with_their_push,
-            sync_calls_are_listed_newest_first_and_survive_their_event);
+            sync_calls_are_listed_newest_first_and_survive_their_event,
+            sessions_are_numbered_and_queue_their_rooms,
+            rooms_are_recorded_and_moved_with_their_session,
+            deleted_sessions_wait_for_their_room,
+            decks_keep_their_order_and_queue_every_change);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
