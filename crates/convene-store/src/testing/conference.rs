@@ -93,7 +93,7 @@ pub async fn sessions_are_numbered_and_queue_their_rooms(store: TestStore) {
         )
         .await
         .unwrap();
-    assert_eq!(first.items, [sooner.clone()], "by start time");
+    assert_eq!(first.items, std::slice::from_ref(&sooner), "by start time");
     let rest = store
         .sessions(
             &e.id,
@@ -104,7 +104,7 @@ pub async fn sessions_are_numbered_and_queue_their_rooms(store: TestStore) {
         )
         .await
         .unwrap();
-    assert_eq!(rest.items, [later.clone()]);
+    assert_eq!(rest.items, std::slice::from_ref(&later));
     assert!(rest.next_after.is_none());
     assert_eq!(
         outbox_types(&store)
