@@ -110,13 +110,18 @@ impl Session {
         self.starts_at + Duration::minutes(i64::from(self.duration_minutes))
     }
 
-    /// Whether the stored room was made for another time than the session's.
+    /// Whether the stored room was made for another time (or group) than the session's.
     pub fn room_is_stale(&self) -> bool {
         self.conference
             .as_ref()
             .and_then(|c| c.room.as_ref())
             .is_some_and(|r| {
-                r.starts_at != self.starts_at || r.duration_minutes != self.duration_minutes
+                r.starts_at != self.starts_at
+                    || r.duration_minutes != self.duration_minutes
+                    || r.data
+                        .get("group")
+                        .and_then(Value::as_str)
+                        .is_some_and(|g| g != self.group.as_str())
             })
     }
 }

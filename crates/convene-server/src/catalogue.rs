@@ -1,15 +1,15 @@
 //! The catalogue of event types: an example webhook body for each, built by the same code that
 //! builds real messages, and a JSON Schema read off the example.
 
+use convene_core::conference::{
+    Conference, ConferenceStatus, GroupName, RoomRecord, Session, SlideDeck,
+};
 use convene_core::event::{Event, Organizer, Participant, Role, Visibility};
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::sync::CenterEventId;
 use convene_core::text::{Slug, TimeZoneName, Title};
 use convene_core::user::User;
 use convene_core::username::Username;
-use convene_core::conference::{
-    Conference, ConferenceStatus, GroupName, RoomRecord, Session, SlideDeck,
-};
 use convene_core::webhook::TargetUrl;
 use convene_core::{DeckId, EventId, SessionId, UserId};
 use convene_delivery::wire::{Metadata, payload};
@@ -38,7 +38,9 @@ fn describe(t: EventType) -> &'static str {
         EventType::SessionUpdated => "A session's title, group or time changed.",
         EventType::SessionDeleted => "A session was deleted (its room is removed).",
         EventType::ConferenceReady => "A session's video room is ready, with its join URL.",
-        EventType::ConferenceFailed => "A session's video room could not be made, moved or removed.",
+        EventType::ConferenceFailed => {
+            "A session's video room could not be made, moved or removed."
+        }
         EventType::SlidesUpdated => "A session's slide decks changed; the decks in order.",
     }
 }

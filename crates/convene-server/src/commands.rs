@@ -82,3 +82,25 @@ pub fn config_check(config: &Config) -> anyhow::Result<String> {
 pub fn openapi() -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(&crate::app::openapi())?)
 }
+
+/// The provider's rooms of a group as a table, one room per line.
+pub async fn conferencing_rooms(config: &Config, group: &str) -> anyhow::Result<String> {
+    let group = convene_core::conference::GroupName::parse(group)
+        .map_err(|m| anyhow::anyhow!("group: {m}"))?;
+    let provider = crate::conferencing::provider(config)?;
+    let rooms = crate::api::slides::rooms(&*provider, &group)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut out = format!(
+        "{:<38} {:>8} {:<20} {:>8}  {}\n",
+        "PUBLIC ID", "ROOM", "START (UTC)", "MINUTES", "URL"
+    );
+    for r in &rooms {
+        out.push_str(&format!(
+            "{:<38} {:>8} {:<20} {:>8}  {}\n",
+            r.public_id, r.room_id, r.start_time, r.duration_minutes, r.url
+        ));
+    }
+    out.push_str(&format!("{} room(s) of {}\n", rooms.len(), group.as_str()));
+    Ok(out)
+}

@@ -27,6 +27,8 @@ const KEYS: &[&str] = &[
     "idempotency",
     "delivery",
     "event_sync",
+    "conferencing",
+    "jobs",
 ];
 
 /// A secret string: never printed, never serialised in clear.
@@ -80,6 +82,8 @@ pub struct Config {
     pub idempotency: IdempotencyConfig,
     pub delivery: DeliveryConfig,
     pub event_sync: EventSyncConfig,
+    pub conferencing: ConferencingConfig,
+    pub jobs: JobsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -126,7 +130,56 @@ pub struct DeliveryConfig {
 #[serde(deny_unknown_fields)]
 pub struct EventSyncConfig {
     pub timeout_s: u64,
-    pub push_lease_s: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    pub lease_s: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConferencingConfig {
+    /// `meetecho`, `debug` or `none`.
+    pub provider: String,
+    pub meetecho: MeetechoSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetechoSettings {
+    pub api_base: String,
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    pub request_timeout_s: f64,
+    pub token_ttl_s: u64,
+    /// Minutes around a session in which slide changes are pushed; negative = always;
+    /// `"never"` = never.
+    pub slides_notify_minutes: NotifyMinutes,
+}
+
+/// An integer, or `"never"` (TOML has no null).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum NotifyMinutes {
+    Minutes(i64),
+    Never(Never),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Never {
+    Never,
+}
+
+impl NotifyMinutes {
+    pub fn minutes(self) -> Option<i64> {
+        match self {
+            NotifyMinutes::Minutes(m) => Some(m),
+            NotifyMinutes::Never(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +265,28 @@ impl Config {
         }
         if !(0.0..1.0).contains(&d.retry_jitter) {
             return invalid("delivery.retry_jitter", "must be at least 0 and below 1");
+        }
+        let c = &self.conferencing;
+        match c.provider.as_str() {
+            "none" | "debug" => {}
+            "meetecho" => {
+                if url::Url::parse(&c.meetecho.api_base).is_err() {
+                    return invalid("conferencing.meetecho.api_base", "must be an absolute URL");
+                }
+                if c.meetecho.client_id.is_empty() || c.meetecho.client_secret.is_none() {
+                    return invalid(
+                        "conferencing.meetecho",
+                        "client_id and client_secret are required with provider meetecho",
+                    );
+                }
+                if !(c.meetecho.request_timeout_s > 0.0 && c.meetecho.request_timeout_s < 600.0) {
+                    return invalid(
+                        "conferencing.meetecho.request_timeout_s",
+                        "must be above 0 and below 600",
+                    );
+                }
+            }
+            _ => return invalid("conferencing.provider", "must be meetecho, debug or none"),
         }
         if let Some(url) = &self.event_center_account_check_url
             && url::Url::parse(url).is_err()

@@ -1,15 +1,17 @@
 //! The delivery worker as the configuration describes it.
 
+use crate::conferencing::{RoomHandler, SlidesHandler};
 use crate::config::Config;
 use crate::event_sync::{PushHandler, SyncClients, dashboard_client};
 use anyhow::Context;
+use convene_conferencing::provider::ConferenceProvider;
 use convene_core::Clock;
 use convene_delivery::http::Sender;
 use convene_delivery::jobs::{JobRunner, JobSettings};
 use convene_delivery::retry::RetryPolicy;
 use convene_delivery::target::TargetPolicy;
 use convene_delivery::worker::{Settings, Worker};
-use convene_store::{DASHBOARD_PUSH, Store};
+use convene_store::{CONFERENCE_ROOM, CONFERENCE_SLIDES, DASHBOARD_PUSH, Store};
 use std::sync::Arc;
 use time::Duration;
 
@@ -40,7 +42,21 @@ pub fn job_runner(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     clients: &SyncClients,
+    conferencing: &Arc<dyn ConferenceProvider>,
 ) -> JobRunner {
+    let retry = retry_policy(config);
+    let rooms = RoomHandler {
+        store: store.clone(),
+        clock: clock.clone(),
+        provider: conferencing.clone(),
+        max_attempts: retry.max_attempts(),
+    };
+    let slides = SlidesHandler {
+        store: store.clone(),
+        clock: clock.clone(),
+        provider: conferencing.clone(),
+        window: crate::conferencing::window(config),
+    };
     let push = PushHandler {
         store: store.clone(),
         clock: clock.clone(),
@@ -51,12 +67,14 @@ pub fn job_runner(
         clock,
         JobSettings {
             batch: config.delivery.batch_size,
-            lease: seconds(config.event_sync.push_lease_s),
-            retry: retry_policy(config),
+            lease: seconds(config.jobs.lease_s),
+            retry,
             idle_poll: std::time::Duration::from_millis(config.delivery.idle_poll_ms),
         },
     )
     .handle(DASHBOARD_PUSH, Arc::new(push))
+    .handle(CONFERENCE_ROOM, Arc::new(rooms))
+    .handle(CONFERENCE_SLIDES, Arc::new(slides))
 }
 
 /// The clients of the Event Center ↔ Dashboard protocol.

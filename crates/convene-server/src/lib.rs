@@ -7,6 +7,7 @@ pub mod app;
 mod auth;
 mod catalogue;
 pub mod commands;
+pub mod conferencing;
 pub mod config;
 pub mod delivery;
 pub mod error;

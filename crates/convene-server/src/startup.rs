@@ -109,11 +109,13 @@ impl Node {
         )?);
         let filter_client = crate::delivery::filter_client(&config)?;
         let sync = crate::delivery::sync_clients(&config)?;
+        let conferencing = crate::conferencing::provider(&config)?;
         let jobs = Arc::new(crate::delivery::job_runner(
             &config,
             store.clone(),
             clock.clone(),
             &sync,
+            &conferencing,
         ));
         Ok(Self {
             state: AppState {
@@ -123,6 +125,7 @@ impl Node {
                 filter_client,
                 wake: Arc::new([worker.waker(), jobs.waker()]),
                 sync,
+                conferencing,
             },
             worker,
             jobs,

@@ -17,6 +17,7 @@ pub struct AppState {
     /// at once.
     pub wake: Arc<[Arc<Notify>]>,
     pub sync: crate::event_sync::SyncClients,
+    pub conferencing: Arc<dyn convene_conferencing::provider::ConferenceProvider>,
 }
 
 impl AppState {

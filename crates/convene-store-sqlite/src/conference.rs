@@ -389,6 +389,27 @@ impl ConferenceStore for SqliteStore {
                 .map_err(map_err)?;
                 Some(EventType::ConferenceReady)
             }
+            RoomOutcome::Cleared => {
+                sqlx::query(
+                    "UPDATE sessions SET conference_status = 'pending', room_remote_id = NULL, room_join_url = NULL,
+                         room_secret = NULL, room_data = NULL, room_starts_at = NULL, room_duration_minutes = NULL
+                     WHERE id = $1",
+                )
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                None
+            }
+            RoomOutcome::Retrying(error) => {
+                sqlx::query("UPDATE sessions SET conference_status = 'pending', conference_error = $2 WHERE id = $1")
+                    .bind(id.as_str())
+                    .bind(error)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                None
+            }
             RoomOutcome::Failed(error) => {
                 sqlx::query("UPDATE sessions SET conference_status = 'failed', conference_error = $2 WHERE id = $1")
                     .bind(id.as_str())

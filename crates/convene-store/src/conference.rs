@@ -19,6 +19,10 @@ pub const CONFERENCE_SLIDES: &str = "conference.slides";
 pub enum RoomOutcome {
     Ready(RoomRecord),
     Failed(String),
+    /// An attempt failed and will be retried: the status stays `pending`, with the error.
+    Retrying(String),
+    /// The old room is gone and a new one is still to be made (a move by delete + create).
+    Cleared,
     /// The room is gone (or there never was one) and the session is deleted: forget both.
     Removed,
 }

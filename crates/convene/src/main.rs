@@ -39,6 +39,15 @@ enum Command {
     Config(ConfigCommand),
     /// Print the OpenAPI document.
     Openapi,
+    /// Look at the conferencing provider.
+    #[command(subcommand)]
+    Conferencing(ConferencingCommand),
+}
+
+#[derive(Subcommand)]
+enum ConferencingCommand {
+    /// List the provider's rooms of a group.
+    Rooms { group: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -126,6 +135,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Config(ConfigCommand::Check) => {
             println!("{}", commands::config_check(&config)?);
+            Ok(())
+        }
+        Command::Conferencing(ConferencingCommand::Rooms { group }) => {
+            print!("{}", commands::conferencing_rooms(&config, &group).await?);
             Ok(())
         }
         Command::Openapi => unreachable!("handled before loading the configuration"),

@@ -121,3 +121,96 @@ fn split_roles_need_postgres() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("PostgreSQL"));
 }
+
+/// A tiny HTTP peer on a thread: answers each request with the next of `answers` (JSON bodies).
+fn fake_meetecho(answers: Vec<&'static str>) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut answers = answers.into_iter();
+        'connections: for stream in listener.incoming() {
+            let mut reader = BufReader::new(stream.unwrap());
+            loop {
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                    continue 'connections;
+                }
+                let mut length = 0;
+                loop {
+                    let mut header = String::new();
+                    reader.read_line(&mut header).unwrap();
+                    if header.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                seen.push(request_line.trim().to_owned());
+                let Some(answer) = answers.next() else {
+                    return seen;
+                };
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
+                    answer.len()
+                );
+                reader.get_mut().write_all(reply.as_bytes()).unwrap();
+                if answers.len() == 0 {
+                    return seen;
+                }
+            }
+        }
+        seen
+    });
+    (port, handle)
+}
+
+#[test]
+fn conferencing_rooms_are_listed_from_the_provider() {
+    let dir = Dir::new();
+    let (port, peer) = fake_meetecho(vec![
+        r#"{"tokens": {"ietf": "tok"}}"#,
+        r#"{"group": "ietf", "rooms": {"3f6a": {"room": {"id": 42, "start_time": "2026-12-01 09:00:00", "duration": 90, "description": "Opening"}, "url": "https://meetings.example/3f6a", "deletion_token": "secret-del"}}}"#,
+    ]);
+    let out = convene(&dir.0, &["conferencing", "rooms", "ietf"])
+        .env("CONVENE_CONFERENCING__PROVIDER", "meetecho")
+        .env(
+            "CONVENE_CONFERENCING__MEETECHO__API_BASE",
+            format!("http://127.0.0.1:{port}/api/v1"),
+        )
+        .env("CONVENE_CONFERENCING__MEETECHO__CLIENT_ID", "convene")
+        .env("CONVENE_CONFERENCING__MEETECHO__CLIENT_SECRET", "s3cr3t")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{printed} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        printed.contains("3f6a") && printed.contains("2026-12-01T09:00:00Z"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("https://meetings.example/3f6a") && printed.contains("1 room(s) of ietf")
+    );
+    assert!(!printed.contains("secret-del"), "no deletion tokens");
+    assert_eq!(
+        peer.join().unwrap(),
+        [
+            "POST /api/v1/auth/ietfservice/tokens HTTP/1.1",
+            "GET /api/v1/meeting/interim/fetchRooms HTTP/1.1"
+        ]
+    );
+    let debug = convene(&dir.0, &["conferencing", "rooms", "ietf"])
+        .env("CONVENE_CONFERENCING__PROVIDER", "debug")
+        .output()
+        .unwrap();
+    assert!(!debug.status.success());
+    assert!(String::from_utf8_lossy(&debug.stderr).contains("cannot list rooms"));
+}

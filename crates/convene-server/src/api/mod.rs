@@ -5,7 +5,9 @@ mod deliveries;
 mod events;
 mod organizers;
 mod participants;
+mod sessions;
 mod signals;
+pub mod slides;
 pub mod tokens;
 pub mod users;
 mod webfilters;
@@ -37,6 +39,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(signals::router())
         .merge(webfilters::router())
         .merge(dashboard_link::router())
+        .merge(sessions::router())
+        .merge(slides::router())
 }
 
 /// A page of a list: `{"data": [...], "next_cursor": "…" | null}`.

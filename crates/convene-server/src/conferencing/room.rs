@@ -1,0 +1,123 @@
+//! The `conference.room` job: makes, moves or removes a session's room so that it matches the
+//! session as it is when the job runs (so queued changes coalesce).
+
+use super::spec;
+use async_trait::async_trait;
+use convene_conferencing::provider::{ConferenceProvider, ProviderError, RoomHandle};
+use convene_core::conference::{RoomRecord, Session};
+use convene_core::{Clock, SessionId};
+use convene_delivery::jobs::{JobHandler, JobResult};
+use convene_delivery::outcome::Outcome;
+use convene_store::{Job, RoomOutcome, Store, StoreResult};
+use std::sync::Arc;
+
+pub struct RoomHandler {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub provider: Arc<dyn ConferenceProvider>,
+    /// Attempts in all (the retry schedule's length + 1): the last failure is final.
+    pub max_attempts: u32,
+}
+
+fn handle(room: &RoomRecord) -> RoomHandle {
+    RoomHandle {
+        provider: room.provider.clone(),
+        remote_id: room.remote_id.clone(),
+        join_url: room.join_url.clone(),
+        secret_handle: room.secret_handle.clone(),
+        data: room.data.clone(),
+    }
+}
+
+fn record(handle: RoomHandle, session: &Session) -> RoomRecord {
+    RoomRecord {
+        provider: handle.provider,
+        remote_id: handle.remote_id,
+        join_url: handle.join_url,
+        secret_handle: handle.secret_handle,
+        data: handle.data,
+        starts_at: session.starts_at,
+        duration_minutes: session.duration_minutes,
+    }
+}
+
+impl RoomHandler {
+    async fn failed(&self, id: &SessionId, job: &Job, e: ProviderError) -> StoreResult<JobResult> {
+        let at = self.clock.now();
+        let message = e.to_string();
+        if e.is_transient() && job.attempts + 1 < self.max_attempts {
+            self.store
+                .record_room(id, &RoomOutcome::Retrying(message.clone()), at)
+                .await?;
+            return Ok(JobResult::Retry {
+                outcome: Outcome::Unreachable(message.clone()),
+                error: message,
+            });
+        }
+        self.store
+            .record_room(id, &RoomOutcome::Failed(message.clone()), at)
+            .await?;
+        Ok(JobResult::Failed(message))
+    }
+}
+
+#[async_trait]
+impl JobHandler for RoomHandler {
+    async fn run(&self, job: &Job) -> StoreResult<JobResult> {
+        let id = SessionId::from_trusted(job.subject.clone());
+        let Some((session, deleted)) = self.store.session_for_room(&id).await? else {
+            return Ok(JobResult::Done);
+        };
+        let Some(conference) = session.conference.clone() else {
+            return Ok(JobResult::Done);
+        };
+        let room = conference.room.as_ref();
+        let done = match (deleted, room) {
+            (true, None) => Ok(RoomOutcome::Removed),
+            (true, Some(room)) => self
+                .provider
+                .deprovision(&handle(room))
+                .await
+                .map(|()| RoomOutcome::Removed),
+            (false, None) => self
+                .provider
+                .provision(&spec(&session))
+                .await
+                .map(|h| RoomOutcome::Ready(record(h, &session))),
+            (false, Some(room))
+                if session.room_is_stale() && self.provider.capabilities().reschedule_in_place =>
+            {
+                self.provider
+                    .reschedule(&handle(room), &spec(&session))
+                    .await
+                    .map(|h| RoomOutcome::Ready(record(h, &session)))
+            }
+            // Moved by delete + create, in two recorded steps: a failed create is retried as
+            // a create, never as a second delete of a room that is gone.
+            (false, Some(room)) if session.room_is_stale() => {
+                match self.provider.deprovision(&handle(room)).await {
+                    Err(e) => Err(e),
+                    Ok(()) => {
+                        self.store
+                            .record_room(&id, &RoomOutcome::Cleared, self.clock.now())
+                            .await?;
+                        self.provider
+                            .provision(&spec(&session))
+                            .await
+                            .map(|h| RoomOutcome::Ready(record(h, &session)))
+                    }
+                }
+            }
+            (false, Some(room)) => Ok(RoomOutcome::Ready(room.clone())),
+        };
+        match done {
+            Ok(outcome) => {
+                self.store
+                    .record_room(&id, &outcome, self.clock.now())
+                    .await?;
+                Ok(JobResult::Done)
+            }
+            Err(e) => self.failed(&id, job, e).await,
+        }
+    }
+}
