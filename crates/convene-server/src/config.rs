@@ -170,6 +170,7 @@ pub enum NotifyMinutes {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Never {
+    #[serde(alias = "null", alias = "none", alias = "")]
     Never,
 }
 
@@ -362,5 +363,33 @@ mod tests {
         let typo =
             Figment::from(Toml::string(DEFAULTS)).merge(Toml::string("[http]\nbody_limit = 5"));
         assert!(Config::extract(typo).is_err(), "unknown keys are refused");
+        let meetecho = Figment::from(Toml::string(DEFAULTS))
+            .merge(Toml::string("[conferencing]\nprovider = \"meetecho\""));
+        let err = Config::extract(meetecho).unwrap_err().to_string();
+        assert!(err.contains("client_secret"), "{err}");
+    }
+
+    #[test]
+    fn slides_notify_minutes_is_a_number_or_never() {
+        let with =
+            |value: &str| {
+                Config::extract(Figment::from(Toml::string(DEFAULTS)).merge(Toml::string(
+                    &format!("[conferencing.meetecho]\nslides_notify_minutes = {value}"),
+                )))
+                .map(|c| c.conferencing.meetecho.slides_notify_minutes.minutes())
+            };
+        assert_eq!(
+            Config::defaults()
+                .conferencing
+                .meetecho
+                .slides_notify_minutes
+                .minutes(),
+            Some(15)
+        );
+        assert_eq!(with("-1").unwrap(), Some(-1));
+        for never in ["\"never\"", "\"null\"", "\"none\"", "\"\""] {
+            assert_eq!(with(never).unwrap(), None, "{never}");
+        }
+        assert!(with("\"soon\"").is_err());
     }
 }
