@@ -219,13 +219,16 @@ impl ConferenceProvider for MeetechoProvider {
     }
 }
 
-/// Calls nothing; records what it would have done (demos, tests).
+/// Calls nothing; records what it would have done (demos, tests): the latest
+/// [`DebugProvider::KEPT`] calls, and each one in the log.
 #[derive(Default)]
 pub struct DebugProvider {
     calls: Mutex<Vec<Value>>,
 }
 
 impl DebugProvider {
+    pub const KEPT: usize = 1000;
+
     /// What it was asked to do, oldest first.
     pub fn calls(&self) -> Vec<Value> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()

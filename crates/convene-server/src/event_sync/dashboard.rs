@@ -95,7 +95,11 @@ async fn call(
             .or_else(|| result.as_ref().err().map(|r| r.message.clone())),
         at: state.clock.now(),
     };
-    if let Err(e) = state.store.record_sync_call(&entry).await {
+    if entry.event.is_none() {
+        // No course was reached (bad secret, body or slug): there is no event to file it
+        // under, and an unauthenticated caller must not be able to write to the database.
+        tracing::warn!(endpoint = endpoint.as_str(), course = %entry.course_slug, outcome, "Event Center call refused");
+    } else if let Err(e) = state.store.record_sync_call(&entry).await {
         tracing::warn!(error = %e, "could not write the sync log");
     }
     match result {
