@@ -221,6 +221,15 @@ async fn maintenance(state: AppState, shutdown: CancellationToken) {
             Ok(n) => tracing::info!(purged = n, "forgot old delivery attempts"),
             Err(e) => tracing::warn!(error = %e, "could not purge delivery attempts"),
         }
+        match state
+            .store
+            .purge_failed_jobs(state.clock.now() - attempts_kept)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "forgot old failed jobs"),
+            Err(e) => tracing::warn!(error = %e, "could not purge failed jobs"),
+        }
     }
 }
 

@@ -161,4 +161,13 @@ impl JobStore for SqliteStore {
             .map_err(map_err)?;
         row.map(Job::try_from).transpose()
     }
+
+    async fn purge_failed_jobs(&self, before: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM jobs WHERE status = 'failed' AND updated_at < $1")
+            .bind(micros(before))
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
 }

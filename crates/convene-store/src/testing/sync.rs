@@ -372,6 +372,18 @@ pub async fn public_list_changes_queue_one_coalesced_push(store: TestStore) {
             .is_some(),
         "queued anew"
     );
+    assert_eq!(
+        store.purge_failed_jobs(later).await.unwrap(),
+        0,
+        "not old enough"
+    );
+    assert_eq!(
+        store
+            .purge_failed_jobs(later + Duration::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 pub async fn dashboard_links_are_written_once_and_deleted_with_their_push(store: TestStore) {
