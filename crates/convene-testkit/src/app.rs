@@ -292,3 +292,22 @@ macro_rules! app_tests {
         }
     )*};
 }
+
+/// For scenarios that set up their own servers: `on_both_backends!(scenario => test_name, …)`
+/// writes `test_name::sqlite` and `test_name::postgres`, each calling `scenario(Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident => $name:ident),* $(,)?) => {$(
+        mod $name {
+            #[::tokio::test]
+            async fn sqlite() {
+                super::$scenario($crate::Backend::Sqlite).await;
+            }
+
+            #[::tokio::test]
+            async fn postgres() {
+                super::$scenario($crate::Backend::Postgres).await;
+            }
+        }
+    )*};
+}

@@ -369,22 +369,7 @@ async fn meetecho_slides(backend: Backend) {
     assert_eq!(listed.body["data"][0]["order"], 1);
 }
 
-#[tokio::test]
-async fn meetecho_rooms_follow_sessions_sqlite() {
-    meetecho_rooms(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn meetecho_rooms_follow_sessions_postgres() {
-    meetecho_rooms(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn meetecho_gets_slide_changes_inside_the_window_sqlite() {
-    meetecho_slides(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn meetecho_gets_slide_changes_inside_the_window_postgres() {
-    meetecho_slides(Backend::Postgres).await;
-}
+convene_testkit::on_both_backends!(
+    meetecho_rooms => meetecho_rooms_follow_sessions,
+    meetecho_slides => meetecho_gets_slide_changes_inside_the_window,
+);

@@ -356,32 +356,8 @@ async fn survives_a_dashboard_outage(backend: Backend) {
     );
 }
 
-#[tokio::test]
-async fn a_dashboard_follows_the_public_list_sqlite() {
-    converges(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_dashboard_follows_the_public_list_postgres() {
-    converges(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn dashboard_refusals_surface_with_their_codes_sqlite() {
-    refusals_surface(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn dashboard_refusals_surface_with_their_codes_postgres() {
-    refusals_surface(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn nothing_is_lost_while_the_dashboard_is_down_sqlite() {
-    survives_a_dashboard_outage(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn nothing_is_lost_while_the_dashboard_is_down_postgres() {
-    survives_a_dashboard_outage(Backend::Postgres).await;
-}
+convene_testkit::on_both_backends!(
+    converges => a_dashboard_follows_the_public_list,
+    refusals_surface => dashboard_refusals_surface_with_their_codes,
+    survives_a_dashboard_outage => nothing_is_lost_while_the_dashboard_is_down,
+);

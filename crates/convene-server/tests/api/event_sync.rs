@@ -348,12 +348,4 @@ async fn account_check(backend: Backend) {
     assert_eq!(participants(&app, &id).await, ["Bob", "Known person"]);
 }
 
-#[tokio::test]
-async fn account_check_sqlite() {
-    account_check(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn account_check_postgres() {
-    account_check(Backend::Postgres).await;
-}
+convene_testkit::on_both_backends!(account_check => account_check_against_the_wiki);
