@@ -13,8 +13,7 @@ use convene_core::text::Title;
 use convene_core::webhook::TargetUrl;
 use convene_core::{DeckId, EventId, SessionId, Timestamp};
 use convene_store::{
-    CONFERENCE_ROOM, CONFERENCE_SLIDES, ConferenceStore, DeckRevision, RoomOutcome, SlideOp,
-    SlideOpKind, StoreError, StoreResult,
+    CONFERENCE_ROOM, ConferenceStore, DeckRevision, RoomOutcome, SlideOp, StoreError, StoreResult,
 };
 use serde_json::json;
 use sqlx::PgConnection;
@@ -89,32 +88,7 @@ impl SessionRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct DeckRow {
-    id: String,
-    session_id: String,
-    number: i64,
-    title: String,
-    url: String,
-    rev: String,
-    position: i32,
-}
-
-impl From<DeckRow> for SlideDeck {
-    fn from(r: DeckRow) -> Self {
-        SlideDeck {
-            id: DeckId::from_trusted(r.id),
-            session: SessionId::from_trusted(r.session_id),
-            number: r.number,
-            title: Title::from_trusted(r.title),
-            url: TargetUrl::from_trusted(r.url),
-            rev: r.rev,
-            order: u32::try_from(r.position).unwrap_or(0),
-        }
-    }
-}
-
-async fn next_number(conn: &mut PgConnection, counter: &str) -> StoreResult<i64> {
+pub(crate) async fn next_number(conn: &mut PgConnection, counter: &str) -> StoreResult<i64> {
     let (n,): (i64,) =
         sqlx::query_as("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
             .bind(counter)
@@ -134,7 +108,7 @@ async fn fetch(conn: &mut PgConnection, id: &SessionId) -> StoreResult<Option<(S
 }
 
 /// Serialises changes to one session (its patch, its decks' positions).
-async fn lock(conn: &mut PgConnection, id: &SessionId) -> StoreResult<()> {
+pub(crate) async fn lock(conn: &mut PgConnection, id: &SessionId) -> StoreResult<()> {
     sqlx::query("SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE")
         .bind(id.as_str())
         .execute(conn)
@@ -148,39 +122,6 @@ async fn live(conn: &mut PgConnection, id: &SessionId) -> StoreResult<Option<Ses
         .await?
         .filter(|(_, deleted)| !deleted)
         .map(|(s, _)| s))
-}
-
-async fn decks_of(conn: &mut PgConnection, session: &SessionId) -> StoreResult<Vec<SlideDeck>> {
-    let rows: Vec<DeckRow> =
-        sqlx::query_as("SELECT * FROM decks WHERE session_id = $1 ORDER BY position")
-            .bind(session.as_str())
-            .fetch_all(conn)
-            .await
-            .map_err(map_err)?;
-    Ok(rows.into_iter().map(SlideDeck::from).collect())
-}
-
-/// Queues one slide change with its job, and says so (`slides.updated`, the decks as they are).
-async fn slides_changed(
-    conn: &mut PgConnection,
-    session: &Session,
-    kind: SlideOpKind,
-    deck_number: Option<i64>,
-    at: Timestamp,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO slide_ops (session_id, kind, deck_number, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(session.id.as_str())
-    .bind(kind.as_str())
-    .bind(deck_number)
-    .bind(at)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    enqueue_in(conn, CONFERENCE_SLIDES, session.id.as_str(), &json!({}), at).await?;
-    let decks = decks_of(conn, &session.id).await?;
-    emit(conn, OutboundEvent::slides(session, &decks), at).await
 }
 
 /// Before an event is deleted: its sessions go too, those with a room once the room is gone.
@@ -448,38 +389,11 @@ impl ConferenceStore for PgStore {
         rev: String,
         at: Timestamp,
     ) -> StoreResult<SlideDeck> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        lock(&mut tx, &session.id).await?;
-        let number = next_number(&mut tx, "deck").await?;
-        let id = DeckId::new();
-        sqlx::query(
-            "INSERT INTO decks (id, session_id, number, title, url, rev, position, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6,
-                 (SELECT COALESCE(MAX(position), 0) + 1 FROM decks WHERE session_id = $2), $7, $7)",
-        )
-        .bind(id.as_str())
-        .bind(session.id.as_str())
-        .bind(number)
-        .bind(title.as_str())
-        .bind(url.as_str())
-        .bind(&rev)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(crate::roster::gone)?;
-        slides_changed(&mut tx, session, SlideOpKind::Add, Some(number), at).await?;
-        let deck = decks_of(&mut tx, &session.id)
-            .await?
-            .into_iter()
-            .find(|d| d.id == id)
-            .ok_or(StoreError::NotFound)?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(deck)
+        crate::decks::add_deck(self, session, title, url, rev, at).await
     }
 
     async fn decks(&self, session: &SessionId) -> StoreResult<Vec<SlideDeck>> {
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        decks_of(&mut conn, session).await
+        crate::decks::decks(self, session).await
     }
 
     async fn revise_deck(
@@ -489,31 +403,7 @@ impl ConferenceStore for PgStore {
         revision: DeckRevision,
         at: Timestamp,
     ) -> StoreResult<Option<SlideDeck>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        lock(&mut tx, &session.id).await?;
-        let updated: Option<(i64,)> = sqlx::query_as(
-            "UPDATE decks SET title = COALESCE($3, title), url = COALESCE($4, url), rev = $5, updated_at = $6
-             WHERE id = $1 AND session_id = $2 RETURNING number",
-        )
-        .bind(deck.as_str())
-        .bind(session.id.as_str())
-        .bind(revision.title.as_ref().map(Title::as_str))
-        .bind(revision.url.as_ref().map(TargetUrl::as_str))
-        .bind(&revision.rev)
-        .bind(at)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let Some((number,)) = updated else {
-            return Ok(None);
-        };
-        slides_changed(&mut tx, session, SlideOpKind::Revise, Some(number), at).await?;
-        let revised = decks_of(&mut tx, &session.id)
-            .await?
-            .into_iter()
-            .find(|d| d.id == *deck);
-        tx.commit().await.map_err(map_err)?;
-        Ok(revised)
+        crate::decks::revise_deck(self, session, deck, revision, at).await
     }
 
     async fn delete_deck(
@@ -522,30 +412,7 @@ impl ConferenceStore for PgStore {
         deck: &DeckId,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        lock(&mut tx, &session.id).await?;
-        let deleted: Option<(i64, i32)> = sqlx::query_as(
-            "DELETE FROM decks WHERE id = $1 AND session_id = $2 RETURNING number, position",
-        )
-        .bind(deck.as_str())
-        .bind(session.id.as_str())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let Some((number, position)) = deleted else {
-            return Ok(false);
-        };
-        sqlx::query(
-            "UPDATE decks SET position = position - 1 WHERE session_id = $1 AND position > $2",
-        )
-        .bind(session.id.as_str())
-        .bind(position)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        slides_changed(&mut tx, session, SlideOpKind::Delete, Some(number), at).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(true)
+        crate::decks::delete_deck(self, session, deck, at).await
     }
 
     async fn reorder_decks(
@@ -554,58 +421,14 @@ impl ConferenceStore for PgStore {
         order: &[DeckId],
         at: Timestamp,
     ) -> StoreResult<Option<Vec<SlideDeck>>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        lock(&mut tx, &session.id).await?;
-        let current = decks_of(&mut tx, &session.id).await?;
-        let mut wanted: Vec<&str> = order.iter().map(DeckId::as_str).collect();
-        let mut have: Vec<&str> = current.iter().map(|d| d.id.as_str()).collect();
-        wanted.sort_unstable();
-        have.sort_unstable();
-        if wanted != have {
-            return Ok(None);
-        }
-        for (i, id) in order.iter().enumerate() {
-            sqlx::query("UPDATE decks SET position = $2, updated_at = $3 WHERE id = $1")
-                .bind(id.as_str())
-                .bind(i32::try_from(i).unwrap_or(i32::MAX) + 1)
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
-        slides_changed(&mut tx, session, SlideOpKind::Update, None, at).await?;
-        let decks = decks_of(&mut tx, &session.id).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(Some(decks))
+        crate::decks::reorder_decks(self, session, order, at).await
     }
 
     async fn slide_ops(&self, session: &SessionId) -> StoreResult<Vec<SlideOp>> {
-        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
-            "SELECT seq, kind, deck_number FROM slide_ops WHERE session_id = $1 ORDER BY seq",
-        )
-        .bind(session.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(seq, kind, deck_number)| {
-                Some(SlideOp {
-                    seq,
-                    kind: SlideOpKind::parse(&kind)?,
-                    deck_number,
-                })
-            })
-            .collect())
+        crate::decks::slide_ops(self, session).await
     }
 
     async fn drop_slide_ops(&self, session: &SessionId, through: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM slide_ops WHERE session_id = $1 AND seq <= $2")
-            .bind(session.as_str())
-            .bind(through)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(())
+        crate::decks::drop_slide_ops(self, session, through).await
     }
 }

@@ -3,6 +3,7 @@
 
 mod conference;
 mod convert;
+mod decks;
 mod deliveries;
 mod events;
 mod idempotency;
