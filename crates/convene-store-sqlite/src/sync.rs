@@ -1,4 +1,5 @@
 use crate::convert::{from_micros, map_err, micros};
+use crate::jobs::enqueue_in;
 use crate::{SqliteStore, emit};
 use async_trait::async_trait;
 use convene_core::event::Event;
@@ -19,20 +20,23 @@ pub(crate) async fn public_list_changed(
     event: &EventId,
     at: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO jobs (id, kind, subject, payload, status, generation, attempts, next_attempt_at, created_at, updated_at)
-         SELECT $1, $2, event_id, '{}', 'pending', 1, 0, $3, $3, $3 FROM dashboard_links WHERE event_id = $4
-         ON CONFLICT (kind, subject) WHERE status = 'pending'
-         DO UPDATE SET generation = jobs.generation + 1, updated_at = excluded.updated_at",
+    let linked: Option<(String,)> =
+        sqlx::query_as("SELECT event_id FROM dashboard_links WHERE event_id = $1")
+            .bind(event.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    if linked.is_none() {
+        return Ok(());
+    }
+    enqueue_in(
+        conn,
+        DASHBOARD_PUSH,
+        event.as_str(),
+        &serde_json::json!({}),
+        at,
     )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(DASHBOARD_PUSH)
-    .bind(micros(at))
-    .bind(event.as_str())
-    .execute(conn)
     .await
-    .map_err(map_err)?;
-    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
