@@ -183,17 +183,12 @@ impl SyncStore for PgStore {
     }
 
     async fn unknown_usernames(&self, names: &[Username]) -> StoreResult<Vec<Username>> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
         let list: Vec<&str> = names.iter().map(Username::as_str).collect();
-        let known: Vec<(String,)> =
-            sqlx::query_as("SELECT username FROM users WHERE username = ANY($1)")
-                .bind(list)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)?;
-        let known: BTreeSet<String> = known.into_iter().map(|(n,)| n).collect();
+        let known = crate::roster_sync::ids_of(&mut conn, &list).await?;
         Ok(names
             .iter()
-            .filter(|n| !known.contains(n.as_str()))
+            .filter(|n| !known.contains_key(n.as_str()))
             .cloned()
             .collect())
     }

@@ -66,6 +66,22 @@ async fn participant(
     Ok(row.map(MemberRow::participant))
 }
 
+/// Every participant of the event, private ones included, in no particular order.
+pub(crate) async fn all_participants(
+    conn: &mut SqliteConnection,
+    event: &EventId,
+) -> StoreResult<Vec<Participant>> {
+    let rows: Vec<MemberRow> = sqlx::query_as(
+        "SELECT p.user_id, u.username, p.visibility AS kind, p.registered_at AS at
+         FROM participants p JOIN users u ON u.id = p.user_id WHERE p.event_id = $1",
+    )
+    .bind(event.as_str())
+    .fetch_all(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(rows.into_iter().map(MemberRow::participant).collect())
+}
+
 #[async_trait]
 impl RosterStore for SqliteStore {
     async fn organizers(&self, event: &EventId) -> StoreResult<Vec<Organizer>> {

@@ -1,49 +1,22 @@
 //! Replacing an event's participants with the list an Event Center sent: one transaction, a
 //! handful of set-based statements whatever the size of the change.
 
-use crate::convert::{from_micros, map_err, micros};
+use crate::convert::{map_err, micros};
 use crate::emit_all;
+use crate::roster::all_participants;
 use crate::sync::public_list_changed;
 use convene_core::event::{Event, Participant, Visibility};
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::sync::{CenterEventId, RosterDiff};
 use convene_core::user::User;
 use convene_core::username::Username;
-use convene_core::{EventId, Timestamp, UserId};
+use convene_core::{Timestamp, UserId};
 use convene_store::{RosterChange, StoreResult};
 use sqlx::SqliteConnection;
 use sqlx::types::Json;
 use std::collections::{BTreeSet, HashMap};
 
-#[derive(sqlx::FromRow)]
-struct RosterRow {
-    user_id: String,
-    username: String,
-    visibility: String,
-    registered_at: i64,
-}
-
-async fn roster(conn: &mut SqliteConnection, event: &EventId) -> StoreResult<Vec<Participant>> {
-    let rows: Vec<RosterRow> = sqlx::query_as(
-        "SELECT p.user_id, u.username, p.visibility, p.registered_at
-         FROM participants p JOIN users u ON u.id = p.user_id WHERE p.event_id = $1",
-    )
-    .bind(event.as_str())
-    .fetch_all(conn)
-    .await
-    .map_err(map_err)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Participant {
-            user_id: UserId::from_trusted(r.user_id),
-            username: Username::from_trusted(r.username),
-            visibility: Visibility::parse(&r.visibility).unwrap_or(Visibility::Private),
-            registered_at: from_micros(r.registered_at),
-        })
-        .collect())
-}
-
-async fn ids_of(
+pub(crate) async fn ids_of(
     conn: &mut SqliteConnection,
     names: &[&str],
 ) -> StoreResult<HashMap<String, String>> {
@@ -127,7 +100,7 @@ pub(crate) async fn apply(
     if linked.is_none() {
         return Ok(None);
     }
-    let current = roster(conn, &event.id).await?;
+    let current = all_participants(conn, &event.id).await?;
     let diff = RosterDiff::between(&current, wanted);
     let mut change = RosterChange::default();
     let mut messages = Vec::new();

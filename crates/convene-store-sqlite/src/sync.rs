@@ -9,7 +9,7 @@ use convene_core::sync::{CenterEventId, DashboardLink, Direction, Endpoint, Sync
 use convene_core::username::Username;
 use convene_core::webhook::TargetUrl;
 use convene_core::{EventId, Timestamp};
-use convene_store::{DASHBOARD_PUSH, LinkWrite, RosterChange, StoreError, StoreResult, SyncStore};
+use convene_store::{DASHBOARD_PUSH, LinkWrite, RosterChange, StoreResult, SyncStore};
 use sqlx::SqliteConnection;
 use std::collections::BTreeSet;
 
@@ -184,19 +184,12 @@ impl SyncStore for SqliteStore {
     }
 
     async fn unknown_usernames(&self, names: &[Username]) -> StoreResult<Vec<Username>> {
-        let list = serde_json::to_string(&names.iter().map(Username::as_str).collect::<Vec<_>>())
-            .map_err(|e| StoreError::Other(e.into()))?;
-        let known: Vec<(String,)> = sqlx::query_as(
-            "SELECT username FROM users WHERE username IN (SELECT value FROM json_each($1))",
-        )
-        .bind(list)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(map_err)?;
-        let known: BTreeSet<String> = known.into_iter().map(|(n,)| n).collect();
+        let mut conn = self.reader.acquire().await.map_err(map_err)?;
+        let list: Vec<&str> = names.iter().map(Username::as_str).collect();
+        let known = crate::roster_sync::ids_of(&mut conn, &list).await?;
         Ok(names
             .iter()
-            .filter(|n| !known.contains(n.as_str()))
+            .filter(|n| !known.contains_key(n.as_str()))
             .cloned()
             .collect())
     }
