@@ -50,14 +50,15 @@ async fn decks_of(conn: &mut SqliteConnection, session: &SessionId) -> StoreResu
     Ok(rows.into_iter().map(SlideDeck::from).collect())
 }
 
-/// Queues one slide change with its job, and says so (`slides.updated`, the decks as they are).
+/// Queues one slide change with its job, and says so (`slides.updated`, the decks as they are
+/// now, which it returns).
 async fn slides_changed(
     conn: &mut SqliteConnection,
     session: &Session,
     kind: SlideOpKind,
     deck_number: Option<i64>,
     at: Timestamp,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<SlideDeck>> {
     sqlx::query(
         "INSERT INTO slide_ops (session_id, kind, deck_number, created_at) VALUES ($1, $2, $3, $4)",
     )
@@ -70,7 +71,8 @@ async fn slides_changed(
     .map_err(map_err)?;
     enqueue_in(conn, CONFERENCE_SLIDES, session.id.as_str(), &json!({}), at).await?;
     let decks = decks_of(conn, &session.id).await?;
-    emit(conn, OutboundEvent::slides(session, &decks), at).await
+    emit(conn, OutboundEvent::slides(session, &decks), at).await?;
+    Ok(decks)
 }
 
 pub(crate) async fn add_deck(
@@ -99,8 +101,7 @@ pub(crate) async fn add_deck(
     .execute(&mut *tx)
     .await
     .map_err(crate::roster::gone)?;
-    slides_changed(&mut tx, session, SlideOpKind::Add, Some(number), at).await?;
-    let deck = decks_of(&mut tx, &session.id)
+    let deck = slides_changed(&mut tx, session, SlideOpKind::Add, Some(number), at)
         .await?
         .into_iter()
         .find(|d| d.id == id)
@@ -138,8 +139,7 @@ pub(crate) async fn revise_deck(
     let Some((number,)) = updated else {
         return Ok(None);
     };
-    slides_changed(&mut tx, session, SlideOpKind::Revise, Some(number), at).await?;
-    let revised = decks_of(&mut tx, &session.id)
+    let revised = slides_changed(&mut tx, session, SlideOpKind::Revise, Some(number), at)
         .await?
         .into_iter()
         .find(|d| d.id == *deck);
@@ -200,8 +200,7 @@ pub(crate) async fn reorder_decks(
             .await
             .map_err(map_err)?;
     }
-    slides_changed(&mut tx, session, SlideOpKind::Update, None, at).await?;
-    let decks = decks_of(&mut tx, &session.id).await?;
+    let decks = slides_changed(&mut tx, session, SlideOpKind::Update, None, at).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(Some(decks))
 }
