@@ -21,16 +21,7 @@ pub struct SessionSpec {
     pub extrainfo: String,
 }
 
-/// A provisioned room, as stored with its session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomHandle {
-    pub provider: String,
-    pub remote_id: String,
-    pub join_url: String,
-    /// What deletes the room (Meetecho's deletion token); never shown.
-    pub secret_handle: Option<String>,
-    pub data: Value,
-}
+pub use convene_core::conference::RoomHandle;
 
 /// A room as a provider lists it (no secrets).
 #[derive(Debug, Clone, PartialEq, Eq)]

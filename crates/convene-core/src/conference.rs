@@ -67,13 +67,19 @@ impl ConferenceStatus {
 /// A provisioned room, provider-neutral, kept with its session so removing it never depends on
 /// matching join URLs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomRecord {
+pub struct RoomHandle {
     pub provider: String,
     pub remote_id: String,
     pub join_url: String,
     /// What deletes the room (Meetecho's deletion token); never shown.
     pub secret_handle: Option<String>,
     pub data: Value,
+}
+
+/// A room as stored with its session: its handle and the schedule it was made for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    pub handle: RoomHandle,
     /// The schedule the room was made for: a different one means the room must move.
     pub starts_at: Timestamp,
     pub duration_minutes: u32,
@@ -118,7 +124,8 @@ impl Session {
             .is_some_and(|r| {
                 r.starts_at != self.starts_at
                     || r.duration_minutes != self.duration_minutes
-                    || r.data
+                    || r.handle
+                        .data
                         .get("group")
                         .and_then(Value::as_str)
                         .is_some_and(|g| g != self.group.as_str())

@@ -142,7 +142,7 @@ fn session_data(s: &Session) -> Value {
         "duration_minutes": s.duration_minutes,
         "conference": s.conference.as_ref().map(|c| json!({
             "status": c.status.as_str(), "provider": c.provider,
-            "url": c.room.as_ref().map(|r| r.join_url.as_str()), "error": c.error,
+            "url": c.room.as_ref().map(|r| r.handle.join_url.as_str()), "error": c.error,
         })),
     })
 }
@@ -198,7 +198,7 @@ impl OutboundEvent {
             json!({
                 "session": session_ref(session),
                 "provider": conference.map(|c| c.provider.as_str()),
-                "url": conference.and_then(|c| c.room.as_ref()).map(|r| r.join_url.as_str()),
+                "url": conference.and_then(|c| c.room.as_ref()).map(|r| r.handle.join_url.as_str()),
                 "error": conference.and_then(|c| c.error.as_deref()),
             }),
         )

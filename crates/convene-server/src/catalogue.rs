@@ -2,7 +2,7 @@
 //! builds real messages, and a JSON Schema read off the example.
 
 use convene_core::conference::{
-    Conference, ConferenceStatus, GroupName, RoomRecord, Session, SlideDeck,
+    Conference, ConferenceStatus, GroupName, RoomHandle, RoomRecord, Session, SlideDeck,
 };
 use convene_core::event::{Event, Organizer, Participant, Role, Visibility};
 use convene_core::outbound::{EventType, OutboundEvent};
@@ -84,11 +84,13 @@ fn sample_message(t: EventType) -> OutboundEvent {
             status: ConferenceStatus::Ready,
             provider: "meetecho".into(),
             room: Some(RoomRecord {
-                provider: "meetecho".into(),
-                remote_id: "3f6a1c2e-0000-4000-8000-000000000001".into(),
-                join_url: "https://meetings.conf.meetecho.com/interim/?short=3f6a".into(),
-                secret_handle: None,
-                data: Value::Null,
+                handle: RoomHandle {
+                    provider: "meetecho".into(),
+                    remote_id: "3f6a1c2e-0000-4000-8000-000000000001".into(),
+                    join_url: "https://meetings.conf.meetecho.com/interim/?short=3f6a".into(),
+                    secret_handle: None,
+                    data: Value::Null,
+                },
                 starts_at: datetime!(2026-12-01 09:00:00 UTC),
                 duration_minutes: 60,
             }),

@@ -3,8 +3,8 @@ use crate::jobs::enqueue_in;
 use crate::{SqliteStore, emit};
 use async_trait::async_trait;
 use convene_core::conference::{
-    Conference, ConferenceStatus, GroupName, NewSession, RoomRecord, Session, SessionPatch,
-    SlideDeck,
+    Conference, ConferenceStatus, GroupName, NewSession, RoomHandle, RoomRecord, Session,
+    SessionPatch, SlideDeck,
 };
 use convene_core::event::Event;
 use convene_core::outbound::{EventType, OutboundEvent};
@@ -50,14 +50,16 @@ impl SessionRow {
     fn into_session(self) -> (Session, bool) {
         let room = match (self.room_remote_id, self.room_join_url) {
             (Some(remote_id), Some(join_url)) => Some(RoomRecord {
-                provider: self.provider.clone().unwrap_or_default(),
-                remote_id,
-                join_url,
-                secret_handle: self.room_secret,
-                data: self
-                    .room_data
-                    .and_then(|d| serde_json::from_str(&d).ok())
-                    .unwrap_or_default(),
+                handle: RoomHandle {
+                    provider: self.provider.clone().unwrap_or_default(),
+                    remote_id,
+                    join_url,
+                    secret_handle: self.room_secret,
+                    data: self
+                        .room_data
+                        .and_then(|d| serde_json::from_str(&d).ok())
+                        .unwrap_or_default(),
+                },
                 starts_at: from_micros(self.room_starts_at.unwrap_or(self.starts_at)),
                 duration_minutes: minutes(self.room_duration_minutes.unwrap_or(0)),
             }),
@@ -319,10 +321,10 @@ impl ConferenceStore for SqliteStore {
                          room_duration_minutes = $7 WHERE id = $1",
                 )
                 .bind(id.as_str())
-                .bind(&room.remote_id)
-                .bind(&room.join_url)
-                .bind(room.secret_handle.as_deref())
-                .bind(room.data.to_string())
+                .bind(&room.handle.remote_id)
+                .bind(&room.handle.join_url)
+                .bind(room.handle.secret_handle.as_deref())
+                .bind(room.handle.data.to_string())
                 .bind(micros(room.starts_at))
                 .bind(i64::from(room.duration_minutes))
                 .execute(&mut *tx)

@@ -66,7 +66,7 @@ impl From<Session> for SessionBody {
             conference: s.conference.map(|c| ConferenceBody {
                 status: c.status.as_str().to_owned(),
                 provider: c.provider,
-                url: c.room.map(|r| r.join_url),
+                url: c.room.map(|r| r.handle.join_url),
                 error: c.error,
             }),
             created_at: rfc3339(s.created_at),

@@ -19,23 +19,10 @@ pub struct RoomHandler {
     pub max_attempts: u32,
 }
 
-fn handle(room: &RoomRecord) -> RoomHandle {
-    RoomHandle {
-        provider: room.provider.clone(),
-        remote_id: room.remote_id.clone(),
-        join_url: room.join_url.clone(),
-        secret_handle: room.secret_handle.clone(),
-        data: room.data.clone(),
-    }
-}
-
+/// The room as made for the session's current schedule.
 fn record(handle: RoomHandle, session: &Session) -> RoomRecord {
     RoomRecord {
-        provider: handle.provider,
-        remote_id: handle.remote_id,
-        join_url: handle.join_url,
-        secret_handle: handle.secret_handle,
-        data: handle.data,
+        handle,
         starts_at: session.starts_at,
         duration_minutes: session.duration_minutes,
     }
@@ -76,7 +63,7 @@ impl JobHandler for RoomHandler {
             (true, None) => Ok(RoomOutcome::Removed),
             (true, Some(room)) => self
                 .provider
-                .deprovision(&handle(room))
+                .deprovision(&room.handle)
                 .await
                 .map(|()| RoomOutcome::Removed),
             (false, None) => self
@@ -88,14 +75,14 @@ impl JobHandler for RoomHandler {
                 if session.room_is_stale() && self.provider.capabilities().reschedule_in_place =>
             {
                 self.provider
-                    .reschedule(&handle(room), &spec(&session))
+                    .reschedule(&room.handle, &spec(&session))
                     .await
                     .map(|h| RoomOutcome::Ready(record(h, &session)))
             }
             // Moved by delete + create, in two recorded steps: a failed create is retried as
             // a create, never as a second delete of a room that is gone.
             (false, Some(room)) if session.room_is_stale() => {
-                match self.provider.deprovision(&handle(room)).await {
+                match self.provider.deprovision(&room.handle).await {
                     Err(e) => Err(e),
                     Ok(()) => {
                         self.store

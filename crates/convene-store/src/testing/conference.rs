@@ -2,7 +2,9 @@
 
 use super::{TestStore, new_event, now, outbox_types, user};
 use crate::{CONFERENCE_ROOM, CONFERENCE_SLIDES, DeckRevision, JobEnd, RoomOutcome, SlideOpKind};
-use convene_core::conference::{ConferenceStatus, GroupName, NewSession, RoomRecord, SessionPatch};
+use convene_core::conference::{
+    ConferenceStatus, GroupName, NewSession, RoomHandle, RoomRecord, SessionPatch,
+};
 use convene_core::event::Event;
 use convene_core::page::PageRequest;
 use convene_core::text::Title;
@@ -33,11 +35,13 @@ fn new_session(title: &str, starts_in_hours: i64, provider: Option<&str>) -> New
 
 fn room(starts_at: convene_core::Timestamp) -> RoomRecord {
     RoomRecord {
-        provider: "meetecho".into(),
-        remote_id: "3f6a".into(),
-        join_url: "https://meetings.example.org/3f6a".into(),
-        secret_handle: Some("del-3f6a".into()),
-        data: json!({"room_id": 1}),
+        handle: RoomHandle {
+            provider: "meetecho".into(),
+            remote_id: "3f6a".into(),
+            join_url: "https://meetings.example.org/3f6a".into(),
+            secret_handle: Some("del-3f6a".into()),
+            data: json!({"room_id": 1}),
+        },
         starts_at,
         duration_minutes: 60,
     }
