@@ -8,6 +8,8 @@ pub mod clock;
 pub mod conference;
 pub mod event;
 pub mod ids;
+pub mod mail;
+pub mod notification;
 pub mod outbound;
 pub mod page;
 pub mod sync;

@@ -8,6 +8,8 @@ mod deliveries;
 mod events;
 mod idempotency;
 mod jobs;
+mod mails;
+mod notifications;
 mod roster;
 mod roster_sync;
 mod sync;

@@ -232,6 +232,8 @@ pub trait Store:
     + crate::SyncStore
     + crate::JobStore
     + crate::ConferenceStore
+    + crate::NotificationStore
+    + crate::MailStore
     + Admin
 {
 }
@@ -249,6 +251,8 @@ impl<T> Store for T where
         + crate::SyncStore
         + crate::JobStore
         + crate::ConferenceStore
+        + crate::NotificationStore
+        + crate::MailStore
         + Admin
 {
 }

@@ -18,10 +18,12 @@ use time::Duration;
 
 mod conference;
 mod delivery;
+mod notification;
 mod sync;
 mod webfilter;
 pub use conference::*;
 pub use delivery::*;
+pub use notification::*;
 pub use sync::*;
 pub use webfilter::*;
 
@@ -616,7 +618,11 @@ macro_rules! conformance_suite {
             sessions_are_numbered_and_queue_their_rooms,
             rooms_are_recorded_and_moved_with_their_session,
             deleted_sessions_wait_for_their_room,
-            decks_keep_their_order_and_queue_every_change);
+            decks_keep_their_order_and_queue_every_change,
+            notifications_filter_sort_and_page_per_owner,
+            preferences_and_audiences_are_stored_per_user,
+            notices_are_planned_once_with_their_mail_jobs,
+            mail_log_keeps_attempts_settings_and_suppressions);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

@@ -1,0 +1,176 @@
+//! In-app notifications and the kinds of message Convene sends to people, with the rules of
+//! who may silence what.
+
+pub mod query;
+
+use crate::{EventId, Timestamp, UserId};
+use serde::{Deserialize, Serialize};
+
+/// A notification as stored: its text is rendered once, in the recipient's locale, when it is
+/// made; `kind` and `event` keep what it is about so it can be found and re-rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// Numeric and increasing (the JSON:API id is its decimal string).
+    pub id: i64,
+    pub user: UserId,
+    pub kind: String,
+    pub event: Option<EventId>,
+    pub title: String,
+    pub message: String,
+    pub accept: Option<String>,
+    pub received_at: Timestamp,
+    pub is_read: bool,
+    pub actions: Vec<NotificationAction>,
+}
+
+/// A link the reader may follow ("view the event").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationAction {
+    pub action_type: String,
+    pub subject: String,
+    pub subject_id: String,
+    pub link: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotification {
+    pub user: UserId,
+    pub kind: Kind,
+    pub event: Option<EventId>,
+    pub title: String,
+    pub message: String,
+    pub accept: Option<String>,
+    pub received_at: Timestamp,
+    pub is_read: bool,
+    pub actions: Vec<NotificationAction>,
+    /// At most one notification per key: a message planned twice (two nodes, a retried round)
+    /// is stored once. `None` for admin sends, which are each their own.
+    pub dedupe_key: Option<String>,
+}
+
+/// What a message is about. Each kind has its templates and its preference switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// To an event's organizers: someone registered.
+    ParticipantRegistered,
+    /// To an event's participants: its title, time or place changed.
+    EventChanged,
+    /// To an event's organizers: a session's video room could not be made.
+    RoomFailed,
+    /// To an event's organizers: the Dashboard refused a participant push or stayed away.
+    SyncFailed,
+    /// An administrator's message.
+    Announcement,
+    /// An administrator checking the mail settings.
+    TestMail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Channel {
+    InApp,
+    Email,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::InApp => "in_app",
+            Channel::Email => "email",
+        }
+    }
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::ParticipantRegistered,
+        Kind::EventChanged,
+        Kind::RoomFailed,
+        Kind::SyncFailed,
+        Kind::Announcement,
+        Kind::TestMail,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ParticipantRegistered => "participant_registered",
+            Kind::EventChanged => "event_changed",
+            Kind::RoomFailed => "room_failed",
+            Kind::SyncFailed => "sync_failed",
+            Kind::Announcement => "announcement",
+            Kind::TestMail => "test_mail",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// A mandatory kind reaches its recipient whatever their preferences say.
+    pub fn is_mandatory(self) -> bool {
+        matches!(self, Kind::TestMail)
+    }
+
+    /// Transactional mail answers something the recipient did; the rest is bulk-like and
+    /// carries one-click unsubscribe headers (RFC 8058).
+    pub fn is_transactional(self) -> bool {
+        matches!(self, Kind::TestMail)
+    }
+
+    /// What the kind sends when nobody said otherwise.
+    pub fn default_on(self, channel: Channel) -> bool {
+        match (self, channel) {
+            (Kind::TestMail, Channel::InApp) => false,
+            // Changes to an event reach participants in the app; mail is opt-in.
+            (Kind::EventChanged, Channel::Email) => false,
+            _ => true,
+        }
+    }
+}
+
+/// One user's word on one kind and channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preference {
+    pub kind: Kind,
+    pub channel: Channel,
+    pub enabled: bool,
+}
+
+/// Whether a kind goes out on a channel to a user who said `prefs`.
+pub fn wants(prefs: &[Preference], kind: Kind, channel: Channel) -> bool {
+    if kind.is_mandatory() {
+        return true;
+    }
+    prefs
+        .iter()
+        .find(|p| p.kind == kind && p.channel == channel)
+        .map_or(kind.default_on(channel), |p| p.enabled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_and_preferences_override_defaults() {
+        for k in Kind::ALL {
+            assert_eq!(Kind::parse(k.as_str()), Some(k));
+        }
+        let off = [Preference {
+            kind: Kind::ParticipantRegistered,
+            channel: Channel::Email,
+            enabled: false,
+        }];
+        assert!(!wants(&off, Kind::ParticipantRegistered, Channel::Email));
+        assert!(wants(&off, Kind::ParticipantRegistered, Channel::InApp));
+        assert!(!wants(&[], Kind::EventChanged, Channel::Email));
+        let test_off = [Preference {
+            kind: Kind::TestMail,
+            channel: Channel::Email,
+            enabled: false,
+        }];
+        assert!(
+            wants(&test_off, Kind::TestMail, Channel::Email),
+            "mandatory"
+        );
+    }
+}

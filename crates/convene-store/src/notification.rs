@@ -1,0 +1,109 @@
+//! Storage of in-app notifications, preferences, and the mail log with its settings and
+//! suppression list.
+
+use crate::{OutboxMessage, StoreResult};
+use async_trait::async_trait;
+use convene_core::mail::{Mail, MailAttempt, MailOutcome, MailStatus, NewMail};
+use convene_core::notification::query::{Filter, SortKey};
+use convene_core::notification::{NewNotification, Notification, Preference};
+use convene_core::page::{Page, PageRequest};
+use convene_core::user::User;
+use convene_core::{EventId, Timestamp, UserId};
+use serde_json::Value;
+
+/// The job kind that sends one mail (its subject is the mail's id).
+pub const MAIL_SEND: &str = "mail.send";
+
+/// A JSON:API listing: whose notifications, which, in what order, which slice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationQuery {
+    /// `None` lists everyone's (admins).
+    pub owner: Option<UserId>,
+    pub filter: Option<Filter>,
+    /// Ties are broken by id, descending.
+    pub sort: Vec<SortKey>,
+    /// `None`: every match.
+    pub limit: Option<u32>,
+    pub offset: u64,
+}
+
+/// Who in an event is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipients {
+    Organizers,
+    Participants,
+}
+
+/// What the notifier planned for a batch of outbox messages, written at once.
+#[derive(Debug, Clone, Default)]
+pub struct Notices {
+    /// The outbox messages this plan covers; they are marked as notified.
+    pub seqs: Vec<i64>,
+    pub notifications: Vec<NewNotification>,
+    pub mails: Vec<NewMail>,
+}
+
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Inserts notifications (a known dedupe key inserts nothing) and returns those inserted.
+    async fn insert_notifications(&self, new: &[NewNotification])
+    -> StoreResult<Vec<Notification>>;
+    async fn notification(&self, id: i64) -> StoreResult<Option<Notification>>;
+    /// One page of matches and the number of all matches.
+    async fn query_notifications(
+        &self,
+        query: &NotificationQuery,
+    ) -> StoreResult<(Vec<Notification>, u64)>;
+    async fn set_read(&self, id: i64, read: bool) -> StoreResult<Option<Notification>>;
+    async fn delete_notification(&self, id: i64) -> StoreResult<bool>;
+    async fn unread_count(&self, user: &UserId) -> StoreResult<u64>;
+    /// Returns how many changed.
+    async fn mark_all_read(&self, user: &UserId) -> StoreResult<u64>;
+    /// Notifications with an id above `after`, lowest first: what the live stream forwards.
+    async fn notifications_after(&self, after: i64, limit: u32) -> StoreResult<Vec<Notification>>;
+
+    /// What the user said; kinds and channels not listed keep their defaults.
+    async fn preferences(&self, user: &UserId) -> StoreResult<Vec<Preference>>;
+    async fn set_preferences(&self, user: &UserId, prefs: &[Preference]) -> StoreResult<()>;
+
+    /// Outbox messages the notifier has not planned yet, in commit order.
+    async fn unnotified(&self, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
+    /// The users of an event to tell.
+    async fn audience(&self, event: &EventId, who: Recipients) -> StoreResult<Vec<User>>;
+    /// Writes a plan in one transaction: notifications, mails with their send jobs, and the
+    /// outbox messages marked as planned.
+    async fn record_notices(&self, notices: &Notices, at: Timestamp) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait MailStore: Send + Sync {
+    /// Records mails (a known dedupe key records nothing) and queues a send job for each new
+    /// `Queued` one, in one transaction. Returns the rows written.
+    async fn queue_mails(&self, mails: &[NewMail], at: Timestamp) -> StoreResult<Vec<Mail>>;
+    async fn mail(&self, id: &str) -> StoreResult<Option<(Mail, Vec<MailAttempt>)>>;
+    /// Newest first.
+    async fn list_mails(
+        &self,
+        status: Option<MailStatus>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Mail>>;
+    /// Writes how a send went (status, provider, error) and its attempts.
+    async fn record_mail(&self, id: &str, outcome: &MailOutcome, at: Timestamp) -> StoreResult<()>;
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<Value>>;
+    async fn put_setting(&self, key: &str, value: &Value, at: Timestamp) -> StoreResult<()>;
+    /// Stores `value` under `key` unless a value is there; returns the one that is.
+    async fn setting_or_insert(
+        &self,
+        key: &str,
+        value: &Value,
+        at: Timestamp,
+    ) -> StoreResult<Value>;
+
+    /// Addresses are compared case-insensitively.
+    async fn is_suppressed(&self, address: &str) -> StoreResult<bool>;
+    async fn suppress(&self, address: &str, reason: &str, at: Timestamp) -> StoreResult<()>;
+    async fn unsuppress(&self, address: &str) -> StoreResult<bool>;
+    /// `(address, reason, since)`, ordered by address.
+    async fn suppressions(&self) -> StoreResult<Vec<(String, String, Timestamp)>>;
+}
