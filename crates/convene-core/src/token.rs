@@ -73,7 +73,12 @@ pub fn sha256(bytes: &[u8]) -> Vec<u8> {
 /// Compares two secrets of any length without leaking where they differ (digests first, so
 /// the length is not leaked either).
 pub fn secrets_equal(a: &str, b: &str) -> bool {
-    sha256(a.as_bytes()).ct_eq(&sha256(b.as_bytes())).into()
+    bytes_equal(a.as_bytes(), b.as_bytes())
+}
+
+/// Constant-time equality of byte strings of any lengths (their digests are compared).
+pub fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
+    sha256(a).ct_eq(&sha256(b)).into()
 }
 
 #[cfg(test)]

@@ -69,6 +69,8 @@ pub fn router(state: AppState) -> Router {
         )
         .nest("/api/v1", api)
         .merge(crate::event_sync::router().layer(from_fn_with_state(state.clone(), wake_worker)))
+        .merge(crate::notifications::v1::router(state.clone()))
+        .merge(crate::notifications::unsubscribe_page::router())
         .route(
             "/docs",
             get(move || async move { Html(docs_html.as_ref().clone()) }),

@@ -27,13 +27,16 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
+    // `JWT` is the scheme Open Event Server's clients send; the token is ours either way.
+    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("jwt"))
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
 }
 
-async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+pub(crate) async fn principal(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Principal, ApiError> {
     let presented = bearer(headers).ok_or(ApiError::Unauthorized)?;
     if let Some(admin) = &state.config.admin_token
         && secrets_equal(presented, admin.expose())

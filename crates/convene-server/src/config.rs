@@ -29,6 +29,7 @@ const KEYS: &[&str] = &[
     "event_sync",
     "conferencing",
     "jobs",
+    "email",
 ];
 
 /// A secret string: never printed, never serialised in clear.
@@ -84,6 +85,7 @@ pub struct Config {
     pub event_sync: EventSyncConfig,
     pub conferencing: ConferencingConfig,
     pub jobs: JobsConfig,
+    pub email: EmailConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -136,6 +138,23 @@ pub struct EventSyncConfig {
 #[serde(deny_unknown_fields)]
 pub struct JobsConfig {
     pub lease_s: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// `smtp`, `http`, in the order to try them.
+    pub providers: Vec<String>,
+    pub from_address: String,
+    pub from_name: String,
+    pub public_url: String,
+    pub http_api_url: String,
+    pub http_api_key: Option<Secret>,
+    pub send_timeout_s: u64,
+    pub default_locale: String,
+    pub unsubscribe_key: Option<Secret>,
+    pub disabled_actions: Vec<String>,
+    pub stream_poll_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -288,6 +307,22 @@ impl Config {
                 }
             }
             _ => return invalid("conferencing.provider", "must be meetecho, debug or none"),
+        }
+        let e = &self.email;
+        if e.providers.iter().any(|p| p != "smtp" && p != "http") {
+            return invalid("email.providers", "may name smtp and http only");
+        }
+        if !e.public_url.is_empty() && url::Url::parse(&e.public_url).is_err() {
+            return invalid("email.public_url", "must be an absolute URL or empty");
+        }
+        if !e.http_api_url.is_empty() && url::Url::parse(&e.http_api_url).is_err() {
+            return invalid("email.http_api_url", "must be an absolute URL or empty");
+        }
+        if e.send_timeout_s == 0 || e.stream_poll_ms == 0 {
+            return invalid(
+                "email",
+                "send_timeout_s and stream_poll_ms must be at least 1",
+            );
         }
         if let Some(url) = &self.event_center_account_check_url
             && url::Url::parse(url).is_err()

@@ -43,8 +43,15 @@ pub fn job_runner(
     clock: Arc<dyn Clock>,
     clients: &SyncClients,
     conferencing: &Arc<dyn ConferenceProvider>,
+    mailer: &Arc<crate::notifications::mail::Mailer>,
 ) -> JobRunner {
     let retry = retry_policy(config);
+    let mails = crate::notifications::mail::send::MailSendHandler {
+        store: store.clone(),
+        clock: clock.clone(),
+        mailer: mailer.clone(),
+        max_attempts: retry.max_attempts(),
+    };
     let rooms = RoomHandler {
         store: store.clone(),
         clock: clock.clone(),
@@ -75,6 +82,7 @@ pub fn job_runner(
     .handle(DASHBOARD_PUSH, Arc::new(push))
     .handle(CONFERENCE_ROOM, Arc::new(rooms))
     .handle(CONFERENCE_SLIDES, Arc::new(slides))
+    .handle(convene_store::MAIL_SEND, Arc::new(mails))
 }
 
 /// The clients of the Event Center ↔ Dashboard protocol.

@@ -16,6 +16,7 @@ mod extract;
 mod health;
 mod idempotency;
 pub mod metrics;
+pub mod notifications;
 mod openapi;
 mod screening;
 pub mod startup;

@@ -2,6 +2,10 @@
 
 use crate::app;
 use crate::config::Config;
+use crate::notifications::feed::Feed;
+use crate::notifications::mail::Mailer;
+use crate::notifications::mail::unsubscribe::UnsubscribeKey;
+use crate::notifications::notifier::Notifier;
 use crate::state::AppState;
 use anyhow::{Context, bail};
 use convene_core::{Clock, SystemClock};
@@ -96,6 +100,7 @@ pub struct Node {
     pub state: AppState,
     pub worker: Arc<Worker>,
     pub jobs: Arc<JobRunner>,
+    pub notifier: Arc<Notifier>,
 }
 
 impl Node {
@@ -110,25 +115,40 @@ impl Node {
         let filter_client = crate::delivery::filter_client(&config)?;
         let sync = crate::delivery::sync_clients(&config)?;
         let conferencing = crate::conferencing::provider(&config)?;
+        let unsubscribe = unsubscribe_key(&config, store.as_ref(), clock.now()).await?;
+        let mailer = Arc::new(Mailer::new(&config, unsubscribe));
         let jobs = Arc::new(crate::delivery::job_runner(
             &config,
             store.clone(),
             clock.clone(),
             &sync,
             &conferencing,
+            &mailer,
         ));
+        let feed = Feed::new();
+        let notifier = Arc::new(Notifier {
+            store: store.clone(),
+            clock: clock.clone(),
+            mailer: mailer.clone(),
+            after: vec![jobs.waker(), feed.waker()],
+            wake: Arc::new(tokio::sync::Notify::new()),
+            idle_poll: Duration::from_millis(config.delivery.idle_poll_ms),
+        });
         Ok(Self {
             state: AppState {
                 store,
                 clock,
                 config: Arc::new(config),
                 filter_client,
-                wake: Arc::new([worker.waker(), jobs.waker()]),
+                wake: Arc::new([worker.waker(), jobs.waker(), notifier.waker()]),
                 sync,
                 conferencing,
+                mailer,
+                feed,
             },
             worker,
             jobs,
+            notifier,
         })
     }
 
@@ -144,6 +164,7 @@ impl Node {
             state,
             worker,
             jobs,
+            notifier,
         } = self;
         let background = role.runs_workers().then(|| {
             let (state, shutdown) = (state.clone(), shutdown.clone());
@@ -151,11 +172,15 @@ impl Node {
                 tokio::join!(
                     maintenance(state, shutdown.clone()),
                     worker.run(shutdown.clone()),
-                    jobs.run(shutdown)
+                    jobs.run(shutdown.clone()),
+                    notifier.run(shutdown)
                 );
             })
         });
         if role.serves_api() {
+            let (feed, store, stop) = (state.feed.clone(), state.store.clone(), shutdown.clone());
+            let every = Duration::from_millis(state.config.email.stream_poll_ms);
+            tokio::spawn(async move { feed.run(store, every, stop).await });
             let listener = listener.context("the API role needs a listener")?;
             serve(state.clone(), listener, shutdown.clone()).await?;
         } else {
@@ -195,6 +220,32 @@ async fn serve(
         () = deadline => tracing::warn!("in-flight requests did not finish within the grace period"),
     }
     Ok(())
+}
+
+/// The key that signs unsubscribe links: configured, or generated once and kept in the
+/// database so every node and every restart agrees on it.
+async fn unsubscribe_key(
+    config: &Config,
+    store: &dyn Store,
+    now: convene_core::Timestamp,
+) -> anyhow::Result<UnsubscribeKey> {
+    if let Some(key) = config
+        .email
+        .unsubscribe_key
+        .as_ref()
+        .filter(|k| !k.expose().is_empty())
+    {
+        return Ok(UnsubscribeKey::new(key.expose().as_bytes()));
+    }
+    let fresh = serde_json::Value::from(UnsubscribeKey::generate());
+    let stored = store
+        .setting_or_insert(crate::notifications::mail::unsubscribe::KEY, &fresh, now)
+        .await
+        .context("reading the unsubscribe key")?;
+    let key = stored
+        .as_str()
+        .context("the stored unsubscribe key is not a string")?;
+    Ok(UnsubscribeKey::new(key.as_bytes()))
 }
 
 /// Housekeeping that any one node may do: forgetting expired idempotency keys and old attempts.

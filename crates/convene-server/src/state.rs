@@ -18,6 +18,9 @@ pub struct AppState {
     pub wake: Arc<[Arc<Notify>]>,
     pub sync: crate::event_sync::SyncClients,
     pub conferencing: Arc<dyn convene_conferencing::provider::ConferenceProvider>,
+    pub mailer: Arc<crate::notifications::mail::Mailer>,
+    /// New notifications as they are written, for the live streams.
+    pub feed: crate::notifications::feed::Feed,
 }
 
 impl AppState {

@@ -5,6 +5,7 @@ use convene_core::ManualClock;
 use convene_delivery::jobs::JobRunner;
 use convene_delivery::worker::{Round, Worker};
 use convene_server::config::{Config, Secret};
+use convene_server::notifications::notifier::Notifier;
 use convene_server::{Node, Role};
 use reqwest::Method;
 use serde_json::Value;
@@ -21,6 +22,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     worker: Arc<Worker>,
     jobs: Arc<JobRunner>,
+    notifier: Arc<Notifier>,
     client: reqwest::Client,
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -55,11 +57,17 @@ async fn start(config: Config, db: Option<TestDb>) -> TestApp {
     let base_url = format!("http://{}", listener.local_addr().expect("bound address"));
     let shutdown = CancellationToken::new();
     let clock = Arc::new(ManualClock::new());
+    let mut config = config;
+    if config.email.public_url.is_empty() {
+        // Links in mail (unsubscribe) point at this server.
+        config.email.public_url = base_url.clone();
+    }
     let node = Node::start(config.clone(), clock.clone())
         .await
         .expect("the node starts");
     let worker = node.worker.clone();
     let jobs = node.jobs.clone();
+    let notifier = node.notifier.clone();
     // The API only: tests drive the worker themselves with `drain()`, never by waiting.
     let task = tokio::spawn(node.run(Role::Api, Some(listener), shutdown.clone()));
     let app = TestApp {
@@ -73,6 +81,7 @@ async fn start(config: Config, db: Option<TestDb>) -> TestApp {
         clock,
         worker,
         jobs,
+        notifier,
         client: http_client(),
         shutdown,
         task: Some(task),
@@ -209,9 +218,10 @@ impl TestApp {
     pub async fn drain(&self) -> Vec<Round> {
         let mut rounds = Vec::new();
         for _ in 0..100 {
+            let planned = self.notify().await;
             let jobs = self.run_jobs().await;
             let round = self.worker.run_once().await.expect("a worker round");
-            if round.is_idle() && jobs == 0 {
+            if round.is_idle() && jobs == 0 && planned == 0 {
                 return rounds;
             }
             if !round.is_idle() {
@@ -219,6 +229,12 @@ impl TestApp {
             }
         }
         panic!("the worker was still busy after 100 rounds: {rounds:?}");
+    }
+
+    /// One round of the notifier (outbox messages into notifications and mails); how many
+    /// messages it planned.
+    pub async fn notify(&self) -> usize {
+        self.notifier.run_once().await.expect("a notifier round")
     }
 
     /// One round of connector jobs (Dashboard pushes); how many ran.

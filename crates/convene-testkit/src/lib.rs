@@ -4,9 +4,11 @@ mod app;
 mod db;
 mod gate;
 mod receiver;
+mod smtp;
 
 pub use app::{Call, Reply, TestApp, http_client, spawn_app, spawn_app_with};
 pub use db::{Backend, TestDb};
 pub use gate::Gate;
 pub use receiver::{Answer, Received, Receiver};
 pub use reqwest::Method;
+pub use smtp::{Received as ReceivedMail, SmtpSink};

@@ -3,6 +3,8 @@
 mod dashboard_link;
 mod deliveries;
 mod events;
+mod mails;
+mod notifications;
 mod organizers;
 mod participants;
 mod sessions;
@@ -41,6 +43,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(dashboard_link::router())
         .merge(sessions::router())
         .merge(slides::router())
+        .merge(notifications::router())
+        .merge(mails::router())
 }
 
 /// A page of a list: `{"data": [...], "next_cursor": "…" | null}`.

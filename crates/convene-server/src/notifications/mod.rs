@@ -1,0 +1,10 @@
+//! Notifications and email: the JSON:API resource under `/v1`, the notifier that turns domain
+//! events into notifications and mails, the live feed, and mail delivery.
+
+pub mod feed;
+pub mod jsonapi;
+pub mod mail;
+pub mod notifier;
+pub mod templates;
+pub mod unsubscribe_page;
+pub mod v1;

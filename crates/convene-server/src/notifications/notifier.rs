@@ -1,0 +1,273 @@
+//! The notifier: reads outbox messages it has not planned yet and turns them into
+//! notifications and mails for the people concerned, written with the messages marked in one
+//! transaction. Dedupe keys make a plan written twice (two nodes, a crash between rounds)
+//! count once.
+
+use super::mail::Mailer;
+use super::mail::settings::EmailSettings;
+use convene_core::notification::{
+    Channel, Kind, NewNotification, NotificationAction, Preference, wants,
+};
+use convene_core::user::User;
+use convene_core::{Clock, EventId};
+use convene_store::{Notices, OutboxMessage, Recipients, Store, StoreResult};
+use minijinja::Value as Ctx;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub struct Notifier {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub mailer: Arc<Mailer>,
+    /// Woken after a plan is written: the job runner (mails) and the live stream.
+    pub after: Vec<Arc<Notify>>,
+    pub wake: Arc<Notify>,
+    pub idle_poll: std::time::Duration,
+}
+
+/// Registrations of one event in one round, told to its organizers as one notification.
+struct Registrations {
+    event: Value,
+    names: Vec<String>,
+    first_message: String,
+}
+
+/// One round's plan, with what it has already read.
+struct Planner<'a> {
+    notifier: &'a Notifier,
+    settings: EmailSettings,
+    prefs: HashMap<String, Vec<Preference>>,
+    notices: Notices,
+}
+
+impl Notifier {
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Plans up to 200 messages; returns how many were planned.
+    pub async fn run_once(&self) -> StoreResult<usize> {
+        let messages = self.store.unnotified(200).await?;
+        if messages.is_empty() {
+            return Ok(0);
+        }
+        let mut planner = Planner {
+            notifier: self,
+            settings: self.mailer.settings(self.store.as_ref()).await?,
+            prefs: HashMap::new(),
+            notices: Notices::default(),
+        };
+        planner.plan(&messages).await?;
+        let notices = planner.notices;
+        self.store
+            .record_notices(&notices, self.clock.now())
+            .await?;
+        if !notices.notifications.is_empty() || !notices.mails.is_empty() {
+            for waker in &self.after {
+                waker.notify_one();
+            }
+        }
+        Ok(messages.len())
+    }
+
+    pub async fn run(&self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let pause = match self.run_once().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => self.idle_poll,
+                Err(e) => {
+                    tracing::warn!(error = %e, "notifier round failed");
+                    std::time::Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = self.wake.notified() => {}
+                () = shutdown.cancelled() => {}
+            }
+        }
+    }
+}
+
+fn event_id(event: &Value) -> Option<EventId> {
+    event["id"]
+        .as_str()
+        .map(|s| EventId::from_trusted(s.to_owned()))
+}
+
+impl Planner<'_> {
+    async fn plan(&mut self, messages: &[OutboxMessage]) -> StoreResult<()> {
+        let mut registrations: BTreeMap<String, Registrations> = BTreeMap::new();
+        for m in messages {
+            self.notices.seqs.push(m.seq);
+            match m.event_type.as_str() {
+                "participant.registered" => {
+                    let p = &m.data["participant"];
+                    let Some(id) = p["event"]["id"].as_str() else {
+                        continue;
+                    };
+                    let entry =
+                        registrations
+                            .entry(id.to_owned())
+                            .or_insert_with(|| Registrations {
+                                event: p["event"].clone(),
+                                names: Vec::new(),
+                                first_message: m.id.clone(),
+                            });
+                    entry
+                        .names
+                        .extend(p["username"].as_str().map(str::to_owned));
+                }
+                "event.updated" => {
+                    let event = &m.data["event"];
+                    let Some(id) = event_id(event) else { continue };
+                    let ctx = minijinja::context! { event => Ctx::from_serialize(event) };
+                    let users = self
+                        .notifier
+                        .store
+                        .audience(&id, Recipients::Participants)
+                        .await?;
+                    for user in users {
+                        self.tell(&user, Kind::EventChanged, &ctx, &m.id, Some(&id))
+                            .await?;
+                    }
+                }
+                "conference.failed" => {
+                    let session = &m.data["conference"]["session"];
+                    let Some(id) = session["event_id"]
+                        .as_str()
+                        .map(|s| EventId::from_trusted(s.to_owned()))
+                    else {
+                        continue;
+                    };
+                    let Some(event) = self.notifier.store.event_by_id(&id).await? else {
+                        continue;
+                    };
+                    let ctx = minijinja::context! {
+                        event => minijinja::context! { id => id.as_str(), title => event.title.as_str() },
+                        session => Ctx::from_serialize(session),
+                        error => m.data["conference"]["error"].as_str().unwrap_or("unknown error"),
+                    };
+                    for user in self
+                        .notifier
+                        .store
+                        .audience(&id, Recipients::Organizers)
+                        .await?
+                    {
+                        self.tell(&user, Kind::RoomFailed, &ctx, &m.id, Some(&id))
+                            .await?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        for r in registrations.into_values() {
+            let Some(id) = event_id(&r.event) else {
+                continue;
+            };
+            let ctx = minijinja::context! {
+                event => Ctx::from_serialize(&r.event),
+                names => r.names,
+                count => r.names.len(),
+            };
+            for user in self
+                .notifier
+                .store
+                .audience(&id, Recipients::Organizers)
+                .await?
+            {
+                // Nobody is told of their own registration.
+                if r.names.len() == 1 && r.names[0] == user.username.as_str() {
+                    continue;
+                }
+                self.tell(
+                    &user,
+                    Kind::ParticipantRegistered,
+                    &ctx,
+                    &r.first_message,
+                    Some(&id),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Plans one kind of message to one user on the channels they want.
+    async fn tell(
+        &mut self,
+        user: &User,
+        kind: Kind,
+        ctx: &Ctx,
+        key: &str,
+        event: Option<&EventId>,
+    ) -> StoreResult<()> {
+        let store = &self.notifier.store;
+        if !self.prefs.contains_key(user.id.as_str()) {
+            let prefs = store.preferences(&user.id).await?;
+            self.prefs.insert(user.id.as_str().to_owned(), prefs);
+        }
+        let prefs = &self.prefs[user.id.as_str()];
+        let in_app = wants(prefs, kind, Channel::InApp);
+        let email = wants(prefs, kind, Channel::Email) && user.email.is_some();
+        if !in_app && !email {
+            return Ok(());
+        }
+        let mailer = &self.notifier.mailer;
+        let locale = mailer
+            .templates
+            .locale(user.locale.as_ref().map(|l| l.as_str()));
+        let ctx = minijinja::context! {
+            app_name => "Convene",
+            user => minijinja::context! { username => user.username.as_str() },
+            ..ctx.clone()
+        };
+        let rendered = match mailer.templates.render(kind, locale, &ctx) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, kind = kind.as_str(), "notification did not render; skipped");
+                return Ok(());
+            }
+        };
+        let dedupe = format!("{key}:{}:{}", user.id, kind.as_str());
+        if in_app {
+            let actions = event
+                .map(|id| {
+                    vec![NotificationAction {
+                        action_type: "view".into(),
+                        subject: "event".into(),
+                        subject_id: id.as_str().to_owned(),
+                        link: Some(format!("{}/api/v1/events/{id}", mailer.public_url())),
+                    }]
+                })
+                .unwrap_or_default();
+            self.notices.notifications.push(NewNotification {
+                user: user.id.clone(),
+                kind,
+                event: event.cloned(),
+                title: rendered.title.clone(),
+                message: rendered.message.clone(),
+                accept: None,
+                received_at: self.notifier.clock.now(),
+                is_read: false,
+                actions,
+                dedupe_key: Some(dedupe.clone()),
+            });
+        }
+        if email && let Some(address) = &user.email {
+            let suppressed = store.is_suppressed(address.as_str()).await?;
+            self.notices.mails.extend(mailer.compose(
+                user,
+                kind,
+                &rendered,
+                format!("{dedupe}:email"),
+                &self.settings,
+                suppressed,
+            ));
+        }
+        Ok(())
+    }
+}
