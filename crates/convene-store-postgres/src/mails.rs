@@ -123,7 +123,7 @@ impl MailStore for PgStore {
             .into_iter()
             .map(|(n, at, provider, ok, error)| MailAttempt {
                 n: u32::try_from(n).unwrap_or(0),
-                at: at,
+                at,
                 provider,
                 ok,
                 error,
@@ -284,6 +284,6 @@ impl MailStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(rows.into_iter().map(|(a, r, t)| (a, r, t)).collect())
+        Ok(rows)
     }
 }

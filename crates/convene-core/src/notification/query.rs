@@ -288,9 +288,9 @@ fn value(field: Field, v: &Json) -> Result<Value, QueryError> {
 pub fn lenient_bool(v: &Json) -> Option<bool> {
     match v {
         Json::Bool(b) => Some(*b),
-        Json::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => Some(true),
-            Some(x) if x == 0.0 => Some(false),
+        Json::Number(n) => match n.as_i64() {
+            Some(1) => Some(true),
+            Some(0) => Some(false),
             _ => None,
         },
         Json::String(s) => match s.as_str() {

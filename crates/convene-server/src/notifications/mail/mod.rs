@@ -27,8 +27,11 @@ pub struct Mailer {
     smtp_url: Option<String>,
     timeout: Duration,
     /// Built once per distinct settings (an SMTP transport keeps a connection pool).
-    providers: Mutex<Option<(EmailSettings, Vec<Arc<dyn MailProvider>>)>>,
+    providers: Mutex<Option<Built>>,
 }
+
+/// Providers and the settings they were built from.
+type Built = (EmailSettings, Vec<Arc<dyn MailProvider>>);
 
 impl Mailer {
     pub fn new(config: &Config, unsubscribe: UnsubscribeKey) -> Self {
