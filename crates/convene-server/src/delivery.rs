@@ -68,6 +68,8 @@ pub fn job_runner(
         store: store.clone(),
         clock: clock.clone(),
         client: clients.dashboard.clone(),
+        mailer: mailer.clone(),
+        max_attempts: retry.max_attempts(),
     };
     JobRunner::new(
         store,

@@ -14,6 +14,8 @@ pub struct PushHandler {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub client: DashboardClient,
+    pub mailer: Arc<crate::notifications::mail::Mailer>,
+    pub max_attempts: u32,
 }
 
 #[async_trait]
@@ -54,6 +56,13 @@ impl JobHandler for PushHandler {
         )
         .await?;
         self.store.record_push(&event, &answer.label(), at).await?;
+        let gives_up = match &answer {
+            Answer::Success => false,
+            failed => !failed.is_transient() || job.attempts + 1 >= self.max_attempts,
+        };
+        if gives_up {
+            self.tell_organizers(&event, job, &answer.message()).await?;
+        }
         Ok(match answer {
             Answer::Success => {
                 tracing::debug!(event = %event, sent, "participants pushed to the Dashboard");
@@ -68,6 +77,30 @@ impl JobHandler for PushHandler {
             },
             failed => JobResult::Failed(failed.message()),
         })
+    }
+}
+
+impl PushHandler {
+    /// The organizers learn that the Dashboard does not have the event's participants.
+    async fn tell_organizers(&self, event: &EventId, job: &Job, error: &str) -> StoreResult<()> {
+        let Some(found) = self.store.event_by_id(event).await? else {
+            return Ok(());
+        };
+        let ctx = minijinja::context! {
+            event => minijinja::context! { id => event.as_str(), title => found.title.as_str() },
+            error => error,
+        };
+        crate::notifications::notifier::tell_event(
+            self.store.as_ref(),
+            self.clock.as_ref(),
+            &self.mailer,
+            event,
+            convene_store::Recipients::Organizers,
+            convene_core::notification::Kind::SyncFailed,
+            &ctx,
+            &format!("push:{}:{}", job.id, job.attempts),
+        )
+        .await
     }
 }
 

@@ -37,7 +37,9 @@ struct Registrations {
 
 /// One round's plan, with what it has already read.
 struct Planner<'a> {
-    notifier: &'a Notifier,
+    store: &'a dyn Store,
+    clock: &'a dyn Clock,
+    mailer: &'a Mailer,
     settings: EmailSettings,
     prefs: HashMap<String, Vec<Preference>>,
     notices: Notices,
@@ -54,12 +56,8 @@ impl Notifier {
         if messages.is_empty() {
             return Ok(0);
         }
-        let mut planner = Planner {
-            notifier: self,
-            settings: self.mailer.settings(self.store.as_ref()).await?,
-            prefs: HashMap::new(),
-            notices: Notices::default(),
-        };
+        let mut planner =
+            Planner::new(self.store.as_ref(), self.clock.as_ref(), &self.mailer).await?;
         planner.plan(&messages).await?;
         let notices = planner.notices;
         self.store
@@ -98,7 +96,41 @@ fn event_id(event: &Value) -> Option<EventId> {
         .map(|s| EventId::from_trusted(s.to_owned()))
 }
 
-impl Planner<'_> {
+/// Tells the organizers (or participants) of an event something that is no outbox message,
+/// such as a push that will not be retried. `key` makes a repeat count once.
+pub async fn tell_event(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    mailer: &Mailer,
+    event: &EventId,
+    who: Recipients,
+    kind: Kind,
+    ctx: &Ctx,
+    key: &str,
+) -> StoreResult<()> {
+    let mut planner = Planner::new(store, clock, mailer).await?;
+    for user in store.audience(event, who).await? {
+        planner.tell(&user, kind, ctx, key, Some(event)).await?;
+    }
+    store.record_notices(&planner.notices, clock.now()).await
+}
+
+impl<'a> Planner<'a> {
+    async fn new(
+        store: &'a dyn Store,
+        clock: &'a dyn Clock,
+        mailer: &'a Mailer,
+    ) -> StoreResult<Self> {
+        Ok(Self {
+            store,
+            clock,
+            mailer,
+            settings: mailer.settings(store).await?,
+            prefs: HashMap::new(),
+            notices: Notices::default(),
+        })
+    }
+
     async fn plan(&mut self, messages: &[OutboxMessage]) -> StoreResult<()> {
         let mut registrations: BTreeMap<String, Registrations> = BTreeMap::new();
         for m in messages {
@@ -125,11 +157,7 @@ impl Planner<'_> {
                     let event = &m.data["event"];
                     let Some(id) = event_id(event) else { continue };
                     let ctx = minijinja::context! { event => Ctx::from_serialize(event) };
-                    let users = self
-                        .notifier
-                        .store
-                        .audience(&id, Recipients::Participants)
-                        .await?;
+                    let users = self.store.audience(&id, Recipients::Participants).await?;
                     for user in users {
                         self.tell(&user, Kind::EventChanged, &ctx, &m.id, Some(&id))
                             .await?;
@@ -143,7 +171,7 @@ impl Planner<'_> {
                     else {
                         continue;
                     };
-                    let Some(event) = self.notifier.store.event_by_id(&id).await? else {
+                    let Some(event) = self.store.event_by_id(&id).await? else {
                         continue;
                     };
                     let ctx = minijinja::context! {
@@ -151,12 +179,7 @@ impl Planner<'_> {
                         session => Ctx::from_serialize(session),
                         error => m.data["conference"]["error"].as_str().unwrap_or("unknown error"),
                     };
-                    for user in self
-                        .notifier
-                        .store
-                        .audience(&id, Recipients::Organizers)
-                        .await?
-                    {
+                    for user in self.store.audience(&id, Recipients::Organizers).await? {
                         self.tell(&user, Kind::RoomFailed, &ctx, &m.id, Some(&id))
                             .await?;
                     }
@@ -173,12 +196,7 @@ impl Planner<'_> {
                 names => r.names,
                 count => r.names.len(),
             };
-            for user in self
-                .notifier
-                .store
-                .audience(&id, Recipients::Organizers)
-                .await?
-            {
+            for user in self.store.audience(&id, Recipients::Organizers).await? {
                 // Nobody is told of their own registration.
                 if r.names.len() == 1 && r.names[0] == user.username.as_str() {
                     continue;
@@ -205,7 +223,7 @@ impl Planner<'_> {
         key: &str,
         event: Option<&EventId>,
     ) -> StoreResult<()> {
-        let store = &self.notifier.store;
+        let store = self.store;
         if !self.prefs.contains_key(user.id.as_str()) {
             let prefs = store.preferences(&user.id).await?;
             self.prefs.insert(user.id.as_str().to_owned(), prefs);
@@ -216,7 +234,7 @@ impl Planner<'_> {
         if !in_app && !email {
             return Ok(());
         }
-        let mailer = &self.notifier.mailer;
+        let mailer = self.mailer;
         let locale = mailer
             .templates
             .locale(user.locale.as_ref().map(|l| l.as_str()));
@@ -251,7 +269,7 @@ impl Planner<'_> {
                 title: rendered.title.clone(),
                 message: rendered.message.clone(),
                 accept: None,
-                received_at: self.notifier.clock.now(),
+                received_at: self.clock.now(),
                 is_read: false,
                 actions,
                 dedupe_key: Some(dedupe.clone()),

@@ -223,6 +223,16 @@ async fn meetecho_rooms(backend: Backend) {
     let failed = session(&app, &id).await["conference"].clone();
     assert_eq!(failed["status"], "failed", "{failed}");
     assert!(failed["error"].as_str().unwrap().contains("403"));
+    let inbox = app
+        .call(Method::GET, "/v1/users/Alice/notifications?filter=%5B%7B%22name%22%3A%22title%22%2C%22op%22%3A%22startswith%22%2C%22val%22%3A%22No%20video%20room%22%7D%5D")
+        .token(&w.alice)
+        .send()
+        .await;
+    assert_eq!(
+        inbox.body["meta"]["count"], 1,
+        "the organizer is told: {}",
+        inbox.text
+    );
 
     // Listing: the API and nothing secret.
     fake.script([rooms(number, &wire(later))]);

@@ -356,7 +356,42 @@ async fn survives_a_dashboard_outage(backend: Backend) {
     );
 }
 
+async fn organizers_learn_of_a_refused_push(backend: Backend) {
+    let Some(p) = pair(backend).await else { return };
+    let r = p.link(&p.b.base_url.clone(), COURSE, SECRET).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    p.a.drain().await;
+    let r =
+        p.b.admin(Method::DELETE, &format!("/api/v1/events/{}", p.course))
+            .send()
+            .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    p.set("Bob", Some("public")).await;
+    p.a.drain().await;
+    assert_eq!(p.link_state().await["state"], "failed");
+    let inbox =
+        p.a.call(
+            Method::GET,
+            "/v1/users/Alice/notifications?sort=-received-at",
+        )
+        .token(&p.alice_a)
+        .send()
+        .await;
+    let titles: Vec<&str> = inbox.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["attributes"]["title"].as_str())
+        .collect();
+    assert!(
+        titles.contains(&"Participants of Spring meetup did not reach the Dashboard"),
+        "{}",
+        inbox.text
+    );
+}
+
 convene_testkit::on_both_backends!(
+    organizers_learn_of_a_refused_push => organizers_are_told_when_a_push_is_refused,
     converges => a_dashboard_follows_the_public_list,
     refusals_surface => dashboard_refusals_surface_with_their_codes,
     survives_a_dashboard_outage => nothing_is_lost_while_the_dashboard_is_down,

@@ -94,6 +94,13 @@ app_tests! {
         let repoint = app.call(Method::PATCH, &format!("{detail}/relationships/user")).token(&w.alice)
             .raw(JSONAPI, json!({"data": {"type": "user", "id": "x"}}).to_string()).send().await;
         assert_eq!(repoint.status, 403);
+
+        // A change to the event reaches its participants.
+        let r = app.call(Method::PATCH, &format!("/api/v1/events/{}", w.event)).token(&w.alice).json(&json!({"title": "Open day (moved)"})).send().await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        app.drain().await;
+        let bob = v1(&app, &w.bob, "/v1/users/Bob/notifications").await;
+        assert_eq!(bob.body["data"][0]["attributes"]["title"], "Open day (moved) has changed", "{}", bob.text);
     }
 
     async fn only_the_owner_changes_is_read_and_nothing_else(app: TestApp) {
