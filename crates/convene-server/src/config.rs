@@ -309,8 +309,12 @@ impl Config {
             _ => return invalid("conferencing.provider", "must be meetecho, debug or none"),
         }
         let e = &self.email;
-        if e.providers.iter().any(|p| p != "smtp" && p != "http") {
-            return invalid("email.providers", "may name smtp and http only");
+        let disabled = e.providers == ["disable"];
+        if !disabled && e.providers.iter().any(|p| p != "smtp" && p != "http") {
+            return invalid(
+                "email.providers",
+                "may name smtp and http, or be [\"disable\"]",
+            );
         }
         if !e.public_url.is_empty() && url::Url::parse(&e.public_url).is_err() {
             return invalid("email.public_url", "must be an absolute URL or empty");

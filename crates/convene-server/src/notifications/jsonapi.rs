@@ -168,8 +168,9 @@ impl IntoResponse for JsonApiError {
     }
 }
 
-/// 406 unless `Accept` admits the JSON:API media type without parameters (or is absent, or
-/// a wildcard): JSON:API 1.0's rule, with OES's stricter reading of unrelated types.
+/// 406 when `Accept` names the JSON:API media type only with media type parameters: JSON:API
+/// 1.0's rule. An `Accept` that does not name it at all gets JSON:API anyway (a browser, a
+/// generic client), as the specification allows.
 pub async fn negotiate(req: Request, next: Next) -> Response {
     if !acceptable(req.headers()) {
         return JsonApiError::new(
@@ -184,26 +185,22 @@ pub async fn negotiate(req: Request, next: Next) -> Response {
 }
 
 fn acceptable(headers: &HeaderMap) -> bool {
-    let values: Vec<&str> = headers
+    // For each instance of the JSON:API media type: whether it has media type parameters
+    // (`q` is an accept parameter, not one of them).
+    let instances: Vec<bool> = headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default();
+            media
+                .eq_ignore_ascii_case(MEDIA_TYPE)
+                .then(|| parts.any(|p| !p.to_ascii_lowercase().starts_with("q=")))
+        })
         .collect();
-    if values.is_empty() {
-        return true;
-    }
-    values.iter().flat_map(|v| v.split(',')).any(|range| {
-        let mut parts = range.split(';').map(str::trim);
-        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
-        let params: Vec<&str> = parts
-            .filter(|p| !p.to_ascii_lowercase().starts_with("q="))
-            .collect();
-        match media.as_str() {
-            "*/*" | "application/*" => true,
-            MEDIA_TYPE => params.is_empty(),
-            _ => false,
-        }
-    })
+    instances.is_empty() || instances.iter().any(|with_params| !with_params)
 }
 
 /// 415 unless the body's `Content-Type` is exactly the JSON:API media type.
@@ -440,6 +437,13 @@ mod tests {
         assert!(with("*/*"));
         assert!(with("text/html, application/vnd.api+json;q=0.9"));
         assert!(!with("application/vnd.api+json; version=1"));
-        assert!(!with("text/html"));
+        assert!(!with("application/vnd.api+json; ext=bulk, text/html"));
+        assert!(with(
+            "application/vnd.api+json; ext=bulk, application/vnd.api+json"
+        ));
+        assert!(
+            with("text/html"),
+            "JSON:API only refuses its own type with parameters"
+        );
     }
 }

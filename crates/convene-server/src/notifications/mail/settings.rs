@@ -13,7 +13,8 @@ pub const KEY: &str = "email";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailSettings {
-    /// `smtp`, `http`, in the order to try; empty = no mail is sent (it is still logged).
+    /// `smtp`, `http`, in the order to try; `[]` or `["disable"]` = no mail is sent (it is still
+    /// logged).
     pub providers: Vec<String>,
     pub from_address: String,
     pub from_name: String,
@@ -130,8 +131,9 @@ pub fn validate_change(body: &Value, stored: &Value) -> Result<Value, FieldError
     for (key, value) in obj {
         let ok = match key.as_str() {
             "providers" => value.as_array().is_some_and(|a| {
-                a.iter()
-                    .all(|p| matches!(p.as_str(), Some("smtp" | "http")))
+                let names: Vec<Option<&str>> = a.iter().map(Value::as_str).collect();
+                names == [Some("disable")]
+                    || names.iter().all(|p| matches!(p, Some("smtp" | "http")))
             }),
             "from_address" => value.as_str().is_some_and(|s| Email::parse(s).is_ok()),
             "from_name" => value
@@ -168,7 +170,7 @@ pub fn validate_change(body: &Value, stored: &Value) -> Result<Value, FieldError
             merged.insert(key.clone(), value.clone());
         } else {
             let message = match key.as_str() {
-                "providers" => "must list smtp and http only",
+                "providers" => "must list smtp and http, or be [\"disable\"]",
                 "from_address" => "must be an email address",
                 "from_name" => "must be one line of at most 200 characters",
                 "smtp_url" => "must be an smtp:// or smtps:// URL, or null",
@@ -192,12 +194,17 @@ mod tests {
         let base = EmailSettings::from_config(&config, Some("smtp://u:pw@127.0.0.1:25"));
         assert!(base.can_send());
         let stored = json!({"providers": ["http"], "http_api_url": "http://127.0.0.1:9/", "http_api_key": "k"});
-        let s = base.with_stored(&stored);
+        let s = base.clone().with_stored(&stored);
         assert_eq!(s.providers, vec!["http"]);
         let shown = s.redacted().to_string();
         assert!(!shown.contains("pw") && !shown.contains("\"k\""), "{shown}");
         assert!(shown.contains("redacted"));
         assert!(validate_change(&json!({"providers": ["fax"]}), &json!({})).is_err());
+        assert!(validate_change(&json!({"providers": ["smtp", "disable"]}), &json!({})).is_err());
+        let off = base
+            .clone()
+            .with_stored(&validate_change(&json!({"providers": ["disable"]}), &json!({})).unwrap());
+        assert!(!off.can_send());
         assert!(validate_change(&json!({"disabled_actions": ["test_mail"]}), &json!({})).is_err());
         assert!(validate_change(&json!({"nope": 1}), &json!({})).is_err());
         let merged = validate_change(&json!({"smtp_url": null}), &stored).unwrap();
