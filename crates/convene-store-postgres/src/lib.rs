@@ -87,7 +87,7 @@ async fn emit_all(
 #[async_trait]
 impl OutboxStore for PgStore {
     async fn outbox_after(&self, seq: i64, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
-        let rows: Vec<(i64, String, String, Json<serde_json::Value>, Timestamp)> = sqlx::query_as(
+        let rows: Vec<OutboxRow> = sqlx::query_as(
             "SELECT seq, id, event_type, data, occurred_at FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(seq)
@@ -95,17 +95,23 @@ impl OutboxStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|(seq, id, event_type, data, occurred_at)| OutboxMessage {
-                seq,
-                id,
-                event_type,
-                data: data.0,
-                occurred_at,
-            })
-            .collect())
+        Ok(outbox_messages(rows))
     }
+}
+
+/// An outbox row as read: seq, id, type, data, time.
+pub(crate) type OutboxRow = (i64, String, String, Json<serde_json::Value>, Timestamp);
+
+pub(crate) fn outbox_messages(rows: Vec<OutboxRow>) -> Vec<OutboxMessage> {
+    rows.into_iter()
+        .map(|(seq, id, event_type, data, occurred_at)| OutboxMessage {
+            seq,
+            id,
+            event_type,
+            data: data.0,
+            occurred_at,
+        })
+        .collect()
 }
 
 #[async_trait]

@@ -1,6 +1,6 @@
 use crate::convert::map_err;
 use crate::users::{USER_COLUMNS, UserRow};
-use crate::{PgStore, mails::insert_mails};
+use crate::{OutboxRow, PgStore, mails::insert_mails, outbox_messages};
 use async_trait::async_trait;
 use convene_core::notification::{Channel, Kind, NewNotification, Notification, Preference};
 use convene_core::user::User;
@@ -243,7 +243,7 @@ impl NotificationStore for PgStore {
     }
 
     async fn unnotified(&self, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
-        let rows: Vec<(i64, String, String, Json<serde_json::Value>, Timestamp)> = sqlx::query_as(
+        let rows: Vec<OutboxRow> = sqlx::query_as(
             "SELECT seq, id, event_type, data, occurred_at FROM outbox
              WHERE notified_at IS NULL ORDER BY seq LIMIT $1",
         )
@@ -251,16 +251,7 @@ impl NotificationStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|(seq, id, event_type, data, at)| OutboxMessage {
-                seq,
-                id,
-                event_type,
-                data: data.0,
-                occurred_at: at,
-            })
-            .collect())
+        Ok(outbox_messages(rows))
     }
 
     async fn audience(&self, event: &EventId, who: Recipients) -> StoreResult<Vec<User>> {

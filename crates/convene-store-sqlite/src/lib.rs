@@ -109,7 +109,7 @@ async fn emit_all(
 #[async_trait]
 impl OutboxStore for SqliteStore {
     async fn outbox_after(&self, seq: i64, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
-        let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+        let rows: Vec<OutboxRow> = sqlx::query_as(
             "SELECT seq, id, event_type, data, occurred_at FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(seq)
@@ -117,19 +117,26 @@ impl OutboxStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(map_err)?;
-        rows.into_iter()
-            .map(|(seq, id, event_type, data, at)| {
-                let data = serde_json::from_str(&data).map_err(|e| StoreError::Other(e.into()))?;
-                Ok(OutboxMessage {
-                    seq,
-                    id,
-                    event_type,
-                    data,
-                    occurred_at: from_micros(at),
-                })
-            })
-            .collect()
+        outbox_messages(rows)
     }
+}
+
+/// An outbox row as read: seq, id, type, data, time.
+pub(crate) type OutboxRow = (i64, String, String, String, i64);
+
+pub(crate) fn outbox_messages(rows: Vec<OutboxRow>) -> StoreResult<Vec<OutboxMessage>> {
+    rows.into_iter()
+        .map(|(seq, id, event_type, data, at)| {
+            let data = serde_json::from_str(&data).map_err(|e| StoreError::Other(e.into()))?;
+            Ok(OutboxMessage {
+                seq,
+                id,
+                event_type,
+                data,
+                occurred_at: from_micros(at),
+            })
+        })
+        .collect()
 }
 
 #[async_trait]

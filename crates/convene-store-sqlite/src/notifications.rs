@@ -1,6 +1,6 @@
 use crate::convert::{from_micros, map_err, micros};
 use crate::users::{USER_COLUMNS, UserRow};
-use crate::{SqliteStore, mails::insert_mails};
+use crate::{OutboxRow, SqliteStore, mails::insert_mails, outbox_messages};
 use async_trait::async_trait;
 use convene_core::notification::{Channel, Kind, NewNotification, Notification, Preference};
 use convene_core::user::User;
@@ -242,7 +242,7 @@ impl NotificationStore for SqliteStore {
     }
 
     async fn unnotified(&self, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
-        let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+        let rows: Vec<OutboxRow> = sqlx::query_as(
             "SELECT seq, id, event_type, data, occurred_at FROM outbox
              WHERE notified_at IS NULL ORDER BY seq LIMIT $1",
         )
@@ -250,17 +250,7 @@ impl NotificationStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(map_err)?;
-        rows.into_iter()
-            .map(|(seq, id, event_type, data, at)| {
-                Ok(OutboxMessage {
-                    seq,
-                    id,
-                    event_type,
-                    data: serde_json::from_str(&data).map_err(|e| StoreError::Other(e.into()))?,
-                    occurred_at: from_micros(at),
-                })
-            })
-            .collect()
+        outbox_messages(rows)
     }
 
     async fn audience(&self, event: &EventId, who: Recipients) -> StoreResult<Vec<User>> {

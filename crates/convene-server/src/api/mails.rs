@@ -237,7 +237,7 @@ async fn test_mail(
         .map_err(|e| ApiError::Internal(e.into()))?;
     let suppressed = state.store.is_suppressed(to.as_str()).await?;
     let mail = mailer
-        .compose_to(
+        .compose(
             Recipient {
                 address: to.as_str(),
                 name: to.as_str(),

@@ -4,6 +4,7 @@
 use super::{parse_time, require_admin};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody};
+use crate::notifications::mail::Recipient;
 use crate::notifications::v1::resource;
 use crate::state::AppState;
 use axum::Json;
@@ -309,7 +310,9 @@ async fn mail_announcement(
     let text = strip_tags(message);
     let mut mails = Vec::new();
     for user in users {
-        let Some(address) = &user.email else { continue };
+        let Some(to) = Recipient::user(user) else {
+            continue;
+        };
         if !wants(
             &state.store.preferences(&user.id).await?,
             Kind::Announcement,
@@ -325,9 +328,9 @@ async fn mail_announcement(
             .templates
             .render(Kind::Announcement, locale, &ctx)
             .map_err(|e| ApiError::Internal(e.into()))?;
-        let suppressed = state.store.is_suppressed(address.as_str()).await?;
+        let suppressed = state.store.is_suppressed(to.address).await?;
         mails.extend(mailer.compose(
-            user,
+            to,
             Kind::Announcement,
             &rendered,
             format!("announcement:{batch}:{}", user.id),

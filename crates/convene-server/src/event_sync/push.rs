@@ -3,6 +3,7 @@
 //! always carries the final state. Private participants never leave.
 
 use super::client::{Answer, DashboardCall, DashboardClient};
+use crate::notifications::notifier::{EventNotice, tell_event};
 use async_trait::async_trait;
 use convene_core::sync::{Direction, Endpoint, SyncCall};
 use convene_core::{Clock, EventId};
@@ -90,15 +91,18 @@ impl PushHandler {
             event => minijinja::context! { id => event.as_str(), title => found.title.as_str() },
             error => error,
         };
-        crate::notifications::notifier::tell_event(
+        let notice = EventNotice {
+            event,
+            who: convene_store::Recipients::Organizers,
+            kind: convene_core::notification::Kind::SyncFailed,
+            ctx,
+            key: format!("push:{}:{}", job.id, job.attempts),
+        };
+        tell_event(
             self.store.as_ref(),
             self.clock.as_ref(),
             &self.mailer,
-            event,
-            convene_store::Recipients::Organizers,
-            convene_core::notification::Kind::SyncFailed,
-            &ctx,
-            &format!("push:{}:{}", job.id, job.attempts),
+            notice,
         )
         .await
     }

@@ -3,8 +3,8 @@
 //! transaction. Dedupe keys make a plan written twice (two nodes, a crash between rounds)
 //! count once.
 
-use super::mail::Mailer;
 use super::mail::settings::EmailSettings;
+use super::mail::{Mailer, Recipient};
 use convene_core::notification::{
     Channel, Kind, NewNotification, NotificationAction, Preference, wants,
 };
@@ -96,21 +96,33 @@ fn event_id(event: &Value) -> Option<EventId> {
         .map(|s| EventId::from_trusted(s.to_owned()))
 }
 
-/// Tells the organizers (or participants) of an event something that is no outbox message,
+/// Something to tell the organizers (or participants) of an event that is no outbox message,
 /// such as a push that will not be retried. `key` makes a repeat count once.
+pub struct EventNotice<'a> {
+    pub event: &'a EventId,
+    pub who: Recipients,
+    pub kind: Kind,
+    pub ctx: Ctx,
+    pub key: String,
+}
+
 pub async fn tell_event(
     store: &dyn Store,
     clock: &dyn Clock,
     mailer: &Mailer,
-    event: &EventId,
-    who: Recipients,
-    kind: Kind,
-    ctx: &Ctx,
-    key: &str,
+    notice: EventNotice<'_>,
 ) -> StoreResult<()> {
     let mut planner = Planner::new(store, clock, mailer).await?;
-    for user in store.audience(event, who).await? {
-        planner.tell(&user, kind, ctx, key, Some(event)).await?;
+    for user in store.audience(notice.event, notice.who).await? {
+        planner
+            .tell(
+                &user,
+                notice.kind,
+                &notice.ctx,
+                &notice.key,
+                Some(notice.event),
+            )
+            .await?;
     }
     store.record_notices(&planner.notices, clock.now()).await
 }
@@ -275,10 +287,10 @@ impl<'a> Planner<'a> {
                 dedupe_key: Some(dedupe.clone()),
             });
         }
-        if email && let Some(address) = &user.email {
-            let suppressed = store.is_suppressed(address.as_str()).await?;
+        if email && let Some(to) = Recipient::user(user) {
+            let suppressed = store.is_suppressed(to.address).await?;
             self.notices.mails.extend(mailer.compose(
-                user,
+                to,
                 kind,
                 &rendered,
                 format!("{dedupe}:email"),

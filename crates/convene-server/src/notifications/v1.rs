@@ -216,17 +216,21 @@ fn parse_id(raw: &str) -> JsonApiResult<i64> {
         .ok_or_else(JsonApiError::not_found)
 }
 
+async fn load(state: &AppState, raw: &str) -> JsonApiResult<Notification> {
+    state
+        .store
+        .notification(parse_id(raw)?)
+        .await?
+        .ok_or_else(JsonApiError::not_found)
+}
+
 /// The notification, if the caller may read it (its owner or an admin).
 async fn readable(
     state: &AppState,
     principal: &Principal,
     raw: &str,
 ) -> JsonApiResult<Notification> {
-    let n = state
-        .store
-        .notification(parse_id(raw)?)
-        .await?
-        .ok_or_else(JsonApiError::not_found)?;
+    let n = load(state, raw).await?;
     if principal.is_user(&n.user) || principal.is_admin() {
         Ok(n)
     } else {
@@ -258,11 +262,7 @@ async fn owned(
     raw: &str,
     verb: &str,
 ) -> JsonApiResult<Notification> {
-    let n = state
-        .store
-        .notification(parse_id(raw)?)
-        .await?
-        .ok_or_else(JsonApiError::not_found)?;
+    let n = load(state, raw).await?;
     if principal.is_user(&n.user) {
         Ok(n)
     } else {

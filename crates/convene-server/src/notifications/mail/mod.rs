@@ -96,40 +96,10 @@ impl Mailer {
         providers
     }
 
-    /// The mail of one rendered message to one user, or `None` when it is not to be mailed
-    /// (no address, the kind switched off).
-    pub fn compose(
-        &self,
-        user: &User,
-        kind: Kind,
-        rendered: &Rendered,
-        dedupe_key: String,
-        settings: &EmailSettings,
-        suppressed: bool,
-    ) -> Option<NewMail> {
-        let address = user.email.as_ref()?.as_str();
-        let name = user
-            .display_name
-            .as_ref()
-            .map_or(user.username.as_str(), |d| d.as_str());
-        self.compose_to(
-            Recipient {
-                address,
-                name,
-                user: Some(user),
-            },
-            kind,
-            rendered,
-            dedupe_key,
-            settings,
-            suppressed,
-        )
-    }
-
     /// The mail of a rendered message to an address. Suppressed addresses and a mail service
     /// that cannot send still get a logged row, never a send. Non-transactional mail to a user
     /// carries one-click unsubscribe headers.
-    pub fn compose_to(
+    pub fn compose(
         &self,
         to: Recipient<'_>,
         kind: Kind,
@@ -196,4 +166,18 @@ pub struct Recipient<'a> {
     pub address: &'a str,
     pub name: &'a str,
     pub user: Option<&'a User>,
+}
+
+impl<'a> Recipient<'a> {
+    /// A user with an address, greeted by their display name or username.
+    pub fn user(user: &'a User) -> Option<Self> {
+        Some(Self {
+            address: user.email.as_ref()?.as_str(),
+            name: user
+                .display_name
+                .as_ref()
+                .map_or(user.username.as_str(), |d| d.as_str()),
+            user: Some(user),
+        })
+    }
 }
