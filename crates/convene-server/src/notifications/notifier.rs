@@ -203,9 +203,12 @@ impl<'a> Planner<'a> {
             let Some(id) = event_id(&r.event) else {
                 continue;
             };
+            // A synced list can register thousands at once: name a few, count the rest.
+            const NAMED: usize = 10;
             let ctx = minijinja::context! {
                 event => Ctx::from_serialize(&r.event),
-                names => r.names,
+                names => r.names.iter().take(NAMED).collect::<Vec<_>>(),
+                more => r.names.len().saturating_sub(NAMED),
                 count => r.names.len(),
             };
             for user in self.store.audience(&id, Recipients::Organizers).await? {

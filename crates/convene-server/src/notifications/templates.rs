@@ -156,7 +156,7 @@ mod tests {
 
     fn ctx() -> Value {
         context! {
-            count => 1, names => vec!["Ann <b>"], event => context!{ title => "Edit & Learn", starts_at => "2026-12-01T10:00:00Z" },
+            count => 1, more => 0, names => vec!["Ann <b>"], event => context!{ title => "Edit & Learn", starts_at => "2026-12-01T10:00:00Z" },
             session => context!{ number => 3 }, error => "refused", title => "Hi", text => "Hello", message => "<p>Hello</p>",
             app_name => "Convene", actor => "Root",
         }
@@ -192,6 +192,15 @@ mod tests {
             .unwrap();
         assert_eq!(de.title, "Neue Anmeldung für Edit & Learn");
         assert_eq!(t.locale(Some("fr")), "en");
+        let many = context! { count => 12, more => 2, names => vec!["A", "B"], event => context!{ title => "X" } };
+        let r = t.render(Kind::ParticipantRegistered, "en", &many).unwrap();
+        assert_eq!(
+            (r.title.as_str(), r.text.as_str()),
+            (
+                "12 new registrations for X",
+                "A, B and 2 more registered for X."
+            )
+        );
         assert_eq!(t.locale(None), "en");
     }
 }
