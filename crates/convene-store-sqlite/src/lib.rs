@@ -15,6 +15,7 @@ mod roster_sync;
 mod sync;
 mod tokens;
 mod users;
+mod web;
 mod webfilters;
 mod webhooks;
 

@@ -12,6 +12,7 @@ mod notification;
 pub mod notification_sql;
 mod sync;
 mod traits;
+mod web;
 mod webfilter;
 
 #[cfg(feature = "testing")]
@@ -24,4 +25,5 @@ pub use job::*;
 pub use notification::*;
 pub use sync::*;
 pub use traits::*;
+pub use web::*;
 pub use webfilter::*;

@@ -234,6 +234,7 @@ pub trait Store:
     + crate::ConferenceStore
     + crate::NotificationStore
     + crate::MailStore
+    + crate::WebSessionStore
     + Admin
 {
 }
@@ -253,6 +254,7 @@ impl<T> Store for T where
         + crate::ConferenceStore
         + crate::NotificationStore
         + crate::MailStore
+        + crate::WebSessionStore
         + Admin
 {
 }

@@ -20,11 +20,13 @@ mod conference;
 mod delivery;
 mod notification;
 mod sync;
+mod web;
 mod webfilter;
 pub use conference::*;
 pub use delivery::*;
 pub use notification::*;
 pub use sync::*;
+pub use web::*;
 pub use webfilter::*;
 
 pub type TestStore = Arc<dyn Store>;
@@ -622,7 +624,8 @@ macro_rules! conformance_suite {
             notifications_filter_sort_and_page_per_owner,
             preferences_and_audiences_are_stored_per_user,
             notices_are_planned_once_with_their_mail_jobs,
-            mail_log_keeps_attempts_settings_and_suppressions);
+            mail_log_keeps_attempts_settings_and_suppressions,
+            web_sessions_expire_and_failures_count_per_name);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
