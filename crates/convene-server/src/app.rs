@@ -71,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::event_sync::router().layer(from_fn_with_state(state.clone(), wake_worker)))
         .merge(crate::notifications::v1::router(state.clone()))
         .merge(crate::notifications::unsubscribe_page::router())
+        .merge(crate::admin::router())
         .route(
             "/docs",
             get(move || async move { Html(docs_html.as_ref().clone()) }),

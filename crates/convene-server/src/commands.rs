@@ -14,6 +14,20 @@ use convene_core::{Clock, SystemClock};
 use convene_store::{Conflict, StoreError};
 use serde_json::Value;
 
+/// Sets a user's web UI password (argon2id).
+pub async fn set_password(config: &Config, username: &str, password: &str) -> anyhow::Result<()> {
+    let name = Username::parse(username).map_err(|e| anyhow::anyhow!("username {e}"))?;
+    let hash = crate::admin::password::hash(password).map_err(|e| anyhow::anyhow!(e))?;
+    let store = migrate(config).await?;
+    let user = store
+        .user_by_name(&name)
+        .await?
+        .with_context(|| format!("there is no user {name}"))?;
+    store.set_password(&user.id, &hash).await?;
+    store.close().await;
+    Ok(())
+}
+
 pub async fn create_user(
     config: &Config,
     username: &str,

@@ -2,6 +2,7 @@
 //!
 //! `convene_server::run(config, role, listener, shutdown)` is all the binary calls to serve.
 
+pub mod admin;
 pub mod api;
 pub mod app;
 mod auth;

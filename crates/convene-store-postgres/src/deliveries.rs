@@ -409,4 +409,27 @@ impl DeliveryStore for PgStore {
             .map_err(map_err)?;
         Ok(done.rows_affected())
     }
+
+    async fn attempt_stats(
+        &self,
+        since: Timestamp,
+        bucket_s: i64,
+    ) -> StoreResult<Vec<(i64, u64, u64)>> {
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT (floor(extract(epoch FROM attempted_at) / $2) * $2)::bigint AS bucket,
+                    COUNT(*) FILTER (WHERE status_code BETWEEN 200 AND 299),
+                    COUNT(*) FILTER (WHERE status_code IS NULL OR status_code NOT BETWEEN 200 AND 299)
+             FROM attempts WHERE attempted_at >= $1 GROUP BY bucket ORDER BY bucket",
+        )
+        .bind(since)
+        .bind(bucket_s.max(1))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(rows
+            .into_iter()
+            .map(|(b, ok, failed)| (b, count(ok), count(failed)))
+            .collect())
+    }
 }

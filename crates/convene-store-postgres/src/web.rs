@@ -2,7 +2,7 @@ use crate::PgStore;
 use crate::convert::map_err;
 use crate::users::{USER_COLUMNS, UserRow};
 use async_trait::async_trait;
-use convene_core::{Timestamp, UserId};
+use convene_core::{EventId, Timestamp, UserId};
 use convene_store::{StoreResult, WebSession, WebSessionStore};
 
 #[async_trait]
@@ -133,5 +133,18 @@ impl WebSessionStore for PgStore {
             .await
             .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn organized_events(&self, user: &UserId) -> StoreResult<Vec<EventId>> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT event_id FROM organizers WHERE user_id = $1 ORDER BY event_id")
+                .bind(user.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id,)| EventId::from_trusted(id))
+            .collect())
     }
 }

@@ -428,4 +428,27 @@ impl DeliveryStore for SqliteStore {
             .map_err(map_err)?;
         Ok(done.rows_affected())
     }
+
+    async fn attempt_stats(
+        &self,
+        since: Timestamp,
+        bucket_s: i64,
+    ) -> StoreResult<Vec<(i64, u64, u64)>> {
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT (attempted_at / 1000000 / $2) * $2 AS bucket,
+                    SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 0 ELSE 1 END)
+             FROM attempts WHERE attempted_at >= $1 GROUP BY bucket ORDER BY bucket",
+        )
+        .bind(micros(since))
+        .bind(bucket_s.max(1))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(rows
+            .into_iter()
+            .map(|(b, ok, failed)| (b, count(ok), count(failed)))
+            .collect())
+    }
 }

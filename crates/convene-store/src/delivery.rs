@@ -144,6 +144,13 @@ pub trait DeliveryStore: Send + Sync {
     ) -> StoreResult<u64>;
     /// Forgets attempts logged before `before`; returns how many.
     async fn purge_attempts(&self, before: Timestamp) -> StoreResult<u64>;
+    /// Attempts since `since` in buckets of `bucket_s` seconds: `(bucket start as Unix seconds,
+    /// succeeded, failed)`, oldest first; empty buckets are left out.
+    async fn attempt_stats(
+        &self,
+        since: Timestamp,
+        bucket_s: i64,
+    ) -> StoreResult<Vec<(i64, u64, u64)>>;
 }
 
 /// Which enabled webhooks a message goes to: `(message index, webhook id)` for each pair whose

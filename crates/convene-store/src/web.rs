@@ -3,7 +3,7 @@
 use crate::StoreResult;
 use async_trait::async_trait;
 use convene_core::user::User;
-use convene_core::{Timestamp, UserId};
+use convene_core::{EventId, Timestamp, UserId};
 
 /// A signed-in browser: whose, and the token its forms must carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,4 +40,6 @@ pub trait WebSessionStore: Send + Sync {
     /// When the name's lock ends, if it is locked at `now`.
     async fn login_locked(&self, username: &str, now: Timestamp) -> StoreResult<Option<Timestamp>>;
     async fn login_succeeded(&self, username: &str) -> StoreResult<()>;
+    /// The events the user organizes (any role): what an organizer sees in the web UI.
+    async fn organized_events(&self, user: &UserId) -> StoreResult<Vec<EventId>>;
 }

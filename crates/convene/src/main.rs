@@ -67,6 +67,9 @@ enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// Set the password the admin web UI signs in with, read from standard input (its first
+    /// line; at least 10 characters).
+    SetPassword { username: String },
 }
 
 #[derive(Subcommand)]
@@ -130,6 +133,14 @@ async fn main() -> anyhow::Result<()> {
             email,
             admin,
         }) => print_json(commands::create_user(&config, &username, email.as_deref(), admin).await?),
+        Command::User(UserCommand::SetPassword { username }) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            commands::set_password(&config, &username, password).await?;
+            println!("password set for {username}");
+            Ok(())
+        }
         Command::Token(TokenCommand::Create { username, name }) => {
             print_json(commands::create_token(&config, &username, name.as_deref()).await?)
         }

@@ -1,0 +1,241 @@
+//! Sign-in and sign-out. Failed attempts are counted per name tried; after five in a row the
+//! name is locked for a minute, doubling with every further failure up to an hour.
+
+use super::pages::{Page, render};
+use super::password;
+use super::session::{
+    LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS, Viewer, cookie, digest, random_token, same_origin,
+    set_cookie, token_matches,
+};
+use crate::state::AppState;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use convene_core::username::Username;
+use serde::Deserialize;
+use time::Duration;
+
+const FREE_FAILURES: u32 = 5;
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+struct LoginPage {
+    nav: Option<super::pages::Nav>,
+    csrf: String,
+    next: String,
+    username: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+/// Only paths inside the admin UI are followed after sign-in (no open redirect).
+fn safe_next(next: Option<&str>) -> String {
+    next.filter(|n| n.starts_with("/admin") && !n.starts_with("//"))
+        .unwrap_or("/admin")
+        .to_owned()
+}
+
+fn login_page(
+    status: StatusCode,
+    headers: &HeaderMap,
+    state: &AppState,
+    next: String,
+    username: String,
+    error: Option<String>,
+) -> Response {
+    // The form's token doubles as a cookie: a cross-site form cannot read or set it.
+    let token = random_token();
+    let page = LoginPage {
+        nav: None,
+        csrf: token.clone(),
+        next,
+        username,
+        error,
+    };
+    let mut response = render(status, &page);
+    if let Ok(v) = HeaderValue::from_str(&set_cookie(LOGIN_COOKIE, &token, 3600, headers, state)) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<Next>,
+) -> Response {
+    login_page(
+        StatusCode::OK,
+        &headers,
+        &state,
+        safe_next(q.next.as_deref()),
+        String::new(),
+        None,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    username: String,
+    password: String,
+    csrf: String,
+    next: Option<String>,
+}
+
+fn lock_for(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(FREE_FAILURES).min(6);
+    Duration::minutes((1_i64 << doublings).min(60))
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Credentials>,
+) -> Response {
+    let next = safe_next(form.next.as_deref());
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if !same_origin(&headers) || !token_matches(&expected, &form.csrf) {
+        return forbidden("The sign-in form expired or came from another site. Please try again.");
+    }
+    let fail = |msg: &str, status| {
+        login_page(
+            status,
+            &headers,
+            &state,
+            next.clone(),
+            form.username.clone(),
+            Some(msg.to_owned()),
+        )
+    };
+    let key = Username::parse(&form.username).map_or_else(
+        |_| form.username.trim().to_owned(),
+        |u| u.as_str().to_owned(),
+    );
+    let now = state.clock.now();
+    match state.store.login_locked(&key, now).await {
+        Ok(Some(_)) => {
+            return fail(
+                "Too many failed sign-ins for this name. Please wait a few minutes and try again.",
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        Ok(None) => {}
+        Err(_) => {
+            return fail(
+                "Signing in is unavailable right now.",
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+    }
+    let user = match Username::parse(&form.username) {
+        Ok(name) => state.store.user_by_name(&name).await.ok().flatten(),
+        Err(_) => None,
+    };
+    let stored = match &user {
+        Some(u) => state.store.password_hash(&u.id).await.ok().flatten(),
+        None => None,
+    };
+    let password = form.password.clone();
+    let ok = tokio::task::spawn_blocking(move || password::verify(&password, stored.as_deref()))
+        .await
+        .unwrap_or(false);
+    let Some(user) = user.filter(|_| ok) else {
+        if let Ok(failures) = state.store.login_failed(&key, now).await
+            && failures >= FREE_FAILURES
+        {
+            let _ = state.store.lock_login(&key, now + lock_for(failures)).await;
+        }
+        return fail("Wrong username or password.", StatusCode::UNAUTHORIZED);
+    };
+    let organizes = state
+        .store
+        .organized_events(&user.id)
+        .await
+        .unwrap_or_default();
+    if !user.is_admin && organizes.is_empty() {
+        return fail(
+            "Only administrators and event organizers can sign in here.",
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let _ = state.store.login_succeeded(&key).await;
+    let token = random_token();
+    let expires = now + Duration::hours(SESSION_HOURS);
+    if state
+        .store
+        .create_web_session(&digest(&token), &user.id, &random_token(), now, expires)
+        .await
+        .is_err()
+    {
+        return fail(
+            "Signing in is unavailable right now.",
+            StatusCode::SERVICE_UNAVAILABLE,
+        );
+    }
+    let mut response = Redirect::to(&next).into_response();
+    let cookies = [
+        set_cookie(
+            SESSION_COOKIE,
+            &token,
+            SESSION_HOURS * 3600,
+            &headers,
+            &state,
+        ),
+        set_cookie(LOGIN_COOKIE, "", 0, &headers, &state),
+    ];
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+fn forbidden(text: &str) -> Response {
+    render(StatusCode::FORBIDDEN, &Page::message(None, "Refused", text))
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if !same_origin(&headers) || !token_matches(&viewer.csrf, &form.csrf) {
+        return forbidden("That form came from another site.");
+    }
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        let _ = state.store.delete_web_session(&digest(&token)).await;
+    }
+    let mut response = Redirect::to("/admin/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&set_cookie(SESSION_COOKIE, "", 0, &headers, &state)) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_double_to_an_hour_and_next_stays_inside() {
+        assert_eq!(lock_for(5), Duration::minutes(1));
+        assert_eq!(lock_for(6), Duration::minutes(2));
+        assert_eq!(lock_for(30), Duration::minutes(60));
+        assert_eq!(safe_next(Some("//evil.example")), "/admin");
+        assert_eq!(safe_next(Some("https://evil.example/admin")), "/admin");
+        assert_eq!(safe_next(Some("/admin/events")), "/admin/events");
+    }
+}

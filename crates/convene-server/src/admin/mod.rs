@@ -1,0 +1,45 @@
+//! The admin web UI under `/admin`: server-rendered pages (askama) with htmx 2 vendored, behind
+//! a password sign-in with a session cookie and CSRF checks. It reads and writes through the
+//! same store traits and rules as the API.
+
+mod login;
+mod pages;
+pub mod password;
+mod session;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(pages::overview))
+        .route("/admin/login", get(login::show).post(login::submit))
+        .route("/admin/logout", post(login::logout))
+        .route("/admin/events", get(pages::events))
+        .route("/admin/events/{id}", get(pages::event))
+        .route(
+            "/admin/static/htmx.min.js",
+            get(|| asset("text/javascript", include_str!("../../static/htmx.min.js"))),
+        )
+        .route(
+            "/admin/static/admin.js",
+            get(|| asset("text/javascript", include_str!("../../static/admin.js"))),
+        )
+        .route(
+            "/admin/static/admin.css",
+            get(|| asset("text/css", include_str!("../../static/admin.css"))),
+        )
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+}

@@ -1,0 +1,464 @@
+//! The pages: overview, events, one event. Each reads through the same store traits and rules
+//! as the API; an organizer sees only the events they organize.
+
+use super::session::Viewer;
+use crate::api::rfc3339;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use convene_core::EventId;
+use convene_core::event::Event;
+use convene_core::page::PageRequest;
+use convene_store::{Audience, EventFilter};
+use serde::Deserialize;
+use time::Duration;
+
+/// What the layout's navigation needs.
+pub struct Nav {
+    pub current: &'static str,
+    pub admin: bool,
+    pub username: String,
+    pub csrf: String,
+}
+
+impl Nav {
+    pub fn of(viewer: &Viewer, current: &'static str) -> Option<Self> {
+        Some(Self {
+            current,
+            admin: viewer.admin,
+            username: viewer.user.username.as_str().to_owned(),
+            csrf: viewer.csrf.clone(),
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/message.html")]
+pub struct Page {
+    nav: Option<Nav>,
+    heading: String,
+    text: String,
+}
+
+impl Page {
+    pub fn message(nav: Option<Nav>, heading: &str, text: &str) -> Self {
+        Self {
+            nav,
+            heading: heading.to_owned(),
+            text: text.to_owned(),
+        }
+    }
+}
+
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "an admin page failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+fn unavailable(viewer: &Viewer, current: &'static str) -> Response {
+    render(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &Page::message(
+            Nav::of(viewer, current),
+            "Unavailable",
+            "The database did not answer. Please try again.",
+        ),
+    )
+}
+
+pub struct Bar {
+    pub x: usize,
+    pub ok_y: f64,
+    pub ok_h: f64,
+    pub failed_y: f64,
+    pub failed_h: f64,
+    pub label: String,
+}
+
+pub struct Failing {
+    pub id: String,
+    pub url: String,
+    pub since: String,
+    pub state: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "admin/overview.html")]
+struct Overview {
+    nav: Option<Nav>,
+    admin: bool,
+    events: usize,
+    webhooks: usize,
+    attempts: u64,
+    failure_rate: String,
+    unread: u64,
+    chart: Vec<Bar>,
+    peak: String,
+    failing: Vec<Failing>,
+}
+
+const BUCKET_S: i64 = 900;
+
+/// One bar per 15 minutes over 24 hours, heights relative to the busiest bucket.
+fn chart(stats: &[(i64, u64, u64)], now: i64) -> (Vec<Bar>, f64) {
+    let start = (now - 86_400) / BUCKET_S * BUCKET_S;
+    let max = stats
+        .iter()
+        .map(|(_, ok, failed)| ok + failed)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let bars = stats
+        .iter()
+        .filter(|(b, _, _)| *b >= start)
+        .map(|(b, ok, failed)| {
+            let x = usize::try_from((b - start) / BUCKET_S).unwrap_or(0) * 10;
+            let ok_h = *ok as f64 / max * 118.0;
+            let failed_h = *failed as f64 / max * 118.0;
+            let at = time::OffsetDateTime::from_unix_timestamp(*b)
+                .map(rfc3339)
+                .unwrap_or_default();
+            Bar {
+                x,
+                ok_y: 120.0 - ok_h,
+                ok_h,
+                failed_y: 120.0 - ok_h - failed_h,
+                failed_h,
+                label: format!("{at}: {ok} succeeded, {failed} failed"),
+            }
+        })
+        .collect();
+    (bars, max / (BUCKET_S as f64 / 60.0))
+}
+
+pub async fn overview(State(state): State<AppState>, viewer: Viewer) -> Response {
+    match overview_page(&state, &viewer).await {
+        Ok(page) => render(StatusCode::OK, &page),
+        Err(_) => unavailable(&viewer, "overview"),
+    }
+}
+
+async fn overview_page(state: &AppState, viewer: &Viewer) -> convene_store::StoreResult<Overview> {
+    let store = &state.store;
+    let now = state.clock.now();
+    let events = visible_events(state, viewer).await?.len();
+    let unread = store.unread_count(&viewer.user.id).await?;
+    let (mut webhooks, mut attempts, mut failure_rate, mut bars, mut peak, mut failing) =
+        (0, 0, "—".to_owned(), Vec::new(), 0.0, Vec::new());
+    if viewer.admin {
+        let hooks = all_webhooks(state).await?;
+        webhooks = hooks.len();
+        failing = hooks
+            .iter()
+            .filter_map(|h| {
+                let state = if h.enabled { "retrying" } else { "disabled" };
+                h.failing_since.map(|since| Failing {
+                    id: h.id.to_string(),
+                    url: h.url.as_str().to_owned(),
+                    since: rfc3339(since),
+                    state,
+                })
+            })
+            .collect();
+        let stats = store
+            .attempt_stats(now - Duration::hours(24), BUCKET_S)
+            .await?;
+        let (ok, failed) = stats
+            .iter()
+            .fold((0, 0), |(a, b), (_, ok, f)| (a + ok, b + f));
+        attempts = ok + failed;
+        if attempts > 0 {
+            failure_rate = format!("{:.1} %", failed as f64 * 100.0 / attempts as f64);
+        }
+        (bars, peak) = chart(&stats, now.unix_timestamp());
+    }
+    Ok(Overview {
+        nav: Nav::of(viewer, "overview"),
+        admin: viewer.admin,
+        events,
+        webhooks,
+        attempts,
+        failure_rate,
+        unread,
+        chart: bars,
+        peak: format!("{peak:.1}"),
+        failing,
+    })
+}
+
+async fn all_webhooks(
+    state: &AppState,
+) -> convene_store::StoreResult<Vec<convene_core::webhook::Webhook>> {
+    let mut out = Vec::new();
+    let mut page = PageRequest {
+        limit: 500,
+        after: None,
+    };
+    loop {
+        let got = state.store.list_webhooks(&page).await?;
+        out.extend(got.items);
+        match got.next_after {
+            Some(after) => page.after = Some(after),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Every event the viewer may see here, oldest first.
+async fn visible_events(
+    state: &AppState,
+    viewer: &Viewer,
+) -> convene_store::StoreResult<Vec<Event>> {
+    if !viewer.admin {
+        let mut out = Vec::new();
+        for id in &viewer.organizes {
+            out.extend(state.store.event_by_id(id).await?);
+        }
+        return Ok(out);
+    }
+    let filter = EventFilter {
+        slug: None,
+        audience: Audience::Everything,
+    };
+    let mut out = Vec::new();
+    let mut page = PageRequest {
+        limit: 500,
+        after: None,
+    };
+    loop {
+        let got = state.store.list_events(&filter, &page).await?;
+        out.extend(got.items);
+        match got.next_after {
+            Some(after) => page.after = Some(after),
+            None => return Ok(out),
+        }
+    }
+}
+
+pub struct EventRow {
+    pub id: String,
+    pub title: String,
+    pub slug: String,
+    pub starts_at: Option<String>,
+    pub private: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/events.html")]
+struct Events {
+    nav: Option<Nav>,
+    q: String,
+    q_encoded: String,
+    events: Vec<EventRow>,
+    page: usize,
+    pages: usize,
+}
+
+#[derive(Deserialize)]
+pub struct EventQuery {
+    q: Option<String>,
+    page: Option<usize>,
+}
+
+const PER_PAGE: usize = 25;
+
+pub async fn events(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<EventQuery>,
+) -> Response {
+    let Ok(all) = visible_events(&state, &viewer).await else {
+        return unavailable(&viewer, "events");
+    };
+    let q = query.q.unwrap_or_default().trim().to_owned();
+    let needle = q.to_lowercase();
+    let matching: Vec<Event> = all
+        .into_iter()
+        .filter(|e| {
+            needle.is_empty()
+                || e.title.as_str().to_lowercase().contains(&needle)
+                || e.slug.as_str().to_lowercase().contains(&needle)
+        })
+        .collect();
+    let pages = matching.len().div_ceil(PER_PAGE).max(1);
+    let page = query.page.unwrap_or(1).clamp(1, pages);
+    let events = matching
+        .into_iter()
+        .skip((page - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .map(|e| EventRow {
+            id: e.id.to_string(),
+            title: e.title.as_str().to_owned(),
+            slug: e.slug.as_str().to_owned(),
+            starts_at: e.starts_at.map(rfc3339),
+            private: e.private,
+        })
+        .collect();
+    let q_encoded = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+    render(
+        StatusCode::OK,
+        &Events {
+            nav: Nav::of(&viewer, "events"),
+            q,
+            q_encoded,
+            events,
+            page,
+            pages,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "admin/event.html")]
+struct EventPage {
+    nav: Option<Nav>,
+    title: String,
+    slug: String,
+    private: bool,
+    starts_at: Option<String>,
+    organizers: Vec<(String, String)>,
+    participants: Vec<(String, String, String)>,
+    link: Option<String>,
+    sync_log: Vec<(String, String, String, String)>,
+    sessions: Vec<(i64, String, String, String)>,
+}
+
+pub async fn event(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+) -> Response {
+    let not_found = || {
+        render(
+            StatusCode::NOT_FOUND,
+            &Page::message(
+                Nav::of(&viewer, "events"),
+                "Not found",
+                "There is no such event, or it is not yours to see.",
+            ),
+        )
+    };
+    let Some(id) = EventId::parse(&raw).filter(|id| viewer.sees_event(id)) else {
+        return not_found();
+    };
+    match event_page(&state, &viewer, &id).await {
+        Ok(Some(page)) => render(StatusCode::OK, &page),
+        Ok(None) => not_found(),
+        Err(_) => unavailable(&viewer, "events"),
+    }
+}
+
+async fn event_page(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &EventId,
+) -> convene_store::StoreResult<Option<EventPage>> {
+    let store = &state.store;
+    let Some(e) = store.event_by_id(id).await? else {
+        return Ok(None);
+    };
+    let organizers = store
+        .organizers(id)
+        .await?
+        .into_iter()
+        .map(|o| (o.username.as_str().to_owned(), o.role.as_str().to_owned()))
+        .collect();
+    let mut participants = Vec::new();
+    let mut page = PageRequest {
+        limit: 500,
+        after: None,
+    };
+    loop {
+        let got = store.participants(id, true, &page).await?;
+        participants.extend(got.items.into_iter().map(|p| {
+            (
+                p.username.as_str().to_owned(),
+                p.visibility.as_str().to_owned(),
+                rfc3339(p.registered_at),
+            )
+        }));
+        match got.next_after {
+            Some(after) => page.after = Some(after),
+            None => break,
+        }
+    }
+    let link = store.dashboard_link(id).await?.map(|l| {
+        format!(
+            "{}courses/{} · linked {} · last push: {}",
+            l.base_url.as_str(),
+            l.course_slug,
+            rfc3339(l.linked_at),
+            l.last_push_result.as_deref().unwrap_or("none yet")
+        )
+    });
+    let sync_log = store
+        .sync_calls(
+            id,
+            &PageRequest {
+                limit: 20,
+                after: None,
+            },
+        )
+        .await?
+        .items
+        .into_iter()
+        .map(|c| {
+            (
+                rfc3339(c.at),
+                c.direction.as_str().to_owned(),
+                c.endpoint.as_str().to_owned(),
+                c.outcome,
+            )
+        })
+        .collect();
+    let sessions = store
+        .sessions(
+            id,
+            &PageRequest {
+                limit: 100,
+                after: None,
+            },
+        )
+        .await?
+        .items
+        .into_iter()
+        .map(|s| {
+            let room = s.conference.as_ref().map_or("no room".to_owned(), |c| {
+                let url = c
+                    .room
+                    .as_ref()
+                    .map(|r| r.handle.join_url.as_str().to_owned());
+                match (c.status.as_str(), url, &c.error) {
+                    ("ready", Some(url), _) => format!("ready: {url}"),
+                    (status, _, Some(error)) => format!("{status}: {error}"),
+                    (status, _, None) => status.to_owned(),
+                }
+            });
+            (
+                s.number,
+                s.title.as_str().to_owned(),
+                rfc3339(s.starts_at),
+                room,
+            )
+        })
+        .collect();
+    Ok(Some(EventPage {
+        nav: Nav::of(viewer, "events"),
+        title: e.title.as_str().to_owned(),
+        slug: e.slug.as_str().to_owned(),
+        private: e.private,
+        starts_at: e.starts_at.map(rfc3339),
+        organizers,
+        participants,
+        link,
+        sync_log,
+        sessions,
+    }))
+}

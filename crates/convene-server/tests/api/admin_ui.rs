@@ -1,0 +1,167 @@
+//! The admin web UI over plain HTTP: sign-in with its CSRF defences and lockout, sign-out, and
+//! organizers seeing only their own events.
+
+use crate::support::{World, create_event};
+use convene_testkit::{Method, Reply, TestApp, app_tests};
+use serde_json::json;
+
+fn set_cookie(r: &Reply, name: &str) -> Option<String> {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+fn cookie_value(set: &str) -> String {
+    set.split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned()
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// The sign-in form's token (also its cookie).
+async fn login_token(app: &TestApp) -> String {
+    let r = app.call(Method::GET, "/admin/login").send().await;
+    assert_eq!(r.status, 200);
+    cookie_value(&set_cookie(&r, "convene_login").expect("a sign-in cookie"))
+}
+
+async fn try_login(
+    app: &TestApp,
+    user: &str,
+    password: &str,
+    origin: Option<&str>,
+    token: Option<&str>,
+) -> Reply {
+    let cookie = login_token(app).await;
+    let csrf = token.map_or(cookie.clone(), str::to_owned);
+    let mut call = app
+        .call(Method::POST, "/admin/login")
+        .header("cookie", &format!("convene_login={cookie}"))
+        .raw(
+            "application/x-www-form-urlencoded",
+            form(&[
+                ("username", user),
+                ("password", password),
+                ("csrf", &csrf),
+                ("next", "/admin/events"),
+            ]),
+        );
+    if let Some(o) = origin {
+        call = call.header("origin", o);
+    }
+    call.send().await
+}
+
+/// Signs in and returns the session cookie's value.
+async fn sign_in(app: &TestApp, user: &str, password: &str) -> String {
+    let r = try_login(app, user, password, Some(&app.base_url), None).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.headers["location"], "/admin/events");
+    let set = set_cookie(&r, "convene_session").expect("a session cookie");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/admin"] {
+        assert!(set.contains(flag), "{set}");
+    }
+    assert!(!set.contains("Secure"), "plain HTTP here");
+    cookie_value(&set)
+}
+
+async fn page(app: &TestApp, session: &str, path: &str) -> Reply {
+    app.call(Method::GET, path)
+        .header("cookie", &format!("convene_session={session}"))
+        .send()
+        .await
+}
+
+async fn set_password(app: &TestApp, user: &str) {
+    convene_server::commands::set_password(&app.config, user, "correct horse battery")
+        .await
+        .unwrap();
+}
+
+app_tests! {
+    async fn sign_in_is_guarded_and_organizers_see_their_events(app: TestApp) {
+        let w = World::new(&app).await;
+        for name in ["Alice", "Carol", "Root", "Bob"] {
+            set_password(&app, name).await;
+        }
+        let r = app.call(Method::GET, "/admin").send().await;
+        assert_eq!((r.status, r.headers["location"].to_str().unwrap()), (303, "/admin/login?next=%2Fadmin"));
+        let login = app.call(Method::GET, "/admin/login").send().await;
+        assert!(login.text.contains("<label for=\"username\">") && login.text.contains("<label for=\"password\">"), "labelled fields");
+
+        // The CSRF defences: same origin, and the token of our own form.
+        let r = try_login(&app, "Alice", "correct horse battery", None, None).await;
+        assert_eq!(r.status, 403, "no Origin or Referer");
+        let r = try_login(&app, "Alice", "correct horse battery", Some("http://evil.example"), None).await;
+        assert_eq!(r.status, 403, "another origin");
+        let r = try_login(&app, "Alice", "correct horse battery", Some(&app.base_url), Some("forged")).await;
+        assert_eq!(r.status, 403, "a token that is not ours");
+
+        // Only admins and organizers.
+        let r = try_login(&app, "Carol", "correct horse battery", Some(&app.base_url), None).await;
+        assert_eq!(r.status, 403);
+        assert!(r.text.contains("Only administrators and event organizers"));
+
+        let alice = sign_in(&app, "Alice", "correct horse battery").await;
+        let events = page(&app, &alice, "/admin/events").await;
+        assert_eq!(events.status, 200);
+        assert!(events.text.contains("Open day") && events.text.contains("Board retreat"), "{}", events.text);
+        let root_token = w.root.clone();
+        let other = create_event(&app, &root_token, json!({"slug": "not-alices", "title": "Not Alice's"})).await;
+        assert!(!page(&app, &alice, "/admin/events").await.text.contains("Not Alice&#39;s"));
+        assert_eq!(page(&app, &alice, &format!("/admin/events/{other}")).await.status, 404, "not hers to see");
+        let detail = page(&app, &alice, &format!("/admin/events/{}", w.event)).await;
+        assert_eq!(detail.status, 200);
+        assert!(detail.text.contains("Bob") && detail.text.contains("public"), "{}", detail.text);
+        let search = page(&app, &alice, "/admin/events?q=retreat").await;
+        assert!(search.text.contains("Board retreat") && !search.text.contains("Open day"));
+        let overview = page(&app, &alice, "/admin").await;
+        assert!(overview.status == 200 && overview.text.contains("Events you see"));
+        assert!(!overview.text.contains("Failing endpoints"), "organizers do not see delivery health");
+
+        let root = sign_in(&app, "Root", "correct horse battery").await;
+        assert!(page(&app, &root, "/admin/events").await.text.contains("Not Alice&#39;s"));
+        let overview = page(&app, &root, "/admin").await;
+        assert!(overview.text.contains("Failing endpoints") && overview.text.contains("No delivery attempts"), "{}", overview.text);
+
+        // Sign-out needs the session's token too.
+        let csrf = page(&app, &alice, "/admin").await.text.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let out = |token: &str| {
+            app.call(Method::POST, "/admin/logout")
+                .header("cookie", &format!("convene_session={alice}"))
+                .header("origin", &app.base_url)
+                .raw("application/x-www-form-urlencoded", form(&[("csrf", token)]))
+        };
+        assert_eq!(out("wrong").send().await.status, 403);
+        assert_eq!(out(&csrf).send().await.status, 303);
+        assert_eq!(page(&app, &alice, "/admin/events").await.status, 303, "the session is gone");
+    }
+
+    async fn repeated_failures_lock_the_name(app: TestApp) {
+        let _w = World::new(&app).await;
+        set_password(&app, "Alice").await;
+        for _ in 0..5 {
+            let r = try_login(&app, "Alice", "wrong password!", Some(&app.base_url), None).await;
+            assert_eq!(r.status, 401);
+            assert!(r.text.contains("Wrong username or password."));
+        }
+        let r = try_login(&app, "Alice", "correct horse battery", Some(&app.base_url), None).await;
+        assert_eq!(r.status, 429, "locked even with the right password: {}", r.text);
+        app.clock.advance(time::Duration::minutes(2));
+        sign_in(&app, "Alice", "correct horse battery").await;
+        let r = try_login(&app, "Nobody", "whatever at all", Some(&app.base_url), None).await;
+        assert_eq!(r.status, 401, "unknown names fail the same way");
+    }
+}
