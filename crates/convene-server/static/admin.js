@@ -7,3 +7,29 @@ function localTimes(root) {
 }
 document.addEventListener('DOMContentLoaded', () => localTimes(document));
 document.addEventListener('htmx:afterSwap', (e) => localTimes(e.target));
+
+// The notifications page follows the live stream: new ones appear at the top.
+document.addEventListener('DOMContentLoaded', () => {
+  const list = document.getElementById('live-notifications');
+  if (!list || !window.EventSource) return;
+  const status = document.getElementById('live-status');
+  const source = new EventSource('/admin/notifications/stream');
+  source.addEventListener('ready', () => { status.textContent = 'Live: new notifications appear as they arrive.'; });
+  source.addEventListener('notification', (e) => {
+    const n = JSON.parse(e.data).attributes;
+    const item = document.createElement('li');
+    item.className = 'unread';
+    const title = document.createElement('strong');
+    title.textContent = n.title;
+    const when = document.createElement('time');
+    when.setAttribute('datetime', n['received-at']);
+    const body = document.createElement('div');
+    body.textContent = n.message.replace(/<[^>]*>/g, '');
+    item.append(title, ' ', when, body);
+    list.prepend(item);
+    localTimes(item);
+    const empty = document.getElementById('no-notes');
+    if (empty) empty.remove();
+  });
+  source.onerror = () => { status.textContent = 'Reconnecting…'; };
+});

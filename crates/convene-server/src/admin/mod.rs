@@ -2,10 +2,13 @@
 //! a password sign-in with a session cookie and CSRF checks. It reads and writes through the
 //! same store traits and rules as the API.
 
+mod forms;
+mod inbox;
 mod login;
 mod pages;
 pub mod password;
 mod session;
+mod webhooks;
 
 use crate::state::AppState;
 use axum::Router;
@@ -18,8 +21,24 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(pages::overview))
         .route("/admin/login", get(login::show).post(login::submit))
         .route("/admin/logout", post(login::logout))
-        .route("/admin/events", get(pages::events))
+        .route(
+            "/admin/events",
+            get(pages::events).post(pages::create_event),
+        )
         .route("/admin/events/{id}", get(pages::event))
+        .route("/admin/events/{id}/participants", post(pages::register))
+        .route(
+            "/admin/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/admin/webhooks/{id}", get(webhooks::detail))
+        .route("/admin/webhooks/{id}/{action}", post(webhooks::act))
+        .route("/admin/deliveries/{id}", get(webhooks::delivery))
+        .route("/admin/deliveries/{id}/retry", post(webhooks::retry))
+        .route("/admin/notifications", get(inbox::notifications))
+        .route("/admin/notifications/read-all", post(inbox::read_all))
+        .route("/admin/notifications/stream", get(inbox::stream))
+        .route("/admin/mails", get(inbox::mails))
         .route(
             "/admin/static/htmx.min.js",
             get(|| asset("text/javascript", include_str!("../../static/htmx.min.js"))),

@@ -1,12 +1,15 @@
 //! The pages: overview, events, one event. Each reads through the same store traits and rules
 //! as the API; an organizer sees only the events they organize.
 
+use super::forms::{Fields, field, forged, principal, refused};
 use super::session::Viewer;
 use crate::api::rfc3339;
+use crate::extract::{Caller, JsonBody};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Redirect;
 use axum::response::{Html, IntoResponse, Response};
 use convene_core::EventId;
 use convene_core::event::Event;
@@ -108,16 +111,17 @@ const BUCKET_S: i64 = 900;
 
 /// One bar per 15 minutes over 24 hours, heights relative to the busiest bucket.
 fn chart(stats: &[(i64, u64, u64)], now: i64) -> (Vec<Bar>, f64) {
-    let start = (now - 86_400) / BUCKET_S * BUCKET_S;
-    let max = stats
+    // 96 buckets, the last one holding `now`.
+    let start = (now / BUCKET_S - 95) * BUCKET_S;
+    let recent: Vec<&(i64, u64, u64)> = stats.iter().filter(|(b, _, _)| *b >= start).collect();
+    let max = recent
         .iter()
         .map(|(_, ok, failed)| ok + failed)
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let bars = stats
-        .iter()
-        .filter(|(b, _, _)| *b >= start)
+    let bars = recent
+        .into_iter()
         .map(|(b, ok, failed)| {
             let x = usize::try_from((b - start) / BUCKET_S).unwrap_or(0) * 10;
             let ok_h = *ok as f64 / max * 118.0;
@@ -136,6 +140,34 @@ fn chart(stats: &[(i64, u64, u64)], now: i64) -> (Vec<Bar>, f64) {
         })
         .collect();
     (bars, max / (BUCKET_S as f64 / 60.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chart_spans_96_buckets_ending_now() {
+        let now = 1_800_000_000;
+        let current = now / BUCKET_S * BUCKET_S;
+        let (bars, peak) = chart(
+            &[
+                (current - 95 * BUCKET_S, 3, 0),
+                (current, 1, 2),
+                (current - 96 * BUCKET_S, 9, 9),
+            ],
+            now,
+        );
+        assert_eq!(bars.len(), 2, "the bucket older than 24 h is left out");
+        assert_eq!((bars[0].x, bars[1].x), (0, 950));
+        assert!((bars[0].ok_h - 118.0).abs() < 1e-9, "{}", bars[0].ok_h);
+        assert!(
+            (bars[1].failed_h - 78.666).abs() < 0.01,
+            "{}",
+            bars[1].failed_h
+        );
+        assert!((peak - 0.2).abs() < 1e-9, "3 in 15 minutes");
+    }
 }
 
 pub async fn overview(State(state): State<AppState>, viewer: Viewer) -> Response {
@@ -254,6 +286,7 @@ pub struct EventRow {
 #[template(path = "admin/events.html")]
 struct Events {
     nav: Option<Nav>,
+    csrf: String,
     q: String,
     q_encoded: String,
     events: Vec<EventRow>,
@@ -306,6 +339,7 @@ pub async fn events(
         StatusCode::OK,
         &Events {
             nav: Nav::of(&viewer, "events"),
+            csrf: viewer.csrf.clone(),
             q,
             q_encoded,
             events,
@@ -319,6 +353,8 @@ pub async fn events(
 #[template(path = "admin/event.html")]
 struct EventPage {
     nav: Option<Nav>,
+    csrf: String,
+    id: String,
     title: String,
     slug: String,
     private: bool,
@@ -451,6 +487,8 @@ async fn event_page(
         .collect();
     Ok(Some(EventPage {
         nav: Nav::of(viewer, "events"),
+        csrf: viewer.csrf.clone(),
+        id: e.id.to_string(),
         title: e.title.as_str().to_owned(),
         slug: e.slug.as_str().to_owned(),
         private: e.private,
@@ -461,4 +499,80 @@ async fn event_page(
         sync_log,
         sessions,
     }))
+}
+
+/// Creates an event through the API's own handler (validation, webfilters, the creator as
+/// facilitator).
+pub async fn create_event(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: axum::http::HeaderMap,
+    axum::Form(form): axum::Form<Fields>,
+) -> Response {
+    if let Some(r) = forged(&viewer, &headers, &form) {
+        return r;
+    }
+    let mut body = serde_json::Map::new();
+    for key in [
+        "slug",
+        "title",
+        "starts_at",
+        "ends_at",
+        "timezone",
+        "description",
+    ] {
+        if let Some(v) = field(&form, key) {
+            body.insert(key.to_owned(), serde_json::Value::String(v));
+        }
+    }
+    body.insert(
+        "private".into(),
+        serde_json::Value::Bool(form.contains_key("private")),
+    );
+    match crate::api::events::create_event(State(state), Caller(principal(&viewer)), JsonBody(body))
+        .await
+    {
+        Ok((_, created)) => {
+            let v = serde_json::to_value(&created.0).unwrap_or_default();
+            Redirect::to(&format!(
+                "/admin/events/{}",
+                v["id"].as_str().unwrap_or_default()
+            ))
+            .into_response()
+        }
+        Err(e) => refused(&viewer, "events", e),
+    }
+}
+
+/// Registers someone (or changes their visibility) through the API's handler.
+pub async fn register(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<Fields>,
+) -> Response {
+    if let Some(r) = forged(&viewer, &headers, &form) {
+        return r;
+    }
+    let username = field(&form, "username").unwrap_or_default();
+    let body = serde_json::json!({"visibility": field(&form, "visibility")});
+    let Ok(dto) = serde_json::from_value(body) else {
+        return refused(
+            &viewer,
+            "events",
+            crate::error::ApiError::field("visibility", "is required"),
+        );
+    };
+    match crate::api::participants::register(
+        State(state),
+        Caller(principal(&viewer)),
+        Path((id.clone(), username)),
+        JsonBody(dto),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("/admin/events/{id}")).into_response(),
+        Err(e) => refused(&viewer, "events", e),
+    }
 }

@@ -102,10 +102,21 @@ pub struct DeliveryQuery {
     cursor: Option<String>,
 }
 
+impl DeliveryQuery {
+    /// One page of every status (the web UI's listing).
+    pub fn page(cursor: Option<String>) -> Self {
+        Self {
+            status: None,
+            limit: Some("50".into()),
+            cursor,
+        }
+    }
+}
+
 /// A webhook's deliveries, newest first.
 #[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "deliveries", params(("id" = String, Path), DeliveryQuery),
     responses((status = 200, body = List<DeliveryBody>), (status = 404), (status = 422)))]
-async fn list_deliveries(
+pub(crate) async fn list_deliveries(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
@@ -131,7 +142,7 @@ async fn list_deliveries(
 /// One delivery with its data and every attempt, oldest first.
 #[utoipa::path(get, path = "/deliveries/{id}", tag = "deliveries", params(("id" = String, Path)),
     responses((status = 200, body = DeliveryDetail), (status = 404)))]
-async fn get_delivery(
+pub(crate) async fn get_delivery(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
@@ -149,7 +160,7 @@ async fn get_delivery(
 /// Send a delivery again now, whatever its state (one more attempt; the `webhook-id` stays).
 #[utoipa::path(post, path = "/deliveries/{id}/retry", tag = "deliveries", params(("id" = String, Path)),
     responses((status = 202, body = DeliveryBody), (status = 404)))]
-async fn retry_delivery(
+pub(crate) async fn retry_delivery(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
@@ -177,7 +188,7 @@ pub struct Recovered {
 /// Send again every failed delivery of this webhook created since a time.
 #[utoipa::path(post, path = "/webhooks/{id}/recover", tag = "deliveries", params(("id" = String, Path)), request_body = Recover,
     responses((status = 202, body = Recovered), (status = 404), (status = 422)))]
-async fn recover(
+pub(crate) async fn recover(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,

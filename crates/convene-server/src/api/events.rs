@@ -122,7 +122,7 @@ impl TryFrom<CreateEvent> for NewEvent {
 /// Create an event; the creator becomes its facilitator.
 #[utoipa::path(post, path = "/events", tag = "events", request_body = CreateEvent,
     responses((status = 201, body = EventBody), (status = 409, description = "slug_taken"), (status = 422, description = "validation_failed")))]
-async fn create_event(
+pub(crate) async fn create_event(
     State(state): State<AppState>,
     Caller(caller): Caller,
     JsonBody(raw): JsonBody<Map<String, Value>>,

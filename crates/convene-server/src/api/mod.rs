@@ -1,19 +1,19 @@
 //! `/api/v1`: one module per resource, each with its `router()`.
 
 mod dashboard_link;
-mod deliveries;
-mod events;
+pub(crate) mod deliveries;
+pub(crate) mod events;
 mod mails;
-mod notifications;
+pub(crate) mod notifications;
 mod organizers;
-mod participants;
+pub(crate) mod participants;
 mod sessions;
 mod signals;
 pub mod slides;
 pub mod tokens;
 pub mod users;
 mod webfilters;
-mod webhooks;
+pub(crate) mod webhooks;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;

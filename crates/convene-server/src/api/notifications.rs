@@ -89,7 +89,7 @@ fn sse(n: &Notification) -> SseEvent {
 /// `Last-Event-ID` first gets what it missed.
 #[utoipa::path(get, path = "/me/notifications/stream", tag = "notifications",
     responses((status = 200, content_type = "text/event-stream", description = "the stream"), (status = 403)))]
-async fn stream(
+pub(crate) async fn stream(
     State(state): State<AppState>,
     Caller(caller): Caller,
     headers: HeaderMap,

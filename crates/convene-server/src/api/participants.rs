@@ -90,7 +90,7 @@ async fn target(
 #[utoipa::path(put, path = "/events/{id}/participants/{username}", tag = "participants",
     params(("id" = String, Path), ("username" = String, Path)), request_body = PutParticipant,
     responses((status = 201, body = ParticipantBody), (status = 200, body = ParticipantBody), (status = 403), (status = 404), (status = 409), (status = 422)))]
-async fn register(
+pub(crate) async fn register(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((id, username)): Path<(String, String)>,

@@ -190,7 +190,7 @@ impl TryFrom<CreateWebhook> for NewWebhook {
 /// Create a webhook; the answer carries its signing secret, shown this once.
 #[utoipa::path(post, path = "/webhooks", tag = "webhooks", request_body = CreateWebhook,
     responses((status = 201, body = WebhookBody), (status = 403), (status = 422)))]
-async fn create_webhook(
+pub(crate) async fn create_webhook(
     State(state): State<AppState>,
     Caller(caller): Caller,
     JsonBody(body): JsonBody<CreateWebhook>,
@@ -202,7 +202,7 @@ async fn create_webhook(
 }
 
 #[utoipa::path(get, path = "/webhooks", tag = "webhooks", params(PageQuery), responses((status = 200, body = List<WebhookBody>)))]
-async fn list_webhooks(
+pub(crate) async fn list_webhooks(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Query(query): Query<PageQuery>,
@@ -220,7 +220,7 @@ pub async fn webhook_at(state: &AppState, raw: &str) -> ApiResult<Webhook> {
 
 #[utoipa::path(get, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = WebhookBody), (status = 404)))]
-async fn get_webhook(
+pub(crate) async fn get_webhook(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
@@ -316,7 +316,7 @@ async fn delete_webhook(
 /// configured grace period, so receivers can switch without losing a message.
 #[utoipa::path(post, path = "/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = WebhookBody), (status = 404)))]
-async fn rotate_secret(
+pub(crate) async fn rotate_secret(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
@@ -340,7 +340,7 @@ pub struct Queued {
 /// Queue a `webhook.test` message to this endpoint only; follow it at `/deliveries/{id}`.
 #[utoipa::path(post, path = "/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 202, body = Queued), (status = 404)))]
-async fn test_webhook(
+pub(crate) async fn test_webhook(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,

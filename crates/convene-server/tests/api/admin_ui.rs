@@ -136,6 +136,31 @@ app_tests! {
         let overview = page(&app, &root, "/admin").await;
         assert!(overview.text.contains("Failing endpoints") && overview.text.contains("No delivery attempts"), "{}", overview.text);
 
+        // Every form checks origin and token; admin pages refuse organizers.
+        let csrf_of = |html: &str| html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let token = csrf_of(&page(&app, &alice, "/admin/events").await.text);
+        let post = |path: &str, fields: &[(&str, &str)], origin: &str| {
+            app.call(Method::POST, path)
+                .header("cookie", &format!("convene_session={alice}"))
+                .header("origin", origin)
+                .raw("application/x-www-form-urlencoded", form(fields))
+        };
+        let make = [("title", "From the form"), ("slug", "from-the-form")];
+        assert_eq!(post("/admin/events", &make, &app.base_url).send().await.status, 403, "no token");
+        let with_token = [make[0], make[1], ("csrf", token.as_str())];
+        assert_eq!(post("/admin/events", &with_token, "http://evil.example").send().await.status, 403, "another origin");
+        let made = post("/admin/events", &with_token, &app.base_url).send().await;
+        assert_eq!(made.status, 303, "{}", made.text);
+        assert!(page(&app, &alice, "/admin/events").await.text.contains("From the form"), "the creator organizes it");
+        let bad = [("title", ""), ("slug", "x y"), ("csrf", token.as_str())];
+        let refused = post("/admin/events", &bad, &app.base_url).send().await;
+        assert_eq!(refused.status, 422);
+        assert!(refused.text.contains("title: is required"), "the API's own validation: {}", refused.text);
+        assert_eq!(page(&app, &alice, "/admin/webhooks").await.status, 403);
+        assert_eq!(page(&app, &alice, "/admin/mails").await.status, 403);
+        assert_eq!(page(&app, &root, "/admin/mails").await.status, 200);
+        assert_eq!(page(&app, &alice, "/admin/notifications").await.status, 200);
+
         // Sign-out needs the session's token too.
         let csrf = page(&app, &alice, "/admin").await.text.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
         let out = |token: &str| {

@@ -1,0 +1,138 @@
+// Drives the admin UI as a new operator would, in Debian's headless Chromium: sign in, create an
+// event, register participants, create a webhook whose receiver is down, watch the delivery
+// fail, bring the receiver up, retry, see it delivered; then every main page, with no console
+// errors. Screenshots go to SCREENSHOTS. Exit 0 when every step holds.
+//
+// Usage: node admin.mjs BASE_URL USERNAME PASSWORD SCREENSHOTS ADMIN_TOKEN
+import { chromium } from 'playwright-core';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const [base, username, password, shots, adminToken] = process.argv.slice(2);
+fs.mkdirSync(shots, { recursive: true });
+const problems = [];
+const step = (name) => console.log(`step: ${name}`);
+const fail = (msg) => { problems.push(msg); console.log(`FAIL: ${msg}`); };
+
+// A receiver that is down until we start it, on a port chosen now.
+const port = await new Promise((resolve) => {
+  const probe = http.createServer().listen(0, '127.0.0.1', () => {
+    const p = probe.address().port;
+    probe.close(() => resolve(p));
+  });
+});
+const received = [];
+const receiver = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => { body += c; });
+  req.on('end', () => { received.push({ headers: req.headers, body }); res.writeHead(200); res.end('ok'); });
+});
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+page.on('console', (m) => { if (m.type() === 'error') fail(`console error on ${page.url()}: ${m.text()}`); });
+page.on('pageerror', (e) => fail(`page error on ${page.url()}: ${e.message}`));
+const shot = async (name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+const until = async (what, check, timeoutMs = 15000) => {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    await page.reload();
+    if (await check()) return true;
+    await page.waitForTimeout(300);
+  }
+  fail(`timed out waiting for ${what}`);
+  return false;
+};
+
+try {
+  step('sign in');
+  await page.goto(`${base}/admin`);
+  if (!page.url().includes('/admin/login')) fail(`not sent to sign in: ${page.url()}`);
+  await shot('01-sign-in');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/admin`);
+  await shot('02-overview');
+
+  step('create an event');
+  await page.getByRole('link', { name: 'Events' }).click();
+  await page.getByText('Create an event').click();
+  await page.getByLabel('Title', { exact: true }).fill('Wiki Loves Browsers');
+  await page.getByLabel(/^Slug/).fill('Wiki/Loves_Browsers_(2026)');
+  await page.getByRole('button', { name: 'Create event' }).click();
+  await page.waitForURL(/\/admin\/events\/[0-9a-f-]+$/);
+  if (!(await page.getByRole('heading', { name: 'Wiki Loves Browsers' }).isVisible())) fail('the event page shows its title');
+
+  step('register participants');
+  for (const [name, visibility] of [['Bob', 'public'], ['Carol', 'private']]) {
+    await page.getByLabel('Username', { exact: true }).fill(name);
+    await page.getByLabel('Visibility').selectOption(visibility);
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.waitForLoadState();
+    if (!(await page.getByRole('cell', { name, exact: true }).isVisible())) fail(`${name} is listed`);
+  }
+  await shot('03-event');
+
+  step('create a webhook against a receiver that is down');
+  await page.getByRole('link', { name: 'Webhooks' }).click();
+  await shot('04-webhooks-empty');
+  await page.getByLabel('Endpoint URL').fill(`http://127.0.0.1:${port}/hook`);
+  await page.getByRole('button', { name: 'Create webhook' }).click();
+  await page.waitForLoadState();
+  if (!(await page.getByLabel('Signing secret').inputValue()).startsWith('whsec_')) fail('the secret is shown once');
+  await page.getByRole('button', { name: 'Send a test event' }).click();
+  await page.waitForURL(/\/admin\/webhooks\/[0-9a-f-]+$/);
+  await until('a failed attempt', async () => (await page.locator('td.status-pending').count()) > 0
+    && (await page.locator('td', { hasText: /^1$/ }).count()) > 0);
+  await shot('05-delivery-failing');
+  await page.getByRole('link').filter({ has: page.locator('time') }).first().click();
+  await page.waitForURL(/\/admin\/deliveries\//);
+  if (!(await page.getByRole('cell', { name: 'connection' }).first().isVisible())) fail('the attempt names the connection failure');
+  await shot('06-delivery-attempts');
+
+  step('bring the receiver up and retry');
+  await new Promise((r) => receiver.listen(port, '127.0.0.1', r));
+  await page.getByRole('button', { name: 'Retry now' }).click();
+  await page.waitForURL(/\/admin\/webhooks\/[0-9a-f-]+$/);
+  await until('the delivery to succeed', async () => (await page.locator('td.status-delivered').count()) > 0);
+  if (received.length !== 1) fail(`the receiver got ${received.length} requests`);
+  else if (!received[0].headers['webhook-signature']) fail('the delivery is signed');
+  await shot('07-delivered');
+
+  step('notifications arrive live');
+  await page.getByRole('link', { name: 'Notifications' }).click();
+  await page.getByText('Live: new notifications appear').waitFor();
+  const sent = await fetch(`${base}/api/v1/notifications`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+    body: JSON.stringify({ usernames: [username], title: 'Live from the browser test', message: '<p>hello</p>' }),
+  });
+  if (sent.status !== 201) fail(`sending a notification: ${sent.status}`);
+  await page.getByText('Live from the browser test').waitFor({ timeout: 5000 });
+  if ((await page.getByText('2 new registrations for Wiki Loves Browsers').count()) === 0
+    && (await page.getByText(/registration.* for Wiki Loves Browsers/).count()) === 0) fail('registrations were notified');
+  await shot('08-notifications');
+
+  step('every main page renders');
+  for (const [name, url] of [['09-overview', '/admin'], ['10-events', '/admin/events'], ['11-webhooks', '/admin/webhooks'], ['12-mail-log', '/admin/mails']]) {
+    await page.goto(`${base}${url}`);
+    await shot(name);
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${base}/admin/events`);
+  await shot('13-events-phone');
+} catch (e) {
+  fail(`${e.stack || e}`);
+  await shot('99-failure').catch(() => {});
+} finally {
+  await browser.close();
+  receiver.close();
+}
+console.log(problems.length === 0 ? 'browser checks passed' : `${problems.length} browser problems`);
+process.exit(problems.length === 0 ? 0 : 1);

@@ -1,0 +1,75 @@
+//! Form posts: each is checked for CSRF, then handed to the very API handler that serves the
+//! same action over JSON, so the UI has no rules of its own.
+
+use super::pages::{Nav, Page, render};
+use super::session::{Viewer, same_origin, token_matches};
+use crate::error::ApiError;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use convene_core::access::Principal;
+use std::collections::HashMap;
+
+pub type Fields = HashMap<String, String>;
+
+/// The same-origin and token checks every form passes: the refusal when one fails.
+pub fn forged(viewer: &Viewer, headers: &HeaderMap, form: &Fields) -> Option<Response> {
+    let token = form.get("csrf").map(String::as_str).unwrap_or_default();
+    if same_origin(headers) && token_matches(&viewer.csrf, token) {
+        None
+    } else {
+        Some(render(
+            StatusCode::FORBIDDEN,
+            &Page::message(
+                Nav::of(viewer, ""),
+                "Refused",
+                "That form came from another site or has expired. Reload the page and try again.",
+            ),
+        ))
+    }
+}
+
+/// The viewer as the API's caller.
+pub fn principal(viewer: &Viewer) -> Principal {
+    Principal::User {
+        id: viewer.user.id.clone(),
+        username: viewer.user.username.clone(),
+        is_admin: viewer.admin,
+    }
+}
+
+/// An API refusal as a page that says what to fix.
+pub fn refused(viewer: &Viewer, current: &'static str, e: ApiError) -> Response {
+    let text = match &e {
+        ApiError::Validation(errors) => errors
+            .clone()
+            .into_vec()
+            .into_iter()
+            .map(|f| format!("{}: {}", f.field.replace('_', " "), f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        ApiError::Internal(_) => "Something went wrong on our side; it has been logged.".to_owned(),
+        other => other.to_string(),
+    };
+    let code = match &e {
+        ApiError::Validation(_) | ApiError::Unprocessable { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        ApiError::NotFound => StatusCode::NOT_FOUND,
+        ApiError::Forbidden(_) | ApiError::Halted { .. } => StatusCode::FORBIDDEN,
+        ApiError::Conflict { .. } => StatusCode::CONFLICT,
+        ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    render(
+        code,
+        &Page::message(Nav::of(viewer, current), "Not done", &text),
+    )
+}
+
+/// A form field, trimmed; `None` when empty.
+pub fn field(form: &Fields, name: &str) -> Option<String> {
+    form.get(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}

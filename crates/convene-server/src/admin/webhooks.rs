@@ -1,0 +1,388 @@
+//! Webhooks (admins): list and create, one endpoint with its deliveries, every attempt of a
+//! delivery, and the actions (test send, rotate secret, retry one, recover since).
+
+use super::forms::{Fields, field, forged, principal, refused};
+use super::pages::{Nav, Page, render};
+use super::session::Viewer;
+use crate::api::{deliveries, webhooks};
+use crate::extract::{Caller, JsonBody, Query};
+use crate::state::AppState;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query as UrlQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+fn admin_only(viewer: &Viewer) -> Option<Response> {
+    (!viewer.admin).then(|| {
+        render(
+            StatusCode::FORBIDDEN,
+            &Page::message(
+                Nav::of(viewer, "webhooks"),
+                "Administrators only",
+                "Webhooks are managed by administrators.",
+            ),
+        )
+    })
+}
+
+fn text(v: &Value, key: &str) -> String {
+    match &v[key] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+pub struct HookRow {
+    pub id: String,
+    pub url: String,
+    pub types: String,
+    pub enabled: bool,
+    pub failing_since: String,
+    pub disabled_reason: String,
+}
+
+fn hook_row(v: &Value) -> HookRow {
+    HookRow {
+        id: text(v, "id"),
+        url: text(v, "url"),
+        types: v["event_types"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default(),
+        enabled: v["enabled"].as_bool().unwrap_or(false),
+        failing_since: text(v, "failing_since"),
+        disabled_reason: text(v, "disabled_reason"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/webhooks.html")]
+struct ListPage {
+    nav: Option<Nav>,
+    csrf: String,
+    hooks: Vec<HookRow>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Cursor {
+    cursor: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    UrlQuery(q): UrlQuery<Cursor>,
+) -> Response {
+    if let Some(r) = admin_only(&viewer) {
+        return r;
+    }
+    let page = crate::extract::PageQuery {
+        limit: Some("50".into()),
+        cursor: q.cursor,
+    };
+    let listed =
+        webhooks::list_webhooks(State(state), Caller(principal(&viewer)), Query(page)).await;
+    match listed {
+        Ok(list) => {
+            let v = serde_json::to_value(&list.0).unwrap_or_default();
+            let hooks = v["data"]
+                .as_array()
+                .map(|a| a.iter().map(hook_row).collect())
+                .unwrap_or_default();
+            let next = v["next_cursor"].as_str().map(str::to_owned);
+            render(
+                StatusCode::OK,
+                &ListPage {
+                    nav: Nav::of(&viewer, "webhooks"),
+                    csrf: viewer.csrf.clone(),
+                    hooks,
+                    next,
+                },
+            )
+        }
+        Err(e) => refused(&viewer, "webhooks", e),
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Response {
+    if let Some(r) = admin_only(&viewer) {
+        return r;
+    }
+    if let Some(r) = forged(&viewer, &headers, &form) {
+        return r;
+    }
+    let types: Vec<String> = field(&form, "event_types")
+        .unwrap_or_else(|| "*".into())
+        .split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let body = json!({
+        "url": field(&form, "url"),
+        "event_types": types,
+        "encoding": field(&form, "encoding").unwrap_or_else(|| "json".into()),
+        "description": field(&form, "description"),
+    });
+    let Ok(dto) = serde_json::from_value(body) else {
+        return refused(
+            &viewer,
+            "webhooks",
+            crate::error::ApiError::field("url", "is required"),
+        );
+    };
+    match webhooks::create_webhook(
+        State(state.clone()),
+        Caller(principal(&viewer)),
+        JsonBody(dto),
+    )
+    .await
+    {
+        Ok((_, created)) => {
+            let v = serde_json::to_value(&created.0).unwrap_or_default();
+            detail_page(
+                &state,
+                &viewer,
+                &text(&v, "id"),
+                Some(text(&v, "secret")),
+                None,
+            )
+            .await
+        }
+        Err(e) => refused(&viewer, "webhooks", e),
+    }
+}
+
+pub struct DeliveryRow {
+    pub id: String,
+    pub event_type: String,
+    pub status: String,
+    pub attempts: String,
+    pub next_attempt_at: String,
+    pub created_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/webhook.html")]
+struct DetailPage {
+    nav: Option<Nav>,
+    csrf: String,
+    hook: HookRow,
+    secret: Option<String>,
+    notice: Option<String>,
+    deliveries: Vec<DeliveryRow>,
+    next: Option<String>,
+}
+
+async fn detail_page(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    secret: Option<String>,
+    cursor: Option<String>,
+) -> Response {
+    let caller = || Caller(principal(viewer));
+    let hook =
+        match webhooks::get_webhook(State(state.clone()), caller(), Path(id.to_owned())).await {
+            Ok(h) => hook_row(&serde_json::to_value(&h.0).unwrap_or_default()),
+            Err(e) => return refused(viewer, "webhooks", e),
+        };
+    let query = deliveries::DeliveryQuery::page(cursor);
+    let listed = match deliveries::list_deliveries(
+        State(state.clone()),
+        caller(),
+        Path(id.to_owned()),
+        Query(query),
+    )
+    .await
+    {
+        Ok(l) => serde_json::to_value(&l.0).unwrap_or_default(),
+        Err(e) => return refused(viewer, "webhooks", e),
+    };
+    let rows = listed["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|d| DeliveryRow {
+                    id: text(d, "id"),
+                    event_type: text(d, "event_type"),
+                    status: text(d, "status"),
+                    attempts: text(d, "attempt_count"),
+                    next_attempt_at: text(d, "next_attempt_at"),
+                    created_at: text(d, "created_at"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let notice = secret
+        .as_ref()
+        .map(|_| "Copy the signing secret now: it is not shown again.".to_owned());
+    render(
+        StatusCode::OK,
+        &DetailPage {
+            nav: Nav::of(viewer, "webhooks"),
+            csrf: viewer.csrf.clone(),
+            hook,
+            secret,
+            notice,
+            deliveries: rows,
+            next: listed["next_cursor"].as_str().map(str::to_owned),
+        },
+    )
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    UrlQuery(q): UrlQuery<Cursor>,
+) -> Response {
+    if let Some(r) = admin_only(&viewer) {
+        return r;
+    }
+    detail_page(&state, &viewer, &id, None, q.cursor).await
+}
+
+/// `test`, `rotate`, `recover`: the endpoint's actions.
+pub async fn act(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<Fields>,
+) -> Response {
+    if let Some(r) = admin_only(&viewer) {
+        return r;
+    }
+    if let Some(r) = forged(&viewer, &headers, &form) {
+        return r;
+    }
+    let caller = Caller(principal(&viewer));
+    let back = Redirect::to(&format!("/admin/webhooks/{id}")).into_response();
+    match action.as_str() {
+        "test" => match webhooks::test_webhook(State(state), caller, Path(id)).await {
+            Ok(_) => back,
+            Err(e) => refused(&viewer, "webhooks", e),
+        },
+        "rotate" => {
+            match webhooks::rotate_secret(State(state.clone()), caller, Path(id.clone())).await {
+                Ok(rotated) => {
+                    let v = serde_json::to_value(&rotated.0).unwrap_or_default();
+                    detail_page(&state, &viewer, &id, Some(text(&v, "secret")), None).await
+                }
+                Err(e) => refused(&viewer, "webhooks", e),
+            }
+        }
+        "recover" => {
+            let since = field(&form, "since");
+            let Ok(dto) = serde_json::from_value(json!({"since": since})) else {
+                return refused(
+                    &viewer,
+                    "webhooks",
+                    crate::error::ApiError::field("since", "is required"),
+                );
+            };
+            match deliveries::recover(State(state), caller, Path(id), JsonBody(dto)).await {
+                Ok(_) => back,
+                Err(e) => refused(&viewer, "webhooks", e),
+            }
+        }
+        _ => render(
+            StatusCode::NOT_FOUND,
+            &Page::message(Nav::of(&viewer, "webhooks"), "Not found", "No such action."),
+        ),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/delivery.html")]
+struct DeliveryPage {
+    nav: Option<Nav>,
+    csrf: String,
+    id: String,
+    webhook_id: String,
+    event_type: String,
+    status: String,
+    attempts: Vec<(String, String, String, String)>,
+}
+
+pub async fn delivery(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = admin_only(&viewer) {
+        return r;
+    }
+    match deliveries::get_delivery(State(state), Caller(principal(&viewer)), Path(id)).await {
+        Ok(d) => {
+            let v = serde_json::to_value(&d.0).unwrap_or_default();
+            let attempts = v["attempts"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|x| {
+                            (
+                                text(x, "attempted_at"),
+                                text(x, "status_code"),
+                                text(x, "error_class"),
+                                text(x, "error"),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let d = &v;
+            render(
+                StatusCode::OK,
+                &DeliveryPage {
+                    nav: Nav::of(&viewer, "webhooks"),
+                    csrf: viewer.csrf.clone(),
+                    id: text(d, "id"),
+                    webhook_id: text(d, "webhook_id"),
+                    event_type: text(d, "event_type"),
+                    status: text(d, "status"),
+                    attempts,
+                },
+            )
+        }
+        Err(e) => refused(&viewer, "webhooks", e),
+    }
+}
+
+pub async fn retry(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<Fields>,
+) -> Response {
+    if let Some(r) = admin_only(&viewer) {
+        return r;
+    }
+    if let Some(r) = forged(&viewer, &headers, &form) {
+        return r;
+    }
+    match deliveries::retry_delivery(State(state), Caller(principal(&viewer)), Path(id)).await {
+        Ok((_, d)) => {
+            let v = serde_json::to_value(&d.0).unwrap_or_default();
+            Redirect::to(&format!("/admin/webhooks/{}", text(&v, "webhook_id"))).into_response()
+        }
+        Err(e) => refused(&viewer, "webhooks", e),
+    }
+}

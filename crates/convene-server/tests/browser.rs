@@ -1,0 +1,107 @@
+//! The admin UI in a real headless Chromium (Debian's `chromium`, driven by playwright-core from
+//! `browser-tests/`): the operator's tasks end to end, and screenshots of the main pages in
+//! `test-output/browser/`. Runs when Chromium and the npm packages are there; `.ci/run` installs
+//! both and sets `CONVENE_BROWSER_TESTS=1`, which turns their absence into a failure.
+
+use convene_core::SystemClock;
+use convene_server::config::{Config, Secret};
+use convene_server::{Node, Role};
+use convene_testkit::TestDb;
+use std::path::Path;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn ready() -> bool {
+    let have = Path::new("/usr/bin/chromium").exists()
+        && root()
+            .join("browser-tests/node_modules/playwright-core")
+            .exists();
+    if !have && std::env::var_os("CONVENE_BROWSER_TESTS").is_some() {
+        panic!(
+            "CONVENE_BROWSER_TESTS is set but Chromium or browser-tests/node_modules is missing"
+        );
+    }
+    have
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_fixes_a_failing_webhook_in_the_browser() {
+    if !ready() {
+        eprintln!(
+            "skipped: no /usr/bin/chromium or browser-tests/node_modules (run `npm ci` there)"
+        );
+        return;
+    }
+    let db = TestDb::sqlite();
+    let mut config = Config::defaults();
+    config.database_url = db.url.clone();
+    config.admin_token = Some(Secret::new(format!(
+        "admin-{}",
+        uuid::Uuid::new_v4().simple()
+    )));
+    config.allow_private_targets = true;
+    // Only the operator's retry delivers: the schedule's next try is an hour away.
+    config.delivery.retry_schedule_s = vec![3600];
+    config.delivery.idle_poll_ms = 50;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    config.email.public_url = base.clone();
+    let node = Node::start(config.clone(), Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(node.run(Role::All, Some(listener), shutdown.clone()));
+
+    convene_server::commands::create_user(&config, "Root", Some("root@example.org"), true)
+        .await
+        .unwrap();
+    for name in ["Bob", "Carol"] {
+        convene_server::commands::create_user(&config, name, None, false)
+            .await
+            .unwrap();
+    }
+    convene_server::commands::set_password(&config, "Root", "correct horse battery")
+        .await
+        .unwrap();
+
+    let shots = root().join("test-output/browser");
+    let out = tokio::process::Command::new("node")
+        .arg(root().join("browser-tests/admin.mjs"))
+        .args([base.as_str(), "Root", "correct horse battery"])
+        .arg(&shots)
+        .arg(
+            config
+                .admin_token
+                .as_ref()
+                .map(|t| t.expose())
+                .unwrap_or_default(),
+        )
+        .output()
+        .await
+        .expect("node runs");
+    shutdown.cancel();
+    let _ = server.await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{stdout}\n{stderr}"
+    );
+    for name in [
+        "02-overview",
+        "03-event",
+        "07-delivered",
+        "08-notifications",
+        "12-mail-log",
+        "13-events-phone",
+    ] {
+        assert!(
+            shots.join(format!("{name}.png")).exists(),
+            "{name} screenshot"
+        );
+    }
+}
