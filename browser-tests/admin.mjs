@@ -119,6 +119,12 @@ try {
     && (await page.getByText(/registration.* for Wiki Loves Browsers/).count()) === 0) fail('registrations were notified');
   await shot('08-notifications');
 
+  step('settings: a test mail through the one send path');
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('button', { name: 'Send a test mail' }).click();
+  await page.getByText(/Test mail to root@example.org is disabled/).waitFor();
+  await shot('14-settings');
+
   step('every main page renders');
   for (const [name, url] of [['09-overview', '/admin'], ['10-events', '/admin/events'], ['11-webhooks', '/admin/webhooks'], ['12-mail-log', '/admin/mails']]) {
     await page.goto(`${base}${url}`);

@@ -8,6 +8,7 @@ mod login;
 mod pages;
 pub mod password;
 mod session;
+mod settings;
 mod webhooks;
 
 use crate::state::AppState;
@@ -39,6 +40,9 @@ pub fn router() -> Router<AppState> {
         .route("/admin/notifications/read-all", post(inbox::read_all))
         .route("/admin/notifications/stream", get(inbox::stream))
         .route("/admin/mails", get(inbox::mails))
+        .route("/admin/settings", get(settings::page))
+        .route("/admin/settings/email", post(settings::save))
+        .route("/admin/settings/email/test", post(settings::test))
         .route(
             "/admin/static/htmx.min.js",
             get(|| asset("text/javascript", include_str!("../../static/htmx.min.js"))),

@@ -288,6 +288,27 @@ pub async fn act(
                 Err(e) => refused(&viewer, "webhooks", e),
             }
         }
+        "edit" => {
+            let types: Option<Vec<String>> = field(&form, "event_types").map(|t| {
+                t.split([',', ' ', '\n'])
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            });
+            let body = json!({"url": field(&form, "url"), "event_types": types, "enabled": form.contains_key("enabled")});
+            let Ok(dto) = serde_json::from_value(body) else {
+                return refused(
+                    &viewer,
+                    "webhooks",
+                    crate::error::ApiError::field("url", "is not valid"),
+                );
+            };
+            match webhooks::update_webhook(State(state), caller, Path(id), JsonBody(dto)).await {
+                Ok(_) => back,
+                Err(e) => refused(&viewer, "webhooks", e),
+            }
+        }
         "recover" => {
             let since = field(&form, "since");
             let Ok(dto) = serde_json::from_value(json!({"since": since})) else {

@@ -149,7 +149,7 @@ async fn get_mail(
 /// The email settings in force; the SMTP password and the API key are never shown.
 #[utoipa::path(get, path = "/settings/email", tag = "mail",
     responses((status = 200, body = Value), (status = 403)))]
-async fn get_settings(
+pub(crate) async fn get_settings(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> ApiResult<Json<Value>> {
@@ -168,7 +168,7 @@ async fn get_settings(
 /// `http_api_key`, `disabled_actions`.
 #[utoipa::path(put, path = "/settings/email", tag = "mail", request_body = Value,
     responses((status = 200, body = Value), (status = 403), (status = 422)))]
-async fn put_settings(
+pub(crate) async fn put_settings(
     State(state): State<AppState>,
     Caller(caller): Caller,
     JsonBody(body): JsonBody<Value>,
@@ -202,7 +202,7 @@ pub struct TestMail {
 /// Sends a test mail through the one send path; watch it in the mail log.
 #[utoipa::path(post, path = "/settings/email/test", tag = "mail", request_body = TestMail,
     responses((status = 202, body = MailBody), (status = 403), (status = 422)))]
-async fn test_mail(
+pub(crate) async fn test_mail(
     State(state): State<AppState>,
     Caller(caller): Caller,
     JsonBody(body): JsonBody<TestMail>,

@@ -3,7 +3,7 @@
 mod dashboard_link;
 pub(crate) mod deliveries;
 pub(crate) mod events;
-mod mails;
+pub(crate) mod mails;
 pub(crate) mod notifications;
 mod organizers;
 pub(crate) mod participants;

@@ -283,7 +283,7 @@ impl PatchWebhook {
 /// Change a webhook; `null` clears `description` or `rate_limit_per_s`.
 #[utoipa::path(patch, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), request_body = PatchWebhook,
     responses((status = 200, body = WebhookBody), (status = 404), (status = 422)))]
-async fn update_webhook(
+pub(crate) async fn update_webhook(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,

@@ -160,6 +160,9 @@ app_tests! {
         assert_eq!(page(&app, &alice, "/admin/mails").await.status, 403);
         assert_eq!(page(&app, &root, "/admin/mails").await.status, 200);
         assert_eq!(page(&app, &alice, "/admin/notifications").await.status, 200);
+        assert_eq!(page(&app, &alice, "/admin/settings").await.status, 403);
+        let settings = page(&app, &root, "/admin/settings").await;
+        assert!(settings.status == 200 && settings.text.contains("No provider can send"), "{}", settings.text);
 
         // Sign-out needs the session's token too.
         let csrf = page(&app, &alice, "/admin").await.text.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
