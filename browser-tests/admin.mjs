@@ -126,7 +126,7 @@ try {
   await shot('14-settings');
 
   step('every main page renders');
-  for (const [name, url] of [['09-overview', '/admin'], ['10-events', '/admin/events'], ['11-webhooks', '/admin/webhooks'], ['12-mail-log', '/admin/mails']]) {
+  for (const [name, url] of [['09-overview', '/admin'], ['10-events', '/admin/events'], ['11-webhooks', '/admin/webhooks'], ['12-mail-log', '/admin/mails'], ['15-webfilters', '/admin/webfilters']]) {
     await page.goto(`${base}${url}`);
     await shot(name);
   }

@@ -9,6 +9,7 @@ mod pages;
 pub mod password;
 mod session;
 mod settings;
+mod webfilters;
 mod webhooks;
 
 use crate::state::AppState;
@@ -40,6 +41,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/notifications/read-all", post(inbox::read_all))
         .route("/admin/notifications/stream", get(inbox::stream))
         .route("/admin/mails", get(inbox::mails))
+        .route(
+            "/admin/webfilters",
+            get(webfilters::list).post(webfilters::create),
+        )
+        .route("/admin/webfilters/{id}/delete", post(webfilters::delete))
         .route("/admin/settings", get(settings::page))
         .route("/admin/settings/email", post(settings::save))
         .route("/admin/settings/email/test", post(settings::test))

@@ -12,7 +12,7 @@ mod signals;
 pub mod slides;
 pub mod tokens;
 pub mod users;
-mod webfilters;
+pub(crate) mod webfilters;
 pub(crate) mod webhooks;
 
 use crate::error::{ApiError, ApiResult};

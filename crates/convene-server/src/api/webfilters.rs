@@ -196,7 +196,7 @@ impl WebfilterInput {
 /// A webfilter, called before every action of its type.
 #[utoipa::path(post, path = "/webfilters", tag = "webfilters", request_body = WebfilterInput,
     responses((status = 201, body = WebfilterBody), (status = 403), (status = 422)))]
-async fn create_webfilter(
+pub(crate) async fn create_webfilter(
     State(state): State<AppState>,
     Caller(caller): Caller,
     JsonBody(mut body): JsonBody<WebfilterInput>,
@@ -254,7 +254,7 @@ async fn create_webfilter(
 }
 
 #[utoipa::path(get, path = "/webfilters", tag = "webfilters", params(PageQuery), responses((status = 200, body = List<WebfilterBody>)))]
-async fn list_webfilters(
+pub(crate) async fn list_webfilters(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Query(query): Query<PageQuery>,
@@ -295,7 +295,7 @@ async fn update_webfilter(
 }
 
 #[utoipa::path(delete, path = "/webfilters/{id}", tag = "webfilters", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
-async fn delete_webfilter(
+pub(crate) async fn delete_webfilter(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,

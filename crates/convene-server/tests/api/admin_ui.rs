@@ -161,6 +161,15 @@ app_tests! {
         assert_eq!(page(&app, &root, "/admin/mails").await.status, 200);
         assert_eq!(page(&app, &alice, "/admin/notifications").await.status, 200);
         assert_eq!(page(&app, &alice, "/admin/settings").await.status, 403);
+        let root_csrf = csrf_of(&page(&app, &root, "/admin/webfilters").await.text);
+        let add = app.call(Method::POST, "/admin/webfilters")
+            .header("cookie", &format!("convene_session={root}"))
+            .header("origin", &app.base_url)
+            .raw("application/x-www-form-urlencoded", form(&[("filter_type", "participant.registration.requested"), ("url", "https://filters.example.org/check"), ("csrf", &root_csrf)]))
+            .send().await;
+        assert_eq!(add.status, 303, "{}", add.text);
+        assert!(page(&app, &root, "/admin/webfilters").await.text.contains("https://filters.example.org/check"));
+        assert_eq!(page(&app, &alice, "/admin/webfilters").await.status, 403);
         let settings = page(&app, &root, "/admin/settings").await;
         assert!(settings.status == 200 && settings.text.contains("No provider can send"), "{}", settings.text);
 
@@ -189,6 +198,14 @@ app_tests! {
         assert_eq!(r.status, 429, "locked even with the right password: {}", r.text);
         app.clock.advance(time::Duration::minutes(2));
         sign_in(&app, "Alice", "correct horse battery").await;
+        let cookie = login_token(&app).await;
+        let behind_tls = app.call(Method::POST, "/admin/login")
+            .header("cookie", &format!("convene_login={cookie}"))
+            .header("origin", &app.base_url)
+            .header("x-forwarded-proto", "https")
+            .raw("application/x-www-form-urlencoded", form(&[("username", "Alice"), ("password", "correct horse battery"), ("csrf", &cookie)]))
+            .send().await;
+        assert!(set_cookie(&behind_tls, "convene_session").unwrap().contains("; Secure"), "Secure behind TLS");
         let r = try_login(&app, "Nobody", "whatever at all", Some(&app.base_url), None).await;
         assert_eq!(r.status, 401, "unknown names fail the same way");
     }
