@@ -1,0 +1,219 @@
+//! Both sides into the canonical form, and the canonical form back into the OSDI members a
+//! PUT sends (only the changed ones).
+
+use crate::canonical::{Canonical, Field, Postal};
+use serde_json::{Map, Value, json};
+
+/// The local person as the sync sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalPerson {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+    /// e.g. `en_GB`.
+    pub preferred_language: Option<String>,
+    pub address: Option<Postal>,
+    pub do_not_email: bool,
+    pub is_opt_out: bool,
+    pub do_not_sms: bool,
+}
+
+fn non_empty(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn status(unsubscribed: bool) -> Option<String> {
+    Some(
+        if unsubscribed {
+            "unsubscribed"
+        } else {
+            "subscribed"
+        }
+        .to_owned(),
+    )
+}
+
+/// osdi-client's rule: an address without a postal code is no address.
+fn postal(p: Option<Postal>) -> Option<Postal> {
+    p.filter(|p| {
+        p.postal_code
+            .as_deref()
+            .is_some_and(|c| !c.trim().is_empty())
+    })
+}
+
+pub fn local_to_canonical(p: &LocalPerson) -> Canonical {
+    let phone = non_empty(p.phone.as_deref());
+    Canonical {
+        given_name: non_empty(p.first_name.as_deref()),
+        family_name: non_empty(p.last_name.as_deref()),
+        email: non_empty(p.email.as_deref()).map(|e| e.to_lowercase()),
+        email_status: status(p.do_not_email || p.is_opt_out),
+        phone_status: phone
+            .as_ref()
+            .and_then(|_| status(p.do_not_sms || p.is_opt_out)),
+        phone,
+        language: non_empty(p.preferred_language.as_deref())
+            .map(|l| l.chars().take(2).collect::<String>().to_lowercase()),
+        postal: postal(p.address.clone()),
+    }
+}
+
+/// The primary entry of an OSDI list, or its first.
+fn primary(list: &Value) -> Option<&Value> {
+    let items = list.as_array()?;
+    items
+        .iter()
+        .find(|i| i["primary"].as_bool() == Some(true))
+        .or_else(|| items.first())
+}
+
+fn text(v: &Value) -> Option<String> {
+    non_empty(v.as_str())
+}
+
+pub fn remote_to_canonical(person: &Value) -> Canonical {
+    let email = primary(&person["email_addresses"]);
+    let phone = primary(&person["phone_numbers"]);
+    let number = phone.and_then(|p| text(&p["number"])).map(|n| {
+        let digits: String = n.chars().filter(char::is_ascii_digit).collect();
+        format!("+{digits}")
+    });
+    let address = primary(&person["postal_addresses"]).map(|a| Postal {
+        address_line: a["address_lines"].get(0).and_then(text),
+        locality: text(&a["locality"]),
+        region: text(&a["region"]),
+        postal_code: text(&a["postal_code"]),
+        country: text(&a["country"]),
+    });
+    Canonical {
+        given_name: text(&person["given_name"]),
+        family_name: text(&person["family_name"]),
+        email: email
+            .and_then(|e| text(&e["address"]))
+            .map(|e| e.to_lowercase()),
+        email_status: email.and_then(|e| text(&e["status"])),
+        phone_status: number.as_ref().and(phone).and_then(|p| text(&p["status"])),
+        phone: number,
+        language: person["languages_spoken"].get(0).and_then(text),
+        postal: postal(address),
+    }
+}
+
+/// The members of a PUT that writes `fields` of `person`; never `identifiers` or dates.
+pub fn remote_members(person: &Canonical, fields: &[Field]) -> Value {
+    let mut out = Map::new();
+    let has = |f: Field| fields.contains(&f);
+    if has(Field::GivenName) {
+        out.insert("given_name".into(), json!(person.given_name));
+    }
+    if has(Field::FamilyName) {
+        out.insert("family_name".into(), json!(person.family_name));
+    }
+    if (has(Field::Email) || has(Field::EmailStatus)) && person.email.is_some() {
+        out.insert(
+            "email_addresses".into(),
+            json!([{"address": person.email, "primary": true, "status": person.email_status}]),
+        );
+    }
+    if (has(Field::Phone) || has(Field::PhoneStatus))
+        && let Some(phone) = &person.phone
+    {
+        out.insert(
+            "phone_numbers".into(),
+            json!([{"number": phone.trim_start_matches('+'), "primary": true, "number_type": "Mobile", "status": person.phone_status}]),
+        );
+    }
+    if has(Field::Postal)
+        && let Some(p) = &person.postal
+    {
+        out.insert(
+            "postal_addresses".into(),
+            json!([{"primary": true, "address_lines": p.address_line.iter().collect::<Vec<_>>(), "locality": p.locality,
+                "region": p.region, "postal_code": p.postal_code, "country": p.country}]),
+        );
+    }
+    if has(Field::Language)
+        && let Some(l) = &person.language
+    {
+        out.insert("languages_spoken".into(), json!([l]));
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote() -> Value {
+        json!({
+            "identifiers": ["action_network:d91b4b2e-ae0e-4cd3-9ed7-d0ec501b0bc3"],
+            "given_name": "Lauren", "family_name": "Smith",
+            "email_addresses": [{"address": "old@example.com"}, {"primary": true, "address": "LSmith@Example.com", "status": "subscribed"}],
+            "phone_numbers": [{"primary": true, "number": "12024561111", "number_type": "Mobile", "status": "unsubscribed"}],
+            "postal_addresses": [{"primary": true, "address_lines": ["1900 Pennsylvania Ave"], "locality": "Washington", "region": "DC", "postal_code": "20009", "country": "US"}],
+            "languages_spoken": ["en"]
+        })
+    }
+
+    #[test]
+    fn remote_people_map_from_their_primary_entries() {
+        let c = remote_to_canonical(&remote());
+        assert_eq!(c.email.as_deref(), Some("lsmith@example.com"));
+        assert_eq!(
+            (c.phone.as_deref(), c.phone_status.as_deref()),
+            (Some("+12024561111"), Some("unsubscribed"))
+        );
+        assert_eq!(
+            c.postal.as_ref().unwrap().locality.as_deref(),
+            Some("Washington")
+        );
+        assert_eq!(c.language.as_deref(), Some("en"));
+        let mut no_code = remote();
+        no_code["postal_addresses"][0]["postal_code"] = json!("");
+        assert_eq!(
+            remote_to_canonical(&no_code).postal,
+            None,
+            "no postal code, no address"
+        );
+    }
+
+    #[test]
+    fn local_people_map_opt_outs_and_languages() {
+        let p = LocalPerson {
+            first_name: Some("Lauren".into()),
+            email: Some("LSmith@example.com".into()),
+            phone: Some("+12024561111".into()),
+            preferred_language: Some("en_GB".into()),
+            is_opt_out: true,
+            ..Default::default()
+        };
+        let c = local_to_canonical(&p);
+        assert_eq!(
+            (c.email_status.as_deref(), c.phone_status.as_deref()),
+            (Some("unsubscribed"), Some("unsubscribed"))
+        );
+        assert_eq!(
+            (c.language.as_deref(), c.email.as_deref()),
+            (Some("en"), Some("lsmith@example.com"))
+        );
+        assert_eq!(
+            local_to_canonical(&LocalPerson::default()).phone_status,
+            None
+        );
+    }
+
+    #[test]
+    fn a_put_carries_only_the_changed_members() {
+        let c = remote_to_canonical(&remote());
+        let body = remote_members(&c, &[Field::GivenName, Field::PhoneStatus]);
+        let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["given_name", "phone_numbers"]);
+        assert_eq!(body["phone_numbers"][0]["number"], "12024561111");
+        assert!(body.get("identifiers").is_none());
+    }
+}
