@@ -1,5 +1,5 @@
-//! Per-endpoint rate limits: a token bucket per webhook, refilled at `rate_limit_per_s` with a
-//! burst of one second's worth. Kept per worker process (several nodes each allow the rate).
+//! Rate limits: a token bucket per key (a webhook, an API token), refilled at a rate per second
+//! with a burst of one second's worth. Kept per process (several nodes each allow the rate).
 
 use convene_core::{Timestamp, WebhookId};
 use std::collections::HashMap;
@@ -12,23 +12,24 @@ struct Bucket {
     at: Timestamp,
 }
 
-#[derive(Debug, Default)]
-pub struct RateLimits(Mutex<HashMap<WebhookId, Bucket>>);
+#[derive(Debug)]
+pub struct RateLimits<K = WebhookId>(Mutex<HashMap<K, Bucket>>);
 
-impl RateLimits {
-    /// Takes a token for `webhook` at `now`, or says how long until one is there.
-    pub fn take(
-        &self,
-        webhook: &WebhookId,
-        rate_per_s: u32,
-        now: Timestamp,
-    ) -> Result<(), Duration> {
+impl<K> Default for RateLimits<K> {
+    fn default() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: Eq + std::hash::Hash + Clone> RateLimits<K> {
+    /// Takes a token for `key` at `now`, or says how long until one is there.
+    pub fn take(&self, key: &K, rate_per_s: u32, now: Timestamp) -> Result<(), Duration> {
         let rate = f64::from(rate_per_s.max(1));
         let mut buckets = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let bucket = buckets.entry(webhook.clone()).or_insert(Bucket {
+        let bucket = buckets.entry(key.clone()).or_insert(Bucket {
             tokens: rate,
             at: now,
         });

@@ -4,6 +4,7 @@
 //! timestamps), fields are merged three ways, and collections are walked by their `next` links.
 
 pub mod canonical;
+pub mod client;
 pub mod mapping;
 pub mod merge;
 pub mod paging;

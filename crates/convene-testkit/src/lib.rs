@@ -3,12 +3,14 @@
 mod app;
 mod db;
 mod gate;
+pub mod osdi;
 mod receiver;
 mod smtp;
 
 pub use app::{Call, Reply, TestApp, http_client, spawn_app, spawn_app_with};
 pub use db::{Backend, TestDb};
 pub use gate::Gate;
+pub use osdi::OsdiFake;
 pub use receiver::{Answer, Received, Receiver};
 pub use reqwest::Method;
 pub use smtp::{Received as ReceivedMail, SmtpSink};

@@ -1,0 +1,162 @@
+//! The HTTP side: every request waits for a token of its API token's bucket, is sent with the
+//! `OSDI-API-Token` header, and is judged by [`crate::retry::decide`]. Redirects are not
+//! followed; a PUT is never turned into a POST.
+
+use crate::retry::{Answer, Decision, RetryConfig, decide};
+use convene_delivery::limits::RateLimits;
+use convene_delivery::outcome::parse_retry_after;
+use reqwest::Method;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// This request failed for good (a 4xx other than 429): its record fails, the run goes on.
+    Failed { status: u16, excerpt: String },
+    /// Out of attempts, or a failure that cannot be retried safely: the run aborts.
+    Aborted(String),
+}
+
+#[derive(Clone)]
+pub struct OsdiClient {
+    http: reqwest::Client,
+    token: String,
+    rate_per_s: u32,
+    /// Shared by every client of the same API token: one bucket per token.
+    limits: Arc<RateLimits<String>>,
+    retry: RetryConfig,
+}
+
+const EXCERPT: usize = 500;
+
+impl OsdiClient {
+    pub fn new(
+        token: &str,
+        rate_per_s: u32,
+        limits: Arc<RateLimits<String>>,
+        retry: RetryConfig,
+        timeout: Duration,
+    ) -> Self {
+        convene_delivery::http::install_crypto();
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client builds");
+        Self {
+            http,
+            token: token.to_owned(),
+            rate_per_s,
+            limits,
+            retry,
+        }
+    }
+
+    async fn wait_for_token(&self) {
+        loop {
+            match self.limits.take(
+                &self.token,
+                self.rate_per_s,
+                time::OffsetDateTime::now_utc(),
+            ) {
+                Ok(()) => return,
+                Err(wait) => tokio::time::sleep(wait.unsigned_abs()).await,
+            }
+        }
+    }
+
+    /// GET, PUT and DELETE are idempotent; a POST is only when the caller says so (Action
+    /// Network's person signup helper is an upsert by email).
+    pub async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        idempotent: bool,
+    ) -> Result<Value, CallError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.wait_for_token().await;
+            let mut request = self
+                .http
+                .request(method.clone(), url)
+                .header("OSDI-API-Token", &self.token);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let (answer, text) = match request.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let retry_after = response
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| parse_retry_after(v, time::OffsetDateTime::now_utc()))
+                        .map(|d| d.unsigned_abs());
+                    let text = response.text().await.unwrap_or_default();
+                    (
+                        Answer::Status {
+                            status,
+                            retry_after,
+                        },
+                        text,
+                    )
+                }
+                Err(e) => (Answer::Connection, e.to_string()),
+            };
+            match decide(
+                &self.retry,
+                attempt,
+                &answer,
+                idempotent,
+                rand::random::<f64>(),
+            ) {
+                Decision::Done => return Ok(serde_json::from_str(&text).unwrap_or(Value::Null)),
+                Decision::RetryAfter(wait) => tokio::time::sleep(wait).await,
+                Decision::FailRecord => {
+                    let status = match answer {
+                        Answer::Status { status, .. } => status,
+                        Answer::Connection => 0,
+                    };
+                    return Err(CallError::Failed {
+                        status,
+                        excerpt: text.chars().take(EXCERPT).collect(),
+                    });
+                }
+                Decision::AbortRun => {
+                    let what = match answer {
+                        Answer::Status { status, .. } => {
+                            format!("{method} {url} answered {status} on attempt {attempt}")
+                        }
+                        Answer::Connection => {
+                            format!("{method} {url} unreachable on attempt {attempt}: {text}")
+                        }
+                    };
+                    return Err(CallError::Aborted(what));
+                }
+            }
+        }
+    }
+
+    /// Walks a collection from `url`, handing each page's records to `each`; stops at the
+    /// first empty page or the last one.
+    pub async fn walk(
+        &self,
+        url: &str,
+        mut each: impl FnMut(Vec<Value>),
+    ) -> Result<u32, CallError> {
+        let mut next = Some(url.to_owned());
+        let (mut pages, mut number) = (0, None);
+        while let Some(url) = next {
+            let page = self.call(Method::GET, &url, None, true).await?;
+            pages += 1;
+            next = crate::paging::next_page(&page, number)
+                .map_err(|e| CallError::Aborted(format!("paging: {e:?}")))?;
+            number = page["page"].as_u64().or(number);
+            each(crate::paging::records(&page));
+        }
+        Ok(pages)
+    }
+}
