@@ -73,3 +73,27 @@ pub fn field(form: &Fields, name: &str) -> Option<String> {
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
 }
+
+/// The refusal of an administrators' page to anyone else.
+pub fn admins_only(viewer: &Viewer, current: &'static str) -> Option<Response> {
+    (!viewer.admin).then(|| {
+        render(
+            StatusCode::FORBIDDEN,
+            &Page::message(
+                Nav::of(viewer, current),
+                "Administrators only",
+                "This page is for administrators.",
+            ),
+        )
+    })
+}
+
+/// An administrators' form: the viewer's standing, then the CSRF checks.
+pub fn admin_form(
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    form: &Fields,
+    current: &'static str,
+) -> Option<Response> {
+    admins_only(viewer, current).or_else(|| forged(viewer, headers, form))
+}

@@ -1,7 +1,7 @@
 //! The signed-in user's notifications (live, through the same stream the API serves) and the
 //! mail log (admins).
 
-use super::forms::{Fields, forged, principal};
+use super::forms::{Fields, admins_only, forged, principal};
 use super::pages::{Nav, Page, render};
 use super::session::Viewer;
 use crate::api::rfc3339;
@@ -138,15 +138,8 @@ pub async fn mails(
     viewer: Viewer,
     Query(q): Query<MailQuery>,
 ) -> Response {
-    if !viewer.admin {
-        return render(
-            StatusCode::FORBIDDEN,
-            &Page::message(
-                Nav::of(&viewer, "mails"),
-                "Administrators only",
-                "The mail log is for administrators.",
-            ),
-        );
+    if let Some(r) = admins_only(&viewer, "mails") {
+        return r;
     }
     let status = q.status.as_deref().and_then(MailStatus::parse);
     let after = PageRequest::parse_cursor(q.cursor.as_deref())

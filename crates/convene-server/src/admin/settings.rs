@@ -1,8 +1,8 @@
 //! Email settings (admins): the providers, sender and switches in force, changed and tested
 //! through the API's own handlers.
 
-use super::forms::{Fields, field, forged, principal, refused};
-use super::pages::{Nav, Page, render};
+use super::forms::{Fields, admins_only, field, forged, principal, refused};
+use super::pages::{Nav, render};
 use super::session::Viewer;
 use crate::api::mails;
 use crate::extract::{Caller, JsonBody};
@@ -42,15 +42,8 @@ fn list(v: &Value) -> String {
 }
 
 async fn show(state: AppState, viewer: &Viewer, notice: Option<String>) -> Response {
-    if !viewer.admin {
-        return render(
-            StatusCode::FORBIDDEN,
-            &Page::message(
-                Nav::of(viewer, "settings"),
-                "Administrators only",
-                "Settings are for administrators.",
-            ),
-        );
+    if let Some(r) = admins_only(viewer, "settings") {
+        return r;
     }
     match mails::get_settings(State(state), Caller(principal(viewer))).await {
         Ok(s) => {

@@ -1,7 +1,7 @@
 //! Webfilters (admins): list, create, delete, through the API's handlers.
 
-use super::forms::{Fields, field, forged, principal, refused};
-use super::pages::{Nav, Page, render};
+use super::forms::{Fields, admin_form, admins_only, field, principal, refused};
+use super::pages::{Nav, render};
 use super::session::Viewer;
 use crate::api::webfilters;
 use crate::extract::{Caller, JsonBody, PageQuery, Query};
@@ -38,25 +38,12 @@ pub struct Cursor {
     cursor: Option<String>,
 }
 
-fn admin_only(viewer: &Viewer) -> Option<Response> {
-    (!viewer.admin).then(|| {
-        render(
-            StatusCode::FORBIDDEN,
-            &Page::message(
-                Nav::of(viewer, "webfilters"),
-                "Administrators only",
-                "Webfilters are managed by administrators.",
-            ),
-        )
-    })
-}
-
 pub async fn list(
     State(state): State<AppState>,
     viewer: Viewer,
     UrlQuery(q): UrlQuery<Cursor>,
 ) -> Response {
-    if let Some(r) = admin_only(&viewer) {
+    if let Some(r) = admins_only(&viewer, "webfilters") {
         return r;
     }
     let page = PageQuery {
@@ -101,10 +88,7 @@ pub async fn create(
     headers: HeaderMap,
     Form(form): Form<Fields>,
 ) -> Response {
-    if let Some(r) = admin_only(&viewer) {
-        return r;
-    }
-    if let Some(r) = forged(&viewer, &headers, &form) {
+    if let Some(r) = admin_form(&viewer, &headers, &form, "webfilters") {
         return r;
     }
     let body: Value =
@@ -131,10 +115,7 @@ pub async fn delete(
     Path(id): Path<String>,
     Form(form): Form<Fields>,
 ) -> Response {
-    if let Some(r) = admin_only(&viewer) {
-        return r;
-    }
-    if let Some(r) = forged(&viewer, &headers, &form) {
+    if let Some(r) = admin_form(&viewer, &headers, &form, "webfilters") {
         return r;
     }
     match webfilters::delete_webfilter(State(state), Caller(principal(&viewer)), Path(id)).await {

@@ -1,7 +1,7 @@
 //! Webhooks (admins): list and create, one endpoint with its deliveries, every attempt of a
 //! delivery, and the actions (test send, rotate secret, retry one, recover since).
 
-use super::forms::{Fields, field, forged, principal, refused};
+use super::forms::{Fields, admin_form, admins_only, field, principal, refused};
 use super::pages::{Nav, Page, render};
 use super::session::Viewer;
 use crate::api::{deliveries, webhooks};
@@ -14,19 +14,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-fn admin_only(viewer: &Viewer) -> Option<Response> {
-    (!viewer.admin).then(|| {
-        render(
-            StatusCode::FORBIDDEN,
-            &Page::message(
-                Nav::of(viewer, "webhooks"),
-                "Administrators only",
-                "Webhooks are managed by administrators.",
-            ),
-        )
-    })
-}
 
 fn text(v: &Value, key: &str) -> String {
     match &v[key] {
@@ -83,7 +70,7 @@ pub async fn list(
     viewer: Viewer,
     UrlQuery(q): UrlQuery<Cursor>,
 ) -> Response {
-    if let Some(r) = admin_only(&viewer) {
+    if let Some(r) = admins_only(&viewer, "webhooks") {
         return r;
     }
     let page = crate::extract::PageQuery {
@@ -120,10 +107,7 @@ pub async fn create(
     headers: HeaderMap,
     Form(form): Form<Fields>,
 ) -> Response {
-    if let Some(r) = admin_only(&viewer) {
-        return r;
-    }
-    if let Some(r) = forged(&viewer, &headers, &form) {
+    if let Some(r) = admin_form(&viewer, &headers, &form, "webhooks") {
         return r;
     }
     let types: Vec<String> = field(&form, "event_types")
@@ -252,7 +236,7 @@ pub async fn detail(
     Path(id): Path<String>,
     UrlQuery(q): UrlQuery<Cursor>,
 ) -> Response {
-    if let Some(r) = admin_only(&viewer) {
+    if let Some(r) = admins_only(&viewer, "webhooks") {
         return r;
     }
     detail_page(&state, &viewer, &id, None, q.cursor).await
@@ -266,10 +250,7 @@ pub async fn act(
     Path((id, action)): Path<(String, String)>,
     Form(form): Form<Fields>,
 ) -> Response {
-    if let Some(r) = admin_only(&viewer) {
-        return r;
-    }
-    if let Some(r) = forged(&viewer, &headers, &form) {
+    if let Some(r) = admin_form(&viewer, &headers, &form, "webhooks") {
         return r;
     }
     let caller = Caller(principal(&viewer));
@@ -347,7 +328,7 @@ pub async fn delivery(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(r) = admin_only(&viewer) {
+    if let Some(r) = admins_only(&viewer, "webhooks") {
         return r;
     }
     match deliveries::get_delivery(State(state), Caller(principal(&viewer)), Path(id)).await {
@@ -393,10 +374,7 @@ pub async fn retry(
     Path(id): Path<String>,
     Form(form): Form<Fields>,
 ) -> Response {
-    if let Some(r) = admin_only(&viewer) {
-        return r;
-    }
-    if let Some(r) = forged(&viewer, &headers, &form) {
+    if let Some(r) = admin_form(&viewer, &headers, &form, "webhooks") {
         return r;
     }
     match deliveries::retry_delivery(State(state), Caller(principal(&viewer)), Path(id)).await {
