@@ -80,6 +80,10 @@ id_type!(
     SessionId
 );
 id_type!(
+    /// A person: a CRM contact, separate from login users (a user may link to one).
+    PersonId
+);
+id_type!(
     /// A slide deck of a session.
     DeckId
 );

@@ -12,6 +12,7 @@ pub mod mail;
 pub mod notification;
 pub mod outbound;
 pub mod page;
+pub mod person;
 pub mod sync;
 pub mod text;
 pub mod token;
@@ -22,5 +23,7 @@ pub mod webfilter;
 pub mod webhook;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use ids::{DeckId, DeliveryId, EventId, SessionId, TokenId, UserId, WebfilterId, WebhookId};
+pub use ids::{
+    DeckId, DeliveryId, EventId, PersonId, SessionId, TokenId, UserId, WebfilterId, WebhookId,
+};
 pub use validation::{FieldError, FieldErrors};

@@ -33,10 +33,13 @@ pub enum EventType {
     ConferenceReady,
     ConferenceFailed,
     SlidesUpdated,
+    PersonCreated,
+    PersonUpdated,
+    PersonDeleted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 20] = [
+    pub const ALL: [EventType; 23] = [
         EventType::UserCreated,
         EventType::UserUpdated,
         EventType::UserDeleted,
@@ -57,6 +60,9 @@ impl EventType {
         EventType::ConferenceReady,
         EventType::ConferenceFailed,
         EventType::SlidesUpdated,
+        EventType::PersonCreated,
+        EventType::PersonUpdated,
+        EventType::PersonDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -81,6 +87,9 @@ impl EventType {
             EventType::ConferenceReady => "conference.ready",
             EventType::ConferenceFailed => "conference.failed",
             EventType::SlidesUpdated => "slides.updated",
+            EventType::PersonCreated => "person.created",
+            EventType::PersonUpdated => "person.updated",
+            EventType::PersonDeleted => "person.deleted",
         }
     }
 
@@ -219,6 +228,22 @@ impl OutboundEvent {
         )
     }
 
+    /// `person.created`, `person.updated`, `person.deleted`: the contact as it is (was).
+    pub fn person(event_type: EventType, p: &crate::person::Person) -> Self {
+        let f = &p.fields;
+        Self::new(
+            event_type,
+            json!({
+                "id": p.id.as_str(), "given_name": f.given_name, "family_name": f.family_name,
+                "email": f.email.as_ref().map(|e| e.as_str()), "phone": f.phone.as_ref().map(|x| x.as_str()),
+                "language": f.language.as_ref().map(|l| l.as_str()), "address": f.address,
+                "do_not_email": f.do_not_email, "is_opt_out": f.is_opt_out, "do_not_sms": f.do_not_sms,
+                "tags": f.tags, "user_id": f.user.as_ref().map(|u| u.as_str()),
+                "updated_at": time(p.updated_at),
+            }),
+        )
+    }
+
     /// `event_sync.enabled` or `event_sync.disabled`: the event and the Event Center event id.
     pub fn sync_link(event_type: EventType, event: &Event, center: &CenterEventId) -> Self {
         Self::new(
@@ -281,7 +306,8 @@ mod tests {
                     "event_sync",
                     "session",
                     "conference",
-                    "slides"
+                    "slides",
+                    "person"
                 ]
                 .contains(&t.data_key())
             );

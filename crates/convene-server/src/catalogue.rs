@@ -42,6 +42,9 @@ fn describe(t: EventType) -> &'static str {
             "A session's video room could not be made, moved or removed."
         }
         EventType::SlidesUpdated => "A session's slide decks changed; the decks in order.",
+        EventType::PersonCreated => "A person (a CRM contact) was added.",
+        EventType::PersonUpdated => "A person's details or tags changed.",
+        EventType::PersonDeleted => "A person was deleted (a deletion record is kept for sync).",
     }
 }
 
@@ -146,6 +149,23 @@ fn sample_message(t: EventType) -> OutboundEvent {
             OutboundEvent::conference(t, &session)
         }
         EventType::SlidesUpdated => OutboundEvent::slides(&session, std::slice::from_ref(&deck)),
+        EventType::PersonCreated | EventType::PersonUpdated | EventType::PersonDeleted => {
+            let person = convene_core::person::Person {
+                id: convene_core::PersonId::from_trusted(
+                    "0193a0b4-5f6e-7c3d-8e9f-0a1b2c3d4e60".into(),
+                ),
+                fields: convene_core::person::PersonFields {
+                    given_name: Some("Jane".into()),
+                    family_name: Some("Doe".into()),
+                    email: convene_core::text::Email::parse("jane@example.org").ok(),
+                    tags: vec!["volunteer".into()],
+                    ..Default::default()
+                },
+                created_at: at,
+                updated_at: at,
+            };
+            OutboundEvent::person(t, &person)
+        }
         EventType::EventSyncParticipantsUpdated => OutboundEvent::participants_synced(
             &event,
             &center,

@@ -10,6 +10,7 @@ mod idempotency;
 mod jobs;
 mod mails;
 mod notifications;
+mod people;
 mod roster;
 mod roster_sync;
 mod sync;

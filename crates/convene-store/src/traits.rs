@@ -235,6 +235,7 @@ pub trait Store:
     + crate::NotificationStore
     + crate::MailStore
     + crate::WebSessionStore
+    + crate::PersonStore
     + Admin
 {
 }
@@ -255,6 +256,7 @@ impl<T> Store for T where
         + crate::NotificationStore
         + crate::MailStore
         + crate::WebSessionStore
+        + crate::PersonStore
         + Admin
 {
 }

@@ -7,6 +7,7 @@ pub(crate) mod mails;
 pub(crate) mod notifications;
 mod organizers;
 pub(crate) mod participants;
+mod people;
 mod sessions;
 mod signals;
 pub mod slides;
@@ -45,6 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(slides::router())
         .merge(notifications::router())
         .merge(mails::router())
+        .merge(people::router())
 }
 
 /// A page of a list: `{"data": [...], "next_cursor": "…" | null}`.

@@ -19,12 +19,14 @@ use time::Duration;
 mod conference;
 mod delivery;
 mod notification;
+mod person;
 mod sync;
 mod web;
 mod webfilter;
 pub use conference::*;
 pub use delivery::*;
 pub use notification::*;
+pub use person::*;
 pub use sync::*;
 pub use web::*;
 pub use webfilter::*;
@@ -625,7 +627,8 @@ macro_rules! conformance_suite {
             preferences_and_audiences_are_stored_per_user,
             notices_are_planned_once_with_their_mail_jobs,
             mail_log_keeps_attempts_settings_and_suppressions,
-            web_sessions_expire_and_failures_count_per_name);
+            web_sessions_expire_and_failures_count_per_name,
+            people_keep_their_fields_tags_and_deletion_records);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

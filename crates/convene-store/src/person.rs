@@ -1,0 +1,31 @@
+//! Storage of people (CRM contacts) and the deletion records sync reads.
+
+use crate::StoreResult;
+use async_trait::async_trait;
+use convene_core::page::{Page, PageRequest};
+use convene_core::person::{Person, PersonFields};
+use convene_core::{PersonId, Timestamp};
+
+#[async_trait]
+pub trait PersonStore: Send + Sync {
+    /// Emits `person.created`.
+    async fn create_person(&self, fields: &PersonFields, at: Timestamp) -> StoreResult<Person>;
+    async fn person(&self, id: &PersonId) -> StoreResult<Option<Person>>;
+    /// Ordered by id (creation).
+    async fn list_people(&self, page: &PageRequest) -> StoreResult<Page<Person>>;
+    /// Writes every field and the tags. `NotFound` when gone. Emits `person.updated`.
+    async fn update_person(
+        &self,
+        id: &PersonId,
+        fields: &PersonFields,
+        at: Timestamp,
+    ) -> StoreResult<Person>;
+    /// Deletes the person and keeps a deletion record (id, email, time) for sync. Emits
+    /// `person.deleted`; `false` when there was no such person.
+    async fn delete_person(&self, id: &PersonId, at: Timestamp) -> StoreResult<bool>;
+    /// Deletion records since `since`, oldest first: `(id, email, deleted_at)`.
+    async fn person_deletions(
+        &self,
+        since: Timestamp,
+    ) -> StoreResult<Vec<(PersonId, Option<String>, Timestamp)>>;
+}
