@@ -2,6 +2,7 @@
 //! a password sign-in with a session cookie and CSRF checks. It reads and writes through the
 //! same store traits and rules as the API.
 
+mod events;
 mod forms;
 mod inbox;
 mod login;
@@ -25,10 +26,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/logout", post(login::logout))
         .route(
             "/admin/events",
-            get(pages::events).post(pages::create_event),
+            get(events::events).post(events::create_event),
         )
-        .route("/admin/events/{id}", get(pages::event))
-        .route("/admin/events/{id}/participants", post(pages::register))
+        .route("/admin/events/{id}", get(events::event))
+        .route("/admin/events/{id}/participants", post(events::register))
         .route(
             "/admin/webhooks",
             get(webhooks::list).post(webhooks::create),

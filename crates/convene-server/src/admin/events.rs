@@ -1,0 +1,320 @@
+//! Events: the list (search, paging), one event with its roster, link, sync log and sessions,
+//! and the forms that create an event and register someone.
+
+use super::forms::{Fields, field, forged, principal, refused};
+use super::pages::{Nav, Page, render, unavailable, visible_events};
+use super::session::Viewer;
+use crate::api::rfc3339;
+use crate::extract::{Caller, JsonBody};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use convene_core::EventId;
+use convene_core::event::Event;
+use convene_core::page::PageRequest;
+use serde::Deserialize;
+
+pub struct EventRow {
+    pub id: String,
+    pub title: String,
+    pub slug: String,
+    pub starts_at: Option<String>,
+    pub private: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/events.html")]
+struct Events {
+    nav: Option<Nav>,
+    csrf: String,
+    q: String,
+    q_encoded: String,
+    events: Vec<EventRow>,
+    page: usize,
+    pages: usize,
+}
+
+#[derive(Deserialize)]
+pub struct EventQuery {
+    q: Option<String>,
+    page: Option<usize>,
+}
+
+const PER_PAGE: usize = 25;
+
+pub async fn events(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<EventQuery>,
+) -> Response {
+    let Ok(all) = visible_events(&state, &viewer).await else {
+        return unavailable(&viewer, "events");
+    };
+    let q = query.q.unwrap_or_default().trim().to_owned();
+    let needle = q.to_lowercase();
+    let matching: Vec<Event> = all
+        .into_iter()
+        .filter(|e| {
+            needle.is_empty()
+                || e.title.as_str().to_lowercase().contains(&needle)
+                || e.slug.as_str().to_lowercase().contains(&needle)
+        })
+        .collect();
+    let pages = matching.len().div_ceil(PER_PAGE).max(1);
+    let page = query.page.unwrap_or(1).clamp(1, pages);
+    let events = matching
+        .into_iter()
+        .skip((page - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .map(|e| EventRow {
+            id: e.id.to_string(),
+            title: e.title.as_str().to_owned(),
+            slug: e.slug.as_str().to_owned(),
+            starts_at: e.starts_at.map(rfc3339),
+            private: e.private,
+        })
+        .collect();
+    let q_encoded = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+    render(
+        StatusCode::OK,
+        &Events {
+            nav: Nav::of(&viewer, "events"),
+            csrf: viewer.csrf.clone(),
+            q,
+            q_encoded,
+            events,
+            page,
+            pages,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "admin/event.html")]
+struct EventPage {
+    nav: Option<Nav>,
+    csrf: String,
+    id: String,
+    title: String,
+    slug: String,
+    private: bool,
+    starts_at: Option<String>,
+    organizers: Vec<(String, String)>,
+    participants: Vec<(String, String, String)>,
+    link: Option<String>,
+    sync_log: Vec<(String, String, String, String)>,
+    sessions: Vec<(i64, String, String, String)>,
+}
+
+pub async fn event(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+) -> Response {
+    let not_found = || {
+        render(
+            StatusCode::NOT_FOUND,
+            &Page::message(
+                Nav::of(&viewer, "events"),
+                "Not found",
+                "There is no such event, or it is not yours to see.",
+            ),
+        )
+    };
+    let Some(id) = EventId::parse(&raw).filter(|id| viewer.sees_event(id)) else {
+        return not_found();
+    };
+    match event_page(&state, &viewer, &id).await {
+        Ok(Some(page)) => render(StatusCode::OK, &page),
+        Ok(None) => not_found(),
+        Err(_) => unavailable(&viewer, "events"),
+    }
+}
+
+async fn event_page(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &EventId,
+) -> convene_store::StoreResult<Option<EventPage>> {
+    let store = &state.store;
+    let Some(e) = store.event_by_id(id).await? else {
+        return Ok(None);
+    };
+    let organizers = store
+        .organizers(id)
+        .await?
+        .into_iter()
+        .map(|o| (o.username.as_str().to_owned(), o.role.as_str().to_owned()))
+        .collect();
+    let mut participants = Vec::new();
+    let mut page = PageRequest {
+        limit: 500,
+        after: None,
+    };
+    loop {
+        let got = store.participants(id, true, &page).await?;
+        participants.extend(got.items.into_iter().map(|p| {
+            (
+                p.username.as_str().to_owned(),
+                p.visibility.as_str().to_owned(),
+                rfc3339(p.registered_at),
+            )
+        }));
+        match got.next_after {
+            Some(after) => page.after = Some(after),
+            None => break,
+        }
+    }
+    let link = store.dashboard_link(id).await?.map(|l| {
+        format!(
+            "{}courses/{} · linked {} · last push: {}",
+            l.base_url.as_str(),
+            l.course_slug,
+            rfc3339(l.linked_at),
+            l.last_push_result.as_deref().unwrap_or("none yet")
+        )
+    });
+    let sync_log = store
+        .sync_calls(
+            id,
+            &PageRequest {
+                limit: 20,
+                after: None,
+            },
+        )
+        .await?
+        .items
+        .into_iter()
+        .map(|c| {
+            (
+                rfc3339(c.at),
+                c.direction.as_str().to_owned(),
+                c.endpoint.as_str().to_owned(),
+                c.outcome,
+            )
+        })
+        .collect();
+    let sessions = store
+        .sessions(
+            id,
+            &PageRequest {
+                limit: 100,
+                after: None,
+            },
+        )
+        .await?
+        .items
+        .into_iter()
+        .map(|s| {
+            let room = s.conference.as_ref().map_or("no room".to_owned(), |c| {
+                let url = c
+                    .room
+                    .as_ref()
+                    .map(|r| r.handle.join_url.as_str().to_owned());
+                match (c.status.as_str(), url, &c.error) {
+                    ("ready", Some(url), _) => format!("ready: {url}"),
+                    (status, _, Some(error)) => format!("{status}: {error}"),
+                    (status, _, None) => status.to_owned(),
+                }
+            });
+            (
+                s.number,
+                s.title.as_str().to_owned(),
+                rfc3339(s.starts_at),
+                room,
+            )
+        })
+        .collect();
+    Ok(Some(EventPage {
+        nav: Nav::of(viewer, "events"),
+        csrf: viewer.csrf.clone(),
+        id: e.id.to_string(),
+        title: e.title.as_str().to_owned(),
+        slug: e.slug.as_str().to_owned(),
+        private: e.private,
+        starts_at: e.starts_at.map(rfc3339),
+        organizers,
+        participants,
+        link,
+        sync_log,
+        sessions,
+    }))
+}
+
+/// Creates an event through the API's own handler (validation, webfilters, the creator as
+/// facilitator).
+pub async fn create_event(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: axum::http::HeaderMap,
+    axum::Form(form): axum::Form<Fields>,
+) -> Response {
+    if let Some(r) = forged(&viewer, &headers, &form) {
+        return r;
+    }
+    let mut body = serde_json::Map::new();
+    for key in [
+        "slug",
+        "title",
+        "starts_at",
+        "ends_at",
+        "timezone",
+        "description",
+    ] {
+        if let Some(v) = field(&form, key) {
+            body.insert(key.to_owned(), serde_json::Value::String(v));
+        }
+    }
+    body.insert(
+        "private".into(),
+        serde_json::Value::Bool(form.contains_key("private")),
+    );
+    match crate::api::events::create_event(State(state), Caller(principal(&viewer)), JsonBody(body))
+        .await
+    {
+        Ok((_, created)) => {
+            let v = serde_json::to_value(&created.0).unwrap_or_default();
+            Redirect::to(&format!(
+                "/admin/events/{}",
+                v["id"].as_str().unwrap_or_default()
+            ))
+            .into_response()
+        }
+        Err(e) => refused(&viewer, "events", e),
+    }
+}
+
+/// Registers someone (or changes their visibility) through the API's handler.
+pub async fn register(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<Fields>,
+) -> Response {
+    if let Some(r) = forged(&viewer, &headers, &form) {
+        return r;
+    }
+    let username = field(&form, "username").unwrap_or_default();
+    let body = serde_json::json!({"visibility": field(&form, "visibility")});
+    let Ok(dto) = serde_json::from_value(body) else {
+        return refused(
+            &viewer,
+            "events",
+            crate::error::ApiError::field("visibility", "is required"),
+        );
+    };
+    match crate::api::participants::register(
+        State(state),
+        Caller(principal(&viewer)),
+        Path((id.clone(), username)),
+        JsonBody(dto),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("/admin/events/{id}")).into_response(),
+        Err(e) => refused(&viewer, "events", e),
+    }
+}
