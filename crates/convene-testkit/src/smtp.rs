@@ -95,6 +95,42 @@ fn quoted(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Where aiosmtpd is importable from: installed once from PyPI into the target folder when
+/// the machine's Python lacks it, so `cargo test` needs nothing installed by hand.
+fn python_path() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/pydeps"));
+        let importable = |dir: &PathBuf| {
+            std::process::Command::new("python3")
+                .args(["-c", "import aiosmtpd"])
+                .env("PYTHONPATH", dir)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !importable(&dir) {
+            let installed = std::process::Command::new("python3")
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--target",
+                ])
+                .arg(&dir)
+                .arg("aiosmtpd==1.4.6")
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(
+                installed && importable(&dir),
+                "could not install aiosmtpd from PyPI"
+            );
+        }
+        dir
+    })
+}
+
 pub struct SmtpSink {
     pub port: u16,
     out: PathBuf,
@@ -116,6 +152,7 @@ impl SmtpSink {
         let out = std::env::temp_dir().join(format!("convene-smtp-{}.jsonl", uuid::Uuid::new_v4()));
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/smtp_sink.py");
         let mut child = Command::new("python3")
+            .env("PYTHONPATH", python_path())
             .arg(script)
             .arg(port.to_string())
             .arg(&out)
