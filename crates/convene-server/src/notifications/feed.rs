@@ -50,8 +50,8 @@ impl Feed {
         shutdown: CancellationToken,
     ) {
         let mut seen = Seen::default();
-        // Nothing at or below `floor` is news: it existed while nobody was listening.
-        let mut floor = loop {
+        // Nothing at or below `floor` is news: it existed before this process started.
+        let floor = loop {
             match newest(store.as_ref()).await {
                 Ok(id) => break id,
                 Err(e) => tracing::warn!(error = %e, "live feed cannot start yet"),
@@ -62,25 +62,22 @@ impl Feed {
             }
         };
         let mut last = floor;
+        // Polls whether or not anyone listens: deciding "nobody listens" and then moving the
+        // floor would race with a stream that subscribes in between and lose its first news.
         while !shutdown.is_cancelled() {
-            if self.tx.receiver_count() > 0 {
-                match store
-                    .notifications_after(floor.max(last - LOOKBACK), 500)
-                    .await
-                {
-                    Ok(batch) => {
-                        for n in batch {
-                            last = last.max(n.id);
-                            if seen.first_time(n.id) {
-                                let _ = self.tx.send(Arc::new(n));
-                            }
+            match store
+                .notifications_after(floor.max(last - LOOKBACK), 500)
+                .await
+            {
+                Ok(batch) => {
+                    for n in batch {
+                        last = last.max(n.id);
+                        if seen.first_time(n.id) {
+                            let _ = self.tx.send(Arc::new(n));
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, "live feed poll failed"),
                 }
-            } else if let Ok(id) = newest(store.as_ref()).await {
-                floor = id;
-                last = id;
+                Err(e) => tracing::warn!(error = %e, "live feed poll failed"),
             }
             tokio::select! {
                 () = tokio::time::sleep(every) => {}
