@@ -97,3 +97,18 @@ pub fn admin_form(
 ) -> Option<Response> {
     admins_only(viewer, current).or_else(|| forged(viewer, headers, form))
 }
+
+/// `?cursor=` of an admin list page, as the API's paging of 50 rows.
+#[derive(serde::Deserialize)]
+pub struct Cursor {
+    pub cursor: Option<String>,
+}
+
+impl Cursor {
+    pub fn page(self) -> crate::extract::PageQuery {
+        crate::extract::PageQuery {
+            limit: Some("50".into()),
+            cursor: self.cursor,
+        }
+    }
+}

@@ -1,10 +1,10 @@
 //! Webfilters (admins): list, create, delete, through the API's handlers.
 
-use super::forms::{Fields, admin_form, admins_only, field, principal, refused};
+use super::forms::{Cursor, Fields, admin_form, admins_only, field, principal, refused};
 use super::pages::{Nav, render};
 use super::session::Viewer;
 use crate::api::webfilters;
-use crate::extract::{Caller, JsonBody, PageQuery, Query};
+use crate::extract::{Caller, JsonBody, Query};
 use crate::state::AppState;
 use askama::Template;
 use axum::Form;
@@ -12,7 +12,6 @@ use axum::extract::{Path, Query as UrlQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use convene_core::webfilter::FilterType;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub struct FilterRow {
@@ -33,11 +32,6 @@ struct FiltersPage {
     next: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub struct Cursor {
-    cursor: Option<String>,
-}
-
 pub async fn list(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -46,10 +40,7 @@ pub async fn list(
     if let Some(r) = admins_only(&viewer, "webfilters") {
         return r;
     }
-    let page = PageQuery {
-        limit: Some("50".into()),
-        cursor: q.cursor,
-    };
+    let page = q.page();
     match webfilters::list_webfilters(State(state), Caller(principal(&viewer)), Query(page)).await {
         Ok(list) => {
             let v = serde_json::to_value(&list.0).unwrap_or_default();

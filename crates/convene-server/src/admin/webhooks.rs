@@ -1,7 +1,7 @@
 //! Webhooks (admins): list and create, one endpoint with its deliveries, every attempt of a
 //! delivery, and the actions (test send, rotate secret, retry one, recover since).
 
-use super::forms::{Fields, admin_form, admins_only, field, principal, refused};
+use super::forms::{Cursor, Fields, admin_form, admins_only, field, principal, refused};
 use super::pages::{Nav, Page, render};
 use super::session::Viewer;
 use crate::api::{deliveries, webhooks};
@@ -12,7 +12,6 @@ use axum::Form;
 use axum::extract::{Path, Query as UrlQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 fn text(v: &Value, key: &str) -> String {
@@ -60,11 +59,6 @@ struct ListPage {
     next: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub struct Cursor {
-    cursor: Option<String>,
-}
-
 pub async fn list(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -73,10 +67,7 @@ pub async fn list(
     if let Some(r) = admins_only(&viewer, "webhooks") {
         return r;
     }
-    let page = crate::extract::PageQuery {
-        limit: Some("50".into()),
-        cursor: q.cursor,
-    };
+    let page = q.page();
     let listed =
         webhooks::list_webhooks(State(state), Caller(principal(&viewer)), Query(page)).await;
     match listed {
