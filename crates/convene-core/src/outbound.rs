@@ -36,10 +36,12 @@ pub enum EventType {
     PersonCreated,
     PersonUpdated,
     PersonDeleted,
+    OsdiRunCompleted,
+    OsdiConflictFlagged,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 23] = [
+    pub const ALL: [EventType; 25] = [
         EventType::UserCreated,
         EventType::UserUpdated,
         EventType::UserDeleted,
@@ -63,6 +65,8 @@ impl EventType {
         EventType::PersonCreated,
         EventType::PersonUpdated,
         EventType::PersonDeleted,
+        EventType::OsdiRunCompleted,
+        EventType::OsdiConflictFlagged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -90,11 +94,18 @@ impl EventType {
             EventType::PersonCreated => "person.created",
             EventType::PersonUpdated => "person.updated",
             EventType::PersonDeleted => "person.deleted",
+            EventType::OsdiRunCompleted => "osdi.run.completed",
+            EventType::OsdiConflictFlagged => "osdi.conflict.flagged",
         }
     }
 
     /// The one top-level key of the type's data: what the message is about.
     pub fn data_key(self) -> &'static str {
+        match self {
+            EventType::OsdiRunCompleted => return "run",
+            EventType::OsdiConflictFlagged => return "flag",
+            _ => {}
+        }
         self.as_str()
             .split_once('.')
             .map_or("data", |(subject, _)| subject)
@@ -164,6 +175,16 @@ impl OutboundEvent {
             event_type,
             data: json!({ event_type.data_key(): data }),
         }
+    }
+
+    /// `osdi.run.completed` with the run's summary.
+    pub fn osdi_run(summary: Value) -> Self {
+        Self::new(EventType::OsdiRunCompleted, summary)
+    }
+
+    /// `osdi.conflict.flagged` with the flag.
+    pub fn osdi_flag(flag: Value) -> Self {
+        Self::new(EventType::OsdiConflictFlagged, flag)
     }
 
     pub fn user(event_type: EventType, user: &User) -> Self {
@@ -307,7 +328,9 @@ mod tests {
                     "session",
                     "conference",
                     "slides",
-                    "person"
+                    "person",
+                    "run",
+                    "flag"
                 ]
                 .contains(&t.data_key())
             );

@@ -28,11 +28,14 @@ pub struct Merged {
     pub conflicts: Vec<Conflict>,
 }
 
-/// When each side's record last changed, as comparable instants (Unix microseconds).
+/// When each side's record last changed, as comparable instants (Unix microseconds), and the
+/// profile's conflict policy: `prefer` names a side that always wins a field both sides
+/// changed; `None` lets the later record win.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Times {
     pub local: i64,
     pub remote: i64,
+    pub prefer: Option<Side>,
 }
 
 /// Merges `local` and `remote` against the last `snapshot`, field by field (the postal address
@@ -63,7 +66,9 @@ pub fn merge(
                     (false, true) => Side::Remote,
                     (true, true) if l == r => Side::Local,
                     (true, true) => {
-                        let side = if times.local > times.remote {
+                        let side = if let Some(side) = times.prefer {
+                            side
+                        } else if times.local > times.remote {
                             Side::Local
                         } else {
                             Side::Remote
@@ -129,6 +134,7 @@ mod tests {
     const LOCAL_LATER: Times = Times {
         local: 20,
         remote: 10,
+        prefer: None,
     };
 
     #[test]
@@ -170,6 +176,7 @@ mod tests {
             Times {
                 local: 5,
                 remote: 5,
+                prefer: None,
             },
             Side::Local,
         );
@@ -196,6 +203,7 @@ mod tests {
             Times {
                 local: 1,
                 remote: 2,
+                prefer: None,
             },
             Side::Local,
         );
@@ -204,6 +212,38 @@ mod tests {
             "the whole remote address, not a mix"
         );
         assert_eq!(m.conflicts.len(), 1);
+    }
+
+    #[test]
+    fn a_preferred_side_wins_every_conflict_whatever_the_times() {
+        let snap = person("Ann", "a@x.org", None);
+        let (local, remote) = (
+            person("Anna", "a@x.org", None),
+            person("Annie", "a@x.org", None),
+        );
+        let prefer_local = Times {
+            prefer: Some(Side::Local),
+            ..LOCAL_LATER
+        };
+        let m = merge(
+            Some(&snap),
+            &local,
+            &remote,
+            Times {
+                local: 1,
+                remote: 2,
+                ..prefer_local
+            },
+            Side::Remote,
+        );
+        assert_eq!(m.result.given_name.as_deref(), Some("Anna"));
+        assert_eq!(
+            m.conflicts,
+            [Conflict {
+                field: Field::GivenName,
+                winner: Side::Local
+            }]
+        );
     }
 
     #[test]

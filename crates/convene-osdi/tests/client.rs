@@ -49,7 +49,9 @@ async fn a_walk_follows_next_through_the_throttle() {
         })
         .await
         .unwrap();
-    assert_eq!((pages, seen), (20, 200));
+    // Like Action Network, the last full page still links a next one: the walk ends on the
+    // first empty page.
+    assert_eq!((pages, seen), (21, 200));
     // A burst of one second's worth (10), then 10 a second: the other 10 need about a second.
     assert!(
         started.elapsed() >= Duration::from_millis(900),
@@ -63,7 +65,7 @@ async fn a_walk_follows_next_through_the_throttle() {
     );
     assert_eq!(
         requests.last().map(String::as_str),
-        Some("GET /api/v2/people?page=20"),
+        Some("GET /api/v2/people?page=21"),
         "next taken verbatim"
     );
 }
@@ -77,11 +79,11 @@ async fn throttling_and_server_errors_are_retried_then_the_walk_goes_on() {
         .walk(&format!("{}people", fake.entry_point), |r| seen += r.len())
         .await
         .unwrap();
-    assert_eq!((pages, seen), (3, 30));
+    assert_eq!((pages, seen), (4, 30));
     assert_eq!(
         fake.requests().len(),
-        6,
-        "three answered failures, then three pages"
+        7,
+        "three answered failures, then three pages and the empty fourth"
     );
 }
 

@@ -45,6 +45,12 @@ fn describe(t: EventType) -> &'static str {
         EventType::PersonCreated => "A person (a CRM contact) was added.",
         EventType::PersonUpdated => "A person's details or tags changed.",
         EventType::PersonDeleted => "A person was deleted (a deletion record is kept for sync).",
+        EventType::OsdiRunCompleted => {
+            "A CRM sync run ended (completed or aborted), with its counts per outcome."
+        }
+        EventType::OsdiConflictFlagged => {
+            "A CRM sync pair was parked until a person resolves its flag."
+        }
     }
 }
 
@@ -166,6 +172,20 @@ fn sample_message(t: EventType) -> OutboundEvent {
             };
             OutboundEvent::person(t, &person)
         }
+        EventType::OsdiRunCompleted => OutboundEvent::osdi_run(serde_json::json!({
+            "run_id": "0193a0b4-a000-7c3d-8e9f-0a1b2c3d4e70",
+            "profile_id": "0193a0b4-a000-7c3d-8e9f-0a1b2c3d4e71",
+            "job": "people", "origin": "both", "state": "completed",
+            "counts": {"created_local": 12, "updated_remote": 3, "unchanged": 240}, "error": null,
+        })),
+        EventType::OsdiConflictFlagged => OutboundEvent::osdi_flag(serde_json::json!({
+            "flag_id": "0193a0b4-a000-7c3d-8e9f-0a1b2c3d4e72",
+            "profile_id": "0193a0b4-a000-7c3d-8e9f-0a1b2c3d4e71",
+            "kind": "email_conflict_remote",
+            "person_id": "0193a0b4-5f6e-7c3d-8e9f-0a1b2c3d4e60",
+            "remote_id": "d91b4b2e-ae0e-4cd3-9ed7-d0ec501b0bc3",
+            "detail": "jane@example.org already belongs to Action Network person 1efc3644",
+        })),
         EventType::EventSyncParticipantsUpdated => OutboundEvent::participants_synced(
             &event,
             &center,

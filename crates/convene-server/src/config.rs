@@ -30,6 +30,7 @@ const KEYS: &[&str] = &[
     "conferencing",
     "jobs",
     "email",
+    "osdi",
 ];
 
 /// A secret string: never printed, never serialised in clear.
@@ -86,6 +87,7 @@ pub struct Config {
     pub conferencing: ConferencingConfig,
     pub jobs: JobsConfig,
     pub email: EmailConfig,
+    pub osdi: OsdiConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -138,6 +140,20 @@ pub struct EventSyncConfig {
 #[serde(deny_unknown_fields)]
 pub struct JobsConfig {
     pub lease_s: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OsdiConfig {
+    /// Seals sync profiles' API tokens; unset = generated once and kept in the database.
+    pub secret_key: Option<Secret>,
+    /// Seconds a node holds a run between two saved pages before another may take it over.
+    pub lease_s: u64,
+    pub request_timeout_s: u64,
+    /// How often an idle node looks for queued runs and due schedules.
+    pub poll_ms: u64,
+    /// Runs (of different profiles) one node executes at once.
+    pub max_parallel_runs: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

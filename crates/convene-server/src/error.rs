@@ -95,6 +95,13 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(Conflict::Slug) => {
                 ApiError::conflict("slug_taken", "that slug is taken")
             }
+            StoreError::Conflict(Conflict::ProfileName) => {
+                ApiError::conflict("profile_name_taken", "a sync profile has that name")
+            }
+            StoreError::Conflict(Conflict::RunActive) => ApiError::conflict(
+                "run_in_progress",
+                "this profile already has a run queued or running",
+            ),
             StoreError::Unavailable(source) => {
                 tracing::error!(error = %source, "database unavailable");
                 ApiError::Unavailable

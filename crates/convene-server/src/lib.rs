@@ -19,6 +19,7 @@ mod idempotency;
 pub mod metrics;
 pub mod notifications;
 mod openapi;
+pub mod osdi;
 mod screening;
 pub mod startup;
 pub mod state;

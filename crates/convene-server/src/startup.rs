@@ -101,6 +101,7 @@ pub struct Node {
     pub worker: Arc<Worker>,
     pub jobs: Arc<JobRunner>,
     pub notifier: Arc<Notifier>,
+    pub osdi: Arc<crate::osdi::runner::Runner>,
 }
 
 impl Node {
@@ -125,6 +126,16 @@ impl Node {
             &conferencing,
             &mailer,
         ));
+        let sealer = Arc::new(crate::osdi::sealer(&config, store.as_ref(), clock.now()).await?);
+        let osdi = Arc::new(crate::osdi::runner(
+            &config,
+            Arc::new(crate::osdi::engine(
+                &config,
+                store.clone(),
+                clock.clone(),
+                sealer.clone(),
+            )),
+        ));
         let feed = Feed::new();
         let notifier = Arc::new(Notifier {
             store: store.clone(),
@@ -140,15 +151,22 @@ impl Node {
                 clock,
                 config: Arc::new(config),
                 filter_client,
-                wake: Arc::new([worker.waker(), jobs.waker(), notifier.waker()]),
+                wake: Arc::new([
+                    worker.waker(),
+                    jobs.waker(),
+                    notifier.waker(),
+                    osdi.wake.clone(),
+                ]),
                 sync,
                 conferencing,
                 mailer,
                 feed,
+                sealer,
             },
             worker,
             jobs,
             notifier,
+            osdi,
         })
     }
 
@@ -165,6 +183,7 @@ impl Node {
             worker,
             jobs,
             notifier,
+            osdi,
         } = self;
         let background = role.runs_workers().then(|| {
             let (state, shutdown) = (state.clone(), shutdown.clone());
@@ -173,6 +192,7 @@ impl Node {
                     maintenance(state, shutdown.clone()),
                     worker.run(shutdown.clone()),
                     jobs.run(shutdown.clone()),
+                    osdi.run(shutdown.clone()),
                     notifier.run(shutdown)
                 );
             })

@@ -21,6 +21,8 @@ pub struct AppState {
     pub mailer: Arc<crate::notifications::mail::Mailer>,
     /// New notifications as they are written, for the live streams.
     pub feed: crate::notifications::feed::Feed,
+    /// Seals OSDI profiles' API tokens.
+    pub sealer: Arc<crate::osdi::seal::Sealer>,
 }
 
 impl AppState {

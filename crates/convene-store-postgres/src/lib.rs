@@ -3,6 +3,8 @@
 
 mod conference;
 mod convert;
+
+convene_store::osdi_store_impl!(crate::PgStore, sqlx::Postgres, pool, pool);
 mod decks;
 mod deliveries;
 mod events;

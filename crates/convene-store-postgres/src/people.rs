@@ -233,6 +233,36 @@ impl PersonStore for PgStore {
         Ok(true)
     }
 
+    async fn people_changed_after(
+        &self,
+        after: (Timestamp, &str),
+        limit: u32,
+    ) -> StoreResult<Vec<Person>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM people WHERE updated_at > $1 OR (updated_at = $1 AND id > $2)
+             ORDER BY updated_at, id LIMIT $3"
+        );
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(after.0)
+            .bind(after.1)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        with_tags(&self.pool, rows).await
+    }
+
+    async fn people_with_email(&self, email: &str) -> StoreResult<Vec<Person>> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM people WHERE lower(email) = lower($1) ORDER BY id");
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(email)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        with_tags(&self.pool, rows).await
+    }
+
     async fn person_deletions(
         &self,
         since: Timestamp,
@@ -249,4 +279,14 @@ impl PersonStore for PgStore {
             .map(|(id, email, at)| (PersonId::from_trusted(id), email, at))
             .collect())
     }
+}
+
+async fn with_tags(pool: &sqlx::Pool<sqlx::Postgres>, rows: Vec<Row>) -> StoreResult<Vec<Person>> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    let mut people = Vec::with_capacity(rows.len());
+    for row in rows {
+        let tags = tags_of(&mut conn, &row.id).await?;
+        people.push(row.into_person(tags));
+    }
+    Ok(people)
 }

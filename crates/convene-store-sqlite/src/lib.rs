@@ -3,6 +3,8 @@
 
 mod conference;
 mod convert;
+
+convene_store::osdi_store_impl!(crate::SqliteStore, sqlx::Sqlite, writer, reader);
 mod decks;
 mod deliveries;
 mod events;

@@ -7,6 +7,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum Conflict {
     Username,
     Slug,
+    /// An OSDI sync profile's name.
+    ProfileName,
+    /// A profile already has a run queued or running.
+    RunActive,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,8 @@ mod error;
 mod job;
 mod notification;
 pub mod notification_sql;
+pub mod osdi;
+mod osdi_sql;
 mod person;
 mod sync;
 mod traits;
@@ -24,6 +26,9 @@ pub use delivery::*;
 pub use error::{Conflict, StoreError, StoreResult};
 pub use job::*;
 pub use notification::*;
+pub use osdi::{
+    Attendance, Flag, NewProfile, OsdiStore, Pair, Profile, Progress, RecordLog, Run, SyncError,
+};
 pub use person::*;
 pub use sync::*;
 pub use traits::*;

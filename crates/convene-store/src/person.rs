@@ -23,6 +23,14 @@ pub trait PersonStore: Send + Sync {
     /// Deletes the person and keeps a deletion record (id, email, time) for sync. Emits
     /// `person.deleted`; `false` when there was no such person.
     async fn delete_person(&self, id: &PersonId, at: Timestamp) -> StoreResult<bool>;
+    /// People changed after `(updated_at, id)`, in that order: the sync's local walk.
+    async fn people_changed_after(
+        &self,
+        after: (Timestamp, &str),
+        limit: u32,
+    ) -> StoreResult<Vec<Person>>;
+    /// Everyone with this email, compared without case.
+    async fn people_with_email(&self, email: &str) -> StoreResult<Vec<Person>>;
     /// Deletion records since `since`, oldest first: `(id, email, deleted_at)`.
     async fn person_deletions(
         &self,

@@ -236,6 +236,7 @@ pub trait Store:
     + crate::MailStore
     + crate::WebSessionStore
     + crate::PersonStore
+    + crate::OsdiStore
     + Admin
 {
 }
@@ -257,6 +258,7 @@ impl<T> Store for T where
         + crate::MailStore
         + crate::WebSessionStore
         + crate::PersonStore
+        + crate::OsdiStore
         + Admin
 {
 }

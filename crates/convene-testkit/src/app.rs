@@ -23,6 +23,8 @@ pub struct TestApp {
     worker: Arc<Worker>,
     jobs: Arc<JobRunner>,
     notifier: Arc<Notifier>,
+    /// The OSDI runner: tests execute runs with `sync_osdi()`.
+    pub osdi: Arc<convene_server::osdi::runner::Runner>,
     client: reqwest::Client,
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -68,6 +70,7 @@ async fn start(config: Config, db: Option<TestDb>) -> TestApp {
     let worker = node.worker.clone();
     let jobs = node.jobs.clone();
     let notifier = node.notifier.clone();
+    let osdi = node.osdi.clone();
     // The API only: tests drive the worker themselves with `drain()`, never by waiting.
     let task = tokio::spawn(node.run(Role::Api, Some(listener), shutdown.clone()));
     let app = TestApp {
@@ -82,6 +85,7 @@ async fn start(config: Config, db: Option<TestDb>) -> TestApp {
         worker,
         jobs,
         notifier,
+        osdi,
         client: http_client(),
         shutdown,
         task: Some(task),
@@ -240,6 +244,11 @@ impl TestApp {
     /// One round of connector jobs (Dashboard pushes); how many ran.
     pub async fn run_jobs(&self) -> usize {
         self.jobs.run_once().await.expect("a job round")
+    }
+
+    /// Executes every queued OSDI run (and runs due by schedule); how each ended.
+    pub async fn sync_osdi(&self) -> Vec<(String, convene_server::osdi::engine::Ended)> {
+        self.osdi.run_once().await.expect("an OSDI round")
     }
 
     /// A second server process-alike on the same database (PostgreSQL scale-out).

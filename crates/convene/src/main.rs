@@ -42,6 +42,23 @@ enum Command {
     /// Look at the conferencing provider.
     #[command(subcommand)]
     Conferencing(ConferencingCommand),
+    /// CRM sync over OSDI (Action Network).
+    #[command(subcommand)]
+    Osdi(OsdiCommand),
+}
+
+#[derive(Subcommand)]
+enum OsdiCommand {
+    /// Run a sync of a profile (by name or id) here, with a progress bar; prints a summary.
+    Sync {
+        profile: String,
+        /// people, tags or attendances.
+        #[arg(long, default_value = "people")]
+        job: String,
+        /// remote, local or both.
+        #[arg(long, default_value = "both")]
+        origin: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -150,6 +167,17 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Conferencing(ConferencingCommand::Rooms { group }) => {
             print!("{}", commands::conferencing_rooms(&config, &group).await?);
+            Ok(())
+        }
+        Command::Osdi(OsdiCommand::Sync {
+            profile,
+            job,
+            origin,
+        }) => {
+            print!(
+                "{}",
+                convene_server::osdi::cli::sync(&config, &profile, &job, &origin).await?
+            );
             Ok(())
         }
         Command::Openapi => unreachable!("handled before loading the configuration"),

@@ -1,11 +1,13 @@
 //! `/api/v1`: one module per resource, each with its `router()`.
 
+mod attendances;
 mod dashboard_link;
 pub(crate) mod deliveries;
 pub(crate) mod events;
 pub(crate) mod mails;
 pub(crate) mod notifications;
 mod organizers;
+pub(crate) mod osdi;
 pub(crate) mod participants;
 mod people;
 mod sessions;
@@ -47,6 +49,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(notifications::router())
         .merge(mails::router())
         .merge(people::router())
+        .merge(attendances::router())
+        .merge(osdi::router())
 }
 
 /// A page of a list: `{"data": [...], "next_cursor": "…" | null}`.

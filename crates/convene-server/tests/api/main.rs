@@ -10,6 +10,7 @@ mod events;
 mod mail;
 mod notifications;
 mod openapi;
+mod osdi;
 mod people;
 mod permissions;
 mod roster;

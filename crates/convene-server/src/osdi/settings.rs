@@ -1,0 +1,209 @@
+//! A sync profile's settings: Appendix A's defaults, each overridable when the profile is
+//! created or changed.
+
+use convene_osdi::retry::RetryConfig;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictPolicy {
+    /// Field by field; a field both sides changed goes to the later record (remote on a tie).
+    FieldMergeNewestWins,
+    /// Field by field; a field both sides changed goes to Action Network.
+    FieldMergeRemoteWins,
+    /// Field by field; a field both sides changed goes to Convene.
+    FieldMergeLocalWins,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RemoteDeleteMode {
+    /// Unsubscribe email and phone on Action Network; keep the rest.
+    Unsubscribe,
+    /// Unsubscribe, and blank names and address with U+2400 (destroys organiser data there).
+    Blank,
+    /// Touch nothing remotely; only stop syncing the pair.
+    Ignore,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FirstLinkPolicy {
+    /// A value on one side only fills the other; different values go to the batch's origin.
+    UnionThenOriginWins,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetrySettings {
+    pub max_attempts: u32,
+    pub backoff_initial_ms: u64,
+    pub backoff_factor: u32,
+    pub backoff_max_ms: u64,
+    pub retry_after_default_s: u64,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        let d = RetryConfig::default();
+        Self {
+            max_attempts: d.max_attempts,
+            backoff_initial_ms: d.backoff_initial_ms,
+            backoff_factor: d.backoff_factor,
+            backoff_max_ms: d.backoff_max_ms,
+            retry_after_default_s: d.retry_after_default_s,
+        }
+    }
+}
+
+impl From<RetrySettings> for RetryConfig {
+    fn from(r: RetrySettings) -> Self {
+        Self {
+            max_attempts: r.max_attempts,
+            backoff_initial_ms: r.backoff_initial_ms,
+            backoff_factor: r.backoff_factor,
+            backoff_max_ms: r.backoff_max_ms,
+            retry_after_default_s: r.retry_after_default_s,
+        }
+    }
+}
+
+/// A run the scheduler queues every `every_minutes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    pub every_minutes: u32,
+    #[serde(default = "people")]
+    pub job: Job,
+    #[serde(default = "both")]
+    pub origin: Origin,
+}
+
+fn people() -> Job {
+    Job::People
+}
+
+fn both() -> Origin {
+    Origin::Both
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Job {
+    People,
+    Tags,
+    Attendances,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Remote,
+    Local,
+    Both,
+}
+
+impl Job {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Job::People => "people",
+            Job::Tags => "tags",
+            Job::Attendances => "attendances",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::from(s)).ok()
+    }
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Remote => "remote",
+            Origin::Local => "local",
+            Origin::Both => "both",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::from(s)).ok()
+    }
+
+    pub fn pulls(self) -> bool {
+        self != Origin::Local
+    }
+
+    pub fn pushes(self) -> bool {
+        self != Origin::Remote
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProfileSettings {
+    /// Records asked for per page (Action Network serves at most 25).
+    pub page_size: u32,
+    /// The token bucket of this profile's API token.
+    pub max_requests_per_second: u32,
+    /// The remote cursor is set this far before the run's start: Action Network's filter index
+    /// lags its writes.
+    pub remote_cursor_overlap_seconds: u32,
+    pub retry: RetrySettings,
+    pub conflict_policy: ConflictPolicy,
+    pub first_link_policy: FirstLinkPolicy,
+    pub remote_delete_mode: RemoteDeleteMode,
+    /// A remote person with no local match becomes a local person.
+    pub create_local_from_remote: bool,
+    /// Remote two-letter codes to local locales (`en` → `en_US`).
+    pub language_map_remote_to_local: BTreeMap<String, String>,
+    pub sync_tags: bool,
+    pub schedule: Option<Schedule>,
+}
+
+impl Default for ProfileSettings {
+    fn default() -> Self {
+        Self {
+            page_size: 25,
+            max_requests_per_second: 4,
+            remote_cursor_overlap_seconds: 60,
+            retry: RetrySettings::default(),
+            conflict_policy: ConflictPolicy::FieldMergeNewestWins,
+            first_link_policy: FirstLinkPolicy::UnionThenOriginWins,
+            remote_delete_mode: RemoteDeleteMode::Unsubscribe,
+            create_local_from_remote: true,
+            language_map_remote_to_local: [("en", "en_US"), ("es", "es_MX"), ("fr", "fr_FR")]
+                .into_iter()
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .collect(),
+            sync_tags: true,
+            schedule: None,
+        }
+    }
+}
+
+impl ProfileSettings {
+    /// What a stored profile holds; settings written by an older version fall back to defaults.
+    pub fn from_stored(v: &serde_json::Value) -> Self {
+        serde_json::from_value(v.clone()).unwrap_or_default()
+    }
+
+    /// Names the first setting out of range.
+    pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        if !(1..=100).contains(&self.page_size) {
+            return Err(("page_size", "must be 1 to 100"));
+        }
+        if !(1..=10_000).contains(&self.max_requests_per_second) {
+            return Err(("max_requests_per_second", "must be 1 to 10000"));
+        }
+        if !(1..=20).contains(&self.retry.max_attempts) {
+            return Err(("retry.max_attempts", "must be 1 to 20"));
+        }
+        if self.schedule.as_ref().is_some_and(|s| s.every_minutes == 0) {
+            return Err(("schedule.every_minutes", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
