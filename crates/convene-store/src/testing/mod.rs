@@ -19,6 +19,7 @@ use time::Duration;
 mod conference;
 mod delivery;
 mod notification;
+mod osdi;
 mod person;
 mod sync;
 mod web;
@@ -26,6 +27,7 @@ mod webfilter;
 pub use conference::*;
 pub use delivery::*;
 pub use notification::*;
+pub use osdi::*;
 pub use person::*;
 pub use sync::*;
 pub use web::*;
@@ -628,7 +630,9 @@ macro_rules! conformance_suite {
             notices_are_planned_once_with_their_mail_jobs,
             mail_log_keeps_attempts_settings_and_suppressions,
             web_sessions_expire_and_failures_count_per_name,
-            people_keep_their_fields_tags_and_deletion_records);
+            people_keep_their_fields_tags_and_deletion_records,
+            osdi_runs_are_one_per_profile_leased_and_resumable,
+            osdi_pairs_tombstones_and_flags_park_what_they_name);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

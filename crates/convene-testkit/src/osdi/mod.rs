@@ -340,26 +340,28 @@ async fn aep(State(shared): State<Shared>) -> Json<Value> {
     }))
 }
 
-/// One page of `items` in HAL: `next` is there whenever the page is not empty, as Action
-/// Network does for people.
+/// Page `page` in HAL, its records already cut out (`slice`): `next` is there whenever the
+/// page is not empty, as Action Network does for people.
 fn hal_page(
     f: &Fake,
     url_base: &str,
     rel: &str,
-    items: &[Value],
+    slice: Vec<Value>,
     page: usize,
     query: &str,
 ) -> Value {
-    let slice: Vec<Value> = items
-        .iter()
-        .skip((page - 1) * f.per_page)
-        .take(f.per_page)
-        .cloned()
-        .collect();
     let href = |n: usize| format!("{url_base}?{query}page={n}");
     let mut links = json!({"self": {"href": href(page)}});
     if !slice.is_empty() {
         links["next"] = json!({"href": href(page + 1)});
     }
     json!({"per_page": f.per_page, "page": page, "_links": links, "_embedded": {rel: slice}})
+}
+
+/// The records of page `page` (from 1).
+fn cut<T: Clone>(f: &Fake, items: impl Iterator<Item = T>, page: usize) -> Vec<T> {
+    items
+        .skip((page - 1) * f.per_page)
+        .take(f.per_page)
+        .collect()
 }

@@ -98,12 +98,17 @@ pub async fn page(
         Some(Some(filter)) => Some(filter),
         None => None,
     };
-    let items: Vec<Value> = f
-        .people
-        .iter()
-        .filter(|p| filter.as_ref().is_none_or(|flt| matches(&f, p, flt)))
-        .map(|p| with_links(&f.base, p))
-        .collect();
+    // Only this page's records are copied: the bench walks 10,000 people.
+    let items: Vec<Value> = super::cut(
+        &f,
+        f.people
+            .iter()
+            .filter(|p| filter.as_ref().is_none_or(|flt| matches(&f, p, flt))),
+        page,
+    )
+    .into_iter()
+    .map(|p| with_links(&f.base, p))
+    .collect();
     let query = q
         .get("filter")
         .map(|raw| {
@@ -115,7 +120,7 @@ pub async fn page(
         &f,
         &format!("{}people", f.base),
         "osdi:people",
-        &items,
+        items,
         page,
         &query,
     ))

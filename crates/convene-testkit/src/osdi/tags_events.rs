@@ -38,7 +38,7 @@ pub async fn tags(
         &f,
         &format!("{}tags", f.base),
         "osdi:tags",
-        &items,
+        super::cut(&f, items.into_iter(), page_number(&q)),
         page_number(&q),
         "",
     ))
@@ -99,7 +99,7 @@ pub async fn taggings(
         &f,
         &format!("{}tags/{tag}/taggings", f.base),
         "osdi:taggings",
-        &items,
+        super::cut(&f, items.into_iter(), page_number(&q)),
         page_number(&q),
         "",
     ))
@@ -204,7 +204,7 @@ pub async fn attendances(
         &f,
         &format!("{}events/{event}/attendances", f.base),
         "osdi:attendances",
-        &items,
+        super::cut(&f, items.into_iter(), page_number(&q)),
         page_number(&q),
         "",
     ))
