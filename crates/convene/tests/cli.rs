@@ -214,3 +214,58 @@ fn conferencing_rooms_are_listed_from_the_provider() {
     assert!(!debug.status.success());
     assert!(String::from_utf8_lossy(&debug.stderr).contains("cannot list rooms"));
 }
+
+#[test]
+fn osdi_sync_runs_a_profile_here_and_prints_a_summary() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let people = (0..30)
+        .map(|i| {
+            convene_testkit::osdi::person(
+                &format!("an-{i}"),
+                "P",
+                &format!("F{i}"),
+                &format!("p{i}@example.org"),
+            )
+        })
+        .collect();
+    let fake = rt.block_on(convene_testkit::OsdiFake::start(people, 10));
+    let dir = Dir::new();
+    let admin = "cli-admin-token-0123456789";
+    let (mut child, addr) = support::serve(&dir.0, &[("CONVENE_ADMIN_TOKEN", admin)]);
+    let created = rt.block_on(async {
+        convene_testkit::http_client()
+            .post(format!("http://{addr}/api/v1/osdi/profiles"))
+            .bearer_auth(admin)
+            .json(
+                &serde_json::json!({"name": "crm", "entry_point": fake.entry_point,
+                "api_token": "test-token-0000", "max_requests_per_second": 1000}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(created.as_u16(), 201);
+    signal(&child, "TERM");
+    wait_exit(&mut child, Duration::from_secs(20));
+
+    let out = run(&dir.0, &["osdi", "sync", "crm", "--origin", "remote"]);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(printed.contains("people remote  completed"), "{printed}");
+    assert!(
+        printed
+            .lines()
+            .any(|l| l.starts_with("created_local") && l.trim_end().ends_with(" 30")),
+        "{printed}"
+    );
+    let bad = run(&dir.0, &["osdi", "sync", "crm", "--job", "everything"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--job"));
+    let missing = run(&dir.0, &["osdi", "sync", "nobody"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no sync profile nobody"));
+}
