@@ -3,7 +3,10 @@
 // fail, bring the receiver up, retry, see it delivered; then every main page, with no console
 // errors. Screenshots go to SCREENSHOTS. Exit 0 when every step holds.
 //
-// Usage: node admin.mjs BASE_URL USERNAME PASSWORD SCREENSHOTS ADMIN_TOKEN
+// Then a CRM sync against a fake Action Network (CRM_ENTRY_POINT): add a profile, run it, watch
+// its progress, resolve the flag it raised.
+//
+// Usage: node admin.mjs BASE_URL USERNAME PASSWORD SCREENSHOTS ADMIN_TOKEN CRM_ENTRY_POINT
 import { chromium } from 'playwright-core';
 import http from 'node:http';
 import fs from 'node:fs';
@@ -125,8 +128,41 @@ try {
   await page.getByText(/Test mail to root@example.org is disabled/).waitFor();
   await shot('14-settings');
 
+  step('CRM sync: a profile, a run with live progress, a flag resolved');
+  const crmEntry = process.argv[7];
+  for (const given of ['Alex', 'Jo']) {
+    const made = await fetch(`${base}/api/v1/people`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify({ given_name: given, family_name: 'Kim', email: 'sam@example.org' }),
+    });
+    if (made.status !== 201) fail(`adding ${given}: ${made.status}`);
+  }
+  await page.getByRole('link', { name: 'CRM sync' }).click();
+  await page.getByText('No sync profiles yet').waitFor();
+  await page.getByLabel('Name', { exact: true }).fill('Action Network');
+  await page.getByLabel('API entry point').fill(crmEntry);
+  await page.getByLabel('API key').fill('test-token-0000');
+  await page.getByLabel('Requests per second').fill('50');
+  await page.getByRole('button', { name: 'Add profile' }).click();
+  await page.waitForURL(/\/admin\/crm\/[0-9a-f-]+$/);
+  await page.getByRole('button', { name: 'Start run' }).click();
+  await page.waitForURL(/\/admin\/crm\/runs\//);
+  // No reload: the progress fragment polls itself (htmx) until the run ends.
+  await page.locator('#run-progress strong', { hasText: 'completed' }).waitFor({ timeout: 15000 });
+  if ((await page.getByRole('cell', { name: 'created local' }).count()) === 0) fail('the progress names the people created');
+  if ((await page.getByRole('cell', { name: 'flagged' }).count()) === 0) fail('the ambiguous match is flagged');
+  await page.getByRole('cell', { name: 'created local' }).first().waitFor();
+  if ((await page.locator('#run-progress time').first().textContent()).includes('T')) fail('log times are shown in the viewer\'s zone');
+  await shot('16-crm-run');
+  await page.getByRole('link', { name: 'Back to the profile' }).click();
+  await page.getByText('ambiguous match').first().waitFor();
+  await shot('17-crm-flag');
+  await page.getByRole('button', { name: /Resolve the ambiguous match flag/ }).click();
+  await page.getByText('No open flags').first().waitFor();
+
   step('every main page renders');
-  for (const [name, url] of [['09-overview', '/admin'], ['10-events', '/admin/events'], ['11-webhooks', '/admin/webhooks'], ['12-mail-log', '/admin/mails'], ['15-webfilters', '/admin/webfilters']]) {
+  for (const [name, url] of [['09-overview', '/admin'], ['10-events', '/admin/events'], ['11-webhooks', '/admin/webhooks'], ['12-mail-log', '/admin/mails'], ['15-webfilters', '/admin/webfilters'], ['18-crm', '/admin/crm']]) {
     await page.goto(`${base}${url}`);
     await shot(name);
   }

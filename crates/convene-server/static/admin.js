@@ -6,7 +6,8 @@ function localTimes(root) {
   }
 }
 document.addEventListener('DOMContentLoaded', () => localTimes(document));
-document.addEventListener('htmx:afterSwap', (e) => localTimes(e.target));
+// After an outerHTML swap the event's target is the element replaced, so look at the page.
+document.addEventListener('htmx:afterSettle', () => localTimes(document));
 
 // The notifications page follows the live stream: new ones appear at the top.
 document.addEventListener('DOMContentLoaded', () => {

@@ -68,6 +68,14 @@ async fn an_operator_fixes_a_failing_webhook_in_the_browser() {
         .await
         .unwrap();
 
+    let crm = convene_testkit::OsdiFake::start(
+        vec![
+            convene_testkit::osdi::person("an-1", "Ann", "Lee", "ann@example.org"),
+            convene_testkit::osdi::person("an-2", "Sam", "Kim", "sam@example.org"),
+        ],
+        25,
+    )
+    .await;
     let shots = root().join("test-output/browser");
     let out = tokio::process::Command::new("node")
         .arg(root().join("browser-tests/admin.mjs"))
@@ -80,6 +88,7 @@ async fn an_operator_fixes_a_failing_webhook_in_the_browser() {
                 .map(|t| t.expose())
                 .unwrap_or_default(),
         )
+        .arg(&crm.entry_point)
         .output()
         .await
         .expect("node runs");
@@ -98,6 +107,8 @@ async fn an_operator_fixes_a_failing_webhook_in_the_browser() {
         "08-notifications",
         "12-mail-log",
         "13-events-phone",
+        "16-crm-run",
+        "17-crm-flag",
     ] {
         assert!(
             shots.join(format!("{name}.png")).exists(),

@@ -103,15 +103,32 @@ struct EventPage {
     starts_at: Option<String>,
     organizers: Vec<(String, String)>,
     participants: Vec<(String, String, String)>,
+    /// The cursor of the next page of participants.
+    more_participants: Option<String>,
     link: Option<String>,
     sync_log: Vec<(String, String, String, String)>,
-    sessions: Vec<(i64, String, String, String)>,
+    sessions: Vec<SessionRow>,
+}
+
+pub struct SessionRow {
+    pub number: i64,
+    pub title: String,
+    pub starts_at: String,
+    pub room: String,
+    /// `(title, url)` in the session's order.
+    pub decks: Vec<(String, String)>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct ParticipantsAfter {
+    after: Option<String>,
 }
 
 pub async fn event(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(raw): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ParticipantsAfter>,
 ) -> Response {
     let not_found = || {
         render(
@@ -126,7 +143,7 @@ pub async fn event(
     let Some(id) = EventId::parse(&raw).filter(|id| viewer.sees_event(id)) else {
         return not_found();
     };
-    match event_page(&state, &viewer, &id).await {
+    match event_page(&state, &viewer, &id, q.after).await {
         Ok(Some(page)) => render(StatusCode::OK, &page),
         Ok(None) => not_found(),
         Err(_) => unavailable(&viewer, "events"),
@@ -137,6 +154,7 @@ async fn event_page(
     state: &AppState,
     viewer: &Viewer,
     id: &EventId,
+    participants_after: Option<String>,
 ) -> convene_store::StoreResult<Option<EventPage>> {
     let store = &state.store;
     let Some(e) = store.event_by_id(id).await? else {
@@ -148,25 +166,31 @@ async fn event_page(
         .into_iter()
         .map(|o| (o.username.as_str().to_owned(), o.role.as_str().to_owned()))
         .collect();
-    let mut participants = Vec::new();
-    let mut page = PageRequest {
-        limit: 500,
-        after: None,
-    };
-    loop {
-        let got = store.participants(id, true, &page).await?;
-        participants.extend(got.items.into_iter().map(|p| {
+    let got = store
+        .participants(
+            id,
+            true,
+            &PageRequest {
+                limit: 50,
+                after: participants_after,
+            },
+        )
+        .await?;
+    let more_participants = got
+        .next_after
+        .as_deref()
+        .map(|a| url::form_urlencoded::byte_serialize(a.as_bytes()).collect::<String>());
+    let participants = got
+        .items
+        .into_iter()
+        .map(|p| {
             (
                 p.username.as_str().to_owned(),
                 p.visibility.as_str().to_owned(),
                 rfc3339(p.registered_at),
             )
-        }));
-        match got.next_after {
-            Some(after) => page.after = Some(after),
-            None => break,
-        }
-    }
+        })
+        .collect();
     let link = store.dashboard_link(id).await?.map(|l| {
         format!(
             "{}courses/{} · linked {} · last push: {}",
@@ -205,28 +229,34 @@ async fn event_page(
             },
         )
         .await?
-        .items
-        .into_iter()
-        .map(|s| {
-            let room = s.conference.as_ref().map_or("no room".to_owned(), |c| {
-                let url = c
-                    .room
-                    .as_ref()
-                    .map(|r| r.handle.join_url.as_str().to_owned());
-                match (c.status.as_str(), url, &c.error) {
-                    ("ready", Some(url), _) => format!("ready: {url}"),
-                    (status, _, Some(error)) => format!("{status}: {error}"),
-                    (status, _, None) => status.to_owned(),
-                }
-            });
-            (
-                s.number,
-                s.title.as_str().to_owned(),
-                rfc3339(s.starts_at),
-                room,
-            )
-        })
-        .collect();
+        .items;
+    let mut rows = Vec::with_capacity(sessions.len());
+    for s in sessions {
+        let room = s.conference.as_ref().map_or("no room".to_owned(), |c| {
+            let url = c
+                .room
+                .as_ref()
+                .map(|r| r.handle.join_url.as_str().to_owned());
+            match (c.status.as_str(), url, &c.error) {
+                ("ready", Some(url), _) => format!("ready: {url}"),
+                (status, _, Some(error)) => format!("{status}: {error}"),
+                (status, _, None) => status.to_owned(),
+            }
+        });
+        let decks = store
+            .decks(&s.id)
+            .await?
+            .into_iter()
+            .map(|d| (d.title.as_str().to_owned(), d.url.as_str().to_owned()))
+            .collect();
+        rows.push(SessionRow {
+            number: s.number,
+            title: s.title.as_str().to_owned(),
+            starts_at: rfc3339(s.starts_at),
+            room,
+            decks,
+        });
+    }
     Ok(Some(EventPage {
         nav: Nav::of(viewer, "events"),
         csrf: viewer.csrf.clone(),
@@ -237,9 +267,10 @@ async fn event_page(
         starts_at: e.starts_at.map(rfc3339),
         organizers,
         participants,
+        more_participants,
         link,
         sync_log,
-        sessions,
+        sessions: rows,
     }))
 }
 

@@ -2,6 +2,7 @@
 //! a password sign-in with a session cookie and CSRF checks. It reads and writes through the
 //! same store traits and rules as the API.
 
+mod crm;
 mod events;
 mod forms;
 mod inbox;
@@ -47,6 +48,12 @@ pub fn router() -> Router<AppState> {
             get(webfilters::list).post(webfilters::create),
         )
         .route("/admin/webfilters/{id}/delete", post(webfilters::delete))
+        .route("/admin/crm", get(crm::list).post(crm::create))
+        .route("/admin/crm/{id}", get(crm::profile))
+        .route("/admin/crm/{id}/runs", post(crm::start))
+        .route("/admin/crm/runs/{id}", get(crm::run))
+        .route("/admin/crm/runs/{id}/progress", get(crm::progress))
+        .route("/admin/crm/flags/{id}/resolve", post(crm::resolve))
         .route("/admin/settings", get(settings::page))
         .route("/admin/settings/email", post(settings::save))
         .route("/admin/settings/email/test", post(settings::test))

@@ -43,6 +43,12 @@ pub struct ProfileBody {
     updated_at: String,
 }
 
+impl ProfileBody {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 impl From<Profile> for ProfileBody {
     fn from(p: Profile) -> Self {
         Self {
@@ -118,7 +124,7 @@ fn token(raw: &str) -> ApiResult<&str> {
 /// Add a sync profile.
 #[utoipa::path(post, path = "/osdi/profiles", tag = "osdi", request_body = ProfileInput,
     responses((status = 201, body = ProfileBody), (status = 403), (status = 409), (status = 422)))]
-async fn create_profile(
+pub(crate) async fn create_profile(
     State(state): State<AppState>,
     Caller(caller): Caller,
     JsonBody(input): JsonBody<ProfileInput>,
@@ -150,7 +156,7 @@ async fn create_profile(
 }
 
 #[utoipa::path(get, path = "/osdi/profiles", tag = "osdi", responses((status = 200, body = Vec<ProfileBody>), (status = 403)))]
-async fn list_profiles(
+pub(crate) async fn list_profiles(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> ApiResult<Json<Value>> {
@@ -172,7 +178,7 @@ pub(crate) async fn profile_at(state: &AppState, id: &str) -> ApiResult<Profile>
 /// A profile, by id or name.
 #[utoipa::path(get, path = "/osdi/profiles/{id}", tag = "osdi", params(("id" = String, Path)),
     responses((status = 200, body = ProfileBody), (status = 403), (status = 404)))]
-async fn get_profile(
+pub(crate) async fn get_profile(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
@@ -260,6 +266,12 @@ pub struct RunBody {
     errors: Option<Vec<Value>>,
 }
 
+impl RunBody {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 impl From<Run> for RunBody {
     fn from(r: Run) -> Self {
         Self {
@@ -292,7 +304,7 @@ pub struct RunInput {
 /// Queue a run of a profile; 409 `run_in_progress` while one is queued or running.
 #[utoipa::path(post, path = "/osdi/profiles/{id}/runs", tag = "osdi", params(("id" = String, Path)), request_body = RunInput,
     responses((status = 202, body = RunBody), (status = 403), (status = 404), (status = 409), (status = 422)))]
-async fn start_run(
+pub(crate) async fn start_run(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
@@ -328,7 +340,7 @@ async fn start_run(
 /// A profile's runs, newest first (the last 100).
 #[utoipa::path(get, path = "/osdi/profiles/{id}/runs", tag = "osdi", params(("id" = String, Path)),
     responses((status = 200, body = Vec<RunBody>), (status = 403), (status = 404)))]
-async fn list_runs(
+pub(crate) async fn list_runs(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
@@ -357,7 +369,7 @@ pub struct RecordsQuery {
 /// A run: state, counts, the sync log (paged) and its errors.
 #[utoipa::path(get, path = "/osdi/runs/{id}", tag = "osdi", params(("id" = String, Path), RecordsQuery),
     responses((status = 200, body = RunBody), (status = 403), (status = 404)))]
-async fn get_run(
+pub(crate) async fn get_run(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
@@ -439,7 +451,7 @@ pub struct FlagQuery {
 /// Flags: pairs parked until a person resolves them (open ones by default).
 #[utoipa::path(get, path = "/osdi/flags", tag = "osdi", params(FlagQuery),
     responses((status = 200, body = Vec<FlagBody>), (status = 403), (status = 422)))]
-async fn list_flags(
+pub(crate) async fn list_flags(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Query(query): Query<FlagQuery>,
@@ -472,7 +484,7 @@ async fn list_flags(
 /// Resolve a flag: the pair syncs again on the next run.
 #[utoipa::path(post, path = "/osdi/flags/{id}/resolve", tag = "osdi", params(("id" = String, Path)),
     responses((status = 204), (status = 403), (status = 404)))]
-async fn resolve_flag(
+pub(crate) async fn resolve_flag(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,

@@ -2,6 +2,7 @@
 //! organizers seeing only their own events.
 
 use crate::support::{World, create_event};
+use convene_core::Clock;
 use convene_testkit::{Method, Reply, TestApp, app_tests};
 use serde_json::json;
 
@@ -173,6 +174,25 @@ app_tests! {
         let settings = page(&app, &root, "/admin/settings").await;
         assert!(settings.status == 200 && settings.text.contains("No provider can send"), "{}", settings.text);
 
+        // CRM sync: admins only; its forms are checked like every other.
+        assert_eq!(page(&app, &alice, "/admin/crm").await.status, 403);
+        let crm = page(&app, &root, "/admin/crm").await;
+        assert!(crm.status == 200 && crm.text.contains("No sync profiles yet") && crm.text.contains("No open flags"), "{}", crm.text);
+        let profile_form = |csrf: &str| form(&[("name", "an"), ("entry_point", "http://127.0.0.1:9/api/v2/"), ("api_token", "secret-key-1"),
+            ("max_requests_per_second", "4"), ("conflict_policy", "field_merge_newest_wins"), ("remote_delete_mode", "unsubscribe"),
+            ("every_minutes", "30"), ("csrf", csrf)]);
+        let post_root = |path: &str, body: String| app.call(Method::POST, path)
+            .header("cookie", &format!("convene_session={root}"))
+            .header("origin", &app.base_url)
+            .raw("application/x-www-form-urlencoded", body);
+        assert_eq!(post_root("/admin/crm", profile_form("forged")).send().await.status, 403);
+        let made = post_root("/admin/crm", profile_form(&root_csrf)).send().await;
+        assert_eq!(made.status, 303, "{}", made.text);
+        let profile = page(&app, &root, made.headers["location"].to_str().unwrap()).await;
+        assert!(profile.text.contains("every 30 min") && !profile.text.contains("secret-key-1"), "{}", profile.text);
+        let again = post_root("/admin/crm", profile_form(&root_csrf)).send().await;
+        assert_eq!(again.status, 409, "the API's own rule: {}", again.text);
+
         // Sign-out needs the session's token too.
         let csrf = page(&app, &alice, "/admin").await.text.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
         let out = |token: &str| {
@@ -184,6 +204,36 @@ app_tests! {
         assert_eq!(out("wrong").send().await.status, 403);
         assert_eq!(out(&csrf).send().await.status, 303);
         assert_eq!(page(&app, &alice, "/admin/events").await.status, 303, "the session is gone");
+    }
+
+    async fn event_pages_page_participants_and_list_slides(app: TestApp) {
+        let w = World::new(&app).await;
+        set_password(&app, "Alice").await;
+        for i in 0..55 {
+            let name = format!("Guest {i:02}");
+            let user = app.admin(Method::POST, "/api/v1/users").json(&json!({"username": name})).send().await;
+            assert_eq!(user.status, 201);
+            let r = app.admin(Method::PUT, &format!("/api/v1/events/{}/participants/{name}", w.event))
+                .json(&json!({"visibility": "public"})).send().await;
+            assert!(r.status == 201 || r.status == 200, "{}", r.text);
+        }
+        let starts = (app.clock.now() + time::Duration::hours(2))
+            .format(&time::format_description::well_known::Rfc3339).unwrap();
+        let s = app.call(Method::POST, &format!("/api/v1/events/{}/sessions", w.event)).token(&w.alice)
+            .json(&json!({"title": "Opening", "group": "g", "starts_at": starts, "duration_minutes": 30})).send().await;
+        assert_eq!(s.status, 201, "{}", s.text);
+        let deck = app.call(Method::POST, &format!("/api/v1/sessions/{}/slides", s.str("id"))).token(&w.alice)
+            .json(&json!({"title": "Welcome deck", "url": "https://example.org/welcome.pdf"})).send().await;
+        assert_eq!(deck.status, 201, "{}", deck.text);
+
+        let alice = sign_in(&app, "Alice", "correct horse battery").await;
+        let first = page(&app, &alice, &format!("/admin/events/{}", w.event)).await;
+        assert!(first.text.contains("Welcome deck") && first.text.contains("https://example.org/welcome.pdf"), "{}", first.text);
+        assert_eq!(first.text.matches("<td>public</td>").count(), 50, "one page of 50 of the 56");
+        let next = first.text.split("rel=\"next\"").next().unwrap().rsplit("href=\"").next().unwrap().split('"').next().unwrap().replace("&amp;", "&");
+        let second = page(&app, &alice, &next).await;
+        assert_eq!(second.status, 200, "{next}");
+        assert!(second.text.matches("<td>public</td>").count() == 6 && !second.text.contains("Next participants"), "{}", second.text);
     }
 
     async fn repeated_failures_lock_the_name(app: TestApp) {

@@ -294,11 +294,34 @@ app_tests! {
         assert_eq!(flags.body["data"][0]["kind"], "ambiguous_match");
         assert_eq!(people(&app).await.len(), 2, "nobody created or linked");
 
+        // Pushing the same people changes nothing on the flagged Action Network person: the
+        // signup helper would upsert into it.
+        fake.clear_requests();
+        let run = sync(&app, &id, "people", "local").await;
+        assert_eq!(fake.writes(), Vec::<String>::new(), "{}", run.body["counts"]);
+        assert_eq!(count(&run, "skipped_flagged"), 2, "{}", run.body["counts"]);
+        assert_eq!(fake.person("an-1").unwrap()["given_name"], "Sam");
+
         // With email and names, the match is unique.
         let fake2 = OsdiFake::start(vec![person("an-9", "Jo", "Kim", "family@example.org")], 25).await;
         let id2 = profile(&app, &fake2, json!({"name": "second"})).await;
         let run = sync(&app, &id2, "people", "remote").await;
         assert_eq!(count(&run, "linked"), 1, "{}", run.body["counts"]);
+    }
+
+    async fn a_second_local_person_with_a_linked_email_is_flagged_not_merged(app: TestApp) {
+        let fake = OsdiFake::start(vec![person("an-1", "Ann", "Lee", "ann@example.org")], 25).await;
+        let id = profile(&app, &fake, json!({})).await;
+        sync(&app, &id, "people", "both").await;
+        let twin = add_person(&app, json!({"given_name": "Annette", "email": "ann@example.org"})).await;
+        fake.clear_requests();
+        let run = sync(&app, &id, "people", "local").await;
+        assert_eq!(count(&run, "flagged"), 1, "{}", run.body["counts"]);
+        assert!(fake.writes().is_empty(), "no signup upsert into Ann: {:?}", fake.writes());
+        let flags = app.admin(Method::GET, "/api/v1/osdi/flags").send().await;
+        assert_eq!((flags.body["data"][0]["kind"].clone(), flags.body["data"][0]["person_id"].clone()),
+            (json!("email_linked_elsewhere"), json!(twin)));
+        assert_eq!(fake.person("an-1").unwrap()["given_name"], "Ann");
     }
 
     async fn throttling_and_server_errors_are_retried_and_client_errors_fail_one_record(app: TestApp) {

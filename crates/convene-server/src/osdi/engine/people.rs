@@ -359,14 +359,37 @@ async fn push_one(ctx: &mut Ctx<'_>, person: Person) -> Step<()> {
             return Ok(());
         }
     };
+    // Action Network holds one person per email: whoever has it already decides.
     let mut candidates = Vec::new();
     for record in found {
         let Some(rid) = remote_id(&record) else {
             continue;
         };
-        if ctx.store().pair_by_remote(&profile, &rid).await?.is_none() {
-            candidates.push((rid, record));
+        if ctx.store().is_flagged(&profile, None, Some(&rid)).await? {
+            ctx.log(
+                "skipped_flagged",
+                Some(&pid),
+                Some(&rid),
+                json!([]),
+                json!([]),
+            );
+            return Ok(());
         }
+        if ctx.store().pair_by_remote(&profile, &rid).await?.is_some() {
+            // Linked to another local person: creating would upsert into that one.
+            let detail = format!(
+                "{email} belongs to Action Network person {rid}, linked to another person here"
+            );
+            return flag(
+                ctx,
+                "email_linked_elsewhere",
+                Some(&pid),
+                Some(&rid),
+                &detail,
+            )
+            .await;
+        }
+        candidates.push((rid, record));
     }
     if candidates.len() > 1 {
         candidates.retain(|(_, r)| {
@@ -426,6 +449,24 @@ async fn create_remote(ctx: &mut Ctx<'_>, person: &Person) -> Step<()> {
         ctx.log("failed", Some(&pid), None, json!([]), json!([]));
         return Ok(());
     };
+    if ctx
+        .store()
+        .pair_by_remote(&ctx.profile.id, &rid)
+        .await?
+        .is_some()
+    {
+        // The signup helper upserted into someone already linked (their email changed meanwhile).
+        let detail =
+            format!("the signup helper answered with {rid}, linked to another person here");
+        return flag(
+            ctx,
+            "email_linked_elsewhere",
+            Some(&pid),
+            Some(&rid),
+            &detail,
+        )
+        .await;
+    }
     save_first_pair(ctx, person, &rid, modified(&created)).await?;
     if ctx.settings.sync_tags {
         for tag in &person.fields.tags {

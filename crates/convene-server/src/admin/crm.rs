@@ -1,0 +1,473 @@
+//! CRM sync (admins): sync profiles, their runs with live progress (htmx polls a fragment while
+//! the run is queued or running), each run's sync log and errors, and the open flags to
+//! resolve, all through the API's handlers.
+
+use super::forms::{Fields, admin_form, admins_only, field, principal, refused};
+use super::pages::{Nav, render};
+use super::session::Viewer;
+use crate::api::osdi;
+use crate::error::ApiError;
+use crate::extract::{Caller, JsonBody, Query};
+use crate::state::AppState;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Value, json};
+
+const HERE: &str = "crm";
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+pub struct ProfileRow {
+    pub id: String,
+    pub name: String,
+    pub entry_point: String,
+    pub rate: String,
+    pub schedule: String,
+    pub policy: String,
+}
+
+pub struct RunRow {
+    pub id: String,
+    pub job: String,
+    pub origin: String,
+    pub state: String,
+    pub counts: Vec<(String, String)>,
+    pub created_at: String,
+    pub finished_at: String,
+    pub error: String,
+}
+
+pub struct FlagRow {
+    pub id: String,
+    pub kind: String,
+    pub person_id: String,
+    pub remote_id: String,
+    pub detail: String,
+    pub created_at: String,
+}
+
+fn profile_row(p: &Value) -> ProfileRow {
+    ProfileRow {
+        id: text(&p["id"]),
+        name: text(&p["name"]),
+        entry_point: text(&p["entry_point"]),
+        rate: text(&p["max_requests_per_second"]),
+        schedule: p["schedule"]["every_minutes"]
+            .as_u64()
+            .map_or("manual".to_owned(), |m| format!("every {m} min")),
+        policy: text(&p["conflict_policy"]).replace('_', " "),
+    }
+}
+
+fn run_row(r: &Value) -> RunRow {
+    RunRow {
+        id: text(&r["id"]),
+        job: text(&r["job"]),
+        origin: text(&r["origin"]),
+        state: text(&r["state"]),
+        counts: r["counts"]
+            .as_object()
+            .map(|c| {
+                c.iter()
+                    .map(|(k, v)| (k.replace('_', " "), text(v)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        created_at: text(&r["created_at"]),
+        finished_at: text(&r["finished_at"]),
+        error: text(&r["error"]),
+    }
+}
+
+fn flag_row(f: &Value) -> FlagRow {
+    FlagRow {
+        id: text(&f["id"]),
+        kind: text(&f["kind"]).replace('_', " "),
+        person_id: text(&f["person_id"]),
+        remote_id: text(&f["remote_id"]),
+        detail: text(&f["detail"]),
+        created_at: text(&f["created_at"]),
+    }
+}
+
+fn rows<T>(v: &Value, f: fn(&Value) -> T) -> Vec<T> {
+    v["data"]
+        .as_array()
+        .map(|a| a.iter().map(f).collect())
+        .unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "admin/crm.html")]
+struct CrmPage {
+    nav: Option<Nav>,
+    csrf: String,
+    profiles: Vec<ProfileRow>,
+    flags: Vec<FlagRow>,
+}
+
+async fn open_flags(
+    state: &AppState,
+    viewer: &Viewer,
+    profile: Option<&str>,
+) -> Result<Vec<FlagRow>, ApiError> {
+    let query = serde_json::from_value(json!({"profile": profile}))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let flags = osdi::list_flags(
+        State(state.clone()),
+        Caller(principal(viewer)),
+        Query(query),
+    )
+    .await?;
+    Ok(rows(&flags.0, flag_row))
+}
+
+pub async fn list(State(state): State<AppState>, viewer: Viewer) -> Response {
+    if let Some(r) = admins_only(&viewer, HERE) {
+        return r;
+    }
+    let listed = osdi::list_profiles(State(state.clone()), Caller(principal(&viewer))).await;
+    let flags = open_flags(&state, &viewer, None).await;
+    match (listed, flags) {
+        (Ok(profiles), Ok(flags)) => render(
+            StatusCode::OK,
+            &CrmPage {
+                nav: Nav::of(&viewer, HERE),
+                csrf: viewer.csrf.clone(),
+                profiles: rows(&profiles.0, profile_row),
+                flags,
+            },
+        ),
+        (Err(e), _) | (_, Err(e)) => refused(&viewer, HERE, e),
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Response {
+    if let Some(r) = admin_form(&viewer, &headers, &form, HERE) {
+        return r;
+    }
+    let mut body = json!({"name": field(&form, "name"), "entry_point": field(&form, "entry_point"),
+        "api_token": field(&form, "api_token"), "conflict_policy": field(&form, "conflict_policy"),
+        "remote_delete_mode": field(&form, "remote_delete_mode"), "sync_tags": form.contains_key("sync_tags")});
+    let rate = field(&form, "max_requests_per_second").unwrap_or_default();
+    match rate.trim().parse::<u32>() {
+        Ok(rate) => body["max_requests_per_second"] = json!(rate),
+        Err(_) => {
+            return refused(
+                &viewer,
+                HERE,
+                ApiError::field("max_requests_per_second", "must be a whole number"),
+            );
+        }
+    }
+    let every = field(&form, "every_minutes").unwrap_or_default();
+    if !every.trim().is_empty() {
+        match every.trim().parse::<u32>() {
+            Ok(m) => body["schedule"] = json!({"every_minutes": m}),
+            Err(_) => {
+                return refused(
+                    &viewer,
+                    HERE,
+                    ApiError::field("every_minutes", "must be a whole number"),
+                );
+            }
+        }
+    }
+    let input = match serde_json::from_value(body) {
+        Ok(input) => input,
+        Err(e) => return refused(&viewer, HERE, ApiError::field("body", e.to_string())),
+    };
+    match osdi::create_profile(State(state), Caller(principal(&viewer)), JsonBody(input)).await {
+        Ok((_, profile)) => Redirect::to(&format!("/admin/crm/{}", profile.0.id())).into_response(),
+        Err(e) => refused(&viewer, HERE, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/crm_profile.html")]
+struct ProfilePage {
+    nav: Option<Nav>,
+    csrf: String,
+    profile: ProfileRow,
+    delete_mode: String,
+    sync_tags: bool,
+    runs: Vec<RunRow>,
+    flags: Vec<FlagRow>,
+}
+
+pub async fn profile(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = admins_only(&viewer, HERE) {
+        return r;
+    }
+    let caller = || Caller(principal(&viewer));
+    let shown = osdi::get_profile(State(state.clone()), caller(), Path(id.clone())).await;
+    let runs = osdi::list_runs(State(state.clone()), caller(), Path(id.clone())).await;
+    let flags = open_flags(&state, &viewer, Some(&id)).await;
+    match (shown, runs, flags) {
+        (Ok(p), Ok(runs), Ok(flags)) => {
+            let p = serde_json::to_value(&p.0).unwrap_or_default();
+            render(
+                StatusCode::OK,
+                &ProfilePage {
+                    nav: Nav::of(&viewer, HERE),
+                    csrf: viewer.csrf.clone(),
+                    delete_mode: text(&p["remote_delete_mode"]),
+                    sync_tags: p["sync_tags"].as_bool().unwrap_or(false),
+                    profile: profile_row(&p),
+                    runs: rows(&runs.0, run_row),
+                    flags,
+                },
+            )
+        }
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => refused(&viewer, HERE, e),
+    }
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<Fields>,
+) -> Response {
+    if let Some(r) = admin_form(&viewer, &headers, &form, HERE) {
+        return r;
+    }
+    let input = serde_json::from_value(
+        json!({"job": field(&form, "job"), "origin": field(&form, "origin")}),
+    );
+    let Ok(input) = input else {
+        return refused(&viewer, HERE, ApiError::field("job", "is required"));
+    };
+    match osdi::start_run(
+        State(state),
+        Caller(principal(&viewer)),
+        Path(id),
+        JsonBody(input),
+    )
+    .await
+    {
+        Ok((_, run)) => Redirect::to(&format!("/admin/crm/runs/{}", run.0.id())).into_response(),
+        Err(e) => refused(&viewer, HERE, e),
+    }
+}
+
+pub struct RecordRow {
+    pub outcome: String,
+    pub person_id: String,
+    pub remote_id: String,
+    pub fields: String,
+    pub conflicts: String,
+    pub at: String,
+}
+
+pub struct ErrorRow {
+    pub kind: String,
+    pub status: String,
+    pub person_id: String,
+    pub remote_id: String,
+    pub excerpt: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/crm_run.html")]
+struct RunPage {
+    nav: Option<Nav>,
+    view: RunView,
+}
+
+/// The state, counts, errors and log of a run: the run page's body, polled while it is live.
+#[derive(Template)]
+#[template(path = "admin/crm_progress.html")]
+struct RunView {
+    run: RunRow,
+    profile_id: String,
+    live: bool,
+    records: Vec<RecordRow>,
+    errors: Vec<ErrorRow>,
+    next: Option<i64>,
+    after: Option<i64>,
+}
+
+async fn load_run(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    after: Option<i64>,
+) -> Result<Value, ApiError> {
+    let query = serde_json::from_value(json!({"records_after": after, "records_limit": 100}))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let run = osdi::get_run(
+        State(state.clone()),
+        Caller(principal(viewer)),
+        Path(id.to_owned()),
+        Query(query),
+    )
+    .await?;
+    Ok(serde_json::to_value(&run.0).unwrap_or_default())
+}
+
+fn is_live(run: &Value) -> bool {
+    matches!(run["state"].as_str(), Some("queued" | "running"))
+}
+
+#[derive(serde::Deserialize)]
+pub struct After {
+    after: Option<i64>,
+}
+
+fn run_view(run: &Value, after: Option<i64>) -> RunView {
+    let records = run["records"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| RecordRow {
+                    outcome: text(&r["outcome"]).replace('_', " "),
+                    person_id: text(&r["person_id"]),
+                    remote_id: text(&r["remote_id"]),
+                    fields: changed_fields(&r["fields"]),
+                    conflicts: r["conflicts"]
+                        .as_array()
+                        .map(|c| {
+                            c.iter()
+                                .map(|c| {
+                                    format!(
+                                        "{} ({} won)",
+                                        text(&c["field"]).replace('_', " "),
+                                        text(&c["winner"])
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default(),
+                    at: text(&r["at"]),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let errors = run["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| ErrorRow {
+                    kind: text(&e["kind"]),
+                    status: text(&e["status"]),
+                    person_id: text(&e["person_id"]),
+                    remote_id: text(&e["remote_id"]),
+                    excerpt: text(&e["excerpt"]),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    RunView {
+        live: is_live(run),
+        profile_id: text(&run["profile_id"]),
+        next: run["next_records_after"].as_i64(),
+        run: run_row(run),
+        records,
+        errors,
+        after,
+    }
+}
+
+/// The run page; `?after=` pages its sync log.
+pub async fn run(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<After>,
+) -> Response {
+    if let Some(r) = admins_only(&viewer, HERE) {
+        return r;
+    }
+    match load_run(&state, &viewer, &id, q.after).await {
+        Ok(run) => render(
+            StatusCode::OK,
+            &RunPage {
+                nav: Nav::of(&viewer, HERE),
+                view: run_view(&run, q.after),
+            },
+        ),
+        Err(e) => refused(&viewer, HERE, e),
+    }
+}
+
+/// `{"to_local": [...], "to_remote": [...]}` or a tag as words.
+fn changed_fields(v: &Value) -> String {
+    let list = |k: &str| {
+        v[k].as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|f| text(f).replace('_', " "))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .filter(|s| !s.is_empty())
+    };
+    let mut parts = Vec::new();
+    if let Some(l) = list("to_local") {
+        parts.push(format!("here: {l}"));
+    }
+    if let Some(r) = list("to_remote") {
+        parts.push(format!("Action Network: {r}"));
+    }
+    if let Some(tag) = v["tag"].as_str() {
+        parts.push(format!("tag {tag}"));
+    }
+    parts.join("; ")
+}
+
+/// The run page's body alone, for htmx to swap in while the run is live.
+pub async fn progress(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<After>,
+) -> Response {
+    if let Some(r) = admins_only(&viewer, HERE) {
+        return r;
+    }
+    match load_run(&state, &viewer, &id, q.after).await {
+        Ok(run) => render(StatusCode::OK, &run_view(&run, q.after)),
+        Err(e) => refused(&viewer, HERE, e),
+    }
+}
+
+pub async fn resolve(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<Fields>,
+) -> Response {
+    if let Some(r) = admin_form(&viewer, &headers, &form, HERE) {
+        return r;
+    }
+    let back = form
+        .get("back")
+        .filter(|b| b.starts_with("/admin/crm"))
+        .cloned();
+    match osdi::resolve_flag(State(state), Caller(principal(&viewer)), Path(id)).await {
+        Ok(_) => Redirect::to(back.as_deref().unwrap_or("/admin/crm")).into_response(),
+        Err(e) => refused(&viewer, HERE, e),
+    }
+}
