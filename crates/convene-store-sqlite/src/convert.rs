@@ -1,21 +1,9 @@
 //! Conversions between SQLite's column types and the domain's.
 
-use convene_core::Timestamp;
 use convene_store::StoreError;
-use time::OffsetDateTime;
 
-pub fn micros(t: Timestamp) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000) as i64
-}
-
-pub fn from_micros(us: i64) -> Timestamp {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-pub fn opt_micros(t: Option<Timestamp>) -> Option<i64> {
-    t.map(micros)
-}
+/// SQLite keeps times as Unix microseconds, as the shared OSDI tables do on both backends.
+pub use convene_store::osdi::{from_micros, micros, opt_micros};
 
 pub fn map_err(e: sqlx::Error) -> StoreError {
     match e {

@@ -173,8 +173,13 @@ pub trait OsdiStore: Send + Sync {
         at: Timestamp,
     ) -> StoreResult<bool>;
     async fn run(&self, id: &str) -> StoreResult<Option<Run>>;
-    /// Newest first.
-    async fn list_runs(&self, profile_id: Option<&str>, limit: u32) -> StoreResult<Vec<Run>>;
+    /// Newest first; `before` (a run id) pages on.
+    async fn list_runs(
+        &self,
+        profile_id: Option<&str>,
+        before: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Run>>;
     /// The run's sync log in order, from `after_seq` on.
     async fn run_records(
         &self,
@@ -221,9 +226,14 @@ pub trait OsdiStore: Send + Sync {
         person_id: Option<&str>,
         remote_id: Option<&str>,
     ) -> StoreResult<bool>;
-    /// Newest first; `open_only` lists what still needs a person.
-    async fn list_flags(&self, profile_id: Option<&str>, open_only: bool)
-    -> StoreResult<Vec<Flag>>;
+    /// Newest first; `open_only` lists what still needs a person; `before` (a flag id) pages on.
+    async fn list_flags(
+        &self,
+        profile_id: Option<&str>,
+        open_only: bool,
+        before: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Flag>>;
     /// `false` when no open flag had that id.
     async fn resolve_flag(&self, id: &str, at: Timestamp) -> StoreResult<bool>;
 

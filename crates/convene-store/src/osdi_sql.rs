@@ -429,14 +429,17 @@ macro_rules! osdi_store_impl {
                     row.as_ref().map(rows::run).transpose()
                 }
 
-                async fn list_runs(&self, profile_id: Option<&str>, limit: u32) -> StoreResult<Vec<Run>> {
+                async fn list_runs(&self, profile_id: Option<&str>, before: Option<&str>, limit: u32) -> StoreResult<Vec<Run>> {
                     let sql = format!(
-                        "SELECT {RUN_COLUMNS} FROM osdi_runs WHERE $1 IS NULL OR profile_id = $1
+                        "SELECT {RUN_COLUMNS} FROM osdi_runs r WHERE ($1 IS NULL OR profile_id = $1)
+                         AND ($3 IS NULL OR EXISTS (SELECT 1 FROM osdi_runs b WHERE b.id = $3
+                             AND (r.created_at < b.created_at OR (r.created_at = b.created_at AND r.id < b.id))))
                          ORDER BY created_at DESC, id DESC LIMIT $2"
                     );
                     let all = sqlx::query(sqlx::AssertSqlSafe(sql))
                         .bind(profile_id)
                         .bind(i64::from(limit))
+                        .bind(before)
                         .fetch_all(&self.$reader)
                         .await
                         .map_err(map_err)?;
@@ -621,14 +624,19 @@ macro_rules! osdi_store_impl {
                     Ok(row.is_some())
                 }
 
-                async fn list_flags(&self, profile_id: Option<&str>, open_only: bool) -> StoreResult<Vec<Flag>> {
+                async fn list_flags(&self, profile_id: Option<&str>, open_only: bool, before: Option<&str>, limit: u32) -> StoreResult<Vec<Flag>> {
                     let sql = format!(
-                        "SELECT {FLAG_COLUMNS} FROM osdi_flags WHERE ($1 IS NULL OR profile_id = $1)
-                         AND ($2 = 0 OR status = 'open') ORDER BY created_at DESC, id DESC LIMIT 500"
+                        "SELECT {FLAG_COLUMNS} FROM osdi_flags f WHERE ($1 IS NULL OR profile_id = $1)
+                         AND ($2 = 0 OR status = 'open')
+                         AND ($3 IS NULL OR EXISTS (SELECT 1 FROM osdi_flags b WHERE b.id = $3
+                             AND (f.created_at < b.created_at OR (f.created_at = b.created_at AND f.id < b.id))))
+                         ORDER BY created_at DESC, id DESC LIMIT $4"
                     );
                     let all = sqlx::query(sqlx::AssertSqlSafe(sql))
                         .bind(profile_id)
                         .bind(i64::from(open_only))
+                        .bind(before)
+                        .bind(i64::from(limit))
                         .fetch_all(&self.$reader)
                         .await
                         .map_err(map_err)?;

@@ -113,14 +113,26 @@ struct CrmPage {
     csrf: String,
     profiles: Vec<ProfileRow>,
     flags: Vec<FlagRow>,
+    more_flags: Option<String>,
+    /// This page, for the flags' next link.
+    here: String,
 }
 
+/// The cursors of the lists on a CRM page.
+#[derive(serde::Deserialize, Default)]
+pub struct Cursors {
+    runs: Option<String>,
+    flags: Option<String>,
+}
+
+/// A page of open flags (20) and the cursor of the next.
 async fn open_flags(
     state: &AppState,
     viewer: &Viewer,
     profile: Option<&str>,
-) -> Result<Vec<FlagRow>, ApiError> {
-    let query = serde_json::from_value(json!({"profile": profile}))
+    cursor: Option<&str>,
+) -> Result<(Vec<FlagRow>, Option<String>), ApiError> {
+    let query = serde_json::from_value(json!({"profile": profile, "cursor": cursor, "limit": 20}))
         .map_err(|e| ApiError::Internal(e.into()))?;
     let flags = osdi::list_flags(
         State(state.clone()),
@@ -128,23 +140,32 @@ async fn open_flags(
         Query(query),
     )
     .await?;
-    Ok(rows(&flags.0, flag_row))
+    Ok((
+        rows(&flags.0, flag_row),
+        flags.0["next_cursor"].as_str().map(str::to_owned),
+    ))
 }
 
-pub async fn list(State(state): State<AppState>, viewer: Viewer) -> Response {
+pub async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Query(q): axum::extract::Query<Cursors>,
+) -> Response {
     if let Some(r) = admins_only(&viewer, HERE) {
         return r;
     }
     let listed = osdi::list_profiles(State(state.clone()), Caller(principal(&viewer))).await;
-    let flags = open_flags(&state, &viewer, None).await;
+    let flags = open_flags(&state, &viewer, None, q.flags.as_deref()).await;
     match (listed, flags) {
-        (Ok(profiles), Ok(flags)) => render(
+        (Ok(profiles), Ok((flags, more_flags))) => render(
             StatusCode::OK,
             &CrmPage {
                 nav: Nav::of(&viewer, HERE),
                 csrf: viewer.csrf.clone(),
                 profiles: rows(&profiles.0, profile_row),
                 flags,
+                more_flags,
+                here: "/admin/crm".into(),
             },
         ),
         (Err(e), _) | (_, Err(e)) => refused(&viewer, HERE, e),
@@ -206,23 +227,37 @@ struct ProfilePage {
     delete_mode: String,
     sync_tags: bool,
     runs: Vec<RunRow>,
+    more_runs: Option<String>,
     flags: Vec<FlagRow>,
+    more_flags: Option<String>,
+    here: String,
 }
 
 pub async fn profile(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<Cursors>,
 ) -> Response {
     if let Some(r) = admins_only(&viewer, HERE) {
         return r;
     }
     let caller = || Caller(principal(&viewer));
     let shown = osdi::get_profile(State(state.clone()), caller(), Path(id.clone())).await;
-    let runs = osdi::list_runs(State(state.clone()), caller(), Path(id.clone())).await;
-    let flags = open_flags(&state, &viewer, Some(&id)).await;
+    let runs_query = osdi::ListQuery {
+        cursor: q.runs.clone(),
+        limit: Some(20),
+    };
+    let runs = osdi::list_runs(
+        State(state.clone()),
+        caller(),
+        Path(id.clone()),
+        Query(runs_query),
+    )
+    .await;
+    let flags = open_flags(&state, &viewer, Some(&id), q.flags.as_deref()).await;
     match (shown, runs, flags) {
-        (Ok(p), Ok(runs), Ok(flags)) => {
+        (Ok(p), Ok(runs), Ok((flags, more_flags))) => {
             let p = serde_json::to_value(&p.0).unwrap_or_default();
             render(
                 StatusCode::OK,
@@ -232,8 +267,11 @@ pub async fn profile(
                     delete_mode: text(&p["remote_delete_mode"]),
                     sync_tags: p["sync_tags"].as_bool().unwrap_or(false),
                     profile: profile_row(&p),
+                    more_runs: runs.0["next_cursor"].as_str().map(str::to_owned),
                     runs: rows(&runs.0, run_row),
                     flags,
+                    more_flags,
+                    here: format!("/admin/crm/{id}"),
                 },
             )
         }

@@ -337,24 +337,48 @@ pub(crate) async fn start_run(
     Ok((StatusCode::ACCEPTED, Json(run.into())))
 }
 
-/// A profile's runs, newest first (the last 100).
-#[utoipa::path(get, path = "/osdi/profiles/{id}/runs", tag = "osdi", params(("id" = String, Path)),
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// `next_cursor` of the page before.
+    pub(crate) cursor: Option<String>,
+    /// 1 to 100, default 50.
+    pub(crate) limit: Option<u32>,
+}
+
+impl ListQuery {
+    fn limit(&self) -> u32 {
+        self.limit.unwrap_or(50).clamp(1, 100)
+    }
+}
+
+/// `{"data", "next_cursor"}` of a newest-first list paged by the last item's id.
+fn page_of<T: Serialize>(items: Vec<T>, limit: u32, id: impl Fn(&T) -> String) -> Value {
+    let next = (items.len() == limit as usize)
+        .then(|| items.last().map(&id))
+        .flatten();
+    json!({"data": items, "next_cursor": next})
+}
+
+/// A profile's runs, newest first.
+#[utoipa::path(get, path = "/osdi/profiles/{id}/runs", tag = "osdi", params(("id" = String, Path), ListQuery),
     responses((status = 200, body = Vec<RunBody>), (status = 403), (status = 404)))]
 pub(crate) async fn list_runs(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
+    Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     require_admin(&caller)?;
     let profile = profile_at(&state, &id).await?;
     let runs: Vec<RunBody> = state
         .store
-        .list_runs(Some(&profile.id), 100)
+        .list_runs(Some(&profile.id), query.cursor.as_deref(), query.limit())
         .await?
         .into_iter()
         .map(Into::into)
         .collect();
-    Ok(Json(json!({"data": runs})))
+    Ok(Json(page_of(runs, query.limit(), |r| r.id.clone())))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -446,6 +470,9 @@ pub struct FlagQuery {
     profile: Option<String>,
     /// `open` (default) or `all`.
     status: Option<String>,
+    cursor: Option<String>,
+    /// 1 to 100, default 50.
+    limit: Option<u32>,
 }
 
 /// Flags: pairs parked until a person resolves them (open ones by default).
@@ -471,14 +498,20 @@ pub(crate) async fn list_flags(
         Some(p) => Some(profile_at(&state, p).await?.id),
         None => None,
     };
+    let limit = query.limit.unwrap_or(50).clamp(1, 100);
     let flags: Vec<FlagBody> = state
         .store
-        .list_flags(profile.as_deref(), open_only)
+        .list_flags(
+            profile.as_deref(),
+            open_only,
+            query.cursor.as_deref(),
+            limit,
+        )
         .await?
         .into_iter()
         .map(Into::into)
         .collect();
-    Ok(Json(json!({"data": flags})))
+    Ok(Json(page_of(flags, limit, |f| f.id.clone())))
 }
 
 /// Resolve a flag: the pair syncs again on the next run.

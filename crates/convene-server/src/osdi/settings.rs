@@ -22,7 +22,9 @@ pub enum ConflictPolicy {
 pub enum RemoteDeleteMode {
     /// Unsubscribe email and phone on Action Network; keep the rest.
     Unsubscribe,
-    /// Unsubscribe, and blank names and address with U+2400 (destroys organiser data there).
+    /// Unsubscribe, and blank names and address with U+2400 (destroys organiser data there):
+    /// osdi-client's pseudo-delete.
+    #[serde(alias = "pseudo_delete")]
     Blank,
     /// Touch nothing remotely; only stop syncing the pair.
     Ignore,
@@ -70,15 +72,93 @@ impl From<RetrySettings> for RetryConfig {
     }
 }
 
-/// A run the scheduler queues every `every_minutes`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+/// A run the scheduler queues every `every_minutes`. Also read from a number of minutes, a
+/// duration (`"15m"`, `"2h"`, `"1d"`, `"PT15M"`), a word (`"hourly"`, `"daily"`, `"weekly"`,
+/// `"@hourly"`), or a cron line of the two shapes that mean an interval (`"*/15 * * * *"`,
+/// `"0 * * * *"`, `"0 0 * * *"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Schedule {
     pub every_minutes: u32,
     #[serde(default = "people")]
     pub job: Job,
     #[serde(default = "both")]
     pub origin: Origin,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleObject {
+    every_minutes: u32,
+    #[serde(default = "people")]
+    job: Job,
+    #[serde(default = "both")]
+    origin: Origin,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScheduleInput {
+    Object(ScheduleObject),
+    Minutes(u32),
+    Text(String),
+}
+
+/// Minutes of an interval written as text; `None` when it is no interval we know.
+fn minutes_of(text: &str) -> Option<u32> {
+    let t = text.trim().to_ascii_lowercase();
+    let word = match t.trim_start_matches('@') {
+        "hourly" => Some(60),
+        "daily" | "midnight" => Some(1440),
+        "weekly" => Some(10080),
+        _ => None,
+    };
+    if word.is_some() {
+        return word;
+    }
+    let fields: Vec<&str> = t.split_whitespace().collect();
+    if fields.len() == 5 {
+        return match fields.as_slice() {
+            [m, "*", "*", "*", "*"] if m.starts_with("*/") => m[2..].parse().ok(),
+            [m, "*", "*", "*", "*"] if m.parse::<u32>().is_ok() => Some(60),
+            [m, h, "*", "*", "*"] if m.parse::<u32>().is_ok() && h.parse::<u32>().is_ok() => {
+                Some(1440)
+            }
+            _ => None,
+        };
+    }
+    let iso = t.strip_prefix("pt").map(str::to_owned);
+    let d = iso.as_deref().unwrap_or(&t);
+    let (number, unit) = d.split_at(d.find(|c: char| !c.is_ascii_digit())?);
+    let n: u32 = number.parse().ok()?;
+    match unit {
+        "s" => Some(n.div_ceil(60)),
+        "m" | "min" => Some(n),
+        "h" => n.checked_mul(60),
+        "d" if iso.is_none() => n.checked_mul(1440),
+        _ => None,
+    }
+}
+
+impl<'de> Deserialize<'de> for Schedule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (every_minutes, job, origin) = match ScheduleInput::deserialize(d)? {
+            ScheduleInput::Object(o) => (o.every_minutes, o.job, o.origin),
+            ScheduleInput::Minutes(m) => (m, Job::People, Origin::Both),
+            ScheduleInput::Text(t) => match minutes_of(&t) {
+                Some(m) => (m, Job::People, Origin::Both),
+                None => {
+                    return Err(serde::de::Error::custom(format!(
+                        "schedule {t:?} is not an interval (try {{\"every_minutes\": 15}}, \"15m\" or \"*/15 * * * *\")"
+                    )));
+                }
+            },
+        };
+        Ok(Self {
+            every_minutes,
+            job,
+            origin,
+        })
+    }
 }
 
 fn people() -> Job {
@@ -205,5 +285,44 @@ impl ProfileSettings {
             return Err(("schedule.every_minutes", "must be at least 1"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_are_read_from_the_usual_spellings() {
+        for (raw, minutes) in [
+            (serde_json::json!({"every_minutes": 30, "job": "tags"}), 30),
+            (serde_json::json!(45), 45),
+            (serde_json::json!("15m"), 15),
+            (serde_json::json!("2h"), 120),
+            (serde_json::json!("PT10M"), 10),
+            (serde_json::json!("90s"), 2),
+            (serde_json::json!("hourly"), 60),
+            (serde_json::json!("@daily"), 1440),
+            (serde_json::json!("*/5 * * * *"), 5),
+            (serde_json::json!("0 * * * *"), 60),
+            (serde_json::json!("30 2 * * *"), 1440),
+        ] {
+            let s: Schedule =
+                serde_json::from_value(raw.clone()).unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(s.every_minutes, minutes, "{raw}");
+        }
+        for bad in [
+            serde_json::json!("sometimes"),
+            serde_json::json!("0 9 * * 1"),
+            serde_json::json!({"every": 5}),
+        ] {
+            assert!(
+                serde_json::from_value::<Schedule>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+        let d: RemoteDeleteMode =
+            serde_json::from_value(serde_json::json!("pseudo_delete")).unwrap();
+        assert_eq!(d, RemoteDeleteMode::Blank);
     }
 }

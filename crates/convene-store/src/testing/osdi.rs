@@ -143,7 +143,20 @@ pub async fn osdi_runs_are_one_per_profile_leased_and_resumable(store: TestStore
             .id,
         next.id
     );
-    assert_eq!(store.list_runs(Some(&p.id), 10).await.unwrap().len(), 2);
+    assert_eq!(
+        store.list_runs(Some(&p.id), None, 10).await.unwrap().len(),
+        2
+    );
+    let newest = store.list_runs(Some(&p.id), None, 1).await.unwrap();
+    assert_eq!(newest[0].id, next.id);
+    let older = store
+        .list_runs(Some(&p.id), Some(&newest[0].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        older.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        [run.id.as_str()]
+    );
 }
 
 pub async fn osdi_pairs_tombstones_and_flags_park_what_they_name(store: TestStore) {
@@ -228,7 +241,10 @@ pub async fn osdi_pairs_tombstones_and_flags_park_what_they_name(store: TestStor
             .await
             .unwrap()
     );
-    assert_eq!(store.list_flags(None, true).await.unwrap().len(), 1);
+    assert_eq!(
+        store.list_flags(None, true, None, 10).await.unwrap().len(),
+        1
+    );
     assert!(store.resolve_flag(&flag.id, t).await.unwrap());
     assert!(!store.resolve_flag(&flag.id, t).await.unwrap());
     assert!(
@@ -238,7 +254,11 @@ pub async fn osdi_pairs_tombstones_and_flags_park_what_they_name(store: TestStor
             .unwrap()
     );
     assert_eq!(
-        store.list_flags(Some(&p.id), false).await.unwrap()[0].status,
+        store
+            .list_flags(Some(&p.id), false, None, 10)
+            .await
+            .unwrap()[0]
+            .status,
         "resolved"
     );
     assert_eq!(

@@ -160,6 +160,11 @@ impl Ctx<'_> {
         });
     }
 
+    /// A sync log row with nothing written and no conflicts.
+    pub fn note(&mut self, outcome: &str, person: Option<&str>, remote: Option<&str>) {
+        self.log(outcome, person, remote, json!([]), json!([]));
+    }
+
     pub fn error(
         &mut self,
         kind: &str,
@@ -189,7 +194,7 @@ impl Ctx<'_> {
             Some(refused.status),
             &refused.excerpt,
         );
-        self.log("failed", person, remote, json!([]), json!([]));
+        self.note("failed", person, remote);
     }
 
     pub fn counts(&self) -> Value {

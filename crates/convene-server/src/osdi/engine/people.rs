@@ -48,51 +48,33 @@ pub async fn pull(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
 pub async fn pull_record(ctx: &mut Ctx<'_>, record: &Value) -> Step<()> {
     let Some(rid) = remote_id(record) else {
         ctx.error("no_remote_id", None, None, None, &record.to_string());
-        ctx.log("failed", None, None, json!([]), json!([]));
+        ctx.note("failed", None, None);
         return Ok(());
     };
     let profile = ctx.profile.id.clone();
     if ctx.store().is_tombstoned(&profile, &rid).await? {
-        ctx.log("skipped_deleted", None, Some(&rid), json!([]), json!([]));
+        ctx.note("skipped_deleted", None, Some(&rid));
         return Ok(());
     }
     if ctx.store().is_flagged(&profile, None, Some(&rid)).await? {
-        ctx.log("skipped_flagged", None, Some(&rid), json!([]), json!([]));
+        ctx.note("skipped_flagged", None, Some(&rid));
         return Ok(());
     }
     if let Some(pair) = ctx.store().pair_by_remote(&profile, &rid).await? {
         let pid = pair.person_id.to_string();
         if pair.status == "deleted" {
-            ctx.log(
-                "skipped_deleted",
-                Some(&pid),
-                Some(&rid),
-                json!([]),
-                json!([]),
-            );
+            ctx.note("skipped_deleted", Some(&pid), Some(&rid));
             return Ok(());
         }
         if ctx.store().is_flagged(&profile, Some(&pid), None).await? {
-            ctx.log(
-                "skipped_flagged",
-                Some(&pid),
-                Some(&rid),
-                json!([]),
-                json!([]),
-            );
+            ctx.note("skipped_flagged", Some(&pid), Some(&rid));
             return Ok(());
         }
         return match ctx.store().person(&pair.person_id).await? {
             Some(person) => reconcile(ctx, Some(&pair), person, record, &rid, Side::Remote).await,
             None => {
                 // Deleted locally; the deletions phase unsubscribes the twin.
-                ctx.log(
-                    "skipped_deleted",
-                    Some(&pid),
-                    Some(&rid),
-                    json!([]),
-                    json!([]),
-                );
+                ctx.note("skipped_deleted", Some(&pid), Some(&rid));
                 Ok(())
             }
         };
@@ -121,17 +103,11 @@ pub async fn pull_record(ctx: &mut Ctx<'_>, record: &Value) -> Step<()> {
             let person = ctx.store().create_person(&fields, ctx.now()).await?;
             let pid = person.id.to_string();
             save_first_pair(ctx, &person, &rid, modified(record)).await?;
-            ctx.log(
-                "created_local",
-                Some(&pid),
-                Some(&rid),
-                json!([]),
-                json!([]),
-            );
+            ctx.note("created_local", Some(&pid), Some(&rid));
             Ok(())
         }
         Match::None => {
-            ctx.log("skipped_unmatched", None, Some(&rid), json!([]), json!([]));
+            ctx.note("skipped_unmatched", None, Some(&rid));
             Ok(())
         }
     }
@@ -204,7 +180,7 @@ async fn flag(
     ctx.store()
         .raise_flag(&ctx.profile.id, kind, person, remote, detail, ctx.now())
         .await?;
-    ctx.log("flagged", person, remote, json!([]), json!([]));
+    ctx.note("flagged", person, remote);
     Ok(())
 }
 
@@ -220,13 +196,7 @@ async fn link(
         .is_flagged(&ctx.profile.id, Some(person.id.as_str()), None)
         .await?
     {
-        ctx.log(
-            "skipped_flagged",
-            Some(person.id.as_str()),
-            Some(rid),
-            json!([]),
-            json!([]),
-        );
+        ctx.note("skipped_flagged", Some(person.id.as_str()), Some(rid));
         return Ok(());
     }
     reconcile(ctx, None, person, record, rid, origin).await
@@ -294,7 +264,7 @@ async fn push_one(ctx: &mut Ctx<'_>, person: Person) -> Step<()> {
     let profile = ctx.profile.id.clone();
     let pid = person.id.to_string();
     if ctx.store().is_flagged(&profile, Some(&pid), None).await? {
-        ctx.log("skipped_flagged", Some(&pid), None, json!([]), json!([]));
+        ctx.note("skipped_flagged", Some(&pid), None);
         return Ok(());
     }
     if let Some(pair) = ctx.store().pair_by_person(&profile, &person.id).await? {
@@ -302,13 +272,7 @@ async fn push_one(ctx: &mut Ctx<'_>, person: Person) -> Step<()> {
             serde_json::from_value(pair.snapshot.clone()).ok() == Some(canonical_of(&person));
         if unchanged || pair.status == "deleted" {
             // Nothing moved locally (often our own write from the pull): no request at all.
-            ctx.log(
-                "unchanged",
-                Some(&pid),
-                Some(&pair.remote_id),
-                json!([]),
-                json!([]),
-            );
+            ctx.note("unchanged", Some(&pid), Some(&pair.remote_id));
             return Ok(());
         }
         if ctx
@@ -316,13 +280,7 @@ async fn push_one(ctx: &mut Ctx<'_>, person: Person) -> Step<()> {
             .is_flagged(&profile, None, Some(&pair.remote_id))
             .await?
         {
-            ctx.log(
-                "skipped_flagged",
-                Some(&pid),
-                Some(&pair.remote_id),
-                json!([]),
-                json!([]),
-            );
+            ctx.note("skipped_flagged", Some(&pid), Some(&pair.remote_id));
             return Ok(());
         }
         // Fetch the twin first, so a remote change not pulled yet is merged, not overwritten.
@@ -341,7 +299,7 @@ async fn push_one(ctx: &mut Ctx<'_>, person: Person) -> Step<()> {
     }
     let local = canonical_of(&person);
     let Some(email) = local.email.clone() else {
-        ctx.log("skipped_no_email", Some(&pid), None, json!([]), json!([]));
+        ctx.note("skipped_no_email", Some(&pid), None);
         return Ok(());
     };
     let found = match ctx
@@ -366,13 +324,7 @@ async fn push_one(ctx: &mut Ctx<'_>, person: Person) -> Step<()> {
             continue;
         };
         if ctx.store().is_flagged(&profile, None, Some(&rid)).await? {
-            ctx.log(
-                "skipped_flagged",
-                Some(&pid),
-                Some(&rid),
-                json!([]),
-                json!([]),
-            );
+            ctx.note("skipped_flagged", Some(&pid), Some(&rid));
             return Ok(());
         }
         if ctx.store().pair_by_remote(&profile, &rid).await?.is_some() {
@@ -410,13 +362,7 @@ async fn push_one(ctx: &mut Ctx<'_>, person: Person) -> Step<()> {
     }
     if let Some((rid, record)) = candidates.pop() {
         if ctx.store().is_tombstoned(&profile, &rid).await? {
-            ctx.log(
-                "skipped_deleted",
-                Some(&pid),
-                Some(&rid),
-                json!([]),
-                json!([]),
-            );
+            ctx.note("skipped_deleted", Some(&pid), Some(&rid));
             return Ok(());
         }
         return link(ctx, person, &record, &rid, Side::Local).await;
@@ -446,7 +392,7 @@ async fn create_remote(ctx: &mut Ctx<'_>, person: &Person) -> Step<()> {
     };
     let Some(rid) = remote_id(&created) else {
         ctx.error("no_remote_id", Some(&pid), None, None, &created.to_string());
-        ctx.log("failed", Some(&pid), None, json!([]), json!([]));
+        ctx.note("failed", Some(&pid), None);
         return Ok(());
     };
     if ctx
@@ -475,13 +421,7 @@ async fn create_remote(ctx: &mut Ctx<'_>, person: &Person) -> Step<()> {
                 .await?;
         }
     }
-    ctx.log(
-        "created_remote",
-        Some(&pid),
-        Some(&rid),
-        json!([]),
-        json!([]),
-    );
+    ctx.note("created_remote", Some(&pid), Some(&rid));
     Ok(())
 }
 
@@ -559,12 +499,6 @@ async fn delete_twin(ctx: &mut Ctx<'_>, id: &PersonId, pair: Pair) -> Step<()> {
             ..pair
         })
         .await?;
-    ctx.log(
-        "deleted_remote",
-        Some(&pid),
-        Some(&rid),
-        json!([]),
-        json!([]),
-    );
+    ctx.note("deleted_remote", Some(&pid), Some(&rid));
     Ok(())
 }

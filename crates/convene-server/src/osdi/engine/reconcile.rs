@@ -12,6 +12,7 @@ use convene_osdi::canonical::{Canonical, Field, Postal};
 use convene_osdi::mapping::{LocalPerson, local_to_canonical, remote_members, remote_to_canonical};
 use convene_osdi::merge::{Side, Times, merge};
 use convene_store::Pair;
+use convene_store::osdi::micros;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -38,10 +39,6 @@ pub fn local_view(p: &Person) -> LocalPerson {
 
 pub fn canonical_of(p: &Person) -> Canonical {
     local_to_canonical(&local_view(p))
-}
-
-fn micros(t: convene_core::Timestamp) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000) as i64
 }
 
 /// Writes `fields` of `c` into the local person by the writing rules; returns the fields that
@@ -178,7 +175,7 @@ pub async fn reconcile(
                 ..pair.clone()
             })
             .await?;
-        ctx.log("unchanged", Some(&pid), Some(rid), json!([]), json!([]));
+        ctx.note("unchanged", Some(&pid), Some(rid));
         return Ok(());
     }
     let prefer = match ctx.settings.conflict_policy {
@@ -282,10 +279,6 @@ pub async fn reconcile(
             status: "ok".into(),
         })
         .await?;
-    let mut changed = merged.to_local.clone();
-    changed.extend(merged.to_remote.iter().copied());
-    changed.sort();
-    changed.dedup();
     ctx.log(
         outcome(
             snapshot.is_none(),
