@@ -72,8 +72,11 @@ fn primary(list: &Value) -> Option<&Value> {
         .or_else(|| items.first())
 }
 
+/// U+2400: what Action Network is sent to clear a field (and what a blanked record holds).
+pub const CLEAR: &str = "\u{2400}";
+
 fn text(v: &Value) -> Option<String> {
-    non_empty(v.as_str())
+    non_empty(v.as_str()).filter(|t| t != CLEAR)
 }
 
 pub fn remote_to_canonical(person: &Value) -> Canonical {
@@ -108,11 +111,13 @@ pub fn remote_to_canonical(person: &Value) -> Canonical {
 pub fn remote_members(person: &Canonical, fields: &[Field]) -> Value {
     let mut out = Map::new();
     let has = |f: Field| fields.contains(&f);
+    // Action Network ignores null; U+2400 is its "clear this field".
+    let or_clear = |v: &Option<String>| json!(v.as_deref().unwrap_or(CLEAR));
     if has(Field::GivenName) {
-        out.insert("given_name".into(), json!(person.given_name));
+        out.insert("given_name".into(), or_clear(&person.given_name));
     }
     if has(Field::FamilyName) {
-        out.insert("family_name".into(), json!(person.family_name));
+        out.insert("family_name".into(), or_clear(&person.family_name));
     }
     if (has(Field::Email) || has(Field::EmailStatus)) && person.email.is_some() {
         out.insert(

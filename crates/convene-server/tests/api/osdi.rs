@@ -225,6 +225,27 @@ app_tests! {
         assert_eq!(local(&app, &ann).await["family_name"], "Local");
     }
 
+    async fn values_cleared_here_stay_cleared_without_flip_flopping(app: TestApp) {
+        let mut ann = person("an-1", "Ann", "Lee", "ann@example.org");
+        ann["phone_numbers"] = json!([{"primary": true, "number": "12024561111", "status": "subscribed"}]);
+        let fake = OsdiFake::start(vec![ann], 25).await;
+        let id = profile(&app, &fake, json!({})).await;
+        sync(&app, &id, "people", "both").await;
+        let local_ann = people(&app).await[0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(local(&app, &local_ann).await["phone"], "+12024561111");
+        app.admin(Method::PATCH, &format!("/api/v1/people/{local_ann}")).json(&json!({"phone": null, "family_name": null})).send().await;
+        sync(&app, &id, "people", "both").await;
+        let remote = fake.person("an-1").unwrap();
+        assert_eq!(remote["family_name"], json!(null), "a name is cleared on Action Network");
+        assert_eq!(remote["phone_numbers"][0]["number"], "12024561111", "a phone cannot be");
+        fake.clear_requests();
+        sync(&app, &id, "people", "both").await;
+        sync(&app, &id, "people", "both").await;
+        assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+        let l = local(&app, &local_ann).await;
+        assert_eq!((l["phone"].clone(), l["family_name"].clone()), (json!(null), json!(null)), "still cleared here");
+    }
+
     async fn a_deleted_person_is_unsubscribed_and_tombstoned_never_recreated(app: TestApp) {
         let fake = OsdiFake::start(vec![person("an-1", "Ann", "Lee", "ann@example.org")], 25).await;
         let id = profile(&app, &fake, json!({})).await;
@@ -251,7 +272,9 @@ app_tests! {
         app.admin(Method::DELETE, &format!("/api/v1/people/{ann}")).send().await;
         sync(&app, &id, "people", "local").await;
         let remote = fake.person("an-1").unwrap();
-        assert_eq!((remote["given_name"].clone(), email_status(&remote)), (json!("\u{2400}"), "unsubscribed".to_owned()));
+        assert_eq!((remote["given_name"].clone(), email_status(&remote)), (json!(null), "unsubscribed".to_owned()), "cleared with U+2400");
+        let blanked = fake.bodies().into_iter().rev().find(|(l, _)| l.starts_with("PUT ")).unwrap().1;
+        assert_eq!(blanked["family_name"], "\u{2400}");
     }
 
     async fn an_email_owned_by_someone_else_remotely_is_flagged_not_written(app: TestApp) {

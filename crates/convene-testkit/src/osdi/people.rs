@@ -28,7 +28,13 @@ fn with_links(base: &str, p: &Value) -> Value {
 pub(super) fn merge_members(p: &mut Value, changes: &Value) {
     if let (Some(target), Some(changes)) = (p.as_object_mut(), changes.as_object()) {
         for (k, v) in changes {
-            if k != "identifiers" && k != "_links" {
+            if k == "identifiers" || k == "_links" {
+                continue;
+            }
+            // U+2400 clears a field, as on Action Network.
+            if v.as_str() == Some("\u{2400}") {
+                target.remove(k);
+            } else {
                 target.insert(k.clone(), v.clone());
             }
         }

@@ -176,7 +176,8 @@ impl Ctx<'_> {
         *self.counts.entry("errors".to_owned()).or_default() += 1;
         self.errors.push(SyncError {
             kind: kind.to_owned(),
-            retryable: status.is_none_or(|s| s == 429 || s >= 500),
+            // Worth another run: throttling, a server error, or a run cut short.
+            retryable: status.is_some_and(|s| s == 429 || s >= 500) || kind == "aborted",
             person_id: person.map(str::to_owned),
             remote_id: remote.map(str::to_owned),
             status,

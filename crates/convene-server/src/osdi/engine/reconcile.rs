@@ -188,7 +188,19 @@ pub async fn reconcile(
         remote: micros(remote_time),
         prefer,
     };
-    let merged = merge(snap.as_ref(), &local, &remote, times, origin);
+    let mut merged = merge(snap.as_ref(), &local, &remote, times, origin);
+    let mut result = merged.result.clone();
+    // Action Network cannot clear an email, phone, address or language: a value cleared here
+    // stays cleared here, and the snapshot keeps Action Network's value so neither side looks
+    // changed next time. (Names are cleared with its U+2400 sentinel.)
+    merged.to_remote.retain(|&field| {
+        let clearable = matches!(field, Field::GivenName | Field::FamilyName);
+        let kept = clearable || !merged.result.get(field).is_empty();
+        if !kept {
+            result.set(field, remote.get(field));
+        }
+        kept
+    });
     let conflicts = json!(merged.conflicts);
     let mut remote_after = remote_time;
     if !merged.to_remote.is_empty() {
@@ -229,7 +241,6 @@ pub async fn reconcile(
         }
     }
     let mut local_after = person.updated_at;
-    let mut result = merged.result.clone();
     if !merged.to_local.is_empty() {
         let mut fields = person.fields.clone();
         let refused = write_local(
