@@ -301,7 +301,8 @@ pub struct RunInput {
     origin: Option<String>,
 }
 
-/// Queue a run of a profile; 409 `run_in_progress` while one is queued or running.
+/// Queue a run of a profile; 409 `run_in_progress` while one is queued or running, 422 for a
+/// tags run while the profile's `sync_tags` is off.
 #[utoipa::path(post, path = "/osdi/profiles/{id}/runs", tag = "osdi", params(("id" = String, Path)), request_body = RunInput,
     responses((status = 202, body = RunBody), (status = 403), (status = 404), (status = 409), (status = 422)))]
 pub(crate) async fn start_run(
@@ -324,6 +325,9 @@ pub(crate) async fn start_run(
             Origin::parse(o).ok_or_else(|| bad("origin", "must be remote, local or both"))?
         }
     };
+    if job == Job::Tags && !ProfileSettings::from_stored(&profile.settings).sync_tags {
+        return Err(bad("job", "tag sync is off for this profile (sync_tags)"));
+    }
     let run = state
         .store
         .enqueue_run(

@@ -4,7 +4,7 @@
 
 use convene_server::osdi::engine::Ended;
 use convene_testkit::osdi::{OsdiFake, person};
-use convene_testkit::{Method, Reply, TestApp, app_tests};
+use convene_testkit::{Method, Receiver, Reply, TestApp, app_tests};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -469,6 +469,12 @@ app_tests! {
         assert_eq!(count(&run, "tagged_remote"), 1, "{}", run.body["counts"]);
         assert_eq!(fake.tags_of("an-1"), ["donor", "volunteer"], "the tag was created, then the tagging");
 
+        // With tag sync off, no tags run is queued.
+        app.admin(Method::PATCH, &format!("/api/v1/osdi/profiles/{id}")).json(&json!({"sync_tags": false})).send().await;
+        let off = app.admin(Method::POST, &format!("/api/v1/osdi/profiles/{id}/runs")).json(&json!({"job": "tags"})).send().await;
+        assert_eq!((off.status, off.fields()), (422, vec!["job".to_owned()]));
+        app.admin(Method::PATCH, &format!("/api/v1/osdi/profiles/{id}")).json(&json!({"sync_tags": true})).send().await;
+
         // Local origin: a tag taken off locally is taken off remotely.
         app.admin(Method::PATCH, &format!("/api/v1/people/{ann}")).json(&json!({"tags": ["donor"]})).send().await;
         let run = sync(&app, &id, "tags", "local").await;
@@ -522,5 +528,31 @@ app_tests! {
         let pages = fake.requests().iter().filter(|r| r.starts_with("GET /api/v2/people")).count();
         assert_eq!(pages, 401);
         assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+    }
+}
+
+app_tests! {
+    config = |c| c.allow_private_targets = true;
+
+    async fn runs_and_flags_reach_their_webhooks(app: TestApp) {
+        let rx = Receiver::start().await;
+        let r = app.admin(Method::POST, "/api/v1/webhooks")
+            .json(&json!({"url": rx.url, "event_types": ["osdi.run.completed", "osdi.conflict.flagged", "person.created"]}))
+            .send().await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let fake = OsdiFake::start(vec![person("an-1", "Sam", "Kim", "kim@example.org"), person("an-2", "Ann", "Lee", "ann@example.org")], 25).await;
+        add_person(&app, json!({"given_name": "Alex", "family_name": "Kim", "email": "kim@example.org"})).await;
+        add_person(&app, json!({"given_name": "Jo", "family_name": "Kim", "email": "kim@example.org"})).await;
+        let id = profile(&app, &fake, json!({})).await;
+        let run = sync(&app, &id, "people", "remote").await;
+        app.drain().await;
+        let types: Vec<String> = rx.received().iter().map(|r| r.json()["event_metadata"]["event_type"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(types.iter().filter(|t| *t == "person.created").count(), 3, "two by the API, Ann by the sync: {types:?}");
+        let bodies: Vec<Value> = rx.received().iter().map(|r| r.json()).collect();
+        let flagged = bodies.iter().find(|b| b["event_metadata"]["event_type"] == "osdi.conflict.flagged").unwrap();
+        assert_eq!((flagged["flag"]["kind"].clone(), flagged["flag"]["remote_id"].clone()), (json!("ambiguous_match"), json!("an-1")));
+        let done = bodies.iter().find(|b| b["event_metadata"]["event_type"] == "osdi.run.completed").unwrap();
+        assert_eq!(done["run"]["run_id"], run.body["id"]);
+        assert_eq!((done["run"]["state"].clone(), done["run"]["counts"]["created_local"].clone()), (json!("completed"), json!(1)));
     }
 }
