@@ -71,6 +71,10 @@ pub struct ProfileInput {
     name: Option<String>,
     entry_point: Option<String>,
     api_token: Option<String>,
+    /// Accepted so a profile can be written in the reference configuration's shape (Appendix
+    /// A), and ignored: runs use the server's clock.
+    #[allow(dead_code)]
+    now: Option<String>,
     #[serde(flatten)]
     settings: Map<String, Value>,
 }

@@ -122,6 +122,17 @@ app_tests! {
         let r = app.admin(Method::POST, "/api/v1/osdi/profiles")
             .json(&json!({"name": "b", "entry_point": fake.entry_point, "api_token": "x", "conflict_policy": "coin_toss"})).send().await;
         assert_eq!(r.status, 422);
+        // The reference configuration's shape (Appendix A) is taken as it is.
+        let appendix = json!({"name": "appendix", "entry_point": fake.entry_point, "api_token": "test-token-0000",
+            "now": "2026-11-22T12:00:00Z", "page_size": 25, "max_requests_per_second": 4, "remote_cursor_overlap_seconds": 60,
+            "retry": {"max_attempts": 5, "backoff_initial_ms": 500, "backoff_factor": 2, "backoff_max_ms": 30000, "retry_after_default_s": 5},
+            "conflict_policy": "field_merge_newest_wins", "first_link_policy": "union_then_origin_wins", "remote_delete_mode": "unsubscribe",
+            "create_local_from_remote": true, "language_map_remote_to_local": {"en": "en_US", "es": "es_MX", "fr": "fr_FR"}, "sync_tags": true});
+        let r = app.admin(Method::POST, "/api/v1/osdi/profiles").json(&appendix).send().await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let r = app.admin(Method::POST, "/api/v1/osdi/profiles")
+            .json(&json!({"name": "c", "entry_point": fake.entry_point, "api_token": "x", "page_sise": 25})).send().await;
+        assert_eq!(r.status, 422, "a typo is named, not ignored");
 
         let r = app.admin(Method::PATCH, &format!("/api/v1/osdi/profiles/{id}"))
             .json(&json!({"max_requests_per_second": 10, "schedule": {"every_minutes": 30}})).send().await;
