@@ -332,7 +332,13 @@ impl Engine {
             watch,
             cursors: Vec::new(),
         };
-        ctx.visited = ctx.counts.values().sum();
+        // A resumed run goes on counting from where it was (errors are not pairs).
+        ctx.visited = ctx
+            .counts
+            .iter()
+            .filter(|(outcome, _)| *outcome != "errors")
+            .map(|(_, n)| n)
+            .sum();
         let result = run_phases(&mut ctx, job, origin).await;
         let counts = ctx.counts();
         match result {
