@@ -96,15 +96,22 @@ fn address_json(f: &PersonFields) -> StoreResult<Option<sqlx::types::Json<&Addre
     Ok(f.address.as_ref().map(sqlx::types::Json))
 }
 
-#[async_trait]
-impl PersonStore for PgStore {
-    async fn create_person(&self, f: &PersonFields, at: Timestamp) -> StoreResult<Person> {
-        let id = PersonId::new();
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO people (id, given_name, family_name, email, phone, language, address, do_not_email, is_opt_out, do_not_sms, user_id, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
-        )
+const INSERT: &str = "INSERT INTO people (id, given_name, family_name, email, phone, language, address, do_not_email, is_opt_out, do_not_sms, user_id, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
+const UPDATE: &str = "UPDATE people SET given_name = $2, family_name = $3, email = $4, phone = $5, language = $6, address = $7,
+     do_not_email = $8, is_opt_out = $9, do_not_sms = $10, user_id = $11, updated_at = $12 WHERE id = $1";
+
+/// `INSERT` or `UPDATE` with the parameters both take: `$1` the id, `$2`–`$11` the fields,
+/// `$12` the time.
+fn bind_person<'q>(
+    sql: &'static str,
+    id: &'q PersonId,
+    f: &'q PersonFields,
+    at: Timestamp,
+) -> StoreResult<
+    sqlx::query::Query<'q, sqlx::Postgres, <sqlx::Postgres as sqlx::Database>::Arguments>,
+> {
+    Ok(sqlx::query(sql)
         .bind(id.as_str())
         .bind(&f.given_name)
         .bind(&f.family_name)
@@ -116,10 +123,18 @@ impl PersonStore for PgStore {
         .bind(f.is_opt_out)
         .bind(f.do_not_sms)
         .bind(f.user.as_ref().map(UserId::as_str))
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .bind(at))
+}
+
+#[async_trait]
+impl PersonStore for PgStore {
+    async fn create_person(&self, f: &PersonFields, at: Timestamp) -> StoreResult<Person> {
+        let id = PersonId::new();
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        bind_person(INSERT, &id, f, at)?
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         write_tags(&mut tx, id.as_str(), &f.tags).await?;
         let person = load(&mut tx, id.as_str())
             .await?
@@ -150,11 +165,7 @@ impl PersonStore for PgStore {
             .fetch_all(&mut *conn)
             .await
             .map_err(map_err)?;
-        let mut people = Vec::with_capacity(rows.len());
-        for row in rows {
-            let tags = tags_of(&mut conn, &row.id).await?;
-            people.push(row.into_person(tags));
-        }
+        let people = with_tags(&mut conn, rows).await?;
         Ok(Page::from_overfetch(people, page.limit, |p: &Person| {
             p.id.to_string()
         }))
@@ -167,25 +178,10 @@ impl PersonStore for PgStore {
         at: Timestamp,
     ) -> StoreResult<Person> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let done = sqlx::query(
-            "UPDATE people SET given_name = $2, family_name = $3, email = $4, phone = $5, language = $6, address = $7,
-                 do_not_email = $8, is_opt_out = $9, do_not_sms = $10, user_id = $11, updated_at = $12 WHERE id = $1",
-        )
-        .bind(id.as_str())
-        .bind(&f.given_name)
-        .bind(&f.family_name)
-        .bind(f.email.as_ref().map(|e| e.as_str()))
-        .bind(f.phone.as_ref().map(Phone::as_str))
-        .bind(f.language.as_ref().map(|l| l.as_str()))
-        .bind(address_json(f)?)
-        .bind(f.do_not_email)
-        .bind(f.is_opt_out)
-        .bind(f.do_not_sms)
-        .bind(f.user.as_ref().map(UserId::as_str))
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        let done = bind_person(UPDATE, id, f, at)?
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -238,6 +234,7 @@ impl PersonStore for PgStore {
         after: (Timestamp, &str),
         limit: u32,
     ) -> StoreResult<Vec<Person>> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
         let sql = format!(
             "SELECT {COLUMNS} FROM people WHERE updated_at > $1 OR (updated_at = $1 AND id > $2)
              ORDER BY updated_at, id LIMIT $3"
@@ -246,21 +243,22 @@ impl PersonStore for PgStore {
             .bind(after.0)
             .bind(after.1)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(map_err)?;
-        with_tags(&self.pool, rows).await
+        with_tags(&mut conn, rows).await
     }
 
     async fn people_with_email(&self, email: &str) -> StoreResult<Vec<Person>> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
         let sql =
             format!("SELECT {COLUMNS} FROM people WHERE lower(email) = lower($1) ORDER BY id");
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(email)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(map_err)?;
-        with_tags(&self.pool, rows).await
+        with_tags(&mut conn, rows).await
     }
 
     async fn person_deletions(
@@ -281,11 +279,10 @@ impl PersonStore for PgStore {
     }
 }
 
-async fn with_tags(pool: &sqlx::Pool<sqlx::Postgres>, rows: Vec<Row>) -> StoreResult<Vec<Person>> {
-    let mut conn = pool.acquire().await.map_err(map_err)?;
+async fn with_tags(conn: &mut PgConnection, rows: Vec<Row>) -> StoreResult<Vec<Person>> {
     let mut people = Vec::with_capacity(rows.len());
     for row in rows {
-        let tags = tags_of(&mut conn, &row.id).await?;
+        let tags = tags_of(conn, &row.id).await?;
         people.push(row.into_person(tags));
     }
     Ok(people)
