@@ -2,7 +2,7 @@
 //! the run is queued or running), each run's sync log and errors, and the open flags to
 //! resolve, all through the API's handlers.
 
-use super::forms::{Fields, admin_form, admins_only, field, principal, refused};
+use super::forms::{Fields, admin_form, admins_only, field, principal, refused, text};
 use super::pages::{Nav, render};
 use super::session::Viewer;
 use crate::api::osdi;
@@ -17,14 +17,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
 const HERE: &str = "crm";
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
 
 pub struct ProfileRow {
     pub id: String,

@@ -112,3 +112,12 @@ impl Cursor {
         }
     }
 }
+
+/// A value of an API answer as page text: strings as they are, nothing for null.
+pub fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}

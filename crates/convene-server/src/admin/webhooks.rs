@@ -1,7 +1,7 @@
 //! Webhooks (admins): list and create, one endpoint with its deliveries, every attempt of a
 //! delivery, and the actions (test send, rotate secret, retry one, recover since).
 
-use super::forms::{Cursor, Fields, admin_form, admins_only, field, principal, refused};
+use super::forms::{Cursor, Fields, admin_form, admins_only, field, principal, refused, text};
 use super::pages::{Nav, Page, render};
 use super::session::Viewer;
 use crate::api::{deliveries, webhooks};
@@ -14,14 +14,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
-fn text(v: &Value, key: &str) -> String {
-    match &v[key] {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
 pub struct HookRow {
     pub id: String,
     pub url: String,
@@ -33,8 +25,8 @@ pub struct HookRow {
 
 fn hook_row(v: &Value) -> HookRow {
     HookRow {
-        id: text(v, "id"),
-        url: text(v, "url"),
+        id: text(&v["id"]),
+        url: text(&v["url"]),
         types: v["event_types"]
             .as_array()
             .map(|a| {
@@ -45,8 +37,8 @@ fn hook_row(v: &Value) -> HookRow {
             })
             .unwrap_or_default(),
         enabled: v["enabled"].as_bool().unwrap_or(false),
-        failing_since: text(v, "failing_since"),
-        disabled_reason: text(v, "disabled_reason"),
+        failing_since: text(&v["failing_since"]),
+        disabled_reason: text(&v["disabled_reason"]),
     }
 }
 
@@ -133,8 +125,8 @@ pub async fn create(
             detail_page(
                 &state,
                 &viewer,
-                &text(&v, "id"),
-                Some(text(&v, "secret")),
+                &text(&v["id"]),
+                Some(text(&v["secret"])),
                 None,
             )
             .await
@@ -194,12 +186,12 @@ async fn detail_page(
         .map(|a| {
             a.iter()
                 .map(|d| DeliveryRow {
-                    id: text(d, "id"),
-                    event_type: text(d, "event_type"),
-                    status: text(d, "status"),
-                    attempts: text(d, "attempt_count"),
-                    next_attempt_at: text(d, "next_attempt_at"),
-                    created_at: text(d, "created_at"),
+                    id: text(&d["id"]),
+                    event_type: text(&d["event_type"]),
+                    status: text(&d["status"]),
+                    attempts: text(&d["attempt_count"]),
+                    next_attempt_at: text(&d["next_attempt_at"]),
+                    created_at: text(&d["created_at"]),
                 })
                 .collect()
         })
@@ -255,7 +247,7 @@ pub async fn act(
             match webhooks::rotate_secret(State(state.clone()), caller, Path(id.clone())).await {
                 Ok(rotated) => {
                     let v = serde_json::to_value(&rotated.0).unwrap_or_default();
-                    detail_page(&state, &viewer, &id, Some(text(&v, "secret")), None).await
+                    detail_page(&state, &viewer, &id, Some(text(&v["secret"])), None).await
                 }
                 Err(e) => refused(&viewer, "webhooks", e),
             }
@@ -331,10 +323,10 @@ pub async fn delivery(
                     a.iter()
                         .map(|x| {
                             (
-                                text(x, "attempted_at"),
-                                text(x, "status_code"),
-                                text(x, "error_class"),
-                                text(x, "error"),
+                                text(&x["attempted_at"]),
+                                text(&x["status_code"]),
+                                text(&x["error_class"]),
+                                text(&x["error"]),
                             )
                         })
                         .collect()
@@ -346,10 +338,10 @@ pub async fn delivery(
                 &DeliveryPage {
                     nav: Nav::of(&viewer, "webhooks"),
                     csrf: viewer.csrf.clone(),
-                    id: text(d, "id"),
-                    webhook_id: text(d, "webhook_id"),
-                    event_type: text(d, "event_type"),
-                    status: text(d, "status"),
+                    id: text(&d["id"]),
+                    webhook_id: text(&d["webhook_id"]),
+                    event_type: text(&d["event_type"]),
+                    status: text(&d["status"]),
                     attempts,
                 },
             )
@@ -371,7 +363,7 @@ pub async fn retry(
     match deliveries::retry_delivery(State(state), Caller(principal(&viewer)), Path(id)).await {
         Ok((_, d)) => {
             let v = serde_json::to_value(&d.0).unwrap_or_default();
-            Redirect::to(&format!("/admin/webhooks/{}", text(&v, "webhook_id"))).into_response()
+            Redirect::to(&format!("/admin/webhooks/{}", text(&v["webhook_id"]))).into_response()
         }
         Err(e) => refused(&viewer, "webhooks", e),
     }
