@@ -6,9 +6,10 @@
 
 use super::remote::{href_id, modified, modified_filter};
 use super::{Ctx, Step};
-use convene_core::EventId;
+use convene_core::{EventId, PersonId};
 use reqwest::Method;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 pub async fn pull(ctx: &mut Ctx<'_>) -> Step<()> {
     for (event, remote_event) in ctx.store().event_links(&ctx.profile.id).await? {
@@ -17,12 +18,20 @@ pub async fn pull(ctx: &mut Ctx<'_>) -> Step<()> {
         if let Some(since) = ctx.cursor(&stream).await? {
             url = modified_filter(&url, since);
         }
+        // What the event holds, read once and kept current as attendances are written.
+        let mut known: Known = ctx
+            .store()
+            .attendances(&event)
+            .await?
+            .into_iter()
+            .map(|a| (a.person_id, (a.status, a.remote_href)))
+            .collect();
         let (mut next, mut number) = (Some(url), None);
         while let Some(url) = next {
             let (page, after) = ctx.page(&url, &mut number).await?;
             next = after;
             for attendance in page {
-                pull_one(ctx, &event, &attendance).await?;
+                pull_one(ctx, &event, &mut known, &attendance).await?;
             }
             ctx.checkpoint(Value::Null).await?;
         }
@@ -30,7 +39,15 @@ pub async fn pull(ctx: &mut Ctx<'_>) -> Step<()> {
     Ok(())
 }
 
-async fn pull_one(ctx: &mut Ctx<'_>, event: &EventId, attendance: &Value) -> Step<()> {
+/// An event's local attendances: person → (status, remote href).
+type Known = HashMap<PersonId, (String, Option<String>)>;
+
+async fn pull_one(
+    ctx: &mut Ctx<'_>,
+    event: &EventId,
+    known: &mut Known,
+    attendance: &Value,
+) -> Step<()> {
     let Some(person_href) = attendance["_links"]["osdi:person"]["href"].as_str() else {
         ctx.error("no_person_link", None, None, None, &attendance.to_string());
         return Ok(());
@@ -63,10 +80,9 @@ async fn pull_one(ctx: &mut Ctx<'_>, event: &EventId, attendance: &Value) -> Ste
     let status = attendance["status"].as_str().unwrap_or("accepted");
     let href = attendance["_links"]["self"]["href"].as_str();
     let source = attendance["action_network:referrer_data"]["source"].as_str();
-    let before = ctx.store().attendances(event).await?;
-    let previous = before.iter().find(|a| a.person_id == pair.person_id);
     let pid = pair.person_id.to_string();
-    if previous.is_some_and(|a| a.status == status && a.remote_href.as_deref() == href) {
+    let previous = known.get(&pair.person_id);
+    if previous.is_some_and(|(s, h)| s == status && h.as_deref() == href) {
         ctx.log(
             "unchanged",
             Some(&pid),
@@ -76,9 +92,11 @@ async fn pull_one(ctx: &mut Ctx<'_>, event: &EventId, attendance: &Value) -> Ste
         );
         return Ok(());
     }
-    ctx.store()
+    let written = ctx
+        .store()
         .put_attendance(event, &pair.person_id, status, href, source, ctx.now())
         .await?;
+    known.insert(written.person_id, (written.status, written.remote_href));
     ctx.log(
         "attendance_pulled",
         Some(&pid),
