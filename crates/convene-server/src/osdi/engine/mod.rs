@@ -122,6 +122,8 @@ pub(crate) struct Ctx<'a> {
     phase: usize,
     /// The size of the collection walked, when the server says.
     total: Option<u64>,
+    /// The remote tags, once a phase has read them.
+    tag_index: Option<tags::TagIndex>,
     watch: &'a dyn Watch,
     /// Cursors to move when the run completes.
     cursors: Vec<(String, Timestamp)>,
@@ -329,6 +331,7 @@ impl Engine {
             visited: 0,
             phase: 0,
             total: None,
+            tag_index: None,
             watch,
             cursors: Vec::new(),
         };

@@ -14,7 +14,13 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Every remote tag: lower-case name → (name, taggings URL).
-async fn remote_tags(ctx: &mut Ctx<'_>) -> Step<BTreeMap<String, (String, String)>> {
+pub(crate) type TagIndex = BTreeMap<String, (String, String)>;
+
+/// The remote tags, walked once per run: a `both` run's push reuses what its pull read.
+async fn remote_tags(ctx: &mut Ctx<'_>) -> Step<TagIndex> {
+    if let Some(tags) = &ctx.tag_index {
+        return Ok(tags.clone());
+    }
     let mut tags = BTreeMap::new();
     let (mut next, mut number) = (Some(ctx.urls.tags.clone()), None);
     while let Some(url) = next {
@@ -26,6 +32,7 @@ async fn remote_tags(ctx: &mut Ctx<'_>) -> Step<BTreeMap<String, (String, String
             }
         }
     }
+    ctx.tag_index = Some(tags.clone());
     Ok(tags)
 }
 
@@ -176,7 +183,7 @@ pub async fn push(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
 async fn push_person(
     ctx: &mut Ctx<'_>,
     person: &convene_core::person::Person,
-    tags: &mut BTreeMap<String, (String, String)>,
+    tags: &mut TagIndex,
 ) -> Step<()> {
     let profile = ctx.profile.id.clone();
     let pid = person.id.to_string();
@@ -258,11 +265,7 @@ async fn push_person(
 
 /// The taggings URL of `tag`, creating the tag on Action Network (unique by name, without
 /// case) when it is missing.
-async fn ensure_tag(
-    ctx: &mut Ctx<'_>,
-    tag: &str,
-    tags: &mut BTreeMap<String, (String, String)>,
-) -> Step<Option<String>> {
+async fn ensure_tag(ctx: &mut Ctx<'_>, tag: &str, tags: &mut TagIndex) -> Step<Option<String>> {
     if let Some((_, taggings)) = tags.get(&tag.to_lowercase()) {
         return Ok(Some(taggings.clone()));
     }
