@@ -3,7 +3,7 @@
 use crate::api;
 use crate::auth::authenticate;
 use crate::error::ApiError;
-use crate::health::{healthz, readyz};
+use crate::health::{healthz, readyz, root};
 use crate::idempotency::idempotency;
 use crate::metrics;
 use crate::openapi::{ApiDoc, docs_page, finish};
@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
             "/docs",
             get(move || async move { Html(docs_html.as_ref().clone()) }),
         )
+        .route("/", get(root))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))

@@ -96,6 +96,8 @@ pub struct HttpConfig {
     pub body_limit_bytes: usize,
     pub request_timeout_s: u64,
     pub shutdown_grace_s: u64,
+    pub header_timeout_s: u64,
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

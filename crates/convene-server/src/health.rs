@@ -1,10 +1,25 @@
-//! Liveness, readiness and metrics: outside `/api/v1`, no token needed.
+//! The root, liveness and readiness: outside `/api/v1`, no token needed.
 
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
+
+/// `GET /`: a browser goes to the admin UI; an API client gets the index of what is here.
+pub async fn root(headers: HeaderMap) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html {
+        Redirect::to("/admin").into_response()
+    } else {
+        Json(json!({"links": {"api": "/api/v1", "docs": "/docs", "health": "/healthz"}}))
+            .into_response()
+    }
+}
 
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))

@@ -10,6 +10,7 @@ mod catalogue;
 pub mod commands;
 pub mod conferencing;
 pub mod config;
+mod connections;
 pub mod delivery;
 pub mod error;
 pub mod event_sync;

@@ -1,12 +1,12 @@
 //! Process lifecycle: open the store, migrate, serve and run background jobs until shutdown.
 
-use crate::app;
 use crate::config::Config;
 use crate::notifications::feed::Feed;
 use crate::notifications::mail::Mailer;
 use crate::notifications::mail::unsubscribe::UnsubscribeKey;
 use crate::notifications::notifier::Notifier;
 use crate::state::AppState;
+use crate::{app, connections};
 use anyhow::{Context, bail};
 use convene_core::{Clock, SystemClock};
 use convene_delivery::jobs::JobRunner;
@@ -162,6 +162,7 @@ impl Node {
                 mailer,
                 feed,
                 sealer,
+                sign_in: Arc::new(crate::admin::throttle::SignInGuard::per_core()),
             },
             worker,
             jobs,
@@ -221,25 +222,20 @@ async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let grace = Duration::from_secs(state.config.http.shutdown_grace_s);
-    let addr = listener.local_addr().context("reading the bound address")?;
-    let app = app::router(state);
-    tracing::info!("listening on http://{addr}");
-    let server =
-        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let deadline = async {
-        shutdown.cancelled().await;
-        tracing::info!(
-            grace_s = grace.as_secs(),
-            "shutting down: finishing in-flight requests"
-        );
-        tokio::time::sleep(grace).await;
+    let http = &state.config.http;
+    let open_files = connections::raise_open_file_limit();
+    let limits = connections::Limits {
+        header_timeout: Duration::from_secs(http.header_timeout_s.max(1)),
+        max_connections: connections::connection_cap(http.max_connections, open_files),
+        grace: Duration::from_secs(http.shutdown_grace_s),
     };
-    tokio::select! {
-        result = server => result.context("serving HTTP")?,
-        () = deadline => tracing::warn!("in-flight requests did not finish within the grace period"),
-    }
-    Ok(())
+    let addr = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(
+        max_connections = limits.max_connections,
+        open_files,
+        "listening on http://{addr}"
+    );
+    connections::serve(listener, app::router(state), limits, shutdown).await
 }
 
 /// The key that signs unsubscribe links: configured, or generated once and kept in the

@@ -23,6 +23,8 @@ pub struct AppState {
     pub feed: crate::notifications::feed::Feed,
     /// Seals OSDI profiles' API tokens.
     pub sealer: Arc<crate::osdi::seal::Sealer>,
+    /// Bounds what failed admin sign-ins may cost.
+    pub sign_in: Arc<crate::admin::throttle::SignInGuard>,
 }
 
 impl AppState {

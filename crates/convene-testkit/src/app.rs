@@ -191,6 +191,20 @@ impl TestApp {
         }
     }
 
+    /// A request without credentials from another loopback address (`127.0.0.2`, …), as a
+    /// second client machine would send it.
+    pub fn call_from(&self, from: std::net::IpAddr, method: Method, path: &str) -> Call {
+        convene_delivery::http::install_crypto();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(from)
+            .build()
+            .expect("an HTTP client");
+        Call {
+            builder: client.request(method, self.url(path)),
+        }
+    }
+
     /// A request with the bootstrap admin token.
     pub fn admin(&self, method: Method, path: &str) -> Call {
         self.call(method, path).token(&self.admin_token)

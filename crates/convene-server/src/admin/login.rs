@@ -1,5 +1,8 @@
-//! Sign-in and sign-out. Failed attempts are counted per name tried; after five in a row the
-//! name is locked for a minute, doubling with every further failure up to an hour.
+//! Sign-in and sign-out. Before a password is checked, the address must have sign-ins left and a
+//! password check must be free (`throttle`). Failed attempts are counted per name tried from one
+//! address; after five in a row that pair is locked for a minute, doubling with every further
+//! failure up to an hour. Across all addresses, a name that keeps failing is only slowed down,
+//! never locked, so nobody can lock a real admin out with guesses of their own.
 
 use super::pages::{Page, render};
 use super::password;
@@ -7,6 +10,7 @@ use super::session::{
     LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS, Viewer, cookie, digest, random_token, same_origin,
     set_cookie, token_matches,
 };
+use super::throttle::{AddressKey, Refused};
 use crate::state::AppState;
 use askama::Template;
 use axum::Form;
@@ -18,6 +22,9 @@ use serde::Deserialize;
 use time::Duration;
 
 const FREE_FAILURES: u32 = 5;
+/// Failures of one name, from any address, after which each attempt at it waits a little first.
+const SLOW_AFTER_FAILURES: u32 = 20;
+const SLOW_DOWN: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Template)]
 #[template(path = "admin/login.html")]
@@ -93,8 +100,14 @@ fn lock_for(failures: u32) -> Duration {
     Duration::minutes((1_i64 << doublings).min(60))
 }
 
+/// The key of a name's failures from one address (addresses hold no spaces).
+fn pair_key(address: AddressKey, name: &str) -> String {
+    format!("{address} {name}")
+}
+
 pub async fn submit(
     State(state): State<AppState>,
+    address: AddressKey,
     headers: HeaderMap,
     Form(form): Form<Credentials>,
 ) -> Response {
@@ -113,12 +126,24 @@ pub async fn submit(
             Some(msg.to_owned()),
         )
     };
-    let key = Username::parse(&form.username).map_or_else(
+    let name = Username::parse(&form.username).map_or_else(
         |_| form.username.trim().to_owned(),
         |u| u.as_str().to_owned(),
     );
+    let pair = pair_key(address, &name);
     let now = state.clock.now();
-    match state.store.login_locked(&key, now).await {
+    if let Err(Refused::Address { retry_after_s }) = state.sign_in.admit(address, now) {
+        tracing::warn!(address = %address, "sign-ins refused: too many failures from one address");
+        let mut response = fail(
+            "Too many failed sign-ins from your address. Please wait a minute and try again.",
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+        return response;
+    }
+    match state.store.login_locked(&pair, now).await {
         Ok(Some(_)) => {
             return fail(
                 "Too many failed sign-ins for this name. Please wait a few minutes and try again.",
@@ -141,15 +166,37 @@ pub async fn submit(
         Some(u) => state.store.password_hash(&u.id).await.ok().flatten(),
         None => None,
     };
+    let Ok(slot) = state.sign_in.check_slot().await else {
+        let mut response = fail(
+            "Signing in is busy right now. Please try again in a moment.",
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    };
     let password = form.password.clone();
-    let ok = tokio::task::spawn_blocking(move || password::verify(&password, stored.as_deref()))
-        .await
-        .unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        password::verify(&password, stored.as_deref())
+    })
+    .await
+    .unwrap_or(false);
     let Some(user) = user.filter(|_| ok) else {
-        if let Ok(failures) = state.store.login_failed(&key, now).await
+        state.sign_in.failed(address, now);
+        if let Ok(failures) = state.store.login_failed(&pair, now).await
             && failures >= FREE_FAILURES
         {
-            let _ = state.store.lock_login(&key, now + lock_for(failures)).await;
+            let _ = state
+                .store
+                .lock_login(&pair, now + lock_for(failures))
+                .await;
+        }
+        if let Ok(failures) = state.store.login_failed(&name, now).await
+            && failures >= SLOW_AFTER_FAILURES
+        {
+            tokio::time::sleep(SLOW_DOWN).await;
         }
         return fail("Wrong username or password.", StatusCode::UNAUTHORIZED);
     };
@@ -164,7 +211,8 @@ pub async fn submit(
             StatusCode::FORBIDDEN,
         );
     }
-    let _ = state.store.login_succeeded(&key).await;
+    let _ = state.store.login_succeeded(&pair).await;
+    let _ = state.store.login_succeeded(&name).await;
     let token = random_token();
     let expires = now + Duration::hours(SESSION_HOURS);
     if state

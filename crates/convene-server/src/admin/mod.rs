@@ -11,6 +11,7 @@ mod pages;
 pub mod password;
 mod session;
 mod settings;
+pub mod throttle;
 mod webfilters;
 mod webhooks;
 

@@ -5,6 +5,7 @@ use crate::support::{World, create_event};
 use convene_core::Clock;
 use convene_testkit::{Method, Reply, TestApp, app_tests};
 use serde_json::json;
+use std::net::IpAddr;
 
 fn set_cookie(r: &Reply, name: &str) -> Option<String> {
     r.headers
@@ -45,10 +46,24 @@ async fn try_login(
     origin: Option<&str>,
     token: Option<&str>,
 ) -> Reply {
+    try_login_from(app, LOCAL, user, password, origin, token).await
+}
+
+const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+/// A sign-in sent from `from` (a loopback address other clients do not use).
+pub async fn try_login_from(
+    app: &TestApp,
+    from: IpAddr,
+    user: &str,
+    password: &str,
+    origin: Option<&str>,
+    token: Option<&str>,
+) -> Reply {
     let cookie = login_token(app).await;
     let csrf = token.map_or(cookie.clone(), str::to_owned);
     let mut call = app
-        .call(Method::POST, "/admin/login")
+        .call_from(from, Method::POST, "/admin/login")
         .header("cookie", &format!("convene_login={cookie}"))
         .raw(
             "application/x-www-form-urlencoded",
@@ -85,7 +100,7 @@ async fn page(app: &TestApp, session: &str, path: &str) -> Reply {
         .await
 }
 
-async fn set_password(app: &TestApp, user: &str) {
+pub async fn set_password(app: &TestApp, user: &str) {
     convene_server::commands::set_password(&app.config, user, "correct horse battery")
         .await
         .unwrap();

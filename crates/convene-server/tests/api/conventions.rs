@@ -26,6 +26,15 @@ app_tests! {
         assert!(r.text.contains("/api/v1/events"));
     }
 
+    async fn the_root_sends_browsers_to_the_admin_ui_and_clients_to_an_index(app: TestApp) {
+        let r = app.call(Method::GET, "/").header("accept", "text/html,application/xhtml+xml,*/*;q=0.8").send().await;
+        assert_eq!(r.status, 303, "{}", r.text);
+        assert_eq!(r.headers["location"], "/admin");
+        let r = app.call(Method::GET, "/").send().await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body, json!({"links": {"api": "/api/v1", "docs": "/docs", "health": "/healthz"}}));
+    }
+
     async fn unknown_paths_and_methods(app: TestApp) {
         for path in ["/api/v1/nothing-here", "/nothing", "/api/v2/users"] {
             let r = app.admin(Method::GET, path).send().await;

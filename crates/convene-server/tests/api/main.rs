@@ -7,6 +7,7 @@ mod conventions;
 mod dashboard_link;
 mod event_sync;
 mod events;
+mod hardening;
 mod mail;
 mod notifications;
 mod openapi;
