@@ -5,6 +5,7 @@ use convene_conferencing::meetecho::{Deck, Meetecho, MeetechoConfig, MeetechoErr
 use convene_conferencing::provider::{
     ConferenceProvider, DebugProvider, MeetechoProvider, SessionSpec, SlideChange,
 };
+use convene_delivery::target::TargetPolicy;
 use convene_testkit::{Answer, Receiver};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -17,6 +18,10 @@ fn config(peer: &Receiver, ttl: Duration) -> MeetechoConfig {
         client_secret: "s3cr3t".into(),
         timeout: Duration::from_millis(3010),
         token_ttl: ttl,
+        policy: TargetPolicy {
+            allow_private: true,
+            ..TargetPolicy::default()
+        },
     }
 }
 
@@ -439,4 +444,23 @@ async fn the_debug_provider_calls_nothing_and_records() {
     assert_eq!(calls[1]["change"]["deck"]["id"], 3);
     assert_eq!(calls[2]["op"], "deprovision");
     assert!(debug.list("ietf").await.is_err());
+}
+
+#[tokio::test]
+async fn a_private_api_base_is_refused_without_a_request() {
+    let peer = Receiver::start().await;
+    let guarded = MeetechoConfig {
+        policy: TargetPolicy::default(),
+        ..config(&peer, Duration::from_secs(60))
+    };
+    let err = Meetecho::new(&guarded)
+        .unwrap()
+        .fetch_rooms("ietf")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, MeetechoError::Refused(_)) && !err.is_transient(),
+        "{err}"
+    );
+    assert!(peer.received().is_empty());
 }

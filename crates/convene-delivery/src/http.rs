@@ -1,6 +1,9 @@
-//! The outbound HTTP client: no redirects followed, a timeout, and a resolver that refuses
-//! non-public addresses at connect time (so a host that resolves differently later is judged
-//! then, and the client connects only to the addresses it judged).
+//! The outbound HTTP client, the one every connector uses (webhooks, webfilters, the Dashboard,
+//! the wiki account check, Meetecho, OSDI, the mail API): no redirects followed, a timeout, and
+//! the target policy applied at connect time: a resolver that refuses non-public addresses (so a
+//! host that resolves differently later is judged then, and the client connects only to the
+//! addresses it judged), and IP-literal URLs, which never reach a resolver, judged before the
+//! request is built. `Sender` is the webhook-shaped use of it.
 
 use crate::outcome::Outcome;
 use crate::target::{Refusal, TargetPolicy};
@@ -38,10 +41,70 @@ pub fn install_crypto() {
     });
 }
 
+/// A guarded HTTP client: the only way to reach another host over HTTP.
 #[derive(Clone)]
-pub struct Sender {
+pub struct Outbound {
     client: reqwest::Client,
     policy: TargetPolicy,
+}
+
+impl Outbound {
+    pub fn new(policy: TargetPolicy, timeout: Duration) -> Result<Self, reqwest::Error> {
+        install_crypto();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("Convene/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(GuardedResolver(policy.clone())))
+            .build()?;
+        Ok(Self { client, policy })
+    }
+
+    /// A request to `url`, unless its host is an address the policy refuses. (A name is judged
+    /// when it is resolved, as the request connects.)
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+    ) -> Result<reqwest::RequestBuilder, Refusal> {
+        match self.literal_refusal(url) {
+            Some(refusal) => Err(refusal),
+            None => Ok(self.client.request(method, url)),
+        }
+    }
+
+    pub fn policy(&self) -> &TargetPolicy {
+        &self.policy
+    }
+
+    /// An IP-literal URL never reaches the resolver, so it is judged here.
+    fn literal_refusal(&self, url: &str) -> Option<Refusal> {
+        let parsed = url::Url::parse(url).ok()?;
+        let ip = match parsed.host()? {
+            url::Host::Ipv4(v4) => IpAddr::V4(v4),
+            url::Host::Ipv6(v6) => IpAddr::V6(v6),
+            url::Host::Domain(_) => return None,
+        };
+        self.policy.check(&ip.to_string(), &[ip]).err()
+    }
+}
+
+/// The policy's refusal inside a failed request, if that is why it failed.
+pub fn refusal(e: &reqwest::Error) -> Option<&Refusal> {
+    let mut source: Option<&(dyn StdError + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(refusal) = err.downcast_ref::<Refusal>() {
+            return Some(refusal);
+        }
+        source = err.source();
+    }
+    None
+}
+
+#[derive(Clone)]
+pub struct Sender {
+    outbound: Outbound,
     body_limit: usize,
 }
 
@@ -62,17 +125,8 @@ impl Sender {
         timeout: Duration,
         body_limit: usize,
     ) -> Result<Self, reqwest::Error> {
-        install_crypto();
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(concat!("Convene/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(GuardedResolver(policy.clone())))
-            .build()?;
         Ok(Self {
-            client,
-            policy,
+            outbound: Outbound::new(policy, timeout)?,
             body_limit,
         })
     }
@@ -98,10 +152,11 @@ impl Sender {
         timeout: Option<Duration>,
     ) -> Sent {
         let started = Instant::now();
-        let (outcome, response_body, content_type) = match self.literal_refusal(url) {
-            Some(refusal) => (Outcome::Refused(refusal.to_string()), None, None),
-            None => self.exchange(url, headers, body, now, timeout).await,
-        };
+        let (outcome, response_body, content_type) =
+            match self.outbound.request(reqwest::Method::POST, url) {
+                Err(refusal) => (Outcome::Refused(refusal.to_string()), None, None),
+                Ok(request) => self.exchange(request, headers, body, now, timeout).await,
+            };
         Sent {
             outcome,
             duration_ms: u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX),
@@ -110,26 +165,15 @@ impl Sender {
         }
     }
 
-    /// An IP-literal URL never reaches the resolver, so it is judged here.
-    fn literal_refusal(&self, url: &str) -> Option<Refusal> {
-        let parsed = url::Url::parse(url).ok()?;
-        let ip = match parsed.host()? {
-            url::Host::Ipv4(v4) => IpAddr::V4(v4),
-            url::Host::Ipv6(v6) => IpAddr::V6(v6),
-            url::Host::Domain(_) => return None,
-        };
-        self.policy.check(&ip.to_string(), &[ip]).err()
-    }
-
     async fn exchange(
         &self,
-        url: &str,
+        request: reqwest::RequestBuilder,
         headers: &[(String, String)],
         body: Vec<u8>,
         now: Timestamp,
         timeout: Option<Duration>,
     ) -> (Outcome, Option<String>, Option<String>) {
-        let mut request = self.client.post(url).body(body);
+        let mut request = request.body(body);
         if let Some(timeout) = timeout {
             request = request.timeout(timeout);
         }
@@ -178,14 +222,10 @@ fn classify(e: &reqwest::Error) -> Outcome {
     if e.is_timeout() {
         return Outcome::TimedOut;
     }
-    let mut source: Option<&(dyn StdError + 'static)> = Some(e);
-    while let Some(err) = source {
-        if let Some(refusal) = err.downcast_ref::<Refusal>() {
-            return Outcome::Refused(refusal.to_string());
-        }
-        source = err.source();
+    match refusal(e) {
+        Some(refusal) => Outcome::Refused(refusal.to_string()),
+        None => Outcome::Unreachable(chain(e)),
     }
-    Outcome::Unreachable(chain(e))
 }
 
 /// The error with its causes, `: `-joined, as operators read it in the attempt log.

@@ -3,26 +3,29 @@
 
 use crate::{MailProvider, Outgoing, SendError};
 use async_trait::async_trait;
+use convene_delivery::http::{Outbound, refusal};
+use convene_delivery::target::TargetPolicy;
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
 pub struct HttpApi {
-    client: reqwest::Client,
+    client: Outbound,
     endpoint: url::Url,
     api_key: String,
 }
 
 impl HttpApi {
-    pub fn new(base_url: &str, api_key: &str, timeout: Duration) -> Result<Self, String> {
-        convene_delivery::http::install_crypto();
+    pub fn new(
+        base_url: &str,
+        api_key: &str,
+        timeout: Duration,
+        policy: TargetPolicy,
+    ) -> Result<Self, String> {
         let base = url::Url::parse(base_url).map_err(|e| format!("not a URL: {e}"))?;
         let endpoint = base
             .join("v3/mail/send")
             .map_err(|e| format!("not a base URL: {e}"))?;
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+        let client = Outbound::new(policy, timeout)
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
         Ok(Self {
             client,
@@ -67,14 +70,20 @@ impl MailProvider for HttpApi {
     }
 
     async fn send(&self, mail: &Outgoing) -> Result<String, SendError> {
+        // A refused address is the settings' fault: the next provider is tried, nothing waits.
+        let refused = |r: &dyn std::fmt::Display| SendError::Provider(format!("mail API {r}"));
         let response = self
             .client
-            .post(self.endpoint.clone())
+            .request(reqwest::Method::POST, self.endpoint.as_str())
+            .map_err(|r| refused(&r))?
             .bearer_auth(&self.api_key)
             .json(&body(mail))
             .send()
             .await
-            .map_err(|e| SendError::Transient(format!("cannot reach the mail API: {e}")))?;
+            .map_err(|e| match refusal(&e) {
+                Some(r) => refused(r),
+                None => SendError::Transient(format!("cannot reach the mail API: {e}")),
+            })?;
         let status = response.status();
         let id = response
             .headers()

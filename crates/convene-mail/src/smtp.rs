@@ -1,26 +1,101 @@
 //! SMTP through lettre: `smtp://` (plain), `smtp://…?tls=required` (STARTTLS),
 //! `smtp://…?tls=opportunistic`, `smtps://` (implicit TLS); credentials from the URL.
+//!
+//! The relay's name is resolved and judged by the outbound target policy before every send, and
+//! lettre connects to the judged address (TLS still verifies the name), so a name that turns
+//! private later is refused then, as HTTP targets are.
 
 use crate::{MailProvider, Outgoing, SendError, message_id};
 use async_trait::async_trait;
+use convene_delivery::target::TargetPolicy;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::Error as SmtpError;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::net::IpAddr;
+use std::sync::Mutex;
 use std::time::Duration;
 
+type Transport = AsyncSmtpTransport<Tokio1Executor>;
+
 pub struct Smtp {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    url: url::Url,
+    host: String,
+    timeout: Duration,
+    policy: TargetPolicy,
+    /// The transport to the address last judged, kept (with its connection pool) while the
+    /// name still resolves there.
+    transport: Mutex<Option<(IpAddr, Transport)>>,
 }
 
 impl Smtp {
-    pub fn from_url(url: &str, timeout: Duration) -> Result<Self, String> {
+    pub fn from_url(url: &str, timeout: Duration, policy: TargetPolicy) -> Result<Self, String> {
         convene_delivery::http::install_crypto();
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| format!("not an SMTP URL: {e}"))?
-            .timeout(Some(timeout))
+        Transport::from_url(url).map_err(|e| format!("not an SMTP URL: {e}"))?;
+        let parsed = url::Url::parse(url).map_err(|e| format!("not an SMTP URL: {e}"))?;
+        let host = match parsed.host() {
+            Some(url::Host::Domain(d)) => d.to_owned(),
+            Some(url::Host::Ipv4(v4)) => v4.to_string(),
+            Some(url::Host::Ipv6(v6)) => v6.to_string(),
+            None => return Err("not an SMTP URL: no host".into()),
+        };
+        Ok(Self {
+            url: parsed,
+            host,
+            timeout,
+            policy,
+            transport: Mutex::new(None),
+        })
+    }
+
+    /// The relay's address, resolved now and allowed by the policy.
+    async fn judged_address(&self) -> Result<IpAddr, SendError> {
+        let ips: Vec<IpAddr> = match self.host.parse::<IpAddr>() {
+            Ok(ip) => vec![ip],
+            Err(_) => tokio::net::lookup_host((self.host.as_str(), 0))
+                .await
+                .map_err(|e| SendError::Transient(format!("cannot resolve {}: {e}", self.host)))?
+                .map(|a| a.ip())
+                .collect(),
+        };
+        self.policy
+            .check(&self.host, &ips)
+            .map_err(|refusal| SendError::Provider(format!("SMTP relay {refusal}")))?;
+        Ok(ips[0])
+    }
+
+    /// A transport that connects to `ip` and speaks TLS, if any, to the URL's host name.
+    fn transport_to(&self, ip: IpAddr) -> Result<Transport, SendError> {
+        let mut cached = self.transport.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, transport)) = cached.as_ref()
+            && *at == ip
+        {
+            return Ok(transport.clone());
+        }
+        let misconfigured = |e: &dyn std::fmt::Display| SendError::Provider(e.to_string());
+        let mut url = self.url.clone();
+        url.set_ip_host(ip)
+            .map_err(|()| misconfigured(&"cannot address the relay"))?;
+        let tls = || TlsParameters::new(self.host.clone()).map_err(|e| misconfigured(&e));
+        let mode = self
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "tls")
+            .map(|(_, v)| v.into_owned());
+        let tls = match (self.url.scheme(), mode.as_deref()) {
+            ("smtps", _) => Tls::Wrapper(tls()?),
+            (_, Some("required")) => Tls::Required(tls()?),
+            (_, Some("opportunistic")) => Tls::Opportunistic(tls()?),
+            _ => Tls::None,
+        };
+        let transport = Transport::from_url(url.as_str())
+            .map_err(|e| misconfigured(&e))?
+            .tls(tls)
+            .timeout(Some(self.timeout))
             .build();
-        Ok(Self { transport })
+        *cached = Some((ip, transport.clone()));
+        Ok(transport)
     }
 }
 
@@ -86,7 +161,8 @@ impl MailProvider for Smtp {
             error,
             bounce: false,
         })?;
-        self.transport
+        let ip = self.judged_address().await?;
+        self.transport_to(ip)?
             .send(message)
             .await
             .map_err(|e| classify(&e))?;

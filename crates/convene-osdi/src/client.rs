@@ -1,14 +1,16 @@
 //! The HTTP side: every request waits for a token of its API token's bucket, is sent with the
 //! `OSDI-API-Token` header, and is judged by [`crate::retry::decide`]. Redirects are not
-//! followed; a PUT is never turned into a POST.
+//! followed; a PUT is never turned into a POST. Requests go only to the entry point's own origin
+//! (a link in a remote document naming another host is refused, so the token never leaves it),
+//! through the guarded outbound client (the target policy applies at connect time).
 
 use crate::retry::{Answer, Decision, RetryConfig, decide};
+use convene_delivery::http::{Outbound, refusal};
 use convene_delivery::limits::RateLimits;
 use convene_delivery::outcome::parse_retry_after;
 use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallError {
@@ -20,7 +22,9 @@ pub enum CallError {
 
 #[derive(Clone)]
 pub struct OsdiClient {
-    http: reqwest::Client,
+    http: Outbound,
+    /// The entry point's scheme, host and port: the only place requests go.
+    origin: url::Origin,
     token: String,
     rate_per_s: u32,
     /// Shared by every client of the same API token: one bucket per token.
@@ -36,16 +40,14 @@ impl OsdiClient {
         rate_per_s: u32,
         limits: Arc<RateLimits<String>>,
         retry: RetryConfig,
-        timeout: Duration,
+        http: Outbound,
+        entry_point: &str,
     ) -> Self {
-        convene_delivery::http::install_crypto();
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("an HTTP client builds");
+        let origin =
+            url::Url::parse(entry_point).map_or_else(|_| url::Origin::new_opaque(), |u| u.origin());
         Self {
             http,
+            origin,
             token: token.to_owned(),
             rate_per_s,
             limits,
@@ -75,6 +77,15 @@ impl OsdiClient {
         body: Option<&Value>,
         idempotent: bool,
     ) -> Result<Value, CallError> {
+        let refused = |why: &dyn std::fmt::Display| {
+            CallError::Aborted(format!("{method} {url} refused: {why}"))
+        };
+        let same_origin = url::Url::parse(url).is_ok_and(|u| u.origin() == self.origin);
+        if !same_origin {
+            return Err(refused(
+                &"it is not on the entry point's origin, and the API token goes nowhere else",
+            ));
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -82,6 +93,7 @@ impl OsdiClient {
             let mut request = self
                 .http
                 .request(method.clone(), url)
+                .map_err(|r| refused(&r))?
                 .header("OSDI-API-Token", &self.token);
             if let Some(body) = body {
                 request = request.json(body);
@@ -104,6 +116,7 @@ impl OsdiClient {
                         text,
                     )
                 }
+                Err(e) if refusal(&e).is_some() => return Err(refused(&e)),
                 Err(e) => (Answer::Connection, e.to_string()),
             };
             match decide(

@@ -1,6 +1,8 @@
 //! The HTTP discipline against a real local fake of Action Network.
 
+use convene_delivery::http::Outbound;
 use convene_delivery::limits::RateLimits;
+use convene_delivery::target::TargetPolicy;
 use convene_osdi::client::{CallError, OsdiClient};
 use convene_osdi::retry::RetryConfig;
 use convene_testkit::osdi::{OsdiFake, person};
@@ -22,7 +24,7 @@ fn people(n: usize) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn client(rate: u32) -> OsdiClient {
+fn client(rate: u32, fake: &OsdiFake) -> OsdiClient {
     let retry = RetryConfig {
         backoff_initial_ms: 20,
         backoff_max_ms: 100,
@@ -33,14 +35,22 @@ fn client(rate: u32) -> OsdiClient {
         rate,
         Arc::new(RateLimits::default()),
         retry,
-        Duration::from_secs(5),
+        Outbound::new(
+            TargetPolicy {
+                allow_private: true,
+                ..TargetPolicy::default()
+            },
+            Duration::from_secs(5),
+        )
+        .unwrap(),
+        &fake.entry_point,
     )
 }
 
 #[tokio::test]
 async fn a_walk_follows_next_through_the_throttle() {
     let fake = OsdiFake::start(people(200), 10).await;
-    let c = client(10);
+    let c = client(10, &fake);
     let started = Instant::now();
     let mut seen = 0;
     let pages = c
@@ -75,7 +85,7 @@ async fn throttling_and_server_errors_are_retried_then_the_walk_goes_on() {
     let fake = OsdiFake::start(people(30), 10).await;
     fake.fail_next([(429, Some("0")), (503, None), (502, None)]);
     let mut seen = 0;
-    let pages = client(1000)
+    let pages = client(1000, &fake)
         .walk(&format!("{}people", fake.entry_point), |r| seen += r.len())
         .await
         .unwrap();
@@ -90,7 +100,7 @@ async fn throttling_and_server_errors_are_retried_then_the_walk_goes_on() {
 #[tokio::test]
 async fn other_client_errors_fail_the_record_and_exhaustion_aborts() {
     let fake = OsdiFake::start(people(1), 10).await;
-    let c = client(1000);
+    let c = client(1000, &fake);
     let missing = c
         .call(
             Method::GET,

@@ -6,7 +6,7 @@ use crate::event_sync::{PushHandler, SyncClients, dashboard_client};
 use anyhow::Context;
 use convene_conferencing::provider::ConferenceProvider;
 use convene_core::Clock;
-use convene_delivery::http::Sender;
+use convene_delivery::http::{Outbound, Sender};
 use convene_delivery::jobs::{JobRunner, JobSettings};
 use convene_delivery::retry::RetryPolicy;
 use convene_delivery::target::TargetPolicy;
@@ -94,10 +94,7 @@ pub fn sync_clients(config: &Config) -> anyhow::Result<SyncClients> {
     Ok(SyncClients {
         dashboard: dashboard_client(target_policy(config), timeout)
             .context("building the Dashboard client")?,
-        accounts: reqwest::Client::builder()
-            .timeout(timeout)
-            .user_agent(concat!("Convene/", env!("CARGO_PKG_VERSION")))
-            .build()
+        accounts: Outbound::new(target_policy(config), timeout)
             .context("building the account check client")?,
     })
 }

@@ -134,7 +134,7 @@ impl Node {
                 store.clone(),
                 clock.clone(),
                 sealer.clone(),
-            )),
+            )?),
         ));
         let feed = Feed::new();
         let notifier = Arc::new(Notifier {

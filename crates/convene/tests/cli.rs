@@ -184,6 +184,7 @@ fn conferencing_rooms_are_listed_from_the_provider() {
         )
         .env("CONVENE_CONFERENCING__MEETECHO__CLIENT_ID", "convene")
         .env("CONVENE_CONFERENCING__MEETECHO__CLIENT_SECRET", "s3cr3t")
+        .env("CONVENE_ALLOW_PRIVATE_TARGETS", "true")
         .output()
         .unwrap();
     let printed = String::from_utf8_lossy(&out.stdout);
@@ -250,6 +251,16 @@ fn osdi_sync_runs_a_profile_here_and_prints_a_summary() {
     wait_exit(&mut child, Duration::from_secs(20));
 
     let out = run(&dir.0, &["osdi", "sync", "crm", "--origin", "remote"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("refused"),
+        "a loopback entry point is refused unless private targets are allowed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(fake.requests().is_empty(), "the API token went nowhere");
+    let out = convene(&dir.0, &["osdi", "sync", "crm", "--origin", "remote"])
+        .env("CONVENE_ALLOW_PRIVATE_TARGETS", "true")
+        .output()
+        .unwrap();
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -7,6 +7,8 @@
 use super::python_json;
 use crate::wire::{format_time, minutes, parse_time};
 use convene_core::Timestamp;
+use convene_delivery::http::{Outbound, refusal};
+use convene_delivery::target::TargetPolicy;
 use reqwest::Method;
 use serde::Serialize;
 use serde_json::Value;
@@ -23,6 +25,8 @@ pub struct MeetechoConfig {
     pub timeout: std::time::Duration,
     /// How long a group token is used before a new one is asked for.
     pub token_ttl: std::time::Duration,
+    /// Which addresses the API base may resolve to.
+    pub policy: TargetPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +34,9 @@ pub enum MeetechoError {
     /// No answer: connection refused, DNS, TLS, timeout.
     #[error("request to Meetecho failed: {0}")]
     Transport(String),
+    /// The API base is an address the outbound policy refuses.
+    #[error("request to Meetecho refused: {0}")]
+    Refused(String),
     #[error("API request failed (HTTP status code = {status})")]
     Status { status: u16 },
     #[error("Error decoding response as JSON")]
@@ -45,7 +52,9 @@ impl MeetechoError {
         match self {
             MeetechoError::Transport(_) => true,
             MeetechoError::Status { status } => *status == 429 || *status >= 500,
-            MeetechoError::Decode | MeetechoError::Unexpected(_) => false,
+            MeetechoError::Decode | MeetechoError::Unexpected(_) | MeetechoError::Refused(_) => {
+                false
+            }
         }
     }
 }
@@ -117,7 +126,7 @@ struct UpdateDecks<'a> {
 
 #[derive(Clone)]
 pub struct MeetechoApi {
-    client: reqwest::Client,
+    client: Outbound,
     base: url::Url,
     client_id: String,
     client_secret: String,
@@ -131,12 +140,8 @@ impl MeetechoApi {
             base.push('/');
         }
         let base = url::Url::parse(&base).map_err(|e| format!("api_base: {e}"))?;
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .user_agent(concat!("Convene/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
+        let client =
+            Outbound::new(config.policy.clone(), config.timeout).map_err(|e| e.to_string())?;
         Ok(Self {
             client,
             base,
@@ -160,7 +165,8 @@ impl MeetechoApi {
             .map_err(|e| MeetechoError::Transport(e.to_string()))?;
         let mut request = self
             .client
-            .request(method, url)
+            .request(method, url.as_str())
+            .map_err(|refusal| MeetechoError::Refused(refusal.to_string()))?
             .header("accept", "application/json");
         if let Some(token) = token {
             request = request.header("authorization", format!("bearer {token}"));
@@ -170,10 +176,10 @@ impl MeetechoApi {
                 .header("content-type", "application/json")
                 .body(body);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| MeetechoError::Transport(e.to_string()))?;
+        let response = request.send().await.map_err(|e| match refusal(&e) {
+            Some(refusal) => MeetechoError::Refused(refusal.to_string()),
+            None => MeetechoError::Transport(e.to_string()),
+        })?;
         let status = response.status().as_u16();
         let content_type = response
             .headers()

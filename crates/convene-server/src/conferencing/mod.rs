@@ -33,6 +33,7 @@ pub fn provider(config: &Config) -> anyhow::Result<Arc<dyn ConferenceProvider>> 
                     .unwrap_or_default(),
                 timeout: Duration::from_secs_f64(m.request_timeout_s),
                 token_ttl: Duration::from_secs(m.token_ttl_s),
+                policy: crate::delivery::target_policy(config),
             })
             .map_err(anyhow::Error::msg)
             .context("building the Meetecho client")?;

@@ -2,6 +2,7 @@
 //! Dashboard asks Meta-Wiki before it creates a user.
 
 use convene_core::username::Username;
+use convene_delivery::http::Outbound;
 use serde_json::Value;
 
 /// MediaWiki answers at most 50 names per request.
@@ -9,7 +10,7 @@ const BATCH: usize = 50;
 
 /// The names among `names` that the wiki at `api_url` knows; an error when it cannot say.
 pub async fn existing(
-    client: &reqwest::Client,
+    client: &Outbound,
     api_url: &str,
     names: &[Username],
 ) -> Result<Vec<Username>, String> {
@@ -27,7 +28,8 @@ pub async fn existing(
             .append_pair("ususers", &joined)
             .append_pair("format", "json");
         let response = client
-            .get(url)
+            .request(reqwest::Method::GET, url.as_str())
+            .map_err(|refusal| refusal.to_string())?
             .header("accept", "application/json")
             .send()
             .await

@@ -19,5 +19,5 @@ pub struct SyncClients {
     /// Calls remote Dashboards (user-given URLs: the outbound target policy applies).
     pub dashboard: DashboardClient,
     /// Asks the configured wiki which accounts exist (an operator-given URL).
-    pub accounts: reqwest::Client,
+    pub accounts: convene_delivery::http::Outbound,
 }

@@ -53,7 +53,7 @@ pub async fn sync(
     let store = migrate(config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sealer = Arc::new(super::sealer(config, store.as_ref(), clock.now()).await?);
-    let engine = super::engine(config, store.clone(), clock.clone(), sealer);
+    let engine = super::engine(config, store.clone(), clock.clone(), sealer)?;
     let profile = store
         .profile(profile)
         .await?

@@ -48,15 +48,20 @@ pub fn engine(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     sealer: Arc<Sealer>,
-) -> engine::Engine {
-    engine::Engine {
+) -> anyhow::Result<engine::Engine> {
+    let timeout = Duration::from_secs(config.osdi.request_timeout_s);
+    Ok(engine::Engine {
         store,
         clock,
         limits: Arc::new(RateLimits::default()),
         sealer,
         lease: time::Duration::seconds(i64::try_from(config.osdi.lease_s).unwrap_or(120)),
-        timeout: Duration::from_secs(config.osdi.request_timeout_s),
-    }
+        outbound: convene_delivery::http::Outbound::new(
+            crate::delivery::target_policy(config),
+            timeout,
+        )
+        .context("building the OSDI client")?,
+    })
 }
 
 pub fn runner(config: &Config, engine: Arc<engine::Engine>) -> runner::Runner {

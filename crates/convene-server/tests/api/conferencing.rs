@@ -119,6 +119,7 @@ async fn with_meetecho(backend: Backend, notify: i64) -> Option<Meet> {
         c.conferencing.meetecho.client_secret = Some(Secret::new("s3cr3t"));
         c.conferencing.meetecho.slides_notify_minutes = NotifyMinutes::Minutes(notify);
         c.delivery.retry_jitter = 0.0;
+        c.allow_private_targets = true;
     })
     .await?;
     let w = World::new(&app).await;

@@ -296,6 +296,7 @@ async fn account_check(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |c| {
         c.event_center_secret = Some(Secret::new(SECRET));
         c.event_center_account_check_url = Some(api);
+        c.allow_private_targets = true;
     })
     .await
     else {

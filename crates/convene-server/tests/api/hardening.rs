@@ -2,8 +2,11 @@
 //! hole gets its test here first.
 
 use crate::admin_ui::{set_password, try_login_from};
+use crate::osdi;
 use crate::support::World;
-use convene_testkit::{Method, TestApp, app_tests};
+use convene_testkit::osdi::{OsdiFake, person};
+use convene_testkit::{Answer, Method, Receiver, SmtpSink, TestApp, app_tests};
+use serde_json::json;
 use std::net::IpAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -119,5 +122,57 @@ app_tests! {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(served, "slots come back when connections close");
+    }
+}
+
+app_tests! {
+    // 3a. The CRM sync goes through the guarded client: a loopback entry point gets nothing,
+    // not even the token.
+    async fn h03_crm_sync_reaches_no_private_address(app: TestApp) {
+        let fake = OsdiFake::start(vec![person("an-1", "Ana", "Lima", "ana@example.org")], 10).await;
+        let id = osdi::profile_at(&app, &fake.entry_point, json!({})).await;
+        let run = osdi::sync(&app, &id, "people", "remote").await;
+        assert_eq!(run.str("state"), "aborted", "{}", run.text);
+        assert!(run.str("error").contains("not a public address"), "{}", run.text);
+        assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+    }
+
+    // 4. Mail providers set through the settings API reach no private address either.
+    async fn h04_mail_providers_reach_no_private_address(app: TestApp) {
+        let sink = SmtpSink::start().await;
+        let api = Receiver::start().await;
+        let r = app.admin(Method::PUT, "/api/v1/settings/email")
+            .json(&json!({"providers": ["smtp", "http"], "smtp_url": sink.url(),
+                "http_api_url": api.url.trim_end_matches("hook"), "http_api_key": "key-1"}))
+            .send().await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r = app.admin(Method::POST, "/api/v1/settings/email/test").json(&json!({"to": "ops@example.org"})).send().await;
+        assert!(r.status < 300, "{}", r.text);
+        app.drain().await;
+        let m = app.admin(Method::GET, &format!("/api/v1/mails/{}", r.str("id"))).send().await.body;
+        assert_ne!(m["status"], "sent", "{m}");
+        let errors: Vec<&str> = m["attempt_log"].as_array().unwrap().iter().filter_map(|a| a["error"].as_str()).collect();
+        assert!(errors.len() >= 2 && errors.iter().all(|e| e.contains("not a public address")), "{m}");
+        assert!(sink.received().is_empty() && api.received().is_empty(), "nothing left");
+    }
+}
+
+app_tests! {
+    config = |c| c.allow_private_targets = true;
+
+    // 3b. Links in the entry point are followed only on its own origin: the token never goes
+    // to another host.
+    async fn h03_crm_sync_follows_links_only_on_the_entry_points_origin(app: TestApp) {
+        let elsewhere = OsdiFake::start(vec![person("an-1", "Ana", "Lima", "ana@example.org")], 10).await;
+        let entry = Receiver::start().await;
+        let href = |tail: &str| json!({"href": format!("{}{tail}", elsewhere.entry_point)});
+        entry.script([Answer::json(200, &json!({"_links": {
+            "osdi:people": href("people"), "osdi:tags": href("tags"), "osdi:events": href("events")}}))]);
+        let id = osdi::profile_at(&app, &entry.url, json!({})).await;
+        let run = osdi::sync(&app, &id, "people", "remote").await;
+        assert_eq!(run.str("state"), "aborted", "{}", run.text);
+        assert!(run.str("error").contains("origin"), "{}", run.text);
+        assert!(elsewhere.requests().is_empty(), "{:?}", elsewhere.requests());
+        assert_eq!(entry.received().len(), 1, "only the entry point was asked");
     }
 }

@@ -9,7 +9,11 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 async fn profile(app: &TestApp, fake: &OsdiFake, extra: Value) -> String {
-    let mut body = json!({"name": "an", "entry_point": fake.entry_point, "api_token": "test-token-0000",
+    profile_at(app, &fake.entry_point, extra).await
+}
+
+pub async fn profile_at(app: &TestApp, entry_point: &str, extra: Value) -> String {
+    let mut body = json!({"name": "an", "entry_point": entry_point, "api_token": "test-token-0000",
         "max_requests_per_second": 1000, "retry": {"backoff_initial_ms": 10, "backoff_max_ms": 50}});
     for (k, v) in extra.as_object().cloned().unwrap_or_default() {
         body[k] = v;
@@ -24,7 +28,7 @@ async fn profile(app: &TestApp, fake: &OsdiFake, extra: Value) -> String {
 }
 
 /// Queues a run, executes it, and returns it as the API shows it.
-async fn sync(app: &TestApp, profile: &str, job: &str, origin: &str) -> Reply {
+pub async fn sync(app: &TestApp, profile: &str, job: &str, origin: &str) -> Reply {
     let r = app
         .admin(
             Method::POST,
@@ -95,6 +99,8 @@ fn email_status(p: &Value) -> String {
 }
 
 app_tests! {
+    config = |c| c.allow_private_targets = true;
+
     async fn profiles_keep_their_token_sealed_and_check_their_settings(app: TestApp) {
         let fake = OsdiFake::start(vec![], 25).await;
         let r = app.admin(Method::POST, "/api/v1/osdi/profiles")

@@ -10,6 +10,7 @@ use crate::config::Config;
 use convene_core::mail::{MailStatus, NewMail};
 use convene_core::notification::Kind;
 use convene_core::user::User;
+use convene_delivery::target::TargetPolicy;
 use convene_mail::{HttpApi, MailProvider, Smtp};
 use convene_store::{Store, StoreResult};
 use settings::EmailSettings;
@@ -26,6 +27,8 @@ pub struct Mailer {
     config: crate::config::EmailConfig,
     smtp_url: Option<String>,
     timeout: Duration,
+    /// Where providers may connect: the outbound target policy.
+    policy: TargetPolicy,
     /// Built once per distinct settings (an SMTP transport keeps a connection pool).
     providers: Mutex<Option<Built>>,
 }
@@ -47,6 +50,7 @@ impl Mailer {
             config: config.email.clone(),
             smtp_url: config.smtp_url.as_ref().map(|s| s.expose().to_owned()),
             timeout: Duration::from_secs(config.email.send_timeout_s),
+            policy: crate::delivery::target_policy(config),
             providers: Mutex::new(None),
         }
     }
@@ -76,12 +80,14 @@ impl Mailer {
         for name in &settings.providers {
             let built: Result<Arc<dyn MailProvider>, String> = match name.as_str() {
                 "smtp" => match &settings.smtp_url {
-                    Some(url) => Smtp::from_url(url, self.timeout).map(|p| Arc::new(p) as _),
+                    Some(url) => Smtp::from_url(url, self.timeout, self.policy.clone())
+                        .map(|p| Arc::new(p) as _),
                     None => continue,
                 },
                 "http" => match (&settings.http_api_url, &settings.http_api_key) {
                     (Some(url), Some(key)) => {
-                        HttpApi::new(url, key, self.timeout).map(|p| Arc::new(p) as _)
+                        HttpApi::new(url, key, self.timeout, self.policy.clone())
+                            .map(|p| Arc::new(p) as _)
                     }
                     _ => continue,
                 },

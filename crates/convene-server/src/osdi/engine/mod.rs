@@ -29,7 +29,8 @@ pub struct Engine {
     pub limits: Arc<RateLimits<String>>,
     pub sealer: Arc<Sealer>,
     pub lease: time::Duration,
-    pub timeout: std::time::Duration,
+    /// The guarded client every run's requests go through.
+    pub outbound: convene_delivery::http::Outbound,
 }
 
 /// Follows a run as it goes (the CLI's progress bar).
@@ -284,13 +285,14 @@ impl Ctx<'_> {
 }
 
 impl Engine {
-    fn client(&self, token: &str, settings: &ProfileSettings) -> OsdiClient {
+    fn client(&self, token: &str, settings: &ProfileSettings, entry_point: &str) -> OsdiClient {
         OsdiClient::new(
             token,
             settings.max_requests_per_second,
             self.limits.clone(),
             settings.retry.into(),
-            self.timeout,
+            self.outbound.clone(),
+            entry_point,
         )
     }
 
@@ -309,7 +311,7 @@ impl Engine {
             Ok(token) => token,
             Err(e) => return self.end(&run, &Value::Null, Err(e.to_string()), &[]).await,
         };
-        let client = self.client(&token, &settings);
+        let client = self.client(&token, &settings, &profile.entry_point);
         let counts: BTreeMap<String, u64> =
             serde_json::from_value(run.counts.clone()).unwrap_or_default();
         let urls = match Urls::discover(&client, &profile.entry_point).await {
