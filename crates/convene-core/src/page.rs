@@ -28,6 +28,9 @@ pub enum PageError {
     Limit,
     #[error("is not a cursor this server issued")]
     Cursor,
+    /// NUL or another control character: refused as every text is (400, not 422).
+    #[error("must not contain NUL or other control characters")]
+    Control,
 }
 
 impl PageRequest {
@@ -47,6 +50,10 @@ impl PageRequest {
         };
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| PageError::Cursor)?;
         let key = String::from_utf8(bytes).map_err(|_| PageError::Cursor)?;
+        // Our keys are ids and times: a control character (NUL above all) was never issued.
+        if key.chars().any(char::is_control) {
+            return Err(PageError::Control);
+        }
         Ok(Some(key))
     }
 }

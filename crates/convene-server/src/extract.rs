@@ -7,10 +7,33 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use convene_core::FieldErrors;
 use convene_core::access::Principal;
-use convene_core::page::PageRequest;
+use convene_core::page::{PageError, PageRequest};
 use convene_core::user::Change;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
+
+/// No text holds NUL (PostgreSQL's text cannot, and no name, id or cursor needs it), so a path or
+/// query carrying `%00` is refused before routing: 400 `invalid_parameter` (JSON:API's shape on
+/// `/v1`). Bodies are parsed into newtypes that refuse control characters.
+pub async fn refuse_nul(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let encoded_nul = |s: &str| s.contains("%00");
+    let uri = req.uri();
+    if !encoded_nul(uri.path()) && !uri.query().is_some_and(encoded_nul) {
+        return next.run(req).await;
+    }
+    let detail = "the path and query must not contain NUL characters (%00)";
+    if uri.path().starts_with("/v1/") {
+        crate::notifications::jsonapi::JsonApiError::bad_request(
+            "invalid_parameter",
+            "Invalid parameter",
+            detail,
+        )
+        .into_response()
+    } else {
+        ApiError::bad_request("invalid_parameter", detail).into_response()
+    }
+}
 
 /// A JSON request body: 415 for another content type, 413 over the limit, 400 when it is not
 /// JSON, 422 naming the field when it has the wrong shape.
@@ -123,8 +146,10 @@ impl PageQuery {
     pub fn parse(&self) -> Result<PageRequest, ApiError> {
         let limit = PageRequest::parse_limit(self.limit.as_deref())
             .map_err(|e| ApiError::field("limit", e.to_string()))?;
-        let after = PageRequest::parse_cursor(self.cursor.as_deref())
-            .map_err(|e| ApiError::field("cursor", e.to_string()))?;
+        let after = PageRequest::parse_cursor(self.cursor.as_deref()).map_err(|e| match e {
+            PageError::Control => ApiError::bad_request("invalid_parameter", format!("cursor {e}")),
+            _ => ApiError::field("cursor", e.to_string()),
+        })?;
         Ok(PageRequest { limit, after })
     }
 }

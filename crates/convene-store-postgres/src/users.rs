@@ -99,6 +99,17 @@ impl UserStore for PgStore {
         Ok(row.map(User::from))
     }
 
+    async fn users_by_names(&self, names: &[Username]) -> StoreResult<Vec<User>> {
+        let names: Vec<&str> = names.iter().map(Username::as_str).collect();
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ANY($1)");
+        let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&names)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
     async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE $1 IS NULL OR username > $1 ORDER BY username LIMIT $2"

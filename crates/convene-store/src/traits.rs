@@ -17,6 +17,8 @@ pub trait UserStore: Send + Sync {
     async fn create_user(&self, new: NewUser, at: Timestamp) -> StoreResult<User>;
     async fn user_by_id(&self, id: &UserId) -> StoreResult<Option<User>>;
     async fn user_by_name(&self, name: &Username) -> StoreResult<Option<User>>;
+    /// The users among `names`, in no particular order; unknown names are left out.
+    async fn users_by_names(&self, names: &[Username]) -> StoreResult<Vec<User>>;
     /// Ordered by username.
     async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>>;
     /// Stores the user as given (see `UserPatch::apply_to`). Emits `user.updated`.

@@ -109,15 +109,33 @@ fn bad(detail: impl Into<String>) -> QueryError {
 pub fn parse_filter(raw: &str) -> Result<Filter, QueryError> {
     let json: Json =
         serde_json::from_str(raw).map_err(|e| bad(format!("filter is not JSON: {e}")))?;
-    match json {
-        Json::Array(nodes) => Ok(Filter::And(
-            nodes.iter().map(node).collect::<Result<_, _>>()?,
-        )),
-        other => node(&other),
+    let filter = match json {
+        Json::Array(nodes) => Filter::And(nodes.iter().map(node).collect::<Result<_, _>>()?),
+        other => node(&other)?,
+    };
+    let terms = filter.terms();
+    if terms > MAX_TERMS {
+        return Err(bad(format!(
+            "filter has {terms} nodes and values; at most {MAX_TERMS} are allowed"
+        )));
     }
+    Ok(filter)
 }
 
 const MAX_DEPTH: usize = 16;
+/// Nodes and values a filter may hold: enough for any screen, too few to cost much to run.
+pub const MAX_TERMS: usize = 500;
+
+impl Filter {
+    /// Its nodes and the values they compare with, counted.
+    fn terms(&self) -> usize {
+        match self {
+            Filter::Compare { values, .. } => 1 + values.len(),
+            Filter::And(all) | Filter::Or(all) => 1 + all.iter().map(Filter::terms).sum::<usize>(),
+            Filter::Not(inner) => 1 + inner.terms(),
+        }
+    }
+}
 
 fn node(json: &Json) -> Result<Filter, QueryError> {
     node_at(json, 0)
@@ -407,6 +425,15 @@ mod tests {
         ] {
             assert!(parse_filter(raw).is_err(), "{raw}");
         }
+        let ids = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        let many = format!(r#"[{{"name":"id","op":"in_","val":[{}]}}]"#, ids(498));
+        assert!(
+            parse_filter(&many).is_ok(),
+            "498 values, one node, the list: 500"
+        );
+        let too_many = format!(r#"[{{"name":"id","op":"in_","val":[{}]}}]"#, ids(32_700));
+        let err = parse_filter(&too_many).unwrap_err();
+        assert!(err.detail.contains("at most 500"), "{}", err.detail);
     }
 
     #[test]

@@ -190,6 +190,9 @@ pub struct Sent {
     mails: usize,
 }
 
+/// Usernames one send may name: enough for a team, bounded for the database and the 422.
+const MAX_USERNAMES: usize = 1_000;
+
 async fn recipients(
     state: &AppState,
     body: &SendNotification,
@@ -200,20 +203,26 @@ async fn recipients(
             errors.add("usernames", "give either usernames or event_id");
             Ok(vec![])
         }
+        (Some(names), None) if names.len() > MAX_USERNAMES => {
+            errors.add(
+                "usernames",
+                format!("at most {MAX_USERNAMES} per request; send to an event_id, or in parts"),
+            );
+            Ok(vec![])
+        }
         (Some(names), None) => {
-            let mut users = Vec::new();
-            let mut unknown = Vec::new();
-            for raw in names {
-                let found = match Username::parse(raw) {
-                    Ok(name) => state.store.user_by_name(&name).await?,
-                    Err(_) => None,
-                };
-                match found {
-                    Some(u) if !users.iter().any(|x: &User| x.id == u.id) => users.push(u),
-                    Some(_) => {}
-                    None => unknown.push(raw.clone()),
-                }
-            }
+            let parsed: Vec<Username> = names
+                .iter()
+                .filter_map(|n| Username::parse(n).ok())
+                .collect();
+            let users = state.store.users_by_names(&parsed).await?;
+            let unknown: Vec<&str> = names
+                .iter()
+                .filter(|raw| {
+                    Username::parse(raw).map_or(true, |n| !users.iter().any(|u| u.username == n))
+                })
+                .map(String::as_str)
+                .collect();
             if !unknown.is_empty() {
                 errors.add(
                     "usernames",

@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 pub const MEDIA_TYPE: &str = "application/vnd.api+json";
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
 pub const MAX_PAGE_SIZE: u32 = 100;
+/// The last page whose offset a database can take (a signed 64-bit `OFFSET`).
+pub const MAX_PAGE_NUMBER: u64 = i64::MAX as u64 / MAX_PAGE_SIZE as u64;
 
 /// A JSON:API response: any status, the JSON:API media type.
 pub struct Doc(pub StatusCode, pub Value);
@@ -282,19 +284,18 @@ impl ListParams {
                     };
                 }
                 "page[number]" => {
-                    params.number =
-                        value
-                            .trim()
-                            .parse()
-                            .ok()
-                            .filter(|n| *n >= 1)
-                            .ok_or_else(|| {
-                                bad_param(
-                                    "page[number]",
-                                    "Parse error",
-                                    "page[number] must be a whole number from 1",
-                                )
-                            })?;
+                    params.number = value
+                        .trim()
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=MAX_PAGE_NUMBER).contains(n))
+                        .ok_or_else(|| {
+                            bad_param(
+                                "page[number]",
+                                "Parse error",
+                                format!("page[number] must be a whole number from 1 to {MAX_PAGE_NUMBER}"),
+                            )
+                        })?;
                 }
                 k if k.starts_with("page[") => {
                     return Err(bad_param(

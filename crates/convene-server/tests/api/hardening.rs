@@ -176,3 +176,70 @@ app_tests! {
         assert_eq!(entry.received().len(), 1, "only the entry point was asked");
     }
 }
+
+app_tests! {
+    // 5. A page number whose offset would overflow is a 400 naming the parameter.
+    async fn h05_huge_page_numbers_are_refused(app: TestApp) {
+        let w = World::new(&app).await;
+        let me = app.call(Method::GET, "/api/v1/me").token(&w.bob).send().await.str("id");
+        for path in ["/v1/notifications".to_owned(), format!("/v1/users/{me}/notifications")] {
+            let r = app.call(Method::GET, &format!("{path}?page[number]=9223372036854775809&page[size]=1"))
+                .token(&w.root).send().await;
+            assert_eq!(r.status, 400, "{path}: {}", r.text);
+            assert_eq!(r.body["errors"][0]["source"]["parameter"], "page[number]", "{}", r.text);
+            let r = app.call(Method::GET, &format!("{path}?page[number]=92233720368547758&page[size]=100"))
+                .token(&w.root).send().await;
+            assert_eq!(r.status, 200, "the last page a database can offset is an empty page: {}", r.text);
+        }
+    }
+
+    // 6. NUL in an id, a name or a cursor is a 400 on every route, decided before any query.
+    async fn h06_nul_in_ids_names_and_cursors_is_a_400(app: TestApp) {
+        let w = World::new(&app).await;
+        for path in [
+            "/api/v1/osdi/profiles/%00", "/api/v1/users/%00", "/api/v1/events/%00",
+            "/api/v1/events/%00/participants", "/api/v1/webhooks/%00", "/api/v1/people/%00",
+            "/api/v1/users?cursor=%00", "/api/v1/mail-suppressions/a%00b",
+        ] {
+            let r = app.call(Method::GET, path).token(&w.root).send().await;
+            assert_eq!((r.status, r.code()), (400, "invalid_parameter"), "{path}: {}", r.text);
+        }
+        for list in ["/api/v1/users", "/api/v1/events", "/api/v1/webhooks", "/api/v1/people", "/api/v1/mails"] {
+            let r = app.call(Method::GET, &format!("{list}?cursor=AA")).token(&w.root).send().await;
+            assert_eq!((r.status, r.code()), (400, "invalid_parameter"), "{list}: {}", r.text);
+        }
+        let r = app.call(Method::GET, "/v1/notifications/%00").token(&w.root).send().await;
+        assert_eq!(r.status, 400, "{}", r.text);
+        assert!(r.body["errors"].is_array(), "JSON:API's shape: {}", r.text);
+    }
+
+    // 7. A filter is bounded in nodes and values.
+    async fn h07_huge_filters_are_refused(app: TestApp) {
+        let w = World::new(&app).await;
+        let ids: Vec<String> = (0..5_000).map(|i| i.to_string()).collect();
+        let filter = format!(r#"[{{"name":"id","op":"in_","val":[{}]}}]"#, ids.join(","));
+        let url = format!("/v1/notifications?filter={}", url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>());
+        let r = app.call(Method::GET, &url).token(&w.root).send().await;
+        assert_eq!(r.status, 400, "{}", &r.text[..r.text.len().min(300)]);
+        assert_eq!(r.body["errors"][0]["source"]["parameter"], "filter", "{}", &r.text[..r.text.len().min(300)]);
+        assert!(r.text.contains("at most 500"), "{}", r.text);
+    }
+
+    // 8. An admin send names at most 1,000 users, looked up in one query.
+    async fn h08_a_send_names_a_bounded_list(app: TestApp) {
+        let w = World::new(&app).await;
+        let names: Vec<String> = (0..20_000).map(|i| format!("Nobody{i}")).collect();
+        let r = app.call(Method::POST, "/api/v1/notifications").token(&w.root)
+            .json(&json!({"usernames": names, "title": "T", "message": "M"})).send().await;
+        assert_eq!((r.status, r.fields()), (422, vec!["usernames".to_owned()]), "{}", &r.text[..r.text.len().min(300)]);
+        assert!(r.text.contains("at most 1000"), "{}", r.text);
+        let r = app.call(Method::POST, "/api/v1/notifications").token(&w.root)
+            .json(&json!({"usernames": ["Bob", "bob", "Nobody", "Alice"], "title": "T", "message": "M"})).send().await;
+        assert_eq!(r.fields(), vec!["usernames".to_owned()], "{}", r.text);
+        assert!(r.text.contains("no such users: Nobody") && !r.text.contains("bob,"), "{}", r.text);
+        let r = app.call(Method::POST, "/api/v1/notifications").token(&w.root)
+            .json(&json!({"usernames": ["Bob", "bob", "Alice"], "title": "T", "message": "M"})).send().await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(r.body["ids"].as_array().unwrap().len(), 2, "one each, however often named: {}", r.text);
+    }
+}
