@@ -79,6 +79,13 @@ impl Slug {
         }
         Ok(Self(s.to_owned()))
     }
+
+    /// `{slug}-{n}`, the slug shortened first if it would not fit.
+    pub fn suffixed(&self, n: u32) -> Self {
+        let tail = format!("-{n}");
+        let keep: String = self.0.chars().take(Self::MAX - tail.len()).collect();
+        Self(format!("{keep}{tail}"))
+    }
 }
 
 /// A one-line human title.

@@ -1,10 +1,14 @@
 //! Wiki-style user names, normalised as MediaWiki normalises titles in the User namespace.
 //!
 //! `jane_Doe`, ` Jane Doe `, `User:Jane_Doe` and `Jane\u{200E} Doe` all name the user
-//! `Jane Doe`; `JANE DOE` does not (only the first letter is case-insensitive).
+//! `Jane Doe`; `JANE DOE` does not (only the first letter is case-insensitive). Names are NFC
+//! first, as MediaWiki stores every title, so `Rene\u{301}` and `René` are one user; then
+//! MediaWiki's invalid-username rules refuse what no wiki account can hold: zero-width and other
+//! invisible characters, and private-use code points.
 
 use serde::{Serialize, Serializer};
 use std::fmt;
+use unicode_normalization::UnicodeNormalization;
 
 pub const MAX_CHARS: usize = 255;
 
@@ -24,6 +28,23 @@ pub enum UsernameError {
     Control,
     #[error("must not contain {0:?}")]
     Forbidden(char),
+    #[error("must not contain the invisible or private-use character U+{0:04X}")]
+    Invisible(u32),
+}
+
+/// What MediaWiki's `isValidUserName` refuses (U+0080–009F, U+00A0, U+2000–200F, U+2028–202F,
+/// U+3000, U+E000–F8FF; the spaces among them are folded to a space before this check), and the
+/// other invisibles a name could hide in: soft hyphen, joiners, word joiner and invisible
+/// operators, variation selectors, the byte order mark, Hangul fillers, tags, and the
+/// supplementary private-use planes.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{80}'..='\u{A0}' | '\u{AD}' | '\u{34F}' | '\u{61C}' | '\u{115F}' | '\u{1160}'
+        | '\u{17B4}' | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{2000}'..='\u{200F}'
+        | '\u{2028}'..='\u{202F}' | '\u{2060}'..='\u{206F}' | '\u{3000}' | '\u{3164}'
+        | '\u{E000}'..='\u{F8FF}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFF8}' | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}'
+        | '\u{F0000}'..='\u{10FFFF}')
 }
 
 /// White space MediaWiki folds into one space (its title-normalisation character class).
@@ -42,7 +63,8 @@ fn is_direction_mark(c: char) -> bool {
 
 impl Username {
     pub fn parse(raw: &str) -> Result<Self, UsernameError> {
-        let folded = fold_spaces(raw);
+        let composed: String = raw.nfc().collect();
+        let folded = fold_spaces(&composed);
         let without_ns = strip_user_namespace(&folded);
         let name = upper_first(without_ns);
         if name.is_empty() {
@@ -56,6 +78,9 @@ impl Username {
         }
         if let Some(c) = name.chars().find(|c| FORBIDDEN.contains(c)) {
             return Err(UsernameError::Forbidden(c));
+        }
+        if let Some(c) = name.chars().find(|c| is_invisible(*c)) {
+            return Err(UsernameError::Invisible(u32::from(c)));
         }
         Ok(Self(name))
     }
@@ -156,6 +181,22 @@ mod tests {
         assert_eq!(Username::parse("User:"), Err(UsernameError::Empty));
         assert_eq!(Username::parse("a/b"), Err(UsernameError::Forbidden('/')));
         assert_eq!(Username::parse("a\u{0}b"), Err(UsernameError::Control));
+        assert_eq!(name("Rene\u{301}"), name("René"), "NFC: one user");
+        for hidden in [
+            '\u{200B}', '\u{200D}', '\u{E000}', '\u{2060}', '\u{FEFF}', '\u{AD}',
+        ] {
+            assert_eq!(
+                Username::parse(&format!("Jane{hidden}Doe")),
+                Err(UsernameError::Invisible(u32::from(hidden))),
+                "{:04X}",
+                u32::from(hidden)
+            );
+        }
+        assert_eq!(
+            name("Jane\u{3000}Doe"),
+            "Jane Doe",
+            "a wiki space is folded, not refused"
+        );
         assert_eq!(Username::parse("a\nb"), Err(UsernameError::Control));
         assert_eq!(
             Username::parse(&"x".repeat(256)),

@@ -9,9 +9,10 @@ use axum::http::StatusCode;
 use convene_core::FieldErrors;
 use convene_core::access::Principal;
 use convene_core::event::{Event, EventPatch, NewEvent, check_time_order};
+use convene_core::page::PageRequest;
 use convene_core::text::{Description, Slug, TimeZoneName, Title};
 use convene_core::webfilter::FilterType;
-use convene_store::{Audience, EventFilter, PatchOutcome};
+use convene_store::{Audience, Conflict, EventFilter, PatchOutcome, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
@@ -146,11 +147,71 @@ pub(crate) async fn create_event(
         ),
         None => None,
     };
-    let event = state
-        .store
-        .create_event(new, creator.as_ref(), state.clock.now())
-        .await?;
+    let event = create_without_telling(&state, &caller, new, creator.as_ref()).await?;
     Ok((StatusCode::CREATED, Json(event.into())))
+}
+
+/// `{slug}-{n}` tried before a random suffix is.
+const SUFFIXES_TRIED: u32 = 50;
+
+/// Creates the event. A slug taken by an event the caller may see is a 409 `slug_taken`; one
+/// taken by a private event they may not see is answered as if it were free, with a suffix.
+async fn create_without_telling(
+    state: &AppState,
+    caller: &Principal,
+    new: NewEvent,
+    creator: Option<&convene_core::user::User>,
+) -> ApiResult<Event> {
+    let now = state.clock.now();
+    match state.store.create_event(new.clone(), creator, now).await {
+        Err(StoreError::Conflict(Conflict::Slug)) => {}
+        other => return Ok(other?),
+    }
+    let filter = EventFilter {
+        slug: Some(new.slug.clone()),
+        audience: audience(caller),
+    };
+    let page = PageRequest {
+        limit: 1,
+        after: None,
+    };
+    if !state
+        .store
+        .list_events(&filter, &page)
+        .await?
+        .items
+        .is_empty()
+    {
+        return Err(StoreError::Conflict(Conflict::Slug).into());
+    }
+    for n in 2..=SUFFIXES_TRIED + 1 {
+        let attempt = NewEvent {
+            slug: new.slug.suffixed(n),
+            ..new.clone()
+        };
+        match state.store.create_event(attempt, creator, now).await {
+            Err(StoreError::Conflict(Conflict::Slug)) => continue,
+            other => return Ok(other?),
+        }
+    }
+    let attempt = NewEvent {
+        slug: new.slug.suffixed(rand::random::<u32>()),
+        ..new
+    };
+    Ok(state.store.create_event(attempt, creator, now).await?)
+}
+
+/// The events a caller may see: admins (and the bootstrap token) all, a user the public ones and
+/// the private ones they organize or attend.
+fn audience(caller: &Principal) -> Audience {
+    match caller {
+        Principal::User {
+            id,
+            is_admin: false,
+            ..
+        } => Audience::User(id.clone()),
+        _ => Audience::Everything,
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -187,17 +248,15 @@ async fn list_events(
         },
         None => None,
     };
-    let audience = match &caller {
-        Principal::User {
-            id,
-            is_admin: false,
-            ..
-        } => Audience::User(id.clone()),
-        _ => Audience::Everything,
-    };
     let events = state
         .store
-        .list_events(&EventFilter { slug, audience }, &page)
+        .list_events(
+            &EventFilter {
+                slug,
+                audience: audience(&caller),
+            },
+            &page,
+        )
         .await?;
     Ok(Json(List::from_page(events, EventBody::from)))
 }

@@ -243,3 +243,32 @@ app_tests! {
         assert_eq!(r.body["ids"].as_array().unwrap().len(), 2, "one each, however often named: {}", r.text);
     }
 }
+
+app_tests! {
+    // 9. Creating an event never tells whether a private event holds a slug.
+    async fn h09_a_private_slug_never_leaks(app: TestApp) {
+        let w = World::new(&app).await;
+        let body = json!({"slug": "board-retreat", "title": "Mine"});
+        let r = app.call(Method::POST, "/api/v1/events").token(&w.carol).json(&body).send().await;
+        assert_eq!(r.status, 201, "answered as if the slug were free: {}", r.text);
+        assert_eq!(r.str("slug"), "board-retreat-2", "{}", r.text);
+        let r = app.call(Method::POST, "/api/v1/events").token(&w.carol).json(&body).send().await;
+        assert_eq!((r.status, r.str("slug")), (201, "board-retreat-3".to_owned()), "{}", r.text);
+        for who in [&w.alice, &w.bob, &w.root] {
+            let r = app.call(Method::POST, "/api/v1/events").token(who).json(&body).send().await;
+            assert_eq!((r.status, r.code()), (409, "slug_taken"), "who sees it is told: {}", r.text);
+        }
+    }
+
+    // 10. Usernames are NFC, then MediaWiki's invalid-username rules.
+    async fn h10_lookalike_usernames_are_one_or_refused(app: TestApp) {
+        let r = app.admin(Method::POST, "/api/v1/users").json(&json!({"username": "Rene\u{301}"})).send().await;
+        assert_eq!((r.status, r.str("username")), (201, "René".to_owned()), "{}", r.text);
+        let r = app.admin(Method::POST, "/api/v1/users").json(&json!({"username": "René"})).send().await;
+        assert_eq!(r.status, 409, "{}", r.text);
+        for hidden in ["Jane\u{200b}Doe", "Jane\u{200d}Doe", "Jane\u{e000}Doe", "Jane\u{2060}Doe", "Jane\u{feff}Doe", "Jane\u{ad}Doe"] {
+            let r = app.admin(Method::POST, "/api/v1/users").json(&json!({"username": hidden})).send().await;
+            assert_eq!((r.status, r.fields()), (422, vec!["username".to_owned()]), "{hidden:?}: {}", r.text);
+        }
+    }
+}
