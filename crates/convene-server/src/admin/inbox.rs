@@ -69,7 +69,7 @@ pub async fn notifications(
         .into_iter()
         .map(|n| NoteRow {
             title: n.title,
-            message: n.message,
+            message: crate::notifications::html::sanitize(&n.message),
             received_at: rfc3339(n.received_at),
             read: n.is_read,
         })

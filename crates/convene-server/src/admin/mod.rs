@@ -70,6 +70,36 @@ pub fn router() -> Router<AppState> {
             "/admin/static/admin.css",
             get(|| asset("text/css", include_str!("../../static/admin.css"))),
         )
+        .layer(axum::middleware::map_response(guard_pages))
+}
+
+/// What every admin response carries: no framing by any origin (clickjacking), scripts only
+/// from this origin, and, for pages (assets set their own), no copy kept by the browser, so Back
+/// after signing out shows nothing signed-in.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; object-src 'none'; \
+    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+async fn guard_pages(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::HeaderValue;
+    let headers = response.headers_mut();
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {

@@ -261,7 +261,12 @@ async fn send(
     require_admin(&caller)?;
     let mut errors = FieldErrors::new();
     let title = errors.require("title", body.title.clone().filter(|t| !t.trim().is_empty()));
-    let message = errors.require("message", body.message.clone());
+    let message = errors.require(
+        "message",
+        body.message
+            .as_deref()
+            .map(crate::notifications::html::sanitize),
+    );
     if title.as_ref().is_some_and(|t| t.chars().count() > 255) {
         errors.add("title", "must be at most 255 characters");
     }
@@ -332,6 +337,7 @@ async fn mail_announcement(
         let locale = mailer
             .templates
             .locale(user.locale.as_ref().map(|l| l.as_str()));
+        let message = crate::notifications::html::sanitize(message);
         let ctx = minijinja::context! { title => title, text => text, message => message };
         let rendered = mailer
             .templates

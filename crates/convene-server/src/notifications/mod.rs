@@ -2,6 +2,7 @@
 //! events into notifications and mails, the live feed, and mail delivery.
 
 pub mod feed;
+pub mod html;
 pub mod jsonapi;
 pub mod mail;
 pub mod notifier;

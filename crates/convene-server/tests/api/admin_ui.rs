@@ -81,7 +81,7 @@ pub async fn try_login_from(
 }
 
 /// Signs in and returns the session cookie's value.
-async fn sign_in(app: &TestApp, user: &str, password: &str) -> String {
+pub async fn sign_in(app: &TestApp, user: &str, password: &str) -> String {
     let r = try_login(app, user, password, Some(&app.base_url), None).await;
     assert_eq!(r.status, 303, "{}", r.text);
     assert_eq!(r.headers["location"], "/admin/events");
@@ -93,7 +93,7 @@ async fn sign_in(app: &TestApp, user: &str, password: &str) -> String {
     cookie_value(&set)
 }
 
-async fn page(app: &TestApp, session: &str, path: &str) -> Reply {
+pub async fn page(app: &TestApp, session: &str, path: &str) -> Reply {
     app.call(Method::GET, path)
         .header("cookie", &format!("convene_session={session}"))
         .send()

@@ -1,7 +1,7 @@
 //! Every hole a hostile client found, one test each, numbered as in the hardening issue. A new
 //! hole gets its test here first.
 
-use crate::admin_ui::{set_password, try_login_from};
+use crate::admin_ui::{page, set_password, sign_in, try_login_from};
 use crate::osdi;
 use crate::support::World;
 use convene_testkit::osdi::{OsdiFake, person};
@@ -269,6 +269,42 @@ app_tests! {
         for hidden in ["Jane\u{200b}Doe", "Jane\u{200d}Doe", "Jane\u{e000}Doe", "Jane\u{2060}Doe", "Jane\u{feff}Doe", "Jane\u{ad}Doe"] {
             let r = app.admin(Method::POST, "/api/v1/users").json(&json!({"username": hidden})).send().await;
             assert_eq!((r.status, r.fields()), (422, vec!["username".to_owned()]), "{hidden:?}: {}", r.text);
+        }
+    }
+}
+
+app_tests! {
+    // 11. A notification's HTML is sanitised: stored, in the UI, in mail.
+    async fn h11_notification_html_cannot_run_scripts(app: TestApp) {
+        let w = World::new(&app).await;
+        set_password(&app, "Alice").await;
+        let evil = "<img src=x onerror=alert(1)><script>alert(2)</script><b>moved</b>";
+        let r = app.call(Method::POST, "/api/v1/notifications").token(&w.root)
+            .json(&json!({"usernames": ["Alice"], "title": "Heads up", "message": evil})).send().await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let session = sign_in(&app, "Alice", "correct horse battery").await;
+        let inbox = page(&app, &session, "/admin/notifications").await;
+        assert_eq!(inbox.status, 200);
+        assert!(inbox.text.contains("<b>moved</b>"), "formatting stays: {}", inbox.text);
+        assert!(!inbox.text.contains("onerror") && !inbox.text.contains("alert(2)"), "{}", inbox.text);
+        let me = app.call(Method::GET, "/api/v1/me").token(&w.alice).send().await.str("id");
+        let r = app.call(Method::GET, &format!("/v1/users/{me}/notifications")).token(&w.alice).send().await;
+        let stored = r.body["data"][0]["attributes"]["message"].as_str().unwrap_or_default().to_owned();
+        assert!(stored.contains("<b>moved</b>") && !stored.contains("onerror") && !stored.contains("script"), "{}", r.text);
+    }
+
+    // 12, 13. Signed-in pages cannot be framed and are not kept by the browser.
+    async fn h12_h13_admin_pages_refuse_frames_and_caches(app: TestApp) {
+        let _w = World::new(&app).await;
+        set_password(&app, "Alice").await;
+        let session = sign_in(&app, "Alice", "correct horse battery").await;
+        for path in ["/admin", "/admin/events", "/admin/notifications", "/admin/login"] {
+            let r = page(&app, &session, path).await;
+            assert_eq!(r.status, 200, "{path}");
+            assert_eq!(r.headers["x-frame-options"], "DENY", "{path}");
+            let csp = r.headers["content-security-policy"].to_str().unwrap();
+            assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{path}: {csp}");
+            assert_eq!(r.headers["cache-control"], "no-store", "{path}");
         }
     }
 }
