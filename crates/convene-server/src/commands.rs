@@ -14,6 +14,22 @@ use convene_core::{Clock, SystemClock};
 use convene_store::{Conflict, StoreError};
 use serde_json::Value;
 
+/// Seals every stored secret again under the current `[secrets] key` (the keys in
+/// `previous_keys` open what they sealed); prints how many were written.
+pub async fn secrets_rotate(config: &Config) -> anyhow::Result<Value> {
+    let store = migrate(config).await?;
+    let now = SystemClock.now();
+    let keys = std::sync::Arc::new(crate::secrets::keyring(config, store.as_ref(), now).await?);
+    store.use_keys(keys.clone());
+    let resealed = crate::secrets::reseal(store.as_ref(), &keys, now).await?;
+    store.close().await;
+    let configured = config.secrets.key.is_some() || config.secrets.key_file.is_some();
+    Ok(serde_json::json!({
+        "resealed": resealed,
+        "key": if configured { "configured" } else { "generated, kept in the database" },
+    }))
+}
+
 /// Sets a user's web UI password (argon2id).
 pub async fn set_password(config: &Config, username: &str, password: &str) -> anyhow::Result<()> {
     let name = Username::parse(username).map_err(|e| anyhow::anyhow!("username {e}"))?;

@@ -31,6 +31,7 @@ const KEYS: &[&str] = &[
     "jobs",
     "email",
     "osdi",
+    "secrets",
 ];
 
 /// A secret string: never printed, never serialised in clear.
@@ -88,6 +89,18 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub email: EmailConfig,
     pub osdi: OsdiConfig,
+    pub secrets: SecretsConfig,
+}
+
+/// The key that seals every stored secret, and the keys it replaced (still opened, never used
+/// to seal). `CONVENE_SECRET_KEY` is the same as `CONVENE_SECRETS__KEY`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    pub key: Option<Secret>,
+    /// A file whose contents (trimmed) are the key, when `key` is unset.
+    pub key_file: Option<std::path::PathBuf>,
+    pub previous_keys: Vec<Secret>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -245,7 +258,10 @@ impl Config {
                 KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
             })
             .split("__");
-        Self::extract(figment.merge(env))
+        let alias = Env::raw()
+            .only(&["CONVENE_SECRET_KEY"])
+            .map(|_| "secrets.key".into());
+        Self::extract(figment.merge(env).merge(alias))
     }
 
     /// The embedded defaults alone (tests start from these).

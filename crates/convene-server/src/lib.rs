@@ -22,6 +22,7 @@ pub mod notifications;
 mod openapi;
 pub mod osdi;
 mod screening;
+pub mod secrets;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -12,6 +12,7 @@ use convene_core::{Clock, SystemClock};
 use convene_delivery::jobs::JobRunner;
 use convene_delivery::worker::Worker;
 use convene_store::Store;
+use convene_store::seal::Keyring;
 use convene_store_postgres::PgStore;
 use convene_store_sqlite::SqliteStore;
 use std::sync::Arc;
@@ -64,6 +65,22 @@ pub async fn migrate(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     Ok(store)
 }
 
+/// Applies migrations, installs the keys secrets are sealed with, and seals again what they do
+/// not seal yet (rows from before sealing, or from before a key rotation).
+pub async fn migrate_keyed(
+    config: &Config,
+    now: convene_core::Timestamp,
+) -> anyhow::Result<(Arc<dyn Store>, Arc<Keyring>)> {
+    let store = migrate(config).await?;
+    let keys = Arc::new(crate::secrets::keyring(config, store.as_ref(), now).await?);
+    store.use_keys(keys.clone());
+    let resealed = crate::secrets::reseal(store.as_ref(), &keys, now).await?;
+    if resealed > 0 {
+        tracing::info!(resealed, "sealed stored secrets under the current key");
+    }
+    Ok((store, keys))
+}
+
 /// Runs migrations, then the role's parts until `shutdown` fires. `listener` is required when
 /// the role serves the API; its bound address is logged as `listening on http://ADDR`.
 pub async fn run(
@@ -107,7 +124,7 @@ pub struct Node {
 impl Node {
     /// Opens and migrates the store and builds the worker (nothing runs yet).
     pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let store = migrate(&config).await?;
+        let (store, keys) = migrate_keyed(&config, clock.now()).await?;
         let worker = Arc::new(crate::delivery::worker(
             &config,
             store.clone(),
@@ -117,7 +134,7 @@ impl Node {
         let sync = crate::delivery::sync_clients(&config)?;
         let conferencing = crate::conferencing::provider(&config)?;
         let unsubscribe = unsubscribe_key(&config, store.as_ref(), clock.now()).await?;
-        let mailer = Arc::new(Mailer::new(&config, unsubscribe));
+        let mailer = Arc::new(Mailer::new(&config, unsubscribe, keys.clone()));
         let jobs = Arc::new(crate::delivery::job_runner(
             &config,
             store.clone(),
@@ -126,14 +143,13 @@ impl Node {
             &conferencing,
             &mailer,
         ));
-        let sealer = Arc::new(crate::osdi::sealer(&config, store.as_ref(), clock.now()).await?);
         let osdi = Arc::new(crate::osdi::runner(
             &config,
             Arc::new(crate::osdi::engine(
                 &config,
                 store.clone(),
                 clock.clone(),
-                sealer.clone(),
+                keys.clone(),
             )?),
         ));
         let feed = Feed::new();
@@ -161,7 +177,7 @@ impl Node {
                 conferencing,
                 mailer,
                 feed,
-                sealer,
+                keys,
                 sign_in: Arc::new(crate::admin::throttle::SignInGuard::per_core()),
             },
             worker,

@@ -21,8 +21,8 @@ pub struct AppState {
     pub mailer: Arc<crate::notifications::mail::Mailer>,
     /// New notifications as they are written, for the live streams.
     pub feed: crate::notifications::feed::Feed,
-    /// Seals OSDI profiles' API tokens.
-    pub sealer: Arc<crate::osdi::seal::Sealer>,
+    /// Seals and opens stored secrets (OSDI profiles' API tokens here; the store seals its own).
+    pub keys: Arc<convene_store::seal::Keyring>,
     /// Bounds what failed admin sign-ins may cost.
     pub sign_in: Arc<crate::admin::throttle::SignInGuard>,
 }

@@ -216,7 +216,11 @@ impl DeliveryStore for PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
-        let hooks: Vec<Webhook> = hooks.into_iter().map(Webhook::from).collect();
+        let keys = self.keys.get();
+        let hooks: Vec<Webhook> = hooks
+            .into_iter()
+            .map(|r| keys.opened_webhook(r.into()))
+            .collect::<StoreResult<_>>()?;
         Ok(claimed
             .into_iter()
             .filter_map(|delivery| {

@@ -15,6 +15,7 @@ mod notifications;
 mod people;
 mod roster;
 mod roster_sync;
+mod secrets;
 mod sync;
 mod tokens;
 mod users;
@@ -36,6 +37,7 @@ pub use convert::map_err;
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    keys: convene_store::seal::KeySlot,
 }
 
 impl PgStore {
@@ -46,7 +48,10 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(map_err)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            keys: Default::default(),
+        })
     }
 }
 
@@ -148,5 +153,13 @@ impl Admin for PgStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    fn use_keys(&self, keys: std::sync::Arc<convene_store::seal::Keyring>) {
+        self.keys.set(keys);
+    }
+
+    async fn reseal_secrets(&self) -> StoreResult<u64> {
+        secrets::reseal(self).await
     }
 }

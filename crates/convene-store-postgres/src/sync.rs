@@ -249,7 +249,7 @@ impl SyncStore for PgStore {
             {
                 sqlx::query("UPDATE dashboard_links SET secret = $2 WHERE event_id = $1")
                     .bind(link.event.as_str())
-                    .bind(&link.secret)
+                    .bind(self.keys.get().seal(&link.secret))
                     .execute(&mut *tx)
                     .await
                     .map_err(map_err)?;
@@ -264,7 +264,7 @@ impl SyncStore for PgStore {
                 .bind(link.event.as_str())
                 .bind(link.base_url.as_str())
                 .bind(&link.course_slug)
-                .bind(&link.secret)
+                .bind(self.keys.get().seal(&link.secret))
                 .bind(link.linked_at)
                 .execute(&mut *tx)
                 .await
@@ -289,7 +289,12 @@ impl SyncStore for PgStore {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(map_err)?;
-        Ok(row.map(DashboardLink::from))
+        row.map(|r| {
+            let mut link = DashboardLink::from(r);
+            link.secret = self.keys.get().open(&link.secret)?;
+            Ok(link)
+        })
+        .transpose()
     }
 
     async fn delete_dashboard_link(&self, event: &EventId) -> StoreResult<bool> {

@@ -73,12 +73,12 @@ impl WebhookStore for PgStore {
             .bind(&new.description)
             .bind(Json(&new.headers))
             .bind(rate(new.rate_limit_per_s))
-            .bind(&new.secret)
+            .bind(self.keys.get().seal(&new.secret))
             .bind(at)
             .fetch_one(&self.pool)
             .await
             .map_err(map_err)?;
-        Ok(row.into())
+        self.keys.get().opened_webhook(row.into())
     }
 
     async fn webhook(&self, id: &WebhookId) -> StoreResult<Option<Webhook>> {
@@ -88,7 +88,8 @@ impl WebhookStore for PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;
-        Ok(row.map(Webhook::from))
+        row.map(|r| self.keys.get().opened_webhook(r.into()))
+            .transpose()
     }
 
     async fn list_webhooks(&self, page: &PageRequest) -> StoreResult<Page<Webhook>> {
@@ -101,7 +102,11 @@ impl WebhookStore for PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
-        let hooks = rows.into_iter().map(Webhook::from).collect();
+        let keys = self.keys.get();
+        let hooks = rows
+            .into_iter()
+            .map(|r| keys.opened_webhook(r.into()))
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok(Page::from_overfetch(hooks, page.limit, |w: &Webhook| {
             w.id.to_string()
         }))
@@ -114,7 +119,9 @@ impl WebhookStore for PgStore {
              previous_secret = $10, previous_secret_until = $11, disabled_reason = $12,
              failing_since = $13, updated_at = $14 WHERE id = $1 RETURNING {WEBHOOK_COLUMNS}"
         );
+        let keys = self.keys.get();
         let (previous, until) = w.previous_secret.clone().unzip();
+        let previous = previous.map(|p| keys.seal(&p));
         let row: Option<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(w.id.as_str())
             .bind(w.url.as_str())
@@ -124,7 +131,7 @@ impl WebhookStore for PgStore {
             .bind(&w.description)
             .bind(Json(&w.headers))
             .bind(rate(w.rate_limit_per_s))
-            .bind(&w.secret)
+            .bind(keys.seal(&w.secret))
             .bind(previous)
             .bind(until)
             .bind(&w.disabled_reason)
@@ -133,7 +140,7 @@ impl WebhookStore for PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;
-        row.map(Webhook::from).ok_or(StoreError::NotFound)
+        keys.opened_webhook(row.ok_or(StoreError::NotFound)?.into())
     }
 
     async fn disable_webhook(

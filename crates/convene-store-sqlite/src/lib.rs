@@ -15,6 +15,7 @@ mod notifications;
 mod people;
 mod roster;
 mod roster_sync;
+mod secrets;
 mod sync;
 mod tokens;
 mod users;
@@ -38,6 +39,7 @@ use convert::{from_micros, micros};
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    keys: convene_store::seal::KeySlot,
 }
 
 impl SqliteStore {
@@ -62,7 +64,11 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(map_err)?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            keys: Default::default(),
+        })
     }
 }
 
@@ -174,5 +180,13 @@ impl Admin for SqliteStore {
     async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
+    }
+
+    fn use_keys(&self, keys: std::sync::Arc<convene_store::seal::Keyring>) {
+        self.keys.set(keys);
+    }
+
+    async fn reseal_secrets(&self) -> StoreResult<u64> {
+        secrets::reseal(self).await
     }
 }

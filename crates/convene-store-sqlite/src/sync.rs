@@ -250,7 +250,7 @@ impl SyncStore for SqliteStore {
             {
                 sqlx::query("UPDATE dashboard_links SET secret = $2 WHERE event_id = $1")
                     .bind(link.event.as_str())
-                    .bind(&link.secret)
+                    .bind(self.keys.get().seal(&link.secret))
                     .execute(&mut *tx)
                     .await
                     .map_err(map_err)?;
@@ -265,7 +265,7 @@ impl SyncStore for SqliteStore {
                 .bind(link.event.as_str())
                 .bind(link.base_url.as_str())
                 .bind(&link.course_slug)
-                .bind(&link.secret)
+                .bind(self.keys.get().seal(&link.secret))
                 .bind(micros(link.linked_at))
                 .execute(&mut *tx)
                 .await
@@ -290,7 +290,12 @@ impl SyncStore for SqliteStore {
                 .fetch_optional(&self.reader)
                 .await
                 .map_err(map_err)?;
-        Ok(row.map(DashboardLink::from))
+        row.map(|r| {
+            let mut link = DashboardLink::from(r);
+            link.secret = self.keys.get().open(&link.secret)?;
+            Ok(link)
+        })
+        .transpose()
     }
 
     async fn delete_dashboard_link(&self, event: &EventId) -> StoreResult<bool> {

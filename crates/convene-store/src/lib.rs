@@ -13,6 +13,7 @@ pub mod notification_sql;
 pub mod osdi;
 mod osdi_sql;
 mod person;
+pub mod seal;
 mod sync;
 mod traits;
 mod web;

@@ -218,6 +218,12 @@ pub trait Admin: Send + Sync {
     fn pool_stats(&self) -> PoolStats;
     fn backend(&self) -> &'static str;
     async fn close(&self);
+    /// The keys secrets are sealed with from now on (webhook secrets, Dashboard link secrets).
+    /// Until this is called, a random key of this process seals.
+    fn use_keys(&self, keys: std::sync::Arc<crate::seal::Keyring>);
+    /// Writes every stored secret that the current key does not seal (plain rows from before
+    /// sealing, rows sealed under a previous key) sealed by it; returns how many.
+    async fn reseal_secrets(&self) -> StoreResult<u64>;
 }
 
 /// Everything the server needs from a database.

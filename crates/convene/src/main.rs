@@ -45,6 +45,16 @@ enum Command {
     /// CRM sync over OSDI (Action Network).
     #[command(subcommand)]
     Osdi(OsdiCommand),
+    /// The key stored secrets are sealed with.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Seal every stored secret again under the current [secrets] key (put the old key in
+    /// [secrets] previous_keys first); prints how many were written.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -179,6 +189,9 @@ async fn main() -> anyhow::Result<()> {
                 convene_server::osdi::cli::sync(&config, &profile, &job, &origin).await?
             );
             Ok(())
+        }
+        Command::Secrets(SecretsCommand::Rotate) => {
+            print_json(commands::secrets_rotate(&config).await?)
         }
         Command::Openapi => unreachable!("handled before loading the configuration"),
     }

@@ -179,7 +179,7 @@ pub(crate) async fn put_settings(
         .setting(settings::KEY)
         .await?
         .unwrap_or_else(|| json!({}));
-    let merged = validate_change(&body, &stored)?;
+    let merged = state.mailer.sealed(validate_change(&body, &stored)?)?;
     state
         .store
         .put_setting(settings::KEY, &merged, state.clock.now())

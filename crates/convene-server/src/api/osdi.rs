@@ -147,7 +147,7 @@ pub(crate) async fn create_profile(
                 .as_deref()
                 .ok_or_else(|| bad("entry_point", "is required"))?,
         )?,
-        token_sealed: state.sealer.seal(token(
+        token_sealed: state.keys.seal(token(
             input
                 .api_token
                 .as_deref()
@@ -212,7 +212,7 @@ async fn update_profile(
             None => current.entry_point.clone(),
         },
         token_sealed: match input.api_token.as_deref() {
-            Some(t) => state.sealer.seal(token(t)?),
+            Some(t) => state.keys.seal(token(t)?),
             None => current.token_sealed.clone(),
         },
         settings: json!(settings(

@@ -5,7 +5,6 @@
 use super::engine::{Ended, Watch};
 use super::settings::{Job, Origin};
 use crate::config::Config;
-use crate::startup::migrate;
 use anyhow::{Context, bail};
 use convene_core::{Clock, SystemClock};
 use convene_store::{Conflict, Run, StoreError};
@@ -50,10 +49,9 @@ pub async fn sync(
 ) -> anyhow::Result<String> {
     let job = Job::parse(job).context("--job must be people, tags or attendances")?;
     let origin = Origin::parse(origin).context("--origin must be remote, local or both")?;
-    let store = migrate(config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let sealer = Arc::new(super::sealer(config, store.as_ref(), clock.now()).await?);
-    let engine = super::engine(config, store.clone(), clock.clone(), sealer)?;
+    let (store, keys) = crate::startup::migrate_keyed(config, clock.now()).await?;
+    let engine = super::engine(config, store.clone(), clock.clone(), keys)?;
     let profile = store
         .profile(profile)
         .await?

@@ -308,3 +308,47 @@ app_tests! {
         }
     }
 }
+
+app_tests! {
+    config = |c| {
+        c.allow_private_targets = true;
+        c.secrets.key = Some(convene_server::config::Secret::new("first key, thirty-two chars long!"));
+    };
+
+    // 14. Stored secrets are sealed: a copy of the database without the key holds none; a new
+    // key takes over with `convene secrets rotate`, the old one in previous_keys.
+    async fn h14_secrets_are_sealed_at_rest_and_rotate(app: TestApp) {
+        let r = app.admin(Method::POST, "/api/v1/webhooks")
+            .json(&json!({"url": "https://example.org/hook", "event_types": ["event.created"]})).send().await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let (hook, secret) = (r.str("id"), r.str("secret"));
+        let r = app.admin(Method::PUT, "/api/v1/settings/email")
+            .json(&json!({"smtp_url": "smtp://mailer:hunter2-password@mail.example.org:587", "http_api_key": "SG.key-material"})).send().await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let fake = OsdiFake::start(vec![], 10).await;
+        let profile = osdi::profile_at(&app, &fake.entry_point, json!({})).await;
+
+        // The database alone: another store on it, without the server's key.
+        let copy = convene_server::startup::open_store(&app.config).await.unwrap();
+        let hook_id = convene_core::WebhookId::parse(&hook).unwrap();
+        assert!(copy.webhook(&hook_id).await.is_err(), "the webhook secret does not open without the key");
+        let stored = copy.setting("email").await.unwrap().unwrap().to_string();
+        assert!(!stored.contains("hunter2") && !stored.contains("SG.key"), "{stored}");
+        let token = copy.profile(&profile).await.unwrap().unwrap().token_sealed;
+        assert!(token.starts_with("v1:") && !token.contains("test-token"), "{token}");
+
+        // Rotation: the new key seals everything again; the old one is then no longer needed.
+        let mut rotated = app.config.clone();
+        rotated.secrets.key = Some(convene_server::config::Secret::new("second key, also thirty-two long"));
+        rotated.secrets.previous_keys = vec![convene_server::config::Secret::new("first key, thirty-two chars long!")];
+        let out = convene_server::commands::secrets_rotate(&rotated).await.unwrap();
+        assert!(out["resealed"].as_u64().unwrap() >= 3, "{out}");
+        let mut only_new = rotated.clone();
+        only_new.secrets.previous_keys = vec![];
+        let (store, _keys) = convene_server::startup::migrate_keyed(&only_new, time::OffsetDateTime::now_utc()).await.unwrap();
+        let opened = store.webhook(&hook_id).await.unwrap().unwrap();
+        assert_eq!(opened.secret, secret, "the same secret, sealed under the new key");
+        let again = convene_server::commands::secrets_rotate(&only_new).await.unwrap();
+        assert_eq!(again["resealed"], 0, "nothing left to seal: {again}");
+    }
+}

@@ -12,6 +12,7 @@ use convene_core::notification::Kind;
 use convene_core::user::User;
 use convene_delivery::target::TargetPolicy;
 use convene_mail::{HttpApi, MailProvider, Smtp};
+use convene_store::seal::Keyring;
 use convene_store::{Store, StoreResult};
 use settings::EmailSettings;
 use std::sync::{Arc, Mutex};
@@ -29,6 +30,8 @@ pub struct Mailer {
     timeout: Duration,
     /// Where providers may connect: the outbound target policy.
     policy: TargetPolicy,
+    /// Seals and opens the stored SMTP URL and mail API key.
+    keys: Arc<Keyring>,
     /// Built once per distinct settings (an SMTP transport keeps a connection pool).
     providers: Mutex<Option<Built>>,
 }
@@ -37,7 +40,7 @@ pub struct Mailer {
 type Built = (EmailSettings, Vec<Arc<dyn MailProvider>>);
 
 impl Mailer {
-    pub fn new(config: &Config, unsubscribe: UnsubscribeKey) -> Self {
+    pub fn new(config: &Config, unsubscribe: UnsubscribeKey, keys: Arc<Keyring>) -> Self {
         let public_url = if config.email.public_url.is_empty() {
             format!("http://{}", config.listen)
         } else {
@@ -51,6 +54,7 @@ impl Mailer {
             smtp_url: config.smtp_url.as_ref().map(|s| s.expose().to_owned()),
             timeout: Duration::from_secs(config.email.send_timeout_s),
             policy: crate::delivery::target_policy(config),
+            keys,
             providers: Mutex::new(None),
         }
     }
@@ -63,9 +67,14 @@ impl Mailer {
     pub async fn settings(&self, store: &dyn Store) -> StoreResult<EmailSettings> {
         let base = EmailSettings::from_config(&self.config, self.smtp_url.as_deref());
         Ok(match store.setting(settings::KEY).await? {
-            Some(stored) => base.with_stored(&stored),
+            Some(stored) => base.with_stored(&settings::opened(stored, &self.keys)?),
             None => base,
         })
+    }
+
+    /// The stored settings' secrets sealed, as they are to be written.
+    pub fn sealed(&self, stored: serde_json::Value) -> StoreResult<serde_json::Value> {
+        Ok(settings::sealed(stored, &self.keys)?)
     }
 
     /// The providers the settings name, in order, skipping those without what they need.

@@ -3,8 +3,11 @@
 
 use crate::config::EmailConfig;
 use convene_core::FieldErrors;
+use convene_core::Timestamp;
 use convene_core::notification::Kind;
 use convene_core::text::Email;
+use convene_store::Store;
+use convene_store::seal::{Keyring, Unsealable};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -182,6 +185,44 @@ pub fn validate_change(body: &Value, stored: &Value) -> Result<Value, FieldError
         }
     }
     errors.finish(|| Value::Object(merged))
+}
+
+/// The stored members that hold secrets: sealed in the database, opened when read.
+const SECRET_MEMBERS: [&str; 2] = ["smtp_url", "http_api_key"];
+
+/// `stored` with its secret members sealed by the current key.
+pub fn sealed(mut stored: Value, keys: &Keyring) -> Result<Value, Unsealable> {
+    for member in SECRET_MEMBERS {
+        if let Some(Value::String(v)) = stored.get(member)
+            && let Some(fresh) = keys.resealed(v)?
+        {
+            stored[member] = Value::String(fresh);
+        }
+    }
+    Ok(stored)
+}
+
+/// `stored` with its secret members opened.
+pub fn opened(mut stored: Value, keys: &Keyring) -> Result<Value, Unsealable> {
+    for member in SECRET_MEMBERS {
+        if let Some(Value::String(v)) = stored.get(member) {
+            stored[member] = Value::String(keys.open(v)?);
+        }
+    }
+    Ok(stored)
+}
+
+/// Seals the stored settings' secrets under the current key; 1 when it wrote them, else 0.
+pub async fn reseal(store: &dyn Store, keys: &Keyring, now: Timestamp) -> anyhow::Result<u64> {
+    let Some(stored) = store.setting(KEY).await? else {
+        return Ok(0);
+    };
+    let fresh = sealed(stored.clone(), keys)?;
+    if fresh == stored {
+        return Ok(0);
+    }
+    store.put_setting(KEY, &fresh, now).await?;
+    Ok(1)
 }
 
 #[cfg(test)]

@@ -10,11 +10,11 @@ mod reconcile;
 mod remote;
 mod tags;
 
-use super::seal::Sealer;
 use super::settings::{Job, Origin, ProfileSettings};
 use convene_core::{Clock, Timestamp};
 use convene_delivery::limits::RateLimits;
 use convene_osdi::client::{CallError, OsdiClient};
+use convene_store::seal::Keyring;
 use convene_store::{Profile, Progress, RecordLog, Run, Store, StoreError, StoreResult, SyncError};
 use remote::Urls;
 use reqwest::Method;
@@ -27,7 +27,8 @@ pub struct Engine {
     pub clock: Arc<dyn Clock>,
     /// One token bucket per API token, shared by every run on this node.
     pub limits: Arc<RateLimits<String>>,
-    pub sealer: Arc<Sealer>,
+    /// Opens profiles' sealed API tokens.
+    pub keys: Arc<Keyring>,
     pub lease: time::Duration,
     /// The guarded client every run's requests go through.
     pub outbound: convene_delivery::http::Outbound,
@@ -307,7 +308,7 @@ impl Engine {
             Origin::parse(&run.origin).unwrap_or(Origin::Both),
         );
         let started = run.started_at.unwrap_or_else(|| self.clock.now());
-        let token = match self.sealer.open(&profile.token_sealed) {
+        let token = match self.keys.open_sealed(&profile.token_sealed) {
             Ok(token) => token,
             Err(e) => return self.end(&run, &Value::Null, Err(e.to_string()), &[]).await,
         };
