@@ -79,7 +79,7 @@ impl ApiError {
             ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::Halted { .. } => (StatusCode::FORBIDDEN, "halted_by_filter"),
             ApiError::BadGateway { code, .. } => (StatusCode::BAD_GATEWAY, code),
-            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -151,6 +151,13 @@ impl IntoResponse for ApiError {
                 axum::http::HeaderValue::from_static("Bearer"),
             );
         }
+        if matches!(self, ApiError::Unavailable) {
+            // The database comes back on its own: a client may try again shortly.
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
         response
     }
 }
@@ -190,6 +197,7 @@ mod tests {
         let unavailable = StoreError::Unavailable("connection refused".into());
         let (status, body) = body_of(unavailable.into()).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"]["code"], "database_unavailable");
         assert!(!body.to_string().contains("refused"));
     }
 }

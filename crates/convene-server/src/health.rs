@@ -25,9 +25,19 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// 200 when the database answers, else 503.
+/// How long readiness waits for the database: a load balancer needs an answer, not a hang.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// 200 when the database answers within a second, else 503.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.store.ping().await {
+    let ping = tokio::time::timeout(READY_WITHIN, state.store.ping())
+        .await
+        .unwrap_or_else(|_| {
+            Err(convene_store::StoreError::Unavailable(
+                "no answer within 1 s".into(),
+            ))
+        });
+    match ping {
         Ok(()) => (
             StatusCode::OK,
             Json(json!({"status": "ready", "database": state.store.backend()})),

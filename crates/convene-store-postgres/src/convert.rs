@@ -8,9 +8,20 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_) => StoreError::Unavailable(e.into()),
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.into()),
+        sqlx::Error::Database(ref db) if db.code().is_some_and(|c| server_unavailable(&c)) => {
+            StoreError::Unavailable(e.into())
+        }
         other => StoreError::Other(other.into()),
     }
+}
+
+/// SQLSTATEs of a server that cannot serve now (connection exceptions, shutting down, starting
+/// up, out of connections), not of a bad statement.
+fn server_unavailable(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("57P") || code == "53300"
 }
 
 /// True for a UNIQUE or PRIMARY KEY violation.

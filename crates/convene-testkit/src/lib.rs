@@ -6,6 +6,7 @@ mod gate;
 pub mod osdi;
 mod receiver;
 mod smtp;
+mod tcp_gate;
 
 pub use app::{Call, Reply, TestApp, http_client, spawn_app, spawn_app_with};
 pub use db::{Backend, TestDb};
@@ -14,3 +15,4 @@ pub use osdi::OsdiFake;
 pub use receiver::{Answer, Received, Receiver};
 pub use reqwest::Method;
 pub use smtp::{Received as ReceivedMail, SmtpSink};
+pub use tcp_gate::TcpGate;

@@ -123,7 +123,7 @@ impl From<StoreError> for JsonApiError {
                 tracing::error!(error = %source, "database unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
+                    "database_unavailable",
                     "Service Unavailable",
                     "the database is unavailable",
                 )

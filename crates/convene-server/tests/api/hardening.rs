@@ -5,10 +5,12 @@ use crate::admin_ui::{page, set_password, sign_in, try_login_from};
 use crate::osdi;
 use crate::support::World;
 use convene_testkit::osdi::{OsdiFake, person};
-use convene_testkit::{Answer, Method, Receiver, SmtpSink, TestApp, app_tests};
+use convene_testkit::{
+    Answer, Backend, Method, Receiver, SmtpSink, TcpGate, TestApp, app_tests, spawn_app_with,
+};
 use serde_json::json;
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -351,4 +353,63 @@ app_tests! {
         let again = convene_server::commands::secrets_rotate(&only_new).await.unwrap();
         assert_eq!(again["resealed"], 0, "nothing left to seal: {again}");
     }
+}
+
+// Smaller items: a database that hangs gets a readiness answer within about a second, and a
+// write gets 503 `database_unavailable` with `Retry-After`, never a 500. (PostgreSQL behind a
+// TCP gate; SQLite is a file.)
+#[tokio::test]
+async fn h15_a_hung_database_is_answered_as_unavailable() {
+    let Ok(real) = std::env::var("CONVENE_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let real = url::Url::parse(&real).unwrap();
+    let target = format!(
+        "{}:{}",
+        real.host_str().unwrap(),
+        real.port().unwrap_or(5432)
+    );
+    let gate = TcpGate::start(&target).await;
+    let port = gate.port;
+    let Some(app) = spawn_app_with(Backend::Postgres, move |c| {
+        let mut url = url::Url::parse(&c.database_url).unwrap();
+        url.set_port(Some(port)).unwrap();
+        c.database_url = url.to_string();
+    })
+    .await
+    else {
+        return;
+    };
+    assert_eq!(app.call(Method::GET, "/readyz").send().await.status, 200);
+    gate.black_hole();
+    let asked = Instant::now();
+    let r = app.call(Method::GET, "/readyz").send().await;
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "answered in {:?}",
+        asked.elapsed()
+    );
+    let r = app
+        .admin(Method::POST, "/api/v1/users")
+        .json(&json!({"username": "Nobody"}))
+        .send()
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (503, "database_unavailable"),
+        "{}",
+        r.text
+    );
+    assert!(r.headers.get("retry-after").is_some());
+    gate.restore();
+    let mut ready = false;
+    for _ in 0..60 {
+        if app.call(Method::GET, "/readyz").send().await.status == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(ready, "ready again once the database answers");
 }
