@@ -32,6 +32,7 @@ const KEYS: &[&str] = &[
     "email",
     "osdi",
     "secrets",
+    "metrics",
 ];
 
 /// A secret string: never printed, never serialised in clear.
@@ -90,6 +91,14 @@ pub struct Config {
     pub email: EmailConfig,
     pub osdi: OsdiConfig,
     pub secrets: SecretsConfig,
+    pub metrics: MetricsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// When set, `/metrics` needs `Authorization: Bearer <token>`.
+    pub token: Option<Secret>,
 }
 
 /// The key that seals every stored secret, and the keys it replaced (still opened, never used

@@ -45,7 +45,17 @@ pub async fn track(req: Request, next: Next) -> Response {
     response
 }
 
-pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn render(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics.token {
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !convene_core::token::secrets_equal(given, token.expose()) {
+            return crate::error::ApiError::Unauthorized.into_response();
+        }
+    }
     let pool = state.store.pool_stats();
     let backend = state.store.backend();
     metrics::gauge!("db_pool_connections", "backend" => backend).set(f64::from(pool.size));
@@ -54,4 +64,5 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],
         handle().render(),
     )
+        .into_response()
 }

@@ -413,3 +413,42 @@ async fn h15_a_hung_database_is_answered_as_unavailable() {
     }
     assert!(ready, "ready again once the database answers");
 }
+
+app_tests! {
+    // Smaller items: a webfilter refused by the SSRF guard is a request exception like any
+    // other, so the filter's own halt_on_request_exception decides.
+    async fn h16_a_refused_webfilter_follows_its_exception_setting(app: TestApp) {
+        let w = World::new(&app).await;
+        let rx = Receiver::start().await;
+        let made = app.admin(Method::POST, "/api/v1/webfilters")
+            .json(&json!({"filter_type": "participant.registration.requested", "url": rx.url})).send().await;
+        assert_eq!(made.status, 201, "{}", made.text);
+        let id = made.str("id");
+        let carol = |visibility: &'static str| {
+            app.call(Method::PUT, &format!("/api/v1/events/{}/participants/Carol", w.event))
+                .token(&w.carol).json(&json!({"visibility": visibility})).send()
+        };
+        let r = carol("public").await;
+        assert_eq!(r.status, 201, "refused, not halting: the action goes on: {}", r.text);
+        let r = app.admin(Method::PATCH, &format!("/api/v1/webfilters/{id}"))
+            .json(&json!({"halt_on_request_exception": true})).send().await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r = carol("private").await;
+        assert_eq!((r.status, r.code()), (403, "halted_by_filter"), "{}", r.text);
+        assert!(r.str("error").is_empty() && r.body["error"]["detail"].as_str().unwrap().contains("not a public address"), "{}", r.text);
+        assert!(rx.received().is_empty(), "the loopback receiver was never called");
+    }
+}
+
+app_tests! {
+    config = |c| c.metrics.token = Some(convene_server::config::Secret::new("scrape-token-0123456789"));
+
+    // Smaller items: /metrics may need a token.
+    async fn h17_metrics_may_be_protected(app: TestApp) {
+        assert_eq!(app.call(Method::GET, "/metrics").send().await.status, 401);
+        assert_eq!(app.call(Method::GET, "/metrics").token("wrong").send().await.status, 401);
+        let r = app.call(Method::GET, "/metrics").token("scrape-token-0123456789").send().await;
+        assert_eq!(r.status, 200);
+        assert!(r.text.contains("http_requests_total"));
+    }
+}
