@@ -35,7 +35,8 @@ pub enum PageError {
 
 impl PageRequest {
     pub fn parse_limit(limit: Option<&str>) -> Result<u32, PageError> {
-        match limit {
+        // `?limit=` (empty) is no limit given, as `?cursor=` is no cursor.
+        match limit.filter(|l| !l.is_empty()) {
             None => Ok(DEFAULT_LIMIT),
             Some(raw) => match raw.parse::<u32>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
@@ -76,6 +77,17 @@ impl<T> Page<T> {
             items: rows,
             next_after,
         }
+    }
+
+    /// A page of a list held whole and sorted by `key` (lists small by nature: one event's
+    /// organizers, one session's decks, the CRM profiles).
+    pub fn of_sorted(items: Vec<T>, page: &PageRequest, key: impl Fn(&T) -> String) -> Self {
+        let rows: Vec<T> = items
+            .into_iter()
+            .filter(|t| page.after.as_ref().is_none_or(|after| key(t) > *after))
+            .take(page.limit as usize + 1)
+            .collect();
+        Self::from_overfetch(rows, page.limit, key)
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {

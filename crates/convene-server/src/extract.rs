@@ -154,6 +154,30 @@ impl PageQuery {
     }
 }
 
+/// A number in a query where an empty value (`?limit=`) means "not given", as an empty cursor
+/// does; anything else that is not a number is still refused.
+pub fn empty_is_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    /// A query gives text; the admin UI calls the same handlers with JSON numbers.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(i64),
+    }
+    let text = match Option::<Raw>::deserialize(d)? {
+        None => return Ok(None),
+        Some(Raw::Number(n)) => n.to_string(),
+        Some(Raw::Text(t)) if t.is_empty() => return Ok(None),
+        Some(Raw::Text(t)) => t,
+    };
+    text.parse().map(Some).map_err(serde::de::Error::custom)
+}
+
 /// A query string that may be malformed: parsed into `T`, or a 422 naming the problem.
 pub struct Query<T>(pub T);
 

@@ -276,16 +276,25 @@ impl MailStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn suppressions(&self) -> StoreResult<Vec<(String, String, Timestamp)>> {
+    async fn suppressions(
+        &self,
+        page: &PageRequest,
+    ) -> StoreResult<Page<(String, String, Timestamp)>> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT address, reason, created_at FROM mail_suppressions ORDER BY address",
+            "SELECT address, reason, created_at FROM mail_suppressions
+             WHERE $1 IS NULL OR address > $1 ORDER BY address LIMIT $2",
         )
+        .bind(page.after.as_deref())
+        .bind(i64::from(page.limit) + 1)
         .fetch_all(&self.reader)
         .await
         .map_err(map_err)?;
-        Ok(rows
+        let rows = rows
             .into_iter()
             .map(|(a, r, t)| (a, r, from_micros(t)))
-            .collect())
+            .collect();
+        Ok(Page::from_overfetch(rows, page.limit, |(a, _, _)| {
+            a.clone()
+        }))
     }
 }

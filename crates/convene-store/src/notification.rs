@@ -105,5 +105,9 @@ pub trait MailStore: Send + Sync {
     async fn suppress(&self, address: &str, reason: &str, at: Timestamp) -> StoreResult<()>;
     async fn unsuppress(&self, address: &str) -> StoreResult<bool>;
     /// `(address, reason, since)`, ordered by address.
-    async fn suppressions(&self) -> StoreResult<Vec<(String, String, Timestamp)>>;
+    /// Suppressed addresses with their reason and time, a page at a time in address order.
+    async fn suppressions(
+        &self,
+        page: &PageRequest,
+    ) -> StoreResult<Page<(String, String, Timestamp)>>;
 }

@@ -280,6 +280,12 @@ pub trait OsdiStore: Send + Sync {
         at: Timestamp,
     ) -> StoreResult<Attendance>;
     async fn attendances(&self, event_id: &EventId) -> StoreResult<Vec<Attendance>>;
+    /// An event's attendances a page at a time, in person id order.
+    async fn attendances_page(
+        &self,
+        event_id: &EventId,
+        page: &convene_core::page::PageRequest,
+    ) -> StoreResult<convene_core::page::Page<Attendance>>;
     async fn delete_attendance(
         &self,
         event_id: &EventId,

@@ -773,6 +773,21 @@ macro_rules! osdi_store_impl {
                     all.iter().map(rows::attendance).collect()
                 }
 
+                async fn attendances_page(&self, event_id: &EventId, page: &convene_core::page::PageRequest) -> StoreResult<convene_core::page::Page<Attendance>> {
+                    let rows = sqlx::query(
+                        "SELECT * FROM attendances WHERE event_id = $1 AND ($2 IS NULL OR person_id > $2)
+                         ORDER BY person_id LIMIT $3",
+                    )
+                    .bind(event_id.as_str())
+                    .bind(page.after.as_deref())
+                    .bind(i64::from(page.limit) + 1)
+                    .fetch_all(&self.$reader)
+                    .await
+                    .map_err(map_err)?;
+                    let all = rows.iter().map(rows::attendance).collect::<StoreResult<Vec<_>>>()?;
+                    Ok(convene_core::page::Page::from_overfetch(all, page.limit, |a: &Attendance| a.person_id.to_string()))
+                }
+
                 async fn delete_attendance(&self, event_id: &EventId, person_id: &PersonId) -> StoreResult<bool> {
                     let done = sqlx::query("DELETE FROM attendances WHERE event_id = $1 AND person_id = $2")
                         .bind(event_id.as_str())

@@ -146,7 +146,18 @@ pub async fn list(
     if let Some(r) = admins_only(&viewer, HERE) {
         return r;
     }
-    let listed = osdi::list_profiles(State(state.clone()), Caller(principal(&viewer))).await;
+    // Profiles are few: the page shows them all (up to the API's largest page).
+    let all = crate::extract::PageQuery {
+        limit: Some(convene_core::page::MAX_LIMIT.to_string()),
+        cursor: None,
+    };
+    let listed = osdi::list_profiles(
+        State(state.clone()),
+        Caller(principal(&viewer)),
+        crate::extract::Query(all),
+    )
+    .await
+    .map(|list| serde_json::to_value(list.0).unwrap_or_default());
     let flags = open_flags(&state, &viewer, None, q.flags.as_deref()).await;
     match (listed, flags) {
         (Ok(profiles), Ok((flags, more_flags))) => render(
@@ -154,7 +165,7 @@ pub async fn list(
             &CrmPage {
                 nav: Nav::of(&viewer, HERE),
                 csrf: viewer.csrf.clone(),
-                profiles: rows(&profiles.0, profile_row),
+                profiles: rows(&profiles, profile_row),
                 flags,
                 more_flags,
                 here: "/admin/crm".into(),

@@ -2,9 +2,9 @@
 //! statuses; the event's organizers and admins manage them. Events linked to an Action Network
 //! event sync them both ways.
 
-use super::{EventAccess, rfc3339};
+use super::{EventAccess, List, rfc3339};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonBody};
+use crate::extract::{Caller, JsonBody, PageQuery, Query};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,7 +12,6 @@ use axum::http::StatusCode;
 use convene_core::PersonId;
 use convene_store::Attendance;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -98,23 +97,22 @@ async fn put_attendance(
     Ok(Json(a.into()))
 }
 
-#[utoipa::path(get, path = "/events/{id}/attendances", tag = "attendances", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 403), (status = 404)))]
+#[utoipa::path(get, path = "/events/{id}/attendances", tag = "attendances", params(("id" = String, Path), PageQuery),
+    responses((status = 200, body = List<AttendanceBody>), (status = 403), (status = 404), (status = 422)))]
 async fn list_attendances(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+    Query(query): Query<PageQuery>,
+) -> ApiResult<Json<List<AttendanceBody>>> {
+    let page = query.parse()?;
     let access = EventAccess::load(&state, &caller, &id).await?;
     access.require_manager()?;
-    let all: Vec<AttendanceBody> = state
+    let page = state
         .store
-        .attendances(&access.event.id)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(Json(json!({"data": all})))
+        .attendances_page(&access.event.id, &page)
+        .await?;
+    Ok(Json(List::from_page(page, Into::into)))
 }
 
 #[utoipa::path(delete, path = "/events/{id}/attendances/{person_id}", tag = "attendances",

@@ -267,28 +267,23 @@ pub struct SuppressionBody {
 }
 
 /// Addresses no mail is sent to.
-#[utoipa::path(get, path = "/mail-suppressions", tag = "mail",
-    responses((status = 200, body = List<SuppressionBody>), (status = 403)))]
+#[utoipa::path(get, path = "/mail-suppressions", tag = "mail", params(PageQuery),
+    responses((status = 200, body = List<SuppressionBody>), (status = 403), (status = 422)))]
 async fn list_suppressions(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    Query(query): Query<PageQuery>,
 ) -> ApiResult<Json<List<SuppressionBody>>> {
+    let page = query.parse()?;
     require_admin(&caller)?;
-    let data = state
-        .store
-        .suppressions()
-        .await?
-        .into_iter()
-        .map(|(address, reason, at)| SuppressionBody {
+    let page = state.store.suppressions(&page).await?;
+    Ok(Json(List::from_page(page, |(address, reason, at)| {
+        SuppressionBody {
             address,
             reason,
             created_at: rfc3339(at),
-        })
-        .collect();
-    Ok(Json(List {
-        data,
-        next_cursor: None,
-    }))
+        }
+    })))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,11 +1,12 @@
 use super::{EventAccess, List, rfc3339, user_at};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonBody};
+use crate::extract::{Caller, JsonBody, PageQuery, Query};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use convene_core::event::{Organizer, OrganizerRemoval, Role};
+use convene_core::page::Page;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -41,19 +42,20 @@ pub struct PutOrganizer {
     role: Option<String>,
 }
 
-#[utoipa::path(get, path = "/events/{id}/organizers", tag = "organizers", params(("id" = String, Path)),
-    responses((status = 200, body = List<OrganizerBody>), (status = 404)))]
+#[utoipa::path(get, path = "/events/{id}/organizers", tag = "organizers", params(("id" = String, Path), PageQuery),
+    responses((status = 200, body = List<OrganizerBody>), (status = 404), (status = 422)))]
 async fn list_organizers(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
 ) -> ApiResult<Json<List<OrganizerBody>>> {
+    let page = query.parse()?;
     let access = EventAccess::load(&state, &caller, &id).await?;
-    let organizers = state.store.organizers(&access.event.id).await?;
-    Ok(Json(List {
-        data: organizers.into_iter().map(OrganizerBody::from).collect(),
-        next_cursor: None,
-    }))
+    let mut organizers = state.store.organizers(&access.event.id).await?;
+    organizers.sort_by(|a, b| a.username.as_str().cmp(b.username.as_str()));
+    let page = Page::of_sorted(organizers, &page, |o| o.username.as_str().to_owned());
+    Ok(Json(List::from_page(page, OrganizerBody::from)))
 }
 
 /// Make a user an organizer (organizers and admins). 201 when added, 200 when already one.

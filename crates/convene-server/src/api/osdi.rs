@@ -2,15 +2,16 @@
 //! queued or running per profile; 202 when queued), their sync log and errors, flags that park
 //! a pair until someone resolves them, and the events linked to Action Network events.
 
-use super::{require_admin, rfc3339};
+use super::{List, require_admin, rfc3339};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonBody, Query};
+use crate::extract::{Caller, JsonBody, PageQuery, Query};
 use crate::osdi::settings::{Job, Origin, ProfileSettings};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use convene_core::EventId;
+use convene_core::page::Page;
 use convene_store::{Flag, NewProfile, Profile, Run};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -159,20 +160,19 @@ pub(crate) async fn create_profile(
     Ok((StatusCode::CREATED, Json(profile.into())))
 }
 
-#[utoipa::path(get, path = "/osdi/profiles", tag = "osdi", responses((status = 200, body = Vec<ProfileBody>), (status = 403)))]
+#[utoipa::path(get, path = "/osdi/profiles", tag = "osdi", params(PageQuery),
+    responses((status = 200, body = List<ProfileBody>), (status = 403), (status = 422)))]
 pub(crate) async fn list_profiles(
     State(state): State<AppState>,
     Caller(caller): Caller,
-) -> ApiResult<Json<Value>> {
+    Query(query): Query<PageQuery>,
+) -> ApiResult<Json<List<ProfileBody>>> {
+    let page = query.parse()?;
     require_admin(&caller)?;
-    let all: Vec<ProfileBody> = state
-        .store
-        .list_profiles()
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(Json(json!({"data": all})))
+    let mut all = state.store.list_profiles().await?;
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    let page = Page::of_sorted(all, &page, |p| p.id.clone());
+    Ok(Json(List::from_page(page, Into::into)))
 }
 
 pub(crate) async fn profile_at(state: &AppState, id: &str) -> ApiResult<Profile> {
@@ -351,6 +351,7 @@ pub struct ListQuery {
     /// `next_cursor` of the page before.
     pub(crate) cursor: Option<String>,
     /// 1 to 100, default 50.
+    #[serde(default, deserialize_with = "crate::extract::empty_is_none")]
     pub(crate) limit: Option<u32>,
 }
 
@@ -370,7 +371,7 @@ fn page_of<T: Serialize>(items: Vec<T>, limit: u32, id: impl Fn(&T) -> String) -
 
 /// A profile's runs, newest first.
 #[utoipa::path(get, path = "/osdi/profiles/{id}/runs", tag = "osdi", params(("id" = String, Path), ListQuery),
-    responses((status = 200, body = Vec<RunBody>), (status = 403), (status = 404)))]
+    responses((status = 200, body = List<RunBody>), (status = 403), (status = 404), (status = 422)))]
 pub(crate) async fn list_runs(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -393,14 +394,16 @@ pub(crate) async fn list_runs(
 #[serde(deny_unknown_fields)]
 pub struct RecordsQuery {
     /// Sync log rows after this sequence number (from `next_records_after`).
+    #[serde(default, deserialize_with = "crate::extract::empty_is_none")]
     records_after: Option<i64>,
     /// Rows per page: 1 to 1000, default 200.
+    #[serde(default, deserialize_with = "crate::extract::empty_is_none")]
     records_limit: Option<u32>,
 }
 
 /// A run: state, counts, the sync log (paged) and its errors.
 #[utoipa::path(get, path = "/osdi/runs/{id}", tag = "osdi", params(("id" = String, Path), RecordsQuery),
-    responses((status = 200, body = RunBody), (status = 403), (status = 404)))]
+    responses((status = 200, body = RunBody), (status = 403), (status = 404), (status = 422)))]
 pub(crate) async fn get_run(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -480,12 +483,13 @@ pub struct FlagQuery {
     status: Option<String>,
     cursor: Option<String>,
     /// 1 to 100, default 50.
+    #[serde(default, deserialize_with = "crate::extract::empty_is_none")]
     limit: Option<u32>,
 }
 
 /// Flags: pairs parked until a person resolves them (open ones by default).
 #[utoipa::path(get, path = "/osdi/flags", tag = "osdi", params(FlagQuery),
-    responses((status = 200, body = Vec<FlagBody>), (status = 403), (status = 422)))]
+    responses((status = 200, body = List<FlagBody>), (status = 403), (status = 422)))]
 pub(crate) async fn list_flags(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -2,9 +2,9 @@
 //! provider and sent if the session is inside the notify window when the change goes out.
 
 use super::sessions::{managed_session, visible_session};
-use super::{require_admin, rfc3339};
+use super::{List, require_admin, rfc3339};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonBody, JsonList, Query};
+use crate::extract::{Caller, JsonBody, JsonList, PageQuery, Query};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use convene_conferencing::provider::{ConferenceProvider, ProviderError};
 use convene_core::DeckId;
 use convene_core::conference::{GroupName, SlideDeck};
+use convene_core::page::Page;
 use convene_core::text::Title;
 use convene_core::validation::FieldErrors;
 use convene_core::webhook::TargetUrl;
@@ -122,18 +123,21 @@ async fn add_deck(
     Ok((StatusCode::CREATED, Json(deck.into())))
 }
 
-#[utoipa::path(get, path = "/sessions/{id}/slides", tag = "conferencing", params(("id" = String, Path)),
-    responses((status = 200, body = DecksBody), (status = 404)))]
+#[utoipa::path(get, path = "/sessions/{id}/slides", tag = "conferencing", params(("id" = String, Path), PageQuery),
+    responses((status = 200, body = List<DeckBody>), (status = 404), (status = 422)))]
 async fn list_decks(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<DecksBody>> {
+    Query(query): Query<PageQuery>,
+) -> ApiResult<Json<List<DeckBody>>> {
+    let page = query.parse()?;
     let session = visible_session(&state, &caller, &id).await?;
-    let decks = state.store.decks(&session.id).await?;
-    Ok(Json(DecksBody {
-        data: decks.into_iter().map(DeckBody::from).collect(),
-    }))
+    let mut decks = state.store.decks(&session.id).await?;
+    decks.sort_by_key(|d| d.order);
+    // Zero-padded, so the order of the keys is the decks' order.
+    let page = Page::of_sorted(decks, &page, |d| format!("{:010}", d.order));
+    Ok(Json(List::from_page(page, DeckBody::from)))
 }
 
 /// A new revision of a deck (pushed as delete + add at the same place).

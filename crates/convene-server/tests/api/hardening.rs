@@ -452,3 +452,59 @@ app_tests! {
         assert!(r.text.contains("http_requests_total"));
     }
 }
+
+/// Every item of a list, walked a page of `limit` at a time; the number of pages.
+async fn walk(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    limit: u32,
+) -> (Vec<serde_json::Value>, usize) {
+    let (mut items, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
+    loop {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            Some(c) => format!("{path}{sep}limit={limit}&cursor={c}"),
+            None => format!("{path}{sep}limit={limit}"),
+        };
+        let r = app.call(Method::GET, &url).token(token).send().await;
+        assert_eq!(r.status, 200, "{url}: {}", r.text);
+        items.extend(r.body["data"].as_array().unwrap().iter().cloned());
+        pages += 1;
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return (items, pages),
+        }
+    }
+}
+
+app_tests! {
+    // Smaller items: the lists that had no page cap take limit and cursor; an empty limit is
+    // no limit given.
+    async fn h18_every_list_pages(app: TestApp) {
+        let w = World::new(&app).await;
+        for who in ["Bob", "Carol"] {
+            let r = app.call(Method::PUT, &format!("/api/v1/events/{}/organizers/{who}", w.event)).token(&w.alice).json(&json!({})).send().await;
+            assert!(r.status < 300, "{}", r.text);
+        }
+        let (organizers, pages) = walk(&app, &w.alice, &format!("/api/v1/events/{}/organizers", w.event), 2).await;
+        assert_eq!((organizers.len(), pages), (3, 2));
+        for address in ["a@example.org", "b@example.org", "c@example.org"] {
+            let r = app.call(Method::PUT, &format!("/api/v1/mail-suppressions/{address}")).token(&w.root).json(&json!({})).send().await;
+            assert!(r.status < 300, "{}", r.text);
+        }
+        let (suppressed, pages) = walk(&app, &w.root, "/api/v1/mail-suppressions", 2).await;
+        assert_eq!((suppressed.len(), pages), (3, 2));
+        for name in ["one", "two", "three"] {
+            let r = app.call(Method::POST, "/api/v1/osdi/profiles").token(&w.root)
+                .json(&json!({"name": name, "entry_point": "https://actionnetwork.org/api/v2/", "api_token": "tok-0123456789"})).send().await;
+            assert_eq!(r.status, 201, "{}", r.text);
+        }
+        let (profiles, pages) = walk(&app, &w.root, "/api/v1/osdi/profiles", 1).await;
+        assert_eq!((profiles.len(), pages), (3, 3));
+        for path in ["/api/v1/users?limit=", "/api/v1/osdi/flags?limit=", "/api/v1/osdi/profiles?limit="] {
+            let r = app.call(Method::GET, path).token(&w.root).send().await;
+            assert_eq!(r.status, 200, "{path}: {}", r.text);
+        }
+    }
+}

@@ -354,7 +354,12 @@ pub async fn mail_log_keeps_attempts_settings_and_suppressions(store: TestStore)
         .unwrap();
     assert!(store.is_suppressed("bounce@example.org").await.unwrap());
     assert_eq!(
-        store.suppressions().await.unwrap()[0].0,
+        store
+            .suppressions(&PageRequest::default())
+            .await
+            .unwrap()
+            .items[0]
+            .0,
         "bounce@example.org"
     );
     assert!(store.unsuppress("BOUNCE@example.org").await.unwrap());
