@@ -5,7 +5,6 @@
 //! never locked, so nobody can lock a real admin out with guesses of their own.
 
 use super::pages::{Page, render};
-use super::password;
 use super::session::{
     LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS, Viewer, cookie, digest, random_token, same_origin,
     set_cookie, token_matches,
@@ -166,7 +165,11 @@ pub async fn submit(
         Some(u) => state.store.password_hash(&u.id).await.ok().flatten(),
         None => None,
     };
-    let Ok(slot) = state.sign_in.check_slot().await else {
+    let Ok(ok) = state
+        .sign_in
+        .verify(&form.password, stored.as_deref())
+        .await
+    else {
         let mut response = fail(
             "Signing in is busy right now. Please try again in a moment.",
             StatusCode::TOO_MANY_REQUESTS,
@@ -176,13 +179,6 @@ pub async fn submit(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     };
-    let password = form.password.clone();
-    let ok = tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        password::verify(&password, stored.as_deref())
-    })
-    .await
-    .unwrap_or(false);
     let Some(user) = user.filter(|_| ok) else {
         state.sign_in.failed(address, now);
         if let Ok(failures) = state.store.login_failed(&pair, now).await

@@ -1,8 +1,10 @@
 //! What a sign-in may cost before its password is checked. A password check is argon2id (19 MiB,
 //! tens of milliseconds of one core), so an unauthenticated client must not be able to start
-//! many: checks run a few at a time (one per core), a caller waits briefly for its turn, and each
-//! client address has a budget of failed sign-ins per minute. The stored per-name lock is kept
-//! per name *and* address (see `login`), so someone else's guesses cannot lock a real admin out.
+//! many: checks run on a fixed set of threads, one per core, each with its own reused argon2
+//! memory (`password::verify`), so a flood of sign-ins costs those threads' memory and no more;
+//! a caller waits briefly for its turn, and each client address has a budget of failed sign-ins
+//! per minute. The stored per-name lock is kept per name *and* address (see `login`), so someone
+//! else's guesses cannot lock a real admin out.
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -26,6 +28,8 @@ const ADDRESSES_KEPT: usize = 10_000;
 pub struct SignInGuard {
     checks: Arc<Semaphore>,
     queue_wait: Duration,
+    /// Hands (password, stored hash, reply) to the checking threads.
+    jobs: std::sync::mpsc::SyncSender<Check>,
     failures: Mutex<HashMap<AddressKey, Window>>,
 }
 
@@ -65,6 +69,9 @@ impl std::fmt::Display for AddressKey {
     }
 }
 
+/// A password, the stored hash if any, and where the verdict goes.
+type Check = (String, Option<String>, tokio::sync::oneshot::Sender<bool>);
+
 #[derive(Clone, Copy)]
 struct Window {
     started: Timestamp,
@@ -84,9 +91,31 @@ impl SignInGuard {
     /// `checks` password checks may run at once (at least one); a sign-in waits `queue_wait`
     /// for its turn.
     pub fn new(checks: usize, queue_wait: Duration) -> Self {
+        let checks = checks.max(1);
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Check>(checks);
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..checks {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-check-{n}"))
+                .spawn(move || {
+                    // Ends when the guard (the only sender) is dropped.
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok((password, stored, reply)) = next else {
+                            return;
+                        };
+                        let _ = reply.send(super::password::verify(&password, stored.as_deref()));
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password-check thread");
+            }
+        }
         Self {
-            checks: Arc::new(Semaphore::new(checks.max(1))),
+            checks: Arc::new(Semaphore::new(checks)),
             queue_wait,
+            jobs,
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -111,8 +140,19 @@ impl SignInGuard {
         }
     }
 
+    /// Whether `password` matches `stored` (see `password::verify`), checked on one of the
+    /// checking threads once a turn is free; `Busy` when none frees up within the wait.
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, Refused> {
+        let _turn = self.check_slot().await?;
+        let (reply, verdict) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send((password.to_owned(), stored.map(str::to_owned), reply))
+            .map_err(|_| Refused::Busy)?;
+        Ok(verdict.await.unwrap_or(false))
+    }
+
     /// A turn at the password check, waited for briefly.
-    pub async fn check_slot(&self) -> Result<OwnedSemaphorePermit, Refused> {
+    async fn check_slot(&self) -> Result<OwnedSemaphorePermit, Refused> {
         tokio::time::timeout(self.queue_wait, self.checks.clone().acquire_owned())
             .await
             .ok()
@@ -180,6 +220,21 @@ mod tests {
             AddressKey::of("::ffff:192.0.2.1".parse().unwrap()),
             AddressKey::of("192.0.2.1".parse().unwrap())
         );
+    }
+
+    #[tokio::test]
+    async fn passwords_are_checked_on_the_checking_threads() {
+        let guard = SignInGuard::new(1, QUEUE_WAIT);
+        let stored = crate::admin::password::hash("correct horse battery").unwrap();
+        assert_eq!(
+            guard.verify("correct horse battery", Some(&stored)).await,
+            Ok(true)
+        );
+        assert_eq!(
+            guard.verify("wrong horse battery", Some(&stored)).await,
+            Ok(false)
+        );
+        assert_eq!(guard.verify("anything", None).await, Ok(false));
     }
 
     #[tokio::test]
