@@ -29,10 +29,15 @@ pub fn openapi() -> Document {
 }
 
 fn api_parts() -> (Router<AppState>, Document) {
-    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::router())
         .split_for_parts();
-    (api, finish(doc))
+    // One document for every route: the API's paths written in full, beside the others.
+    doc.paths.paths = std::mem::take(&mut doc.paths.paths)
+        .into_iter()
+        .map(|(path, item)| (format!("/api/v1{path}"), item))
+        .collect();
+    (api, finish(crate::openapi_outer::add(doc)))
 }
 
 /// A successful write may have queued messages: start a delivery round now.

@@ -20,6 +20,7 @@ mod idempotency;
 pub mod metrics;
 pub mod notifications;
 mod openapi;
+mod openapi_outer;
 pub mod osdi;
 mod screening;
 pub mod secrets;

@@ -7,8 +7,8 @@ use utoipa::openapi::{OpenApi as Document, PathItem};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Convene", description = "Integration server for event and community platforms. Every /api/v1 route but this document needs `Authorization: Bearer <token>`. Errors are `{\"error\": {\"code\", \"detail\"}}`."),
-    servers((url = "/api/v1")),
+    info(title = "Convene", description = "Integration server for event and community platforms. Every /api/v1 route but this document needs `Authorization: Bearer <token>`. Errors are `{\"error\": {\"code\", \"detail\"}}`; under /v1 they are JSON:API error objects."),
+    servers((url = "/")),
     security(("bearer" = []))
 )]
 pub struct ApiDoc;

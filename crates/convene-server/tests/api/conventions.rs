@@ -19,7 +19,7 @@ app_tests! {
         assert!(r.text.contains("http_request_duration_seconds_bucket{"), "a latency histogram");
         let r = app.call(Method::GET, "/api/v1/openapi.json").send().await;
         assert_eq!(r.status, 200, "the document needs no token");
-        assert!(r.body["paths"]["/events/{id}/participants/{username}"]["put"].is_object(), "{}", r.text);
+        assert!(r.body["paths"]["/api/v1/events/{id}/participants/{username}"]["put"].is_object(), "a path in full");
         let r = app.call(Method::GET, "/docs").send().await;
         assert_eq!(r.status, 200);
         assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/html"));

@@ -1,0 +1,252 @@
+//! The routes outside `/api/v1`, in the same document, with every status each one answers: the
+//! root and health, the JSON:API notifications resource under `/v1`, the Dashboard side of the
+//! Event Center sync, and one-click unsubscribe. (Their handlers speak other wire formats than
+//! the API's, so they are described here rather than derived.)
+
+use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathsBuilder,
+};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::openapi::{Required, schema::Type};
+
+/// Statuses any route may answer before its handler runs: a NUL in the path or query (400), an
+/// unknown method (405), a body over the limit (413), a request too slow (503).
+const ANY: &[(u16, &str)] = &[
+    (
+        400,
+        "bad request: the path or query holds NUL, or a parameter is malformed",
+    ),
+    (405, "method not allowed"),
+    (413, "the body is over the limit"),
+    (
+        503,
+        "the request took too long, or the database is unavailable",
+    ),
+];
+
+const JSONAPI: &[(u16, &str)] = &[
+    (401, "no valid token"),
+    (403, "not the owner or an admin"),
+    (404, "no such notification or user"),
+    (406, "Accept names JSON:API only with parameters"),
+    (409, "a mismatched id or type"),
+    (415, "a body that is not application/vnd.api+json"),
+    (422, "a body of the wrong shape"),
+];
+
+struct Route {
+    path: &'static str,
+    method: HttpMethod,
+    summary: &'static str,
+    tag: &'static str,
+    params: &'static [&'static str],
+    /// Whether a bearer token is how it is called (else it needs none).
+    bearer: bool,
+    answers: &'static [(u16, &'static str)],
+}
+
+const ROUTES: &[Route] = &[
+    Route {
+        path: "/",
+        method: HttpMethod::Get,
+        summary: "A browser goes to /admin; a client gets {\"links\": {api, docs, health}}",
+        tag: "operating",
+        params: &[],
+        bearer: false,
+        answers: &[
+            (200, "the index of links"),
+            (303, "a browser, sent to /admin"),
+        ],
+    },
+    Route {
+        path: "/healthz",
+        method: HttpMethod::Get,
+        summary: "Liveness",
+        tag: "operating",
+        params: &[],
+        bearer: false,
+        answers: &[(200, "{\"status\": \"ok\"}")],
+    },
+    Route {
+        path: "/readyz",
+        method: HttpMethod::Get,
+        summary: "Readiness: the database answers within a second",
+        tag: "operating",
+        params: &[],
+        bearer: false,
+        answers: &[(200, "ready"), (503, "the database does not answer")],
+    },
+    Route {
+        path: "/metrics",
+        method: HttpMethod::Get,
+        summary: "Prometheus metrics (a bearer token when [metrics] token is set)",
+        tag: "operating",
+        params: &[],
+        bearer: false,
+        answers: &[
+            (200, "Prometheus text"),
+            (401, "[metrics] token is set and not given"),
+        ],
+    },
+    Route {
+        path: "/v1/notifications",
+        method: HttpMethod::Get,
+        summary: "Every notification (JSON:API; admins): filter, sort, page[size], page[number], include, fields",
+        tag: "notifications (JSON:API)",
+        params: &[],
+        bearer: true,
+        answers: &[(200, "a JSON:API document")],
+    },
+    Route {
+        path: "/v1/users/{id}/notifications",
+        method: HttpMethod::Get,
+        summary: "A user's notifications (the owner, admins); id or username",
+        tag: "notifications (JSON:API)",
+        params: &["id"],
+        bearer: true,
+        answers: &[(200, "a JSON:API document")],
+    },
+    Route {
+        path: "/v1/notifications/{id}",
+        method: HttpMethod::Get,
+        summary: "One notification",
+        tag: "notifications (JSON:API)",
+        params: &["id"],
+        bearer: true,
+        answers: &[(200, "a JSON:API document")],
+    },
+    Route {
+        path: "/v1/notifications/{id}",
+        method: HttpMethod::Patch,
+        summary: "Mark read or unread (only is-read; the owner)",
+        tag: "notifications (JSON:API)",
+        params: &["id"],
+        bearer: true,
+        answers: &[(200, "the notification as changed")],
+    },
+    Route {
+        path: "/v1/notifications/{id}",
+        method: HttpMethod::Delete,
+        summary: "Delete one (the owner)",
+        tag: "notifications (JSON:API)",
+        params: &["id"],
+        bearer: true,
+        answers: &[(204, "deleted")],
+    },
+    Route {
+        path: "/v1/notifications/{id}/user",
+        method: HttpMethod::Get,
+        summary: "The notification's user",
+        tag: "notifications (JSON:API)",
+        params: &["id"],
+        bearer: true,
+        answers: &[(200, "a JSON:API document")],
+    },
+    Route {
+        path: "/v1/notifications/{id}/relationships/user",
+        method: HttpMethod::Get,
+        summary: "The user relationship",
+        tag: "notifications (JSON:API)",
+        params: &["id"],
+        bearer: true,
+        answers: &[(200, "a JSON:API document")],
+    },
+    Route {
+        path: "/wikimedia_event_center/confirm_event_sync",
+        method: HttpMethod::Post,
+        summary: "Event Center → Dashboard: link a course (form or JSON; the shared secret in the body)",
+        tag: "event center",
+        params: &[],
+        bearer: false,
+        answers: &EVENT_CENTER,
+    },
+    Route {
+        path: "/wikimedia_event_center/update_event_participants",
+        method: HttpMethod::Post,
+        summary: "Event Center → Dashboard: the public participant list",
+        tag: "event center",
+        params: &[],
+        bearer: false,
+        answers: &EVENT_CENTER,
+    },
+    Route {
+        path: "/wikimedia_event_center/unsync_event",
+        method: HttpMethod::Post,
+        summary: "Event Center → Dashboard: unlink a course",
+        tag: "event center",
+        params: &[],
+        bearer: false,
+        answers: &EVENT_CENTER,
+    },
+    Route {
+        path: "/unsubscribe/{token}",
+        method: HttpMethod::Get,
+        summary: "The one-click unsubscribe page (a button; changes nothing)",
+        tag: "mail",
+        params: &["token"],
+        bearer: false,
+        answers: &[(200, "the page"), (404, "not a link this server signed")],
+    },
+    Route {
+        path: "/unsubscribe/{token}",
+        method: HttpMethod::Post,
+        summary: "Unsubscribe (RFC 8058 one-click)",
+        tag: "mail",
+        params: &["token"],
+        bearer: false,
+        answers: &[(200, "done"), (404, "not a link this server signed")],
+    },
+];
+
+const EVENT_CENTER: [(u16, &str); 7] = [
+    (200, "done, in the Dashboard's reply shape"),
+    (401, "invalid_secret"),
+    (404, "no such course"),
+    (
+        409,
+        "already linked, not linked, or refused by the course's state",
+    ),
+    (413, "too many participants"),
+    (415, "neither form nor JSON"),
+    (422, "a field of the wrong shape"),
+];
+
+/// `doc` with the routes outside `/api/v1` added.
+pub fn add(mut doc: Document) -> Document {
+    let mut paths = PathsBuilder::new().build();
+    for route in ROUTES {
+        let mut op = OperationBuilder::new()
+            .summary(Some(route.summary))
+            .tag(route.tag);
+        for name in route.params {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name(*name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(
+                        utoipa::openapi::ObjectBuilder::new().schema_type(Type::String),
+                    )),
+            );
+        }
+        let errors = if route.path.starts_with("/v1/") {
+            JSONAPI
+        } else {
+            &[]
+        };
+        for (status, what) in route.answers.iter().chain(errors).chain(ANY) {
+            op = op.response(
+                status.to_string(),
+                ResponseBuilder::new().description(*what).build(),
+            );
+        }
+        if !route.bearer {
+            op = op.securities(Some([SecurityRequirement::default()]));
+        }
+        paths.add_path_operation(route.path, vec![route.method.clone()], op.build());
+    }
+    doc.paths.paths.extend(paths.paths);
+    doc
+}
