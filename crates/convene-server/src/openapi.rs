@@ -13,7 +13,39 @@ use utoipa::openapi::{OpenApi as Document, PathItem};
 )]
 pub struct ApiDoc;
 
-/// Adds what the derive cannot say: the bearer scheme, and the 401 every route may answer.
+/// What any route may answer besides its own outcomes: before the handler runs (a NUL in the
+/// path or query, a body over the limit or of another type, a slow request, the database gone)
+/// or in the extractors every handler shares (a malformed parameter or body).
+const ANY_ROUTE: &[(&str, &str)] = &[
+    (
+        "400",
+        "bad request: a NUL in the path or query, malformed JSON, or a malformed parameter",
+    ),
+    (
+        "401",
+        "unauthorized: no bearer token, or an unknown, expired or revoked one",
+    ),
+    ("404", "not found (or not visible to the caller)"),
+    (
+        "422",
+        "validation_failed: a parameter or member of the wrong shape, named in `fields`",
+    ),
+    (
+        "503",
+        "the database is unavailable, or the request took longer than allowed",
+    ),
+];
+
+/// What a route with a request body may answer besides.
+const ANY_BODY: &[(&str, &str)] = &[
+    ("413", "payload_too_large: the body is over the limit"),
+    (
+        "415",
+        "unsupported_media_type: the body is not of the documented type",
+    ),
+];
+
+/// Adds what the derive cannot say: the bearer scheme, and what every route may answer.
 pub fn finish(mut doc: Document) -> Document {
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
@@ -31,17 +63,17 @@ pub fn finish(mut doc: Document) -> Document {
         .into_iter()
         .flatten()
         {
-            op.responses
-                .responses
-                .entry("401".to_owned())
-                .or_insert_with(|| {
-                    ResponseBuilder::new()
-                        .description(
-                            "unauthorized: no bearer token, or an unknown, expired or revoked one",
-                        )
-                        .build()
-                        .into()
-                });
+            let body = if op.request_body.is_some() {
+                ANY_BODY
+            } else {
+                &[]
+            };
+            for (status, what) in ANY_ROUTE.iter().chain(body) {
+                op.responses
+                    .responses
+                    .entry((*status).to_owned())
+                    .or_insert_with(|| ResponseBuilder::new().description(*what).build().into());
+            }
         }
     }
     doc

@@ -11,21 +11,6 @@ use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{Required, schema::Type};
 
-/// Statuses any route may answer before its handler runs: a NUL in the path or query (400), an
-/// unknown method (405), a body over the limit (413), a request too slow (503).
-const ANY: &[(u16, &str)] = &[
-    (
-        400,
-        "bad request: the path or query holds NUL, or a parameter is malformed",
-    ),
-    (405, "method not allowed"),
-    (413, "the body is over the limit"),
-    (
-        503,
-        "the request took too long, or the database is unavailable",
-    ),
-];
-
 const JSONAPI: &[(u16, &str)] = &[
     (401, "no valid token"),
     (403, "not the owner or an admin"),
@@ -236,7 +221,8 @@ pub fn add(mut doc: Document) -> Document {
         } else {
             &[]
         };
-        for (status, what) in route.answers.iter().chain(errors).chain(ANY) {
+        // What every route may answer is added with the rest of the document (`finish`).
+        for (status, what) in route.answers.iter().chain(errors) {
             op = op.response(
                 status.to_string(),
                 ResponseBuilder::new().description(*what).build(),
