@@ -10,7 +10,9 @@ use convene_core::WebhookId;
 use convene_core::webhook::{Attempt, DeliveryStatus, Webhook};
 use convene_core::{Clock, Timestamp};
 use convene_store::{AttemptRecord, Claim, ClaimRequest, Signal, Store, StoreResult};
+use futures_util::StreamExt;
 use futures_util::future::join_all;
+use futures_util::stream::FuturesUnordered;
 use serde_json::{Map, json};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -18,6 +20,11 @@ use std::sync::{Mutex, PoisonError};
 use time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+/// Sent deliveries recorded in one transaction at most, and how long a finished send waits for
+/// others to share its transaction: together, how many sends a crash can repeat.
+const RECORD_WAVE: usize = 32;
+const RECORD_WITHIN: std::time::Duration = std::time::Duration::from_millis(20);
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -150,12 +157,41 @@ impl Worker {
         );
         let attempted = u32::try_from(claims.len()).unwrap_or(u32::MAX);
         // All at once: the claim took at most `max_in_flight_per_endpoint` per endpoint, and
-        // other rounds skip the endpoints this one holds.
-        let mut done = Vec::with_capacity(claims.len());
-        for sent in join_all(claims.iter().map(|c| self.attempt(c))).await {
-            done.extend(sent?);
+        // other rounds skip the endpoints this one holds. Sends are recorded in waves as they
+        // finish, not when the slowest does: a crash then repeats at most a wave's sends.
+        let mut sending: FuturesUnordered<_> = claims.iter().map(|c| self.attempt(c)).collect();
+        let mut done = Vec::with_capacity(claims.len().min(RECORD_WAVE));
+        let mut all_sent = false;
+        while !all_sent {
+            let next = if done.is_empty() {
+                Ok(sending.next().await)
+            } else {
+                tokio::time::timeout(RECORD_WITHIN, sending.next()).await
+            };
+            match next {
+                Ok(Some(sent)) => {
+                    done.extend(sent?);
+                    if done.len() < RECORD_WAVE {
+                        continue;
+                    }
+                }
+                Ok(None) => all_sent = true,
+                Err(_waited) => {}
+            }
+            self.record(std::mem::take(&mut done)).await?;
         }
-        // One transaction records the round.
+        Ok(Round {
+            dispatched,
+            attempted,
+        })
+    }
+
+    /// Records a wave of sent claims in one transaction, then turns off the endpoints that asked
+    /// for it.
+    async fn record(&self, done: Vec<Done<'_>>) -> StoreResult<()> {
+        if done.is_empty() {
+            return Ok(());
+        }
         let pairs: Vec<(&Claim, &AttemptRecord)> =
             done.iter().map(|d| (d.claim, &d.record)).collect();
         let recorded = self.store.finish_attempts(&pairs).await?;
@@ -171,10 +207,7 @@ impl Worker {
                 (None, true) => {}
             }
         }
-        Ok(Round {
-            dispatched,
-            attempted,
-        })
+        Ok(())
     }
 
     /// Notifying it starts a round now instead of after the idle pause (a write in this process).

@@ -233,6 +233,14 @@ impl TestApp {
     }
 
     /// Runs worker rounds until one finds nothing to do; returns the rounds that did something.
+    /// One worker round, abandoned after `after` as a killed process would leave it: nothing of
+    /// it runs past that point. Whether it was cut short.
+    pub async fn killed_round(&self, after: std::time::Duration) -> bool {
+        tokio::time::timeout(after, self.worker.run_once())
+            .await
+            .is_err()
+    }
+
     pub async fn drain(&self) -> Vec<Round> {
         let mut rounds = Vec::new();
         for _ in 0..100 {

@@ -508,3 +508,31 @@ app_tests! {
         }
     }
 }
+
+app_tests! {
+    config = |c| c.allow_private_targets = true;
+
+    // Smaller items: a killed worker repeats only the sends it had not finished. Sends are
+    // recorded in waves as they finish; before, the whole round was recorded when its slowest
+    // send was, so a kill repeated every send of the round (up to `batch_size`).
+    async fn h19_a_kill_repeats_only_unfinished_sends(app: TestApp) {
+        let rx = Receiver::start().await;
+        let mut answers: Vec<Answer> = (0..4).map(|_| Answer::status(200)).collect();
+        answers.push(Answer { delay: Some(Duration::from_secs(3)), ..Answer::status(200) });
+        rx.script(answers);
+        let r = app.admin(Method::POST, "/api/v1/webhooks").json(&json!({"url": rx.url, "event_types": ["*"]})).send().await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        for i in 0..5 {
+            let r = app.admin(Method::POST, "/api/v1/signals").json(&json!({"id": format!("s-{i}"), "type": "custom.wave", "data": {"i": i}})).send().await;
+            assert_eq!(r.status, 202, "{}", r.text);
+        }
+        assert!(app.killed_round(Duration::from_millis(1500)).await, "the round was still waiting on its slow send");
+        assert_eq!(rx.received().len(), 5, "all five were sent once");
+        app.clock.advance(time::Duration::seconds(app.config.delivery.lease_s as i64 + 1));
+        app.drain().await;
+        let ids: Vec<String> = rx.received().iter().map(|r| r.header("webhook-id").to_owned()).collect();
+        assert_eq!(ids.len(), 6, "only the unfinished send went again: {ids:?}");
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), 5, "and every message arrived");
+    }
+}
