@@ -21,10 +21,10 @@ use time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-/// Sent deliveries recorded in one transaction at most, and how long a finished send waits for
-/// others to share its transaction: together, how many sends a crash can repeat.
-const RECORD_WAVE: usize = 32;
-const RECORD_WITHIN: std::time::Duration = std::time::Duration::from_millis(20);
+/// How long a finished send waits for others to share its transaction: a round whose sends all
+/// finish together is still recorded at once, and one held up by a slow endpoint records the
+/// rest meanwhile, so a crash repeats only what was in flight.
+const RECORD_WITHIN: std::time::Duration = std::time::Duration::from_millis(50);
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -158,27 +158,31 @@ impl Worker {
         let attempted = u32::try_from(claims.len()).unwrap_or(u32::MAX);
         // All at once: the claim took at most `max_in_flight_per_endpoint` per endpoint, and
         // other rounds skip the endpoints this one holds. Sends are recorded in waves as they
-        // finish, not when the slowest does: a crash then repeats at most a wave's sends.
+        // finish, not when the slowest does: a crash then repeats only what was in flight.
         let mut sending: FuturesUnordered<_> = claims.iter().map(|c| self.attempt(c)).collect();
-        let mut done = Vec::with_capacity(claims.len().min(RECORD_WAVE));
-        let mut all_sent = false;
-        while !all_sent {
-            let next = if done.is_empty() {
-                Ok(sending.next().await)
-            } else {
-                tokio::time::timeout(RECORD_WITHIN, sending.next()).await
+        let mut done = Vec::with_capacity(claims.len());
+        // When the oldest send not yet recorded finished: the wave is recorded by then plus
+        // `RECORD_WITHIN`, or when every send has finished.
+        let mut waiting_since: Option<tokio::time::Instant> = None;
+        loop {
+            let next = match waiting_since {
+                None => Ok(sending.next().await),
+                Some(since) => tokio::time::timeout_at(since + RECORD_WITHIN, sending.next()).await,
             };
             match next {
                 Ok(Some(sent)) => {
                     done.extend(sent?);
-                    if done.len() < RECORD_WAVE {
-                        continue;
-                    }
+                    waiting_since = waiting_since.or_else(|| Some(tokio::time::Instant::now()));
                 }
-                Ok(None) => all_sent = true,
-                Err(_waited) => {}
+                Ok(None) => {
+                    self.record(std::mem::take(&mut done)).await?;
+                    break;
+                }
+                Err(_deadline) => {
+                    self.record(std::mem::take(&mut done)).await?;
+                    waiting_since = None;
+                }
             }
-            self.record(std::mem::take(&mut done)).await?;
         }
         Ok(Round {
             dispatched,

@@ -15,6 +15,7 @@ mod notifications;
 mod people;
 mod roster;
 mod roster_sync;
+#[path = "../../convene-store/shared/secrets.rs"]
 mod secrets;
 mod sync;
 mod tokens;
@@ -40,7 +41,20 @@ pub struct PgStore {
     keys: convene_store::seal::KeySlot,
 }
 
+/// This backend's store, as the modules shared by both stores name it.
+pub(crate) type Backend = PgStore;
+
 impl PgStore {
+    /// The pool reads go to.
+    pub(crate) fn reads(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The pool writes go to.
+    pub(crate) fn writes(&self) -> &PgPool {
+        &self.pool
+    }
+
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))

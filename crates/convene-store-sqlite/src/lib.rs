@@ -15,6 +15,7 @@ mod notifications;
 mod people;
 mod roster;
 mod roster_sync;
+#[path = "../../convene-store/shared/secrets.rs"]
 mod secrets;
 mod sync;
 mod tokens;
@@ -42,7 +43,20 @@ pub struct SqliteStore {
     keys: convene_store::seal::KeySlot,
 }
 
+/// This backend's store, as the modules shared by both stores name it.
+pub(crate) type Backend = SqliteStore;
+
 impl SqliteStore {
+    /// The pool reads go to.
+    pub(crate) fn reads(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// The pool writes go to.
+    pub(crate) fn writes(&self) -> &SqlitePool {
+        &self.writer
+    }
+
     /// Opens (creating if missing) the database at a `sqlite://PATH` URL.
     pub async fn connect(url: &str, max_readers: u32) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)

@@ -154,8 +154,7 @@ pub(crate) async fn create_event(
 /// `{slug}-{n}` tried before a random suffix is.
 const SUFFIXES_TRIED: u32 = 50;
 
-/// Creates the event. A slug taken by an event the caller may see is a 409 `slug_taken`; one
-/// taken by a private event they may not see is answered as if it were free, with a suffix.
+/// Creates the event; see [`without_telling`] for a slug that is taken.
 async fn create_without_telling(
     state: &AppState,
     caller: &Principal,
@@ -163,12 +162,36 @@ async fn create_without_telling(
     creator: Option<&convene_core::user::User>,
 ) -> ApiResult<Event> {
     let now = state.clock.now();
-    match state.store.create_event(new.clone(), creator, now).await {
+    let slug = new.slug.clone();
+    without_telling(state, caller, &slug, |slug| {
+        let attempt = NewEvent {
+            slug,
+            ..new.clone()
+        };
+        state.store.create_event(attempt, creator, now)
+    })
+    .await
+}
+
+/// Writes with `slug` by `write`. A slug taken by an event the caller may see is a 409
+/// `slug_taken`; one taken by a private event they may not see is answered as if it were free,
+/// with the first free `{slug}-{n}`: the slug of a private event must not leak.
+async fn without_telling<T, F, Fut>(
+    state: &AppState,
+    caller: &Principal,
+    slug: &Slug,
+    mut write: F,
+) -> ApiResult<T>
+where
+    F: FnMut(Slug) -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    match write(slug.clone()).await {
         Err(StoreError::Conflict(Conflict::Slug)) => {}
         other => return Ok(other?),
     }
     let filter = EventFilter {
-        slug: Some(new.slug.clone()),
+        slug: Some(slug.clone()),
         audience: audience(caller),
     };
     let page = PageRequest {
@@ -185,20 +208,12 @@ async fn create_without_telling(
         return Err(StoreError::Conflict(Conflict::Slug).into());
     }
     for n in 2..=SUFFIXES_TRIED + 1 {
-        let attempt = NewEvent {
-            slug: new.slug.suffixed(n),
-            ..new.clone()
-        };
-        match state.store.create_event(attempt, creator, now).await {
+        match write(slug.suffixed(n)).await {
             Err(StoreError::Conflict(Conflict::Slug)) => continue,
             other => return Ok(other?),
         }
     }
-    let attempt = NewEvent {
-        slug: new.slug.suffixed(rand::random::<u32>()),
-        ..new
-    };
-    Ok(state.store.create_event(attempt, creator, now).await?)
+    Ok(write(slug.suffixed(rand::random::<u32>())).await?)
 }
 
 /// The events a caller may see: admins (and the bootstrap token) all, a user the public ones and
@@ -350,11 +365,26 @@ async fn update_event(
             ));
         }
     };
-    match state
-        .store
-        .update_event(&access.event.id, patch, state.clock.now())
-        .await?
-    {
+    let now = state.clock.now();
+    let outcome = match patch.slug.clone() {
+        None => {
+            state
+                .store
+                .update_event(&access.event.id, patch, now)
+                .await?
+        }
+        Some(slug) => {
+            without_telling(&state, &caller, &slug, |slug| {
+                let attempt = EventPatch {
+                    slug: Some(slug),
+                    ..patch.clone()
+                };
+                state.store.update_event(&access.event.id, attempt, now)
+            })
+            .await?
+        }
+    };
+    match outcome {
         PatchOutcome::Updated(event) => Ok(Json((*event).into())),
         PatchOutcome::Invalid(errors) => Err(errors.into()),
     }

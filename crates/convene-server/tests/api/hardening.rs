@@ -260,6 +260,12 @@ app_tests! {
             let r = app.call(Method::POST, "/api/v1/events").token(who).json(&body).send().await;
             assert_eq!((r.status, r.code()), (409, "slug_taken"), "who sees it is told: {}", r.text);
         }
+        // Renaming is the same: a hidden holder is never revealed.
+        let mine = app.call(Method::POST, "/api/v1/events").token(&w.carol).json(&json!({"slug": "carols-day", "title": "Mine"})).send().await.str("id");
+        let r = app.call(Method::PATCH, &format!("/api/v1/events/{mine}")).token(&w.carol).json(&json!({"slug": "board-retreat"})).send().await;
+        assert_eq!((r.status, r.str("slug")), (200, "board-retreat-4".to_owned()), "{}", r.text);
+        let r = app.call(Method::PATCH, &format!("/api/v1/events/{}", w.event)).token(&w.alice).json(&json!({"slug": "board-retreat"})).send().await;
+        assert_eq!((r.status, r.code()), (409, "slug_taken"), "{}", r.text);
     }
 
     // 10. Usernames are NFC, then MediaWiki's invalid-username rules.

@@ -1,16 +1,18 @@
-//! Sealing again, under the current key, the secrets it does not seal yet.
+//! Sealing again, under the current key, the secrets it does not seal yet. One source for both
+//! stores: each includes this file as its `secrets` module (`#[path]`), with its own `Backend`
+//! (the store type, whose `reads()` and `writes()` are its pools) and `map_err`.
 
-use crate::{SqliteStore, map_err};
+use crate::{Backend, map_err};
 use convene_store::StoreResult;
 
 /// Webhook secrets (and the ones they replaced) and Dashboard link secrets. Each row is written
 /// only if it still holds what was read, so a rotation meanwhile is not undone.
-pub async fn reseal(store: &SqliteStore) -> StoreResult<u64> {
+pub async fn reseal(store: &Backend) -> StoreResult<u64> {
     let keys = store.keys.get();
     let mut written = 0;
     let hooks: Vec<(String, String, Option<String>)> =
         sqlx::query_as("SELECT id, secret, previous_secret FROM webhooks")
-            .fetch_all(&store.reader)
+            .fetch_all(store.reads())
             .await
             .map_err(map_err)?;
     for (id, secret, previous) in hooks {
@@ -30,14 +32,14 @@ pub async fn reseal(store: &SqliteStore) -> StoreResult<u64> {
         .bind(fresh)
         .bind(fresh_previous)
         .bind(&secret)
-        .execute(&store.writer)
+        .execute(store.writes())
         .await
         .map_err(map_err)?;
         written += done.rows_affected();
     }
     let links: Vec<(String, String)> =
         sqlx::query_as("SELECT event_id, secret FROM dashboard_links")
-            .fetch_all(&store.reader)
+            .fetch_all(store.reads())
             .await
             .map_err(map_err)?;
     for (event, secret) in links {
@@ -50,7 +52,7 @@ pub async fn reseal(store: &SqliteStore) -> StoreResult<u64> {
         .bind(&event)
         .bind(fresh)
         .bind(&secret)
-        .execute(&store.writer)
+        .execute(store.writes())
         .await
         .map_err(map_err)?;
         written += done.rows_affected();
