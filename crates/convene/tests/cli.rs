@@ -89,7 +89,9 @@ fn openapi_prints_the_document() {
     let dir = Dir::new();
     let doc = json(&run(&dir.0, &["openapi"]));
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    assert!(doc["paths"]["/events"].is_object());
+    assert!(
+        doc["paths"]["/api/v1/events"].is_object() && doc["paths"]["/v1/notifications"].is_object()
+    );
 }
 
 #[test]
