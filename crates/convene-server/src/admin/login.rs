@@ -21,7 +21,8 @@ use serde::Deserialize;
 use time::Duration;
 
 const FREE_FAILURES: u32 = 5;
-/// Failures of one name, from any address, after which each attempt at it waits a little first.
+/// Failures of one name, from any address, after which each further failure of it is answered a
+/// second later: slowed, never locked.
 const SLOW_AFTER_FAILURES: u32 = 20;
 const SLOW_DOWN: std::time::Duration = std::time::Duration::from_secs(1);
 
