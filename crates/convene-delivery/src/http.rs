@@ -21,15 +21,36 @@ impl Resolve for GuardedResolver {
         let policy = self.0.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let ips: Vec<IpAddr> = addrs.iter().map(SocketAddr::ip).collect();
-            policy
-                .check(&host, &ips)
-                .map_err(|r| Box::new(r) as Box<dyn StdError + Send + Sync>)?;
-            Ok(Box::new(addrs.into_iter()) as Addrs)
+            let ips = judged_addresses(&policy, &host)
+                .await
+                .map_err(|e| match e {
+                    Unusable::Unresolved(e) => Box::new(e) as Box<dyn StdError + Send + Sync>,
+                    Unusable::Refused(r) => Box::new(r),
+                })?;
+            let addrs = ips.into_iter().map(|ip| SocketAddr::new(ip, 0));
+            Ok(Box::new(addrs) as Addrs)
         })
     }
+}
+
+/// Why a host cannot be called.
+#[derive(Debug)]
+pub enum Unusable {
+    Unresolved(std::io::Error),
+    Refused(Refusal),
+}
+
+/// The addresses `host` (a name or an IP literal) resolves to now, when the policy allows every
+/// one: what the guarded resolver does for HTTP, for a protocol that connects by itself (SMTP),
+/// which then connects to one of these and not to the name.
+pub async fn judged_addresses(policy: &TargetPolicy, host: &str) -> Result<Vec<IpAddr>, Unusable> {
+    let ips: Vec<IpAddr> = tokio::net::lookup_host((host, 0))
+        .await
+        .map_err(Unusable::Unresolved)?
+        .map(|a| a.ip())
+        .collect();
+    policy.check(host, &ips).map_err(Unusable::Refused)?;
+    Ok(ips)
 }
 
 /// rustls needs one process-wide crypto provider; ring is the light one. Call before building
@@ -72,10 +93,6 @@ impl Outbound {
             Some(refusal) => Err(refusal),
             None => Ok(self.client.request(method, url)),
         }
-    }
-
-    pub fn policy(&self) -> &TargetPolicy {
-        &self.policy
     }
 
     /// An IP-literal URL never reaches the resolver, so it is judged here.

@@ -7,6 +7,7 @@
 
 use crate::{MailProvider, Outgoing, SendError, message_id};
 use async_trait::async_trait;
+use convene_delivery::http::{Unusable, judged_addresses};
 use convene_delivery::target::TargetPolicy;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
@@ -51,18 +52,18 @@ impl Smtp {
 
     /// The relay's address, resolved now and allowed by the policy.
     async fn judged_address(&self) -> Result<IpAddr, SendError> {
-        let ips: Vec<IpAddr> = match self.host.parse::<IpAddr>() {
-            Ok(ip) => vec![ip],
-            Err(_) => tokio::net::lookup_host((self.host.as_str(), 0))
-                .await
-                .map_err(|e| SendError::Transient(format!("cannot resolve {}: {e}", self.host)))?
-                .map(|a| a.ip())
-                .collect(),
-        };
-        self.policy
-            .check(&self.host, &ips)
-            .map_err(|refusal| SendError::Provider(format!("SMTP relay {refusal}")))?;
-        Ok(ips[0])
+        let ips = judged_addresses(&self.policy, &self.host)
+            .await
+            .map_err(|e| match e {
+                Unusable::Unresolved(e) => {
+                    SendError::Transient(format!("cannot resolve {}: {e}", self.host))
+                }
+                Unusable::Refused(refusal) => SendError::Provider(format!("SMTP relay {refusal}")),
+            })?;
+        // The policy refuses a host with no address, so there is a first one.
+        ips.first()
+            .copied()
+            .ok_or_else(|| SendError::Transient(format!("{} resolves to no address", self.host)))
     }
 
     /// A transport that connects to `ip` and speaks TLS, if any, to the URL's host name.

@@ -24,7 +24,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     // `JWT` is the scheme Open Event Server's clients send; the token is ours either way.

@@ -47,11 +47,7 @@ pub async fn track(req: Request, next: Next) -> Response {
 
 pub async fn render(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     if let Some(token) = &state.config.metrics.token {
-        let given = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
+        let given = crate::auth::bearer(&headers).unwrap_or_default();
         if !convene_core::token::secrets_equal(given, token.expose()) {
             return crate::error::ApiError::Unauthorized.into_response();
         }

@@ -126,8 +126,9 @@ pub async fn submit(
             Some(msg.to_owned()),
         )
     };
-    let name = Username::parse(&form.username).map_or_else(
-        |_| form.username.trim().to_owned(),
+    let parsed = Username::parse(&form.username).ok();
+    let name = parsed.as_ref().map_or_else(
+        || form.username.trim().to_owned(),
         |u| u.as_str().to_owned(),
     );
     let pair = pair_key(address, &name);
@@ -158,9 +159,9 @@ pub async fn submit(
             );
         }
     }
-    let user = match Username::parse(&form.username) {
-        Ok(name) => state.store.user_by_name(&name).await.ok().flatten(),
-        Err(_) => None,
+    let user = match &parsed {
+        Some(name) => state.store.user_by_name(name).await.ok().flatten(),
+        None => None,
     };
     let stored = match &user {
         Some(u) => state.store.password_hash(&u.id).await.ok().flatten(),
