@@ -18,10 +18,7 @@ use serde_json::Value;
 /// `previous_keys` open what they sealed); prints how many were written.
 pub async fn secrets_rotate(config: &Config) -> anyhow::Result<Value> {
     let store = migrate(config).await?;
-    let now = SystemClock.now();
-    let keys = std::sync::Arc::new(crate::secrets::keyring(config, store.as_ref(), now).await?);
-    store.use_keys(keys.clone());
-    let resealed = crate::secrets::reseal(store.as_ref(), &keys, now).await?;
+    let (_, resealed) = crate::secrets::install(config, store.as_ref(), SystemClock.now()).await?;
     store.close().await;
     let configured = config.secrets.key.is_some() || config.secrets.key_file.is_some();
     Ok(serde_json::json!({

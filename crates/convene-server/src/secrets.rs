@@ -8,6 +8,7 @@ use convene_core::Timestamp;
 use convene_store::Store;
 use convene_store::seal::{Keyring, Sealer};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// The setting that holds the generated key when none is configured.
 const GENERATED_KEY: &str = "secrets_key";
@@ -17,11 +18,7 @@ const LEGACY_OSDI_KEY: &str = "osdi_secret_key";
 /// The configured key (or the one generated and kept in the database, with a warning), with
 /// every earlier key still able to open: configured previous keys, the generated one once a key
 /// is configured, and the CRM sync's former key.
-pub async fn keyring(
-    config: &Config,
-    store: &dyn Store,
-    now: Timestamp,
-) -> anyhow::Result<Keyring> {
+async fn keyring(config: &Config, store: &dyn Store, now: Timestamp) -> anyhow::Result<Keyring> {
     let configured = configured_key(config)?;
     let stored = store
         .setting(GENERATED_KEY)
@@ -90,9 +87,22 @@ fn configured_key(config: &Config) -> anyhow::Result<Option<String>> {
     Ok(Some(key.to_owned()))
 }
 
+/// Gives `store` the keys from `config` and seals again what they do not seal yet; the keys,
+/// and how many secrets were written.
+pub async fn install(
+    config: &Config,
+    store: &dyn Store,
+    now: Timestamp,
+) -> anyhow::Result<(Arc<Keyring>, u64)> {
+    let keys = Arc::new(keyring(config, store, now).await?);
+    store.use_keys(keys.clone());
+    let resealed = reseal(store, &keys, now).await?;
+    Ok((keys, resealed))
+}
+
 /// Seals again, under the current key, every stored secret it does not seal yet; returns how
 /// many were written.
-pub async fn reseal(store: &dyn Store, keys: &Keyring, now: Timestamp) -> anyhow::Result<u64> {
+async fn reseal(store: &dyn Store, keys: &Keyring, now: Timestamp) -> anyhow::Result<u64> {
     let mut written = store
         .reseal_secrets()
         .await

@@ -72,9 +72,7 @@ pub async fn migrate_keyed(
     now: convene_core::Timestamp,
 ) -> anyhow::Result<(Arc<dyn Store>, Arc<Keyring>)> {
     let store = migrate(config).await?;
-    let keys = Arc::new(crate::secrets::keyring(config, store.as_ref(), now).await?);
-    store.use_keys(keys.clone());
-    let resealed = crate::secrets::reseal(store.as_ref(), &keys, now).await?;
+    let (keys, resealed) = crate::secrets::install(config, store.as_ref(), now).await?;
     if resealed > 0 {
         tracing::info!(resealed, "sealed stored secrets under the current key");
     }
