@@ -65,6 +65,18 @@ impl TestDb {
         })
     }
 
+    /// Runs a script of statements (a `pg_dump --inserts`, say) on this PostgreSQL database.
+    pub async fn run_script(&self, script: String) {
+        let mut conn = sqlx::PgConnection::connect(&self.url)
+            .await
+            .expect("connect to the test database");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(script))
+            .execute(&mut conn)
+            .await
+            .expect("the script runs");
+        let _ = conn.close().await;
+    }
+
     pub async fn new(backend: Backend) -> Option<Self> {
         match backend {
             Backend::Sqlite => Some(Self::sqlite()),

@@ -18,6 +18,7 @@ mod roster;
 mod stream;
 mod support;
 mod tokens;
+mod upgrade;
 mod users;
 mod webfilters;
 mod webhooks;
