@@ -1,7 +1,6 @@
 //! Storage traits: what the server asks of a database, in domain words.
 //!
-//! Two implementations exist (`convene-store-sqlite`, `convene-store-postgres`) and both must
-//! pass the conformance suite in [`testing`]. Every mutating method writes the outbound events
+//! `convene-store-sql` implements them on SQLite and PostgreSQL; both must pass the conformance suite in [`testing`]. Every mutating method writes the outbound events
 //! it causes in the same transaction as the change.
 
 mod conference;
@@ -9,9 +8,7 @@ mod delivery;
 mod error;
 mod job;
 mod notification;
-pub mod notification_sql;
 pub mod osdi;
-mod osdi_sql;
 mod person;
 pub mod seal;
 mod sync;

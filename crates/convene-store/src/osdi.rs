@@ -1,8 +1,8 @@
 //! Storage of CRM sync over OSDI: profiles, runs (one active per profile), per-pair state,
 //! tombstones, flags, the sync log and errors, cursors, tag and event links, attendances.
 //!
-//! Both backends share the SQL text of [`osdi_store_impl!`](crate::osdi_store_impl): the OSDI
-//! tables use only types both databases read the same way (text, 64-bit integers).
+//! The OSDI tables use only types both databases read the same way (text, 64-bit integers), so
+//! their statements need no dialect.
 
 use crate::StoreResult;
 use async_trait::async_trait;

@@ -44,7 +44,12 @@ async fn read_back(store: &Arc<dyn Store>) -> String {
         writeln!(out, "organizers {organizers:#?}").unwrap();
         writeln!(out, "participants {:#?}", participants.items).unwrap();
     }
-    writeln!(out, "outbox {:#?}", store.outbox_after(0, 1000).await.unwrap()).unwrap();
+    writeln!(
+        out,
+        "outbox {:#?}",
+        store.outbox_after(0, 1000).await.unwrap()
+    )
+    .unwrap();
     for hook in store.list_webhooks(&all).await.unwrap().items {
         writeln!(out, "webhook {hook:#?}").unwrap();
         for d in store.deliveries(&hook.id, None, &all).await.unwrap().items {
@@ -62,15 +67,30 @@ async fn read_back(store: &Arc<dyn Store>) -> String {
         .await
         .unwrap();
     writeln!(out, "notifications {notifications:#?}").unwrap();
-    writeln!(out, "mails {:#?}", store.list_mails(None, &all).await.unwrap().items).unwrap();
-    writeln!(out, "people {:#?}", store.list_people(&all).await.unwrap().items).unwrap();
+    writeln!(
+        out,
+        "mails {:#?}",
+        store.list_mails(None, &all).await.unwrap().items
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "people {:#?}",
+        store.list_people(&all).await.unwrap().items
+    )
+    .unwrap();
     for profile in store.list_profiles().await.unwrap() {
         writeln!(out, "profile {profile:#?}").unwrap();
         for run in store.list_runs(Some(&profile.id), None, 100).await.unwrap() {
             writeln!(out, "run {run:#?}").unwrap();
             let records = store.run_records(&run.id, 0, 1000).await.unwrap();
             writeln!(out, "records {records:#?}").unwrap();
-            writeln!(out, "errors {:#?}", store.run_errors(&run.id, 100).await.unwrap()).unwrap();
+            writeln!(
+                out,
+                "errors {:#?}",
+                store.run_errors(&run.id, 100).await.unwrap()
+            )
+            .unwrap();
         }
     }
     out
@@ -80,7 +100,10 @@ async fn open(url: &str) -> Arc<dyn Store> {
     let mut config = Config::defaults();
     config.database_url = url.to_owned();
     let store = convene_server::startup::open_store(&config).await.unwrap();
-    store.migrate().await.expect("today's migrations accept the old schema");
+    store
+        .migrate()
+        .await
+        .expect("today's migrations accept the old schema");
     convene_server::secrets::install(&config, &*store, convene_core::SystemClock.now())
         .await
         .expect("the keys the database was made with");
@@ -131,7 +154,10 @@ async fn make_upgrade_fixtures() {
         assert_eq!(r.status, 201, "{}", r.text);
         app.user_with_token("Dan").await;
         let r = app
-            .call(Method::PUT, &format!("/api/v1/events/{}/participants/Dan", w.event))
+            .call(
+                Method::PUT,
+                &format!("/api/v1/events/{}/participants/Dan", w.event),
+            )
             .token(&w.alice)
             .json(&json!({"visibility": "private"}))
             .send()
@@ -139,7 +165,11 @@ async fn make_upgrade_fixtures() {
         assert_eq!(r.status, 201, "{}", r.text);
         app.drain().await;
         app.notify().await;
-        let fake = OsdiFake::start(vec![person("an-1", "Ada", "Lovelace", "ada@example.org")], 25).await;
+        let fake = OsdiFake::start(
+            vec![person("an-1", "Ada", "Lovelace", "ada@example.org")],
+            25,
+        )
+        .await;
         let profile = crate::osdi::profile_at(&app, &fake.entry_point, json!({})).await;
         crate::osdi::sync(&app, &profile, "people", "both").await;
         let store = open(&app.config.database_url).await;
@@ -157,7 +187,13 @@ async fn make_upgrade_fixtures() {
                 .arg(format!("VACUUM INTO '{}'", target.display()))
                 .status(),
             Backend::Postgres => std::process::Command::new("pg_dump")
-                .args(["--inserts", "--no-owner", "--no-privileges", "--no-comments", "-f"])
+                .args([
+                    "--inserts",
+                    "--no-owner",
+                    "--no-privileges",
+                    "--no-comments",
+                    "-f",
+                ])
                 .arg(&target)
                 .arg(&app.config.database_url)
                 .status(),

@@ -1,0 +1,99 @@
+use super::PgStore;
+use super::convert::map_err;
+use async_trait::async_trait;
+use convene_core::Timestamp;
+use convene_store::{IdempotencyStore, KeyClaim, SavedResponse, StoreResult};
+
+#[async_trait]
+impl IdempotencyStore for PgStore {
+    async fn claim_key(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        at: Timestamp,
+        stale_before: Timestamp,
+    ) -> StoreResult<KeyClaim> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // A claim whose request never finished (crash) is taken over once it is stale.
+        sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL AND created_at < $3")
+            .bind(scope)
+            .bind(key)
+            .bind(stale_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (scope, key) DO NOTHING",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(fingerprint)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let claim = if inserted.rows_affected() > 0 {
+            KeyClaim::Fresh
+        } else {
+            let (stored, status, body): (String, Option<i64>, Option<Vec<u8>>) =
+                sqlx::query_as("SELECT fingerprint, status, body FROM idempotency_keys WHERE scope = $1 AND key = $2")
+                    .bind(scope)
+                    .bind(key)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+            match (stored == fingerprint, status) {
+                (false, _) => KeyClaim::Mismatch,
+                (true, None) => KeyClaim::InProgress,
+                (true, Some(status)) => KeyClaim::Replay(SavedResponse {
+                    status: status as u16,
+                    body: body.unwrap_or_default(),
+                }),
+            }
+        };
+        tx.commit().await.map_err(map_err)?;
+        Ok(claim)
+    }
+
+    async fn save_response(
+        &self,
+        scope: &str,
+        key: &str,
+        response: &SavedResponse,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = $3, body = $4 WHERE scope = $1 AND key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(i64::from(response.status))
+        .bind(&response.body)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn release_key(&self, scope: &str, key: &str) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL",
+        )
+        .bind(scope)
+        .bind(key)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn purge_keys(&self, before: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,297 @@
+use super::PgStore;
+use super::convert::map_err;
+use super::jobs::enqueue_in;
+use async_trait::async_trait;
+use convene_core::mail::{Mail, MailAttempt, MailOutcome, MailStatus, NewMail};
+use convene_core::page::{Page, PageRequest};
+use convene_core::{Timestamp, UserId};
+use convene_store::{MAIL_SEND, MailStore, StoreResult};
+use serde_json::Value;
+use sqlx::PgConnection;
+use sqlx::types::Json;
+
+const COLUMNS: &str = "id, recipient, user_id, action, subject, text_body, html_body, headers, status, provider, provider_message_id, error, attempts, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    recipient: String,
+    user_id: Option<String>,
+    action: String,
+    subject: String,
+    text_body: String,
+    html_body: String,
+    headers: Json<Vec<(String, String)>>,
+    status: String,
+    provider: Option<String>,
+    provider_message_id: Option<String>,
+    error: Option<String>,
+    attempts: i32,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl From<Row> for Mail {
+    fn from(r: Row) -> Self {
+        Mail {
+            id: r.id,
+            recipient: r.recipient,
+            user: r.user_id.map(UserId::from_trusted),
+            action: r.action,
+            subject: r.subject,
+            text: r.text_body,
+            html: r.html_body,
+            headers: r.headers.0,
+            status: MailStatus::parse(&r.status).unwrap_or(MailStatus::Failed),
+            provider: r.provider,
+            provider_message_id: r.provider_message_id,
+            error: r.error,
+            attempts: u32::try_from(r.attempts).unwrap_or(0),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Records mails inside the caller's transaction and queues a send for each new queued one.
+pub(crate) async fn insert_mails(
+    conn: &mut PgConnection,
+    mails: &[NewMail],
+    at: Timestamp,
+) -> StoreResult<Vec<Mail>> {
+    let mut out = Vec::with_capacity(mails.len());
+    for m in mails {
+        let sql = format!(
+            "INSERT INTO mails (id, recipient, user_id, action, subject, text_body, html_body, headers,
+                 dedupe_key, status, attempts, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11)
+             ON CONFLICT (dedupe_key) DO NOTHING RETURNING {COLUMNS}"
+        );
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(&m.recipient)
+            .bind(m.user.as_ref().map(UserId::as_str))
+            .bind(m.kind.as_str())
+            .bind(&m.subject)
+            .bind(&m.text)
+            .bind(&m.html)
+            .bind(Json(&m.headers))
+            .bind(&m.dedupe_key)
+            .bind(m.status.as_str())
+            .bind(at)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        if let Some(row) = row {
+            let mail = Mail::from(row);
+            if mail.status == MailStatus::Queued {
+                enqueue_in(conn, MAIL_SEND, &mail.id, &serde_json::json!({}), at).await?;
+            }
+            out.push(mail);
+        }
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl MailStore for PgStore {
+    async fn queue_mails(&self, mails: &[NewMail], at: Timestamp) -> StoreResult<Vec<Mail>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let out = insert_mails(&mut tx, mails, at).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(out)
+    }
+
+    async fn mail(&self, id: &str) -> StoreResult<Option<(Mail, Vec<MailAttempt>)>> {
+        let sql = format!("SELECT {COLUMNS} FROM mails WHERE id = $1");
+        let Some(row): Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+        else {
+            return Ok(None);
+        };
+        let attempts: Vec<(i32, Timestamp, String, bool, Option<String>)> = sqlx::query_as(
+            "SELECT n, at, provider, ok, error FROM mail_attempts WHERE mail_id = $1 ORDER BY n",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let attempts = attempts
+            .into_iter()
+            .map(|(n, at, provider, ok, error)| MailAttempt {
+                n: u32::try_from(n).unwrap_or(0),
+                at,
+                provider,
+                ok,
+                error,
+            })
+            .collect();
+        Ok(Some((row.into(), attempts)))
+    }
+
+    async fn list_mails(
+        &self,
+        status: Option<MailStatus>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Mail>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM mails WHERE ($1 IS NULL OR id < $1) AND ($2 IS NULL OR status = $2)
+             ORDER BY id DESC LIMIT $3"
+        );
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(&page.after)
+            .bind(status.map(MailStatus::as_str))
+            .bind(i64::from(page.limit) + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let mails = rows.into_iter().map(Mail::from).collect();
+        Ok(Page::from_overfetch(mails, page.limit, |m: &Mail| {
+            m.id.clone()
+        }))
+    }
+
+    async fn record_mail(&self, id: &str, outcome: &MailOutcome, at: Timestamp) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let (done,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM mail_attempts WHERE mail_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        for (i, a) in outcome.attempts.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO mail_attempts (mail_id, n, at, provider, ok, error) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(i32::try_from(done + 1 + i as i64).unwrap_or(i32::MAX))
+            .bind(a.at)
+            .bind(&a.provider)
+            .bind(a.ok)
+            .bind(&a.error)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        sqlx::query(
+            "UPDATE mails SET status = $2, provider = COALESCE($3, provider),
+                 provider_message_id = COALESCE($4, provider_message_id), error = $5,
+                 attempts = attempts + $6, updated_at = $7
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(outcome.status.as_str())
+        .bind(&outcome.provider)
+        .bind(&outcome.provider_message_id)
+        .bind(&outcome.error)
+        .bind(outcome.attempts.len() as i32)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<Value>> {
+        let row: Option<(Json<Value>,)> =
+            sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(row.map(|(v,)| v.0))
+    }
+
+    async fn put_setting(&self, key: &str, value: &Value, at: Timestamp) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(Json(value))
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn setting_or_insert(
+        &self,
+        key: &str,
+        value: &Value,
+        at: Timestamp,
+    ) -> StoreResult<Value> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(Json(value))
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let (v,): (Json<Value>,) = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(v.0)
+    }
+
+    async fn is_suppressed(&self, address: &str) -> StoreResult<bool> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT address FROM mail_suppressions WHERE address = $1")
+                .bind(address.to_lowercase())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(row.is_some())
+    }
+
+    async fn suppress(&self, address: &str, reason: &str, at: Timestamp) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO mail_suppressions (address, reason, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (address) DO UPDATE SET reason = excluded.reason",
+        )
+        .bind(address.to_lowercase())
+        .bind(reason)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn unsuppress(&self, address: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM mail_suppressions WHERE address = $1")
+            .bind(address.to_lowercase())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn suppressions(
+        &self,
+        page: &PageRequest,
+    ) -> StoreResult<Page<(String, String, Timestamp)>> {
+        let rows: Vec<(String, String, Timestamp)> = sqlx::query_as(
+            "SELECT address, reason, created_at FROM mail_suppressions
+             WHERE $1 IS NULL OR address > $1 ORDER BY address LIMIT $2",
+        )
+        .bind(page.after.as_deref())
+        .bind(i64::from(page.limit) + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(Page::from_overfetch(rows, page.limit, |(a, _, _)| {
+            a.clone()
+        }))
+    }
+}

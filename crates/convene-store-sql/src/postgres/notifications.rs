@@ -1,0 +1,299 @@
+use super::convert::map_err;
+use super::users::{USER_COLUMNS, UserRow};
+use super::{OutboxRow, PgStore, mails::insert_mails, outbox_messages};
+use crate::notification_sql::Bind as B;
+use crate::notification_sql::{Bind, Dialect, SqlWriter};
+use async_trait::async_trait;
+use convene_core::notification::{Channel, Kind, NewNotification, Notification, Preference};
+use convene_core::user::User;
+use convene_core::{EventId, Timestamp, UserId};
+use convene_store::{
+    Notices, NotificationQuery, NotificationStore, OutboxMessage, Recipients, StoreResult,
+};
+use sqlx::PgConnection;
+use sqlx::Postgres;
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryAs;
+use sqlx::types::Json;
+
+const COLUMNS: &str =
+    "id, user_id, kind, event_id, title, message, accept, received_at, is_read, actions";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    user_id: String,
+    kind: String,
+    event_id: Option<String>,
+    title: String,
+    message: String,
+    accept: Option<String>,
+    received_at: Timestamp,
+    is_read: bool,
+    actions: Json<Vec<convene_core::notification::NotificationAction>>,
+}
+
+impl From<Row> for Notification {
+    fn from(r: Row) -> Self {
+        Notification {
+            id: r.id,
+            user: UserId::from_trusted(r.user_id),
+            kind: r.kind,
+            event: r.event_id.map(EventId::from_trusted),
+            title: r.title,
+            message: r.message,
+            accept: r.accept,
+            received_at: r.received_at,
+            is_read: r.is_read,
+            actions: r.actions.0,
+        }
+    }
+}
+
+fn bind_all<'q, O>(
+    mut q: QueryAs<'q, Postgres, O, PgArguments>,
+    binds: &'q [Bind],
+) -> QueryAs<'q, Postgres, O, PgArguments> {
+    for b in binds {
+        q = match b {
+            B::Int(i) => q.bind(*i),
+            B::Text(s) => q.bind(s.as_str()),
+            B::Bool(v) => q.bind(*v),
+            B::Time(t) => q.bind(*t),
+        };
+    }
+    q
+}
+
+/// Inserts inside the caller's transaction; a known dedupe key inserts nothing.
+pub(crate) async fn insert_in(
+    conn: &mut PgConnection,
+    new: &[NewNotification],
+) -> StoreResult<Vec<Notification>> {
+    let mut out = Vec::with_capacity(new.len());
+    for n in new {
+        let sql = format!(
+            "INSERT INTO notifications (user_id, kind, event_id, title, message, accept, received_at, is_read, actions, dedupe_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (dedupe_key) DO NOTHING RETURNING {COLUMNS}"
+        );
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(n.user.as_str())
+            .bind(n.kind.as_str())
+            .bind(n.event.as_ref().map(EventId::as_str))
+            .bind(&n.title)
+            .bind(&n.message)
+            .bind(&n.accept)
+            .bind(n.received_at)
+            .bind(n.is_read)
+            .bind(Json(&n.actions))
+            .bind(&n.dedupe_key)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        out.extend(row.map(Notification::from));
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl NotificationStore for PgStore {
+    async fn insert_notifications(
+        &self,
+        new: &[NewNotification],
+    ) -> StoreResult<Vec<Notification>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let out = insert_in(&mut tx, new).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(out)
+    }
+
+    async fn notification(&self, id: i64) -> StoreResult<Option<Notification>> {
+        let sql = format!("SELECT {COLUMNS} FROM notifications WHERE id = $1");
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn query_notifications(
+        &self,
+        query: &NotificationQuery,
+    ) -> StoreResult<(Vec<Notification>, u64)> {
+        let mut w = SqlWriter::new(Dialect::Postgres);
+        w.push(" WHERE ");
+        match &query.owner {
+            Some(user) => w.push_eq("user_id", Bind::Text(user.as_str().to_owned())),
+            None => w.push("TRUE"),
+        }
+        if let Some(f) = &query.filter {
+            w.push(" AND (");
+            w.filter(f);
+            w.push(")");
+        }
+        let count_sql = format!("SELECT COUNT(*) FROM notifications{}", w.sql);
+        let (total,): (i64,) = bind_all(
+            sqlx::query_as(sqlx::AssertSqlSafe(count_sql.clone())),
+            &w.binds,
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        w.order_by(&query.sort);
+        let limit = query.limit.map_or("ALL".to_owned(), |n| n.to_string());
+        let sql = format!(
+            "SELECT {COLUMNS} FROM notifications{} LIMIT {limit} OFFSET {}",
+            w.sql, query.offset
+        );
+        let rows: Vec<Row> = bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), &w.binds)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok((
+            rows.into_iter().map(Into::into).collect(),
+            u64::try_from(total).unwrap_or(0),
+        ))
+    }
+
+    async fn set_read(&self, id: i64, read: bool) -> StoreResult<Option<Notification>> {
+        let sql =
+            format!("UPDATE notifications SET is_read = $2 WHERE id = $1 RETURNING {COLUMNS}");
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .bind(read)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn delete_notification(&self, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM notifications WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn unread_count(&self, user: &UserId) -> StoreResult<u64> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND NOT is_read")
+                .bind(user.as_str())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn mark_all_read(&self, user: &UserId) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE notifications SET is_read = TRUE WHERE user_id = $1 AND NOT is_read",
+        )
+        .bind(user.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn notifications_after(&self, after: i64, limit: u32) -> StoreResult<Vec<Notification>> {
+        let sql = format!("SELECT {COLUMNS} FROM notifications WHERE id > $1 ORDER BY id LIMIT $2");
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn preferences(&self, user: &UserId) -> StoreResult<Vec<Preference>> {
+        let rows: Vec<(String, String, bool)> = sqlx::query_as(
+            "SELECT kind, channel, enabled FROM notification_preferences WHERE user_id = $1",
+        )
+        .bind(user.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(kind, channel, enabled)| preference(&kind, &channel, enabled))
+            .collect())
+    }
+
+    async fn set_preferences(&self, user: &UserId, prefs: &[Preference]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for p in prefs {
+            sqlx::query(
+                "INSERT INTO notification_preferences (user_id, kind, channel, enabled) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (user_id, kind, channel) DO UPDATE SET enabled = excluded.enabled",
+            )
+            .bind(user.as_str())
+            .bind(p.kind.as_str())
+            .bind(p.channel.as_str())
+            .bind(p.enabled)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn unnotified(&self, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+        let rows: Vec<OutboxRow> = sqlx::query_as(
+            "SELECT seq, id, event_type, data, occurred_at FROM outbox
+             WHERE notified_at IS NULL ORDER BY seq LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(outbox_messages(rows))
+    }
+
+    async fn audience(&self, event: &EventId, who: Recipients) -> StoreResult<Vec<User>> {
+        let table = match who {
+            Recipients::Organizers => "organizers",
+            Recipients::Participants => "participants",
+        };
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM {table} m JOIN users ON users.id = m.user_id
+             WHERE m.event_id = $1 ORDER BY users.username"
+        );
+        let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(event.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn record_notices(&self, notices: &Notices, at: Timestamp) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        insert_in(&mut tx, &notices.notifications).await?;
+        insert_mails(&mut tx, &notices.mails, at).await?;
+        sqlx::query("UPDATE outbox SET notified_at = $1 WHERE seq = ANY($2)")
+            .bind(at)
+            .bind(&notices.seqs)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+}
+
+pub(crate) fn preference(kind: &str, channel: &str, enabled: bool) -> Option<Preference> {
+    let channel = match channel {
+        "in_app" => Channel::InApp,
+        "email" => Channel::Email,
+        _ => return None,
+    };
+    Some(Preference {
+        kind: Kind::parse(kind)?,
+        channel,
+        enabled,
+    })
+}

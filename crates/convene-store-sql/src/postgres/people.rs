@@ -1,0 +1,289 @@
+use super::convert::map_err;
+use super::{PgStore, emit};
+use async_trait::async_trait;
+use convene_core::outbound::{EventType, OutboundEvent};
+use convene_core::page::{Page, PageRequest};
+use convene_core::person::{Address, Person, PersonFields, Phone};
+use convene_core::text::{Email, Locale};
+use convene_core::{PersonId, Timestamp, UserId};
+use convene_store::{PersonStore, StoreError, StoreResult};
+use sqlx::PgConnection;
+
+const COLUMNS: &str = "id, given_name, family_name, email, phone, language, address, do_not_email, is_opt_out, do_not_sms, user_id, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    language: Option<String>,
+    address: Option<sqlx::types::Json<Address>>,
+    do_not_email: bool,
+    is_opt_out: bool,
+    do_not_sms: bool,
+    user_id: Option<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl Row {
+    fn into_person(self, tags: Vec<String>) -> Person {
+        Person {
+            id: PersonId::from_trusted(self.id),
+            fields: PersonFields {
+                given_name: self.given_name,
+                family_name: self.family_name,
+                email: self.email.and_then(|e| Email::parse(&e).ok()),
+                phone: self.phone.and_then(|p| Phone::parse(&p).ok()),
+                language: self.language.and_then(|l| Locale::parse(&l).ok()),
+                address: self.address.map(|a| a.0),
+                do_not_email: self.do_not_email,
+                is_opt_out: self.is_opt_out,
+                do_not_sms: self.do_not_sms,
+                tags,
+                user: self.user_id.map(UserId::from_trusted),
+            },
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+async fn tags_of(conn: &mut PgConnection, id: &str) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT tag FROM person_tags WHERE person_id = $1 ORDER BY tag")
+            .bind(id)
+            .fetch_all(conn)
+            .await
+            .map_err(map_err)?;
+    Ok(rows.into_iter().map(|(t,)| t).collect())
+}
+
+async fn load(conn: &mut PgConnection, id: &str) -> StoreResult<Option<Person>> {
+    let sql = format!("SELECT {COLUMNS} FROM people WHERE id = $1");
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    match row {
+        Some(row) => {
+            let tags = tags_of(conn, id).await?;
+            Ok(Some(row.into_person(tags)))
+        }
+        None => Ok(None),
+    }
+}
+
+async fn write_tags(conn: &mut PgConnection, id: &str, tags: &[String]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM person_tags WHERE person_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    sqlx::query("INSERT INTO person_tags (person_id, tag) SELECT $1, unnest($2::text[])")
+        .bind(id)
+        .bind(tags)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+fn address_json(f: &PersonFields) -> StoreResult<Option<sqlx::types::Json<&Address>>> {
+    Ok(f.address.as_ref().map(sqlx::types::Json))
+}
+
+const INSERT: &str = "INSERT INTO people (id, given_name, family_name, email, phone, language, address, do_not_email, is_opt_out, do_not_sms, user_id, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
+const UPDATE: &str = "UPDATE people SET given_name = $2, family_name = $3, email = $4, phone = $5, language = $6, address = $7,
+     do_not_email = $8, is_opt_out = $9, do_not_sms = $10, user_id = $11, updated_at = $12 WHERE id = $1";
+
+/// `INSERT` or `UPDATE` with the parameters both take: `$1` the id, `$2`–`$11` the fields,
+/// `$12` the time.
+fn bind_person<'q>(
+    sql: &'static str,
+    id: &'q PersonId,
+    f: &'q PersonFields,
+    at: Timestamp,
+) -> StoreResult<
+    sqlx::query::Query<'q, sqlx::Postgres, <sqlx::Postgres as sqlx::Database>::Arguments>,
+> {
+    Ok(sqlx::query(sql)
+        .bind(id.as_str())
+        .bind(&f.given_name)
+        .bind(&f.family_name)
+        .bind(f.email.as_ref().map(|e| e.as_str()))
+        .bind(f.phone.as_ref().map(Phone::as_str))
+        .bind(f.language.as_ref().map(|l| l.as_str()))
+        .bind(address_json(f)?)
+        .bind(f.do_not_email)
+        .bind(f.is_opt_out)
+        .bind(f.do_not_sms)
+        .bind(f.user.as_ref().map(UserId::as_str))
+        .bind(at))
+}
+
+#[async_trait]
+impl PersonStore for PgStore {
+    async fn create_person(&self, f: &PersonFields, at: Timestamp) -> StoreResult<Person> {
+        let id = PersonId::new();
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        bind_person(INSERT, &id, f, at)?
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        write_tags(&mut tx, id.as_str(), &f.tags).await?;
+        let person = load(&mut tx, id.as_str())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        emit(
+            &mut tx,
+            OutboundEvent::person(EventType::PersonCreated, &person),
+            at,
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(person)
+    }
+
+    async fn person(&self, id: &PersonId) -> StoreResult<Option<Person>> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        load(&mut conn, id.as_str()).await
+    }
+
+    async fn list_people(&self, page: &PageRequest) -> StoreResult<Page<Person>> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM people WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2"
+        );
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&page.after)
+            .bind(i64::from(page.limit) + 1)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        let people = with_tags(&mut conn, rows).await?;
+        Ok(Page::from_overfetch(people, page.limit, |p: &Person| {
+            p.id.to_string()
+        }))
+    }
+
+    async fn update_person(
+        &self,
+        id: &PersonId,
+        f: &PersonFields,
+        at: Timestamp,
+    ) -> StoreResult<Person> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let done = bind_person(UPDATE, id, f, at)?
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        write_tags(&mut tx, id.as_str(), &f.tags).await?;
+        let person = load(&mut tx, id.as_str())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        emit(
+            &mut tx,
+            OutboundEvent::person(EventType::PersonUpdated, &person),
+            at,
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(person)
+    }
+
+    async fn delete_person(&self, id: &PersonId, at: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let Some(person) = load(&mut tx, id.as_str()).await? else {
+            return Ok(false);
+        };
+        sqlx::query("DELETE FROM people WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO person_deletions (person_id, email, deleted_at) VALUES ($1, $2, $3)
+             ON CONFLICT (person_id) DO UPDATE SET deleted_at = excluded.deleted_at",
+        )
+        .bind(id.as_str())
+        .bind(person.fields.email.as_ref().map(|e| e.as_str()))
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        emit(
+            &mut tx,
+            OutboundEvent::person(EventType::PersonDeleted, &person),
+            at,
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn people_changed_after(
+        &self,
+        after: (Timestamp, &str),
+        limit: u32,
+    ) -> StoreResult<Vec<Person>> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM people WHERE updated_at > $1 OR (updated_at = $1 AND id > $2)
+             ORDER BY updated_at, id LIMIT $3"
+        );
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(after.0)
+            .bind(after.1)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        with_tags(&mut conn, rows).await
+    }
+
+    async fn people_with_email(&self, email: &str) -> StoreResult<Vec<Person>> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let sql =
+            format!("SELECT {COLUMNS} FROM people WHERE lower(email) = lower($1) ORDER BY id");
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(email)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        with_tags(&mut conn, rows).await
+    }
+
+    async fn person_deletions(
+        &self,
+        since: Timestamp,
+    ) -> StoreResult<Vec<(PersonId, Option<String>, Timestamp)>> {
+        let rows: Vec<(String, Option<String>, Timestamp)> = sqlx::query_as(
+            "SELECT person_id, email, deleted_at FROM person_deletions WHERE deleted_at >= $1 ORDER BY deleted_at, person_id",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, email, at)| (PersonId::from_trusted(id), email, at))
+            .collect())
+    }
+}
+
+async fn with_tags(conn: &mut PgConnection, rows: Vec<Row>) -> StoreResult<Vec<Person>> {
+    let mut people = Vec::with_capacity(rows.len());
+    for row in rows {
+        let tags = tags_of(conn, &row.id).await?;
+        people.push(row.into_person(tags));
+    }
+    Ok(people)
+}

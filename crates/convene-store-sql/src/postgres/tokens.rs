@@ -1,0 +1,131 @@
+use super::PgStore;
+use super::convert::map_err;
+use async_trait::async_trait;
+use convene_core::page::{Page, PageRequest};
+use convene_core::user::{ApiToken, NewToken};
+use convene_core::username::Username;
+use convene_core::{Timestamp, TokenId, UserId};
+use convene_store::{StoreError, StoreResult, TokenCredential, TokenStore};
+
+const TOKEN_SELECT: &str =
+    "SELECT t.id, t.user_id, u.username, t.name, t.created_at, t.expires_at, t.last_used_at,
+    t.sha256, u.is_admin FROM api_tokens t JOIN users u ON u.id = t.user_id";
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: String,
+    user_id: String,
+    username: String,
+    name: String,
+    created_at: Timestamp,
+    expires_at: Option<Timestamp>,
+    last_used_at: Option<Timestamp>,
+    sha256: Vec<u8>,
+    is_admin: bool,
+}
+
+impl From<TokenRow> for TokenCredential {
+    fn from(r: TokenRow) -> Self {
+        TokenCredential {
+            token: ApiToken {
+                id: TokenId::from_trusted(r.id),
+                user_id: UserId::from_trusted(r.user_id),
+                username: Username::from_trusted(r.username),
+                name: r.name,
+                created_at: r.created_at,
+                expires_at: r.expires_at,
+                last_used_at: r.last_used_at,
+            },
+            sha256: r.sha256,
+            user_is_admin: r.is_admin,
+        }
+    }
+}
+
+#[async_trait]
+impl TokenStore for PgStore {
+    async fn create_token(&self, new: NewToken, at: Timestamp) -> StoreResult<ApiToken> {
+        let id = TokenId::new();
+        let inserted = sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, name, lookup, sha256, created_at, expires_at)
+             SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)",
+        )
+        .bind(id.as_str())
+        .bind(new.user_id.as_str())
+        .bind(&new.name)
+        .bind(&new.lookup)
+        .bind(&new.sha256)
+        .bind(at)
+        .bind(new.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.token_by_id(&id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn tokens_by_lookup(&self, lookup: &str) -> StoreResult<Vec<TokenCredential>> {
+        let sql = format!("{TOKEN_SELECT} WHERE t.lookup = $1");
+        let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(lookup)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(rows.into_iter().map(TokenCredential::from).collect())
+    }
+
+    async fn token_by_id(&self, id: &TokenId) -> StoreResult<Option<ApiToken>> {
+        let sql = format!("{TOKEN_SELECT} WHERE t.id = $1");
+        let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(row.map(|r| TokenCredential::from(r).token))
+    }
+
+    async fn list_tokens(
+        &self,
+        user: Option<&UserId>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<ApiToken>> {
+        let sql = format!(
+            "{TOKEN_SELECT} WHERE ($1 IS NULL OR t.user_id = $1) AND ($2 IS NULL OR t.id > $2) ORDER BY t.id LIMIT $3"
+        );
+        let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(user.map(UserId::as_str))
+            .bind(page.after.as_deref())
+            .bind(i64::from(page.limit) + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let tokens = rows
+            .into_iter()
+            .map(|r| TokenCredential::from(r).token)
+            .collect();
+        Ok(Page::from_overfetch(tokens, page.limit, |t: &ApiToken| {
+            t.id.to_string()
+        }))
+    }
+
+    async fn delete_token(&self, id: &TokenId) -> StoreResult<bool> {
+        let deleted = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    async fn touch_token(&self, id: &TokenId, at: Timestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+            .bind(id.as_str())
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+}

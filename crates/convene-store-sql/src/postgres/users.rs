@@ -1,0 +1,185 @@
+use super::convert::map_err;
+use super::{PgStore, emit};
+use async_trait::async_trait;
+use convene_core::outbound::{EventType, OutboundEvent};
+use convene_core::page::{Page, PageRequest};
+use convene_core::text::{DisplayName, Email, Locale};
+use convene_core::user::{NewUser, User};
+use convene_core::username::Username;
+use convene_core::{EventId, Timestamp, UserId};
+use convene_store::{Conflict, StoreError, StoreResult, UserStore};
+
+pub(crate) const USER_COLUMNS: &str = "users.id, users.username, users.email, users.display_name, users.locale, users.is_admin, users.created_at, users.updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: String,
+    username: String,
+    email: Option<String>,
+    display_name: Option<String>,
+    locale: Option<String>,
+    is_admin: bool,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: UserId::from_trusted(r.id),
+            username: Username::from_trusted(r.username),
+            email: r.email.map(Email::from_trusted),
+            display_name: r.display_name.map(DisplayName::from_trusted),
+            locale: r.locale.map(Locale::from_trusted),
+            is_admin: r.is_admin,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn create_user(&self, new: NewUser, at: Timestamp) -> StoreResult<User> {
+        let user = User {
+            id: UserId::new(),
+            username: new.username,
+            email: new.email,
+            display_name: new.display_name,
+            locale: new.locale,
+            is_admin: new.is_admin,
+            created_at: at,
+            updated_at: at,
+        };
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, username, email, display_name, locale, is_admin, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(user.id.as_str())
+        .bind(user.username.as_str())
+        .bind(user.email.as_ref().map(Email::as_str))
+        .bind(user.display_name.as_ref().map(DisplayName::as_str))
+        .bind(user.locale.as_ref().map(Locale::as_str))
+        .bind(user.is_admin)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Conflict(Conflict::Username));
+        }
+        emit(
+            &mut tx,
+            OutboundEvent::user(EventType::UserCreated, &user),
+            at,
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(user)
+    }
+
+    async fn user_by_id(&self, id: &UserId) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(row.map(User::from))
+    }
+
+    async fn user_by_name(&self, name: &Username) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(row.map(User::from))
+    }
+
+    async fn users_by_names(&self, names: &[Username]) -> StoreResult<Vec<User>> {
+        let names: Vec<&str> = names.iter().map(Username::as_str).collect();
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ANY($1)");
+        let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&names)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE $1 IS NULL OR username > $1 ORDER BY username LIMIT $2"
+        );
+        let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(page.after.as_deref())
+            .bind(i64::from(page.limit) + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let users = rows.into_iter().map(User::from).collect();
+        Ok(Page::from_overfetch(users, page.limit, |u: &User| {
+            u.username.to_string()
+        }))
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<User> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let updated = sqlx::query(
+            "UPDATE users SET email = $2, display_name = $3, locale = $4, is_admin = $5, updated_at = $6 WHERE id = $1",
+        )
+        .bind(user.id.as_str())
+        .bind(user.email.as_ref().map(Email::as_str))
+        .bind(user.display_name.as_ref().map(DisplayName::as_str))
+        .bind(user.locale.as_ref().map(Locale::as_str))
+        .bind(user.is_admin)
+        .bind(user.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        emit(
+            &mut tx,
+            OutboundEvent::user(EventType::UserUpdated, user),
+            user.updated_at,
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(user.clone())
+    }
+
+    async fn delete_user(&self, user: &User, at: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let attended: Vec<(String,)> = sqlx::query_as(
+            "SELECT event_id FROM participants WHERE user_id = $1 AND visibility = 'public'",
+        )
+        .bind(user.id.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        for (event,) in attended {
+            super::sync::public_list_changed(&mut tx, &EventId::from_trusted(event), at).await?;
+        }
+        let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(user.id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if deleted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        emit(
+            &mut tx,
+            OutboundEvent::user(EventType::UserDeleted, user),
+            at,
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,150 @@
+use super::PgStore;
+use super::convert::map_err;
+use super::users::{USER_COLUMNS, UserRow};
+use async_trait::async_trait;
+use convene_core::{EventId, Timestamp, UserId};
+use convene_store::{StoreResult, WebSession, WebSessionStore};
+
+#[async_trait]
+impl WebSessionStore for PgStore {
+    async fn set_password(&self, user: &UserId, hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(user.as_str())
+            .bind(hash)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn password_hash(&self, user: &UserId) -> StoreResult<Option<String>> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
+                .bind(user.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(row.and_then(|(h,)| h))
+    }
+
+    async fn create_web_session(
+        &self,
+        token_sha256: &str,
+        user: &UserId,
+        csrf: &str,
+        at: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // Expired sessions go as new ones come: the table stays the size of its live sessions.
+        sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO web_sessions (token_sha256, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_sha256)
+        .bind(user.as_str())
+        .bind(csrf)
+        .bind(at)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn web_session(
+        &self,
+        token_sha256: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<WebSession>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, s.csrf, s.expires_at FROM web_sessions s JOIN users ON users.id = s.user_id
+             WHERE s.token_sha256 = $1 AND s.expires_at > $2"
+        );
+        let found = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(token_sha256)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let Some(found) = found else { return Ok(None) };
+        use sqlx::{FromRow, Row};
+        let user = UserRow::from_row(&found).map_err(map_err)?;
+        Ok(Some(WebSession {
+            user: user.into(),
+            csrf: found.try_get("csrf").map_err(map_err)?,
+            expires_at: found.try_get("expires_at").map_err(map_err)?,
+        }))
+    }
+
+    async fn delete_web_session(&self, token_sha256: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM web_sessions WHERE token_sha256 = $1")
+            .bind(token_sha256)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn login_failed(&self, username: &str, at: Timestamp) -> StoreResult<u32> {
+        let (n,): (i32,) = sqlx::query_as(
+            "INSERT INTO login_failures (username, failures, updated_at) VALUES ($1, 1, $2)
+             ON CONFLICT (username) DO UPDATE SET failures = login_failures.failures + 1, updated_at = $2
+             RETURNING failures",
+        )
+        .bind(username)
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn lock_login(&self, username: &str, until: Timestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE login_failures SET locked_until = $2 WHERE username = $1")
+            .bind(username)
+            .bind(until)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn login_locked(&self, username: &str, now: Timestamp) -> StoreResult<Option<Timestamp>> {
+        let row: Option<(Timestamp,)> = sqlx::query_as(
+            "SELECT locked_until FROM login_failures WHERE username = $1 AND locked_until > $2",
+        )
+        .bind(username)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(row.map(|(t,)| t))
+    }
+
+    async fn login_succeeded(&self, username: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE username = $1")
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn organized_events(&self, user: &UserId) -> StoreResult<Vec<EventId>> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT event_id FROM organizers WHERE user_id = $1 ORDER BY event_id")
+                .bind(user.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id,)| EventId::from_trusted(id))
+            .collect())
+    }
+}

@@ -1,0 +1,214 @@
+use super::PgStore;
+use super::convert::map_err;
+use super::deliveries::AttemptRow;
+use async_trait::async_trait;
+use convene_core::page::{Page, PageRequest};
+use convene_core::webfilter::{FilterType, OnFailure, Webfilter};
+use convene_core::webhook::{Attempt, TargetUrl};
+use convene_core::{Timestamp, WebfilterId};
+use convene_store::{NewWebfilter, StoreError, StoreResult, WebfilterStore};
+
+const COLUMNS: &str = "id, filter_type, url, enabled, description, disable_filtering, disable_halt,
+    halt_on_4xx, redirect_on_4xx, halt_on_5xx, redirect_on_5xx, halt_on_request_exception,
+    redirect_on_request_exception, encoding, timeout_ms, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    filter_type: String,
+    url: String,
+    enabled: bool,
+    description: Option<String>,
+    disable_filtering: bool,
+    disable_halt: bool,
+    halt_on_4xx: bool,
+    redirect_on_4xx: Option<String>,
+    halt_on_5xx: bool,
+    redirect_on_5xx: Option<String>,
+    halt_on_request_exception: bool,
+    redirect_on_request_exception: Option<String>,
+    encoding: String,
+    timeout_ms: i32,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+fn on(halt: bool, redirect: Option<String>) -> OnFailure {
+    OnFailure {
+        halt,
+        redirect_to: redirect.map(TargetUrl::from_trusted),
+    }
+}
+
+fn redirect(o: &OnFailure) -> Option<&str> {
+    o.redirect_to.as_ref().map(TargetUrl::as_str)
+}
+
+impl TryFrom<Row> for Webfilter {
+    type Error = StoreError;
+
+    fn try_from(r: Row) -> StoreResult<Self> {
+        Ok(Webfilter {
+            id: WebfilterId::from_trusted(r.id),
+            filter_type: FilterType::parse(&r.filter_type).ok_or_else(|| {
+                StoreError::Other(format!("unknown filter type {}", r.filter_type).into())
+            })?,
+            url: TargetUrl::from_trusted(r.url),
+            enabled: r.enabled,
+            description: r.description,
+            disable_filtering: r.disable_filtering,
+            disable_halt: r.disable_halt,
+            on_4xx: on(r.halt_on_4xx, r.redirect_on_4xx),
+            on_5xx: on(r.halt_on_5xx, r.redirect_on_5xx),
+            on_request_exception: on(r.halt_on_request_exception, r.redirect_on_request_exception),
+            encoding: r.encoding,
+            timeout_ms: u32::try_from(r.timeout_ms).unwrap_or(0),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+fn filters(rows: Vec<Row>) -> StoreResult<Vec<Webfilter>> {
+    rows.into_iter().map(Webfilter::try_from).collect()
+}
+
+#[async_trait]
+impl WebfilterStore for PgStore {
+    async fn create_webfilter(&self, n: NewWebfilter, at: Timestamp) -> StoreResult<Webfilter> {
+        let sql = format!(
+            "INSERT INTO webfilters ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+             $12, $13, $14, $15, $16, $16) RETURNING {COLUMNS}"
+        );
+        let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(WebfilterId::new().as_str())
+            .bind(n.filter_type.as_str())
+            .bind(n.url.as_str())
+            .bind(n.enabled)
+            .bind(&n.description)
+            .bind(n.disable_filtering)
+            .bind(n.disable_halt)
+            .bind(n.on_4xx.halt)
+            .bind(redirect(&n.on_4xx))
+            .bind(n.on_5xx.halt)
+            .bind(redirect(&n.on_5xx))
+            .bind(n.on_request_exception.halt)
+            .bind(redirect(&n.on_request_exception))
+            .bind(&n.encoding)
+            .bind(i32::try_from(n.timeout_ms).unwrap_or(i32::MAX))
+            .bind(at)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.try_into()
+    }
+
+    async fn webfilter(&self, id: &WebfilterId) -> StoreResult<Option<Webfilter>> {
+        let sql = format!("SELECT {COLUMNS} FROM webfilters WHERE id = $1");
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.map(Webfilter::try_from).transpose()
+    }
+
+    async fn list_webfilters(&self, page: &PageRequest) -> StoreResult<Page<Webfilter>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM webfilters WHERE $1::text IS NULL OR id > $1 ORDER BY id LIMIT $2"
+        );
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(page.after.as_deref())
+            .bind(i64::from(page.limit) + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(Page::from_overfetch(
+            filters(rows)?,
+            page.limit,
+            |f: &Webfilter| f.id.to_string(),
+        ))
+    }
+
+    async fn enabled_webfilters(&self, filter_type: FilterType) -> StoreResult<Vec<Webfilter>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM webfilters WHERE filter_type = $1 AND enabled ORDER BY id"
+        );
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(filter_type.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        filters(rows)
+    }
+
+    async fn update_webfilter(&self, f: &Webfilter) -> StoreResult<Webfilter> {
+        let sql = format!(
+            "UPDATE webfilters SET url = $2, enabled = $3, description = $4, disable_filtering = $5,
+             disable_halt = $6, halt_on_4xx = $7, redirect_on_4xx = $8, halt_on_5xx = $9,
+             redirect_on_5xx = $10, halt_on_request_exception = $11,
+             redirect_on_request_exception = $12, encoding = $13, timeout_ms = $14, updated_at = $15
+             WHERE id = $1 RETURNING {COLUMNS}"
+        );
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(f.id.as_str())
+            .bind(f.url.as_str())
+            .bind(f.enabled)
+            .bind(&f.description)
+            .bind(f.disable_filtering)
+            .bind(f.disable_halt)
+            .bind(f.on_4xx.halt)
+            .bind(redirect(&f.on_4xx))
+            .bind(f.on_5xx.halt)
+            .bind(redirect(&f.on_5xx))
+            .bind(f.on_request_exception.halt)
+            .bind(redirect(&f.on_request_exception))
+            .bind(&f.encoding)
+            .bind(i32::try_from(f.timeout_ms).unwrap_or(i32::MAX))
+            .bind(f.updated_at)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    async fn delete_webfilter(&self, id: &WebfilterId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM webfilters WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn log_filter_call(&self, id: &WebfilterId, a: &Attempt) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO webfilter_calls (webfilter_id, attempted_at, duration_ms, status_code,
+             error_class, error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id.as_str())
+        .bind(a.attempted_at)
+        .bind(i32::try_from(a.duration_ms).unwrap_or(i32::MAX))
+        .bind(a.status_code.map(i32::from))
+        .bind(&a.error_class)
+        .bind(&a.error)
+        .bind(&a.response_body)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn filter_calls(&self, id: &WebfilterId, limit: u32) -> StoreResult<Vec<Attempt>> {
+        let rows: Vec<AttemptRow> = sqlx::query_as(
+            "SELECT attempted_at, duration_ms, status_code, error_class, error, response_body
+             FROM webfilter_calls WHERE webfilter_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(id.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows.into_iter().map(Attempt::from).collect())
+    }
+}

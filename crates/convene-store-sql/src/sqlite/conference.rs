@@ -1,0 +1,425 @@
+use super::convert::{from_micros, map_err, micros};
+use super::jobs::enqueue_in;
+use super::{SqliteStore, emit};
+use async_trait::async_trait;
+use convene_core::conference::{
+    Conference, ConferenceStatus, GroupName, NewSession, RoomHandle, RoomRecord, Session,
+    SessionPatch, SlideDeck,
+};
+use convene_core::event::Event;
+use convene_core::outbound::{EventType, OutboundEvent};
+use convene_core::page::{Page, PageRequest};
+use convene_core::text::Title;
+use convene_core::webhook::TargetUrl;
+use convene_core::{DeckId, EventId, SessionId, Timestamp};
+use convene_store::{
+    CONFERENCE_ROOM, ConferenceStore, DeckRevision, RoomOutcome, SlideOp, StoreError, StoreResult,
+};
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    event_id: Option<String>,
+    number: i64,
+    title: String,
+    group_name: String,
+    starts_at: i64,
+    duration_minutes: i64,
+    extrainfo: String,
+    provider: Option<String>,
+    conference_status: Option<String>,
+    conference_error: Option<String>,
+    room_remote_id: Option<String>,
+    room_join_url: Option<String>,
+    room_secret: Option<String>,
+    room_data: Option<String>,
+    room_starts_at: Option<i64>,
+    room_duration_minutes: Option<i64>,
+    deleted_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn minutes(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
+impl SessionRow {
+    fn into_session(self) -> (Session, bool) {
+        let room = match (self.room_remote_id, self.room_join_url) {
+            (Some(remote_id), Some(join_url)) => Some(RoomRecord {
+                handle: RoomHandle {
+                    provider: self.provider.clone().unwrap_or_default(),
+                    remote_id,
+                    join_url,
+                    secret_handle: self.room_secret,
+                    data: self
+                        .room_data
+                        .and_then(|d| serde_json::from_str(&d).ok())
+                        .unwrap_or_default(),
+                },
+                starts_at: from_micros(self.room_starts_at.unwrap_or(self.starts_at)),
+                duration_minutes: minutes(self.room_duration_minutes.unwrap_or(0)),
+            }),
+            _ => None,
+        };
+        let conference = self.provider.map(|provider| Conference {
+            status: self
+                .conference_status
+                .as_deref()
+                .and_then(ConferenceStatus::parse)
+                .unwrap_or(ConferenceStatus::Pending),
+            provider,
+            room,
+            error: self.conference_error,
+        });
+        let session = Session {
+            id: SessionId::from_trusted(self.id),
+            event: EventId::from_trusted(self.event_id.unwrap_or_default()),
+            number: self.number,
+            title: Title::from_trusted(self.title),
+            group: GroupName::from_trusted(self.group_name),
+            starts_at: from_micros(self.starts_at),
+            duration_minutes: minutes(self.duration_minutes),
+            extrainfo: self.extrainfo,
+            conference,
+            created_at: from_micros(self.created_at),
+            updated_at: from_micros(self.updated_at),
+        };
+        (session, self.deleted_at.is_some())
+    }
+}
+
+pub(crate) async fn next_number(conn: &mut SqliteConnection, counter: &str) -> StoreResult<i64> {
+    let (n,): (i64,) =
+        sqlx::query_as("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
+            .bind(counter)
+            .fetch_one(conn)
+            .await
+            .map_err(map_err)?;
+    Ok(n)
+}
+
+async fn fetch(
+    conn: &mut SqliteConnection,
+    id: &SessionId,
+) -> StoreResult<Option<(Session, bool)>> {
+    let row: Option<SessionRow> = sqlx::query_as("SELECT * FROM sessions WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await
+        .map_err(map_err)?;
+    Ok(row.map(SessionRow::into_session))
+}
+
+async fn live(conn: &mut SqliteConnection, id: &SessionId) -> StoreResult<Option<Session>> {
+    Ok(fetch(conn, id)
+        .await?
+        .filter(|(_, deleted)| !deleted)
+        .map(|(s, _)| s))
+}
+
+/// Before an event is deleted: its sessions go too, those with a room once the room is gone.
+pub(crate) async fn event_going(
+    conn: &mut SqliteConnection,
+    event: &EventId,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let with_rooms: Vec<(String,)> = sqlx::query_as(
+        "UPDATE sessions SET deleted_at = $2, conference_status = 'pending'
+         WHERE event_id = $1 AND deleted_at IS NULL AND provider IS NOT NULL RETURNING id",
+    )
+    .bind(event.as_str())
+    .bind(micros(at))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    for (id,) in with_rooms {
+        enqueue_in(conn, CONFERENCE_ROOM, &id, &json!({}), at).await?;
+    }
+    sqlx::query("DELETE FROM sessions WHERE event_id = $1 AND provider IS NULL")
+        .bind(event.as_str())
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl ConferenceStore for SqliteStore {
+    async fn create_session(
+        &self,
+        event: &Event,
+        new: NewSession,
+        at: Timestamp,
+    ) -> StoreResult<Session> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let number = next_number(&mut tx, "session").await?;
+        let id = SessionId::new();
+        sqlx::query(
+            "INSERT INTO sessions (id, event_id, number, title, group_name, starts_at, duration_minutes, extrainfo,
+                 provider, conference_status, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $9 IS NULL THEN NULL ELSE 'pending' END, $10, $10)",
+        )
+        .bind(id.as_str())
+        .bind(event.id.as_str())
+        .bind(number)
+        .bind(new.title.as_str())
+        .bind(new.group.as_str())
+        .bind(micros(new.starts_at))
+        .bind(i64::from(new.duration_minutes))
+        .bind(&new.extrainfo)
+        .bind(new.provider.as_deref())
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await
+        .map_err(super::roster::gone)?;
+        if new.provider.is_some() {
+            enqueue_in(&mut tx, CONFERENCE_ROOM, id.as_str(), &json!({}), at).await?;
+        }
+        let session = live(&mut tx, &id).await?.ok_or(StoreError::NotFound)?;
+        emit(
+            &mut tx,
+            OutboundEvent::session(EventType::SessionCreated, &session),
+            at,
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(session)
+    }
+
+    async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
+        let mut conn = self.reader.acquire().await.map_err(map_err)?;
+        live(&mut conn, id).await
+    }
+
+    async fn session_for_room(&self, id: &SessionId) -> StoreResult<Option<(Session, bool)>> {
+        let mut conn = self.reader.acquire().await.map_err(map_err)?;
+        fetch(&mut conn, id).await
+    }
+
+    async fn sessions(&self, event: &EventId, page: &PageRequest) -> StoreResult<Page<Session>> {
+        let after = page.after.as_deref().and_then(|c| c.split_once(':'));
+        let rows: Vec<SessionRow> = sqlx::query_as(
+            "SELECT * FROM sessions WHERE event_id = $1 AND deleted_at IS NULL
+               AND ($2 IS NULL OR starts_at > $2 OR (starts_at = $2 AND id > $3))
+             ORDER BY starts_at, id LIMIT $4",
+        )
+        .bind(event.as_str())
+        .bind(after.and_then(|(t, _)| t.parse::<i64>().ok()))
+        .bind(after.map(|(_, id)| id))
+        .bind(i64::from(page.limit) + 1)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        let list = rows.into_iter().map(|r| r.into_session().0).collect();
+        Ok(Page::from_overfetch(list, page.limit, |s: &Session| {
+            format!("{}:{}", micros(s.starts_at), s.id)
+        }))
+    }
+
+    async fn update_session(
+        &self,
+        id: &SessionId,
+        patch: SessionPatch,
+        at: Timestamp,
+    ) -> StoreResult<Option<Session>> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let Some(before) = live(&mut tx, id).await? else {
+            return Ok(None);
+        };
+        let after = patch.apply_to(before.clone(), at);
+        let moved = after.conference.is_some()
+            && (after.starts_at != before.starts_at
+                || after.duration_minutes != before.duration_minutes
+                || after.group != before.group);
+        sqlx::query(
+            "UPDATE sessions SET title = $2, group_name = $3, starts_at = $4, duration_minutes = $5, extrainfo = $6,
+                 conference_status = CASE WHEN $7 THEN 'pending' ELSE conference_status END, updated_at = $8
+             WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .bind(after.title.as_str())
+        .bind(after.group.as_str())
+        .bind(micros(after.starts_at))
+        .bind(i64::from(after.duration_minutes))
+        .bind(&after.extrainfo)
+        .bind(moved)
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if moved {
+            enqueue_in(&mut tx, CONFERENCE_ROOM, id.as_str(), &json!({}), at).await?;
+        }
+        let session = live(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        emit(
+            &mut tx,
+            OutboundEvent::session(EventType::SessionUpdated, &session),
+            at,
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(Some(session))
+    }
+
+    async fn delete_session(&self, id: &SessionId, at: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let Some(session) = live(&mut tx, id).await? else {
+            return Ok(false);
+        };
+        if session.conference.is_some() {
+            // Its room (made, or being made) must go first: the room job finishes the delete.
+            sqlx::query(
+                "UPDATE sessions SET deleted_at = $2, conference_status = 'pending' WHERE id = $1",
+            )
+            .bind(id.as_str())
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            enqueue_in(&mut tx, CONFERENCE_ROOM, id.as_str(), &json!({}), at).await?;
+        } else {
+            sqlx::query("DELETE FROM sessions WHERE id = $1")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        emit(
+            &mut tx,
+            OutboundEvent::session(EventType::SessionDeleted, &session),
+            at,
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn record_room(
+        &self,
+        id: &SessionId,
+        outcome: &RoomOutcome,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let kind = match outcome {
+            RoomOutcome::Removed => {
+                sqlx::query("DELETE FROM sessions WHERE id = $1")
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                None
+            }
+            RoomOutcome::Ready(room) => {
+                sqlx::query(
+                    "UPDATE sessions SET conference_status = 'ready', conference_error = NULL, room_remote_id = $2,
+                         room_join_url = $3, room_secret = $4, room_data = $5, room_starts_at = $6,
+                         room_duration_minutes = $7 WHERE id = $1",
+                )
+                .bind(id.as_str())
+                .bind(&room.handle.remote_id)
+                .bind(&room.handle.join_url)
+                .bind(room.handle.secret_handle.as_deref())
+                .bind(room.handle.data.to_string())
+                .bind(micros(room.starts_at))
+                .bind(i64::from(room.duration_minutes))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                Some(EventType::ConferenceReady)
+            }
+            RoomOutcome::Cleared => {
+                sqlx::query(
+                    "UPDATE sessions SET conference_status = 'pending', room_remote_id = NULL, room_join_url = NULL,
+                         room_secret = NULL, room_data = NULL, room_starts_at = NULL, room_duration_minutes = NULL
+                     WHERE id = $1",
+                )
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                None
+            }
+            RoomOutcome::Retrying(error) => {
+                sqlx::query("UPDATE sessions SET conference_status = 'pending', conference_error = $2 WHERE id = $1")
+                    .bind(id.as_str())
+                    .bind(error)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                None
+            }
+            RoomOutcome::Failed(error) => {
+                sqlx::query("UPDATE sessions SET conference_status = 'failed', conference_error = $2 WHERE id = $1")
+                    .bind(id.as_str())
+                    .bind(error)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                Some(EventType::ConferenceFailed)
+            }
+        };
+        if let Some(kind) = kind
+            && let Some((session, _)) = fetch(&mut tx, id).await?
+        {
+            emit(&mut tx, OutboundEvent::conference(kind, &session), at).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn add_deck(
+        &self,
+        session: &Session,
+        title: Title,
+        url: TargetUrl,
+        rev: String,
+        at: Timestamp,
+    ) -> StoreResult<SlideDeck> {
+        super::decks::add_deck(self, session, title, url, rev, at).await
+    }
+
+    async fn decks(&self, session: &SessionId) -> StoreResult<Vec<SlideDeck>> {
+        super::decks::decks(self, session).await
+    }
+
+    async fn revise_deck(
+        &self,
+        session: &Session,
+        deck: &DeckId,
+        revision: DeckRevision,
+        at: Timestamp,
+    ) -> StoreResult<Option<SlideDeck>> {
+        super::decks::revise_deck(self, session, deck, revision, at).await
+    }
+
+    async fn delete_deck(
+        &self,
+        session: &Session,
+        deck: &DeckId,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        super::decks::delete_deck(self, session, deck, at).await
+    }
+
+    async fn reorder_decks(
+        &self,
+        session: &Session,
+        order: &[DeckId],
+        at: Timestamp,
+    ) -> StoreResult<Option<Vec<SlideDeck>>> {
+        super::decks::reorder_decks(self, session, order, at).await
+    }
+
+    async fn slide_ops(&self, session: &SessionId) -> StoreResult<Vec<SlideOp>> {
+        super::decks::slide_ops(self, session).await
+    }
+
+    async fn drop_slide_ops(&self, session: &SessionId, through: i64) -> StoreResult<()> {
+        super::decks::drop_slide_ops(self, session, through).await
+    }
+}

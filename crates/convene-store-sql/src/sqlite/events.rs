@@ -1,0 +1,252 @@
+use super::convert::{from_micros, is_unique_violation, map_err, micros, opt_micros};
+use super::{SqliteStore, emit};
+use async_trait::async_trait;
+use convene_core::event::{Event, EventPatch, NewEvent, Organizer, Role};
+use convene_core::outbound::{EventType, OutboundEvent};
+use convene_core::page::{Page, PageRequest};
+use convene_core::sync::{CenterEventId, SyncLink};
+use convene_core::text::{Description, Slug, TimeZoneName, Title};
+use convene_core::user::User;
+use convene_core::{EventId, Timestamp, UserId};
+use convene_store::{
+    Audience, Conflict, EventFilter, EventStore, PatchOutcome, StoreError, StoreResult,
+};
+use sqlx::SqliteConnection;
+
+const EVENT_COLUMNS: &str = "e.id, e.slug, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.private, e.created_at, e.updated_at, e.sync_event_id, e.sync_since";
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: String,
+    slug: String,
+    title: String,
+    description: Option<String>,
+    starts_at: Option<i64>,
+    ends_at: Option<i64>,
+    timezone: Option<String>,
+    private: bool,
+    created_at: i64,
+    updated_at: i64,
+    sync_event_id: Option<String>,
+    sync_since: Option<i64>,
+}
+
+impl From<EventRow> for Event {
+    fn from(r: EventRow) -> Self {
+        Event {
+            id: EventId::from_trusted(r.id),
+            slug: Slug::from_trusted(r.slug),
+            title: Title::from_trusted(r.title),
+            description: r.description.map(Description::from_trusted),
+            starts_at: r.starts_at.map(from_micros),
+            ends_at: r.ends_at.map(from_micros),
+            timezone: r.timezone.map(TimeZoneName::from_trusted),
+            private: r.private,
+            created_at: from_micros(r.created_at),
+            updated_at: from_micros(r.updated_at),
+            sync: r.sync_event_id.zip(r.sync_since).map(|(id, s)| SyncLink {
+                event_id: CenterEventId::from_trusted(id),
+                since: from_micros(s),
+            }),
+        }
+    }
+}
+
+fn slug_conflict(e: sqlx::Error) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::Conflict(Conflict::Slug)
+    } else {
+        map_err(e)
+    }
+}
+
+async fn fetch_event(conn: &mut SqliteConnection, id: &EventId) -> StoreResult<Option<Event>> {
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = $1");
+    let row: Option<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await
+        .map_err(map_err)?;
+    Ok(row.map(Event::from))
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn create_event(
+        &self,
+        new: NewEvent,
+        creator: Option<&User>,
+        at: Timestamp,
+    ) -> StoreResult<Event> {
+        let event = Event {
+            id: EventId::new(),
+            slug: new.slug,
+            title: new.title,
+            description: new.description,
+            starts_at: new.starts_at,
+            ends_at: new.ends_at,
+            timezone: new.timezone,
+            private: new.private,
+            created_at: at,
+            updated_at: at,
+            sync: None,
+        };
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO events (id, slug, title, description, starts_at, ends_at, timezone, private, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        )
+        .bind(event.id.as_str())
+        .bind(event.slug.as_str())
+        .bind(event.title.as_str())
+        .bind(event.description.as_ref().map(Description::as_str))
+        .bind(opt_micros(event.starts_at))
+        .bind(opt_micros(event.ends_at))
+        .bind(event.timezone.as_ref().map(TimeZoneName::as_str))
+        .bind(event.private)
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await
+        .map_err(slug_conflict)?;
+        emit(
+            &mut tx,
+            OutboundEvent::event(EventType::EventCreated, &event),
+            at,
+        )
+        .await?;
+        if let Some(user) = creator {
+            sqlx::query("INSERT INTO organizers (event_id, user_id, role, added_at) VALUES ($1, $2, $3, $4)")
+                .bind(event.id.as_str())
+                .bind(user.id.as_str())
+                .bind(Role::Facilitator.as_str())
+                .bind(micros(at))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            let organizer = Organizer {
+                user_id: user.id.clone(),
+                username: user.username.clone(),
+                role: Role::Facilitator,
+                added_at: at,
+            };
+            emit(
+                &mut tx,
+                OutboundEvent::organizer(EventType::OrganizerAdded, &event, &organizer),
+                at,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(event)
+    }
+
+    async fn event_by_id(&self, id: &EventId) -> StoreResult<Option<Event>> {
+        let mut conn = self.reader.acquire().await.map_err(map_err)?;
+        fetch_event(&mut conn, id).await
+    }
+
+    async fn list_events(
+        &self,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Event>> {
+        let viewer = match &filter.audience {
+            Audience::Everything => None,
+            Audience::User(id) => Some(id.as_str()),
+        };
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events e
+             WHERE ($1 IS NULL OR e.slug = $1) AND ($2 IS NULL OR e.id > $2)
+               AND ($3 IS NULL OR e.private = 0
+                    OR EXISTS (SELECT 1 FROM organizers o WHERE o.event_id = e.id AND o.user_id = $3)
+                    OR EXISTS (SELECT 1 FROM participants p WHERE p.event_id = e.id AND p.user_id = $3))
+             ORDER BY e.id LIMIT $4"
+        );
+        let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(filter.slug.as_ref().map(Slug::as_str))
+            .bind(page.after.as_deref())
+            .bind(viewer)
+            .bind(i64::from(page.limit) + 1)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(map_err)?;
+        let events = rows.into_iter().map(Event::from).collect();
+        Ok(Page::from_overfetch(events, page.limit, |e: &Event| {
+            e.id.to_string()
+        }))
+    }
+
+    async fn update_event(
+        &self,
+        id: &EventId,
+        patch: EventPatch,
+        at: Timestamp,
+    ) -> StoreResult<PatchOutcome> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let current = fetch_event(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let event = match patch.apply_to(current, at) {
+            Ok(event) => event,
+            Err(errors) => return Ok(PatchOutcome::Invalid(errors)),
+        };
+        sqlx::query(
+            "UPDATE events SET slug = $2, title = $3, description = $4, starts_at = $5, ends_at = $6, timezone = $7,
+             private = $8, updated_at = $9 WHERE id = $1",
+        )
+        .bind(event.id.as_str())
+        .bind(event.slug.as_str())
+        .bind(event.title.as_str())
+        .bind(event.description.as_ref().map(Description::as_str))
+        .bind(opt_micros(event.starts_at))
+        .bind(opt_micros(event.ends_at))
+        .bind(event.timezone.as_ref().map(TimeZoneName::as_str))
+        .bind(event.private)
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await
+        .map_err(slug_conflict)?;
+        emit(
+            &mut tx,
+            OutboundEvent::event(EventType::EventUpdated, &event),
+            at,
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(PatchOutcome::Updated(Box::new(event)))
+    }
+
+    async fn delete_event(&self, event: &Event, at: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        super::conference::event_going(&mut tx, &event.id, at).await?;
+        let deleted = sqlx::query("DELETE FROM events WHERE id = $1")
+            .bind(event.id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if deleted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        emit(
+            &mut tx,
+            OutboundEvent::event(EventType::EventDeleted, event),
+            at,
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn standing(&self, event: &EventId, user: &UserId) -> StoreResult<(Option<Role>, bool)> {
+        let (role, registered): (Option<String>, bool) = sqlx::query_as(
+            "SELECT (SELECT role FROM organizers WHERE event_id = $1 AND user_id = $2),
+                    EXISTS (SELECT 1 FROM participants WHERE event_id = $1 AND user_id = $2)",
+        )
+        .bind(event.as_str())
+        .bind(user.as_str())
+        .fetch_one(&self.reader)
+        .await
+        .map_err(map_err)?;
+        Ok((role.as_deref().and_then(Role::parse), registered))
+    }
+}

@@ -1,0 +1,173 @@
+use super::SqliteStore;
+use super::convert::{from_micros, map_err, micros};
+use async_trait::async_trait;
+use convene_core::Timestamp;
+use convene_store::{Job, JobEnd, JobStore, StoreError, StoreResult};
+use serde_json::Value;
+use sqlx::SqliteConnection;
+use time::Duration;
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: String,
+    kind: String,
+    subject: String,
+    payload: String,
+    generation: i64,
+    attempts: i64,
+    next_attempt_at: i64,
+    last_error: Option<String>,
+    created_at: i64,
+    lease_token: Option<String>,
+}
+
+impl TryFrom<JobRow> for Job {
+    type Error = StoreError;
+
+    fn try_from(r: JobRow) -> StoreResult<Self> {
+        Ok(Job {
+            id: r.id,
+            kind: r.kind,
+            subject: r.subject,
+            payload: serde_json::from_str(&r.payload).map_err(|e| StoreError::Other(e.into()))?,
+            generation: r.generation,
+            attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
+            next_attempt_at: from_micros(r.next_attempt_at),
+            last_error: r.last_error,
+            created_at: from_micros(r.created_at),
+            lease_token: r.lease_token,
+        })
+    }
+}
+
+const JOB_COLUMNS: &str = "id, kind, subject, payload, generation, attempts, next_attempt_at, last_error, created_at, lease_token";
+
+/// Queues a job, or coalesces into the waiting one, inside the caller's transaction.
+pub(crate) async fn enqueue_in(
+    conn: &mut SqliteConnection,
+    kind: &str,
+    subject: &str,
+    payload: &Value,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, subject, payload, status, generation, attempts, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'pending', 1, 0, $5, $5, $5)
+         ON CONFLICT (kind, subject) WHERE status = 'pending'
+         DO UPDATE SET payload = excluded.payload, generation = jobs.generation + 1, updated_at = excluded.updated_at",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(kind)
+    .bind(subject)
+    .bind(payload.to_string())
+    .bind(micros(at))
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    async fn enqueue_job(
+        &self,
+        kind: &str,
+        subject: &str,
+        payload: &Value,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let mut conn = self.writer.acquire().await.map_err(map_err)?;
+        enqueue_in(&mut conn, kind, subject, payload, at).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        let sql = format!(
+            "UPDATE jobs SET lease_until = $2, lease_token = $3 WHERE id IN (
+                 SELECT id FROM jobs WHERE status = 'pending' AND next_attempt_at <= $1
+                 AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_attempt_at, id LIMIT $4)
+             RETURNING {JOB_COLUMNS}"
+        );
+        let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(micros(now))
+            .bind(micros(now + lease))
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(i64::from(limit))
+            .fetch_all(&self.writer)
+            .await
+            .map_err(map_err)?;
+        let mut jobs: Vec<Job> = rows
+            .into_iter()
+            .map(Job::try_from)
+            .collect::<StoreResult<_>>()?;
+        jobs.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
+        Ok(jobs)
+    }
+
+    async fn finish_job(&self, job: &Job, end: &JobEnd, at: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let held: Option<(i64,)> = sqlx::query_as(
+            "SELECT generation FROM jobs WHERE id = $1 AND lease_token = $2 AND status = 'pending'",
+        )
+        .bind(&job.id)
+        .bind(job.lease_token.as_deref())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let Some((generation,)) = held else {
+            return Ok(false);
+        };
+        let moved = generation != job.generation;
+        let query = match (end, moved) {
+            (JobEnd::Done, false) => sqlx::query("DELETE FROM jobs WHERE id = $1").bind(&job.id),
+            // Changed while it ran: the newest state still has to go out, now.
+            (JobEnd::Done | JobEnd::Failed(_), true) => sqlx::query(
+                "UPDATE jobs SET attempts = 0, next_attempt_at = $2, lease_until = NULL, lease_token = NULL, updated_at = $2 WHERE id = $1",
+            )
+            .bind(&job.id)
+            .bind(micros(at)),
+            (JobEnd::RetryAt { at: next, error }, _) => sqlx::query(
+                "UPDATE jobs SET attempts = attempts + 1, next_attempt_at = $2, lease_until = NULL, lease_token = NULL, last_error = $3, updated_at = $4 WHERE id = $1",
+            )
+            .bind(&job.id)
+            .bind(micros(*next))
+            .bind(error.as_str())
+            .bind(micros(at)),
+            (JobEnd::Failed(error), false) => sqlx::query(
+                "UPDATE jobs SET status = 'failed', attempts = attempts + 1, lease_until = NULL, lease_token = NULL, last_error = $2, updated_at = $3 WHERE id = $1",
+            )
+            .bind(&job.id)
+            .bind(error.as_str())
+            .bind(micros(at)),
+        };
+        query.execute(&mut *tx).await.map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn pending_job(&self, kind: &str, subject: &str) -> StoreResult<Option<Job>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE kind = $1 AND subject = $2 AND status = 'pending'"
+        );
+        let row: Option<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(kind)
+            .bind(subject)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(map_err)?;
+        row.map(Job::try_from).transpose()
+    }
+
+    async fn purge_failed_jobs(&self, before: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM jobs WHERE status = 'failed' AND updated_at < $1")
+            .bind(micros(before))
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,209 @@
+//! SQLite storage: the embedded default. One process owns the file: a single-connection writer
+//! pool serialises writes (no `SQLITE_BUSY` lock upgrades), a reader pool serves reads in WAL.
+
+mod conference;
+mod convert;
+
+mod decks;
+mod deliveries;
+mod events;
+mod idempotency;
+mod jobs;
+mod mails;
+mod notifications;
+#[path = "../shared/osdi.rs"]
+mod osdi;
+mod people;
+mod roster;
+mod roster_sync;
+#[path = "../shared/secrets.rs"]
+mod secrets;
+mod sync;
+mod tokens;
+mod users;
+mod web;
+mod webfilters;
+mod webhooks;
+
+use async_trait::async_trait;
+use convene_core::Timestamp;
+use convene_core::outbound::OutboundEvent;
+use convene_store::{Admin, OutboxMessage, OutboxStore, PoolStats, StoreError, StoreResult};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqliteConnection, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use convert::map_err;
+use convert::{from_micros, micros};
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    keys: convene_store::seal::KeySlot,
+}
+
+/// This backend's store, as the modules shared by both stores name it.
+pub(crate) type Backend = SqliteStore;
+/// This backend's database, as the shared modules name it.
+pub(crate) type Db = sqlx::Sqlite;
+
+impl SqliteStore {
+    /// The pool reads go to.
+    pub(crate) fn reads(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// The pool writes go to.
+    pub(crate) fn writes(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// Opens (creating if missing) the database at a `sqlite://PATH` URL.
+    pub async fn connect(url: &str, max_readers: u32) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(map_err)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+            .map_err(map_err)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(max_readers.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(map_err)?;
+        Ok(Self {
+            writer,
+            reader,
+            keys: Default::default(),
+        })
+    }
+}
+
+/// Writes one outbound event to the outbox inside the caller's transaction.
+async fn emit(conn: &mut SqliteConnection, msg: OutboundEvent, at: Timestamp) -> StoreResult<()> {
+    sqlx::query("INSERT INTO outbox (id, event_type, data, occurred_at) VALUES ($1, $2, $3, $4)")
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(msg.event_type.as_str())
+        .bind(msg.data.to_string())
+        .bind(micros(at))
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+/// Writes outbound events to the outbox in one statement, in the order given.
+async fn emit_all(
+    conn: &mut SqliteConnection,
+    messages: Vec<OutboundEvent>,
+    at: Timestamp,
+) -> StoreResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<(String, &str, String)> = messages
+        .iter()
+        .map(|m| {
+            (
+                uuid::Uuid::now_v7().to_string(),
+                m.event_type.as_str(),
+                m.data.to_string(),
+            )
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO outbox (id, event_type, data, occurred_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, $2 FROM json_each($1) ORDER BY key",
+    )
+    .bind(sqlx::types::Json(&rows))
+    .bind(micros(at))
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn outbox_after(&self, seq: i64, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+        let rows: Vec<OutboxRow> = sqlx::query_as(
+            "SELECT seq, id, event_type, data, occurred_at FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        outbox_messages(rows)
+    }
+}
+
+/// An outbox row as read: seq, id, type, data, time.
+pub(crate) type OutboxRow = (i64, String, String, String, i64);
+
+pub(crate) fn outbox_messages(rows: Vec<OutboxRow>) -> StoreResult<Vec<OutboxMessage>> {
+    rows.into_iter()
+        .map(|(seq, id, event_type, data, at)| {
+            let data = serde_json::from_str(&data).map_err(|e| StoreError::Other(e.into()))?;
+            Ok(OutboxMessage {
+                seq,
+                id,
+                event_type,
+                data,
+                occurred_at: from_micros(at),
+            })
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Admin for SqliteStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.writer)
+            .await
+            .map_err(|e| StoreError::Other(e.into()))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.writer.size() + self.reader.size(),
+            idle: (self.writer.num_idle() + self.reader.num_idle()) as u32,
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    fn use_keys(&self, keys: std::sync::Arc<convene_store::seal::Keyring>) {
+        self.keys.set(keys);
+    }
+
+    async fn reseal_secrets(&self) -> StoreResult<u64> {
+        secrets::reseal(self).await
+    }
+}

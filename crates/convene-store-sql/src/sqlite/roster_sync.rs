@@ -1,0 +1,173 @@
+//! Replacing an event's participants with the list an Event Center sent: one transaction, a
+//! handful of set-based statements whatever the size of the change.
+
+use super::convert::{map_err, micros};
+use super::emit_all;
+use super::roster::all_participants;
+use super::sync::public_list_changed;
+use convene_core::event::{Event, Participant, Visibility};
+use convene_core::outbound::{EventType, OutboundEvent};
+use convene_core::sync::{CenterEventId, RosterDiff};
+use convene_core::user::User;
+use convene_core::username::Username;
+use convene_core::{Timestamp, UserId};
+use convene_store::{RosterChange, StoreResult};
+use sqlx::SqliteConnection;
+use sqlx::types::Json;
+use std::collections::{BTreeSet, HashMap};
+
+pub(crate) async fn ids_of(
+    conn: &mut SqliteConnection,
+    names: &[&str],
+) -> StoreResult<HashMap<String, String>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT username, id FROM users WHERE username IN (SELECT value FROM json_each($1))",
+    )
+    .bind(Json(names))
+    .fetch_all(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The users of `names`, creating those in `create` that do not exist (a name created by
+/// another transaction meanwhile is that user). Pushes `user.created` for each one made.
+async fn users_for(
+    conn: &mut SqliteConnection,
+    names: &[Username],
+    create: &[Username],
+    at: Timestamp,
+    change: &mut RosterChange,
+    messages: &mut Vec<OutboundEvent>,
+) -> StoreResult<Vec<(Username, UserId)>> {
+    let wanted: Vec<&str> = names.iter().map(Username::as_str).collect();
+    let mut ids = ids_of(conn, &wanted).await?;
+    let new: Vec<User> = names
+        .iter()
+        .filter(|n| !ids.contains_key(n.as_str()) && create.contains(n))
+        .map(|n| User::fresh(n.clone(), at))
+        .collect();
+    if !new.is_empty() {
+        let rows: Vec<(&str, &str)> = new
+            .iter()
+            .map(|u| (u.id.as_str(), u.username.as_str()))
+            .collect();
+        sqlx::query(
+            "INSERT INTO users (id, username, is_admin, created_at, updated_at)
+             SELECT value ->> 0, value ->> 1, 0, $2, $2 FROM json_each($1) WHERE true
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(Json(&rows))
+        .bind(micros(at))
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        ids = ids_of(conn, &wanted).await?;
+        for user in new
+            .iter()
+            .filter(|u| ids.get(u.username.as_str()).map(String::as_str) == Some(u.id.as_str()))
+        {
+            change.created.push(user.username.clone());
+            messages.push(OutboundEvent::user(EventType::UserCreated, user));
+        }
+    }
+    let mut found = Vec::new();
+    for name in names {
+        match ids.get(name.as_str()) {
+            Some(id) => found.push((name.clone(), UserId::from_trusted(id.clone()))),
+            None => change.skipped.push(name.clone()),
+        }
+    }
+    Ok(found)
+}
+
+/// See `SyncStore::apply_roster`; the caller holds the transaction (the single writer).
+pub(crate) async fn apply(
+    conn: &mut SqliteConnection,
+    event: &Event,
+    center: &CenterEventId,
+    wanted: &BTreeSet<Username>,
+    create: &[Username],
+    at: Timestamp,
+) -> StoreResult<Option<RosterChange>> {
+    let linked: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM events WHERE id = $1 AND sync_event_id = $2")
+            .bind(event.id.as_str())
+            .bind(center.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    if linked.is_none() {
+        return Ok(None);
+    }
+    let current = all_participants(conn, &event.id).await?;
+    let diff = RosterDiff::between(&current, wanted);
+    let mut change = RosterChange::default();
+    let mut messages = Vec::new();
+    if !diff.remove.is_empty() {
+        let ids: Vec<&str> = diff.remove.iter().map(|p| p.user_id.as_str()).collect();
+        sqlx::query(
+            "DELETE FROM participants WHERE event_id = $1 AND user_id IN (SELECT value FROM json_each($2))",
+        )
+        .bind(event.id.as_str())
+        .bind(Json(&ids))
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        for gone in &diff.remove {
+            messages.push(OutboundEvent::participant(
+                EventType::ParticipantCancelled,
+                event,
+                gone,
+            ));
+            change.removed.push(gone.username.clone());
+        }
+    }
+    let added = users_for(conn, &diff.add, create, at, &mut change, &mut messages).await?;
+    if !added.is_empty() {
+        let ids: Vec<&str> = added.iter().map(|(_, id)| id.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO participants (event_id, user_id, visibility, registered_at)
+             SELECT $1, value, 'public', $2 FROM json_each($3)",
+        )
+        .bind(event.id.as_str())
+        .bind(micros(at))
+        .bind(Json(&ids))
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        for (username, user_id) in added {
+            let participant = Participant {
+                user_id,
+                username,
+                visibility: Visibility::Public,
+                registered_at: at,
+            };
+            messages.push(OutboundEvent::participant(
+                EventType::ParticipantRegistered,
+                event,
+                &participant,
+            ));
+            change.added.push(participant.username);
+        }
+    }
+    if change.added.is_empty() && change.removed.is_empty() {
+        return Ok(Some(change));
+    }
+    messages.push(OutboundEvent::participants_synced(
+        event,
+        center,
+        &change.added,
+        &change.removed,
+    ));
+    emit_all(conn, messages, at).await?;
+    let public_changed = !change.added.is_empty()
+        || diff
+            .remove
+            .iter()
+            .any(|p| p.visibility == Visibility::Public);
+    if public_changed {
+        public_list_changed(conn, &event.id, at).await?;
+    }
+    Ok(Some(change))
+}

@@ -1,0 +1,347 @@
+use super::convert::{from_micros, map_err, micros};
+use super::jobs::enqueue_in;
+use super::{SqliteStore, emit};
+use async_trait::async_trait;
+use convene_core::event::Event;
+use convene_core::outbound::{EventType, OutboundEvent};
+use convene_core::page::{Page, PageRequest};
+use convene_core::sync::{CenterEventId, DashboardLink, Direction, Endpoint, SyncCall};
+use convene_core::username::Username;
+use convene_core::webhook::TargetUrl;
+use convene_core::{EventId, Timestamp};
+use convene_store::{DASHBOARD_PUSH, LinkWrite, RosterChange, StoreResult, SyncStore};
+use sqlx::SqliteConnection;
+use std::collections::BTreeSet;
+
+/// Queues (or coalesces into) a push of the event's public participants, if it is linked to a
+/// Dashboard course. Called in the transaction of every change to that list.
+pub(crate) async fn public_list_changed(
+    conn: &mut SqliteConnection,
+    event: &EventId,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let linked: Option<(String,)> =
+        sqlx::query_as("SELECT event_id FROM dashboard_links WHERE event_id = $1")
+            .bind(event.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    if linked.is_none() {
+        return Ok(());
+    }
+    enqueue_in(
+        conn,
+        DASHBOARD_PUSH,
+        event.as_str(),
+        &serde_json::json!({}),
+        at,
+    )
+    .await
+}
+
+#[derive(sqlx::FromRow)]
+struct CallRow {
+    id: String,
+    event_id: Option<String>,
+    direction: String,
+    endpoint: String,
+    course_slug: String,
+    center_event_id: Option<String>,
+    dry_run: bool,
+    outcome: String,
+    status: Option<i64>,
+    added: i64,
+    removed: i64,
+    skipped: i64,
+    detail: Option<String>,
+    at: i64,
+}
+
+impl From<CallRow> for SyncCall {
+    fn from(r: CallRow) -> Self {
+        let count = |n: i64| u32::try_from(n).unwrap_or(0);
+        SyncCall {
+            id: r.id,
+            event: r.event_id.map(EventId::from_trusted),
+            direction: Direction::parse(&r.direction).unwrap_or(Direction::Inbound),
+            endpoint: Endpoint::parse(&r.endpoint).unwrap_or(Endpoint::Update),
+            course_slug: r.course_slug,
+            center_event_id: r.center_event_id,
+            dry_run: r.dry_run,
+            outcome: r.outcome,
+            status: r.status.and_then(|s| u16::try_from(s).ok()),
+            added: count(r.added),
+            removed: count(r.removed),
+            skipped: count(r.skipped),
+            detail: r.detail,
+            at: from_micros(r.at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    event_id: String,
+    base_url: String,
+    course_slug: String,
+    secret: String,
+    linked_at: i64,
+    last_push_at: Option<i64>,
+    last_push_result: Option<String>,
+}
+
+impl From<LinkRow> for DashboardLink {
+    fn from(r: LinkRow) -> Self {
+        DashboardLink {
+            event: EventId::from_trusted(r.event_id),
+            base_url: TargetUrl::from_trusted(r.base_url),
+            course_slug: r.course_slug,
+            secret: r.secret,
+            linked_at: from_micros(r.linked_at),
+            last_push_at: r.last_push_at.map(from_micros),
+            last_push_result: r.last_push_result,
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Links an unlinked event to `center`, or unlinks it from `center`; `false` when the event
+    /// was not in that state. Emits `event_sync.enabled` / `event_sync.disabled`.
+    async fn set_sync(
+        &self,
+        event: &Event,
+        center: &CenterEventId,
+        at: Timestamp,
+        link: bool,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let query = if link {
+            sqlx::query(
+                "UPDATE events SET sync_event_id = $2, sync_since = $3 WHERE id = $1 AND sync_event_id IS NULL",
+            )
+            .bind(event.id.as_str())
+            .bind(center.as_str())
+            .bind(micros(at))
+        } else {
+            sqlx::query(
+                "UPDATE events SET sync_event_id = NULL, sync_since = NULL WHERE id = $1 AND sync_event_id = $2",
+            )
+            .bind(event.id.as_str())
+            .bind(center.as_str())
+        };
+        let changed = query
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            > 0;
+        if changed {
+            let kind = if link {
+                EventType::EventSyncEnabled
+            } else {
+                EventType::EventSyncDisabled
+            };
+            emit(&mut tx, OutboundEvent::sync_link(kind, event, center), at).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(changed)
+    }
+}
+
+#[async_trait]
+impl SyncStore for SqliteStore {
+    async fn enable_sync(
+        &self,
+        event: &Event,
+        center: &CenterEventId,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        self.set_sync(event, center, at, true).await
+    }
+
+    async fn disable_sync(
+        &self,
+        event: &Event,
+        center: &CenterEventId,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        self.set_sync(event, center, at, false).await
+    }
+
+    async fn apply_roster(
+        &self,
+        event: &Event,
+        center: &CenterEventId,
+        wanted: &BTreeSet<Username>,
+        create: &[Username],
+        at: Timestamp,
+    ) -> StoreResult<Option<RosterChange>> {
+        // The single writer serialises this transaction against every other write.
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let change = super::roster_sync::apply(&mut tx, event, center, wanted, create, at).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(change)
+    }
+
+    async fn unknown_usernames(&self, names: &[Username]) -> StoreResult<Vec<Username>> {
+        let mut conn = self.reader.acquire().await.map_err(map_err)?;
+        let list: Vec<&str> = names.iter().map(Username::as_str).collect();
+        let known = super::roster_sync::ids_of(&mut conn, &list).await?;
+        Ok(names
+            .iter()
+            .filter(|n| !known.contains_key(n.as_str()))
+            .cloned()
+            .collect())
+    }
+
+    async fn record_sync_call(&self, call: &SyncCall) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sync_calls (id, event_id, direction, endpoint, course_slug, center_event_id, dry_run, outcome, status, added, removed, skipped, detail, at)
+             VALUES ($1, (SELECT id FROM events WHERE id = $2), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&call.id)
+        .bind(call.event.as_ref().map(EventId::as_str))
+        .bind(call.direction.as_str())
+        .bind(call.endpoint.as_str())
+        .bind(&call.course_slug)
+        .bind(call.center_event_id.as_deref())
+        .bind(call.dry_run)
+        .bind(&call.outcome)
+        .bind(call.status.map(i64::from))
+        .bind(i64::from(call.added))
+        .bind(i64::from(call.removed))
+        .bind(i64::from(call.skipped))
+        .bind(call.detail.as_deref())
+        .bind(micros(call.at))
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn sync_calls(&self, event: &EventId, page: &PageRequest) -> StoreResult<Page<SyncCall>> {
+        let rows: Vec<CallRow> = sqlx::query_as(
+            "SELECT * FROM sync_calls WHERE event_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        )
+        .bind(event.as_str())
+        .bind(page.after.as_deref())
+        .bind(i64::from(page.limit) + 1)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        let list = rows.into_iter().map(SyncCall::from).collect();
+        Ok(Page::from_overfetch(list, page.limit, |c: &SyncCall| {
+            c.id.clone()
+        }))
+    }
+
+    async fn put_dashboard_link(&self, link: &DashboardLink) -> StoreResult<LinkWrite> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let existing: Option<LinkRow> =
+            sqlx::query_as("SELECT * FROM dashboard_links WHERE event_id = $1")
+                .bind(link.event.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        let write = match existing {
+            Some(old)
+                if old.base_url == link.base_url.as_str()
+                    && old.course_slug == link.course_slug =>
+            {
+                sqlx::query("UPDATE dashboard_links SET secret = $2 WHERE event_id = $1")
+                    .bind(link.event.as_str())
+                    .bind(self.keys.get().seal(&link.secret))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                LinkWrite::Kept
+            }
+            Some(_) => LinkWrite::LinkedElsewhere,
+            None => {
+                let inserted = sqlx::query(
+                    "INSERT INTO dashboard_links (event_id, base_url, course_slug, secret, linked_at) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (event_id) DO NOTHING",
+                )
+                .bind(link.event.as_str())
+                .bind(link.base_url.as_str())
+                .bind(&link.course_slug)
+                .bind(self.keys.get().seal(&link.secret))
+                .bind(micros(link.linked_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(super::roster::gone)?;
+                if inserted.rows_affected() == 0 {
+                    // A concurrent request linked it first.
+                    LinkWrite::LinkedElsewhere
+                } else {
+                    public_list_changed(&mut tx, &link.event, link.linked_at).await?;
+                    LinkWrite::Created
+                }
+            }
+        };
+        tx.commit().await.map_err(map_err)?;
+        Ok(write)
+    }
+
+    async fn dashboard_link(&self, event: &EventId) -> StoreResult<Option<DashboardLink>> {
+        let row: Option<LinkRow> =
+            sqlx::query_as("SELECT * FROM dashboard_links WHERE event_id = $1")
+                .bind(event.as_str())
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(map_err)?;
+        row.map(|r| {
+            let mut link = DashboardLink::from(r);
+            link.secret = self.keys.get().open(&link.secret)?;
+            Ok(link)
+        })
+        .transpose()
+    }
+
+    async fn delete_dashboard_link(&self, event: &EventId) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let deleted = sqlx::query("DELETE FROM dashboard_links WHERE event_id = $1")
+            .bind(event.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            > 0;
+        sqlx::query("DELETE FROM jobs WHERE kind = $1 AND subject = $2")
+            .bind(DASHBOARD_PUSH)
+            .bind(event.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(deleted)
+    }
+
+    async fn record_push(&self, event: &EventId, result: &str, at: Timestamp) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE dashboard_links SET last_push_at = $2, last_push_result = $3 WHERE event_id = $1",
+        )
+        .bind(event.as_str())
+        .bind(micros(at))
+        .bind(result)
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn public_usernames(&self, event: &EventId) -> StoreResult<Vec<Username>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT u.username FROM participants p JOIN users u ON u.id = p.user_id
+             WHERE p.event_id = $1 AND p.visibility = 'public' ORDER BY u.username",
+        )
+        .bind(event.as_str())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(n,)| Username::from_trusted(n))
+            .collect())
+    }
+}

@@ -1,0 +1,175 @@
+use super::SqliteStore;
+use super::convert::{from_micros, map_err, micros, opt_micros};
+use async_trait::async_trait;
+use convene_core::page::{Page, PageRequest};
+use convene_core::webhook::{EventTypes, TargetUrl, Webhook};
+use convene_core::{Timestamp, WebhookId};
+use convene_store::{NewWebhook, StoreError, StoreResult, WebhookStore};
+use sqlx::types::Json;
+use std::collections::BTreeMap;
+
+pub(crate) const WEBHOOK_COLUMNS: &str = "id, url, event_types, enabled, encoding, description, headers,
+    rate_limit_per_s, secret, previous_secret, previous_secret_until, disabled_reason, failing_since,
+    created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct WebhookRow {
+    id: String,
+    url: String,
+    event_types: Json<Vec<String>>,
+    enabled: bool,
+    encoding: String,
+    description: Option<String>,
+    headers: Json<BTreeMap<String, String>>,
+    rate_limit_per_s: Option<i32>,
+    secret: String,
+    previous_secret: Option<String>,
+    previous_secret_until: Option<i64>,
+    disabled_reason: Option<String>,
+    failing_since: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<WebhookRow> for Webhook {
+    fn from(r: WebhookRow) -> Self {
+        Webhook {
+            id: WebhookId::from_trusted(r.id),
+            url: TargetUrl::from_trusted(r.url),
+            event_types: EventTypes::from_list(r.event_types.0),
+            enabled: r.enabled,
+            encoding: r.encoding,
+            description: r.description,
+            headers: r.headers.0,
+            rate_limit_per_s: r.rate_limit_per_s.and_then(|n| u32::try_from(n).ok()),
+            secret: r.secret,
+            previous_secret: r
+                .previous_secret
+                .zip(r.previous_secret_until.map(from_micros)),
+            disabled_reason: r.disabled_reason,
+            failing_since: r.failing_since.map(from_micros),
+            created_at: from_micros(r.created_at),
+            updated_at: from_micros(r.updated_at),
+        }
+    }
+}
+
+fn rate(n: Option<u32>) -> Option<i32> {
+    n.map(|n| i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+#[async_trait]
+impl WebhookStore for SqliteStore {
+    async fn create_webhook(&self, new: NewWebhook, at: Timestamp) -> StoreResult<Webhook> {
+        let sql = format!(
+            "INSERT INTO webhooks (id, url, event_types, enabled, encoding, description, headers,
+             rate_limit_per_s, secret, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING {WEBHOOK_COLUMNS}"
+        );
+        let row: WebhookRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(WebhookId::new().as_str())
+            .bind(new.url.as_str())
+            .bind(Json(new.event_types.to_list()))
+            .bind(new.enabled)
+            .bind(&new.encoding)
+            .bind(&new.description)
+            .bind(Json(&new.headers))
+            .bind(rate(new.rate_limit_per_s))
+            .bind(self.keys.get().seal(&new.secret))
+            .bind(micros(at))
+            .fetch_one(&self.writer)
+            .await
+            .map_err(map_err)?;
+        self.keys.get().opened_webhook(row.into())
+    }
+
+    async fn webhook(&self, id: &WebhookId) -> StoreResult<Option<Webhook>> {
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1");
+        let row: Option<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| self.keys.get().opened_webhook(r.into()))
+            .transpose()
+    }
+
+    async fn list_webhooks(&self, page: &PageRequest) -> StoreResult<Page<Webhook>> {
+        let sql = format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2"
+        );
+        let rows: Vec<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(page.after.as_deref())
+            .bind(i64::from(page.limit) + 1)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(map_err)?;
+        let keys = self.keys.get();
+        let hooks = rows
+            .into_iter()
+            .map(|r| keys.opened_webhook(r.into()))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(hooks, page.limit, |w: &Webhook| {
+            w.id.to_string()
+        }))
+    }
+
+    async fn update_webhook(&self, w: &Webhook) -> StoreResult<Webhook> {
+        let sql = format!(
+            "UPDATE webhooks SET url = $2, event_types = $3, enabled = $4, encoding = $5,
+             description = $6, headers = $7, rate_limit_per_s = $8, secret = $9,
+             previous_secret = $10, previous_secret_until = $11, disabled_reason = $12,
+             failing_since = $13, updated_at = $14 WHERE id = $1 RETURNING {WEBHOOK_COLUMNS}"
+        );
+        let keys = self.keys.get();
+        let (previous, until) = w.previous_secret.clone().unzip();
+        let previous = previous.map(|p| keys.seal(&p));
+        let row: Option<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(w.id.as_str())
+            .bind(w.url.as_str())
+            .bind(Json(w.event_types.to_list()))
+            .bind(w.enabled)
+            .bind(&w.encoding)
+            .bind(&w.description)
+            .bind(Json(&w.headers))
+            .bind(rate(w.rate_limit_per_s))
+            .bind(keys.seal(&w.secret))
+            .bind(previous)
+            .bind(opt_micros(until))
+            .bind(&w.disabled_reason)
+            .bind(opt_micros(w.failing_since))
+            .bind(micros(w.updated_at))
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(map_err)?;
+        keys.opened_webhook(row.ok_or(StoreError::NotFound)?.into())
+    }
+
+    async fn disable_webhook(
+        &self,
+        id: &WebhookId,
+        reason: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE webhooks SET enabled = 0, disabled_reason = $2, updated_at = $3
+             WHERE id = $1 AND enabled",
+        )
+        .bind(id.as_str())
+        .bind(reason)
+        .bind(micros(at))
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_webhook(&self, id: &WebhookId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM webhooks WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
