@@ -1,5 +1,5 @@
 use super::PgStore;
-use super::convert::map_err;
+use super::dialect::map_err;
 use super::webhooks::{WEBHOOK_COLUMNS, WebhookRow};
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};

@@ -1,28 +1,41 @@
 //! PostgreSQL storage: the scale-out backend. Several nodes may share one database; migrations
 //! take sqlx's advisory lock, so nodes starting together migrate once.
 
+#[path = "../shared/conference.rs"]
 mod conference;
-mod convert;
+mod dialect;
 
+#[path = "../shared/decks.rs"]
 mod decks;
 mod deliveries;
+#[path = "../shared/events.rs"]
 mod events;
+#[path = "../shared/idempotency.rs"]
 mod idempotency;
+#[path = "../shared/jobs.rs"]
 mod jobs;
 mod mails;
 mod notifications;
 #[path = "../shared/osdi.rs"]
 mod osdi;
+#[path = "../shared/people.rs"]
 mod people;
+#[path = "../shared/roster.rs"]
 mod roster;
+#[path = "../shared/roster_sync.rs"]
 mod roster_sync;
 #[path = "../shared/secrets.rs"]
 mod secrets;
 mod sync;
+#[path = "../shared/tokens.rs"]
 mod tokens;
+#[path = "../shared/users.rs"]
 mod users;
+#[path = "../shared/web.rs"]
 mod web;
+#[path = "../shared/webfilters.rs"]
 mod webfilters;
+#[path = "../shared/webhooks.rs"]
 mod webhooks;
 
 use async_trait::async_trait;
@@ -34,7 +47,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
 
-pub use convert::map_err;
+pub use dialect::map_err;
 
 #[derive(Debug, Clone)]
 pub struct PgStore {

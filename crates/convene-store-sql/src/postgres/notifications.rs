@@ -1,4 +1,4 @@
-use super::convert::map_err;
+use super::dialect::map_err;
 use super::users::{USER_COLUMNS, UserRow};
 use super::{OutboxRow, PgStore, mails::insert_mails, outbox_messages};
 use crate::notification_sql::Bind as B;

@@ -1,4 +1,4 @@
-use super::convert::map_err;
+use super::dialect::map_err;
 use super::jobs::enqueue_in;
 use super::{PgStore, emit};
 use async_trait::async_trait;

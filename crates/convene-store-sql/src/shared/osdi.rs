@@ -7,7 +7,7 @@ mod rows {
     use convene_store::{Attendance, Flag, Pair, Profile, RecordLog, Run, StoreResult, SyncError};
     use sqlx::Row;
     type R = <Db as sqlx::Database>::Row;
-    use super::super::convert::map_err;
+    use super::super::dialect::map_err;
 
     pub fn profile(r: &R) -> StoreResult<Profile> {
         Ok(Profile {
@@ -122,7 +122,7 @@ mod rows {
     }
 }
 
-use super::convert::{is_unique_violation, map_err};
+use super::dialect::{is_unique_violation, map_err};
 use super::{Backend, emit};
 use async_trait::async_trait;
 use convene_core::outbound::OutboundEvent;
@@ -776,7 +776,7 @@ impl OsdiStore for Backend {
                     .bind(remote_event_id)
                     .execute(self.writes())
                     .await
-                    .map_err(|e| if super::convert::is_foreign_key_violation(&e) { StoreError::NotFound } else { map_err(e) })?;
+                    .map_err(|e| if super::dialect::is_foreign_key_violation(&e) { StoreError::NotFound } else { map_err(e) })?;
         Ok(())
     }
 
@@ -831,7 +831,7 @@ impl OsdiStore for Backend {
                     .bind(micros(at))
                     .fetch_one(self.writes())
                     .await
-                    .map_err(|e| if super::convert::is_foreign_key_violation(&e) { StoreError::NotFound } else { map_err(e) })?;
+                    .map_err(|e| if super::dialect::is_foreign_key_violation(&e) { StoreError::NotFound } else { map_err(e) })?;
         rows::attendance(&row)
     }
 

@@ -1,5 +1,5 @@
 use super::SqliteStore;
-use super::convert::{from_micros, map_err, micros, opt_micros};
+use super::dialect::{from_micros, map_err, micros, opt_micros};
 use super::webhooks::{WEBHOOK_COLUMNS, WebhookRow};
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};

@@ -1,5 +1,5 @@
 use super::SqliteStore;
-use super::convert::{from_micros, map_err, micros};
+use super::dialect::{from_micros, map_err, micros};
 use super::jobs::enqueue_in;
 use async_trait::async_trait;
 use convene_core::mail::{Mail, MailAttempt, MailOutcome, MailStatus, NewMail};

@@ -1,28 +1,41 @@
 //! SQLite storage: the embedded default. One process owns the file: a single-connection writer
 //! pool serialises writes (no `SQLITE_BUSY` lock upgrades), a reader pool serves reads in WAL.
 
+#[path = "../shared/conference.rs"]
 mod conference;
-mod convert;
+mod dialect;
 
+#[path = "../shared/decks.rs"]
 mod decks;
 mod deliveries;
+#[path = "../shared/events.rs"]
 mod events;
+#[path = "../shared/idempotency.rs"]
 mod idempotency;
+#[path = "../shared/jobs.rs"]
 mod jobs;
 mod mails;
 mod notifications;
 #[path = "../shared/osdi.rs"]
 mod osdi;
+#[path = "../shared/people.rs"]
 mod people;
+#[path = "../shared/roster.rs"]
 mod roster;
+#[path = "../shared/roster_sync.rs"]
 mod roster_sync;
 #[path = "../shared/secrets.rs"]
 mod secrets;
 mod sync;
+#[path = "../shared/tokens.rs"]
 mod tokens;
+#[path = "../shared/users.rs"]
 mod users;
+#[path = "../shared/web.rs"]
 mod web;
+#[path = "../shared/webfilters.rs"]
 mod webfilters;
+#[path = "../shared/webhooks.rs"]
 mod webhooks;
 
 use async_trait::async_trait;
@@ -34,8 +47,8 @@ use sqlx::{SqliteConnection, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use convert::map_err;
-use convert::{from_micros, micros};
+pub use dialect::map_err;
+use dialect::{from_micros, micros};
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {

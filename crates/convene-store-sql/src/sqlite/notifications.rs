@@ -1,4 +1,4 @@
-use super::convert::{from_micros, map_err, micros};
+use super::dialect::{from_micros, map_err, micros};
 use super::users::{USER_COLUMNS, UserRow};
 use super::{OutboxRow, SqliteStore, mails::insert_mails, outbox_messages};
 use crate::notification_sql::Bind as B;

@@ -1,4 +1,4 @@
-use super::convert::{from_micros, map_err, micros};
+use super::dialect::{from_micros, map_err, micros};
 use super::jobs::enqueue_in;
 use super::{SqliteStore, emit};
 use async_trait::async_trait;

@@ -1,5 +1,5 @@
-use super::convert::{from_micros, is_foreign_key_violation, map_err, micros};
-use super::{SqliteStore, emit};
+use super::dialect::{Conn, DbTime, db_time, is_foreign_key_violation, map_err, time_of};
+use super::{Backend, emit};
 use async_trait::async_trait;
 use convene_core::event::{
     Event, Organizer, OrganizerRemoval, Participant, Registration, Role, Visibility,
@@ -10,14 +10,13 @@ use convene_core::user::User;
 use convene_core::username::Username;
 use convene_core::{EventId, Timestamp, UserId};
 use convene_store::{RosterStore, StoreError, StoreResult};
-use sqlx::SqliteConnection;
 
 #[derive(sqlx::FromRow)]
 struct MemberRow {
     user_id: String,
     username: String,
     kind: String,
-    at: i64,
+    at: DbTime,
 }
 
 impl MemberRow {
@@ -26,7 +25,7 @@ impl MemberRow {
             user_id: UserId::from_trusted(self.user_id),
             username: Username::from_trusted(self.username),
             role: Role::parse(&self.kind).unwrap_or(Role::Facilitator),
-            added_at: from_micros(self.at),
+            added_at: time_of(self.at),
         }
     }
 
@@ -35,7 +34,7 @@ impl MemberRow {
             user_id: UserId::from_trusted(self.user_id),
             username: Username::from_trusted(self.username),
             visibility: Visibility::parse(&self.kind).unwrap_or(Visibility::Private),
-            registered_at: from_micros(self.at),
+            registered_at: time_of(self.at),
         }
     }
 }
@@ -50,7 +49,7 @@ pub(crate) fn gone(e: sqlx::Error) -> StoreError {
 }
 
 async fn participant(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     event: &EventId,
     user: &UserId,
 ) -> StoreResult<Option<Participant>> {
@@ -68,7 +67,7 @@ async fn participant(
 
 /// Every participant of the event, private ones included, in no particular order.
 pub(crate) async fn all_participants(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     event: &EventId,
 ) -> StoreResult<Vec<Participant>> {
     let rows: Vec<MemberRow> = sqlx::query_as(
@@ -83,14 +82,14 @@ pub(crate) async fn all_participants(
 }
 
 #[async_trait]
-impl RosterStore for SqliteStore {
+impl RosterStore for Backend {
     async fn organizers(&self, event: &EventId) -> StoreResult<Vec<Organizer>> {
         let rows: Vec<MemberRow> = sqlx::query_as(
             "SELECT o.user_id, u.username, o.role AS kind, o.added_at AS at
              FROM organizers o JOIN users u ON u.id = o.user_id WHERE o.event_id = $1 ORDER BY u.username",
         )
         .bind(event.as_str())
-        .fetch_all(&self.reader)
+        .fetch_all(self.reads())
         .await
         .map_err(map_err)?;
         Ok(rows.into_iter().map(MemberRow::organizer).collect())
@@ -103,7 +102,7 @@ impl RosterStore for SqliteStore {
         role: Role,
         at: Timestamp,
     ) -> StoreResult<(Organizer, bool)> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let inserted = sqlx::query(
             "INSERT INTO organizers (event_id, user_id, role, added_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (event_id, user_id) DO NOTHING",
@@ -111,7 +110,7 @@ impl RosterStore for SqliteStore {
         .bind(event.id.as_str())
         .bind(user.id.as_str())
         .bind(role.as_str())
-        .bind(micros(at))
+        .bind(db_time(at))
         .execute(&mut *tx)
         .await
         .map_err(gone)?;
@@ -145,7 +144,7 @@ impl RosterStore for SqliteStore {
         keep_one: bool,
         at: Timestamp,
     ) -> StoreResult<OrganizerRemoval> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let rows: Vec<MemberRow> = sqlx::query_as(
             "SELECT o.user_id, u.username, o.role AS kind, o.added_at AS at
              FROM organizers o JOIN users u ON u.id = o.user_id WHERE o.event_id = $1",
@@ -193,7 +192,7 @@ impl RosterStore for SqliteStore {
         .bind(include_private)
         .bind(page.after.as_deref())
         .bind(i64::from(page.limit) + 1)
-        .fetch_all(&self.reader)
+        .fetch_all(self.reads())
         .await
         .map_err(map_err)?;
         let list = rows.into_iter().map(MemberRow::participant).collect();
@@ -209,7 +208,7 @@ impl RosterStore for SqliteStore {
         visibility: Visibility,
         at: Timestamp,
     ) -> StoreResult<Registration> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let registration = match participant(&mut tx, &event.id, &user.id).await? {
             Some(existing) if existing.visibility == visibility => {
                 Registration::Unchanged(existing)
@@ -243,7 +242,7 @@ impl RosterStore for SqliteStore {
                     .bind(event.id.as_str())
                     .bind(user.id.as_str())
                     .bind(visibility.as_str())
-                    .bind(micros(at))
+                    .bind(db_time(at))
                     .execute(&mut *tx)
                     .await
                     .map_err(gone)?;
@@ -279,7 +278,7 @@ impl RosterStore for SqliteStore {
         user: &UserId,
         at: Timestamp,
     ) -> StoreResult<Option<Participant>> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let Some(existing) = participant(&mut tx, &event.id, user).await? else {
             return Ok(None);
         };

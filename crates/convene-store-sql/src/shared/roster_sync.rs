@@ -1,7 +1,9 @@
 //! Replacing an event's participants with the list an Event Center sent: one transaction, a
 //! handful of set-based statements whatever the size of the change.
 
-use super::convert::{map_err, micros};
+use super::dialect::{
+    Conn, FOR_UPDATE, db_time, in_list, json_rows, json_texts, map_err, text_list,
+};
 use super::emit_all;
 use super::roster::all_participants;
 use super::sync::public_list_changed;
@@ -12,28 +14,29 @@ use convene_core::user::User;
 use convene_core::username::Username;
 use convene_core::{Timestamp, UserId};
 use convene_store::{RosterChange, StoreResult};
-use sqlx::SqliteConnection;
 use sqlx::types::Json;
 use std::collections::{BTreeSet, HashMap};
 
 pub(crate) async fn ids_of(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     names: &[&str],
 ) -> StoreResult<HashMap<String, String>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT username, id FROM users WHERE username IN (SELECT value FROM json_each($1))",
-    )
-    .bind(Json(names))
-    .fetch_all(conn)
-    .await
-    .map_err(map_err)?;
+    let sql = format!(
+        "SELECT username, id FROM users WHERE {}",
+        in_list("username", 1)
+    );
+    let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(text_list(names))
+        .fetch_all(conn)
+        .await
+        .map_err(map_err)?;
     Ok(rows.into_iter().collect())
 }
 
 /// The users of `names`, creating those in `create` that do not exist (a name created by
 /// another transaction meanwhile is that user). Pushes `user.created` for each one made.
 async fn users_for(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     names: &[Username],
     create: &[Username],
     at: Timestamp,
@@ -52,16 +55,18 @@ async fn users_for(
             .iter()
             .map(|u| (u.id.as_str(), u.username.as_str()))
             .collect();
-        sqlx::query(
+        let insert = format!(
             "INSERT INTO users (id, username, is_admin, created_at, updated_at)
-             SELECT value ->> 0, value ->> 1, 0, $2, $2 FROM json_each($1) WHERE true
+             SELECT value ->> 0, value ->> 1, FALSE, $2, $2 FROM {} WHERE true
              ON CONFLICT (username) DO NOTHING",
-        )
-        .bind(Json(&rows))
-        .bind(micros(at))
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
+            json_rows(1)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(insert))
+            .bind(Json(&rows))
+            .bind(db_time(at))
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
         ids = ids_of(conn, &wanted).await?;
         for user in new
             .iter()
@@ -81,9 +86,9 @@ async fn users_for(
     Ok(found)
 }
 
-/// See `SyncStore::apply_roster`; the caller holds the transaction (the single writer).
+/// See `SyncStore::apply_roster`; the caller holds the transaction.
 pub(crate) async fn apply(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     event: &Event,
     center: &CenterEventId,
     wanted: &BTreeSet<Username>,
@@ -91,7 +96,8 @@ pub(crate) async fn apply(
     at: Timestamp,
 ) -> StoreResult<Option<RosterChange>> {
     let linked: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM events WHERE id = $1 AND sync_event_id = $2")
+        // The event's row lock serialises sync calls (and link changes) per event.
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT id FROM events WHERE id = $1 AND sync_event_id = $2{FOR_UPDATE}")))
             .bind(event.id.as_str())
             .bind(center.as_str())
             .fetch_optional(&mut *conn)
@@ -106,14 +112,16 @@ pub(crate) async fn apply(
     let mut messages = Vec::new();
     if !diff.remove.is_empty() {
         let ids: Vec<&str> = diff.remove.iter().map(|p| p.user_id.as_str()).collect();
-        sqlx::query(
-            "DELETE FROM participants WHERE event_id = $1 AND user_id IN (SELECT value FROM json_each($2))",
-        )
-        .bind(event.id.as_str())
-        .bind(Json(&ids))
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
+        let delete = format!(
+            "DELETE FROM participants WHERE event_id = $1 AND {}",
+            in_list("user_id", 2)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(delete))
+            .bind(event.id.as_str())
+            .bind(text_list(&ids))
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
         for gone in &diff.remove {
             messages.push(OutboundEvent::participant(
                 EventType::ParticipantCancelled,
@@ -126,16 +134,18 @@ pub(crate) async fn apply(
     let added = users_for(conn, &diff.add, create, at, &mut change, &mut messages).await?;
     if !added.is_empty() {
         let ids: Vec<&str> = added.iter().map(|(_, id)| id.as_str()).collect();
-        sqlx::query(
+        let insert = format!(
             "INSERT INTO participants (event_id, user_id, visibility, registered_at)
-             SELECT $1, value, 'public', $2 FROM json_each($3)",
-        )
-        .bind(event.id.as_str())
-        .bind(micros(at))
-        .bind(Json(&ids))
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
+             SELECT $1, value, 'public', $2 FROM {}",
+            json_texts(3)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(insert))
+            .bind(event.id.as_str())
+            .bind(db_time(at))
+            .bind(Json(&ids))
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
         for (username, user_id) in added {
             let participant = Participant {
                 user_id,

@@ -1,6 +1,6 @@
-use super::PgStore;
-use super::convert::map_err;
+use super::Backend;
 use super::deliveries::AttemptRow;
+use super::dialect::{DbTime, db_time, map_err, time_of};
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
 use convene_core::webfilter::{FilterType, OnFailure, Webfilter};
@@ -29,8 +29,8 @@ struct Row {
     redirect_on_request_exception: Option<String>,
     encoding: String,
     timeout_ms: i32,
-    created_at: Timestamp,
-    updated_at: Timestamp,
+    created_at: DbTime,
+    updated_at: DbTime,
 }
 
 fn on(halt: bool, redirect: Option<String>) -> OnFailure {
@@ -63,8 +63,8 @@ impl TryFrom<Row> for Webfilter {
             on_request_exception: on(r.halt_on_request_exception, r.redirect_on_request_exception),
             encoding: r.encoding,
             timeout_ms: u32::try_from(r.timeout_ms).unwrap_or(0),
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            created_at: time_of(r.created_at),
+            updated_at: time_of(r.updated_at),
         })
     }
 }
@@ -74,7 +74,7 @@ fn filters(rows: Vec<Row>) -> StoreResult<Vec<Webfilter>> {
 }
 
 #[async_trait]
-impl WebfilterStore for PgStore {
+impl WebfilterStore for Backend {
     async fn create_webfilter(&self, n: NewWebfilter, at: Timestamp) -> StoreResult<Webfilter> {
         let sql = format!(
             "INSERT INTO webfilters ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
@@ -96,8 +96,8 @@ impl WebfilterStore for PgStore {
             .bind(redirect(&n.on_request_exception))
             .bind(&n.encoding)
             .bind(i32::try_from(n.timeout_ms).unwrap_or(i32::MAX))
-            .bind(at)
-            .fetch_one(&self.pool)
+            .bind(db_time(at))
+            .fetch_one(self.writes())
             .await
             .map_err(map_err)?;
         row.try_into()
@@ -107,7 +107,7 @@ impl WebfilterStore for PgStore {
         let sql = format!("SELECT {COLUMNS} FROM webfilters WHERE id = $1");
         let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
         row.map(Webfilter::try_from).transpose()
@@ -115,12 +115,12 @@ impl WebfilterStore for PgStore {
 
     async fn list_webfilters(&self, page: &PageRequest) -> StoreResult<Page<Webfilter>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM webfilters WHERE $1::text IS NULL OR id > $1 ORDER BY id LIMIT $2"
+            "SELECT {COLUMNS} FROM webfilters WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2"
         );
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(page.after.as_deref())
             .bind(i64::from(page.limit) + 1)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
         Ok(Page::from_overfetch(
@@ -136,7 +136,7 @@ impl WebfilterStore for PgStore {
         );
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(filter_type.as_str())
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
         filters(rows)
@@ -165,8 +165,8 @@ impl WebfilterStore for PgStore {
             .bind(redirect(&f.on_request_exception))
             .bind(&f.encoding)
             .bind(i32::try_from(f.timeout_ms).unwrap_or(i32::MAX))
-            .bind(f.updated_at)
-            .fetch_optional(&self.pool)
+            .bind(db_time(f.updated_at))
+            .fetch_optional(self.writes())
             .await
             .map_err(map_err)?;
         row.ok_or(StoreError::NotFound)?.try_into()
@@ -175,7 +175,7 @@ impl WebfilterStore for PgStore {
     async fn delete_webfilter(&self, id: &WebfilterId) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM webfilters WHERE id = $1")
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(self.writes())
             .await
             .map_err(map_err)?;
         Ok(done.rows_affected() > 0)
@@ -187,13 +187,13 @@ impl WebfilterStore for PgStore {
              error_class, error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id.as_str())
-        .bind(a.attempted_at)
+        .bind(db_time(a.attempted_at))
         .bind(i32::try_from(a.duration_ms).unwrap_or(i32::MAX))
         .bind(a.status_code.map(i32::from))
         .bind(&a.error_class)
         .bind(&a.error)
         .bind(&a.response_body)
-        .execute(&self.pool)
+        .execute(self.writes())
         .await
         .map_err(map_err)?;
         Ok(())
@@ -206,7 +206,7 @@ impl WebfilterStore for PgStore {
         )
         .bind(id.as_str())
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reads())
         .await
         .map_err(map_err)?;
         Ok(rows.into_iter().map(Attempt::from).collect())

@@ -1,5 +1,5 @@
-use super::convert::{from_micros, is_unique_violation, map_err, micros, opt_micros};
-use super::{SqliteStore, emit};
+use super::dialect::{Conn, DbTime, db_time, is_unique_violation, map_err, time_of};
+use super::{Backend, emit};
 use async_trait::async_trait;
 use convene_core::event::{Event, EventPatch, NewEvent, Organizer, Role};
 use convene_core::outbound::{EventType, OutboundEvent};
@@ -11,7 +11,6 @@ use convene_core::{EventId, Timestamp, UserId};
 use convene_store::{
     Audience, Conflict, EventFilter, EventStore, PatchOutcome, StoreError, StoreResult,
 };
-use sqlx::SqliteConnection;
 
 const EVENT_COLUMNS: &str = "e.id, e.slug, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.private, e.created_at, e.updated_at, e.sync_event_id, e.sync_since";
 
@@ -21,14 +20,14 @@ struct EventRow {
     slug: String,
     title: String,
     description: Option<String>,
-    starts_at: Option<i64>,
-    ends_at: Option<i64>,
+    starts_at: Option<DbTime>,
+    ends_at: Option<DbTime>,
     timezone: Option<String>,
     private: bool,
-    created_at: i64,
-    updated_at: i64,
+    created_at: DbTime,
+    updated_at: DbTime,
     sync_event_id: Option<String>,
-    sync_since: Option<i64>,
+    sync_since: Option<DbTime>,
 }
 
 impl From<EventRow> for Event {
@@ -38,15 +37,15 @@ impl From<EventRow> for Event {
             slug: Slug::from_trusted(r.slug),
             title: Title::from_trusted(r.title),
             description: r.description.map(Description::from_trusted),
-            starts_at: r.starts_at.map(from_micros),
-            ends_at: r.ends_at.map(from_micros),
+            starts_at: r.starts_at.map(time_of),
+            ends_at: r.ends_at.map(time_of),
             timezone: r.timezone.map(TimeZoneName::from_trusted),
             private: r.private,
-            created_at: from_micros(r.created_at),
-            updated_at: from_micros(r.updated_at),
+            created_at: time_of(r.created_at),
+            updated_at: time_of(r.updated_at),
             sync: r.sync_event_id.zip(r.sync_since).map(|(id, s)| SyncLink {
                 event_id: CenterEventId::from_trusted(id),
-                since: from_micros(s),
+                since: time_of(s),
             }),
         }
     }
@@ -60,7 +59,7 @@ fn slug_conflict(e: sqlx::Error) -> StoreError {
     }
 }
 
-async fn fetch_event(conn: &mut SqliteConnection, id: &EventId) -> StoreResult<Option<Event>> {
+async fn fetch_event(conn: &mut Conn, id: &EventId) -> StoreResult<Option<Event>> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = $1");
     let row: Option<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id.as_str())
@@ -71,7 +70,7 @@ async fn fetch_event(conn: &mut SqliteConnection, id: &EventId) -> StoreResult<O
 }
 
 #[async_trait]
-impl EventStore for SqliteStore {
+impl EventStore for Backend {
     async fn create_event(
         &self,
         new: NewEvent,
@@ -91,7 +90,7 @@ impl EventStore for SqliteStore {
             updated_at: at,
             sync: None,
         };
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         sqlx::query(
             "INSERT INTO events (id, slug, title, description, starts_at, ends_at, timezone, private, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
@@ -100,11 +99,11 @@ impl EventStore for SqliteStore {
         .bind(event.slug.as_str())
         .bind(event.title.as_str())
         .bind(event.description.as_ref().map(Description::as_str))
-        .bind(opt_micros(event.starts_at))
-        .bind(opt_micros(event.ends_at))
+        .bind(event.starts_at.map(db_time))
+        .bind(event.ends_at.map(db_time))
         .bind(event.timezone.as_ref().map(TimeZoneName::as_str))
         .bind(event.private)
-        .bind(micros(at))
+        .bind(db_time(at))
         .execute(&mut *tx)
         .await
         .map_err(slug_conflict)?;
@@ -119,7 +118,7 @@ impl EventStore for SqliteStore {
                 .bind(event.id.as_str())
                 .bind(user.id.as_str())
                 .bind(Role::Facilitator.as_str())
-                .bind(micros(at))
+                .bind(db_time(at))
                 .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;
@@ -141,7 +140,7 @@ impl EventStore for SqliteStore {
     }
 
     async fn event_by_id(&self, id: &EventId) -> StoreResult<Option<Event>> {
-        let mut conn = self.reader.acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await.map_err(map_err)?;
         fetch_event(&mut conn, id).await
     }
 
@@ -157,7 +156,7 @@ impl EventStore for SqliteStore {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events e
              WHERE ($1 IS NULL OR e.slug = $1) AND ($2 IS NULL OR e.id > $2)
-               AND ($3 IS NULL OR e.private = 0
+               AND ($3 IS NULL OR NOT e.private
                     OR EXISTS (SELECT 1 FROM organizers o WHERE o.event_id = e.id AND o.user_id = $3)
                     OR EXISTS (SELECT 1 FROM participants p WHERE p.event_id = e.id AND p.user_id = $3))
              ORDER BY e.id LIMIT $4"
@@ -167,7 +166,7 @@ impl EventStore for SqliteStore {
             .bind(page.after.as_deref())
             .bind(viewer)
             .bind(i64::from(page.limit) + 1)
-            .fetch_all(&self.reader)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
         let events = rows.into_iter().map(Event::from).collect();
@@ -182,7 +181,7 @@ impl EventStore for SqliteStore {
         patch: EventPatch,
         at: Timestamp,
     ) -> StoreResult<PatchOutcome> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let current = fetch_event(&mut tx, id)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -198,11 +197,11 @@ impl EventStore for SqliteStore {
         .bind(event.slug.as_str())
         .bind(event.title.as_str())
         .bind(event.description.as_ref().map(Description::as_str))
-        .bind(opt_micros(event.starts_at))
-        .bind(opt_micros(event.ends_at))
+        .bind(event.starts_at.map(db_time))
+        .bind(event.ends_at.map(db_time))
         .bind(event.timezone.as_ref().map(TimeZoneName::as_str))
         .bind(event.private)
-        .bind(micros(at))
+        .bind(db_time(at))
         .execute(&mut *tx)
         .await
         .map_err(slug_conflict)?;
@@ -217,7 +216,7 @@ impl EventStore for SqliteStore {
     }
 
     async fn delete_event(&self, event: &Event, at: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         super::conference::event_going(&mut tx, &event.id, at).await?;
         let deleted = sqlx::query("DELETE FROM events WHERE id = $1")
             .bind(event.id.as_str())
@@ -244,7 +243,7 @@ impl EventStore for SqliteStore {
         )
         .bind(event.as_str())
         .bind(user.as_str())
-        .fetch_one(&self.reader)
+        .fetch_one(self.reads())
         .await
         .map_err(map_err)?;
         Ok((role.as_deref().and_then(Role::parse), registered))

@@ -1,6 +1,6 @@
-use super::convert::map_err;
+use super::dialect::{Conn, DbTime, FOR_UPDATE, db_time, map_err, time_of};
 use super::jobs::enqueue_in;
-use super::{PgStore, emit};
+use super::{Backend, emit};
 use async_trait::async_trait;
 use convene_core::conference::{
     Conference, ConferenceStatus, GroupName, NewSession, RoomHandle, RoomRecord, Session,
@@ -12,11 +12,11 @@ use convene_core::page::{Page, PageRequest};
 use convene_core::text::Title;
 use convene_core::webhook::TargetUrl;
 use convene_core::{DeckId, EventId, SessionId, Timestamp};
+use convene_store::osdi::{from_micros, micros};
 use convene_store::{
     CONFERENCE_ROOM, ConferenceStore, DeckRevision, RoomOutcome, SlideOp, StoreError, StoreResult,
 };
 use serde_json::json;
-use sqlx::PgConnection;
 use sqlx::types::Json;
 
 #[derive(sqlx::FromRow)]
@@ -26,7 +26,7 @@ struct SessionRow {
     number: i64,
     title: String,
     group_name: String,
-    starts_at: Timestamp,
+    starts_at: DbTime,
     duration_minutes: i32,
     extrainfo: String,
     provider: Option<String>,
@@ -36,11 +36,11 @@ struct SessionRow {
     room_join_url: Option<String>,
     room_secret: Option<String>,
     room_data: Option<Json<serde_json::Value>>,
-    room_starts_at: Option<Timestamp>,
+    room_starts_at: Option<DbTime>,
     room_duration_minutes: Option<i32>,
-    deleted_at: Option<Timestamp>,
-    created_at: Timestamp,
-    updated_at: Timestamp,
+    deleted_at: Option<DbTime>,
+    created_at: DbTime,
+    updated_at: DbTime,
 }
 
 fn minutes(n: i32) -> u32 {
@@ -58,7 +58,7 @@ impl SessionRow {
                     secret_handle: self.room_secret,
                     data: self.room_data.map(|d| d.0).unwrap_or_default(),
                 },
-                starts_at: self.room_starts_at.unwrap_or(self.starts_at),
+                starts_at: time_of(self.room_starts_at.unwrap_or(self.starts_at)),
                 duration_minutes: minutes(self.room_duration_minutes.unwrap_or(0)),
             }),
             _ => None,
@@ -79,18 +79,18 @@ impl SessionRow {
             number: self.number,
             title: Title::from_trusted(self.title),
             group: GroupName::from_trusted(self.group_name),
-            starts_at: self.starts_at,
+            starts_at: time_of(self.starts_at),
             duration_minutes: minutes(self.duration_minutes),
             extrainfo: self.extrainfo,
             conference,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
+            created_at: time_of(self.created_at),
+            updated_at: time_of(self.updated_at),
         };
         (session, self.deleted_at.is_some())
     }
 }
 
-pub(crate) async fn next_number(conn: &mut PgConnection, counter: &str) -> StoreResult<i64> {
+pub(crate) async fn next_number(conn: &mut Conn, counter: &str) -> StoreResult<i64> {
     let (n,): (i64,) =
         sqlx::query_as("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
             .bind(counter)
@@ -100,7 +100,18 @@ pub(crate) async fn next_number(conn: &mut PgConnection, counter: &str) -> Store
     Ok(n)
 }
 
-async fn fetch(conn: &mut PgConnection, id: &SessionId) -> StoreResult<Option<(Session, bool)>> {
+/// Serialises changes to one session (its patch, its decks' positions).
+pub(crate) async fn lock(conn: &mut Conn, id: &SessionId) -> StoreResult<()> {
+    let sql = format!("SELECT 1 FROM sessions WHERE id = $1{FOR_UPDATE}");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.as_str())
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+async fn fetch(conn: &mut Conn, id: &SessionId) -> StoreResult<Option<(Session, bool)>> {
     let row: Option<SessionRow> = sqlx::query_as("SELECT * FROM sessions WHERE id = $1")
         .bind(id.as_str())
         .fetch_optional(conn)
@@ -109,17 +120,7 @@ async fn fetch(conn: &mut PgConnection, id: &SessionId) -> StoreResult<Option<(S
     Ok(row.map(SessionRow::into_session))
 }
 
-/// Serialises changes to one session (its patch, its decks' positions).
-pub(crate) async fn lock(conn: &mut PgConnection, id: &SessionId) -> StoreResult<()> {
-    sqlx::query("SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE")
-        .bind(id.as_str())
-        .execute(conn)
-        .await
-        .map_err(map_err)?;
-    Ok(())
-}
-
-async fn live(conn: &mut PgConnection, id: &SessionId) -> StoreResult<Option<Session>> {
+async fn live(conn: &mut Conn, id: &SessionId) -> StoreResult<Option<Session>> {
     Ok(fetch(conn, id)
         .await?
         .filter(|(_, deleted)| !deleted)
@@ -128,7 +129,7 @@ async fn live(conn: &mut PgConnection, id: &SessionId) -> StoreResult<Option<Ses
 
 /// Before an event is deleted: its sessions go too, those with a room once the room is gone.
 pub(crate) async fn event_going(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     event: &EventId,
     at: Timestamp,
 ) -> StoreResult<()> {
@@ -137,7 +138,7 @@ pub(crate) async fn event_going(
          WHERE event_id = $1 AND deleted_at IS NULL AND provider IS NOT NULL RETURNING id",
     )
     .bind(event.as_str())
-    .bind(at)
+    .bind(db_time(at))
     .fetch_all(&mut *conn)
     .await
     .map_err(map_err)?;
@@ -153,31 +154,31 @@ pub(crate) async fn event_going(
 }
 
 #[async_trait]
-impl ConferenceStore for PgStore {
+impl ConferenceStore for Backend {
     async fn create_session(
         &self,
         event: &Event,
         new: NewSession,
         at: Timestamp,
     ) -> StoreResult<Session> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let number = next_number(&mut tx, "session").await?;
         let id = SessionId::new();
         sqlx::query(
             "INSERT INTO sessions (id, event_id, number, title, group_name, starts_at, duration_minutes, extrainfo,
                  provider, conference_status, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $9::text IS NULL THEN NULL ELSE 'pending' END, $10, $10)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $9 IS NULL THEN NULL ELSE 'pending' END, $10, $10)",
         )
         .bind(id.as_str())
         .bind(event.id.as_str())
         .bind(number)
         .bind(new.title.as_str())
         .bind(new.group.as_str())
-        .bind(new.starts_at)
+        .bind(db_time(new.starts_at))
         .bind(i32::try_from(new.duration_minutes).unwrap_or(i32::MAX))
         .bind(&new.extrainfo)
         .bind(new.provider.as_deref())
-        .bind(at)
+        .bind(db_time(at))
         .execute(&mut *tx)
         .await
         .map_err(super::roster::gone)?;
@@ -196,12 +197,12 @@ impl ConferenceStore for PgStore {
     }
 
     async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await.map_err(map_err)?;
         live(&mut conn, id).await
     }
 
     async fn session_for_room(&self, id: &SessionId) -> StoreResult<Option<(Session, bool)>> {
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await.map_err(map_err)?;
         fetch(&mut conn, id).await
     }
 
@@ -209,23 +210,23 @@ impl ConferenceStore for PgStore {
         let after = page.after.as_deref().and_then(|c| c.split_once(':'));
         let rows: Vec<SessionRow> = sqlx::query_as(
             "SELECT * FROM sessions WHERE event_id = $1 AND deleted_at IS NULL
-               AND ($2::timestamptz IS NULL OR starts_at > $2 OR (starts_at = $2 AND id > $3))
+               AND ($2 IS NULL OR starts_at > $2 OR (starts_at = $2 AND id > $3))
              ORDER BY starts_at, id LIMIT $4",
         )
         .bind(event.as_str())
         .bind(
             after
                 .and_then(|(t, _)| t.parse::<i64>().ok())
-                .and_then(|us| Timestamp::from_unix_timestamp_nanos(i128::from(us) * 1000).ok()),
+                .map(|us| db_time(from_micros(us))),
         )
         .bind(after.map(|(_, id)| id))
         .bind(i64::from(page.limit) + 1)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reads())
         .await
         .map_err(map_err)?;
         let list = rows.into_iter().map(|r| r.into_session().0).collect();
         Ok(Page::from_overfetch(list, page.limit, |s: &Session| {
-            format!("{}:{}", s.starts_at.unix_timestamp_nanos() / 1000, s.id)
+            format!("{}:{}", micros(s.starts_at), s.id)
         }))
     }
 
@@ -235,7 +236,7 @@ impl ConferenceStore for PgStore {
         patch: SessionPatch,
         at: Timestamp,
     ) -> StoreResult<Option<Session>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         lock(&mut tx, id).await?;
         let Some(before) = live(&mut tx, id).await? else {
             return Ok(None);
@@ -253,11 +254,11 @@ impl ConferenceStore for PgStore {
         .bind(id.as_str())
         .bind(after.title.as_str())
         .bind(after.group.as_str())
-        .bind(after.starts_at)
+        .bind(db_time(after.starts_at))
         .bind(i32::try_from(after.duration_minutes).unwrap_or(i32::MAX))
         .bind(&after.extrainfo)
         .bind(moved)
-        .bind(at)
+        .bind(db_time(at))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -276,7 +277,7 @@ impl ConferenceStore for PgStore {
     }
 
     async fn delete_session(&self, id: &SessionId, at: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         lock(&mut tx, id).await?;
         let Some(session) = live(&mut tx, id).await? else {
             return Ok(false);
@@ -287,7 +288,7 @@ impl ConferenceStore for PgStore {
                 "UPDATE sessions SET deleted_at = $2, conference_status = 'pending' WHERE id = $1",
             )
             .bind(id.as_str())
-            .bind(at)
+            .bind(db_time(at))
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
@@ -315,7 +316,7 @@ impl ConferenceStore for PgStore {
         outcome: &RoomOutcome,
         at: Timestamp,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let kind = match outcome {
             RoomOutcome::Removed => {
                 sqlx::query("DELETE FROM sessions WHERE id = $1")
@@ -336,7 +337,7 @@ impl ConferenceStore for PgStore {
                 .bind(&room.handle.join_url)
                 .bind(room.handle.secret_handle.as_deref())
                 .bind(Json(&room.handle.data))
-                .bind(room.starts_at)
+                .bind(db_time(room.starts_at))
                 .bind(i32::try_from(room.duration_minutes).unwrap_or(i32::MAX))
                 .execute(&mut *tx)
                 .await

@@ -1,5 +1,5 @@
-use super::convert::map_err;
-use super::{PgStore, emit};
+use super::dialect::{DbTime, db_time, in_list, map_err, text_list, time_of};
+use super::{Backend, emit};
 use async_trait::async_trait;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
@@ -19,8 +19,8 @@ pub(crate) struct UserRow {
     display_name: Option<String>,
     locale: Option<String>,
     is_admin: bool,
-    created_at: Timestamp,
-    updated_at: Timestamp,
+    created_at: DbTime,
+    updated_at: DbTime,
 }
 
 impl From<UserRow> for User {
@@ -32,14 +32,14 @@ impl From<UserRow> for User {
             display_name: r.display_name.map(DisplayName::from_trusted),
             locale: r.locale.map(Locale::from_trusted),
             is_admin: r.is_admin,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            created_at: time_of(r.created_at),
+            updated_at: time_of(r.updated_at),
         }
     }
 }
 
 #[async_trait]
-impl UserStore for PgStore {
+impl UserStore for Backend {
     async fn create_user(&self, new: NewUser, at: Timestamp) -> StoreResult<User> {
         let user = User {
             id: UserId::new(),
@@ -51,7 +51,7 @@ impl UserStore for PgStore {
             created_at: at,
             updated_at: at,
         };
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, username, email, display_name, locale, is_admin, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (username) DO NOTHING",
@@ -62,7 +62,7 @@ impl UserStore for PgStore {
         .bind(user.display_name.as_ref().map(DisplayName::as_str))
         .bind(user.locale.as_ref().map(Locale::as_str))
         .bind(user.is_admin)
-        .bind(at)
+        .bind(db_time(at))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -83,7 +83,7 @@ impl UserStore for PgStore {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
         Ok(row.map(User::from))
@@ -93,7 +93,7 @@ impl UserStore for PgStore {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
         let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(name.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
         Ok(row.map(User::from))
@@ -101,10 +101,13 @@ impl UserStore for PgStore {
 
     async fn users_by_names(&self, names: &[Username]) -> StoreResult<Vec<User>> {
         let names: Vec<&str> = names.iter().map(Username::as_str).collect();
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ANY($1)");
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE {}",
+            in_list("username", 1)
+        );
         let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(&names)
-            .fetch_all(&self.pool)
+            .bind(text_list(&names))
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
         Ok(rows.into_iter().map(User::from).collect())
@@ -117,7 +120,7 @@ impl UserStore for PgStore {
         let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(page.after.as_deref())
             .bind(i64::from(page.limit) + 1)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
         let users = rows.into_iter().map(User::from).collect();
@@ -127,7 +130,7 @@ impl UserStore for PgStore {
     }
 
     async fn update_user(&self, user: &User) -> StoreResult<User> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let updated = sqlx::query(
             "UPDATE users SET email = $2, display_name = $3, locale = $4, is_admin = $5, updated_at = $6 WHERE id = $1",
         )
@@ -136,7 +139,7 @@ impl UserStore for PgStore {
         .bind(user.display_name.as_ref().map(DisplayName::as_str))
         .bind(user.locale.as_ref().map(Locale::as_str))
         .bind(user.is_admin)
-        .bind(user.updated_at)
+        .bind(db_time(user.updated_at))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -154,7 +157,7 @@ impl UserStore for PgStore {
     }
 
     async fn delete_user(&self, user: &User, at: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let attended: Vec<(String,)> = sqlx::query_as(
             "SELECT event_id FROM participants WHERE user_id = $1 AND visibility = 'public'",
         )

@@ -1,17 +1,17 @@
-use super::PgStore;
-use super::convert::map_err;
+use super::Backend;
+use super::dialect::{DbTime, db_time, map_err, time_of};
 use super::users::{USER_COLUMNS, UserRow};
 use async_trait::async_trait;
 use convene_core::{EventId, Timestamp, UserId};
 use convene_store::{StoreResult, WebSession, WebSessionStore};
 
 #[async_trait]
-impl WebSessionStore for PgStore {
+impl WebSessionStore for Backend {
     async fn set_password(&self, user: &UserId, hash: &str) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
             .bind(user.as_str())
             .bind(hash)
-            .execute(&self.pool)
+            .execute(self.writes())
             .await
             .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
@@ -21,7 +21,7 @@ impl WebSessionStore for PgStore {
         let row: Option<(Option<String>,)> =
             sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
                 .bind(user.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reads())
                 .await
                 .map_err(map_err)?;
         Ok(row.and_then(|(h,)| h))
@@ -35,10 +35,10 @@ impl WebSessionStore for PgStore {
         at: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         // Expired sessions go as new ones come: the table stays the size of its live sessions.
         sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
-            .bind(at)
+            .bind(db_time(at))
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
@@ -48,8 +48,8 @@ impl WebSessionStore for PgStore {
         .bind(token_sha256)
         .bind(user.as_str())
         .bind(csrf)
-        .bind(at)
-        .bind(expires_at)
+        .bind(db_time(at))
+        .bind(db_time(expires_at))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -67,8 +67,8 @@ impl WebSessionStore for PgStore {
         );
         let found = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(token_sha256)
-            .bind(now)
-            .fetch_optional(&self.pool)
+            .bind(db_time(now))
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
         let Some(found) = found else { return Ok(None) };
@@ -77,14 +77,14 @@ impl WebSessionStore for PgStore {
         Ok(Some(WebSession {
             user: user.into(),
             csrf: found.try_get("csrf").map_err(map_err)?,
-            expires_at: found.try_get("expires_at").map_err(map_err)?,
+            expires_at: time_of(found.try_get("expires_at").map_err(map_err)?),
         }))
     }
 
     async fn delete_web_session(&self, token_sha256: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM web_sessions WHERE token_sha256 = $1")
             .bind(token_sha256)
-            .execute(&self.pool)
+            .execute(self.writes())
             .await
             .map_err(map_err)?;
         Ok(())
@@ -97,8 +97,8 @@ impl WebSessionStore for PgStore {
              RETURNING failures",
         )
         .bind(username)
-        .bind(at)
-        .fetch_one(&self.pool)
+        .bind(db_time(at))
+        .fetch_one(self.writes())
         .await
         .map_err(map_err)?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
@@ -107,29 +107,29 @@ impl WebSessionStore for PgStore {
     async fn lock_login(&self, username: &str, until: Timestamp) -> StoreResult<()> {
         sqlx::query("UPDATE login_failures SET locked_until = $2 WHERE username = $1")
             .bind(username)
-            .bind(until)
-            .execute(&self.pool)
+            .bind(db_time(until))
+            .execute(self.writes())
             .await
             .map_err(map_err)?;
         Ok(())
     }
 
     async fn login_locked(&self, username: &str, now: Timestamp) -> StoreResult<Option<Timestamp>> {
-        let row: Option<(Timestamp,)> = sqlx::query_as(
+        let row: Option<(DbTime,)> = sqlx::query_as(
             "SELECT locked_until FROM login_failures WHERE username = $1 AND locked_until > $2",
         )
         .bind(username)
-        .bind(now)
-        .fetch_optional(&self.pool)
+        .bind(db_time(now))
+        .fetch_optional(self.reads())
         .await
         .map_err(map_err)?;
-        Ok(row.map(|(t,)| t))
+        Ok(row.map(|(t,)| time_of(t)))
     }
 
     async fn login_succeeded(&self, username: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM login_failures WHERE username = $1")
             .bind(username)
-            .execute(&self.pool)
+            .execute(self.writes())
             .await
             .map_err(map_err)?;
         Ok(())
@@ -139,7 +139,7 @@ impl WebSessionStore for PgStore {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT event_id FROM organizers WHERE user_id = $1 ORDER BY event_id")
                 .bind(user.as_str())
-                .fetch_all(&self.pool)
+                .fetch_all(self.reads())
                 .await
                 .map_err(map_err)?;
         Ok(rows

@@ -1,5 +1,5 @@
-use super::convert::{from_micros, map_err, micros};
-use super::{SqliteStore, emit};
+use super::dialect::{Conn, DbTime, db_time, json_texts, map_err, time_of};
+use super::{Backend, Db, emit};
 use async_trait::async_trait;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
@@ -7,7 +7,7 @@ use convene_core::person::{Address, Person, PersonFields, Phone};
 use convene_core::text::{Email, Locale};
 use convene_core::{PersonId, Timestamp, UserId};
 use convene_store::{PersonStore, StoreError, StoreResult};
-use sqlx::SqliteConnection;
+use sqlx::types::Json;
 
 const COLUMNS: &str = "id, given_name, family_name, email, phone, language, address, do_not_email, is_opt_out, do_not_sms, user_id, created_at, updated_at";
 
@@ -19,13 +19,13 @@ struct Row {
     email: Option<String>,
     phone: Option<String>,
     language: Option<String>,
-    address: Option<String>,
+    address: Option<Json<Address>>,
     do_not_email: bool,
     is_opt_out: bool,
     do_not_sms: bool,
     user_id: Option<String>,
-    created_at: i64,
-    updated_at: i64,
+    created_at: DbTime,
+    updated_at: DbTime,
 }
 
 impl Row {
@@ -38,22 +38,20 @@ impl Row {
                 email: self.email.and_then(|e| Email::parse(&e).ok()),
                 phone: self.phone.and_then(|p| Phone::parse(&p).ok()),
                 language: self.language.and_then(|l| Locale::parse(&l).ok()),
-                address: self
-                    .address
-                    .and_then(|a| serde_json::from_str::<Address>(&a).ok()),
+                address: self.address.map(|a| a.0),
                 do_not_email: self.do_not_email,
                 is_opt_out: self.is_opt_out,
                 do_not_sms: self.do_not_sms,
                 tags,
                 user: self.user_id.map(UserId::from_trusted),
             },
-            created_at: from_micros(self.created_at),
-            updated_at: from_micros(self.updated_at),
+            created_at: time_of(self.created_at),
+            updated_at: time_of(self.updated_at),
         }
     }
 }
 
-async fn tags_of(conn: &mut SqliteConnection, id: &str) -> StoreResult<Vec<String>> {
+async fn tags_of(conn: &mut Conn, id: &str) -> StoreResult<Vec<String>> {
     let rows: Vec<(String,)> =
         sqlx::query_as("SELECT tag FROM person_tags WHERE person_id = $1 ORDER BY tag")
             .bind(id)
@@ -63,7 +61,7 @@ async fn tags_of(conn: &mut SqliteConnection, id: &str) -> StoreResult<Vec<Strin
     Ok(rows.into_iter().map(|(t,)| t).collect())
 }
 
-async fn load(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Person>> {
+async fn load(conn: &mut Conn, id: &str) -> StoreResult<Option<Person>> {
     let sql = format!("SELECT {COLUMNS} FROM people WHERE id = $1");
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
@@ -79,26 +77,27 @@ async fn load(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Perso
     }
 }
 
-async fn write_tags(conn: &mut SqliteConnection, id: &str, tags: &[String]) -> StoreResult<()> {
+async fn write_tags(conn: &mut Conn, id: &str, tags: &[String]) -> StoreResult<()> {
     sqlx::query("DELETE FROM person_tags WHERE person_id = $1")
         .bind(id)
         .execute(&mut *conn)
         .await
         .map_err(map_err)?;
-    sqlx::query("INSERT INTO person_tags (person_id, tag) SELECT $1, value FROM json_each($2)")
+    let insert = format!(
+        "INSERT INTO person_tags (person_id, tag) SELECT $1, value FROM {}",
+        json_texts(2)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(insert))
         .bind(id)
-        .bind(sqlx::types::Json(tags))
+        .bind(Json(tags))
         .execute(&mut *conn)
         .await
         .map_err(map_err)?;
     Ok(())
 }
 
-fn address_json(f: &PersonFields) -> StoreResult<Option<String>> {
-    f.address
-        .as_ref()
-        .map(|a| serde_json::to_string(a).map_err(|e| StoreError::Other(e.into())))
-        .transpose()
+fn address_json(f: &PersonFields) -> StoreResult<Option<Json<&Address>>> {
+    Ok(f.address.as_ref().map(Json))
 }
 
 const INSERT: &str = "INSERT INTO people (id, given_name, family_name, email, phone, language, address, do_not_email, is_opt_out, do_not_sms, user_id, created_at, updated_at)
@@ -113,8 +112,7 @@ fn bind_person<'q>(
     id: &'q PersonId,
     f: &'q PersonFields,
     at: Timestamp,
-) -> StoreResult<sqlx::query::Query<'q, sqlx::Sqlite, <sqlx::Sqlite as sqlx::Database>::Arguments>>
-{
+) -> StoreResult<sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>> {
     Ok(sqlx::query(sql)
         .bind(id.as_str())
         .bind(&f.given_name)
@@ -127,14 +125,14 @@ fn bind_person<'q>(
         .bind(f.is_opt_out)
         .bind(f.do_not_sms)
         .bind(f.user.as_ref().map(UserId::as_str))
-        .bind(micros(at)))
+        .bind(db_time(at)))
 }
 
 #[async_trait]
-impl PersonStore for SqliteStore {
+impl PersonStore for Backend {
     async fn create_person(&self, f: &PersonFields, at: Timestamp) -> StoreResult<Person> {
         let id = PersonId::new();
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         bind_person(INSERT, &id, f, at)?
             .execute(&mut *tx)
             .await
@@ -154,12 +152,12 @@ impl PersonStore for SqliteStore {
     }
 
     async fn person(&self, id: &PersonId) -> StoreResult<Option<Person>> {
-        let mut conn = self.reader.acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await.map_err(map_err)?;
         load(&mut conn, id.as_str()).await
     }
 
     async fn list_people(&self, page: &PageRequest) -> StoreResult<Page<Person>> {
-        let mut conn = self.reader.acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await.map_err(map_err)?;
         let sql = format!(
             "SELECT {COLUMNS} FROM people WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2"
         );
@@ -181,7 +179,7 @@ impl PersonStore for SqliteStore {
         f: &PersonFields,
         at: Timestamp,
     ) -> StoreResult<Person> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let done = bind_person(UPDATE, id, f, at)?
             .execute(&mut *tx)
             .await
@@ -204,7 +202,7 @@ impl PersonStore for SqliteStore {
     }
 
     async fn delete_person(&self, id: &PersonId, at: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let Some(person) = load(&mut tx, id.as_str()).await? else {
             return Ok(false);
         };
@@ -219,7 +217,7 @@ impl PersonStore for SqliteStore {
         )
         .bind(id.as_str())
         .bind(person.fields.email.as_ref().map(|e| e.as_str()))
-        .bind(micros(at))
+        .bind(db_time(at))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -238,13 +236,13 @@ impl PersonStore for SqliteStore {
         after: (Timestamp, &str),
         limit: u32,
     ) -> StoreResult<Vec<Person>> {
-        let mut conn = self.reader.acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await.map_err(map_err)?;
         let sql = format!(
             "SELECT {COLUMNS} FROM people WHERE updated_at > $1 OR (updated_at = $1 AND id > $2)
              ORDER BY updated_at, id LIMIT $3"
         );
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(micros(after.0))
+            .bind(db_time(after.0))
             .bind(after.1)
             .bind(i64::from(limit))
             .fetch_all(&mut *conn)
@@ -254,7 +252,7 @@ impl PersonStore for SqliteStore {
     }
 
     async fn people_with_email(&self, email: &str) -> StoreResult<Vec<Person>> {
-        let mut conn = self.reader.acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await.map_err(map_err)?;
         let sql =
             format!("SELECT {COLUMNS} FROM people WHERE lower(email) = lower($1) ORDER BY id");
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -269,21 +267,21 @@ impl PersonStore for SqliteStore {
         &self,
         since: Timestamp,
     ) -> StoreResult<Vec<(PersonId, Option<String>, Timestamp)>> {
-        let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+        let rows: Vec<(String, Option<String>, DbTime)> = sqlx::query_as(
             "SELECT person_id, email, deleted_at FROM person_deletions WHERE deleted_at >= $1 ORDER BY deleted_at, person_id",
         )
-        .bind(micros(since))
-        .fetch_all(&self.reader)
+        .bind(db_time(since))
+        .fetch_all(self.reads())
         .await
         .map_err(map_err)?;
         Ok(rows
             .into_iter()
-            .map(|(id, email, at)| (PersonId::from_trusted(id), email, from_micros(at)))
+            .map(|(id, email, at)| (PersonId::from_trusted(id), email, time_of(at)))
             .collect())
     }
 }
 
-async fn with_tags(conn: &mut SqliteConnection, rows: Vec<Row>) -> StoreResult<Vec<Person>> {
+async fn with_tags(conn: &mut Conn, rows: Vec<Row>) -> StoreResult<Vec<Person>> {
     let mut people = Vec::with_capacity(rows.len());
     for row in rows {
         let tags = tags_of(conn, &row.id).await?;

@@ -1,5 +1,5 @@
-use super::PgStore;
-use super::convert::map_err;
+use super::Backend;
+use super::dialect::{DbTime, db_time, map_err, time_of};
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
 use convene_core::webhook::{EventTypes, TargetUrl, Webhook};
@@ -24,11 +24,11 @@ pub(crate) struct WebhookRow {
     rate_limit_per_s: Option<i32>,
     secret: String,
     previous_secret: Option<String>,
-    previous_secret_until: Option<Timestamp>,
+    previous_secret_until: Option<DbTime>,
     disabled_reason: Option<String>,
-    failing_since: Option<Timestamp>,
-    created_at: Timestamp,
-    updated_at: Timestamp,
+    failing_since: Option<DbTime>,
+    created_at: DbTime,
+    updated_at: DbTime,
 }
 
 impl From<WebhookRow> for Webhook {
@@ -43,11 +43,11 @@ impl From<WebhookRow> for Webhook {
             headers: r.headers.0,
             rate_limit_per_s: r.rate_limit_per_s.and_then(|n| u32::try_from(n).ok()),
             secret: r.secret,
-            previous_secret: r.previous_secret.zip(r.previous_secret_until),
+            previous_secret: r.previous_secret.zip(r.previous_secret_until.map(time_of)),
             disabled_reason: r.disabled_reason,
-            failing_since: r.failing_since,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            failing_since: r.failing_since.map(time_of),
+            created_at: time_of(r.created_at),
+            updated_at: time_of(r.updated_at),
         }
     }
 }
@@ -57,7 +57,7 @@ fn rate(n: Option<u32>) -> Option<i32> {
 }
 
 #[async_trait]
-impl WebhookStore for PgStore {
+impl WebhookStore for Backend {
     async fn create_webhook(&self, new: NewWebhook, at: Timestamp) -> StoreResult<Webhook> {
         let sql = format!(
             "INSERT INTO webhooks (id, url, event_types, enabled, encoding, description, headers,
@@ -74,8 +74,8 @@ impl WebhookStore for PgStore {
             .bind(Json(&new.headers))
             .bind(rate(new.rate_limit_per_s))
             .bind(self.keys.get().seal(&new.secret))
-            .bind(at)
-            .fetch_one(&self.pool)
+            .bind(db_time(at))
+            .fetch_one(self.writes())
             .await
             .map_err(map_err)?;
         self.keys.get().opened_webhook(row.into())
@@ -85,7 +85,7 @@ impl WebhookStore for PgStore {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1");
         let row: Option<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
         row.map(|r| self.keys.get().opened_webhook(r.into()))
@@ -94,12 +94,12 @@ impl WebhookStore for PgStore {
 
     async fn list_webhooks(&self, page: &PageRequest) -> StoreResult<Page<Webhook>> {
         let sql = format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE $1::text IS NULL OR id > $1 ORDER BY id LIMIT $2"
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2"
         );
         let rows: Vec<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(page.after.as_deref())
             .bind(i64::from(page.limit) + 1)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
         let keys = self.keys.get();
@@ -133,11 +133,11 @@ impl WebhookStore for PgStore {
             .bind(rate(w.rate_limit_per_s))
             .bind(keys.seal(&w.secret))
             .bind(previous)
-            .bind(until)
+            .bind(until.map(db_time))
             .bind(&w.disabled_reason)
-            .bind(w.failing_since)
-            .bind(w.updated_at)
-            .fetch_optional(&self.pool)
+            .bind(w.failing_since.map(db_time))
+            .bind(db_time(w.updated_at))
+            .fetch_optional(self.writes())
             .await
             .map_err(map_err)?;
         keys.opened_webhook(row.ok_or(StoreError::NotFound)?.into())
@@ -155,8 +155,8 @@ impl WebhookStore for PgStore {
         )
         .bind(id.as_str())
         .bind(reason)
-        .bind(at)
-        .execute(&self.pool)
+        .bind(db_time(at))
+        .execute(self.writes())
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected() > 0)
@@ -165,7 +165,7 @@ impl WebhookStore for PgStore {
     async fn delete_webhook(&self, id: &WebhookId) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM webhooks WHERE id = $1")
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(self.writes())
             .await
             .map_err(map_err)?;
         Ok(done.rows_affected() > 0)

@@ -1,9 +1,9 @@
 //! Slide decks in order, and the ordered queue of their changes for the provider.
 
-use super::conference::next_number;
-use super::convert::{map_err, micros};
+use super::conference::{lock, next_number};
+use super::dialect::{Conn, db_time, map_err};
 use super::jobs::enqueue_in;
-use super::{SqliteStore, emit};
+use super::{Backend, emit};
 use convene_core::conference::{Session, SlideDeck};
 use convene_core::outbound::OutboundEvent;
 use convene_core::text::Title;
@@ -13,7 +13,6 @@ use convene_store::{
     CONFERENCE_SLIDES, DeckRevision, SlideOp, SlideOpKind, StoreError, StoreResult,
 };
 use serde_json::json;
-use sqlx::SqliteConnection;
 
 #[derive(sqlx::FromRow)]
 struct DeckRow {
@@ -23,7 +22,7 @@ struct DeckRow {
     title: String,
     url: String,
     rev: String,
-    position: i64,
+    position: i32,
 }
 
 impl From<DeckRow> for SlideDeck {
@@ -40,7 +39,7 @@ impl From<DeckRow> for SlideDeck {
     }
 }
 
-async fn decks_of(conn: &mut SqliteConnection, session: &SessionId) -> StoreResult<Vec<SlideDeck>> {
+async fn decks_of(conn: &mut Conn, session: &SessionId) -> StoreResult<Vec<SlideDeck>> {
     let rows: Vec<DeckRow> =
         sqlx::query_as("SELECT * FROM decks WHERE session_id = $1 ORDER BY position")
             .bind(session.as_str())
@@ -53,7 +52,7 @@ async fn decks_of(conn: &mut SqliteConnection, session: &SessionId) -> StoreResu
 /// Queues one slide change with its job, and says so (`slides.updated`, the decks as they are
 /// now, which it returns).
 async fn slides_changed(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     session: &Session,
     kind: SlideOpKind,
     deck_number: Option<i64>,
@@ -65,7 +64,7 @@ async fn slides_changed(
     .bind(session.id.as_str())
     .bind(kind.as_str())
     .bind(deck_number)
-    .bind(micros(at))
+    .bind(db_time(at))
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
@@ -76,14 +75,15 @@ async fn slides_changed(
 }
 
 pub(crate) async fn add_deck(
-    store: &SqliteStore,
+    store: &Backend,
     session: &Session,
     title: Title,
     url: TargetUrl,
     rev: String,
     at: Timestamp,
 ) -> StoreResult<SlideDeck> {
-    let mut tx = store.writer.begin().await.map_err(map_err)?;
+    let mut tx = store.writes().begin().await.map_err(map_err)?;
+    lock(&mut tx, &session.id).await?;
     let number = next_number(&mut tx, "deck").await?;
     let id = DeckId::new();
     sqlx::query(
@@ -97,7 +97,7 @@ pub(crate) async fn add_deck(
     .bind(title.as_str())
     .bind(url.as_str())
     .bind(&rev)
-    .bind(micros(at))
+    .bind(db_time(at))
     .execute(&mut *tx)
     .await
     .map_err(super::roster::gone)?;
@@ -110,19 +110,20 @@ pub(crate) async fn add_deck(
     Ok(deck)
 }
 
-pub(crate) async fn decks(store: &SqliteStore, session: &SessionId) -> StoreResult<Vec<SlideDeck>> {
-    let mut conn = store.reader.acquire().await.map_err(map_err)?;
+pub(crate) async fn decks(store: &Backend, session: &SessionId) -> StoreResult<Vec<SlideDeck>> {
+    let mut conn = store.reads().acquire().await.map_err(map_err)?;
     decks_of(&mut conn, session).await
 }
 
 pub(crate) async fn revise_deck(
-    store: &SqliteStore,
+    store: &Backend,
     session: &Session,
     deck: &DeckId,
     revision: DeckRevision,
     at: Timestamp,
 ) -> StoreResult<Option<SlideDeck>> {
-    let mut tx = store.writer.begin().await.map_err(map_err)?;
+    let mut tx = store.writes().begin().await.map_err(map_err)?;
+    lock(&mut tx, &session.id).await?;
     let updated: Option<(i64,)> = sqlx::query_as(
         "UPDATE decks SET title = COALESCE($3, title), url = COALESCE($4, url), rev = $5, updated_at = $6
          WHERE id = $1 AND session_id = $2 RETURNING number",
@@ -132,7 +133,7 @@ pub(crate) async fn revise_deck(
     .bind(revision.title.as_ref().map(Title::as_str))
     .bind(revision.url.as_ref().map(TargetUrl::as_str))
     .bind(&revision.rev)
-    .bind(micros(at))
+    .bind(db_time(at))
     .fetch_optional(&mut *tx)
     .await
     .map_err(map_err)?;
@@ -148,13 +149,14 @@ pub(crate) async fn revise_deck(
 }
 
 pub(crate) async fn delete_deck(
-    store: &SqliteStore,
+    store: &Backend,
     session: &Session,
     deck: &DeckId,
     at: Timestamp,
 ) -> StoreResult<bool> {
-    let mut tx = store.writer.begin().await.map_err(map_err)?;
-    let deleted: Option<(i64, i64)> = sqlx::query_as(
+    let mut tx = store.writes().begin().await.map_err(map_err)?;
+    lock(&mut tx, &session.id).await?;
+    let deleted: Option<(i64, i32)> = sqlx::query_as(
         "DELETE FROM decks WHERE id = $1 AND session_id = $2 RETURNING number, position",
     )
     .bind(deck.as_str())
@@ -177,12 +179,13 @@ pub(crate) async fn delete_deck(
 }
 
 pub(crate) async fn reorder_decks(
-    store: &SqliteStore,
+    store: &Backend,
     session: &Session,
     order: &[DeckId],
     at: Timestamp,
 ) -> StoreResult<Option<Vec<SlideDeck>>> {
-    let mut tx = store.writer.begin().await.map_err(map_err)?;
+    let mut tx = store.writes().begin().await.map_err(map_err)?;
+    lock(&mut tx, &session.id).await?;
     let current = decks_of(&mut tx, &session.id).await?;
     let mut wanted: Vec<&str> = order.iter().map(DeckId::as_str).collect();
     let mut have: Vec<&str> = current.iter().map(|d| d.id.as_str()).collect();
@@ -194,8 +197,8 @@ pub(crate) async fn reorder_decks(
     for (i, id) in order.iter().enumerate() {
         sqlx::query("UPDATE decks SET position = $2, updated_at = $3 WHERE id = $1")
             .bind(id.as_str())
-            .bind(i64::try_from(i).unwrap_or(i64::MAX) + 1)
-            .bind(micros(at))
+            .bind(i32::try_from(i).unwrap_or(i32::MAX) + 1)
+            .bind(db_time(at))
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
@@ -205,15 +208,12 @@ pub(crate) async fn reorder_decks(
     Ok(Some(decks))
 }
 
-pub(crate) async fn slide_ops(
-    store: &SqliteStore,
-    session: &SessionId,
-) -> StoreResult<Vec<SlideOp>> {
+pub(crate) async fn slide_ops(store: &Backend, session: &SessionId) -> StoreResult<Vec<SlideOp>> {
     let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
         "SELECT seq, kind, deck_number FROM slide_ops WHERE session_id = $1 ORDER BY seq",
     )
     .bind(session.as_str())
-    .fetch_all(&store.reader)
+    .fetch_all(store.reads())
     .await
     .map_err(map_err)?;
     Ok(rows
@@ -229,14 +229,14 @@ pub(crate) async fn slide_ops(
 }
 
 pub(crate) async fn drop_slide_ops(
-    store: &SqliteStore,
+    store: &Backend,
     session: &SessionId,
     through: i64,
 ) -> StoreResult<()> {
     sqlx::query("DELETE FROM slide_ops WHERE session_id = $1 AND seq <= $2")
         .bind(session.as_str())
         .bind(through)
-        .execute(&store.writer)
+        .execute(store.writes())
         .await
         .map_err(map_err)?;
     Ok(())

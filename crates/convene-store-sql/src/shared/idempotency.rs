@@ -1,11 +1,11 @@
-use super::SqliteStore;
-use super::convert::{map_err, micros};
+use super::Backend;
+use super::dialect::{db_time, map_err};
 use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_store::{IdempotencyStore, KeyClaim, SavedResponse, StoreResult};
 
 #[async_trait]
-impl IdempotencyStore for SqliteStore {
+impl IdempotencyStore for Backend {
     async fn claim_key(
         &self,
         scope: &str,
@@ -14,12 +14,12 @@ impl IdempotencyStore for SqliteStore {
         at: Timestamp,
         stale_before: Timestamp,
     ) -> StoreResult<KeyClaim> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         // A claim whose request never finished (crash) is taken over once it is stale.
         sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL AND created_at < $3")
             .bind(scope)
             .bind(key)
-            .bind(micros(stale_before))
+            .bind(db_time(stale_before))
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
@@ -30,7 +30,7 @@ impl IdempotencyStore for SqliteStore {
         .bind(scope)
         .bind(key)
         .bind(fingerprint)
-        .bind(micros(at))
+        .bind(db_time(at))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -70,7 +70,7 @@ impl IdempotencyStore for SqliteStore {
         .bind(key)
         .bind(i64::from(response.status))
         .bind(&response.body)
-        .execute(&self.writer)
+        .execute(self.writes())
         .await
         .map_err(map_err)?;
         Ok(())
@@ -82,7 +82,7 @@ impl IdempotencyStore for SqliteStore {
         )
         .bind(scope)
         .bind(key)
-        .execute(&self.writer)
+        .execute(self.writes())
         .await
         .map_err(map_err)?;
         Ok(())
@@ -90,8 +90,8 @@ impl IdempotencyStore for SqliteStore {
 
     async fn purge_keys(&self, before: Timestamp) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-            .bind(micros(before))
-            .execute(&self.writer)
+            .bind(db_time(before))
+            .execute(self.writes())
             .await
             .map_err(map_err)?;
         Ok(done.rows_affected())

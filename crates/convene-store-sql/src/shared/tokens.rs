@@ -1,5 +1,5 @@
-use super::PgStore;
-use super::convert::map_err;
+use super::Backend;
+use super::dialect::{DbTime, db_time, map_err, time_of};
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
 use convene_core::user::{ApiToken, NewToken};
@@ -17,9 +17,9 @@ struct TokenRow {
     user_id: String,
     username: String,
     name: String,
-    created_at: Timestamp,
-    expires_at: Option<Timestamp>,
-    last_used_at: Option<Timestamp>,
+    created_at: DbTime,
+    expires_at: Option<DbTime>,
+    last_used_at: Option<DbTime>,
     sha256: Vec<u8>,
     is_admin: bool,
 }
@@ -32,9 +32,9 @@ impl From<TokenRow> for TokenCredential {
                 user_id: UserId::from_trusted(r.user_id),
                 username: Username::from_trusted(r.username),
                 name: r.name,
-                created_at: r.created_at,
-                expires_at: r.expires_at,
-                last_used_at: r.last_used_at,
+                created_at: time_of(r.created_at),
+                expires_at: r.expires_at.map(time_of),
+                last_used_at: r.last_used_at.map(time_of),
             },
             sha256: r.sha256,
             user_is_admin: r.is_admin,
@@ -43,7 +43,7 @@ impl From<TokenRow> for TokenCredential {
 }
 
 #[async_trait]
-impl TokenStore for PgStore {
+impl TokenStore for Backend {
     async fn create_token(&self, new: NewToken, at: Timestamp) -> StoreResult<ApiToken> {
         let id = TokenId::new();
         let inserted = sqlx::query(
@@ -55,9 +55,9 @@ impl TokenStore for PgStore {
         .bind(&new.name)
         .bind(&new.lookup)
         .bind(&new.sha256)
-        .bind(at)
-        .bind(new.expires_at)
-        .execute(&self.pool)
+        .bind(db_time(at))
+        .bind(new.expires_at.map(db_time))
+        .execute(self.writes())
         .await
         .map_err(map_err)?;
         if inserted.rows_affected() == 0 {
@@ -70,7 +70,7 @@ impl TokenStore for PgStore {
         let sql = format!("{TOKEN_SELECT} WHERE t.lookup = $1");
         let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(lookup)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
         Ok(rows.into_iter().map(TokenCredential::from).collect())
@@ -80,7 +80,7 @@ impl TokenStore for PgStore {
         let sql = format!("{TOKEN_SELECT} WHERE t.id = $1");
         let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.writes())
             .await
             .map_err(map_err)?;
         Ok(row.map(|r| TokenCredential::from(r).token))
@@ -98,7 +98,7 @@ impl TokenStore for PgStore {
             .bind(user.map(UserId::as_str))
             .bind(page.after.as_deref())
             .bind(i64::from(page.limit) + 1)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
         let tokens = rows
@@ -113,7 +113,7 @@ impl TokenStore for PgStore {
     async fn delete_token(&self, id: &TokenId) -> StoreResult<bool> {
         let deleted = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(self.writes())
             .await
             .map_err(map_err)?;
         Ok(deleted.rows_affected() > 0)
@@ -122,8 +122,8 @@ impl TokenStore for PgStore {
     async fn touch_token(&self, id: &TokenId, at: Timestamp) -> StoreResult<()> {
         sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
             .bind(id.as_str())
-            .bind(at)
-            .execute(&self.pool)
+            .bind(db_time(at))
+            .execute(self.writes())
             .await
             .map_err(map_err)?;
         Ok(())

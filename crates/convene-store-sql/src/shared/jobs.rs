@@ -1,10 +1,9 @@
-use super::PgStore;
-use super::convert::map_err;
+use super::Backend;
+use super::dialect::{Conn, DbTime, FOR_UPDATE, SKIP_LOCKED, db_time, map_err, time_of};
 use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_store::{Job, JobEnd, JobStore, StoreError, StoreResult};
 use serde_json::Value;
-use sqlx::PgConnection;
 use sqlx::types::Json;
 use time::Duration;
 
@@ -16,9 +15,9 @@ struct JobRow {
     payload: Json<Value>,
     generation: i64,
     attempts: i32,
-    next_attempt_at: Timestamp,
+    next_attempt_at: DbTime,
     last_error: Option<String>,
-    created_at: Timestamp,
+    created_at: DbTime,
     lease_token: Option<String>,
 }
 
@@ -33,9 +32,9 @@ impl TryFrom<JobRow> for Job {
             payload: r.payload.0,
             generation: r.generation,
             attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
-            next_attempt_at: r.next_attempt_at,
+            next_attempt_at: time_of(r.next_attempt_at),
             last_error: r.last_error,
-            created_at: r.created_at,
+            created_at: time_of(r.created_at),
             lease_token: r.lease_token,
         })
     }
@@ -45,7 +44,7 @@ const JOB_COLUMNS: &str = "id, kind, subject, payload, generation, attempts, nex
 
 /// Queues a job, or coalesces into the waiting one, inside the caller's transaction.
 pub(crate) async fn enqueue_in(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     kind: &str,
     subject: &str,
     payload: &Value,
@@ -61,7 +60,7 @@ pub(crate) async fn enqueue_in(
     .bind(kind)
     .bind(subject)
     .bind(Json(payload))
-    .bind(at)
+    .bind(db_time(at))
     .execute(conn)
     .await
     .map_err(map_err)?;
@@ -69,7 +68,7 @@ pub(crate) async fn enqueue_in(
 }
 
 #[async_trait]
-impl JobStore for PgStore {
+impl JobStore for Backend {
     async fn enqueue_job(
         &self,
         kind: &str,
@@ -77,7 +76,7 @@ impl JobStore for PgStore {
         payload: &Value,
         at: Timestamp,
     ) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let mut conn = self.writes().acquire().await.map_err(map_err)?;
         enqueue_in(&mut conn, kind, subject, payload, at).await
     }
 
@@ -90,16 +89,15 @@ impl JobStore for PgStore {
         let sql = format!(
             "UPDATE jobs SET lease_until = $2, lease_token = $3 WHERE id IN (
                  SELECT id FROM jobs WHERE status = 'pending' AND next_attempt_at <= $1
-                 AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_attempt_at, id LIMIT $4
-                 FOR UPDATE SKIP LOCKED)
+                 AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_attempt_at, id LIMIT $4{SKIP_LOCKED})
              RETURNING {JOB_COLUMNS}"
         );
         let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(now)
-            .bind(now + lease)
+            .bind(db_time(now))
+            .bind(db_time(now + lease))
             .bind(uuid::Uuid::now_v7().to_string())
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(self.writes())
             .await
             .map_err(map_err)?;
         let mut jobs: Vec<Job> = rows
@@ -111,10 +109,10 @@ impl JobStore for PgStore {
     }
 
     async fn finish_job(&self, job: &Job, end: &JobEnd, at: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let held: Option<(i64,)> = sqlx::query_as(
-            "SELECT generation FROM jobs WHERE id = $1 AND lease_token = $2 AND status = 'pending' FOR UPDATE",
-        )
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let held: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT generation FROM jobs WHERE id = $1 AND lease_token = $2 AND status = 'pending'{FOR_UPDATE}"
+        )))
         .bind(&job.id)
         .bind(job.lease_token.as_deref())
         .fetch_optional(&mut *tx)
@@ -131,20 +129,20 @@ impl JobStore for PgStore {
                 "UPDATE jobs SET attempts = 0, next_attempt_at = $2, lease_until = NULL, lease_token = NULL, updated_at = $2 WHERE id = $1",
             )
             .bind(&job.id)
-            .bind(at),
+            .bind(db_time(at)),
             (JobEnd::RetryAt { at: next, error }, _) => sqlx::query(
                 "UPDATE jobs SET attempts = attempts + 1, next_attempt_at = $2, lease_until = NULL, lease_token = NULL, last_error = $3, updated_at = $4 WHERE id = $1",
             )
             .bind(&job.id)
-            .bind(*next)
+            .bind(db_time(*next))
             .bind(error.as_str())
-            .bind(at),
+            .bind(db_time(at)),
             (JobEnd::Failed(error), false) => sqlx::query(
                 "UPDATE jobs SET status = 'failed', attempts = attempts + 1, lease_until = NULL, lease_token = NULL, last_error = $2, updated_at = $3 WHERE id = $1",
             )
             .bind(&job.id)
             .bind(error.as_str())
-            .bind(at),
+            .bind(db_time(at)),
         };
         query.execute(&mut *tx).await.map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
@@ -158,7 +156,7 @@ impl JobStore for PgStore {
         let row: Option<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(kind)
             .bind(subject)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
         row.map(Job::try_from).transpose()
@@ -166,8 +164,8 @@ impl JobStore for PgStore {
 
     async fn purge_failed_jobs(&self, before: Timestamp) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM jobs WHERE status = 'failed' AND updated_at < $1")
-            .bind(before)
-            .execute(&self.pool)
+            .bind(db_time(before))
+            .execute(self.writes())
             .await
             .map_err(map_err)?;
         Ok(done.rows_affected())

@@ -1,0 +1,72 @@
+//! What SQLite does differently, named: times as Unix microseconds, lists as JSON arrays that
+//! `json_each` opens, busy and I/O errors as unavailability.
+
+use convene_core::Timestamp;
+use convene_store::StoreError;
+
+/// SQLite keeps times as Unix microseconds, as the shared OSDI tables do on both backends.
+pub use convene_store::osdi::{from_micros, micros, opt_micros};
+
+pub fn map_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.into())
+        }
+        sqlx::Error::Database(ref db) if db.code().as_deref() == Some("5") => {
+            StoreError::Unavailable(e.into())
+        }
+        other => StoreError::Other(other.into()),
+    }
+}
+
+/// True for a UNIQUE or PRIMARY KEY violation.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// True for a FOREIGN KEY violation (the row referred to was deleted meanwhile).
+pub fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_foreign_key_violation())
+}
+
+/// A connection, as statements inside a transaction take it.
+pub type Conn = sqlx::SqliteConnection;
+
+/// A time column: Unix microseconds in an INTEGER.
+pub type DbTime = i64;
+
+pub fn db_time(t: Timestamp) -> DbTime {
+    micros(t)
+}
+
+pub fn time_of(t: DbTime) -> Timestamp {
+    from_micros(t)
+}
+
+/// `column` is one of the texts bound at `$n` (bound with [`text_list`]).
+pub fn in_list(column: &str, n: u8) -> String {
+    format!("{column} IN (SELECT value FROM json_each(${n}))")
+}
+
+/// A list of texts as one bind: a JSON array, which `json_each` opens.
+pub fn text_list<S: AsRef<str>>(items: &[S]) -> String {
+    serde_json::to_string(&items.iter().map(AsRef::as_ref).collect::<Vec<_>>()).unwrap_or_default()
+}
+
+/// Row locks: none, because the single writer connection already serialises every write.
+pub const FOR_UPDATE: &str = "";
+
+/// Claims: no skipping, because no other writer can hold a row.
+pub const SKIP_LOCKED: &str = "";
+
+/// The texts of the JSON array bound at `$n`, as rows of `value`, ordered by `key`.
+pub fn json_texts(n: u8) -> String {
+    format!("json_each(${n})")
+}
+
+/// The elements of the JSON array bound at `$n`, as rows of `value` (read members with `->>`),
+/// ordered by `key`.
+pub fn json_rows(n: u8) -> String {
+    format!("json_each(${n})")
+}
