@@ -76,3 +76,14 @@ pub fn json_texts(n: u8) -> String {
 pub fn json_rows(n: u8) -> String {
     format!("jsonb_array_elements(${n}) WITH ORDINALITY AS elements(value, key)")
 }
+
+/// How the notification filter spells `LIKE` here.
+pub const DIALECT: crate::notification_sql::Dialect = crate::notification_sql::Dialect::Postgres;
+
+/// A `LIMIT` that limits nothing.
+pub const NO_LIMIT: &str = "ALL";
+
+/// A list of integers as one bind (`bigint[]`), for [`in_list`].
+pub fn int_list(items: &[i64]) -> Vec<i64> {
+    items.to_vec()
+}

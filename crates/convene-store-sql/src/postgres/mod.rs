@@ -14,10 +14,15 @@ mod events;
 mod idempotency;
 #[path = "../shared/jobs.rs"]
 mod jobs;
+#[path = "../shared/mails.rs"]
 mod mails;
+#[path = "../shared/notifications.rs"]
 mod notifications;
 #[path = "../shared/osdi.rs"]
 mod osdi;
+#[path = "../shared/outbox.rs"]
+mod outbox;
+use outbox::{OutboxRow, emit, outbox_messages};
 #[path = "../shared/people.rs"]
 mod people;
 #[path = "../shared/roster.rs"]
@@ -26,6 +31,7 @@ mod roster;
 mod roster_sync;
 #[path = "../shared/secrets.rs"]
 mod secrets;
+#[path = "../shared/sync.rs"]
 mod sync;
 #[path = "../shared/tokens.rs"]
 mod tokens;
@@ -41,9 +47,8 @@ mod webhooks;
 use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_core::outbound::OutboundEvent;
-use convene_store::{Admin, OutboxMessage, OutboxStore, PoolStats, StoreError, StoreResult};
+use convene_store::{Admin, PoolStats, StoreError, StoreResult};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
 
@@ -85,19 +90,6 @@ impl PgStore {
     }
 }
 
-/// Writes one outbound event to the outbox inside the caller's transaction.
-async fn emit(conn: &mut PgConnection, msg: OutboundEvent, at: Timestamp) -> StoreResult<()> {
-    sqlx::query("INSERT INTO outbox (id, event_type, data, occurred_at) VALUES ($1, $2, $3, $4)")
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(msg.event_type.as_str())
-        .bind(Json(&msg.data))
-        .bind(at)
-        .execute(conn)
-        .await
-        .map_err(map_err)?;
-    Ok(())
-}
-
 /// Writes outbound events to the outbox in one statement, in the order given.
 async fn emit_all(
     conn: &mut PgConnection,
@@ -121,36 +113,6 @@ async fn emit_all(
     .await
     .map_err(map_err)?;
     Ok(())
-}
-
-#[async_trait]
-impl OutboxStore for PgStore {
-    async fn outbox_after(&self, seq: i64, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
-        let rows: Vec<OutboxRow> = sqlx::query_as(
-            "SELECT seq, id, event_type, data, occurred_at FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(seq)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(outbox_messages(rows))
-    }
-}
-
-/// An outbox row as read: seq, id, type, data, time.
-pub(crate) type OutboxRow = (i64, String, String, Json<serde_json::Value>, Timestamp);
-
-pub(crate) fn outbox_messages(rows: Vec<OutboxRow>) -> Vec<OutboxMessage> {
-    rows.into_iter()
-        .map(|(seq, id, event_type, data, occurred_at)| OutboxMessage {
-            seq,
-            id,
-            event_type,
-            data: data.0,
-            occurred_at,
-        })
-        .collect()
 }
 
 #[async_trait]

@@ -70,3 +70,14 @@ pub fn json_texts(n: u8) -> String {
 pub fn json_rows(n: u8) -> String {
     format!("json_each(${n})")
 }
+
+/// How the notification filter spells `LIKE` here.
+pub const DIALECT: crate::notification_sql::Dialect = crate::notification_sql::Dialect::Sqlite;
+
+/// A `LIMIT` that limits nothing.
+pub const NO_LIMIT: &str = "-1";
+
+/// A list of integers as one bind, for [`in_list`].
+pub fn int_list(items: &[i64]) -> String {
+    serde_json::to_string(items).unwrap_or_default()
+}

@@ -1,6 +1,6 @@
-use super::dialect::map_err;
+use super::dialect::{Conn, DbTime, db_time, map_err, time_of};
 use super::jobs::enqueue_in;
-use super::{PgStore, emit};
+use super::{Backend, emit};
 use async_trait::async_trait;
 use convene_core::event::Event;
 use convene_core::outbound::{EventType, OutboundEvent};
@@ -10,13 +10,12 @@ use convene_core::username::Username;
 use convene_core::webhook::TargetUrl;
 use convene_core::{EventId, Timestamp};
 use convene_store::{DASHBOARD_PUSH, LinkWrite, RosterChange, StoreResult, SyncStore};
-use sqlx::PgConnection;
 use std::collections::BTreeSet;
 
 /// Queues (or coalesces into) a push of the event's public participants, if it is linked to a
 /// Dashboard course. Called in the transaction of every change to that list.
 pub(crate) async fn public_list_changed(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     event: &EventId,
     at: Timestamp,
 ) -> StoreResult<()> {
@@ -54,7 +53,7 @@ struct CallRow {
     removed: i32,
     skipped: i32,
     detail: Option<String>,
-    at: Timestamp,
+    at: DbTime,
 }
 
 impl From<CallRow> for SyncCall {
@@ -74,7 +73,7 @@ impl From<CallRow> for SyncCall {
             removed: count(r.removed),
             skipped: count(r.skipped),
             detail: r.detail,
-            at: r.at,
+            at: time_of(r.at),
         }
     }
 }
@@ -85,8 +84,8 @@ struct LinkRow {
     base_url: String,
     course_slug: String,
     secret: String,
-    linked_at: Timestamp,
-    last_push_at: Option<Timestamp>,
+    linked_at: DbTime,
+    last_push_at: Option<DbTime>,
     last_push_result: Option<String>,
 }
 
@@ -97,14 +96,14 @@ impl From<LinkRow> for DashboardLink {
             base_url: TargetUrl::from_trusted(r.base_url),
             course_slug: r.course_slug,
             secret: r.secret,
-            linked_at: r.linked_at,
-            last_push_at: r.last_push_at,
+            linked_at: time_of(r.linked_at),
+            last_push_at: r.last_push_at.map(time_of),
             last_push_result: r.last_push_result,
         }
     }
 }
 
-impl PgStore {
+impl Backend {
     /// Links an unlinked event to `center`, or unlinks it from `center`; `false` when the event
     /// was not in that state. Emits `event_sync.enabled` / `event_sync.disabled`.
     async fn set_sync(
@@ -114,14 +113,14 @@ impl PgStore {
         at: Timestamp,
         link: bool,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let query = if link {
             sqlx::query(
                 "UPDATE events SET sync_event_id = $2, sync_since = $3 WHERE id = $1 AND sync_event_id IS NULL",
             )
             .bind(event.id.as_str())
             .bind(center.as_str())
-            .bind(at)
+            .bind(db_time(at))
         } else {
             sqlx::query(
                 "UPDATE events SET sync_event_id = NULL, sync_since = NULL WHERE id = $1 AND sync_event_id = $2",
@@ -149,7 +148,7 @@ impl PgStore {
 }
 
 #[async_trait]
-impl SyncStore for PgStore {
+impl SyncStore for Backend {
     async fn enable_sync(
         &self,
         event: &Event,
@@ -176,14 +175,15 @@ impl SyncStore for PgStore {
         create: &[Username],
         at: Timestamp,
     ) -> StoreResult<Option<RosterChange>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // The event's row lock (taken in `apply`) serialises sync calls per event.
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let change = super::roster_sync::apply(&mut tx, event, center, wanted, create, at).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(change)
     }
 
     async fn unknown_usernames(&self, names: &[Username]) -> StoreResult<Vec<Username>> {
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await.map_err(map_err)?;
         let list: Vec<&str> = names.iter().map(Username::as_str).collect();
         let known = super::roster_sync::ids_of(&mut conn, &list).await?;
         Ok(names
@@ -211,8 +211,8 @@ impl SyncStore for PgStore {
         .bind(i32::try_from(call.removed).unwrap_or(i32::MAX))
         .bind(i32::try_from(call.skipped).unwrap_or(i32::MAX))
         .bind(call.detail.as_deref())
-        .bind(call.at)
-        .execute(&self.pool)
+        .bind(db_time(call.at))
+        .execute(self.writes())
         .await
         .map_err(map_err)?;
         Ok(())
@@ -225,7 +225,7 @@ impl SyncStore for PgStore {
         .bind(event.as_str())
         .bind(page.after.as_deref())
         .bind(i64::from(page.limit) + 1)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reads())
         .await
         .map_err(map_err)?;
         let list = rows.into_iter().map(SyncCall::from).collect();
@@ -235,7 +235,7 @@ impl SyncStore for PgStore {
     }
 
     async fn put_dashboard_link(&self, link: &DashboardLink) -> StoreResult<LinkWrite> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let existing: Option<LinkRow> =
             sqlx::query_as("SELECT * FROM dashboard_links WHERE event_id = $1")
                 .bind(link.event.as_str())
@@ -265,7 +265,7 @@ impl SyncStore for PgStore {
                 .bind(link.base_url.as_str())
                 .bind(&link.course_slug)
                 .bind(self.keys.get().seal(&link.secret))
-                .bind(link.linked_at)
+                .bind(db_time(link.linked_at))
                 .execute(&mut *tx)
                 .await
                 .map_err(super::roster::gone)?;
@@ -286,7 +286,7 @@ impl SyncStore for PgStore {
         let row: Option<LinkRow> =
             sqlx::query_as("SELECT * FROM dashboard_links WHERE event_id = $1")
                 .bind(event.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reads())
                 .await
                 .map_err(map_err)?;
         row.map(|r| {
@@ -298,7 +298,7 @@ impl SyncStore for PgStore {
     }
 
     async fn delete_dashboard_link(&self, event: &EventId) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let deleted = sqlx::query("DELETE FROM dashboard_links WHERE event_id = $1")
             .bind(event.as_str())
             .execute(&mut *tx)
@@ -321,9 +321,9 @@ impl SyncStore for PgStore {
             "UPDATE dashboard_links SET last_push_at = $2, last_push_result = $3 WHERE event_id = $1",
         )
         .bind(event.as_str())
-        .bind(at)
+        .bind(db_time(at))
         .bind(result)
-        .execute(&self.pool)
+        .execute(self.writes())
         .await
         .map_err(map_err)?;
         Ok(())
@@ -335,7 +335,7 @@ impl SyncStore for PgStore {
              WHERE p.event_id = $1 AND p.visibility = 'public' ORDER BY u.username",
         )
         .bind(event.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(self.reads())
         .await
         .map_err(map_err)?;
         Ok(rows

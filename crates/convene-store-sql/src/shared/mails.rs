@@ -1,13 +1,13 @@
-use super::SqliteStore;
-use super::dialect::{from_micros, map_err, micros};
+use super::Backend;
+use super::dialect::{Conn, DbTime, db_time, map_err, time_of};
 use super::jobs::enqueue_in;
 use async_trait::async_trait;
 use convene_core::mail::{Mail, MailAttempt, MailOutcome, MailStatus, NewMail};
 use convene_core::page::{Page, PageRequest};
 use convene_core::{Timestamp, UserId};
-use convene_store::{MAIL_SEND, MailStore, StoreError, StoreResult};
+use convene_store::{MAIL_SEND, MailStore, StoreResult};
 use serde_json::Value;
-use sqlx::SqliteConnection;
+use sqlx::types::Json;
 
 const COLUMNS: &str = "id, recipient, user_id, action, subject, text_body, html_body, headers, status, provider, provider_message_id, error, attempts, created_at, updated_at";
 
@@ -20,14 +20,14 @@ struct Row {
     subject: String,
     text_body: String,
     html_body: String,
-    headers: String,
+    headers: Json<Vec<(String, String)>>,
     status: String,
     provider: Option<String>,
     provider_message_id: Option<String>,
     error: Option<String>,
-    attempts: i64,
-    created_at: i64,
-    updated_at: i64,
+    attempts: i32,
+    created_at: DbTime,
+    updated_at: DbTime,
 }
 
 impl From<Row> for Mail {
@@ -40,21 +40,21 @@ impl From<Row> for Mail {
             subject: r.subject,
             text: r.text_body,
             html: r.html_body,
-            headers: serde_json::from_str(&r.headers).unwrap_or_default(),
+            headers: r.headers.0,
             status: MailStatus::parse(&r.status).unwrap_or(MailStatus::Failed),
             provider: r.provider,
             provider_message_id: r.provider_message_id,
             error: r.error,
             attempts: u32::try_from(r.attempts).unwrap_or(0),
-            created_at: from_micros(r.created_at),
-            updated_at: from_micros(r.updated_at),
+            created_at: time_of(r.created_at),
+            updated_at: time_of(r.updated_at),
         }
     }
 }
 
 /// Records mails inside the caller's transaction and queues a send for each new queued one.
 pub(crate) async fn insert_mails(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     mails: &[NewMail],
     at: Timestamp,
 ) -> StoreResult<Vec<Mail>> {
@@ -74,10 +74,10 @@ pub(crate) async fn insert_mails(
             .bind(&m.subject)
             .bind(&m.text)
             .bind(&m.html)
-            .bind(serde_json::to_string(&m.headers).map_err(|e| StoreError::Other(e.into()))?)
+            .bind(Json(&m.headers))
             .bind(&m.dedupe_key)
             .bind(m.status.as_str())
-            .bind(micros(at))
+            .bind(db_time(at))
             .fetch_optional(&mut *conn)
             .await
             .map_err(map_err)?;
@@ -93,9 +93,9 @@ pub(crate) async fn insert_mails(
 }
 
 #[async_trait]
-impl MailStore for SqliteStore {
+impl MailStore for Backend {
     async fn queue_mails(&self, mails: &[NewMail], at: Timestamp) -> StoreResult<Vec<Mail>> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let out = insert_mails(&mut tx, mails, at).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(out)
@@ -105,24 +105,24 @@ impl MailStore for SqliteStore {
         let sql = format!("SELECT {COLUMNS} FROM mails WHERE id = $1");
         let Some(row): Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(id)
-            .fetch_optional(&self.reader)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?
         else {
             return Ok(None);
         };
-        let attempts: Vec<(i64, i64, String, bool, Option<String>)> = sqlx::query_as(
+        let attempts: Vec<(i32, DbTime, String, bool, Option<String>)> = sqlx::query_as(
             "SELECT n, at, provider, ok, error FROM mail_attempts WHERE mail_id = $1 ORDER BY n",
         )
         .bind(id)
-        .fetch_all(&self.reader)
+        .fetch_all(self.reads())
         .await
         .map_err(map_err)?;
         let attempts = attempts
             .into_iter()
             .map(|(n, at, provider, ok, error)| MailAttempt {
                 n: u32::try_from(n).unwrap_or(0),
-                at: from_micros(at),
+                at: time_of(at),
                 provider,
                 ok,
                 error,
@@ -144,7 +144,7 @@ impl MailStore for SqliteStore {
             .bind(&page.after)
             .bind(status.map(MailStatus::as_str))
             .bind(i64::from(page.limit) + 1)
-            .fetch_all(&self.reader)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
         let mails = rows.into_iter().map(Mail::from).collect();
@@ -154,7 +154,7 @@ impl MailStore for SqliteStore {
     }
 
     async fn record_mail(&self, id: &str, outcome: &MailOutcome, at: Timestamp) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let (done,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM mail_attempts WHERE mail_id = $1")
                 .bind(id)
@@ -166,8 +166,8 @@ impl MailStore for SqliteStore {
                 "INSERT INTO mail_attempts (mail_id, n, at, provider, ok, error) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(id)
-            .bind(done + 1 + i as i64)
-            .bind(micros(a.at))
+            .bind(i32::try_from(done + 1 + i as i64).unwrap_or(i32::MAX))
+            .bind(db_time(a.at))
             .bind(&a.provider)
             .bind(a.ok)
             .bind(&a.error)
@@ -186,8 +186,8 @@ impl MailStore for SqliteStore {
         .bind(&outcome.provider)
         .bind(&outcome.provider_message_id)
         .bind(&outcome.error)
-        .bind(outcome.attempts.len() as i64)
-        .bind(micros(at))
+        .bind(i32::try_from(outcome.attempts.len()).unwrap_or(i32::MAX))
+        .bind(db_time(at))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -195,13 +195,13 @@ impl MailStore for SqliteStore {
     }
 
     async fn setting(&self, key: &str) -> StoreResult<Option<Value>> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(map_err)?;
-        row.map(|(v,)| serde_json::from_str(&v).map_err(|e| StoreError::Other(e.into())))
-            .transpose()
+        let row: Option<(Json<Value>,)> =
+            sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(self.reads())
+                .await
+                .map_err(map_err)?;
+        Ok(row.map(|(v,)| v.0))
     }
 
     async fn put_setting(&self, key: &str, value: &Value, at: Timestamp) -> StoreResult<()> {
@@ -210,9 +210,9 @@ impl MailStore for SqliteStore {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         )
         .bind(key)
-        .bind(value.to_string())
-        .bind(micros(at))
-        .execute(&self.writer)
+        .bind(Json(value))
+        .bind(db_time(at))
+        .execute(self.writes())
         .await
         .map_err(map_err)?;
         Ok(())
@@ -224,30 +224,30 @@ impl MailStore for SqliteStore {
         value: &Value,
         at: Timestamp,
     ) -> StoreResult<Value> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         sqlx::query(
             "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
         )
         .bind(key)
-        .bind(value.to_string())
-        .bind(micros(at))
+        .bind(Json(value))
+        .bind(db_time(at))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        let (v,): (String,) = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+        let (v,): (Json<Value>,) = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
             .bind(key)
             .fetch_one(&mut *tx)
             .await
             .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
-        serde_json::from_str(&v).map_err(|e| StoreError::Other(e.into()))
+        Ok(v.0)
     }
 
     async fn is_suppressed(&self, address: &str) -> StoreResult<bool> {
         let row: Option<(String,)> =
             sqlx::query_as("SELECT address FROM mail_suppressions WHERE address = $1")
                 .bind(address.to_lowercase())
-                .fetch_optional(&self.reader)
+                .fetch_optional(self.reads())
                 .await
                 .map_err(map_err)?;
         Ok(row.is_some())
@@ -260,8 +260,8 @@ impl MailStore for SqliteStore {
         )
         .bind(address.to_lowercase())
         .bind(reason)
-        .bind(micros(at))
-        .execute(&self.writer)
+        .bind(db_time(at))
+        .execute(self.writes())
         .await
         .map_err(map_err)?;
         Ok(())
@@ -270,7 +270,7 @@ impl MailStore for SqliteStore {
     async fn unsuppress(&self, address: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM mail_suppressions WHERE address = $1")
             .bind(address.to_lowercase())
-            .execute(&self.writer)
+            .execute(self.writes())
             .await
             .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
@@ -280,18 +280,18 @@ impl MailStore for SqliteStore {
         &self,
         page: &PageRequest,
     ) -> StoreResult<Page<(String, String, Timestamp)>> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        let rows: Vec<(String, String, DbTime)> = sqlx::query_as(
             "SELECT address, reason, created_at FROM mail_suppressions
              WHERE $1 IS NULL OR address > $1 ORDER BY address LIMIT $2",
         )
         .bind(page.after.as_deref())
         .bind(i64::from(page.limit) + 1)
-        .fetch_all(&self.reader)
+        .fetch_all(self.reads())
         .await
         .map_err(map_err)?;
         let rows = rows
             .into_iter()
-            .map(|(a, r, t)| (a, r, from_micros(t)))
+            .map(|(a, r, t)| (a, r, time_of(t)))
             .collect();
         Ok(Page::from_overfetch(rows, page.limit, |(a, _, _)| {
             a.clone()

@@ -1,8 +1,10 @@
-use super::dialect::map_err;
+use super::dialect::{
+    Conn, DIALECT, DbTime, NO_LIMIT, db_time, in_list, int_list, map_err, time_of,
+};
 use super::users::{USER_COLUMNS, UserRow};
-use super::{OutboxRow, PgStore, mails::insert_mails, outbox_messages};
+use super::{Backend, Db, OutboxRow, mails::insert_mails, outbox_messages};
 use crate::notification_sql::Bind as B;
-use crate::notification_sql::{Bind, Dialect, SqlWriter};
+use crate::notification_sql::{Bind, SqlWriter};
 use async_trait::async_trait;
 use convene_core::notification::{Channel, Kind, NewNotification, Notification, Preference};
 use convene_core::user::User;
@@ -10,11 +12,10 @@ use convene_core::{EventId, Timestamp, UserId};
 use convene_store::{
     Notices, NotificationQuery, NotificationStore, OutboxMessage, Recipients, StoreResult,
 };
-use sqlx::PgConnection;
-use sqlx::Postgres;
-use sqlx::postgres::PgArguments;
 use sqlx::query::QueryAs;
 use sqlx::types::Json;
+
+type Arguments = <Db as sqlx::Database>::Arguments;
 
 const COLUMNS: &str =
     "id, user_id, kind, event_id, title, message, accept, received_at, is_read, actions";
@@ -28,7 +29,7 @@ struct Row {
     title: String,
     message: String,
     accept: Option<String>,
-    received_at: Timestamp,
+    received_at: DbTime,
     is_read: bool,
     actions: Json<Vec<convene_core::notification::NotificationAction>>,
 }
@@ -43,7 +44,7 @@ impl From<Row> for Notification {
             title: r.title,
             message: r.message,
             accept: r.accept,
-            received_at: r.received_at,
+            received_at: time_of(r.received_at),
             is_read: r.is_read,
             actions: r.actions.0,
         }
@@ -51,15 +52,15 @@ impl From<Row> for Notification {
 }
 
 fn bind_all<'q, O>(
-    mut q: QueryAs<'q, Postgres, O, PgArguments>,
+    mut q: QueryAs<'q, Db, O, Arguments>,
     binds: &'q [Bind],
-) -> QueryAs<'q, Postgres, O, PgArguments> {
+) -> QueryAs<'q, Db, O, Arguments> {
     for b in binds {
         q = match b {
             B::Int(i) => q.bind(*i),
             B::Text(s) => q.bind(s.as_str()),
             B::Bool(v) => q.bind(*v),
-            B::Time(t) => q.bind(*t),
+            B::Time(t) => q.bind(db_time(*t)),
         };
     }
     q
@@ -67,7 +68,7 @@ fn bind_all<'q, O>(
 
 /// Inserts inside the caller's transaction; a known dedupe key inserts nothing.
 pub(crate) async fn insert_in(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     new: &[NewNotification],
 ) -> StoreResult<Vec<Notification>> {
     let mut out = Vec::with_capacity(new.len());
@@ -84,7 +85,7 @@ pub(crate) async fn insert_in(
             .bind(&n.title)
             .bind(&n.message)
             .bind(&n.accept)
-            .bind(n.received_at)
+            .bind(db_time(n.received_at))
             .bind(n.is_read)
             .bind(Json(&n.actions))
             .bind(&n.dedupe_key)
@@ -97,12 +98,12 @@ pub(crate) async fn insert_in(
 }
 
 #[async_trait]
-impl NotificationStore for PgStore {
+impl NotificationStore for Backend {
     async fn insert_notifications(
         &self,
         new: &[NewNotification],
     ) -> StoreResult<Vec<Notification>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         let out = insert_in(&mut tx, new).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(out)
@@ -112,7 +113,7 @@ impl NotificationStore for PgStore {
         let sql = format!("SELECT {COLUMNS} FROM notifications WHERE id = $1");
         let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
         Ok(row.map(Into::into))
@@ -122,7 +123,7 @@ impl NotificationStore for PgStore {
         &self,
         query: &NotificationQuery,
     ) -> StoreResult<(Vec<Notification>, u64)> {
-        let mut w = SqlWriter::new(Dialect::Postgres);
+        let mut w = SqlWriter::new(DIALECT);
         w.push(" WHERE ");
         match &query.owner {
             Some(user) => w.push_eq("user_id", Bind::Text(user.as_str().to_owned())),
@@ -138,17 +139,17 @@ impl NotificationStore for PgStore {
             sqlx::query_as(sqlx::AssertSqlSafe(count_sql.clone())),
             &w.binds,
         )
-        .fetch_one(&self.pool)
+        .fetch_one(self.reads())
         .await
         .map_err(map_err)?;
         w.order_by(&query.sort);
-        let limit = query.limit.map_or("ALL".to_owned(), |n| n.to_string());
+        let limit = query.limit.map_or(NO_LIMIT.to_owned(), |n| n.to_string());
         let sql = format!(
             "SELECT {COLUMNS} FROM notifications{} LIMIT {limit} OFFSET {}",
             w.sql, query.offset
         );
         let rows: Vec<Row> = bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), &w.binds)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
         Ok((
@@ -163,7 +164,7 @@ impl NotificationStore for PgStore {
         let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(id)
             .bind(read)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.writes())
             .await
             .map_err(map_err)?;
         Ok(row.map(Into::into))
@@ -172,7 +173,7 @@ impl NotificationStore for PgStore {
     async fn delete_notification(&self, id: i64) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM notifications WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writes())
             .await
             .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
@@ -182,7 +183,7 @@ impl NotificationStore for PgStore {
         let (n,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND NOT is_read")
                 .bind(user.as_str())
-                .fetch_one(&self.pool)
+                .fetch_one(self.reads())
                 .await
                 .map_err(map_err)?;
         Ok(u64::try_from(n).unwrap_or(0))
@@ -193,7 +194,7 @@ impl NotificationStore for PgStore {
             "UPDATE notifications SET is_read = TRUE WHERE user_id = $1 AND NOT is_read",
         )
         .bind(user.as_str())
-        .execute(&self.pool)
+        .execute(self.writes())
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected())
@@ -204,7 +205,7 @@ impl NotificationStore for PgStore {
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(after)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
         Ok(rows.into_iter().map(Into::into).collect())
@@ -215,7 +216,7 @@ impl NotificationStore for PgStore {
             "SELECT kind, channel, enabled FROM notification_preferences WHERE user_id = $1",
         )
         .bind(user.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(self.reads())
         .await
         .map_err(map_err)?;
         Ok(rows
@@ -225,7 +226,7 @@ impl NotificationStore for PgStore {
     }
 
     async fn set_preferences(&self, user: &UserId, prefs: &[Preference]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         for p in prefs {
             sqlx::query(
                 "INSERT INTO notification_preferences (user_id, kind, channel, enabled) VALUES ($1, $2, $3, $4)
@@ -248,7 +249,7 @@ impl NotificationStore for PgStore {
              WHERE notified_at IS NULL ORDER BY seq LIMIT $1",
         )
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reads())
         .await
         .map_err(map_err)?;
         Ok(outbox_messages(rows))
@@ -265,19 +266,23 @@ impl NotificationStore for PgStore {
         );
         let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(event.as_str())
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
     async fn record_notices(&self, notices: &Notices, at: Timestamp) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await.map_err(map_err)?;
         insert_in(&mut tx, &notices.notifications).await?;
         insert_mails(&mut tx, &notices.mails, at).await?;
-        sqlx::query("UPDATE outbox SET notified_at = $1 WHERE seq = ANY($2)")
-            .bind(at)
-            .bind(&notices.seqs)
+        let sql = format!(
+            "UPDATE outbox SET notified_at = $1 WHERE {}",
+            in_list("seq", 2)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(db_time(at))
+            .bind(int_list(&notices.seqs))
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
