@@ -87,3 +87,8 @@ pub const NO_LIMIT: &str = "ALL";
 pub fn int_list(items: &[i64]) -> Vec<i64> {
     items.to_vec()
 }
+
+/// Whole Unix seconds of a time column.
+pub fn epoch_seconds(column: &str) -> String {
+    format!("floor(extract(epoch FROM {column}))::bigint")
+}

@@ -5,8 +5,10 @@
 mod conference;
 mod dialect;
 
+mod claims;
 #[path = "../shared/decks.rs"]
 mod decks;
+#[path = "../shared/deliveries.rs"]
 mod deliveries;
 #[path = "../shared/events.rs"]
 mod events;

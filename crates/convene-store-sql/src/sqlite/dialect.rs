@@ -81,3 +81,8 @@ pub const NO_LIMIT: &str = "-1";
 pub fn int_list(items: &[i64]) -> String {
     serde_json::to_string(items).unwrap_or_default()
 }
+
+/// Whole Unix seconds of a time column.
+pub fn epoch_seconds(column: &str) -> String {
+    format!("({column} / 1000000)")
+}

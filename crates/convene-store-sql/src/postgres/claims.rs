@@ -1,0 +1,176 @@
+//! Dispatch, claims and recorded attempts on PostgreSQL: several nodes claim at once, so rows
+//! are locked and skipped (`FOR UPDATE SKIP LOCKED`), due rows are found per endpoint with a
+//! `LATERAL` join, and a round is written in a few statements over `UNNEST`ed arrays.
+
+use super::PgStore;
+use super::deliveries::{DeliveryRow, claims_of, record_streaks};
+use super::dialect::map_err;
+use convene_core::webhook::EventTypes;
+use convene_core::{DeliveryId, Timestamp, WebhookId};
+use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult, fan_out};
+use serde_json::Value;
+use sqlx::types::Json;
+
+pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> StoreResult<u32> {
+    let mut tx = store.pool.begin().await.map_err(map_err)?;
+    let messages: Vec<(i64, String, String, Json<Value>, Timestamp, String)> = sqlx::query_as(
+        "SELECT seq, id, event_type, data, occurred_at, source FROM outbox
+             WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if messages.is_empty() {
+        return Ok(0);
+    }
+    let hooks: Vec<(String, Json<Vec<String>>)> =
+        sqlx::query_as("SELECT id, event_types FROM webhooks WHERE enabled ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    let hooks: Vec<(String, EventTypes)> = hooks
+        .into_iter()
+        .map(|(id, types)| (id, EventTypes::from_list(types.0)))
+        .collect();
+    let plan = fan_out(messages.iter().map(|m| m.2.as_str()), &hooks);
+    let pick = |f: fn(&(i64, String, String, Json<Value>, Timestamp, String)) -> String| {
+        plan.iter()
+            .map(|(i, _)| f(&messages[*i]))
+            .collect::<Vec<_>>()
+    };
+    sqlx::query(
+            "INSERT INTO deliveries (id, webhook_id, message_id, event_type, data, source,
+                 occurred_at, status, attempts, next_attempt_at, created_at, updated_at)
+             SELECT id, webhook_id, message_id, event_type, data::jsonb, source, occurred_at,
+                 'pending', 0, $8, $8, $8
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                 $7::timestamptz[]) AS t(id, webhook_id, message_id, event_type, data, source, occurred_at)
+             ON CONFLICT (webhook_id, message_id) DO NOTHING",
+        )
+        .bind(plan.iter().map(|_| DeliveryId::new().to_string()).collect::<Vec<_>>())
+        .bind(plan.iter().map(|(_, hook)| *hook).collect::<Vec<_>>())
+        .bind(pick(|m| m.1.clone()))
+        .bind(pick(|m| m.2.clone()))
+        .bind(pick(|m| m.3.0.to_string()))
+        .bind(pick(|m| m.5.clone()))
+        .bind(plan.iter().map(|(i, _)| messages[*i].4).collect::<Vec<_>>())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();
+    sqlx::query("UPDATE outbox SET dispatched_at = $1 WHERE seq = ANY($2)")
+        .bind(at)
+        .bind(&seqs)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(u32::try_from(messages.len()).unwrap_or(u32::MAX))
+}
+
+pub(super) async fn claim(store: &PgStore, request: &ClaimRequest) -> StoreResult<Vec<Claim>> {
+    let token = uuid::Uuid::now_v7().to_string();
+    let sql = "WITH due AS (
+                SELECT c.id FROM webhooks w
+                CROSS JOIN LATERAL (
+                    SELECT d.id, d.next_attempt_at FROM deliveries d
+                    WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= $1
+                      AND (d.lease_until IS NULL OR d.lease_until <= $1)
+                    ORDER BY d.next_attempt_at, d.id LIMIT $5 FOR UPDATE SKIP LOCKED) c
+                WHERE w.enabled AND NOT (w.id = ANY($6))
+                ORDER BY c.next_attempt_at, c.id LIMIT $2)
+             UPDATE deliveries d SET lease_token = $3, lease_until = $4 FROM due WHERE d.id = due.id
+             RETURNING d.*";
+    let skip: Vec<&str> = request.skip.iter().map(WebhookId::as_str).collect();
+    let rows: Vec<DeliveryRow> = sqlx::query_as(sql)
+        .bind(request.now)
+        .bind(i64::from(request.limit))
+        .bind(&token)
+        .bind(request.now + request.lease)
+        .bind(i64::from(request.per_endpoint))
+        .bind(&skip)
+        .fetch_all(&store.pool)
+        .await
+        .map_err(map_err)?;
+    claims_of(store, rows, token).await
+}
+
+pub(super) async fn finish_attempts(
+    store: &PgStore,
+    done: &[(&Claim, &AttemptRecord)],
+) -> StoreResult<Vec<bool>> {
+    if done.is_empty() {
+        return Ok(Vec::new());
+    }
+    // A few statements for the whole round, whatever its size: round trips are the cost here.
+    let mut tx = store.pool.begin().await.map_err(map_err)?;
+    let ids: Vec<&str> = done.iter().map(|(c, _)| c.delivery.id.as_str()).collect();
+    let tokens: Vec<&str> = done.iter().map(|(c, _)| c.lease_token.as_str()).collect();
+    let statuses: Vec<&str> = done.iter().map(|(_, r)| r.status.as_str()).collect();
+    let next: Vec<Option<Timestamp>> = done.iter().map(|(_, r)| r.next_attempt_at).collect();
+    let at: Vec<Timestamp> = done.iter().map(|(_, r)| r.attempt.attempted_at).collect();
+    let moved: Vec<(String,)> = sqlx::query_as(
+            "UPDATE deliveries d SET status = i.status, attempts = d.attempts + 1,
+                 next_attempt_at = i.next_at, lease_token = NULL, lease_until = NULL, updated_at = i.at
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+                 AS i(id, token, status, next_at, at)
+             WHERE d.id = i.id AND d.lease_token = i.token
+             RETURNING d.id",
+        )
+        .bind(&ids)
+        .bind(&tokens)
+        .bind(&statuses)
+        .bind(&next)
+        .bind(&at)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    let moved: std::collections::HashSet<String> = moved.into_iter().map(|(id,)| id).collect();
+    let kept: Vec<&(&Claim, &AttemptRecord)> = done
+        .iter()
+        .filter(|(c, _)| moved.contains(c.delivery.id.as_str()))
+        .collect();
+    let attempt = |f: fn(&AttemptRecord) -> Option<String>| {
+        kept.iter().map(|(_, r)| f(r)).collect::<Vec<_>>()
+    };
+    sqlx::query(
+        "INSERT INTO attempts (delivery_id, attempted_at, duration_ms, status_code, error_class,
+                 error, response_body)
+             SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::int[], $4::int[], $5::text[],
+                 $6::text[], $7::text[])",
+    )
+    .bind(
+        kept.iter()
+            .map(|(c, _)| c.delivery.id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        kept.iter()
+            .map(|(_, r)| r.attempt.attempted_at)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        kept.iter()
+            .map(|(_, r)| i32::try_from(r.attempt.duration_ms).unwrap_or(i32::MAX))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        kept.iter()
+            .map(|(_, r)| r.attempt.status_code.map(i32::from))
+            .collect::<Vec<_>>(),
+    )
+    .bind(attempt(|r| r.attempt.error_class.clone()))
+    .bind(attempt(|r| r.attempt.error.clone()))
+    .bind(attempt(|r| r.attempt.response_body.clone()))
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    record_streaks(&mut tx, kept.iter().copied()).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(done
+        .iter()
+        .map(|(c, _)| moved.contains(c.delivery.id.as_str()))
+        .collect())
+}

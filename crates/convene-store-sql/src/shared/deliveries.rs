@@ -1,0 +1,330 @@
+use super::Backend;
+use super::dialect::{Conn, DbTime, db_time, epoch_seconds, in_list, map_err, text_list, time_of};
+use super::webhooks::{WEBHOOK_COLUMNS, WebhookRow};
+use async_trait::async_trait;
+use convene_core::page::{Page, PageRequest};
+use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, Webhook};
+use convene_core::{DeliveryId, Timestamp, WebhookId};
+use convene_store::{
+    AttemptRecord, Claim, ClaimRequest, DeliveryStore, Signal, StoreError, StoreResult,
+    failure_streaks,
+};
+use serde_json::Value;
+use sqlx::types::Json;
+
+pub(super) const DELIVERY_COLUMNS: &str =
+    "id, webhook_id, message_id, event_type, data, source, occurred_at,
+    status, attempts, next_attempt_at, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct DeliveryRow {
+    id: String,
+    webhook_id: String,
+    message_id: String,
+    event_type: String,
+    data: Json<Value>,
+    source: String,
+    occurred_at: DbTime,
+    status: String,
+    attempts: i32,
+    next_attempt_at: Option<DbTime>,
+    created_at: DbTime,
+    updated_at: DbTime,
+}
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = StoreError;
+
+    fn try_from(r: DeliveryRow) -> StoreResult<Self> {
+        Ok(Delivery {
+            id: DeliveryId::from_trusted(r.id),
+            webhook_id: WebhookId::from_trusted(r.webhook_id),
+            message_id: r.message_id,
+            event_type: r.event_type,
+            data: r.data.0,
+            source: r.source,
+            occurred_at: time_of(r.occurred_at),
+            status: DeliveryStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Other(format!("unknown status {}", r.status).into()))?,
+            attempts: u32::try_from(r.attempts).unwrap_or(0),
+            next_attempt_at: r.next_attempt_at.map(time_of),
+            created_at: time_of(r.created_at),
+            updated_at: time_of(r.updated_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AttemptRow {
+    attempted_at: DbTime,
+    duration_ms: i32,
+    status_code: Option<i32>,
+    error_class: Option<String>,
+    error: Option<String>,
+    response_body: Option<String>,
+}
+
+impl From<AttemptRow> for Attempt {
+    fn from(r: AttemptRow) -> Self {
+        Attempt {
+            attempted_at: time_of(r.attempted_at),
+            duration_ms: u32::try_from(r.duration_ms).unwrap_or(0),
+            status_code: r.status_code.and_then(|c| u16::try_from(c).ok()),
+            error_class: r.error_class,
+            error: r.error,
+            response_body: r.response_body,
+        }
+    }
+}
+
+pub(super) fn deliveries(rows: Vec<DeliveryRow>) -> StoreResult<Vec<Delivery>> {
+    rows.into_iter().map(Delivery::try_from).collect()
+}
+
+/// The claimed rows as claims, in due order, each with its webhook (secrets opened).
+pub(super) async fn claims_of(
+    store: &Backend,
+    rows: Vec<DeliveryRow>,
+    token: String,
+) -> StoreResult<Vec<Claim>> {
+    let mut claimed = deliveries(rows)?;
+    claimed.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
+    let ids: Vec<String> = claimed.iter().map(|d| d.webhook_id.to_string()).collect();
+    let sql = format!(
+        "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE {}",
+        in_list("id", 1)
+    );
+    let hooks: Vec<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(text_list(&ids))
+        .fetch_all(store.writes())
+        .await
+        .map_err(map_err)?;
+    let keys = store.keys.get();
+    let hooks: Vec<Webhook> = hooks
+        .into_iter()
+        .map(|r| keys.opened_webhook(r.into()))
+        .collect::<StoreResult<_>>()?;
+    Ok(claimed
+        .into_iter()
+        .filter_map(|delivery| {
+            let webhook = hooks.iter().find(|w| w.id == delivery.webhook_id)?.clone();
+            Some(Claim {
+                delivery,
+                webhook,
+                lease_token: token.clone(),
+            })
+        })
+        .collect())
+}
+
+/// Starts, keeps or ends each webhook's failure streak after a round of recorded attempts.
+pub(super) async fn record_streaks<'a>(
+    tx: &mut Conn,
+    kept: impl Iterator<Item = &'a (&'a Claim, &'a AttemptRecord)>,
+) -> StoreResult<()> {
+    for (webhook, streak) in failure_streaks(kept) {
+        let sql = match streak {
+            None => {
+                "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL"
+            }
+            Some((_, true)) => "UPDATE webhooks SET failing_since = $2 WHERE id = $1",
+            Some((_, false)) => {
+                "UPDATE webhooks SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL"
+            }
+        };
+        sqlx::query(sql)
+            .bind(webhook)
+            .bind(streak.map(|(since, _)| db_time(since)))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl DeliveryStore for Backend {
+    async fn ingest_signal(&self, s: Signal) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO outbox (id, event_type, data, occurred_at, source) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&s.id)
+        .bind(&s.event_type)
+        .bind(Json(&s.data))
+        .bind(db_time(s.occurred_at))
+        .bind(&s.source)
+        .execute(self.writes())
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn dispatch(&self, limit: u32, at: Timestamp) -> StoreResult<u32> {
+        super::claims::dispatch(self, limit, at).await
+    }
+
+    async fn enqueue_direct(
+        &self,
+        webhook: &WebhookId,
+        event_type: &str,
+        data: Value,
+        at: Timestamp,
+    ) -> StoreResult<Delivery> {
+        let sql = format!(
+            "INSERT INTO deliveries (id, webhook_id, message_id, event_type, data, source,
+             occurred_at, status, attempts, next_attempt_at, created_at, updated_at)
+             SELECT $1, id, $2, $3, $4, 'convene', $5, 'pending', 0, $5, $5, $5 FROM webhooks WHERE id = $6
+             RETURNING {DELIVERY_COLUMNS}"
+        );
+        let row: Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(DeliveryId::new().as_str())
+            .bind(format!("msg_{}", uuid::Uuid::now_v7().simple()))
+            .bind(event_type)
+            .bind(Json(&data))
+            .bind(db_time(at))
+            .bind(webhook.as_str())
+            .fetch_optional(self.writes())
+            .await
+            .map_err(map_err)?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claim>> {
+        super::claims::claim(self, request).await
+    }
+
+    async fn finish_attempts(&self, done: &[(&Claim, &AttemptRecord)]) -> StoreResult<Vec<bool>> {
+        super::claims::finish_attempts(self, done).await
+    }
+
+    async fn release_claim(&self, claim: &Claim, at: Timestamp) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET next_attempt_at = $3, lease_token = NULL, lease_until = NULL
+             WHERE id = $1 AND lease_token = $2",
+        )
+        .bind(claim.delivery.id.as_str())
+        .bind(&claim.lease_token)
+        .bind(db_time(at))
+        .execute(self.writes())
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn deliveries(
+        &self,
+        webhook: &WebhookId,
+        status: Option<DeliveryStatus>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Delivery>> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE webhook_id = $1
+             AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR id < $3)
+             ORDER BY id DESC LIMIT $4"
+        );
+        let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(webhook.as_str())
+            .bind(status.map(DeliveryStatus::as_str))
+            .bind(page.after.as_deref())
+            .bind(i64::from(page.limit) + 1)
+            .fetch_all(self.reads())
+            .await
+            .map_err(map_err)?;
+        Ok(Page::from_overfetch(
+            deliveries(rows)?,
+            page.limit,
+            |d: &Delivery| d.id.to_string(),
+        ))
+    }
+
+    async fn delivery(&self, id: &DeliveryId) -> StoreResult<Option<(Delivery, Vec<Attempt>)>> {
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1");
+        let Some(row): Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(self.reads())
+            .await
+            .map_err(map_err)?
+        else {
+            return Ok(None);
+        };
+        let attempts: Vec<AttemptRow> = sqlx::query_as(
+            "SELECT attempted_at, duration_ms, status_code, error_class, error, response_body
+             FROM attempts WHERE delivery_id = $1 ORDER BY id",
+        )
+        .bind(id.as_str())
+        .fetch_all(self.reads())
+        .await
+        .map_err(map_err)?;
+        Ok(Some((
+            row.try_into()?,
+            attempts.into_iter().map(Attempt::from).collect(),
+        )))
+    }
+
+    async fn retry_delivery(&self, id: &DeliveryId, at: Timestamp) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = $2, lease_token = NULL,
+             lease_until = NULL, updated_at = $2 WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .bind(db_time(at))
+        .execute(self.writes())
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn recover(
+        &self,
+        webhook: &WebhookId,
+        since: Timestamp,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = $3, updated_at = $3
+             WHERE webhook_id = $1 AND status = 'failed' AND created_at >= $2",
+        )
+        .bind(webhook.as_str())
+        .bind(db_time(since))
+        .bind(db_time(at))
+        .execute(self.writes())
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn purge_attempts(&self, before: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM attempts WHERE attempted_at < $1")
+            .bind(db_time(before))
+            .execute(self.writes())
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn attempt_stats(
+        &self,
+        since: Timestamp,
+        bucket_s: i64,
+    ) -> StoreResult<Vec<(i64, u64, u64)>> {
+        let sql = format!(
+            "SELECT ({} / $2) * $2 AS bucket,
+                    SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 0 ELSE 1 END)
+             FROM attempts WHERE attempted_at >= $1 GROUP BY bucket ORDER BY bucket",
+            epoch_seconds("attempted_at")
+        );
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(db_time(since))
+            .bind(bucket_s.max(1))
+            .fetch_all(self.reads())
+            .await
+            .map_err(map_err)?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(rows
+            .into_iter()
+            .map(|(b, ok, failed)| (b, count(ok), count(failed)))
+            .collect())
+    }
+}

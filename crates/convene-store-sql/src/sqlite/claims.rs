@@ -1,0 +1,177 @@
+//! Dispatch, claims and recorded attempts on SQLite: the single writer serialises them, so a
+//! round reads due rows endpoint by endpoint on the (webhook, due time) index and writes them
+//! in a few statements, rows travelling as JSON arrays.
+
+use super::SqliteStore;
+use super::deliveries::{DeliveryRow, claims_of, record_streaks};
+use super::dialect::{map_err, micros, opt_micros};
+use convene_core::webhook::EventTypes;
+use convene_core::{DeliveryId, Timestamp, WebhookId};
+use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult, fan_out};
+use serde_json::Value;
+use sqlx::types::Json;
+
+pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> StoreResult<u32> {
+    // The single writer connection serialises dispatchers: no row is taken twice.
+    let mut tx = store.writer.begin().await.map_err(map_err)?;
+    let messages: Vec<(i64, String, String, Json<Value>, i64, String)> = sqlx::query_as(
+        "SELECT seq, id, event_type, data, occurred_at, source FROM outbox
+             WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if messages.is_empty() {
+        return Ok(0);
+    }
+    let hooks: Vec<(String, Json<Vec<String>>)> =
+        sqlx::query_as("SELECT id, event_types FROM webhooks WHERE enabled ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    let hooks: Vec<(String, EventTypes)> = hooks
+        .into_iter()
+        .map(|(id, types)| (id, EventTypes::from_list(types.0)))
+        .collect();
+    // One statement for the whole plan: the rows travel as one JSON array.
+    let rows: Vec<Value> = fan_out(messages.iter().map(|m| m.2.as_str()), &hooks)
+        .into_iter()
+        .map(|(i, hook)| {
+            let (_, id, event_type, data, occurred_at, source) = &messages[i];
+            serde_json::json!([
+                DeliveryId::new().as_str(),
+                hook,
+                id,
+                event_type,
+                data.0,
+                source,
+                occurred_at
+            ])
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO deliveries (id, webhook_id, message_id, event_type, data, source,
+                 occurred_at, status, attempts, next_attempt_at, created_at, updated_at)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value -> 4, value ->> 5,
+                 value ->> 6, 'pending', 0, $2, $2, $2
+             FROM json_each($1)
+             WHERE true -- SQLite needs a WHERE before ON CONFLICT after a SELECT
+             ON CONFLICT (webhook_id, message_id) DO NOTHING",
+    )
+    .bind(Json(&rows))
+    .bind(micros(at))
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();
+    sqlx::query(
+        "UPDATE outbox SET dispatched_at = $1 WHERE seq IN (SELECT value FROM json_each($2))",
+    )
+    .bind(micros(at))
+    .bind(Json(&seqs))
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(u32::try_from(messages.len()).unwrap_or(u32::MAX))
+}
+
+pub(super) async fn claim(store: &SqliteStore, request: &ClaimRequest) -> StoreResult<Vec<Claim>> {
+    let token = uuid::Uuid::now_v7().to_string();
+    let now = micros(request.now);
+    // Endpoint by endpoint on the (webhook, due time) index: SQLite has no LATERAL, and a
+    // window over every due row would read a whole backlog each round.
+    let mut tx = store.writer.begin().await.map_err(map_err)?;
+    let skip: Vec<&str> = request.skip.iter().map(WebhookId::as_str).collect();
+    let hooks: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM webhooks WHERE enabled = 1 AND id NOT IN (SELECT value FROM json_each($1))",
+    )
+    .bind(Json(&skip))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let mut due: Vec<(i64, String)> = Vec::new();
+    for (hook,) in hooks {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT next_attempt_at, id FROM deliveries
+                 WHERE webhook_id = $1 AND status = 'pending' AND next_attempt_at <= $2
+                   AND (lease_until IS NULL OR lease_until <= $2)
+                 ORDER BY next_attempt_at, id LIMIT $3",
+        )
+        .bind(&hook)
+        .bind(now)
+        .bind(i64::from(request.per_endpoint))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        due.extend(rows);
+    }
+    due.sort();
+    due.truncate(request.limit as usize);
+    let ids: Vec<&str> = due.iter().map(|(_, id)| id.as_str()).collect();
+    let rows: Vec<DeliveryRow> = sqlx::query_as(
+        "UPDATE deliveries SET lease_token = $1, lease_until = $2
+             WHERE id IN (SELECT value FROM json_each($3)) RETURNING *",
+    )
+    .bind(&token)
+    .bind(micros(request.now + request.lease))
+    .bind(Json(&ids))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    claims_of(store, rows, token).await
+}
+
+pub(super) async fn finish_attempts(
+    store: &SqliteStore,
+    done: &[(&Claim, &AttemptRecord)],
+) -> StoreResult<Vec<bool>> {
+    let mut tx = store.writer.begin().await.map_err(map_err)?;
+    let mut recorded = Vec::with_capacity(done.len());
+    for (claim, record) in done {
+        let at = micros(record.attempt.attempted_at);
+        let moved = sqlx::query(
+            "UPDATE deliveries SET status = $3, attempts = attempts + 1, next_attempt_at = $4,
+             lease_token = NULL, lease_until = NULL, updated_at = $5
+             WHERE id = $1 AND lease_token = $2",
+        )
+        .bind(claim.delivery.id.as_str())
+        .bind(&claim.lease_token)
+        .bind(record.status.as_str())
+        .bind(opt_micros(record.next_attempt_at))
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if moved.rows_affected() == 0 {
+            recorded.push(false);
+            continue;
+        }
+        let a = &record.attempt;
+        sqlx::query(
+                "INSERT INTO attempts (delivery_id, attempted_at, duration_ms, status_code, error_class,
+                 error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(claim.delivery.id.as_str())
+            .bind(at)
+            .bind(i64::from(a.duration_ms))
+            .bind(a.status_code.map(i64::from))
+            .bind(&a.error_class)
+            .bind(&a.error)
+            .bind(&a.response_body)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        recorded.push(true);
+    }
+    let kept = done
+        .iter()
+        .zip(&recorded)
+        .filter(|(_, kept)| **kept)
+        .map(|(d, _)| d);
+    record_streaks(&mut tx, kept).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(recorded)
+}
