@@ -3,9 +3,8 @@
 //! `LATERAL` join, and a round is written in a few statements over `UNNEST`ed arrays.
 
 use super::PgStore;
-use super::deliveries::{DeliveryRow, claims_of, record_streaks};
 use super::dialect::map_err;
-use convene_core::webhook::EventTypes;
+use super::shared::deliveries::{DeliveryRow, claims_of, enabled_hooks, record_streaks};
 use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult, fan_out};
 use serde_json::Value;
@@ -24,15 +23,7 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
     if messages.is_empty() {
         return Ok(0);
     }
-    let hooks: Vec<(String, Json<Vec<String>>)> =
-        sqlx::query_as("SELECT id, event_types FROM webhooks WHERE enabled ORDER BY id")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_err)?;
-    let hooks: Vec<(String, EventTypes)> = hooks
-        .into_iter()
-        .map(|(id, types)| (id, EventTypes::from_list(types.0)))
-        .collect();
+    let hooks = enabled_hooks(&mut tx).await?;
     let plan = fan_out(messages.iter().map(|m| m.2.as_str()), &hooks);
     let pick = |f: fn(&(i64, String, String, Json<Value>, Timestamp, String)) -> String| {
         plan.iter()

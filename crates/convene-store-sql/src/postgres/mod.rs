@@ -1,50 +1,11 @@
 //! PostgreSQL storage: the scale-out backend. Several nodes may share one database; migrations
 //! take sqlx's advisory lock, so nodes starting together migrate once.
 
-#[path = "../shared/conference.rs"]
-mod conference;
 mod dialect;
+#[path = "../shared/mod.rs"]
+mod shared;
 
 mod claims;
-#[path = "../shared/decks.rs"]
-mod decks;
-#[path = "../shared/deliveries.rs"]
-mod deliveries;
-#[path = "../shared/events.rs"]
-mod events;
-#[path = "../shared/idempotency.rs"]
-mod idempotency;
-#[path = "../shared/jobs.rs"]
-mod jobs;
-#[path = "../shared/mails.rs"]
-mod mails;
-#[path = "../shared/notifications.rs"]
-mod notifications;
-#[path = "../shared/osdi.rs"]
-mod osdi;
-#[path = "../shared/outbox.rs"]
-mod outbox;
-use outbox::{OutboxRow, emit, outbox_messages};
-#[path = "../shared/people.rs"]
-mod people;
-#[path = "../shared/roster.rs"]
-mod roster;
-#[path = "../shared/roster_sync.rs"]
-mod roster_sync;
-#[path = "../shared/secrets.rs"]
-mod secrets;
-#[path = "../shared/sync.rs"]
-mod sync;
-#[path = "../shared/tokens.rs"]
-mod tokens;
-#[path = "../shared/users.rs"]
-mod users;
-#[path = "../shared/web.rs"]
-mod web;
-#[path = "../shared/webfilters.rs"]
-mod webfilters;
-#[path = "../shared/webhooks.rs"]
-mod webhooks;
 
 use async_trait::async_trait;
 use convene_core::Timestamp;
@@ -154,6 +115,6 @@ impl Admin for PgStore {
     }
 
     async fn reseal_secrets(&self) -> StoreResult<u64> {
-        secrets::reseal(self).await
+        shared::secrets::reseal(self).await
     }
 }

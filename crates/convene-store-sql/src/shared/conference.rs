@@ -19,6 +19,8 @@ use convene_store::{
 use serde_json::json;
 use sqlx::types::Json;
 
+const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
+
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     id: String,
@@ -294,7 +296,7 @@ impl ConferenceStore for Backend {
             .map_err(map_err)?;
             enqueue_in(&mut tx, CONFERENCE_ROOM, id.as_str(), &json!({}), at).await?;
         } else {
-            sqlx::query("DELETE FROM sessions WHERE id = $1")
+            sqlx::query(DELETE_SESSION)
                 .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
@@ -319,7 +321,7 @@ impl ConferenceStore for Backend {
         let mut tx = self.writes().begin().await.map_err(map_err)?;
         let kind = match outcome {
             RoomOutcome::Removed => {
-                sqlx::query("DELETE FROM sessions WHERE id = $1")
+                sqlx::query(DELETE_SESSION)
                     .bind(id.as_str())
                     .execute(&mut *tx)
                     .await

@@ -3,7 +3,7 @@ use super::dialect::{Conn, DbTime, db_time, epoch_seconds, in_list, map_err, tex
 use super::webhooks::{WEBHOOK_COLUMNS, WebhookRow};
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
-use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, Webhook};
+use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, EventTypes, Webhook};
 use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_store::{
     AttemptRecord, Claim, ClaimRequest, DeliveryStore, Signal, StoreError, StoreResult,
@@ -12,12 +12,12 @@ use convene_store::{
 use serde_json::Value;
 use sqlx::types::Json;
 
-pub(super) const DELIVERY_COLUMNS: &str =
+pub(crate) const DELIVERY_COLUMNS: &str =
     "id, webhook_id, message_id, event_type, data, source, occurred_at,
     status, attempts, next_attempt_at, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
-pub(super) struct DeliveryRow {
+pub(crate) struct DeliveryRow {
     id: String,
     webhook_id: String,
     message_id: String,
@@ -77,12 +77,12 @@ impl From<AttemptRow> for Attempt {
     }
 }
 
-pub(super) fn deliveries(rows: Vec<DeliveryRow>) -> StoreResult<Vec<Delivery>> {
+pub(crate) fn deliveries(rows: Vec<DeliveryRow>) -> StoreResult<Vec<Delivery>> {
     rows.into_iter().map(Delivery::try_from).collect()
 }
 
 /// The claimed rows as claims, in due order, each with its webhook (secrets opened).
-pub(super) async fn claims_of(
+pub(crate) async fn claims_of(
     store: &Backend,
     rows: Vec<DeliveryRow>,
     token: String,
@@ -117,8 +117,21 @@ pub(super) async fn claims_of(
         .collect())
 }
 
+/// The enabled webhooks with the event types each takes, for a fan-out.
+pub(crate) async fn enabled_hooks(tx: &mut Conn) -> StoreResult<Vec<(String, EventTypes)>> {
+    let hooks: Vec<(String, Json<Vec<String>>)> =
+        sqlx::query_as("SELECT id, event_types FROM webhooks WHERE enabled ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    Ok(hooks
+        .into_iter()
+        .map(|(id, types)| (id, EventTypes::from_list(types.0)))
+        .collect())
+}
+
 /// Starts, keeps or ends each webhook's failure streak after a round of recorded attempts.
-pub(super) async fn record_streaks<'a>(
+pub(crate) async fn record_streaks<'a>(
     tx: &mut Conn,
     kept: impl Iterator<Item = &'a (&'a Claim, &'a AttemptRecord)>,
 ) -> StoreResult<()> {

@@ -9,6 +9,8 @@ use convene_store::{MAIL_SEND, MailStore, StoreResult};
 use serde_json::Value;
 use sqlx::types::Json;
 
+const SETTING: &str = "SELECT value FROM settings WHERE key = $1";
+
 const COLUMNS: &str = "id, recipient, user_id, action, subject, text_body, html_body, headers, status, provider, provider_message_id, error, attempts, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
@@ -195,12 +197,11 @@ impl MailStore for Backend {
     }
 
     async fn setting(&self, key: &str) -> StoreResult<Option<Value>> {
-        let row: Option<(Json<Value>,)> =
-            sqlx::query_as("SELECT value FROM settings WHERE key = $1")
-                .bind(key)
-                .fetch_optional(self.reads())
-                .await
-                .map_err(map_err)?;
+        let row: Option<(Json<Value>,)> = sqlx::query_as(SETTING)
+            .bind(key)
+            .fetch_optional(self.reads())
+            .await
+            .map_err(map_err)?;
         Ok(row.map(|(v,)| v.0))
     }
 
@@ -234,7 +235,7 @@ impl MailStore for Backend {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        let (v,): (Json<Value>,) = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+        let (v,): (Json<Value>,) = sqlx::query_as(SETTING)
             .bind(key)
             .fetch_one(&mut *tx)
             .await

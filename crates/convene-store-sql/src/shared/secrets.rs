@@ -2,7 +2,8 @@
 //! stores: each includes this file as its `secrets` module (`#[path]`), with its own `Backend`
 //! (the store type, whose `reads()` and `writes()` are its pools) and `map_err`.
 
-use super::{Backend, map_err};
+use super::Backend;
+use super::dialect::map_err;
 use convene_store::StoreResult;
 
 /// Webhook secrets (and the ones they replaced) and Dashboard link secrets. Each row is written

@@ -12,6 +12,8 @@ use convene_core::{EventId, Timestamp};
 use convene_store::{DASHBOARD_PUSH, LinkWrite, RosterChange, StoreResult, SyncStore};
 use std::collections::BTreeSet;
 
+const LINK: &str = "SELECT * FROM dashboard_links WHERE event_id = $1";
+
 /// Queues (or coalesces into) a push of the event's public participants, if it is linked to a
 /// Dashboard course. Called in the transaction of every change to that list.
 pub(crate) async fn public_list_changed(
@@ -236,12 +238,11 @@ impl SyncStore for Backend {
 
     async fn put_dashboard_link(&self, link: &DashboardLink) -> StoreResult<LinkWrite> {
         let mut tx = self.writes().begin().await.map_err(map_err)?;
-        let existing: Option<LinkRow> =
-            sqlx::query_as("SELECT * FROM dashboard_links WHERE event_id = $1")
-                .bind(link.event.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?;
+        let existing: Option<LinkRow> = sqlx::query_as(LINK)
+            .bind(link.event.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
         let write = match existing {
             Some(old)
                 if old.base_url == link.base_url.as_str()
@@ -283,12 +284,11 @@ impl SyncStore for Backend {
     }
 
     async fn dashboard_link(&self, event: &EventId) -> StoreResult<Option<DashboardLink>> {
-        let row: Option<LinkRow> =
-            sqlx::query_as("SELECT * FROM dashboard_links WHERE event_id = $1")
-                .bind(event.as_str())
-                .fetch_optional(self.reads())
-                .await
-                .map_err(map_err)?;
+        let row: Option<LinkRow> = sqlx::query_as(LINK)
+            .bind(event.as_str())
+            .fetch_optional(self.reads())
+            .await
+            .map_err(map_err)?;
         row.map(|r| {
             let mut link = DashboardLink::from(r);
             link.secret = self.keys.get().open(&link.secret)?;

@@ -1,0 +1,28 @@
+//! Every statement both stores run, written once. `sqlite/mod.rs` and `postgres/mod.rs` each
+//! include this folder as their `shared` module, after defining what it names: `Backend` (the
+//! store, with its `reads()` and `writes()` pools), `Db`, `dialect`, `claims` and `emit_all`.
+//! What differs between the databases is spelled by `dialect`, never here.
+
+pub(super) use super::{Backend, Db, claims, dialect, emit_all};
+pub(super) use outbox::{OutboxRow, emit, outbox_messages};
+
+mod conference;
+mod decks;
+pub(super) mod deliveries;
+mod events;
+mod idempotency;
+mod jobs;
+mod mails;
+mod notifications;
+mod osdi;
+mod outbox;
+mod people;
+mod roster;
+mod roster_sync;
+pub(super) mod secrets;
+mod sync;
+mod tokens;
+mod users;
+mod web;
+mod webfilters;
+mod webhooks;
