@@ -1,7 +1,8 @@
 //! PostgreSQL storage: the scale-out backend. Several nodes may share one database; migrations
 //! take sqlx's advisory lock, so nodes starting together migrate once.
 
-mod dialect;
+#[doc(hidden)]
+pub mod dialect;
 #[path = "../shared/mod.rs"]
 mod shared;
 

@@ -1,7 +1,8 @@
 //! SQLite storage: the embedded default. One process owns the file: a single-connection writer
 //! pool serialises writes (no `SQLITE_BUSY` lock upgrades), a reader pool serves reads in WAL.
 
-mod dialect;
+#[doc(hidden)]
+pub mod dialect;
 #[path = "../shared/mod.rs"]
 mod shared;
 
