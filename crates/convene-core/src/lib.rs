@@ -8,6 +8,7 @@ pub mod clock;
 pub mod conference;
 pub mod event;
 pub mod ids;
+pub mod job;
 pub mod mail;
 pub mod notification;
 pub mod outbound;

@@ -38,10 +38,11 @@ pub enum EventType {
     PersonDeleted,
     OsdiRunCompleted,
     OsdiConflictFlagged,
+    EndpointDisabled,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 25] = [
+    pub const ALL: [EventType; 26] = [
         EventType::UserCreated,
         EventType::UserUpdated,
         EventType::UserDeleted,
@@ -67,6 +68,7 @@ impl EventType {
         EventType::PersonDeleted,
         EventType::OsdiRunCompleted,
         EventType::OsdiConflictFlagged,
+        EventType::EndpointDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,7 +98,13 @@ impl EventType {
             EventType::PersonDeleted => "person.deleted",
             EventType::OsdiRunCompleted => "osdi.run.completed",
             EventType::OsdiConflictFlagged => "osdi.conflict.flagged",
+            EventType::EndpointDisabled => "endpoint.disabled",
         }
+    }
+
+    /// The type a name stands for; `None` for names Convene does not emit itself.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
     }
 
     /// The one top-level key of the type's data: what the message is about.
@@ -180,6 +188,18 @@ impl OutboundEvent {
     /// `osdi.run.completed` with the run's summary.
     pub fn osdi_run(summary: Value) -> Self {
         Self::new(EventType::OsdiRunCompleted, summary)
+    }
+
+    /// `endpoint.disabled`: Convene turned a webhook endpoint off, and why.
+    pub fn endpoint_disabled(
+        id: &crate::WebhookId,
+        url: &crate::webhook::TargetUrl,
+        reason: &str,
+    ) -> Self {
+        Self::new(
+            EventType::EndpointDisabled,
+            json!({"id": id.as_str(), "url": url.as_str(), "reason": reason}),
+        )
     }
 
     /// `osdi.conflict.flagged` with the flag.
@@ -330,7 +350,8 @@ mod tests {
                     "slides",
                     "person",
                     "run",
-                    "flag"
+                    "flag",
+                    "endpoint"
                 ]
                 .contains(&t.data_key())
             );

@@ -5,7 +5,8 @@ use crate::outcome::Outcome;
 use crate::retry::{Next, RetryPolicy};
 use async_trait::async_trait;
 use convene_core::Clock;
-use convene_store::{Job, JobEnd, Store, StoreResult};
+use convene_core::job::JobKind;
+use convene_store::{Job, JobEnd, JobStore, StoreResult};
 use futures_util::future::join_all;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,15 +40,15 @@ pub struct JobSettings {
 }
 
 pub struct JobRunner {
-    store: Arc<dyn Store>,
+    store: Arc<dyn JobStore>,
     clock: Arc<dyn Clock>,
-    handlers: HashMap<&'static str, Arc<dyn JobHandler>>,
+    handlers: HashMap<JobKind, Arc<dyn JobHandler>>,
     settings: JobSettings,
     wake: Arc<Notify>,
 }
 
 impl JobRunner {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: JobSettings) -> Self {
+    pub fn new(store: Arc<dyn JobStore>, clock: Arc<dyn Clock>, settings: JobSettings) -> Self {
         Self {
             store,
             clock,
@@ -57,7 +58,7 @@ impl JobRunner {
         }
     }
 
-    pub fn handle(mut self, kind: &'static str, handler: Arc<dyn JobHandler>) -> Self {
+    pub fn handle(mut self, kind: JobKind, handler: Arc<dyn JobHandler>) -> Self {
         self.handlers.insert(kind, handler);
         self
     }
@@ -81,7 +82,7 @@ impl JobRunner {
     }
 
     async fn run_job(&self, job: &Job) -> StoreResult<()> {
-        let result = match self.handlers.get(job.kind.as_str()) {
+        let result = match self.handlers.get(&job.kind) {
             Some(handler) => handler.run(job).await?,
             None => JobResult::Failed(format!("no handler for jobs of kind {}", job.kind)),
         };

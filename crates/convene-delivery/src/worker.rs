@@ -7,13 +7,14 @@ use crate::retry::{Next, RetryPolicy};
 use crate::signing::{WebhookSecret, signature_header};
 use crate::wire::{Encoding, Metadata, payload};
 use convene_core::WebhookId;
+use convene_core::outbound::OutboundEvent;
 use convene_core::webhook::{Attempt, DeliveryStatus, Webhook};
 use convene_core::{Clock, Timestamp};
-use convene_store::{AttemptRecord, Claim, ClaimRequest, Signal, Store, StoreResult};
+use convene_store::{AttemptRecord, Claim, ClaimRequest, DeliveryWork, Signal, StoreResult};
 use futures_util::StreamExt;
 use futures_util::future::join_all;
 use futures_util::stream::FuturesUnordered;
-use serde_json::{Map, json};
+use serde_json::Map;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
@@ -66,7 +67,7 @@ struct Done<'c> {
 }
 
 pub struct Worker {
-    store: Arc<dyn Store>,
+    store: Arc<dyn DeliveryWork>,
     clock: Arc<dyn Clock>,
     sender: Sender,
     settings: Settings,
@@ -112,7 +113,7 @@ pub const RESERVED_HEADERS: &[&str] = &[
 
 impl Worker {
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn DeliveryWork>,
         clock: Arc<dyn Clock>,
         sender: Sender,
         settings: Settings,
@@ -371,11 +372,16 @@ impl Worker {
             return Ok(());
         }
         tracing::warn!(webhook = %webhook.id, reason, "webhook disabled");
+        let event = OutboundEvent::endpoint_disabled(&webhook.id, &webhook.url, reason);
         self.store
             .ingest_signal(Signal {
-                id: format!("endpoint.disabled:{}:{}", webhook.id, at.unix_timestamp_nanos()),
-                event_type: "endpoint.disabled".into(),
-                data: json!({"endpoint": {"id": webhook.id.as_str(), "url": webhook.url.as_str(), "reason": reason}}),
+                id: format!(
+                    "endpoint.disabled:{}:{}",
+                    webhook.id,
+                    at.unix_timestamp_nanos()
+                ),
+                event_type: event.event_type.as_str().into(),
+                data: event.data,
                 source: "convene".into(),
                 occurred_at: at,
             })

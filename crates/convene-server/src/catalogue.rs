@@ -11,7 +11,7 @@ use convene_core::text::{Slug, TimeZoneName, Title};
 use convene_core::user::User;
 use convene_core::username::Username;
 use convene_core::webhook::TargetUrl;
-use convene_core::{DeckId, EventId, SessionId, UserId};
+use convene_core::{DeckId, EventId, SessionId, UserId, WebhookId};
 use convene_delivery::wire::{Metadata, payload};
 use serde_json::{Map, Value, json};
 use time::macros::datetime;
@@ -50,6 +50,9 @@ fn describe(t: EventType) -> &'static str {
         }
         EventType::OsdiConflictFlagged => {
             "A CRM sync pair was parked until a person resolves its flag."
+        }
+        EventType::EndpointDisabled => {
+            "Convene turned a webhook endpoint off (410 Gone, or failing for too long)."
         }
     }
 }
@@ -186,6 +189,11 @@ fn sample_message(t: EventType) -> OutboundEvent {
             "remote_id": "d91b4b2e-ae0e-4cd3-9ed7-d0ec501b0bc3",
             "detail": "jane@example.org already belongs to Action Network person 1efc3644",
         })),
+        EventType::EndpointDisabled => OutboundEvent::endpoint_disabled(
+            &WebhookId::from_trusted("0193a0b4-8000-7c3d-8e9f-0a1b2c3d4e62".into()),
+            &TargetUrl::parse("https://hooks.example.org/in").expect("a valid URL"),
+            "the endpoint answered 410 Gone",
+        ),
         EventType::EventSyncParticipantsUpdated => OutboundEvent::participants_synced(
             &event,
             &center,
@@ -224,14 +232,6 @@ pub fn examples() -> Vec<(&'static str, &'static str, Value)> {
             )
         })
         .collect();
-    all.push((
-        "endpoint.disabled",
-        "Convene turned a webhook endpoint off (410 Gone, or failing for too long).",
-        body(
-            "endpoint.disabled",
-            json!({"endpoint": {"id": "0193a0b4-8000-7c3d-8e9f-0a1b2c3d4e62", "url": "https://hooks.example.org/in", "reason": "the endpoint answered 410 Gone"}}),
-        ),
-    ));
     all.push((
         "webhook.test",
         "Sent by POST /api/v1/webhooks/{id}/test to one endpoint only.",

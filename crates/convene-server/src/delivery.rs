@@ -6,12 +6,13 @@ use crate::event_sync::{PushHandler, SyncClients, dashboard_client};
 use anyhow::Context;
 use convene_conferencing::provider::ConferenceProvider;
 use convene_core::Clock;
+use convene_core::job::JobKind;
 use convene_delivery::http::{Outbound, Sender};
 use convene_delivery::jobs::{JobRunner, JobSettings};
 use convene_delivery::retry::RetryPolicy;
 use convene_delivery::target::TargetPolicy;
 use convene_delivery::worker::{Settings, Worker};
-use convene_store::{CONFERENCE_ROOM, CONFERENCE_SLIDES, DASHBOARD_PUSH, Store};
+use convene_store::Store;
 use std::sync::Arc;
 use time::Duration;
 
@@ -81,10 +82,10 @@ pub fn job_runner(
             idle_poll: std::time::Duration::from_millis(config.delivery.idle_poll_ms),
         },
     )
-    .handle(DASHBOARD_PUSH, Arc::new(push))
-    .handle(CONFERENCE_ROOM, Arc::new(rooms))
-    .handle(CONFERENCE_SLIDES, Arc::new(slides))
-    .handle(convene_store::MAIL_SEND, Arc::new(mails))
+    .handle(JobKind::DashboardPush, Arc::new(push))
+    .handle(JobKind::ConferenceRoom, Arc::new(rooms))
+    .handle(JobKind::ConferenceSlides, Arc::new(slides))
+    .handle(JobKind::MailSend, Arc::new(mails))
 }
 
 /// The clients of the Event Center ↔ Dashboard protocol.

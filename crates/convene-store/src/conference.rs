@@ -9,11 +9,6 @@ use convene_core::text::Title;
 use convene_core::webhook::TargetUrl;
 use convene_core::{DeckId, EventId, SessionId, Timestamp};
 
-/// The job kind that makes, moves or removes a session's room to match the session.
-pub const CONFERENCE_ROOM: &str = "conference.room";
-/// The job kind that sends a session's queued slide changes.
-pub const CONFERENCE_SLIDES: &str = "conference.slides";
-
 /// How the room job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoomOutcome {

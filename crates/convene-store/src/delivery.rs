@@ -81,6 +81,12 @@ pub struct AttemptRecord {
     pub next_attempt_at: Option<Timestamp>,
 }
 
+/// What the delivery worker asks of a store: its deliveries, and the webhooks it turns off.
+/// Every store has it (`Store` requires it), so an `Arc<dyn Store>` narrows to it.
+pub trait DeliveryWork: DeliveryStore + WebhookStore {}
+
+impl<T: DeliveryStore + WebhookStore + ?Sized> DeliveryWork for T {}
+
 #[async_trait]
 pub trait DeliveryStore: Send + Sync {
     /// Adds a signal to the outbox; `false` when its id is already there (nothing changes).

@@ -5,13 +5,14 @@
 use crate::StoreResult;
 use async_trait::async_trait;
 use convene_core::Timestamp;
+use convene_core::job::JobKind;
 use serde_json::Value;
 use time::Duration;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub id: String,
-    pub kind: String,
+    pub kind: JobKind,
     pub subject: String,
     pub payload: Value,
     /// Raised by each coalesced enqueue: a job whose generation moved while it ran runs again.
@@ -38,7 +39,7 @@ pub trait JobStore: Send + Sync {
     /// replaced, its generation raised, its retry time kept).
     async fn enqueue_job(
         &self,
-        kind: &str,
+        kind: JobKind,
         subject: &str,
         payload: &Value,
         at: Timestamp,
@@ -54,7 +55,7 @@ pub trait JobStore: Send + Sync {
     /// `Done` or `Failed` job whose generation moved meanwhile waits again, due now.
     async fn finish_job(&self, job: &Job, end: &JobEnd, at: Timestamp) -> StoreResult<bool>;
     /// The waiting (or running) job of a subject.
-    async fn pending_job(&self, kind: &str, subject: &str) -> StoreResult<Option<Job>>;
+    async fn pending_job(&self, kind: JobKind, subject: &str) -> StoreResult<Option<Job>>;
     /// Forgets failed jobs last touched before `before`; returns how many.
     async fn purge_failed_jobs(&self, before: Timestamp) -> StoreResult<u64>;
 }

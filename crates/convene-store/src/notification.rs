@@ -11,9 +11,6 @@ use convene_core::user::User;
 use convene_core::{EventId, Timestamp, UserId};
 use serde_json::Value;
 
-/// The job kind that sends one mail (its subject is the mail's id).
-pub const MAIL_SEND: &str = "mail.send";
-
 /// A JSON:API listing: whose notifications, which, in what order, which slice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotificationQuery {

@@ -9,9 +9,6 @@ use convene_core::username::Username;
 use convene_core::{EventId, Timestamp};
 use std::collections::BTreeSet;
 
-/// The job kind that pushes an event's public participants to its Dashboard course.
-pub const DASHBOARD_PUSH: &str = "dashboard.push";
-
 /// What replacing the participant list did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RosterChange {

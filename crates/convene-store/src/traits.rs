@@ -4,6 +4,7 @@ use convene_core::event::{
     Event, EventPatch, NewEvent, Organizer, OrganizerRemoval, Participant, Registration, Role,
     Visibility,
 };
+use convene_core::outbound::EventType;
 use convene_core::page::{Page, PageRequest};
 use convene_core::text::Slug;
 use convene_core::user::{ApiToken, NewToken, NewUser, User};
@@ -193,7 +194,7 @@ pub trait IdempotencyStore: Send + Sync {
 pub struct OutboxMessage {
     pub seq: i64,
     pub id: String,
-    pub event_type: String,
+    pub event_type: MessageType,
     pub data: Value,
     pub occurred_at: Timestamp,
 }
@@ -236,6 +237,7 @@ pub trait Store:
     + OutboxStore
     + crate::WebhookStore
     + crate::DeliveryStore
+    + crate::DeliveryWork
     + crate::WebfilterStore
     + crate::SyncStore
     + crate::JobStore
@@ -270,3 +272,33 @@ impl<T> Store for T where
         + Admin
 {
 }
+
+/// What an outbox message is, parsed once where it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageType {
+    /// One of Convene's own events.
+    Event(EventType),
+    /// A signal another system sent, by the name it gave.
+    Signal(String),
+}
+
+impl MessageType {
+    /// A message's type from its stored name and source: only Convene's own messages
+    /// (`source` "convene") are its events, whatever name a signal chose.
+    pub fn parse(name: String, source: &str) -> Self {
+        match EventType::parse(&name) {
+            Some(t) if source == CONVENE_SOURCE => Self::Event(t),
+            _ => Self::Signal(name),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Event(t) => t.as_str(),
+            Self::Signal(name) => name,
+        }
+    }
+}
+
+/// The `source` of the messages Convene emits itself.
+pub const CONVENE_SOURCE: &str = "convene";

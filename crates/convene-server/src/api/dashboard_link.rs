@@ -12,9 +12,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use convene_core::access::Principal;
 use convene_core::event::Event;
+use convene_core::job::JobKind;
 use convene_core::sync::{DashboardLink, Endpoint, SyncCall, dashboard_base};
 use convene_core::validation::FieldErrors;
-use convene_store::{DASHBOARD_PUSH, LinkWrite};
+use convene_store::LinkWrite;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -127,7 +128,7 @@ async fn linked(
 async fn view(state: &AppState, link: DashboardLink) -> ApiResult<LinkBody> {
     let job = state
         .store
-        .pending_job(DASHBOARD_PUSH, link.event.as_str())
+        .pending_job(JobKind::DashboardPush, link.event.as_str())
         .await?;
     let failed = link
         .last_push_result
@@ -400,7 +401,7 @@ async fn push_now(
     state
         .store
         .enqueue_job(
-            DASHBOARD_PUSH,
+            JobKind::DashboardPush,
             event.id.as_str(),
             &serde_json::json!({}),
             state.clock.now(),

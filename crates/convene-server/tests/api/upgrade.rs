@@ -110,8 +110,20 @@ async fn open(url: &str) -> Arc<dyn Store> {
     store
 }
 
-fn expected(name: &str) -> String {
-    std::fs::read_to_string(fixtures().join(name)).expect("the fixture's expected read-back")
+/// Compares with the fixture's expected read-back; on a difference, what was read is left in
+/// `target/` to diff against it.
+fn same_as(read: &str, name: &str) {
+    let expected =
+        std::fs::read_to_string(fixtures().join(name)).expect("the fixture's expected read-back");
+    if read != expected {
+        let actual =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../target/{name}.actual"));
+        std::fs::write(&actual, read).unwrap();
+        panic!(
+            "{name} reads back differently: diff it against {}",
+            actual.display()
+        );
+    }
 }
 
 #[tokio::test]
@@ -120,7 +132,7 @@ async fn an_old_sqlite_file_reads_back_unchanged() {
     let path = db.url.trim_start_matches("sqlite://");
     std::fs::copy(fixtures().join("v0.sqlite"), path).unwrap();
     let store = open(&db.url).await;
-    assert_eq!(read_back(&store).await, expected("v0.sqlite.expected"));
+    same_as(&read_back(&store).await, "v0.sqlite.expected");
     store.close().await;
 }
 
@@ -132,7 +144,7 @@ async fn an_old_postgres_database_reads_back_unchanged() {
     let dump = std::fs::read_to_string(fixtures().join("v0.postgres.sql")).unwrap();
     db.run_script(dump).await;
     let store = open(&db.url).await;
-    assert_eq!(read_back(&store).await, expected("v0.postgres.expected"));
+    same_as(&read_back(&store).await, "v0.postgres.expected");
     store.close().await;
 }
 

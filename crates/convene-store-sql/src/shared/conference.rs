@@ -7,15 +7,14 @@ use convene_core::conference::{
     SessionPatch, SlideDeck,
 };
 use convene_core::event::Event;
+use convene_core::job::JobKind;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
 use convene_core::text::Title;
 use convene_core::webhook::TargetUrl;
 use convene_core::{DeckId, EventId, SessionId, Timestamp};
 use convene_store::osdi::{from_micros, micros};
-use convene_store::{
-    CONFERENCE_ROOM, ConferenceStore, DeckRevision, RoomOutcome, SlideOp, StoreError, StoreResult,
-};
+use convene_store::{ConferenceStore, DeckRevision, RoomOutcome, SlideOp, StoreError, StoreResult};
 use serde_json::json;
 use sqlx::types::Json;
 
@@ -145,7 +144,7 @@ pub(crate) async fn event_going(
     .await
     .map_err(map_err)?;
     for (id,) in with_rooms {
-        enqueue_in(conn, CONFERENCE_ROOM, &id, &json!({}), at).await?;
+        enqueue_in(conn, JobKind::ConferenceRoom, &id, &json!({}), at).await?;
     }
     sqlx::query("DELETE FROM sessions WHERE event_id = $1 AND provider IS NULL")
         .bind(event.as_str())
@@ -185,7 +184,14 @@ impl ConferenceStore for Backend {
         .await
         .map_err(super::roster::gone)?;
         if new.provider.is_some() {
-            enqueue_in(&mut tx, CONFERENCE_ROOM, id.as_str(), &json!({}), at).await?;
+            enqueue_in(
+                &mut tx,
+                JobKind::ConferenceRoom,
+                id.as_str(),
+                &json!({}),
+                at,
+            )
+            .await?;
         }
         let session = live(&mut tx, &id).await?.ok_or(StoreError::NotFound)?;
         emit(
@@ -265,7 +271,14 @@ impl ConferenceStore for Backend {
         .await
         .map_err(map_err)?;
         if moved {
-            enqueue_in(&mut tx, CONFERENCE_ROOM, id.as_str(), &json!({}), at).await?;
+            enqueue_in(
+                &mut tx,
+                JobKind::ConferenceRoom,
+                id.as_str(),
+                &json!({}),
+                at,
+            )
+            .await?;
         }
         let session = live(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         emit(
@@ -294,7 +307,14 @@ impl ConferenceStore for Backend {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-            enqueue_in(&mut tx, CONFERENCE_ROOM, id.as_str(), &json!({}), at).await?;
+            enqueue_in(
+                &mut tx,
+                JobKind::ConferenceRoom,
+                id.as_str(),
+                &json!({}),
+                at,
+            )
+            .await?;
         } else {
             sqlx::query(DELETE_SESSION)
                 .bind(id.as_str())

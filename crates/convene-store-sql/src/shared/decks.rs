@@ -5,13 +5,12 @@ use super::dialect::{Conn, db_time, map_err};
 use super::jobs::enqueue_in;
 use super::{Backend, emit};
 use convene_core::conference::{Session, SlideDeck};
+use convene_core::job::JobKind;
 use convene_core::outbound::OutboundEvent;
 use convene_core::text::Title;
 use convene_core::webhook::TargetUrl;
 use convene_core::{DeckId, SessionId, Timestamp};
-use convene_store::{
-    CONFERENCE_SLIDES, DeckRevision, SlideOp, SlideOpKind, StoreError, StoreResult,
-};
+use convene_store::{DeckRevision, SlideOp, SlideOpKind, StoreError, StoreResult};
 use serde_json::json;
 
 #[derive(sqlx::FromRow)]
@@ -68,7 +67,14 @@ async fn slides_changed(
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
-    enqueue_in(conn, CONFERENCE_SLIDES, session.id.as_str(), &json!({}), at).await?;
+    enqueue_in(
+        conn,
+        JobKind::ConferenceSlides,
+        session.id.as_str(),
+        &json!({}),
+        at,
+    )
+    .await?;
     let decks = decks_of(conn, &session.id).await?;
     emit(conn, OutboundEvent::slides(session, &decks), at).await?;
     Ok(decks)

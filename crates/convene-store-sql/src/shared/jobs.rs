@@ -2,6 +2,7 @@ use super::Backend;
 use super::dialect::{Conn, DbTime, FOR_UPDATE, SKIP_LOCKED, db_time, map_err, time_of};
 use async_trait::async_trait;
 use convene_core::Timestamp;
+use convene_core::job::JobKind;
 use convene_store::{Job, JobEnd, JobStore, StoreError, StoreResult};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -27,7 +28,8 @@ impl TryFrom<JobRow> for Job {
     fn try_from(r: JobRow) -> StoreResult<Self> {
         Ok(Job {
             id: r.id,
-            kind: r.kind,
+            kind: JobKind::parse(&r.kind)
+                .ok_or_else(|| StoreError::Other(format!("unknown job kind {}", r.kind).into()))?,
             subject: r.subject,
             payload: r.payload.0,
             generation: r.generation,
@@ -45,7 +47,7 @@ const JOB_COLUMNS: &str = "id, kind, subject, payload, generation, attempts, nex
 /// Queues a job, or coalesces into the waiting one, inside the caller's transaction.
 pub(crate) async fn enqueue_in(
     conn: &mut Conn,
-    kind: &str,
+    kind: JobKind,
     subject: &str,
     payload: &Value,
     at: Timestamp,
@@ -57,7 +59,7 @@ pub(crate) async fn enqueue_in(
          DO UPDATE SET payload = excluded.payload, generation = jobs.generation + 1, updated_at = excluded.updated_at",
     )
     .bind(uuid::Uuid::now_v7().to_string())
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(subject)
     .bind(Json(payload))
     .bind(db_time(at))
@@ -71,7 +73,7 @@ pub(crate) async fn enqueue_in(
 impl JobStore for Backend {
     async fn enqueue_job(
         &self,
-        kind: &str,
+        kind: JobKind,
         subject: &str,
         payload: &Value,
         at: Timestamp,
@@ -149,12 +151,12 @@ impl JobStore for Backend {
         Ok(true)
     }
 
-    async fn pending_job(&self, kind: &str, subject: &str) -> StoreResult<Option<Job>> {
+    async fn pending_job(&self, kind: JobKind, subject: &str) -> StoreResult<Option<Job>> {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE kind = $1 AND subject = $2 AND status = 'pending'"
         );
         let row: Option<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(subject)
             .fetch_optional(self.reads())
             .await

@@ -2,10 +2,11 @@ use super::Backend;
 use super::dialect::{Conn, DbTime, db_time, map_err, time_of};
 use super::jobs::enqueue_in;
 use async_trait::async_trait;
+use convene_core::job::JobKind;
 use convene_core::mail::{Mail, MailAttempt, MailOutcome, MailStatus, NewMail};
 use convene_core::page::{Page, PageRequest};
 use convene_core::{Timestamp, UserId};
-use convene_store::{MAIL_SEND, MailStore, StoreResult};
+use convene_store::{MailStore, StoreResult};
 use serde_json::Value;
 use sqlx::types::Json;
 
@@ -86,7 +87,14 @@ pub(crate) async fn insert_mails(
         if let Some(row) = row {
             let mail = Mail::from(row);
             if mail.status == MailStatus::Queued {
-                enqueue_in(conn, MAIL_SEND, &mail.id, &serde_json::json!({}), at).await?;
+                enqueue_in(
+                    conn,
+                    JobKind::MailSend,
+                    &mail.id,
+                    &serde_json::json!({}),
+                    at,
+                )
+                .await?;
             }
             out.push(mail);
         }

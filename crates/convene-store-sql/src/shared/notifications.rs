@@ -245,7 +245,7 @@ impl NotificationStore for Backend {
 
     async fn unnotified(&self, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
         let rows: Vec<OutboxRow> = sqlx::query_as(
-            "SELECT seq, id, event_type, data, occurred_at FROM outbox
+            "SELECT seq, id, event_type, data, occurred_at, source FROM outbox
              WHERE notified_at IS NULL ORDER BY seq LIMIT $1",
         )
         .bind(i64::from(limit))

@@ -5,7 +5,7 @@ use super::dialect::{Conn, DbTime, db_time, map_err, time_of};
 use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_core::outbound::OutboundEvent;
-use convene_store::{OutboxMessage, OutboxStore, StoreResult};
+use convene_store::{MessageType, OutboxMessage, OutboxStore, StoreResult};
 use sqlx::types::Json;
 
 /// Writes one outbound event to the outbox inside the caller's transaction.
@@ -25,7 +25,7 @@ pub(crate) async fn emit(conn: &mut Conn, msg: OutboundEvent, at: Timestamp) -> 
 impl OutboxStore for Backend {
     async fn outbox_after(&self, seq: i64, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
         let rows: Vec<OutboxRow> = sqlx::query_as(
-            "SELECT seq, id, event_type, data, occurred_at FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
+            "SELECT seq, id, event_type, data, occurred_at, source FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(seq)
         .bind(i64::from(limit))
@@ -36,15 +36,15 @@ impl OutboxStore for Backend {
     }
 }
 
-/// An outbox row as read: seq, id, type, data, time.
-pub(crate) type OutboxRow = (i64, String, String, Json<serde_json::Value>, DbTime);
+/// An outbox row as read: seq, id, type, data, time, source.
+pub(crate) type OutboxRow = (i64, String, String, Json<serde_json::Value>, DbTime, String);
 
 pub(crate) fn outbox_messages(rows: Vec<OutboxRow>) -> Vec<OutboxMessage> {
     rows.into_iter()
-        .map(|(seq, id, event_type, data, at)| OutboxMessage {
+        .map(|(seq, id, event_type, data, at, source)| OutboxMessage {
             seq,
             id,
-            event_type,
+            event_type: MessageType::parse(event_type, &source),
             data: data.0,
             occurred_at: time_of(at),
         })

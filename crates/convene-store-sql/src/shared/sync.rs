@@ -3,13 +3,14 @@ use super::jobs::enqueue_in;
 use super::{Backend, emit};
 use async_trait::async_trait;
 use convene_core::event::Event;
+use convene_core::job::JobKind;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
 use convene_core::sync::{CenterEventId, DashboardLink, Direction, Endpoint, SyncCall};
 use convene_core::username::Username;
 use convene_core::webhook::TargetUrl;
 use convene_core::{EventId, Timestamp};
-use convene_store::{DASHBOARD_PUSH, LinkWrite, RosterChange, StoreResult, SyncStore};
+use convene_store::{LinkWrite, RosterChange, StoreResult, SyncStore};
 use std::collections::BTreeSet;
 
 const LINK: &str = "SELECT * FROM dashboard_links WHERE event_id = $1";
@@ -32,7 +33,7 @@ pub(crate) async fn public_list_changed(
     }
     enqueue_in(
         conn,
-        DASHBOARD_PUSH,
+        JobKind::DashboardPush,
         event.as_str(),
         &serde_json::json!({}),
         at,
@@ -307,7 +308,7 @@ impl SyncStore for Backend {
             .rows_affected()
             > 0;
         sqlx::query("DELETE FROM jobs WHERE kind = $1 AND subject = $2")
-            .bind(DASHBOARD_PUSH)
+            .bind(JobKind::DashboardPush.as_str())
             .bind(event.as_str())
             .execute(&mut *tx)
             .await

@@ -1,11 +1,12 @@
 //! Conformance cases for sessions, their rooms, slide decks and queued slide changes.
 
 use super::{TestStore, new_event, now, outbox_types, user};
-use crate::{CONFERENCE_ROOM, CONFERENCE_SLIDES, DeckRevision, JobEnd, RoomOutcome, SlideOpKind};
+use crate::{DeckRevision, JobEnd, RoomOutcome, SlideOpKind};
 use convene_core::conference::{
     ConferenceStatus, GroupName, NewSession, RoomHandle, RoomRecord, SessionPatch,
 };
 use convene_core::event::Event;
+use convene_core::job::JobKind;
 use convene_core::page::PageRequest;
 use convene_core::text::Title;
 use convene_core::webhook::TargetUrl;
@@ -49,7 +50,7 @@ fn room(starts_at: convene_core::Timestamp) -> RoomRecord {
 
 async fn room_job_waits(store: &TestStore, id: &str) -> bool {
     store
-        .pending_job(CONFERENCE_ROOM, id)
+        .pending_job(JobKind::ConferenceRoom, id)
         .await
         .unwrap()
         .is_some()
@@ -329,7 +330,7 @@ pub async fn decks_keep_their_order_and_queue_every_change(store: TestStore) {
     assert_eq!(ops[5].deck_number, None);
     assert!(
         store
-            .pending_job(CONFERENCE_SLIDES, s.id.as_str())
+            .pending_job(JobKind::ConferenceSlides, s.id.as_str())
             .await
             .unwrap()
             .is_some()

@@ -74,7 +74,7 @@ pub(crate) async fn outbox_types(store: &TestStore) -> Vec<String> {
         .await
         .unwrap()
         .into_iter()
-        .map(|m| m.event_type)
+        .map(|m| m.event_type.as_str().to_owned())
         .collect()
 }
 

@@ -1,9 +1,10 @@
 //! Notifications, preferences, the notifier's plan and the mail log.
 
 use super::{TestStore, new_event, now, user};
-use crate::{MAIL_SEND, Notices, NotificationQuery, Recipients};
+use crate::{Notices, NotificationQuery, Recipients};
 use convene_core::UserId;
 use convene_core::event::Visibility;
+use convene_core::job::JobKind;
 use convene_core::mail::{MailAttempt, MailOutcome, MailStatus, NewMail};
 use convene_core::notification::query::{DEFAULT_SORT, parse_filter, parse_sort};
 use convene_core::notification::{Channel, Kind, NewNotification, Preference};
@@ -242,7 +243,7 @@ pub async fn notices_are_planned_once_with_their_mail_jobs(store: TestStore) {
         .unwrap();
     assert!(
         store
-            .pending_job(MAIL_SEND, &queued.id)
+            .pending_job(JobKind::MailSend, &queued.id)
             .await
             .unwrap()
             .is_some()
@@ -253,7 +254,7 @@ pub async fn notices_are_planned_once_with_their_mail_jobs(store: TestStore) {
         .unwrap();
     assert!(
         store
-            .pending_job(MAIL_SEND, &suppressed.id)
+            .pending_job(JobKind::MailSend, &suppressed.id)
             .await
             .unwrap()
             .is_none(),

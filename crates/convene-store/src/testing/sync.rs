@@ -1,8 +1,9 @@
 //! Conformance cases for both sides of the Event Center ↔ Dashboard protocol and for jobs.
 
 use super::{TestStore, new_event, now, outbox_types, user};
-use crate::{DASHBOARD_PUSH, JobEnd, LinkWrite};
+use crate::{JobEnd, LinkWrite};
 use convene_core::event::{Event, Visibility};
+use convene_core::job::JobKind;
 use convene_core::page::PageRequest;
 use convene_core::sync::{
     CenterEventId, DashboardLink, Direction, Endpoint, SyncCall, dashboard_base, wanted_names,
@@ -167,7 +168,7 @@ pub async fn rosters_are_replaced_exactly_and_only_while_linked(store: TestStore
         .await
         .unwrap()
         .into_iter()
-        .filter(|m| m.event_type == "event_sync.participants_updated")
+        .filter(|m| m.event_type.as_str() == "event_sync.participants_updated")
         .collect();
     assert_eq!(updates.len(), 1, "an unchanged list emits nothing");
     assert_eq!(
@@ -184,7 +185,7 @@ pub async fn rosters_are_replaced_exactly_and_only_while_linked(store: TestStore
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            (m.event_type, who)
+            (m.event_type.as_str().to_owned(), who)
         })
         .collect();
     let at = |t: &str| {
@@ -234,7 +235,7 @@ pub async fn public_list_changes_queue_one_coalesced_push(store: TestStore) {
         .unwrap();
     assert!(
         store
-            .pending_job(DASHBOARD_PUSH, subject)
+            .pending_job(JobKind::DashboardPush, subject)
             .await
             .unwrap()
             .is_none(),
@@ -248,7 +249,7 @@ pub async fn public_list_changes_queue_one_coalesced_push(store: TestStore) {
         LinkWrite::Created
     );
     let first = store
-        .pending_job(DASHBOARD_PUSH, subject)
+        .pending_job(JobKind::DashboardPush, subject)
         .await
         .unwrap()
         .unwrap();
@@ -258,7 +259,7 @@ pub async fn public_list_changes_queue_one_coalesced_push(store: TestStore) {
         .await
         .unwrap();
     let job = store
-        .pending_job(DASHBOARD_PUSH, subject)
+        .pending_job(JobKind::DashboardPush, subject)
         .await
         .unwrap()
         .unwrap();
@@ -309,7 +310,7 @@ pub async fn public_list_changes_queue_one_coalesced_push(store: TestStore) {
     assert!(store.finish_job(&again[0], &JobEnd::Done, t).await.unwrap());
     assert!(
         store
-            .pending_job(DASHBOARD_PUSH, subject)
+            .pending_job(JobKind::DashboardPush, subject)
             .await
             .unwrap()
             .is_none()
@@ -355,18 +356,23 @@ pub async fn public_list_changes_queue_one_coalesced_push(store: TestStore) {
     );
     assert!(
         store
-            .pending_job(DASHBOARD_PUSH, subject)
+            .pending_job(JobKind::DashboardPush, subject)
             .await
             .unwrap()
             .is_none()
     );
     store
-        .enqueue_job(DASHBOARD_PUSH, subject, &serde_json::json!({}), later)
+        .enqueue_job(
+            JobKind::DashboardPush,
+            subject,
+            &serde_json::json!({}),
+            later,
+        )
         .await
         .unwrap();
     assert!(
         store
-            .pending_job(DASHBOARD_PUSH, subject)
+            .pending_job(JobKind::DashboardPush, subject)
             .await
             .unwrap()
             .is_some(),
@@ -443,7 +449,7 @@ pub async fn dashboard_links_are_written_once_and_deleted_with_their_push(store:
     assert!(!store.delete_dashboard_link(&course.id).await.unwrap());
     assert!(
         store
-            .pending_job(DASHBOARD_PUSH, course.id.as_str())
+            .pending_job(JobKind::DashboardPush, course.id.as_str())
             .await
             .unwrap()
             .is_none()

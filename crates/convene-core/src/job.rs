@@ -1,0 +1,44 @@
+//! The kinds of connector job: durable outbound work that is not a webhook. A new kind is a
+//! variant here, and the compiler then asks for its handler's registration and its name.
+
+/// What a job does; each kind has one handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Sends an event's public participants to its linked Dashboard course.
+    DashboardPush,
+    /// Sends one queued mail.
+    MailSend,
+    /// Makes, moves or removes a session's video room.
+    ConferenceRoom,
+    /// Pushes a session's slide decks to its room.
+    ConferenceSlides,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 4] = [
+        JobKind::DashboardPush,
+        JobKind::MailSend,
+        JobKind::ConferenceRoom,
+        JobKind::ConferenceSlides,
+    ];
+
+    /// The name stored with the job.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::DashboardPush => "dashboard.push",
+            JobKind::MailSend => "mail.send",
+            JobKind::ConferenceRoom => "conference.room",
+            JobKind::ConferenceSlides => "conference.slides",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for JobKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
