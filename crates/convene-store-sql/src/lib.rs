@@ -9,6 +9,7 @@
 mod notification_sql;
 pub mod postgres;
 pub mod sqlite;
+mod violation;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

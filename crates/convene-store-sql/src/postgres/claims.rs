@@ -3,7 +3,6 @@
 //! `LATERAL` join, and a round is written in a few statements over `UNNEST`ed arrays.
 
 use super::PgStore;
-use super::dialect::map_err;
 use super::shared::deliveries::{DeliveryRow, claims_of, enabled_hooks, record_streaks};
 use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult, fan_out};
@@ -11,15 +10,14 @@ use serde_json::Value;
 use sqlx::types::Json;
 
 pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> StoreResult<u32> {
-    let mut tx = store.pool.begin().await.map_err(map_err)?;
+    let mut tx = store.pool.begin().await?;
     let messages: Vec<(i64, String, String, Json<Value>, Timestamp, String)> = sqlx::query_as(
         "SELECT seq, id, event_type, data, occurred_at, source FROM outbox
              WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(i64::from(limit))
     .fetch_all(&mut *tx)
-    .await
-    .map_err(map_err)?;
+    .await?;
     if messages.is_empty() {
         return Ok(0);
     }
@@ -48,16 +46,14 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
         .bind(plan.iter().map(|(i, _)| messages[*i].4).collect::<Vec<_>>())
         .bind(at)
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
     let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();
     sqlx::query("UPDATE outbox SET dispatched_at = $1 WHERE seq = ANY($2)")
         .bind(at)
         .bind(&seqs)
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
+        .await?;
+    tx.commit().await?;
     Ok(u32::try_from(messages.len()).unwrap_or(u32::MAX))
 }
 
@@ -83,8 +79,7 @@ pub(super) async fn claim(store: &PgStore, request: &ClaimRequest) -> StoreResul
         .bind(i64::from(request.per_endpoint))
         .bind(&skip)
         .fetch_all(&store.pool)
-        .await
-        .map_err(map_err)?;
+        .await?;
     claims_of(store, rows, token).await
 }
 
@@ -96,7 +91,7 @@ pub(super) async fn finish_attempts(
         return Ok(Vec::new());
     }
     // A few statements for the whole round, whatever its size: round trips are the cost here.
-    let mut tx = store.pool.begin().await.map_err(map_err)?;
+    let mut tx = store.pool.begin().await?;
     let ids: Vec<&str> = done.iter().map(|(c, _)| c.delivery.id.as_str()).collect();
     let tokens: Vec<&str> = done.iter().map(|(c, _)| c.lease_token.as_str()).collect();
     let statuses: Vec<&str> = done.iter().map(|(_, r)| r.status.as_str()).collect();
@@ -116,8 +111,7 @@ pub(super) async fn finish_attempts(
         .bind(&next)
         .bind(&at)
         .fetch_all(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
     let moved: std::collections::HashSet<String> = moved.into_iter().map(|(id,)| id).collect();
     let kept: Vec<&(&Claim, &AttemptRecord)> = done
         .iter()
@@ -156,10 +150,9 @@ pub(super) async fn finish_attempts(
     .bind(attempt(|r| r.attempt.error.clone()))
     .bind(attempt(|r| r.attempt.response_body.clone()))
     .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
+    .await?;
     record_streaks(&mut tx, kept.iter().copied()).await?;
-    tx.commit().await.map_err(map_err)?;
+    tx.commit().await?;
     Ok(done
         .iter()
         .map(|(c, _)| moved.contains(c.delivery.id.as_str()))

@@ -16,8 +16,6 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
 
-pub use dialect::map_err;
-
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
@@ -45,8 +43,7 @@ impl PgStore {
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(Self {
             pool,
             keys: Default::default(),
@@ -74,8 +71,7 @@ async fn emit_all(
     .bind(messages.iter().map(|m| m.data.to_string()).collect::<Vec<_>>())
     .bind(at)
     .execute(conn)
-    .await
-    .map_err(map_err)?;
+    .await?;
     Ok(())
 }
 
@@ -89,10 +85,7 @@ impl Admin for PgStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 

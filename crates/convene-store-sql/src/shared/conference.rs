@@ -1,4 +1,4 @@
-use super::dialect::{Conn, DbTime, FOR_UPDATE, db_time, map_err, time_of};
+use super::dialect::{Conn, DbTime, FOR_UPDATE, db_time, time_of};
 use super::jobs::enqueue_in;
 use super::{Backend, emit};
 use async_trait::async_trait;
@@ -96,8 +96,7 @@ pub(crate) async fn next_number(conn: &mut Conn, counter: &str) -> StoreResult<i
         sqlx::query_as("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
             .bind(counter)
             .fetch_one(conn)
-            .await
-            .map_err(map_err)?;
+            .await?;
     Ok(n)
 }
 
@@ -107,8 +106,7 @@ pub(crate) async fn lock(conn: &mut Conn, id: &SessionId) -> StoreResult<()> {
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id.as_str())
         .execute(conn)
-        .await
-        .map_err(map_err)?;
+        .await?;
     Ok(())
 }
 
@@ -116,8 +114,7 @@ async fn fetch(conn: &mut Conn, id: &SessionId) -> StoreResult<Option<(Session, 
     let row: Option<SessionRow> = sqlx::query_as("SELECT * FROM sessions WHERE id = $1")
         .bind(id.as_str())
         .fetch_optional(conn)
-        .await
-        .map_err(map_err)?;
+        .await?;
     Ok(row.map(SessionRow::into_session))
 }
 
@@ -141,16 +138,14 @@ pub(crate) async fn event_going(
     .bind(event.as_str())
     .bind(db_time(at))
     .fetch_all(&mut *conn)
-    .await
-    .map_err(map_err)?;
+    .await?;
     for (id,) in with_rooms {
         enqueue_in(conn, JobKind::ConferenceRoom, &id, &json!({}), at).await?;
     }
     sqlx::query("DELETE FROM sessions WHERE event_id = $1 AND provider IS NULL")
         .bind(event.as_str())
         .execute(conn)
-        .await
-        .map_err(map_err)?;
+        .await?;
     Ok(())
 }
 
@@ -162,7 +157,7 @@ impl ConferenceStore for Backend {
         new: NewSession,
         at: Timestamp,
     ) -> StoreResult<Session> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let number = next_number(&mut tx, "session").await?;
         let id = SessionId::new();
         sqlx::query(
@@ -200,17 +195,17 @@ impl ConferenceStore for Backend {
             at,
         )
         .await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(session)
     }
 
     async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
-        let mut conn = self.reads().acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await?;
         live(&mut conn, id).await
     }
 
     async fn session_for_room(&self, id: &SessionId) -> StoreResult<Option<(Session, bool)>> {
-        let mut conn = self.reads().acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await?;
         fetch(&mut conn, id).await
     }
 
@@ -230,8 +225,7 @@ impl ConferenceStore for Backend {
         .bind(after.map(|(_, id)| id))
         .bind(i64::from(page.limit) + 1)
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         let list = rows.into_iter().map(|r| r.into_session().0).collect();
         Ok(Page::from_overfetch(list, page.limit, |s: &Session| {
             format!("{}:{}", micros(s.starts_at), s.id)
@@ -244,7 +238,7 @@ impl ConferenceStore for Backend {
         patch: SessionPatch,
         at: Timestamp,
     ) -> StoreResult<Option<Session>> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         lock(&mut tx, id).await?;
         let Some(before) = live(&mut tx, id).await? else {
             return Ok(None);
@@ -268,8 +262,7 @@ impl ConferenceStore for Backend {
         .bind(moved)
         .bind(db_time(at))
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
         if moved {
             enqueue_in(
                 &mut tx,
@@ -287,12 +280,12 @@ impl ConferenceStore for Backend {
             at,
         )
         .await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(Some(session))
     }
 
     async fn delete_session(&self, id: &SessionId, at: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         lock(&mut tx, id).await?;
         let Some(session) = live(&mut tx, id).await? else {
             return Ok(false);
@@ -305,8 +298,7 @@ impl ConferenceStore for Backend {
             .bind(id.as_str())
             .bind(db_time(at))
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
             enqueue_in(
                 &mut tx,
                 JobKind::ConferenceRoom,
@@ -319,8 +311,7 @@ impl ConferenceStore for Backend {
             sqlx::query(DELETE_SESSION)
                 .bind(id.as_str())
                 .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
+                .await?;
         }
         emit(
             &mut tx,
@@ -328,7 +319,7 @@ impl ConferenceStore for Backend {
             at,
         )
         .await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -338,14 +329,13 @@ impl ConferenceStore for Backend {
         outcome: &RoomOutcome,
         at: Timestamp,
     ) -> StoreResult<()> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let kind = match outcome {
             RoomOutcome::Removed => {
                 sqlx::query(DELETE_SESSION)
                     .bind(id.as_str())
                     .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
+                    .await?;
                 None
             }
             RoomOutcome::Ready(room) => {
@@ -362,8 +352,7 @@ impl ConferenceStore for Backend {
                 .bind(db_time(room.starts_at))
                 .bind(i32::try_from(room.duration_minutes).unwrap_or(i32::MAX))
                 .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
+                .await?;
                 Some(EventType::ConferenceReady)
             }
             RoomOutcome::Cleared => {
@@ -374,8 +363,7 @@ impl ConferenceStore for Backend {
                 )
                 .bind(id.as_str())
                 .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
+                .await?;
                 None
             }
             RoomOutcome::Retrying(error) => {
@@ -383,8 +371,7 @@ impl ConferenceStore for Backend {
                     .bind(id.as_str())
                     .bind(error)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
+                    .await?;
                 None
             }
             RoomOutcome::Failed(error) => {
@@ -392,8 +379,7 @@ impl ConferenceStore for Backend {
                     .bind(id.as_str())
                     .bind(error)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
+                    .await?;
                 Some(EventType::ConferenceFailed)
             }
         };
@@ -402,7 +388,7 @@ impl ConferenceStore for Backend {
         {
             emit(&mut tx, OutboundEvent::conference(kind, &session), at).await?;
         }
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Slide decks in order, and the ordered queue of their changes for the provider.
 
 use super::conference::{lock, next_number};
-use super::dialect::{Conn, db_time, map_err};
+use super::dialect::{Conn, db_time};
 use super::jobs::enqueue_in;
 use super::{Backend, emit};
 use convene_core::conference::{Session, SlideDeck};
@@ -43,8 +43,7 @@ async fn decks_of(conn: &mut Conn, session: &SessionId) -> StoreResult<Vec<Slide
         sqlx::query_as("SELECT * FROM decks WHERE session_id = $1 ORDER BY position")
             .bind(session.as_str())
             .fetch_all(conn)
-            .await
-            .map_err(map_err)?;
+            .await?;
     Ok(rows.into_iter().map(SlideDeck::from).collect())
 }
 
@@ -65,8 +64,7 @@ async fn slides_changed(
     .bind(deck_number)
     .bind(db_time(at))
     .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
+    .await?;
     enqueue_in(
         conn,
         JobKind::ConferenceSlides,
@@ -88,7 +86,7 @@ pub(crate) async fn add_deck(
     rev: String,
     at: Timestamp,
 ) -> StoreResult<SlideDeck> {
-    let mut tx = store.writes().begin().await.map_err(map_err)?;
+    let mut tx = store.writes().begin().await?;
     lock(&mut tx, &session.id).await?;
     let number = next_number(&mut tx, "deck").await?;
     let id = DeckId::new();
@@ -112,12 +110,12 @@ pub(crate) async fn add_deck(
         .into_iter()
         .find(|d| d.id == id)
         .ok_or(StoreError::NotFound)?;
-    tx.commit().await.map_err(map_err)?;
+    tx.commit().await?;
     Ok(deck)
 }
 
 pub(crate) async fn decks(store: &Backend, session: &SessionId) -> StoreResult<Vec<SlideDeck>> {
-    let mut conn = store.reads().acquire().await.map_err(map_err)?;
+    let mut conn = store.reads().acquire().await?;
     decks_of(&mut conn, session).await
 }
 
@@ -128,7 +126,7 @@ pub(crate) async fn revise_deck(
     revision: DeckRevision,
     at: Timestamp,
 ) -> StoreResult<Option<SlideDeck>> {
-    let mut tx = store.writes().begin().await.map_err(map_err)?;
+    let mut tx = store.writes().begin().await?;
     lock(&mut tx, &session.id).await?;
     let updated: Option<(i64,)> = sqlx::query_as(
         "UPDATE decks SET title = COALESCE($3, title), url = COALESCE($4, url), rev = $5, updated_at = $6
@@ -141,8 +139,7 @@ pub(crate) async fn revise_deck(
     .bind(&revision.rev)
     .bind(db_time(at))
     .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
+    .await?;
     let Some((number,)) = updated else {
         return Ok(None);
     };
@@ -150,7 +147,7 @@ pub(crate) async fn revise_deck(
         .await?
         .into_iter()
         .find(|d| d.id == *deck);
-    tx.commit().await.map_err(map_err)?;
+    tx.commit().await?;
     Ok(revised)
 }
 
@@ -160,7 +157,7 @@ pub(crate) async fn delete_deck(
     deck: &DeckId,
     at: Timestamp,
 ) -> StoreResult<bool> {
-    let mut tx = store.writes().begin().await.map_err(map_err)?;
+    let mut tx = store.writes().begin().await?;
     lock(&mut tx, &session.id).await?;
     let deleted: Option<(i64, i32)> = sqlx::query_as(
         "DELETE FROM decks WHERE id = $1 AND session_id = $2 RETURNING number, position",
@@ -168,8 +165,7 @@ pub(crate) async fn delete_deck(
     .bind(deck.as_str())
     .bind(session.id.as_str())
     .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
+    .await?;
     let Some((number, position)) = deleted else {
         return Ok(false);
     };
@@ -177,10 +173,9 @@ pub(crate) async fn delete_deck(
         .bind(session.id.as_str())
         .bind(position)
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
     slides_changed(&mut tx, session, SlideOpKind::Delete, Some(number), at).await?;
-    tx.commit().await.map_err(map_err)?;
+    tx.commit().await?;
     Ok(true)
 }
 
@@ -190,7 +185,7 @@ pub(crate) async fn reorder_decks(
     order: &[DeckId],
     at: Timestamp,
 ) -> StoreResult<Option<Vec<SlideDeck>>> {
-    let mut tx = store.writes().begin().await.map_err(map_err)?;
+    let mut tx = store.writes().begin().await?;
     lock(&mut tx, &session.id).await?;
     let current = decks_of(&mut tx, &session.id).await?;
     let mut wanted: Vec<&str> = order.iter().map(DeckId::as_str).collect();
@@ -206,11 +201,10 @@ pub(crate) async fn reorder_decks(
             .bind(i32::try_from(i).unwrap_or(i32::MAX) + 1)
             .bind(db_time(at))
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
     }
     let decks = slides_changed(&mut tx, session, SlideOpKind::Update, None, at).await?;
-    tx.commit().await.map_err(map_err)?;
+    tx.commit().await?;
     Ok(Some(decks))
 }
 
@@ -220,8 +214,7 @@ pub(crate) async fn slide_ops(store: &Backend, session: &SessionId) -> StoreResu
     )
     .bind(session.as_str())
     .fetch_all(store.reads())
-    .await
-    .map_err(map_err)?;
+    .await?;
     Ok(rows
         .into_iter()
         .filter_map(|(seq, kind, deck_number)| {
@@ -243,7 +236,6 @@ pub(crate) async fn drop_slide_ops(
         .bind(session.as_str())
         .bind(through)
         .execute(store.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
     Ok(())
 }

@@ -1,5 +1,5 @@
 use super::Backend;
-use super::dialect::{Conn, DbTime, db_time, epoch_seconds, in_list, map_err, text_list, time_of};
+use super::dialect::{Conn, DbTime, db_time, epoch_seconds, in_list, text_list, time_of};
 use super::webhooks::{WEBHOOK_COLUMNS, WebhookRow};
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
@@ -97,8 +97,7 @@ pub(crate) async fn claims_of(
     let hooks: Vec<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(text_list(&ids))
         .fetch_all(store.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
     let keys = store.keys.get();
     let hooks: Vec<Webhook> = hooks
         .into_iter()
@@ -122,8 +121,7 @@ pub(crate) async fn enabled_hooks(tx: &mut Conn) -> StoreResult<Vec<(String, Eve
     let hooks: Vec<(String, Json<Vec<String>>)> =
         sqlx::query_as("SELECT id, event_types FROM webhooks WHERE enabled ORDER BY id")
             .fetch_all(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
     Ok(hooks
         .into_iter()
         .map(|(id, types)| (id, EventTypes::from_list(types.0)))
@@ -149,8 +147,7 @@ pub(crate) async fn record_streaks<'a>(
             .bind(webhook)
             .bind(streak.map(|(since, _)| db_time(since)))
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
     }
     Ok(())
 }
@@ -168,8 +165,7 @@ impl DeliveryStore for Backend {
         .bind(db_time(s.occurred_at))
         .bind(&s.source)
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -198,8 +194,7 @@ impl DeliveryStore for Backend {
             .bind(db_time(at))
             .bind(webhook.as_str())
             .fetch_optional(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         row.ok_or(StoreError::NotFound)?.try_into()
     }
 
@@ -220,8 +215,7 @@ impl DeliveryStore for Backend {
         .bind(&claim.lease_token)
         .bind(db_time(at))
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -242,8 +236,7 @@ impl DeliveryStore for Backend {
             .bind(page.after.as_deref())
             .bind(i64::from(page.limit) + 1)
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(Page::from_overfetch(
             deliveries(rows)?,
             page.limit,
@@ -256,8 +249,7 @@ impl DeliveryStore for Backend {
         let Some(row): Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
             .fetch_optional(self.reads())
-            .await
-            .map_err(map_err)?
+            .await?
         else {
             return Ok(None);
         };
@@ -267,8 +259,7 @@ impl DeliveryStore for Backend {
         )
         .bind(id.as_str())
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(Some((
             row.try_into()?,
             attempts.into_iter().map(Attempt::from).collect(),
@@ -283,8 +274,7 @@ impl DeliveryStore for Backend {
         .bind(id.as_str())
         .bind(db_time(at))
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -302,8 +292,7 @@ impl DeliveryStore for Backend {
         .bind(db_time(since))
         .bind(db_time(at))
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(done.rows_affected())
     }
 
@@ -311,8 +300,7 @@ impl DeliveryStore for Backend {
         let done = sqlx::query("DELETE FROM attempts WHERE attempted_at < $1")
             .bind(db_time(before))
             .execute(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(done.rows_affected())
     }
 
@@ -332,8 +320,7 @@ impl DeliveryStore for Backend {
             .bind(db_time(since))
             .bind(bucket_s.max(1))
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         Ok(rows
             .into_iter()

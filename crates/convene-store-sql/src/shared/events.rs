@@ -1,5 +1,6 @@
-use super::dialect::{Conn, DbTime, db_time, is_unique_violation, map_err, time_of};
+use super::dialect::{Conn, DbTime, db_time, time_of};
 use super::{Backend, emit};
+use crate::violation::is_unique_violation;
 use async_trait::async_trait;
 use convene_core::event::{Event, EventPatch, NewEvent, Organizer, Role};
 use convene_core::outbound::{EventType, OutboundEvent};
@@ -55,7 +56,7 @@ fn slug_conflict(e: sqlx::Error) -> StoreError {
     if is_unique_violation(&e) {
         StoreError::Conflict(Conflict::Slug)
     } else {
-        map_err(e)
+        StoreError::from(e)
     }
 }
 
@@ -64,8 +65,7 @@ async fn fetch_event(conn: &mut Conn, id: &EventId) -> StoreResult<Option<Event>
     let row: Option<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id.as_str())
         .fetch_optional(conn)
-        .await
-        .map_err(map_err)?;
+        .await?;
     Ok(row.map(Event::from))
 }
 
@@ -90,7 +90,7 @@ impl EventStore for Backend {
             updated_at: at,
             sync: None,
         };
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         sqlx::query(
             "INSERT INTO events (id, slug, title, description, starts_at, ends_at, timezone, private, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
@@ -120,8 +120,7 @@ impl EventStore for Backend {
                 .bind(Role::Facilitator.as_str())
                 .bind(db_time(at))
                 .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
+                .await?;
             let organizer = Organizer {
                 user_id: user.id.clone(),
                 username: user.username.clone(),
@@ -135,12 +134,12 @@ impl EventStore for Backend {
             )
             .await?;
         }
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(event)
     }
 
     async fn event_by_id(&self, id: &EventId) -> StoreResult<Option<Event>> {
-        let mut conn = self.reads().acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await?;
         fetch_event(&mut conn, id).await
     }
 
@@ -167,8 +166,7 @@ impl EventStore for Backend {
             .bind(viewer)
             .bind(i64::from(page.limit) + 1)
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         let events = rows.into_iter().map(Event::from).collect();
         Ok(Page::from_overfetch(events, page.limit, |e: &Event| {
             e.id.to_string()
@@ -181,7 +179,7 @@ impl EventStore for Backend {
         patch: EventPatch,
         at: Timestamp,
     ) -> StoreResult<PatchOutcome> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let current = fetch_event(&mut tx, id)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -211,18 +209,17 @@ impl EventStore for Backend {
             at,
         )
         .await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(PatchOutcome::Updated(Box::new(event)))
     }
 
     async fn delete_event(&self, event: &Event, at: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         super::conference::event_going(&mut tx, &event.id, at).await?;
         let deleted = sqlx::query("DELETE FROM events WHERE id = $1")
             .bind(event.id.as_str())
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
         if deleted.rows_affected() == 0 {
             return Ok(false);
         }
@@ -232,7 +229,7 @@ impl EventStore for Backend {
             at,
         )
         .await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -244,8 +241,7 @@ impl EventStore for Backend {
         .bind(event.as_str())
         .bind(user.as_str())
         .fetch_one(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok((role.as_deref().and_then(Role::parse), registered))
     }
 }

@@ -1,5 +1,5 @@
 use super::Backend;
-use super::dialect::{db_time, map_err};
+use super::dialect::db_time;
 use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_store::{IdempotencyStore, KeyClaim, SavedResponse, StoreResult};
@@ -14,15 +14,14 @@ impl IdempotencyStore for Backend {
         at: Timestamp,
         stale_before: Timestamp,
     ) -> StoreResult<KeyClaim> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         // A claim whose request never finished (crash) is taken over once it is stale.
         sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL AND created_at < $3")
             .bind(scope)
             .bind(key)
             .bind(db_time(stale_before))
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
         let inserted = sqlx::query(
             "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (scope, key) DO NOTHING",
@@ -32,8 +31,7 @@ impl IdempotencyStore for Backend {
         .bind(fingerprint)
         .bind(db_time(at))
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
         let claim = if inserted.rows_affected() > 0 {
             KeyClaim::Fresh
         } else {
@@ -42,8 +40,7 @@ impl IdempotencyStore for Backend {
                     .bind(scope)
                     .bind(key)
                     .fetch_one(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
+                    .await?;
             match (stored == fingerprint, status) {
                 (false, _) => KeyClaim::Mismatch,
                 (true, None) => KeyClaim::InProgress,
@@ -53,7 +50,7 @@ impl IdempotencyStore for Backend {
                 }),
             }
         };
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(claim)
     }
 
@@ -71,8 +68,7 @@ impl IdempotencyStore for Backend {
         .bind(i64::from(response.status))
         .bind(&response.body)
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(())
     }
 
@@ -83,8 +79,7 @@ impl IdempotencyStore for Backend {
         .bind(scope)
         .bind(key)
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(())
     }
 
@@ -92,8 +87,7 @@ impl IdempotencyStore for Backend {
         let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind(db_time(before))
             .execute(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(done.rows_affected())
     }
 }

@@ -1,5 +1,5 @@
 use super::Backend;
-use super::dialect::{Conn, DbTime, FOR_UPDATE, SKIP_LOCKED, db_time, map_err, time_of};
+use super::dialect::{Conn, DbTime, FOR_UPDATE, SKIP_LOCKED, db_time, time_of};
 use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_core::job::JobKind;
@@ -64,8 +64,7 @@ pub(crate) async fn enqueue_in(
     .bind(Json(payload))
     .bind(db_time(at))
     .execute(conn)
-    .await
-    .map_err(map_err)?;
+    .await?;
     Ok(())
 }
 
@@ -78,7 +77,7 @@ impl JobStore for Backend {
         payload: &Value,
         at: Timestamp,
     ) -> StoreResult<()> {
-        let mut conn = self.writes().acquire().await.map_err(map_err)?;
+        let mut conn = self.writes().acquire().await?;
         enqueue_in(&mut conn, kind, subject, payload, at).await
     }
 
@@ -100,8 +99,7 @@ impl JobStore for Backend {
             .bind(uuid::Uuid::now_v7().to_string())
             .bind(i64::from(limit))
             .fetch_all(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         let mut jobs: Vec<Job> = rows
             .into_iter()
             .map(Job::try_from)
@@ -111,15 +109,14 @@ impl JobStore for Backend {
     }
 
     async fn finish_job(&self, job: &Job, end: &JobEnd, at: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let held: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT generation FROM jobs WHERE id = $1 AND lease_token = $2 AND status = 'pending'{FOR_UPDATE}"
         )))
         .bind(&job.id)
         .bind(job.lease_token.as_deref())
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
         let Some((generation,)) = held else {
             return Ok(false);
         };
@@ -146,8 +143,8 @@ impl JobStore for Backend {
             .bind(error.as_str())
             .bind(db_time(at)),
         };
-        query.execute(&mut *tx).await.map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
+        query.execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -159,8 +156,7 @@ impl JobStore for Backend {
             .bind(kind.as_str())
             .bind(subject)
             .fetch_optional(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         row.map(Job::try_from).transpose()
     }
 
@@ -168,8 +164,7 @@ impl JobStore for Backend {
         let done = sqlx::query("DELETE FROM jobs WHERE status = 'failed' AND updated_at < $1")
             .bind(db_time(before))
             .execute(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(done.rows_affected())
     }
 }

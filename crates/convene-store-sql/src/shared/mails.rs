@@ -1,5 +1,5 @@
 use super::Backend;
-use super::dialect::{Conn, DbTime, db_time, map_err, time_of};
+use super::dialect::{Conn, DbTime, db_time, time_of};
 use super::jobs::enqueue_in;
 use async_trait::async_trait;
 use convene_core::job::JobKind;
@@ -82,8 +82,7 @@ pub(crate) async fn insert_mails(
             .bind(m.status.as_str())
             .bind(db_time(at))
             .fetch_optional(&mut *conn)
-            .await
-            .map_err(map_err)?;
+            .await?;
         if let Some(row) = row {
             let mail = Mail::from(row);
             if mail.status == MailStatus::Queued {
@@ -105,9 +104,9 @@ pub(crate) async fn insert_mails(
 #[async_trait]
 impl MailStore for Backend {
     async fn queue_mails(&self, mails: &[NewMail], at: Timestamp) -> StoreResult<Vec<Mail>> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let out = insert_mails(&mut tx, mails, at).await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(out)
     }
 
@@ -116,8 +115,7 @@ impl MailStore for Backend {
         let Some(row): Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(id)
             .fetch_optional(self.reads())
-            .await
-            .map_err(map_err)?
+            .await?
         else {
             return Ok(None);
         };
@@ -126,8 +124,7 @@ impl MailStore for Backend {
         )
         .bind(id)
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         let attempts = attempts
             .into_iter()
             .map(|(n, at, provider, ok, error)| MailAttempt {
@@ -155,8 +152,7 @@ impl MailStore for Backend {
             .bind(status.map(MailStatus::as_str))
             .bind(i64::from(page.limit) + 1)
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         let mails = rows.into_iter().map(Mail::from).collect();
         Ok(Page::from_overfetch(mails, page.limit, |m: &Mail| {
             m.id.clone()
@@ -164,13 +160,12 @@ impl MailStore for Backend {
     }
 
     async fn record_mail(&self, id: &str, outcome: &MailOutcome, at: Timestamp) -> StoreResult<()> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let (done,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM mail_attempts WHERE mail_id = $1")
                 .bind(id)
                 .fetch_one(&mut *tx)
-                .await
-                .map_err(map_err)?;
+                .await?;
         for (i, a) in outcome.attempts.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO mail_attempts (mail_id, n, at, provider, ok, error) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -182,8 +177,7 @@ impl MailStore for Backend {
             .bind(a.ok)
             .bind(&a.error)
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
         }
         sqlx::query(
             "UPDATE mails SET status = $2, provider = COALESCE($3, provider),
@@ -199,17 +193,15 @@ impl MailStore for Backend {
         .bind(i32::try_from(outcome.attempts.len()).unwrap_or(i32::MAX))
         .bind(db_time(at))
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)
+        .await?;
+        Ok(tx.commit().await?)
     }
 
     async fn setting(&self, key: &str) -> StoreResult<Option<Value>> {
         let row: Option<(Json<Value>,)> = sqlx::query_as(SETTING)
             .bind(key)
             .fetch_optional(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(row.map(|(v,)| v.0))
     }
 
@@ -222,8 +214,7 @@ impl MailStore for Backend {
         .bind(Json(value))
         .bind(db_time(at))
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(())
     }
 
@@ -233,7 +224,7 @@ impl MailStore for Backend {
         value: &Value,
         at: Timestamp,
     ) -> StoreResult<Value> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         sqlx::query(
             "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
         )
@@ -241,14 +232,12 @@ impl MailStore for Backend {
         .bind(Json(value))
         .bind(db_time(at))
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
         let (v,): (Json<Value>,) = sqlx::query_as(SETTING)
             .bind(key)
             .fetch_one(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
+            .await?;
+        tx.commit().await?;
         Ok(v.0)
     }
 
@@ -257,8 +246,7 @@ impl MailStore for Backend {
             sqlx::query_as("SELECT address FROM mail_suppressions WHERE address = $1")
                 .bind(address.to_lowercase())
                 .fetch_optional(self.reads())
-                .await
-                .map_err(map_err)?;
+                .await?;
         Ok(row.is_some())
     }
 
@@ -271,8 +259,7 @@ impl MailStore for Backend {
         .bind(reason)
         .bind(db_time(at))
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(())
     }
 
@@ -280,8 +267,7 @@ impl MailStore for Backend {
         let done = sqlx::query("DELETE FROM mail_suppressions WHERE address = $1")
             .bind(address.to_lowercase())
             .execute(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -296,8 +282,7 @@ impl MailStore for Backend {
         .bind(page.after.as_deref())
         .bind(i64::from(page.limit) + 1)
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         let rows = rows
             .into_iter()
             .map(|(a, r, t)| (a, r, time_of(t)))

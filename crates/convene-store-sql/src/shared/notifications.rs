@@ -1,6 +1,4 @@
-use super::dialect::{
-    Conn, DIALECT, DbTime, NO_LIMIT, db_time, in_list, int_list, map_err, time_of,
-};
+use super::dialect::{Conn, DIALECT, DbTime, NO_LIMIT, db_time, in_list, int_list, time_of};
 use super::users::{USER_COLUMNS, UserRow};
 use super::{Backend, Db, OutboxRow, mails::insert_mails, outbox_messages};
 use crate::notification_sql::Bind as B;
@@ -90,8 +88,7 @@ pub(crate) async fn insert_in(
             .bind(Json(&n.actions))
             .bind(&n.dedupe_key)
             .fetch_optional(&mut *conn)
-            .await
-            .map_err(map_err)?;
+            .await?;
         out.extend(row.map(Notification::from));
     }
     Ok(out)
@@ -103,9 +100,9 @@ impl NotificationStore for Backend {
         &self,
         new: &[NewNotification],
     ) -> StoreResult<Vec<Notification>> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let out = insert_in(&mut tx, new).await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(out)
     }
 
@@ -114,8 +111,7 @@ impl NotificationStore for Backend {
         let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(id)
             .fetch_optional(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(row.map(Into::into))
     }
 
@@ -140,8 +136,7 @@ impl NotificationStore for Backend {
             &w.binds,
         )
         .fetch_one(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         w.order_by(&query.sort);
         let limit = query.limit.map_or(NO_LIMIT.to_owned(), |n| n.to_string());
         let sql = format!(
@@ -150,8 +145,7 @@ impl NotificationStore for Backend {
         );
         let rows: Vec<Row> = bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), &w.binds)
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok((
             rows.into_iter().map(Into::into).collect(),
             u64::try_from(total).unwrap_or(0),
@@ -165,8 +159,7 @@ impl NotificationStore for Backend {
             .bind(id)
             .bind(read)
             .fetch_optional(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(row.map(Into::into))
     }
 
@@ -174,8 +167,7 @@ impl NotificationStore for Backend {
         let done = sqlx::query("DELETE FROM notifications WHERE id = $1")
             .bind(id)
             .execute(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -184,8 +176,7 @@ impl NotificationStore for Backend {
             sqlx::query_as("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND NOT is_read")
                 .bind(user.as_str())
                 .fetch_one(self.reads())
-                .await
-                .map_err(map_err)?;
+                .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -195,8 +186,7 @@ impl NotificationStore for Backend {
         )
         .bind(user.as_str())
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(done.rows_affected())
     }
 
@@ -206,8 +196,7 @@ impl NotificationStore for Backend {
             .bind(after)
             .bind(i64::from(limit))
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -217,8 +206,7 @@ impl NotificationStore for Backend {
         )
         .bind(user.as_str())
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(rows
             .into_iter()
             .filter_map(|(kind, channel, enabled)| preference(&kind, &channel, enabled))
@@ -226,7 +214,7 @@ impl NotificationStore for Backend {
     }
 
     async fn set_preferences(&self, user: &UserId, prefs: &[Preference]) -> StoreResult<()> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         for p in prefs {
             sqlx::query(
                 "INSERT INTO notification_preferences (user_id, kind, channel, enabled) VALUES ($1, $2, $3, $4)
@@ -237,10 +225,9 @@ impl NotificationStore for Backend {
             .bind(p.channel.as_str())
             .bind(p.enabled)
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
         }
-        tx.commit().await.map_err(map_err)
+        Ok(tx.commit().await?)
     }
 
     async fn unnotified(&self, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
@@ -250,8 +237,7 @@ impl NotificationStore for Backend {
         )
         .bind(i64::from(limit))
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(outbox_messages(rows))
     }
 
@@ -267,13 +253,12 @@ impl NotificationStore for Backend {
         let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(event.as_str())
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
     async fn record_notices(&self, notices: &Notices, at: Timestamp) -> StoreResult<()> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         insert_in(&mut tx, &notices.notifications).await?;
         insert_mails(&mut tx, &notices.mails, at).await?;
         let sql = format!(
@@ -284,9 +269,8 @@ impl NotificationStore for Backend {
             .bind(db_time(at))
             .bind(int_list(&notices.seqs))
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)
+            .await?;
+        Ok(tx.commit().await?)
     }
 }
 

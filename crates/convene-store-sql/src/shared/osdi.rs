@@ -7,37 +7,34 @@ mod rows {
     use convene_store::{Attendance, Flag, Pair, Profile, RecordLog, Run, StoreResult, SyncError};
     use sqlx::Row;
     type R = <Db as sqlx::Database>::Row;
-    use super::super::dialect::map_err;
 
     pub fn profile(r: &R) -> StoreResult<Profile> {
         Ok(Profile {
-            id: r.try_get("id").map_err(map_err)?,
-            name: r.try_get("name").map_err(map_err)?,
-            entry_point: r.try_get("entry_point").map_err(map_err)?,
-            token_sealed: r.try_get("token_sealed").map_err(map_err)?,
-            settings: json_text(&r.try_get::<String, _>("settings").map_err(map_err)?),
-            created_at: from_micros(r.try_get("created_at").map_err(map_err)?),
-            updated_at: from_micros(r.try_get("updated_at").map_err(map_err)?),
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            entry_point: r.try_get("entry_point")?,
+            token_sealed: r.try_get("token_sealed")?,
+            settings: json_text(&r.try_get::<String, _>("settings")?),
+            created_at: from_micros(r.try_get("created_at")?),
+            updated_at: from_micros(r.try_get("updated_at")?),
         })
     }
 
     pub fn run(r: &R) -> StoreResult<Run> {
         let opt = |c: &str| -> StoreResult<Option<convene_core::Timestamp>> {
-            Ok(r.try_get::<Option<i64>, _>(c)
-                .map_err(map_err)?
-                .map(from_micros))
+            Ok(r.try_get::<Option<i64>, _>(c)?.map(from_micros))
         };
         Ok(Run {
-            id: r.try_get("id").map_err(map_err)?,
-            profile_id: r.try_get("profile_id").map_err(map_err)?,
-            job: r.try_get("job").map_err(map_err)?,
-            origin: r.try_get("origin").map_err(map_err)?,
-            state: r.try_get("state").map_err(map_err)?,
-            counts: json_text(&r.try_get::<String, _>("counts").map_err(map_err)?),
-            resume: json_text(&r.try_get::<String, _>("resume").map_err(map_err)?),
-            error: r.try_get("error").map_err(map_err)?,
-            lease_token: r.try_get("lease_token").map_err(map_err)?,
-            created_at: from_micros(r.try_get("created_at").map_err(map_err)?),
+            id: r.try_get("id")?,
+            profile_id: r.try_get("profile_id")?,
+            job: r.try_get("job")?,
+            origin: r.try_get("origin")?,
+            state: r.try_get("state")?,
+            counts: json_text(&r.try_get::<String, _>("counts")?),
+            resume: json_text(&r.try_get::<String, _>("resume")?),
+            error: r.try_get("error")?,
+            lease_token: r.try_get("lease_token")?,
+            created_at: from_micros(r.try_get("created_at")?),
             started_at: opt("started_at")?,
             finished_at: opt("finished_at")?,
         })
@@ -45,85 +42,75 @@ mod rows {
 
     pub fn pair(r: &R) -> StoreResult<Pair> {
         Ok(Pair {
-            profile_id: r.try_get("profile_id").map_err(map_err)?,
-            remote_id: r.try_get("remote_id").map_err(map_err)?,
-            person_id: convene_core::PersonId::from_trusted(
-                r.try_get::<String, _>("person_id").map_err(map_err)?,
-            ),
-            remote_modified: from_micros(r.try_get("remote_modified").map_err(map_err)?),
-            local_modified: from_micros(r.try_get("local_modified").map_err(map_err)?),
-            snapshot: json_text(&r.try_get::<String, _>("snapshot").map_err(map_err)?),
-            hash: r.try_get("hash").map_err(map_err)?,
-            last_origin: r.try_get("last_origin").map_err(map_err)?,
-            status: r.try_get("status").map_err(map_err)?,
+            profile_id: r.try_get("profile_id")?,
+            remote_id: r.try_get("remote_id")?,
+            person_id: convene_core::PersonId::from_trusted(r.try_get::<String, _>("person_id")?),
+            remote_modified: from_micros(r.try_get("remote_modified")?),
+            local_modified: from_micros(r.try_get("local_modified")?),
+            snapshot: json_text(&r.try_get::<String, _>("snapshot")?),
+            hash: r.try_get("hash")?,
+            last_origin: r.try_get("last_origin")?,
+            status: r.try_get("status")?,
         })
     }
 
     pub fn record(r: &R) -> StoreResult<(i64, RecordLog)> {
         Ok((
-            r.try_get("seq").map_err(map_err)?,
+            r.try_get("seq")?,
             RecordLog {
-                person_id: r.try_get("person_id").map_err(map_err)?,
-                remote_id: r.try_get("remote_id").map_err(map_err)?,
-                outcome: r.try_get("outcome").map_err(map_err)?,
-                fields: json_text(&r.try_get::<String, _>("fields").map_err(map_err)?),
-                conflicts: json_text(&r.try_get::<String, _>("conflicts").map_err(map_err)?),
-                at: from_micros(r.try_get("at").map_err(map_err)?),
+                person_id: r.try_get("person_id")?,
+                remote_id: r.try_get("remote_id")?,
+                outcome: r.try_get("outcome")?,
+                fields: json_text(&r.try_get::<String, _>("fields")?),
+                conflicts: json_text(&r.try_get::<String, _>("conflicts")?),
+                at: from_micros(r.try_get("at")?),
             },
         ))
     }
 
     pub fn error(r: &R) -> StoreResult<SyncError> {
         Ok(SyncError {
-            kind: r.try_get("kind").map_err(map_err)?,
-            retryable: r.try_get::<i64, _>("retryable").map_err(map_err)? != 0,
-            person_id: r.try_get("person_id").map_err(map_err)?,
-            remote_id: r.try_get("remote_id").map_err(map_err)?,
+            kind: r.try_get("kind")?,
+            retryable: r.try_get::<i64, _>("retryable")? != 0,
+            person_id: r.try_get("person_id")?,
+            remote_id: r.try_get("remote_id")?,
             status: r
-                .try_get::<Option<i64>, _>("status")
-                .map_err(map_err)?
+                .try_get::<Option<i64>, _>("status")?
                 .and_then(|s| u16::try_from(s).ok()),
-            excerpt: r.try_get("excerpt").map_err(map_err)?,
-            at: from_micros(r.try_get("at").map_err(map_err)?),
+            excerpt: r.try_get("excerpt")?,
+            at: from_micros(r.try_get("at")?),
         })
     }
 
     pub fn flag(r: &R) -> StoreResult<Flag> {
         Ok(Flag {
-            id: r.try_get("id").map_err(map_err)?,
-            profile_id: r.try_get("profile_id").map_err(map_err)?,
-            kind: r.try_get("kind").map_err(map_err)?,
-            person_id: r.try_get("person_id").map_err(map_err)?,
-            remote_id: r.try_get("remote_id").map_err(map_err)?,
-            detail: r.try_get("detail").map_err(map_err)?,
-            status: r.try_get("status").map_err(map_err)?,
-            created_at: from_micros(r.try_get("created_at").map_err(map_err)?),
-            resolved_at: r
-                .try_get::<Option<i64>, _>("resolved_at")
-                .map_err(map_err)?
-                .map(from_micros),
+            id: r.try_get("id")?,
+            profile_id: r.try_get("profile_id")?,
+            kind: r.try_get("kind")?,
+            person_id: r.try_get("person_id")?,
+            remote_id: r.try_get("remote_id")?,
+            detail: r.try_get("detail")?,
+            status: r.try_get("status")?,
+            created_at: from_micros(r.try_get("created_at")?),
+            resolved_at: r.try_get::<Option<i64>, _>("resolved_at")?.map(from_micros),
         })
     }
 
     pub fn attendance(r: &R) -> StoreResult<Attendance> {
         Ok(Attendance {
-            event_id: convene_core::EventId::from_trusted(
-                r.try_get::<String, _>("event_id").map_err(map_err)?,
-            ),
-            person_id: convene_core::PersonId::from_trusted(
-                r.try_get::<String, _>("person_id").map_err(map_err)?,
-            ),
-            status: r.try_get("status").map_err(map_err)?,
-            remote_href: r.try_get("remote_href").map_err(map_err)?,
-            source: r.try_get("source").map_err(map_err)?,
-            created_at: from_micros(r.try_get("created_at").map_err(map_err)?),
-            updated_at: from_micros(r.try_get("updated_at").map_err(map_err)?),
+            event_id: convene_core::EventId::from_trusted(r.try_get::<String, _>("event_id")?),
+            person_id: convene_core::PersonId::from_trusted(r.try_get::<String, _>("person_id")?),
+            status: r.try_get("status")?,
+            remote_href: r.try_get("remote_href")?,
+            source: r.try_get("source")?,
+            created_at: from_micros(r.try_get("created_at")?),
+            updated_at: from_micros(r.try_get("updated_at")?),
         })
     }
 }
 
-use super::dialect::{is_unique_violation, map_err};
 use super::{Backend, emit};
+use crate::violation::is_unique_violation;
 use async_trait::async_trait;
 use convene_core::outbound::OutboundEvent;
 use convene_core::{EventId, PersonId, Timestamp};
@@ -146,7 +133,7 @@ fn name_taken(e: sqlx::Error) -> StoreError {
     if is_unique_violation(&e) {
         StoreError::Conflict(Conflict::ProfileName)
     } else {
-        map_err(e)
+        StoreError::from(e)
     }
 }
 
@@ -182,16 +169,14 @@ impl OsdiStore for Backend {
         )
         .bind(id_or_name)
         .fetch_optional(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         row.as_ref().map(rows::profile).transpose()
     }
 
     async fn list_profiles(&self) -> StoreResult<Vec<Profile>> {
         let all = sqlx::query("SELECT * FROM osdi_profiles ORDER BY name")
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         all.iter().map(rows::profile).collect()
     }
 
@@ -222,8 +207,7 @@ impl OsdiStore for Backend {
         let done = sqlx::query("DELETE FROM osdi_profiles WHERE id = $1")
             .bind(id)
             .execute(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -250,7 +234,7 @@ impl OsdiStore for Backend {
                 if is_unique_violation(&e) {
                     StoreError::Conflict(Conflict::RunActive)
                 } else {
-                    map_err(e)
+                    StoreError::from(e)
                 }
             })?;
         rows::run(&row)
@@ -263,8 +247,7 @@ impl OsdiStore for Backend {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(profile_id)
             .fetch_optional(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         row.as_ref().map(rows::run).transpose()
     }
 
@@ -286,8 +269,7 @@ impl OsdiStore for Backend {
             .bind(micros(now))
             .bind(only)
             .fetch_optional(self.writes())
-            .await
-            .map_err(map_err)?
+            .await?
         else {
             return Ok(None);
         };
@@ -305,8 +287,7 @@ impl OsdiStore for Backend {
         .bind(&run.state)
         .bind(run.lease_token.clone().unwrap_or_default())
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         if done.rows_affected() == 0 {
             return Ok(None);
         }
@@ -317,7 +298,7 @@ impl OsdiStore for Backend {
     }
 
     async fn save_progress(&self, run: &Run, p: &Progress<'_>) -> StoreResult<bool> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let done = sqlx::query(
             "UPDATE osdi_runs SET counts = $3, resume = $4, lease_until = $5
                          WHERE id = $1 AND lease_token = $2 AND state = 'running'",
@@ -328,8 +309,7 @@ impl OsdiStore for Backend {
         .bind(p.resume.to_string())
         .bind(micros(p.lease_until))
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }
@@ -337,8 +317,7 @@ impl OsdiStore for Backend {
             sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM osdi_run_records WHERE run_id = $1")
                 .bind(&run.id)
                 .fetch_one(&mut *tx)
-                .await
-                .map_err(map_err)?;
+                .await?;
         for r in p.records {
             seq += 1;
             sqlx::query(
@@ -354,15 +333,13 @@ impl OsdiStore for Backend {
                         .bind(r.conflicts.to_string())
                         .bind(micros(r.at))
                         .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
+                        .await?;
         }
         let (mut seq,): (i64,) =
             sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM osdi_errors WHERE run_id = $1")
                 .bind(&run.id)
                 .fetch_one(&mut *tx)
-                .await
-                .map_err(map_err)?;
+                .await?;
         for e in p.errors {
             seq += 1;
             sqlx::query(
@@ -379,10 +356,9 @@ impl OsdiStore for Backend {
                         .bind(&e.excerpt)
                         .bind(micros(e.at))
                         .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
+                        .await?;
         }
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -395,7 +371,7 @@ impl OsdiStore for Backend {
         cursors: &[(String, Timestamp)],
         at: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let done = sqlx::query(
             "UPDATE osdi_runs SET state = $3, counts = $4, error = $5, finished_at = $6,
                          lease_token = NULL, lease_until = NULL
@@ -408,8 +384,7 @@ impl OsdiStore for Backend {
         .bind(error)
         .bind(micros(at))
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }
@@ -422,11 +397,10 @@ impl OsdiStore for Backend {
             .bind(stream)
             .bind(micros(*value))
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
         }
         emit(&mut *tx, run_event(run, state, counts, error), at).await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -435,8 +409,7 @@ impl OsdiStore for Backend {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         row.as_ref().map(rows::run).transpose()
     }
 
@@ -457,8 +430,7 @@ impl OsdiStore for Backend {
             .bind(i64::from(limit))
             .bind(before)
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         all.iter().map(rows::run).collect()
     }
 
@@ -475,8 +447,7 @@ impl OsdiStore for Backend {
         .bind(after_seq)
         .bind(i64::from(limit))
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         all.iter().map(rows::record).collect()
     }
 
@@ -485,8 +456,7 @@ impl OsdiStore for Backend {
             .bind(run_id)
             .bind(i64::from(limit))
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         all.iter().map(rows::error).collect()
     }
 
@@ -495,8 +465,7 @@ impl OsdiStore for Backend {
             sqlx::query_as("SELECT MAX(created_at) FROM osdi_runs WHERE profile_id = $1")
                 .bind(profile_id)
                 .fetch_optional(self.writes())
-                .await
-                .map_err(map_err)?;
+                .await?;
         Ok(row.and_then(|(t,)| t).map(convene_store::osdi::from_micros))
     }
 
@@ -506,8 +475,7 @@ impl OsdiStore for Backend {
                 .bind(profile_id)
                 .bind(stream)
                 .fetch_optional(self.writes())
-                .await
-                .map_err(map_err)?;
+                .await?;
         Ok(row.map(|(t,)| convene_store::osdi::from_micros(t)))
     }
 
@@ -516,8 +484,7 @@ impl OsdiStore for Backend {
             .bind(profile_id)
             .bind(remote_id)
             .fetch_optional(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         row.as_ref().map(rows::pair).transpose()
     }
 
@@ -530,8 +497,7 @@ impl OsdiStore for Backend {
             .bind(profile_id)
             .bind(person_id.as_str())
             .fetch_optional(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         row.as_ref().map(rows::pair).transpose()
     }
 
@@ -554,8 +520,7 @@ impl OsdiStore for Backend {
                     .bind(&p.last_origin)
                     .bind(&p.status)
                     .execute(self.writes())
-                    .await
-                    .map_err(map_err)?;
+                    .await?;
         Ok(())
     }
 
@@ -566,8 +531,7 @@ impl OsdiStore for Backend {
                     .bind(profile_id)
                     .bind(remote_id)
                     .fetch_optional(self.writes())
-                    .await
-                    .map_err(map_err)?;
+                    .await?;
         Ok(row.is_some())
     }
 
@@ -585,8 +549,7 @@ impl OsdiStore for Backend {
         .bind(remote_id)
         .bind(micros(at))
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(())
     }
 
@@ -599,7 +562,7 @@ impl OsdiStore for Backend {
         detail: &str,
         at: Timestamp,
     ) -> StoreResult<Flag> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let sql = format!(
                         "SELECT {FLAG_COLUMNS} FROM osdi_flags WHERE profile_id = $1 AND kind = $2 AND status = 'open'
                          AND COALESCE(person_id, '') = $3 AND COALESCE(remote_id, '') = $4"
@@ -610,8 +573,7 @@ impl OsdiStore for Backend {
             .bind(person_id.unwrap_or_default())
             .bind(remote_id.unwrap_or_default())
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
         if let Some(row) = open {
             return rows::flag(&row);
         }
@@ -628,15 +590,14 @@ impl OsdiStore for Backend {
             .bind(detail)
             .bind(micros(at))
             .fetch_one(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
         let flag = rows::flag(&row)?;
         let event = OutboundEvent::osdi_flag(
             json!({"flag_id": flag.id, "profile_id": profile_id, "kind": kind,
                             "person_id": person_id, "remote_id": remote_id, "detail": detail}),
         );
         emit(&mut *tx, event, at).await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(flag)
     }
 
@@ -654,8 +615,7 @@ impl OsdiStore for Backend {
                     .bind(person_id)
                     .bind(remote_id)
                     .fetch_optional(self.writes())
-                    .await
-                    .map_err(map_err)?;
+                    .await?;
         Ok(row.is_some())
     }
 
@@ -679,8 +639,7 @@ impl OsdiStore for Backend {
             .bind(before)
             .bind(i64::from(limit))
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         all.iter().map(rows::flag).collect()
     }
 
@@ -691,8 +650,7 @@ impl OsdiStore for Backend {
                     .bind(id)
                     .bind(micros(at))
                     .execute(self.writes())
-                    .await
-                    .map_err(map_err)?;
+                    .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -706,7 +664,7 @@ impl OsdiStore for Backend {
                         .bind(person_id)
                         .fetch_all(self.writes())
                         .await
-                        .map_err(map_err)
+                        .map_err(StoreError::from)
     }
 
     async fn tagged(
@@ -719,7 +677,7 @@ impl OsdiStore for Backend {
                         .bind(tag)
                         .fetch_all(self.writes())
                         .await
-                        .map_err(map_err)
+                        .map_err(StoreError::from)
     }
 
     async fn set_tagging(
@@ -738,8 +696,7 @@ impl OsdiStore for Backend {
                     .bind(tag)
                     .bind(href)
                     .execute(self.writes())
-                    .await
-                    .map_err(map_err)?;
+                    .await?;
         Ok(())
     }
 
@@ -756,8 +713,7 @@ impl OsdiStore for Backend {
         .bind(person_id)
         .bind(tag)
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(())
     }
 
@@ -776,7 +732,7 @@ impl OsdiStore for Backend {
                     .bind(remote_event_id)
                     .execute(self.writes())
                     .await
-                    .map_err(|e| if super::dialect::is_foreign_key_violation(&e) { StoreError::NotFound } else { map_err(e) })?;
+                    .map_err(|e| if crate::violation::is_foreign_key_violation(&e) { StoreError::NotFound } else { StoreError::from(e) })?;
         Ok(())
     }
 
@@ -786,8 +742,7 @@ impl OsdiStore for Backend {
                 .bind(profile_id)
                 .bind(event_id.as_str())
                 .execute(self.writes())
-                .await
-                .map_err(map_err)?;
+                .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -797,8 +752,7 @@ impl OsdiStore for Backend {
                     )
                     .bind(profile_id)
                     .fetch_all(self.reads())
-                    .await
-                    .map_err(map_err)?;
+                    .await?;
         Ok(all
             .into_iter()
             .map(|(e, r)| (EventId::from_trusted(e), r))
@@ -831,7 +785,7 @@ impl OsdiStore for Backend {
                     .bind(micros(at))
                     .fetch_one(self.writes())
                     .await
-                    .map_err(|e| if super::dialect::is_foreign_key_violation(&e) { StoreError::NotFound } else { map_err(e) })?;
+                    .map_err(|e| if crate::violation::is_foreign_key_violation(&e) { StoreError::NotFound } else { StoreError::from(e) })?;
         rows::attendance(&row)
     }
 
@@ -841,8 +795,7 @@ impl OsdiStore for Backend {
         )
         .bind(event_id.as_str())
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         all.iter().map(rows::attendance).collect()
     }
 
@@ -859,8 +812,7 @@ impl OsdiStore for Backend {
         .bind(page.after.as_deref())
         .bind(i64::from(page.limit) + 1)
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         let all = rows
             .iter()
             .map(rows::attendance)
@@ -881,8 +833,7 @@ impl OsdiStore for Backend {
             .bind(event_id.as_str())
             .bind(person_id.as_str())
             .execute(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 }

@@ -1,7 +1,7 @@
 //! The outbox: every outbound event, written in the transaction of the change that caused it.
 
 use super::Backend;
-use super::dialect::{Conn, DbTime, db_time, map_err, time_of};
+use super::dialect::{Conn, DbTime, db_time, time_of};
 use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_core::outbound::OutboundEvent;
@@ -16,8 +16,7 @@ pub(crate) async fn emit(conn: &mut Conn, msg: OutboundEvent, at: Timestamp) -> 
         .bind(Json(&msg.data))
         .bind(db_time(at))
         .execute(conn)
-        .await
-        .map_err(map_err)?;
+        .await?;
     Ok(())
 }
 
@@ -30,8 +29,7 @@ impl OutboxStore for Backend {
         .bind(seq)
         .bind(i64::from(limit))
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(outbox_messages(rows))
     }
 }

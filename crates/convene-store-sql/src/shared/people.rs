@@ -1,4 +1,4 @@
-use super::dialect::{Conn, DbTime, db_time, json_texts, map_err, time_of};
+use super::dialect::{Conn, DbTime, db_time, json_texts, time_of};
 use super::{Backend, Db, emit};
 use async_trait::async_trait;
 use convene_core::outbound::{EventType, OutboundEvent};
@@ -56,8 +56,7 @@ async fn tags_of(conn: &mut Conn, id: &str) -> StoreResult<Vec<String>> {
         sqlx::query_as("SELECT tag FROM person_tags WHERE person_id = $1 ORDER BY tag")
             .bind(id)
             .fetch_all(conn)
-            .await
-            .map_err(map_err)?;
+            .await?;
     Ok(rows.into_iter().map(|(t,)| t).collect())
 }
 
@@ -66,8 +65,7 @@ async fn load(conn: &mut Conn, id: &str) -> StoreResult<Option<Person>> {
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(&mut *conn)
-        .await
-        .map_err(map_err)?;
+        .await?;
     match row {
         Some(row) => {
             let tags = tags_of(conn, id).await?;
@@ -81,8 +79,7 @@ async fn write_tags(conn: &mut Conn, id: &str, tags: &[String]) -> StoreResult<(
     sqlx::query("DELETE FROM person_tags WHERE person_id = $1")
         .bind(id)
         .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
+        .await?;
     let insert = format!(
         "INSERT INTO person_tags (person_id, tag) SELECT $1, value FROM {}",
         json_texts(2)
@@ -91,8 +88,7 @@ async fn write_tags(conn: &mut Conn, id: &str, tags: &[String]) -> StoreResult<(
         .bind(id)
         .bind(Json(tags))
         .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
+        .await?;
     Ok(())
 }
 
@@ -132,11 +128,8 @@ fn bind_person<'q>(
 impl PersonStore for Backend {
     async fn create_person(&self, f: &PersonFields, at: Timestamp) -> StoreResult<Person> {
         let id = PersonId::new();
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
-        bind_person(INSERT, &id, f, at)?
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
+        bind_person(INSERT, &id, f, at)?.execute(&mut *tx).await?;
         write_tags(&mut tx, id.as_str(), &f.tags).await?;
         let person = load(&mut tx, id.as_str())
             .await?
@@ -147,17 +140,17 @@ impl PersonStore for Backend {
             at,
         )
         .await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(person)
     }
 
     async fn person(&self, id: &PersonId) -> StoreResult<Option<Person>> {
-        let mut conn = self.reads().acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await?;
         load(&mut conn, id.as_str()).await
     }
 
     async fn list_people(&self, page: &PageRequest) -> StoreResult<Page<Person>> {
-        let mut conn = self.reads().acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await?;
         let sql = format!(
             "SELECT {COLUMNS} FROM people WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2"
         );
@@ -165,8 +158,7 @@ impl PersonStore for Backend {
             .bind(&page.after)
             .bind(i64::from(page.limit) + 1)
             .fetch_all(&mut *conn)
-            .await
-            .map_err(map_err)?;
+            .await?;
         let people = with_tags(&mut conn, rows).await?;
         Ok(Page::from_overfetch(people, page.limit, |p: &Person| {
             p.id.to_string()
@@ -179,11 +171,8 @@ impl PersonStore for Backend {
         f: &PersonFields,
         at: Timestamp,
     ) -> StoreResult<Person> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
-        let done = bind_person(UPDATE, id, f, at)?
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
+        let done = bind_person(UPDATE, id, f, at)?.execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -197,20 +186,19 @@ impl PersonStore for Backend {
             at,
         )
         .await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(person)
     }
 
     async fn delete_person(&self, id: &PersonId, at: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let Some(person) = load(&mut tx, id.as_str()).await? else {
             return Ok(false);
         };
         sqlx::query("DELETE FROM people WHERE id = $1")
             .bind(id.as_str())
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
         sqlx::query(
             "INSERT INTO person_deletions (person_id, email, deleted_at) VALUES ($1, $2, $3)
              ON CONFLICT (person_id) DO UPDATE SET deleted_at = excluded.deleted_at",
@@ -219,15 +207,14 @@ impl PersonStore for Backend {
         .bind(person.fields.email.as_ref().map(|e| e.as_str()))
         .bind(db_time(at))
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
         emit(
             &mut tx,
             OutboundEvent::person(EventType::PersonDeleted, &person),
             at,
         )
         .await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -236,7 +223,7 @@ impl PersonStore for Backend {
         after: (Timestamp, &str),
         limit: u32,
     ) -> StoreResult<Vec<Person>> {
-        let mut conn = self.reads().acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await?;
         let sql = format!(
             "SELECT {COLUMNS} FROM people WHERE updated_at > $1 OR (updated_at = $1 AND id > $2)
              ORDER BY updated_at, id LIMIT $3"
@@ -246,20 +233,18 @@ impl PersonStore for Backend {
             .bind(after.1)
             .bind(i64::from(limit))
             .fetch_all(&mut *conn)
-            .await
-            .map_err(map_err)?;
+            .await?;
         with_tags(&mut conn, rows).await
     }
 
     async fn people_with_email(&self, email: &str) -> StoreResult<Vec<Person>> {
-        let mut conn = self.reads().acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await?;
         let sql =
             format!("SELECT {COLUMNS} FROM people WHERE lower(email) = lower($1) ORDER BY id");
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(email)
             .fetch_all(&mut *conn)
-            .await
-            .map_err(map_err)?;
+            .await?;
         with_tags(&mut conn, rows).await
     }
 
@@ -272,8 +257,7 @@ impl PersonStore for Backend {
         )
         .bind(db_time(since))
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(rows
             .into_iter()
             .map(|(id, email, at)| (PersonId::from_trusted(id), email, time_of(at)))

@@ -1,5 +1,6 @@
-use super::dialect::{Conn, DbTime, db_time, is_foreign_key_violation, map_err, time_of};
+use super::dialect::{Conn, DbTime, db_time, time_of};
 use super::{Backend, emit};
+use crate::violation::is_foreign_key_violation;
 use async_trait::async_trait;
 use convene_core::event::{
     Event, Organizer, OrganizerRemoval, Participant, Registration, Role, Visibility,
@@ -44,7 +45,7 @@ pub(crate) fn gone(e: sqlx::Error) -> StoreError {
     if is_foreign_key_violation(&e) {
         StoreError::NotFound
     } else {
-        map_err(e)
+        StoreError::from(e)
     }
 }
 
@@ -60,8 +61,7 @@ async fn participant(
     .bind(event.as_str())
     .bind(user.as_str())
     .fetch_optional(conn)
-    .await
-    .map_err(map_err)?;
+    .await?;
     Ok(row.map(MemberRow::participant))
 }
 
@@ -76,8 +76,7 @@ pub(crate) async fn all_participants(
     )
     .bind(event.as_str())
     .fetch_all(conn)
-    .await
-    .map_err(map_err)?;
+    .await?;
     Ok(rows.into_iter().map(MemberRow::participant).collect())
 }
 
@@ -90,8 +89,7 @@ impl RosterStore for Backend {
         )
         .bind(event.as_str())
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(rows.into_iter().map(MemberRow::organizer).collect())
     }
 
@@ -102,7 +100,7 @@ impl RosterStore for Backend {
         role: Role,
         at: Timestamp,
     ) -> StoreResult<(Organizer, bool)> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO organizers (event_id, user_id, role, added_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (event_id, user_id) DO NOTHING",
@@ -121,8 +119,7 @@ impl RosterStore for Backend {
         .bind(user.id.as_str())
         .bind(user.username.as_str())
         .fetch_one(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
         let organizer = row.organizer();
         let created = inserted.rows_affected() > 0;
         if created {
@@ -133,7 +130,7 @@ impl RosterStore for Backend {
             )
             .await?;
         }
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok((organizer, created))
     }
 
@@ -144,15 +141,14 @@ impl RosterStore for Backend {
         keep_one: bool,
         at: Timestamp,
     ) -> StoreResult<OrganizerRemoval> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let rows: Vec<MemberRow> = sqlx::query_as(
             "SELECT o.user_id, u.username, o.role AS kind, o.added_at AS at
              FROM organizers o JOIN users u ON u.id = o.user_id WHERE o.event_id = $1",
         )
         .bind(event.id.as_str())
         .fetch_all(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
         let count = rows.len();
         let Some(target) = rows.into_iter().find(|r| r.user_id == user.as_str()) else {
             return Ok(OrganizerRemoval::NotAnOrganizer);
@@ -164,15 +160,14 @@ impl RosterStore for Backend {
             .bind(event.id.as_str())
             .bind(user.as_str())
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
         emit(
             &mut tx,
             OutboundEvent::organizer(EventType::OrganizerRemoved, event, &target.organizer()),
             at,
         )
         .await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(OrganizerRemoval::Removed)
     }
 
@@ -193,8 +188,7 @@ impl RosterStore for Backend {
         .bind(page.after.as_deref())
         .bind(i64::from(page.limit) + 1)
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         let list = rows.into_iter().map(MemberRow::participant).collect();
         Ok(Page::from_overfetch(list, page.limit, |p: &Participant| {
             p.username.to_string()
@@ -208,7 +202,7 @@ impl RosterStore for Backend {
         visibility: Visibility,
         at: Timestamp,
     ) -> StoreResult<Registration> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let registration = match participant(&mut tx, &event.id, &user.id).await? {
             Some(existing) if existing.visibility == visibility => {
                 Registration::Unchanged(existing)
@@ -221,8 +215,7 @@ impl RosterStore for Backend {
                 .bind(user.id.as_str())
                 .bind(visibility.as_str())
                 .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
+                .await?;
                 let from = existing.visibility;
                 let participant = Participant {
                     visibility,
@@ -268,7 +261,7 @@ impl RosterStore for Backend {
                 Registration::Registered(participant)
             }
         };
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(registration)
     }
 
@@ -278,7 +271,7 @@ impl RosterStore for Backend {
         user: &UserId,
         at: Timestamp,
     ) -> StoreResult<Option<Participant>> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let Some(existing) = participant(&mut tx, &event.id, user).await? else {
             return Ok(None);
         };
@@ -286,8 +279,7 @@ impl RosterStore for Backend {
             .bind(event.id.as_str())
             .bind(user.as_str())
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
         emit(
             &mut tx,
             OutboundEvent::participant(EventType::ParticipantCancelled, event, &existing),
@@ -297,7 +289,7 @@ impl RosterStore for Backend {
         if existing.visibility == Visibility::Public {
             super::sync::public_list_changed(&mut tx, &event.id, at).await?;
         }
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(Some(existing))
     }
 }

@@ -1,9 +1,7 @@
 //! Replacing an event's participants with the list an Event Center sent: one transaction, a
 //! handful of set-based statements whatever the size of the change.
 
-use super::dialect::{
-    Conn, FOR_UPDATE, db_time, in_list, json_rows, json_texts, map_err, text_list,
-};
+use super::dialect::{Conn, FOR_UPDATE, db_time, in_list, json_rows, json_texts, text_list};
 use super::emit_all;
 use super::roster::all_participants;
 use super::sync::public_list_changed;
@@ -28,8 +26,7 @@ pub(crate) async fn ids_of(
     let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(text_list(names))
         .fetch_all(conn)
-        .await
-        .map_err(map_err)?;
+        .await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -65,8 +62,7 @@ async fn users_for(
             .bind(Json(&rows))
             .bind(db_time(at))
             .execute(&mut *conn)
-            .await
-            .map_err(map_err)?;
+            .await?;
         ids = ids_of(conn, &wanted).await?;
         for user in new
             .iter()
@@ -101,8 +97,7 @@ pub(crate) async fn apply(
             .bind(event.id.as_str())
             .bind(center.as_str())
             .fetch_optional(&mut *conn)
-            .await
-            .map_err(map_err)?;
+            .await?;
     if linked.is_none() {
         return Ok(None);
     }
@@ -120,8 +115,7 @@ pub(crate) async fn apply(
             .bind(event.id.as_str())
             .bind(text_list(&ids))
             .execute(&mut *conn)
-            .await
-            .map_err(map_err)?;
+            .await?;
         for gone in &diff.remove {
             messages.push(OutboundEvent::participant(
                 EventType::ParticipantCancelled,
@@ -144,8 +138,7 @@ pub(crate) async fn apply(
             .bind(db_time(at))
             .bind(Json(&ids))
             .execute(&mut *conn)
-            .await
-            .map_err(map_err)?;
+            .await?;
         for (username, user_id) in added {
             let participant = Participant {
                 user_id,

@@ -1,9 +1,8 @@
 //! Sealing again, under the current key, the secrets it does not seal yet. One source for both
 //! stores: each includes this file as its `secrets` module (`#[path]`), with its own `Backend`
-//! (the store type, whose `reads()` and `writes()` are its pools) and `map_err`.
+//! (the store type, whose `reads()` and `writes()` are its pools) and its `dialect`.
 
 use super::Backend;
-use super::dialect::map_err;
 use convene_store::StoreResult;
 
 /// Webhook secrets (and the ones they replaced) and Dashboard link secrets. Each row is written
@@ -14,8 +13,7 @@ pub async fn reseal(store: &Backend) -> StoreResult<u64> {
     let hooks: Vec<(String, String, Option<String>)> =
         sqlx::query_as("SELECT id, secret, previous_secret FROM webhooks")
             .fetch_all(store.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
     for (id, secret, previous) in hooks {
         let fresh = keys.resealed(&secret)?;
         let fresh_previous = match previous.as_deref() {
@@ -34,15 +32,13 @@ pub async fn reseal(store: &Backend) -> StoreResult<u64> {
         .bind(fresh_previous)
         .bind(&secret)
         .execute(store.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         written += done.rows_affected();
     }
     let links: Vec<(String, String)> =
         sqlx::query_as("SELECT event_id, secret FROM dashboard_links")
             .fetch_all(store.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
     for (event, secret) in links {
         let Some(fresh) = keys.resealed(&secret)? else {
             continue;
@@ -54,8 +50,7 @@ pub async fn reseal(store: &Backend) -> StoreResult<u64> {
         .bind(fresh)
         .bind(&secret)
         .execute(store.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         written += done.rows_affected();
     }
     Ok(written)

@@ -1,4 +1,4 @@
-use super::dialect::{Conn, DbTime, db_time, map_err, time_of};
+use super::dialect::{Conn, DbTime, db_time, time_of};
 use super::jobs::enqueue_in;
 use super::{Backend, emit};
 use async_trait::async_trait;
@@ -26,8 +26,7 @@ pub(crate) async fn public_list_changed(
         sqlx::query_as("SELECT event_id FROM dashboard_links WHERE event_id = $1")
             .bind(event.as_str())
             .fetch_optional(&mut *conn)
-            .await
-            .map_err(map_err)?;
+            .await?;
     if linked.is_none() {
         return Ok(());
     }
@@ -116,7 +115,7 @@ impl Backend {
         at: Timestamp,
         link: bool,
     ) -> StoreResult<bool> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let query = if link {
             sqlx::query(
                 "UPDATE events SET sync_event_id = $2, sync_since = $3 WHERE id = $1 AND sync_event_id IS NULL",
@@ -131,12 +130,7 @@ impl Backend {
             .bind(event.id.as_str())
             .bind(center.as_str())
         };
-        let changed = query
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .rows_affected()
-            > 0;
+        let changed = query.execute(&mut *tx).await?.rows_affected() > 0;
         if changed {
             let kind = if link {
                 EventType::EventSyncEnabled
@@ -145,7 +139,7 @@ impl Backend {
             };
             emit(&mut tx, OutboundEvent::sync_link(kind, event, center), at).await?;
         }
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(changed)
     }
 }
@@ -179,14 +173,14 @@ impl SyncStore for Backend {
         at: Timestamp,
     ) -> StoreResult<Option<RosterChange>> {
         // The event's row lock (taken in `apply`) serialises sync calls per event.
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let change = super::roster_sync::apply(&mut tx, event, center, wanted, create, at).await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(change)
     }
 
     async fn unknown_usernames(&self, names: &[Username]) -> StoreResult<Vec<Username>> {
-        let mut conn = self.reads().acquire().await.map_err(map_err)?;
+        let mut conn = self.reads().acquire().await?;
         let list: Vec<&str> = names.iter().map(Username::as_str).collect();
         let known = super::roster_sync::ids_of(&mut conn, &list).await?;
         Ok(names
@@ -216,8 +210,7 @@ impl SyncStore for Backend {
         .bind(call.detail.as_deref())
         .bind(db_time(call.at))
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(())
     }
 
@@ -229,8 +222,7 @@ impl SyncStore for Backend {
         .bind(page.after.as_deref())
         .bind(i64::from(page.limit) + 1)
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         let list = rows.into_iter().map(SyncCall::from).collect();
         Ok(Page::from_overfetch(list, page.limit, |c: &SyncCall| {
             c.id.clone()
@@ -238,12 +230,11 @@ impl SyncStore for Backend {
     }
 
     async fn put_dashboard_link(&self, link: &DashboardLink) -> StoreResult<LinkWrite> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let existing: Option<LinkRow> = sqlx::query_as(LINK)
             .bind(link.event.as_str())
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
         let write = match existing {
             Some(old)
                 if old.base_url == link.base_url.as_str()
@@ -253,8 +244,7 @@ impl SyncStore for Backend {
                     .bind(link.event.as_str())
                     .bind(self.keys.get().seal(&link.secret))
                     .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
+                    .await?;
                 LinkWrite::Kept
             }
             Some(_) => LinkWrite::LinkedElsewhere,
@@ -280,7 +270,7 @@ impl SyncStore for Backend {
                 }
             }
         };
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(write)
     }
 
@@ -288,8 +278,7 @@ impl SyncStore for Backend {
         let row: Option<LinkRow> = sqlx::query_as(LINK)
             .bind(event.as_str())
             .fetch_optional(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         row.map(|r| {
             let mut link = DashboardLink::from(r);
             link.secret = self.keys.get().open(&link.secret)?;
@@ -299,21 +288,19 @@ impl SyncStore for Backend {
     }
 
     async fn delete_dashboard_link(&self, event: &EventId) -> StoreResult<bool> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let deleted = sqlx::query("DELETE FROM dashboard_links WHERE event_id = $1")
             .bind(event.as_str())
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
+            .await?
             .rows_affected()
             > 0;
         sqlx::query("DELETE FROM jobs WHERE kind = $1 AND subject = $2")
             .bind(JobKind::DashboardPush.as_str())
             .bind(event.as_str())
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
+            .await?;
+        tx.commit().await?;
         Ok(deleted)
     }
 
@@ -325,8 +312,7 @@ impl SyncStore for Backend {
         .bind(db_time(at))
         .bind(result)
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(())
     }
 
@@ -337,8 +323,7 @@ impl SyncStore for Backend {
         )
         .bind(event.as_str())
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(rows
             .into_iter()
             .map(|(n,)| Username::from_trusted(n))

@@ -1,5 +1,5 @@
 use super::Backend;
-use super::dialect::{DbTime, db_time, map_err, time_of};
+use super::dialect::{DbTime, db_time, time_of};
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
 use convene_core::user::{ApiToken, NewToken};
@@ -58,8 +58,7 @@ impl TokenStore for Backend {
         .bind(db_time(at))
         .bind(new.expires_at.map(db_time))
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -71,8 +70,7 @@ impl TokenStore for Backend {
         let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(lookup)
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(rows.into_iter().map(TokenCredential::from).collect())
     }
 
@@ -81,8 +79,7 @@ impl TokenStore for Backend {
         let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
             .fetch_optional(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(row.map(|r| TokenCredential::from(r).token))
     }
 
@@ -99,8 +96,7 @@ impl TokenStore for Backend {
             .bind(page.after.as_deref())
             .bind(i64::from(page.limit) + 1)
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         let tokens = rows
             .into_iter()
             .map(|r| TokenCredential::from(r).token)
@@ -114,8 +110,7 @@ impl TokenStore for Backend {
         let deleted = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
             .bind(id.as_str())
             .execute(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(deleted.rows_affected() > 0)
     }
 
@@ -124,8 +119,7 @@ impl TokenStore for Backend {
             .bind(id.as_str())
             .bind(db_time(at))
             .execute(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(())
     }
 }

@@ -1,4 +1,4 @@
-use super::dialect::{DbTime, db_time, in_list, map_err, text_list, time_of};
+use super::dialect::{DbTime, db_time, in_list, text_list, time_of};
 use super::{Backend, emit};
 use async_trait::async_trait;
 use convene_core::outbound::{EventType, OutboundEvent};
@@ -51,7 +51,7 @@ impl UserStore for Backend {
             created_at: at,
             updated_at: at,
         };
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, username, email, display_name, locale, is_admin, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (username) DO NOTHING",
@@ -64,8 +64,7 @@ impl UserStore for Backend {
         .bind(user.is_admin)
         .bind(db_time(at))
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::Conflict(Conflict::Username));
         }
@@ -75,7 +74,7 @@ impl UserStore for Backend {
             at,
         )
         .await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(user)
     }
 
@@ -84,8 +83,7 @@ impl UserStore for Backend {
         let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
             .fetch_optional(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(row.map(User::from))
     }
 
@@ -94,8 +92,7 @@ impl UserStore for Backend {
         let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(name.as_str())
             .fetch_optional(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(row.map(User::from))
     }
 
@@ -108,8 +105,7 @@ impl UserStore for Backend {
         let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(text_list(&names))
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(rows.into_iter().map(User::from).collect())
     }
 
@@ -121,8 +117,7 @@ impl UserStore for Backend {
             .bind(page.after.as_deref())
             .bind(i64::from(page.limit) + 1)
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         let users = rows.into_iter().map(User::from).collect();
         Ok(Page::from_overfetch(users, page.limit, |u: &User| {
             u.username.to_string()
@@ -130,7 +125,7 @@ impl UserStore for Backend {
     }
 
     async fn update_user(&self, user: &User) -> StoreResult<User> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let updated = sqlx::query(
             "UPDATE users SET email = $2, display_name = $3, locale = $4, is_admin = $5, updated_at = $6 WHERE id = $1",
         )
@@ -141,8 +136,7 @@ impl UserStore for Backend {
         .bind(user.is_admin)
         .bind(db_time(user.updated_at))
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -152,27 +146,25 @@ impl UserStore for Backend {
             user.updated_at,
         )
         .await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(user.clone())
     }
 
     async fn delete_user(&self, user: &User, at: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         let attended: Vec<(String,)> = sqlx::query_as(
             "SELECT event_id FROM participants WHERE user_id = $1 AND visibility = 'public'",
         )
         .bind(user.id.as_str())
         .fetch_all(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
         for (event,) in attended {
             super::sync::public_list_changed(&mut tx, &EventId::from_trusted(event), at).await?;
         }
         let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(user.id.as_str())
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
         if deleted.rows_affected() == 0 {
             return Ok(false);
         }
@@ -182,7 +174,7 @@ impl UserStore for Backend {
             at,
         )
         .await?;
-        tx.commit().await.map_err(map_err)?;
+        tx.commit().await?;
         Ok(true)
     }
 }

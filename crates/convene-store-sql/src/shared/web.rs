@@ -1,5 +1,5 @@
 use super::Backend;
-use super::dialect::{DbTime, db_time, map_err, time_of};
+use super::dialect::{DbTime, db_time, time_of};
 use super::users::{USER_COLUMNS, UserRow};
 use async_trait::async_trait;
 use convene_core::{EventId, Timestamp, UserId};
@@ -12,8 +12,7 @@ impl WebSessionStore for Backend {
             .bind(user.as_str())
             .bind(hash)
             .execute(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -22,8 +21,7 @@ impl WebSessionStore for Backend {
             sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
                 .bind(user.as_str())
                 .fetch_optional(self.reads())
-                .await
-                .map_err(map_err)?;
+                .await?;
         Ok(row.and_then(|(h,)| h))
     }
 
@@ -35,13 +33,12 @@ impl WebSessionStore for Backend {
         at: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<()> {
-        let mut tx = self.writes().begin().await.map_err(map_err)?;
+        let mut tx = self.writes().begin().await?;
         // Expired sessions go as new ones come: the table stays the size of its live sessions.
         sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
             .bind(db_time(at))
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
         sqlx::query(
             "INSERT INTO web_sessions (token_sha256, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -51,9 +48,8 @@ impl WebSessionStore for Backend {
         .bind(db_time(at))
         .bind(db_time(expires_at))
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)
+        .await?;
+        Ok(tx.commit().await?)
     }
 
     async fn web_session(
@@ -69,15 +65,14 @@ impl WebSessionStore for Backend {
             .bind(token_sha256)
             .bind(db_time(now))
             .fetch_optional(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         let Some(found) = found else { return Ok(None) };
         use sqlx::{FromRow, Row};
-        let user = UserRow::from_row(&found).map_err(map_err)?;
+        let user = UserRow::from_row(&found)?;
         Ok(Some(WebSession {
             user: user.into(),
-            csrf: found.try_get("csrf").map_err(map_err)?,
-            expires_at: time_of(found.try_get("expires_at").map_err(map_err)?),
+            csrf: found.try_get("csrf")?,
+            expires_at: time_of(found.try_get("expires_at")?),
         }))
     }
 
@@ -85,8 +80,7 @@ impl WebSessionStore for Backend {
         sqlx::query("DELETE FROM web_sessions WHERE token_sha256 = $1")
             .bind(token_sha256)
             .execute(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(())
     }
 
@@ -99,8 +93,7 @@ impl WebSessionStore for Backend {
         .bind(username)
         .bind(db_time(at))
         .fetch_one(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
@@ -109,8 +102,7 @@ impl WebSessionStore for Backend {
             .bind(username)
             .bind(db_time(until))
             .execute(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(())
     }
 
@@ -121,8 +113,7 @@ impl WebSessionStore for Backend {
         .bind(username)
         .bind(db_time(now))
         .fetch_optional(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(row.map(|(t,)| time_of(t)))
     }
 
@@ -130,8 +121,7 @@ impl WebSessionStore for Backend {
         sqlx::query("DELETE FROM login_failures WHERE username = $1")
             .bind(username)
             .execute(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(())
     }
 
@@ -140,8 +130,7 @@ impl WebSessionStore for Backend {
             sqlx::query_as("SELECT event_id FROM organizers WHERE user_id = $1 ORDER BY event_id")
                 .bind(user.as_str())
                 .fetch_all(self.reads())
-                .await
-                .map_err(map_err)?;
+                .await?;
         Ok(rows
             .into_iter()
             .map(|(id,)| EventId::from_trusted(id))

@@ -1,6 +1,6 @@
 use super::Backend;
 use super::deliveries::AttemptRow;
-use super::dialect::{DbTime, db_time, map_err, time_of};
+use super::dialect::{DbTime, db_time, time_of};
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
 use convene_core::webfilter::{FilterType, OnFailure, Webfilter};
@@ -98,8 +98,7 @@ impl WebfilterStore for Backend {
             .bind(i32::try_from(n.timeout_ms).unwrap_or(i32::MAX))
             .bind(db_time(at))
             .fetch_one(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         row.try_into()
     }
 
@@ -108,8 +107,7 @@ impl WebfilterStore for Backend {
         let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
             .fetch_optional(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         row.map(Webfilter::try_from).transpose()
     }
 
@@ -121,8 +119,7 @@ impl WebfilterStore for Backend {
             .bind(page.after.as_deref())
             .bind(i64::from(page.limit) + 1)
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(Page::from_overfetch(
             filters(rows)?,
             page.limit,
@@ -137,8 +134,7 @@ impl WebfilterStore for Backend {
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(filter_type.as_str())
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         filters(rows)
     }
 
@@ -167,8 +163,7 @@ impl WebfilterStore for Backend {
             .bind(i32::try_from(f.timeout_ms).unwrap_or(i32::MAX))
             .bind(db_time(f.updated_at))
             .fetch_optional(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         row.ok_or(StoreError::NotFound)?.try_into()
     }
 
@@ -176,8 +171,7 @@ impl WebfilterStore for Backend {
         let done = sqlx::query("DELETE FROM webfilters WHERE id = $1")
             .bind(id.as_str())
             .execute(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -194,8 +188,7 @@ impl WebfilterStore for Backend {
         .bind(&a.error)
         .bind(&a.response_body)
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(())
     }
 
@@ -207,8 +200,7 @@ impl WebfilterStore for Backend {
         .bind(id.as_str())
         .bind(i64::from(limit))
         .fetch_all(self.reads())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(rows.into_iter().map(Attempt::from).collect())
     }
 }

@@ -1,5 +1,5 @@
 use super::Backend;
-use super::dialect::{DbTime, db_time, map_err, time_of};
+use super::dialect::{DbTime, db_time, time_of};
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
 use convene_core::webhook::{EventTypes, TargetUrl, Webhook};
@@ -76,8 +76,7 @@ impl WebhookStore for Backend {
             .bind(self.keys.get().seal(&new.secret))
             .bind(db_time(at))
             .fetch_one(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         self.keys.get().opened_webhook(row.into())
     }
 
@@ -86,8 +85,7 @@ impl WebhookStore for Backend {
         let row: Option<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
             .fetch_optional(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         row.map(|r| self.keys.get().opened_webhook(r.into()))
             .transpose()
     }
@@ -100,8 +98,7 @@ impl WebhookStore for Backend {
             .bind(page.after.as_deref())
             .bind(i64::from(page.limit) + 1)
             .fetch_all(self.reads())
-            .await
-            .map_err(map_err)?;
+            .await?;
         let keys = self.keys.get();
         let hooks = rows
             .into_iter()
@@ -138,8 +135,7 @@ impl WebhookStore for Backend {
             .bind(w.failing_since.map(db_time))
             .bind(db_time(w.updated_at))
             .fetch_optional(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         keys.opened_webhook(row.ok_or(StoreError::NotFound)?.into())
     }
 
@@ -157,8 +153,7 @@ impl WebhookStore for Backend {
         .bind(reason)
         .bind(db_time(at))
         .execute(self.writes())
-        .await
-        .map_err(map_err)?;
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -166,8 +161,7 @@ impl WebhookStore for Backend {
         let done = sqlx::query("DELETE FROM webhooks WHERE id = $1")
             .bind(id.as_str())
             .execute(self.writes())
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 }

@@ -3,7 +3,7 @@
 //! in a few statements, rows travelling as JSON arrays.
 
 use super::SqliteStore;
-use super::dialect::{map_err, micros, opt_micros};
+use super::dialect::{micros, opt_micros};
 use super::shared::deliveries::{DeliveryRow, claims_of, enabled_hooks, record_streaks};
 use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult, fan_out};
@@ -12,15 +12,14 @@ use sqlx::types::Json;
 
 pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> StoreResult<u32> {
     // The single writer connection serialises dispatchers: no row is taken twice.
-    let mut tx = store.writer.begin().await.map_err(map_err)?;
+    let mut tx = store.writer.begin().await?;
     let messages: Vec<(i64, String, String, Json<Value>, i64, String)> = sqlx::query_as(
         "SELECT seq, id, event_type, data, occurred_at, source FROM outbox
              WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1",
     )
     .bind(i64::from(limit))
     .fetch_all(&mut *tx)
-    .await
-    .map_err(map_err)?;
+    .await?;
     if messages.is_empty() {
         return Ok(0);
     }
@@ -53,8 +52,7 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
     .bind(Json(&rows))
     .bind(micros(at))
     .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
+    .await?;
     let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();
     sqlx::query(
         "UPDATE outbox SET dispatched_at = $1 WHERE seq IN (SELECT value FROM json_each($2))",
@@ -62,9 +60,8 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
     .bind(micros(at))
     .bind(Json(&seqs))
     .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
+    .await?;
+    tx.commit().await?;
     Ok(u32::try_from(messages.len()).unwrap_or(u32::MAX))
 }
 
@@ -73,15 +70,14 @@ pub(super) async fn claim(store: &SqliteStore, request: &ClaimRequest) -> StoreR
     let now = micros(request.now);
     // Endpoint by endpoint on the (webhook, due time) index: SQLite has no LATERAL, and a
     // window over every due row would read a whole backlog each round.
-    let mut tx = store.writer.begin().await.map_err(map_err)?;
+    let mut tx = store.writer.begin().await?;
     let skip: Vec<&str> = request.skip.iter().map(WebhookId::as_str).collect();
     let hooks: Vec<(String,)> = sqlx::query_as(
         "SELECT id FROM webhooks WHERE enabled = 1 AND id NOT IN (SELECT value FROM json_each($1))",
     )
     .bind(Json(&skip))
     .fetch_all(&mut *tx)
-    .await
-    .map_err(map_err)?;
+    .await?;
     let mut due: Vec<(i64, String)> = Vec::new();
     for (hook,) in hooks {
         let rows: Vec<(i64, String)> = sqlx::query_as(
@@ -94,8 +90,7 @@ pub(super) async fn claim(store: &SqliteStore, request: &ClaimRequest) -> StoreR
         .bind(now)
         .bind(i64::from(request.per_endpoint))
         .fetch_all(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
         due.extend(rows);
     }
     due.sort();
@@ -109,9 +104,8 @@ pub(super) async fn claim(store: &SqliteStore, request: &ClaimRequest) -> StoreR
     .bind(micros(request.now + request.lease))
     .bind(Json(&ids))
     .fetch_all(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
+    .await?;
+    tx.commit().await?;
     claims_of(store, rows, token).await
 }
 
@@ -119,7 +113,7 @@ pub(super) async fn finish_attempts(
     store: &SqliteStore,
     done: &[(&Claim, &AttemptRecord)],
 ) -> StoreResult<Vec<bool>> {
-    let mut tx = store.writer.begin().await.map_err(map_err)?;
+    let mut tx = store.writer.begin().await?;
     let mut recorded = Vec::with_capacity(done.len());
     for (claim, record) in done {
         let at = micros(record.attempt.attempted_at);
@@ -134,8 +128,7 @@ pub(super) async fn finish_attempts(
         .bind(opt_micros(record.next_attempt_at))
         .bind(at)
         .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .await?;
         if moved.rows_affected() == 0 {
             recorded.push(false);
             continue;
@@ -153,8 +146,7 @@ pub(super) async fn finish_attempts(
             .bind(&a.error)
             .bind(&a.response_body)
             .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .await?;
         recorded.push(true);
     }
     let kept = done
@@ -163,6 +155,6 @@ pub(super) async fn finish_attempts(
         .filter(|(_, kept)| **kept)
         .map(|(d, _)| d);
     record_streaks(&mut tx, kept).await?;
-    tx.commit().await.map_err(map_err)?;
+    tx.commit().await?;
     Ok(recorded)
 }

@@ -17,7 +17,6 @@ use sqlx::{SqliteConnection, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use dialect::map_err;
 use dialect::micros;
 
 #[derive(Debug, Clone)]
@@ -45,8 +44,7 @@ impl SqliteStore {
 
     /// Opens (creating if missing) the database at a `sqlite://PATH` URL.
     pub async fn connect(url: &str, max_readers: u32) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(map_err)?
+        let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -56,14 +54,12 @@ impl SqliteStore {
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
-            .await
-            .map_err(map_err)?;
+            .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(max_readers.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))
-            .await
-            .map_err(map_err)?;
+            .await?;
         Ok(Self {
             writer,
             reader,
@@ -98,8 +94,7 @@ async fn emit_all(
     .bind(sqlx::types::Json(&rows))
     .bind(micros(at))
     .execute(conn)
-    .await
-    .map_err(map_err)?;
+    .await?;
     Ok(())
 }
 
@@ -113,10 +108,7 @@ impl Admin for SqliteStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.reader)
-            .await
-            .map_err(map_err)?;
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
     }
 
