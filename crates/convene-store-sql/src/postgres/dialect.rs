@@ -58,3 +58,10 @@ pub fn int_list(items: &[i64]) -> Vec<i64> {
 pub fn epoch_seconds(column: &str) -> String {
     format!("floor(extract(epoch FROM {column}))::bigint")
 }
+
+/// This backend's name, as `/readyz` and the metrics say it.
+pub const NAME: &str = "postgres";
+
+/// This backend's migrations, embedded: its own folder, as sqlx tracks them (version and
+/// checksum).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -8,10 +8,9 @@ mod shared;
 
 mod claims;
 
-use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_core::outbound::OutboundEvent;
-use convene_store::{Admin, PoolStats, StoreError, StoreResult};
+use convene_store::StoreResult;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
@@ -31,6 +30,11 @@ impl PgStore {
     /// The pool reads go to.
     pub(crate) fn reads(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Every pool, once each (health and shutdown).
+    pub(crate) fn pools(&self) -> [&PgPool; 1] {
+        [&self.pool]
     }
 
     /// The pool writes go to.
@@ -73,42 +77,4 @@ async fn emit_all(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-#[async_trait]
-impl Admin for PgStore {
-    async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/postgres")
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Other(e.into()))
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    fn pool_stats(&self) -> PoolStats {
-        PoolStats {
-            size: self.pool.size(),
-            idle: self.pool.num_idle() as u32,
-        }
-    }
-
-    fn backend(&self) -> &'static str {
-        "postgres"
-    }
-
-    async fn close(&self) {
-        self.pool.close().await;
-    }
-
-    fn use_keys(&self, keys: std::sync::Arc<convene_store::seal::Keyring>) {
-        self.keys.set(keys);
-    }
-
-    async fn reseal_secrets(&self) -> StoreResult<u64> {
-        shared::secrets::reseal(self).await
-    }
 }

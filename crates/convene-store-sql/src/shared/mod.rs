@@ -6,6 +6,7 @@
 pub(super) use super::{Backend, Db, claims, dialect, emit_all};
 pub(super) use outbox::{OutboxRow, emit, outbox_messages};
 
+mod admin;
 mod conference;
 mod decks;
 pub(super) mod deliveries;
@@ -19,7 +20,7 @@ mod outbox;
 mod people;
 mod roster;
 mod roster_sync;
-pub(super) mod secrets;
+mod secrets;
 mod sync;
 mod tokens;
 mod users;

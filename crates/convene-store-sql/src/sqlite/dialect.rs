@@ -62,3 +62,10 @@ pub fn int_list(items: &[i64]) -> String {
 pub fn epoch_seconds(column: &str) -> String {
     format!("({column} / 1000000)")
 }
+
+/// This backend's name, as `/readyz` and the metrics say it.
+pub const NAME: &str = "sqlite";
+
+/// This backend's migrations, embedded: its own folder, as sqlx tracks them (version and
+/// checksum).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -8,10 +8,9 @@ mod shared;
 
 mod claims;
 
-use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_core::outbound::OutboundEvent;
-use convene_store::{Admin, PoolStats, StoreError, StoreResult};
+use convene_store::StoreResult;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
 use std::str::FromStr;
@@ -35,6 +34,11 @@ impl SqliteStore {
     /// The pool reads go to.
     pub(crate) fn reads(&self) -> &SqlitePool {
         &self.reader
+    }
+
+    /// Every pool, once each (health and shutdown).
+    pub(crate) fn pools(&self) -> [&SqlitePool; 2] {
+        [&self.writer, &self.reader]
     }
 
     /// The pool writes go to.
@@ -96,43 +100,4 @@ async fn emit_all(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-#[async_trait]
-impl Admin for SqliteStore {
-    async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&self.writer)
-            .await
-            .map_err(|e| StoreError::Other(e.into()))
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.reader).await?;
-        Ok(())
-    }
-
-    fn pool_stats(&self) -> PoolStats {
-        PoolStats {
-            size: self.writer.size() + self.reader.size(),
-            idle: (self.writer.num_idle() + self.reader.num_idle()) as u32,
-        }
-    }
-
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    async fn close(&self) {
-        self.reader.close().await;
-        self.writer.close().await;
-    }
-
-    fn use_keys(&self, keys: std::sync::Arc<convene_store::seal::Keyring>) {
-        self.keys.set(keys);
-    }
-
-    async fn reseal_secrets(&self) -> StoreResult<u64> {
-        shared::secrets::reseal(self).await
-    }
 }
