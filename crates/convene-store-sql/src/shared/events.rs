@@ -69,6 +69,36 @@ async fn fetch_event(conn: &mut Conn, id: &EventId) -> StoreResult<Option<Event>
     Ok(row.map(Event::from))
 }
 
+const INSERT: &str = "INSERT INTO events (id, slug, title, description, starts_at, ends_at, timezone, private, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)";
+const UPDATE: &str =
+    "UPDATE events SET slug = $2, title = $3, description = $4, starts_at = $5, ends_at = $6,
+     timezone = $7, private = $8, updated_at = $9 WHERE id = $1";
+
+/// `INSERT` or `UPDATE` with the parameters both take: `$1` the id, `$2`–`$8` the fields, `$9`
+/// the time. A taken slug is `Conflict::Slug`.
+async fn write_event(
+    conn: &mut Conn,
+    sql: &'static str,
+    event: &Event,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(sql)
+        .bind(event.id.as_str())
+        .bind(event.slug.as_str())
+        .bind(event.title.as_str())
+        .bind(event.description.as_ref().map(Description::as_str))
+        .bind(event.starts_at.map(db_time))
+        .bind(event.ends_at.map(db_time))
+        .bind(event.timezone.as_ref().map(TimeZoneName::as_str))
+        .bind(event.private)
+        .bind(db_time(at))
+        .execute(conn)
+        .await
+        .map_err(slug_conflict)?;
+    Ok(())
+}
+
 #[async_trait]
 impl EventStore for Backend {
     async fn create_event(
@@ -91,22 +121,7 @@ impl EventStore for Backend {
             sync: None,
         };
         let mut tx = self.writes().begin().await?;
-        sqlx::query(
-            "INSERT INTO events (id, slug, title, description, starts_at, ends_at, timezone, private, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-        )
-        .bind(event.id.as_str())
-        .bind(event.slug.as_str())
-        .bind(event.title.as_str())
-        .bind(event.description.as_ref().map(Description::as_str))
-        .bind(event.starts_at.map(db_time))
-        .bind(event.ends_at.map(db_time))
-        .bind(event.timezone.as_ref().map(TimeZoneName::as_str))
-        .bind(event.private)
-        .bind(db_time(at))
-        .execute(&mut *tx)
-        .await
-        .map_err(slug_conflict)?;
+        write_event(&mut tx, INSERT, &event, at).await?;
         emit(
             &mut tx,
             OutboundEvent::event(EventType::EventCreated, &event),
@@ -187,22 +202,7 @@ impl EventStore for Backend {
             Ok(event) => event,
             Err(errors) => return Ok(PatchOutcome::Invalid(errors)),
         };
-        sqlx::query(
-            "UPDATE events SET slug = $2, title = $3, description = $4, starts_at = $5, ends_at = $6, timezone = $7,
-             private = $8, updated_at = $9 WHERE id = $1",
-        )
-        .bind(event.id.as_str())
-        .bind(event.slug.as_str())
-        .bind(event.title.as_str())
-        .bind(event.description.as_ref().map(Description::as_str))
-        .bind(event.starts_at.map(db_time))
-        .bind(event.ends_at.map(db_time))
-        .bind(event.timezone.as_ref().map(TimeZoneName::as_str))
-        .bind(event.private)
-        .bind(db_time(at))
-        .execute(&mut *tx)
-        .await
-        .map_err(slug_conflict)?;
+        write_event(&mut tx, UPDATE, &event, at).await?;
         emit(
             &mut tx,
             OutboundEvent::event(EventType::EventUpdated, &event),

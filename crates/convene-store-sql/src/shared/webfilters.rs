@@ -73,33 +73,55 @@ fn filters(rows: Vec<Row>) -> StoreResult<Vec<Webfilter>> {
     rows.into_iter().map(Webfilter::try_from).collect()
 }
 
+/// Runs an `INSERT` or `UPDATE` that takes the filter's id as `$1`, its fields as `$2`–`$15`
+/// and its update time as `$16`, and returns the row written.
+async fn write(store: &Backend, sql: String, f: &Webfilter) -> StoreResult<Option<Webfilter>> {
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(f.id.as_str())
+        .bind(f.filter_type.as_str())
+        .bind(f.url.as_str())
+        .bind(f.enabled)
+        .bind(&f.description)
+        .bind(f.disable_filtering)
+        .bind(f.disable_halt)
+        .bind(f.on_4xx.halt)
+        .bind(redirect(&f.on_4xx))
+        .bind(f.on_5xx.halt)
+        .bind(redirect(&f.on_5xx))
+        .bind(f.on_request_exception.halt)
+        .bind(redirect(&f.on_request_exception))
+        .bind(&f.encoding)
+        .bind(i32::try_from(f.timeout_ms).unwrap_or(i32::MAX))
+        .bind(db_time(f.updated_at))
+        .fetch_optional(store.writes())
+        .await?;
+    row.map(Webfilter::try_from).transpose()
+}
+
 #[async_trait]
 impl WebfilterStore for Backend {
     async fn create_webfilter(&self, n: NewWebfilter, at: Timestamp) -> StoreResult<Webfilter> {
+        let filter = Webfilter {
+            id: WebfilterId::new(),
+            filter_type: n.filter_type,
+            url: n.url,
+            enabled: n.enabled,
+            description: n.description,
+            disable_filtering: n.disable_filtering,
+            disable_halt: n.disable_halt,
+            on_4xx: n.on_4xx,
+            on_5xx: n.on_5xx,
+            on_request_exception: n.on_request_exception,
+            encoding: n.encoding,
+            timeout_ms: n.timeout_ms,
+            created_at: at,
+            updated_at: at,
+        };
         let sql = format!(
             "INSERT INTO webfilters ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
              $12, $13, $14, $15, $16, $16) RETURNING {COLUMNS}"
         );
-        let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(WebfilterId::new().as_str())
-            .bind(n.filter_type.as_str())
-            .bind(n.url.as_str())
-            .bind(n.enabled)
-            .bind(&n.description)
-            .bind(n.disable_filtering)
-            .bind(n.disable_halt)
-            .bind(n.on_4xx.halt)
-            .bind(redirect(&n.on_4xx))
-            .bind(n.on_5xx.halt)
-            .bind(redirect(&n.on_5xx))
-            .bind(n.on_request_exception.halt)
-            .bind(redirect(&n.on_request_exception))
-            .bind(&n.encoding)
-            .bind(i32::try_from(n.timeout_ms).unwrap_or(i32::MAX))
-            .bind(db_time(at))
-            .fetch_one(self.writes())
-            .await?;
-        row.try_into()
+        write(self, sql, &filter).await?.ok_or(StoreError::NotFound)
     }
 
     async fn webfilter(&self, id: &WebfilterId) -> StoreResult<Option<Webfilter>> {
@@ -140,31 +162,13 @@ impl WebfilterStore for Backend {
 
     async fn update_webfilter(&self, f: &Webfilter) -> StoreResult<Webfilter> {
         let sql = format!(
-            "UPDATE webfilters SET url = $2, enabled = $3, description = $4, disable_filtering = $5,
-             disable_halt = $6, halt_on_4xx = $7, redirect_on_4xx = $8, halt_on_5xx = $9,
-             redirect_on_5xx = $10, halt_on_request_exception = $11,
-             redirect_on_request_exception = $12, encoding = $13, timeout_ms = $14, updated_at = $15
+            "UPDATE webfilters SET filter_type = $2, url = $3, enabled = $4, description = $5,
+             disable_filtering = $6, disable_halt = $7, halt_on_4xx = $8, redirect_on_4xx = $9,
+             halt_on_5xx = $10, redirect_on_5xx = $11, halt_on_request_exception = $12,
+             redirect_on_request_exception = $13, encoding = $14, timeout_ms = $15, updated_at = $16
              WHERE id = $1 RETURNING {COLUMNS}"
         );
-        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(f.id.as_str())
-            .bind(f.url.as_str())
-            .bind(f.enabled)
-            .bind(&f.description)
-            .bind(f.disable_filtering)
-            .bind(f.disable_halt)
-            .bind(f.on_4xx.halt)
-            .bind(redirect(&f.on_4xx))
-            .bind(f.on_5xx.halt)
-            .bind(redirect(&f.on_5xx))
-            .bind(f.on_request_exception.halt)
-            .bind(redirect(&f.on_request_exception))
-            .bind(&f.encoding)
-            .bind(i32::try_from(f.timeout_ms).unwrap_or(i32::MAX))
-            .bind(db_time(f.updated_at))
-            .fetch_optional(self.writes())
-            .await?;
-        row.ok_or(StoreError::NotFound)?.try_into()
+        write(self, sql, f).await?.ok_or(StoreError::NotFound)
     }
 
     async fn delete_webfilter(&self, id: &WebfilterId) -> StoreResult<bool> {
