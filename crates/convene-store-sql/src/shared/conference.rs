@@ -366,21 +366,17 @@ impl ConferenceStore for Backend {
                 .await?;
                 None
             }
-            RoomOutcome::Retrying(error) => {
-                sqlx::query("UPDATE sessions SET conference_status = 'pending', conference_error = $2 WHERE id = $1")
-                    .bind(id.as_str())
-                    .bind(error)
-                    .execute(&mut *tx)
-                    .await?;
-                None
-            }
-            RoomOutcome::Failed(error) => {
-                sqlx::query("UPDATE sessions SET conference_status = 'failed', conference_error = $2 WHERE id = $1")
-                    .bind(id.as_str())
-                    .bind(error)
-                    .execute(&mut *tx)
-                    .await?;
-                Some(EventType::ConferenceFailed)
+            RoomOutcome::Retrying(error) | RoomOutcome::Failed(error) => {
+                let failed = matches!(outcome, RoomOutcome::Failed(_));
+                sqlx::query(
+                    "UPDATE sessions SET conference_status = $3, conference_error = $2 WHERE id = $1",
+                )
+                .bind(id.as_str())
+                .bind(error)
+                .bind(if failed { "failed" } else { "pending" })
+                .execute(&mut *tx)
+                .await?;
+                failed.then_some(EventType::ConferenceFailed)
             }
         };
         if let Some(kind) = kind
