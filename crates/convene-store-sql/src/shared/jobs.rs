@@ -1,5 +1,5 @@
 use super::Backend;
-use super::dialect::{Conn, DbTime, FOR_UPDATE, SKIP_LOCKED, db_time, time_of};
+use super::dialect::{Conn, DbTime, FOR_UPDATE, SKIP_LOCKED, db_time, in_list, text_list, time_of};
 use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_core::job::JobKind;
@@ -87,17 +87,21 @@ impl JobStore for Backend {
         lease: Duration,
         limit: u32,
     ) -> StoreResult<Vec<Job>> {
+        // Only kinds this binary knows: a job queued by a newer one waits for a node that does.
         let sql = format!(
             "UPDATE jobs SET lease_until = $2, lease_token = $3 WHERE id IN (
                  SELECT id FROM jobs WHERE status = 'pending' AND next_attempt_at <= $1
-                 AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_attempt_at, id LIMIT $4{SKIP_LOCKED})
-             RETURNING {JOB_COLUMNS}"
+                 AND (lease_until IS NULL OR lease_until <= $1) AND {}
+                 ORDER BY next_attempt_at, id LIMIT $4{SKIP_LOCKED})
+             RETURNING {JOB_COLUMNS}",
+            in_list("kind", 5)
         );
         let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(db_time(now))
             .bind(db_time(now + lease))
             .bind(uuid::Uuid::now_v7().to_string())
             .bind(i64::from(limit))
+            .bind(text_list(&JobKind::ALL.map(JobKind::as_str)))
             .fetch_all(self.writes())
             .await?;
         let mut jobs: Vec<Job> = rows
