@@ -148,18 +148,18 @@ fn run_event(run: &Run, state: &str, counts: &Value, error: Option<&str>) -> Out
 impl OsdiStore for Backend {
     async fn create_profile(&self, new: &NewProfile, at: Timestamp) -> StoreResult<Profile> {
         let row = sqlx::query(
-                        "INSERT INTO osdi_profiles (id, name, entry_point, token_sealed, settings, created_at, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *",
-                    )
-                    .bind(new_id())
-                    .bind(&new.name)
-                    .bind(&new.entry_point)
-                    .bind(&new.token_sealed)
-                    .bind(new.settings.to_string())
-                    .bind(micros(at))
-                    .fetch_one(self.writes())
-                    .await
-                    .map_err(name_taken)?;
+            "INSERT INTO osdi_profiles (id, name, entry_point, token_sealed, settings, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *",
+        )
+        .bind(new_id())
+        .bind(&new.name)
+        .bind(&new.entry_point)
+        .bind(&new.token_sealed)
+        .bind(new.settings.to_string())
+        .bind(micros(at))
+        .fetch_one(self.writes())
+        .await
+        .map_err(name_taken)?;
         rows::profile(&row)
     }
 
@@ -187,19 +187,19 @@ impl OsdiStore for Backend {
         at: Timestamp,
     ) -> StoreResult<Profile> {
         let row = sqlx::query(
-                        "UPDATE osdi_profiles SET name = $2, entry_point = $3, token_sealed = $4, settings = $5, updated_at = $6
-                         WHERE id = $1 RETURNING *",
-                    )
-                    .bind(id)
-                    .bind(&new.name)
-                    .bind(&new.entry_point)
-                    .bind(&new.token_sealed)
-                    .bind(new.settings.to_string())
-                    .bind(micros(at))
-                    .fetch_optional(self.writes())
-                    .await
-                    .map_err(name_taken)?
-                    .ok_or(StoreError::NotFound)?;
+            "UPDATE osdi_profiles SET name = $2, entry_point = $3, token_sealed = $4, settings = $5, updated_at = $6
+             WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(&new.name)
+        .bind(&new.entry_point)
+        .bind(&new.token_sealed)
+        .bind(new.settings.to_string())
+        .bind(micros(at))
+        .fetch_optional(self.writes())
+        .await
+        .map_err(name_taken)?
+        .ok_or(StoreError::NotFound)?;
         rows::profile(&row)
     }
 
@@ -219,9 +219,9 @@ impl OsdiStore for Backend {
         at: Timestamp,
     ) -> StoreResult<Run> {
         let sql = format!(
-                        "INSERT INTO osdi_runs (id, profile_id, job, origin, state, counts, resume, created_at)
-                         VALUES ($1, $2, $3, $4, 'queued', '{{}}', 'null', $5) RETURNING {RUN_COLUMNS}"
-                    );
+            "INSERT INTO osdi_runs (id, profile_id, job, origin, state, counts, resume, created_at)
+             VALUES ($1, $2, $3, $4, 'queued', '{{}}', 'null', $5) RETURNING {RUN_COLUMNS}"
+        );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(new_id())
             .bind(profile_id)
@@ -321,19 +321,19 @@ impl OsdiStore for Backend {
         for r in p.records {
             seq += 1;
             sqlx::query(
-                            "INSERT INTO osdi_run_records (run_id, seq, person_id, remote_id, outcome, fields, conflicts, at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                        )
-                        .bind(&run.id)
-                        .bind(seq)
-                        .bind(&r.person_id)
-                        .bind(&r.remote_id)
-                        .bind(&r.outcome)
-                        .bind(r.fields.to_string())
-                        .bind(r.conflicts.to_string())
-                        .bind(micros(r.at))
-                        .execute(&mut *tx)
-                        .await?;
+                "INSERT INTO osdi_run_records (run_id, seq, person_id, remote_id, outcome, fields, conflicts, at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&run.id)
+            .bind(seq)
+            .bind(&r.person_id)
+            .bind(&r.remote_id)
+            .bind(&r.outcome)
+            .bind(r.fields.to_string())
+            .bind(r.conflicts.to_string())
+            .bind(micros(r.at))
+            .execute(&mut *tx)
+            .await?;
         }
         let (mut seq,): (i64,) =
             sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM osdi_errors WHERE run_id = $1")
@@ -343,20 +343,20 @@ impl OsdiStore for Backend {
         for e in p.errors {
             seq += 1;
             sqlx::query(
-                            "INSERT INTO osdi_errors (run_id, seq, kind, retryable, person_id, remote_id, status, excerpt, at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                        )
-                        .bind(&run.id)
-                        .bind(seq)
-                        .bind(&e.kind)
-                        .bind(i64::from(e.retryable))
-                        .bind(&e.person_id)
-                        .bind(&e.remote_id)
-                        .bind(e.status.map(i64::from))
-                        .bind(&e.excerpt)
-                        .bind(micros(e.at))
-                        .execute(&mut *tx)
-                        .await?;
+                "INSERT INTO osdi_errors (run_id, seq, kind, retryable, person_id, remote_id, status, excerpt, at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&run.id)
+            .bind(seq)
+            .bind(&e.kind)
+            .bind(i64::from(e.retryable))
+            .bind(&e.person_id)
+            .bind(&e.remote_id)
+            .bind(e.status.map(i64::from))
+            .bind(&e.excerpt)
+            .bind(micros(e.at))
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -420,11 +420,11 @@ impl OsdiStore for Backend {
         limit: u32,
     ) -> StoreResult<Vec<Run>> {
         let sql = format!(
-                        "SELECT {RUN_COLUMNS} FROM osdi_runs r WHERE ($1 IS NULL OR profile_id = $1)
-                         AND ($3 IS NULL OR EXISTS (SELECT 1 FROM osdi_runs b WHERE b.id = $3
-                             AND (r.created_at < b.created_at OR (r.created_at = b.created_at AND r.id < b.id))))
-                         ORDER BY created_at DESC, id DESC LIMIT $2"
-                    );
+            "SELECT {RUN_COLUMNS} FROM osdi_runs r WHERE ($1 IS NULL OR profile_id = $1)
+             AND ($3 IS NULL OR EXISTS (SELECT 1 FROM osdi_runs b WHERE b.id = $3
+                 AND (r.created_at < b.created_at OR (r.created_at = b.created_at AND r.id < b.id))))
+             ORDER BY created_at DESC, id DESC LIMIT $2"
+        );
         let all = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(profile_id)
             .bind(i64::from(limit))
@@ -503,35 +503,35 @@ impl OsdiStore for Backend {
 
     async fn save_pair(&self, p: &Pair) -> StoreResult<()> {
         sqlx::query(
-                        "INSERT INTO osdi_pairs (profile_id, remote_id, person_id, remote_modified, local_modified, snapshot, hash, last_origin, status)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                         ON CONFLICT (profile_id, remote_id) DO UPDATE SET person_id = excluded.person_id,
-                         remote_modified = excluded.remote_modified, local_modified = excluded.local_modified,
-                         snapshot = excluded.snapshot, hash = excluded.hash, last_origin = excluded.last_origin,
-                         status = excluded.status",
-                    )
-                    .bind(&p.profile_id)
-                    .bind(&p.remote_id)
-                    .bind(p.person_id.as_str())
-                    .bind(micros(p.remote_modified))
-                    .bind(micros(p.local_modified))
-                    .bind(p.snapshot.to_string())
-                    .bind(&p.hash)
-                    .bind(&p.last_origin)
-                    .bind(&p.status)
-                    .execute(self.writes())
-                    .await?;
+            "INSERT INTO osdi_pairs (profile_id, remote_id, person_id, remote_modified, local_modified, snapshot, hash, last_origin, status)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (profile_id, remote_id) DO UPDATE SET person_id = excluded.person_id,
+             remote_modified = excluded.remote_modified, local_modified = excluded.local_modified,
+             snapshot = excluded.snapshot, hash = excluded.hash, last_origin = excluded.last_origin,
+             status = excluded.status",
+        )
+        .bind(&p.profile_id)
+        .bind(&p.remote_id)
+        .bind(p.person_id.as_str())
+        .bind(micros(p.remote_modified))
+        .bind(micros(p.local_modified))
+        .bind(p.snapshot.to_string())
+        .bind(&p.hash)
+        .bind(&p.last_origin)
+        .bind(&p.status)
+        .execute(self.writes())
+        .await?;
         Ok(())
     }
 
     async fn is_tombstoned(&self, profile_id: &str, remote_id: &str) -> StoreResult<bool> {
         let row: Option<(i64,)> = sqlx::query_as(
-                        "SELECT CAST(1 AS BIGINT) FROM osdi_tombstones WHERE profile_id = $1 AND remote_id = $2",
-                    )
-                    .bind(profile_id)
-                    .bind(remote_id)
-                    .fetch_optional(self.writes())
-                    .await?;
+            "SELECT CAST(1 AS BIGINT) FROM osdi_tombstones WHERE profile_id = $1 AND remote_id = $2",
+        )
+        .bind(profile_id)
+        .bind(remote_id)
+        .fetch_optional(self.writes())
+        .await?;
         Ok(row.is_some())
     }
 
@@ -564,9 +564,9 @@ impl OsdiStore for Backend {
     ) -> StoreResult<Flag> {
         let mut tx = self.writes().begin().await?;
         let sql = format!(
-                        "SELECT {FLAG_COLUMNS} FROM osdi_flags WHERE profile_id = $1 AND kind = $2 AND status = 'open'
-                         AND COALESCE(person_id, '') = $3 AND COALESCE(remote_id, '') = $4"
-                    );
+            "SELECT {FLAG_COLUMNS} FROM osdi_flags WHERE profile_id = $1 AND kind = $2 AND status = 'open'
+             AND COALESCE(person_id, '') = $3 AND COALESCE(remote_id, '') = $4"
+        );
         let open = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(profile_id)
             .bind(kind)
@@ -578,9 +578,9 @@ impl OsdiStore for Backend {
             return rows::flag(&row);
         }
         let sql = format!(
-                        "INSERT INTO osdi_flags (id, profile_id, kind, person_id, remote_id, detail, status, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING {FLAG_COLUMNS}"
-                    );
+            "INSERT INTO osdi_flags (id, profile_id, kind, person_id, remote_id, detail, status, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING {FLAG_COLUMNS}"
+        );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(new_id())
             .bind(profile_id)
@@ -608,14 +608,14 @@ impl OsdiStore for Backend {
         remote_id: Option<&str>,
     ) -> StoreResult<bool> {
         let row: Option<(i64,)> = sqlx::query_as(
-                        "SELECT CAST(1 AS BIGINT) FROM osdi_flags WHERE profile_id = $1 AND status = 'open'
-                         AND ((person_id IS NOT NULL AND person_id = $2) OR (remote_id IS NOT NULL AND remote_id = $3)) LIMIT 1",
-                    )
-                    .bind(profile_id)
-                    .bind(person_id)
-                    .bind(remote_id)
-                    .fetch_optional(self.writes())
-                    .await?;
+            "SELECT CAST(1 AS BIGINT) FROM osdi_flags WHERE profile_id = $1 AND status = 'open'
+             AND ((person_id IS NOT NULL AND person_id = $2) OR (remote_id IS NOT NULL AND remote_id = $3)) LIMIT 1",
+        )
+        .bind(profile_id)
+        .bind(person_id)
+        .bind(remote_id)
+        .fetch_optional(self.writes())
+        .await?;
         Ok(row.is_some())
     }
 
@@ -627,12 +627,12 @@ impl OsdiStore for Backend {
         limit: u32,
     ) -> StoreResult<Vec<Flag>> {
         let sql = format!(
-                        "SELECT {FLAG_COLUMNS} FROM osdi_flags f WHERE ($1 IS NULL OR profile_id = $1)
-                         AND ($2 = 0 OR status = 'open')
-                         AND ($3 IS NULL OR EXISTS (SELECT 1 FROM osdi_flags b WHERE b.id = $3
-                             AND (f.created_at < b.created_at OR (f.created_at = b.created_at AND f.id < b.id))))
-                         ORDER BY created_at DESC, id DESC LIMIT $4"
-                    );
+            "SELECT {FLAG_COLUMNS} FROM osdi_flags f WHERE ($1 IS NULL OR profile_id = $1)
+             AND ($2 = 0 OR status = 'open')
+             AND ($3 IS NULL OR EXISTS (SELECT 1 FROM osdi_flags b WHERE b.id = $3
+                 AND (f.created_at < b.created_at OR (f.created_at = b.created_at AND f.id < b.id))))
+             ORDER BY created_at DESC, id DESC LIMIT $4"
+        );
         let all = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(profile_id)
             .bind(i64::from(open_only))
@@ -645,12 +645,12 @@ impl OsdiStore for Backend {
 
     async fn resolve_flag(&self, id: &str, at: Timestamp) -> StoreResult<bool> {
         let done = sqlx::query(
-                        "UPDATE osdi_flags SET status = 'resolved', resolved_at = $2 WHERE id = $1 AND status = 'open'",
-                    )
-                    .bind(id)
-                    .bind(micros(at))
-                    .execute(self.writes())
-                    .await?;
+            "UPDATE osdi_flags SET status = 'resolved', resolved_at = $2 WHERE id = $1 AND status = 'open'",
+        )
+        .bind(id)
+        .bind(micros(at))
+        .execute(self.writes())
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -688,15 +688,15 @@ impl OsdiStore for Backend {
         href: Option<&str>,
     ) -> StoreResult<()> {
         sqlx::query(
-                        "INSERT INTO osdi_taggings (profile_id, person_id, tag, href) VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (profile_id, person_id, tag) DO UPDATE SET href = COALESCE(excluded.href, osdi_taggings.href)",
-                    )
-                    .bind(profile_id)
-                    .bind(person_id)
-                    .bind(tag)
-                    .bind(href)
-                    .execute(self.writes())
-                    .await?;
+            "INSERT INTO osdi_taggings (profile_id, person_id, tag, href) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (profile_id, person_id, tag) DO UPDATE SET href = COALESCE(excluded.href, osdi_taggings.href)",
+        )
+        .bind(profile_id)
+        .bind(person_id)
+        .bind(tag)
+        .bind(href)
+        .execute(self.writes())
+        .await?;
         Ok(())
     }
 
@@ -724,15 +724,15 @@ impl OsdiStore for Backend {
         remote_event_id: &str,
     ) -> StoreResult<()> {
         sqlx::query(
-                        "INSERT INTO osdi_event_links (profile_id, event_id, remote_event_id) VALUES ($1, $2, $3)
-                         ON CONFLICT (profile_id, event_id) DO UPDATE SET remote_event_id = excluded.remote_event_id",
-                    )
-                    .bind(profile_id)
-                    .bind(event_id.as_str())
-                    .bind(remote_event_id)
-                    .execute(self.writes())
-                    .await
-                    .map_err(|e| if crate::violation::is_foreign_key_violation(&e) { StoreError::NotFound } else { StoreError::from(e) })?;
+            "INSERT INTO osdi_event_links (profile_id, event_id, remote_event_id) VALUES ($1, $2, $3)
+             ON CONFLICT (profile_id, event_id) DO UPDATE SET remote_event_id = excluded.remote_event_id",
+        )
+        .bind(profile_id)
+        .bind(event_id.as_str())
+        .bind(remote_event_id)
+        .execute(self.writes())
+        .await
+        .map_err(|e| if crate::violation::is_foreign_key_violation(&e) { StoreError::NotFound } else { StoreError::from(e) })?;
         Ok(())
     }
 
@@ -748,11 +748,11 @@ impl OsdiStore for Backend {
 
     async fn event_links(&self, profile_id: &str) -> StoreResult<Vec<(EventId, String)>> {
         let all: Vec<(String, String)> = sqlx::query_as(
-                        "SELECT event_id, remote_event_id FROM osdi_event_links WHERE profile_id = $1 ORDER BY event_id",
-                    )
-                    .bind(profile_id)
-                    .fetch_all(self.reads())
-                    .await?;
+            "SELECT event_id, remote_event_id FROM osdi_event_links WHERE profile_id = $1 ORDER BY event_id",
+        )
+        .bind(profile_id)
+        .fetch_all(self.reads())
+        .await?;
         Ok(all
             .into_iter()
             .map(|(e, r)| (EventId::from_trusted(e), r))
@@ -769,23 +769,23 @@ impl OsdiStore for Backend {
         at: Timestamp,
     ) -> StoreResult<Attendance> {
         let row = sqlx::query(
-                        "INSERT INTO attendances (event_id, person_id, status, remote_href, source, created_at, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $6)
-                         ON CONFLICT (event_id, person_id) DO UPDATE SET status = excluded.status,
-                         remote_href = COALESCE(excluded.remote_href, attendances.remote_href),
-                         source = COALESCE(excluded.source, attendances.source),
-                         updated_at = CASE WHEN attendances.status = excluded.status THEN attendances.updated_at ELSE excluded.updated_at END
-                         RETURNING *",
-                    )
-                    .bind(event_id.as_str())
-                    .bind(person_id.as_str())
-                    .bind(status)
-                    .bind(remote_href)
-                    .bind(source)
-                    .bind(micros(at))
-                    .fetch_one(self.writes())
-                    .await
-                    .map_err(|e| if crate::violation::is_foreign_key_violation(&e) { StoreError::NotFound } else { StoreError::from(e) })?;
+            "INSERT INTO attendances (event_id, person_id, status, remote_href, source, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6)
+             ON CONFLICT (event_id, person_id) DO UPDATE SET status = excluded.status,
+             remote_href = COALESCE(excluded.remote_href, attendances.remote_href),
+             source = COALESCE(excluded.source, attendances.source),
+             updated_at = CASE WHEN attendances.status = excluded.status THEN attendances.updated_at ELSE excluded.updated_at END
+             RETURNING *",
+        )
+        .bind(event_id.as_str())
+        .bind(person_id.as_str())
+        .bind(status)
+        .bind(remote_href)
+        .bind(source)
+        .bind(micros(at))
+        .fetch_one(self.writes())
+        .await
+        .map_err(|e| if crate::violation::is_foreign_key_violation(&e) { StoreError::NotFound } else { StoreError::from(e) })?;
         rows::attendance(&row)
     }
 
