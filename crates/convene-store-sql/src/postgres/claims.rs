@@ -9,9 +9,12 @@ use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult, fan_out};
 use serde_json::Value;
 use sqlx::types::Json;
 
+/// An outbox row not fanned out yet: seq, id, type, data, time, source.
+type Undispatched = (i64, String, String, Json<Value>, Timestamp, String);
+
 pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> StoreResult<u32> {
     let mut tx = store.pool.begin().await?;
-    let messages: Vec<(i64, String, String, Json<Value>, Timestamp, String)> = sqlx::query_as(
+    let messages: Vec<Undispatched> = sqlx::query_as(
         "SELECT seq, id, event_type, data, occurred_at, source FROM outbox
              WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
@@ -23,7 +26,7 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
     }
     let hooks = enabled_hooks(&mut tx).await?;
     let plan = fan_out(messages.iter().map(|m| m.2.as_str()), &hooks);
-    let pick = |f: fn(&(i64, String, String, Json<Value>, Timestamp, String)) -> String| {
+    let pick = |f: fn(&Undispatched) -> String| {
         plan.iter()
             .map(|(i, _)| f(&messages[*i]))
             .collect::<Vec<_>>()

@@ -3,6 +3,8 @@
 
 #[doc(hidden)]
 pub mod dialect;
+// Both backends compile the same files, each against its own `Backend`, `Db` and `dialect`.
+#[allow(clippy::duplicate_mod)]
 #[path = "../shared/mod.rs"]
 mod shared;
 

@@ -399,7 +399,7 @@ impl OsdiStore for Backend {
             .execute(&mut *tx)
             .await?;
         }
-        emit(&mut *tx, run_event(run, state, counts, error), at).await?;
+        emit(&mut tx, run_event(run, state, counts, error), at).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -596,7 +596,7 @@ impl OsdiStore for Backend {
             json!({"flag_id": flag.id, "profile_id": profile_id, "kind": kind,
                             "person_id": person_id, "remote_id": remote_id, "detail": detail}),
         );
-        emit(&mut *tx, event, at).await?;
+        emit(&mut tx, event, at).await?;
         tx.commit().await?;
         Ok(flag)
     }

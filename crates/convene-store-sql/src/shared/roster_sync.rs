@@ -55,7 +55,7 @@ async fn users_for(
         let insert = format!(
             "INSERT INTO users (id, username, is_admin, created_at, updated_at)
              SELECT value ->> 0, value ->> 1, FALSE, $2, $2 FROM {} WHERE true
-             ON CONFLICT (username) DO NOTHING",
+             ON CONFLICT (username) DO NOTHING", // SQLite needs the WHERE before ON CONFLICT
             json_rows(1)
         );
         sqlx::query(sqlx::AssertSqlSafe(insert))

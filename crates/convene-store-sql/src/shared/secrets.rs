@@ -1,6 +1,4 @@
-//! Sealing again, under the current key, the secrets it does not seal yet. One source for both
-//! stores: each includes this file as its `secrets` module (`#[path]`), with its own `Backend`
-//! (the store type, whose `reads()` and `writes()` are its pools) and its `dialect`.
+//! Sealing again, under the current key, the secrets it does not seal yet.
 
 use super::Backend;
 use convene_store::StoreResult;

@@ -10,10 +10,13 @@ use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult, fan_out};
 use serde_json::Value;
 use sqlx::types::Json;
 
+/// An outbox row not fanned out yet: seq, id, type, data, time, source.
+type Undispatched = (i64, String, String, Json<Value>, i64, String);
+
 pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> StoreResult<u32> {
     // The single writer connection serialises dispatchers: no row is taken twice.
     let mut tx = store.writer.begin().await?;
-    let messages: Vec<(i64, String, String, Json<Value>, i64, String)> = sqlx::query_as(
+    let messages: Vec<Undispatched> = sqlx::query_as(
         "SELECT seq, id, event_type, data, occurred_at, source FROM outbox
              WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1",
     )
