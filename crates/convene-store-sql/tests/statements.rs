@@ -47,7 +47,13 @@ fn literal_end(text: &str, from: usize) -> usize {
 /// The top-level, comma-separated arguments from `from` up to the closing parenthesis.
 fn arguments(text: &str, from: usize) -> Vec<String> {
     let (mut depth, mut args, mut current, mut quoted) = (0, Vec::new(), String::new(), false);
-    for c in text[from..].chars() {
+    let mut chars = text[from..].chars().peekable();
+    while let Some(c) = chars.next() {
+        if !quoted && c == '/' && chars.peek() == Some(&'/') {
+            // A line comment between the arguments.
+            chars.by_ref().take_while(|&c| c != '\n').for_each(drop);
+            continue;
+        }
         match c {
             '"' => quoted = !quoted,
             '(' if !quoted => depth += 1,
