@@ -1,7 +1,8 @@
-//! Every statement both stores run, written once. `sqlite/mod.rs` and `postgres/mod.rs` each
-//! include this folder as their `shared` module, after defining what it names: `Backend` (the
-//! store, with its `reads()` and `writes()` pools), `Db`, `dialect`, `claims` and `emit_all`.
-//! What differs between the databases is spelled by `dialect`, never here.
+//! Every statement both stores run alike, written once. `sqlite/mod.rs` and `postgres/mod.rs`
+//! each include this folder as their `shared` module, after defining what it names: `Backend`
+//! (the store, with its `reads()`, `writes()` and `pools()`), `Db`, `dialect`, and the two
+//! pieces each backend writes its own way, `claims` and `emit_all`. What differs between the
+//! databases is spelled by `dialect`, never here.
 
 pub(super) use super::{Backend, Db, claims, dialect, emit_all};
 pub(super) use outbox::{OutboxRow, emit, outbox_messages};
