@@ -10,7 +10,9 @@ use convene_core::WebhookId;
 use convene_core::outbound::OutboundEvent;
 use convene_core::webhook::{Attempt, DeliveryStatus, Webhook};
 use convene_core::{Clock, Timestamp};
-use convene_store::{AttemptRecord, Claim, ClaimRequest, DeliveryWork, Signal, StoreResult};
+use convene_store::{
+    AttemptRecord, CONVENE_SOURCE, Claim, ClaimRequest, DeliveryWork, Signal, StoreResult,
+};
 use futures_util::StreamExt;
 use futures_util::future::join_all;
 use futures_util::stream::FuturesUnordered;
@@ -382,7 +384,7 @@ impl Worker {
                 ),
                 event_type: event.event_type.as_str().into(),
                 data: event.data,
-                source: "convene".into(),
+                source: CONVENE_SOURCE.into(),
                 occurred_at: at,
             })
             .await?;

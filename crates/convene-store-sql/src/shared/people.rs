@@ -92,10 +92,6 @@ async fn write_tags(conn: &mut Conn, id: &str, tags: &[String]) -> StoreResult<(
     Ok(())
 }
 
-fn address_json(f: &PersonFields) -> StoreResult<Option<Json<&Address>>> {
-    Ok(f.address.as_ref().map(Json))
-}
-
 const INSERT: &str = "INSERT INTO people (id, given_name, family_name, email, phone, language, address, do_not_email, is_opt_out, do_not_sms, user_id, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
 const UPDATE: &str = "UPDATE people SET given_name = $2, family_name = $3, email = $4, phone = $5, language = $6, address = $7,
@@ -108,20 +104,20 @@ fn bind_person<'q>(
     id: &'q PersonId,
     f: &'q PersonFields,
     at: Timestamp,
-) -> StoreResult<sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>> {
-    Ok(sqlx::query(sql)
+) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
+    sqlx::query(sql)
         .bind(id.as_str())
         .bind(&f.given_name)
         .bind(&f.family_name)
         .bind(f.email.as_ref().map(|e| e.as_str()))
         .bind(f.phone.as_ref().map(Phone::as_str))
         .bind(f.language.as_ref().map(|l| l.as_str()))
-        .bind(address_json(f)?)
+        .bind(f.address.as_ref().map(Json))
         .bind(f.do_not_email)
         .bind(f.is_opt_out)
         .bind(f.do_not_sms)
         .bind(f.user.as_ref().map(UserId::as_str))
-        .bind(db_time(at)))
+        .bind(db_time(at))
 }
 
 #[async_trait]
@@ -129,7 +125,7 @@ impl PersonStore for Backend {
     async fn create_person(&self, f: &PersonFields, at: Timestamp) -> StoreResult<Person> {
         let id = PersonId::new();
         let mut tx = self.writes().begin().await?;
-        bind_person(INSERT, &id, f, at)?.execute(&mut *tx).await?;
+        bind_person(INSERT, &id, f, at).execute(&mut *tx).await?;
         write_tags(&mut tx, id.as_str(), &f.tags).await?;
         let person = load(&mut tx, id.as_str())
             .await?
@@ -172,7 +168,7 @@ impl PersonStore for Backend {
         at: Timestamp,
     ) -> StoreResult<Person> {
         let mut tx = self.writes().begin().await?;
-        let done = bind_person(UPDATE, id, f, at)?.execute(&mut *tx).await?;
+        let done = bind_person(UPDATE, id, f, at).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
