@@ -64,3 +64,17 @@ pub fn truncate_to_micros(t: OffsetDateTime) -> OffsetDateTime {
 pub mod rfc3339 {
     pub use time::serde::rfc3339::{deserialize, option, serialize};
 }
+
+/// Unix microseconds: how SQLite and the OSDI tables store a time, and how cursors carry one.
+pub fn micros(t: Timestamp) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000) as i64
+}
+
+pub fn from_micros(us: i64) -> Timestamp {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+pub fn opt_micros(t: Option<Timestamp>) -> Option<i64> {
+    t.map(micros)
+}

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod job;
 pub mod mail;
 pub mod notification;
+pub mod osdi;
 pub mod outbound;
 pub mod page;
 pub mod person;

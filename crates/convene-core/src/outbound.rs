@@ -358,3 +358,33 @@ mod tests {
         }
     }
 }
+
+/// What an outbox message is, parsed once where it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageType {
+    /// One of Convene's own events.
+    Event(EventType),
+    /// A signal another system sent, by the name it gave.
+    Signal(String),
+}
+
+impl MessageType {
+    /// A message's type from its stored name and source: only Convene's own messages
+    /// (`source` "convene") are its events, whatever name a signal chose.
+    pub fn parse(name: String, source: &str) -> Self {
+        match EventType::parse(&name) {
+            Some(t) if source == CONVENE_SOURCE => Self::Event(t),
+            _ => Self::Signal(name),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Event(t) => t.as_str(),
+            Self::Signal(name) => name,
+        }
+    }
+}
+
+/// The `source` of the messages Convene emits itself.
+pub const CONVENE_SOURCE: &str = "convene";

@@ -6,6 +6,7 @@
 //! databases live in the two `dialect.rs` files and in the few modules a backend keeps for itself
 //! (claims and fan-out, where the algorithms differ), and nowhere else.
 
+mod binds;
 mod notification_sql;
 pub mod postgres;
 pub mod sqlite;

@@ -3,6 +3,10 @@
 
 use convene_core::notification::query::{Field, Filter, Op, SortKey, Value};
 
+/// How a dialect matches `column` against the `LIKE` pattern bound at placeholder `p`, case
+/// sensitive or not: the SQL, and the pattern to bind.
+pub type Like = fn(column: &str, p: &str, pattern: &str, insensitive: bool) -> (String, String);
+
 /// A value to bind, in placeholder order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bind {
@@ -10,13 +14,6 @@ pub enum Bind {
     Text(String),
     Bool(bool),
     Time(convene_core::Timestamp),
-}
-
-/// How a dialect spells case-sensitive and case-insensitive `LIKE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
 }
 
 fn column(field: Field) -> &'static str {
@@ -34,15 +31,16 @@ fn column(field: Field) -> &'static str {
 
 /// Renders filters with `$n` placeholders numbered after `binds` already holds.
 pub struct SqlWriter {
-    pub dialect: Dialect,
+    /// The dialect's `LIKE`.
+    pub like: Like,
     pub sql: String,
     pub binds: Vec<Bind>,
 }
 
 impl SqlWriter {
-    pub fn new(dialect: Dialect) -> Self {
+    pub fn new(like: Like) -> Self {
         Self {
-            dialect,
+            like,
             sql: String::new(),
             binds: Vec::new(),
         }
@@ -158,25 +156,10 @@ impl SqlWriter {
     }
 
     fn like(&mut self, col: &str, pattern: &str, insensitive: bool) -> String {
-        match (self.dialect, insensitive) {
-            (Dialect::Postgres, false) => {
-                let p = self.bind(Bind::Text(pattern.to_owned()));
-                format!("{col} LIKE {p}")
-            }
-            (Dialect::Postgres, true) => {
-                let p = self.bind(Bind::Text(pattern.to_owned()));
-                format!("{col} ILIKE {p}")
-            }
-            // SQLite's LIKE ignores ASCII case; GLOB is its case-sensitive match.
-            (Dialect::Sqlite, false) => {
-                let p = self.bind(Bind::Text(like_to_glob(pattern)));
-                format!("{col} GLOB {p}")
-            }
-            (Dialect::Sqlite, true) => {
-                let p = self.bind(Bind::Text(pattern.to_lowercase()));
-                format!("lower({col}) LIKE {p} ESCAPE '\\'")
-            }
-        }
+        let p = format!("${}", self.binds.len() + 1);
+        let (sql, bound) = (self.like)(col, &p, pattern, insensitive);
+        self.binds.push(Bind::Text(bound));
+        sql
     }
 
     /// `ORDER BY` the keys, then id descending so pages never overlap.
@@ -199,35 +182,6 @@ impl SqlWriter {
     }
 }
 
-/// A `LIKE` pattern (`%`, `_`, `\` escapes) as a `GLOB` pattern.
-pub fn like_to_glob(pattern: &str) -> String {
-    let mut out = String::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '%' => out.push('*'),
-            '_' => out.push('?'),
-            '\\' => {
-                if let Some(next) = chars.next() {
-                    push_literal(&mut out, next);
-                }
-            }
-            c => push_literal(&mut out, c),
-        }
-    }
-    out
-}
-
-fn push_literal(out: &mut String, c: char) {
-    if matches!(c, '*' | '?' | '[') {
-        out.push('[');
-        out.push(c);
-        out.push(']');
-    } else {
-        out.push(c);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,8 +189,11 @@ mod tests {
 
     #[test]
     fn like_patterns_become_globs() {
-        assert_eq!(like_to_glob("a%b_c"), "a*b?c");
-        assert_eq!(like_to_glob("50\\%*?["), "50%[*][?][[]");
+        assert_eq!(crate::sqlite::dialect::like_to_glob("a%b_c"), "a*b?c");
+        assert_eq!(
+            crate::sqlite::dialect::like_to_glob("50\\%*?["),
+            "50%[*][?][[]"
+        );
     }
 
     #[test]
@@ -245,7 +202,7 @@ mod tests {
             r#"[{"name":"is-read","op":"eq","val":false},{"or":[{"name":"id","op":"in_","val":[1,2]},{"name":"accept","op":"ne","val":"x"}]}]"#,
         )
         .unwrap();
-        let mut w = SqlWriter::new(Dialect::Postgres);
+        let mut w = SqlWriter::new(crate::postgres::dialect::like);
         w.push_eq("user_id", Bind::Text("u".into()));
         w.push(" AND ");
         w.filter(&f);

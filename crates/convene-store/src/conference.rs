@@ -100,9 +100,13 @@ pub trait ConferenceStore: Send + Sync {
         outcome: &RoomOutcome,
         at: Timestamp,
     ) -> StoreResult<()>;
+}
 
-    /// Each deck change below queues a slide change (and the slides job) and emits
-    /// `slides.updated`. Appended last.
+/// A session's slide decks, in order. Each change queues a slide change (and the slides job)
+/// and emits `slides.updated`.
+#[async_trait]
+pub trait DeckStore: Send + Sync {
+    /// Appended last.
     async fn add_deck(
         &self,
         session: &Session,

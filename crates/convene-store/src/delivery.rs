@@ -105,28 +105,8 @@ pub trait DeliveryStore: Send + Sync {
     /// Leases due deliveries as `request` says, oldest due first, skipping those another worker
     /// holds and endpoints that are disabled or in `request.skip`.
     async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claim>>;
-    /// [`DeliveryStore::claim`] with no per-endpoint bound and nothing skipped.
-    async fn claim_due(
-        &self,
-        now: Timestamp,
-        lease: Duration,
-        limit: u32,
-    ) -> StoreResult<Vec<Claim>> {
-        self.claim(&ClaimRequest {
-            now,
-            lease,
-            limit,
-            per_endpoint: limit,
-            skip: Vec::new(),
-        })
-        .await
-    }
-    /// Logs the attempt and moves the delivery on; `false` (and nothing written) when the lease
-    /// was lost meanwhile.
-    async fn finish_attempt(&self, claim: &Claim, record: &AttemptRecord) -> StoreResult<bool> {
-        Ok(self.finish_attempts(&[(claim, record)]).await?.first() == Some(&true))
-    }
-    /// [`DeliveryStore::finish_attempt`] for a round's attempts, in one transaction.
+    /// Logs each attempt and moves its delivery on, in one transaction; `false` (and nothing
+    /// written) for a claim whose lease was lost meanwhile.
     async fn finish_attempts(&self, done: &[(&Claim, &AttemptRecord)]) -> StoreResult<Vec<bool>>;
     /// Gives a claim back unsent (the endpoint's rate limit), due again at `at`; no attempt is
     /// counted. `false` when the lease was lost meanwhile.

@@ -20,13 +20,13 @@ mod webfilter;
 pub mod testing;
 
 pub use conference::*;
+pub use convene_core::osdi::{Attendance, Flag, Pair, Profile, RecordLog, Run, SyncError};
+pub use convene_core::outbound::{CONVENE_SOURCE, MessageType};
 pub use delivery::*;
 pub use error::{Conflict, StoreError, StoreResult};
 pub use job::*;
 pub use notification::*;
-pub use osdi::{
-    Attendance, Flag, NewProfile, OsdiStore, Pair, Profile, Progress, RecordLog, Run, SyncError,
-};
+pub use osdi::{NewProfile, OsdiStore, Progress};
 pub use person::*;
 pub use sync::*;
 pub use traits::*;

@@ -4,7 +4,8 @@ use convene_core::event::{
     Event, EventPatch, NewEvent, Organizer, OrganizerRemoval, Participant, Registration, Role,
     Visibility,
 };
-use convene_core::outbound::EventType;
+
+use convene_core::outbound::MessageType;
 use convene_core::page::{Page, PageRequest};
 use convene_core::text::Slug;
 use convene_core::user::{ApiToken, NewToken, NewUser, User};
@@ -227,7 +228,7 @@ pub trait Admin: Send + Sync {
     async fn reseal_secrets(&self) -> StoreResult<u64>;
 }
 
-/// Everything the server needs from a database.
+/// Everything the server needs from a database; each backend declares it has it all.
 pub trait Store:
     UserStore
     + TokenStore
@@ -242,6 +243,7 @@ pub trait Store:
     + crate::SyncStore
     + crate::JobStore
     + crate::ConferenceStore
+    + crate::DeckStore
     + crate::NotificationStore
     + crate::MailStore
     + crate::WebSessionStore
@@ -250,55 +252,3 @@ pub trait Store:
     + Admin
 {
 }
-
-impl<T> Store for T where
-    T: UserStore
-        + TokenStore
-        + EventStore
-        + RosterStore
-        + IdempotencyStore
-        + OutboxStore
-        + crate::WebhookStore
-        + crate::DeliveryStore
-        + crate::WebfilterStore
-        + crate::SyncStore
-        + crate::JobStore
-        + crate::ConferenceStore
-        + crate::NotificationStore
-        + crate::MailStore
-        + crate::WebSessionStore
-        + crate::PersonStore
-        + crate::OsdiStore
-        + Admin
-{
-}
-
-/// What an outbox message is, parsed once where it is read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MessageType {
-    /// One of Convene's own events.
-    Event(EventType),
-    /// A signal another system sent, by the name it gave.
-    Signal(String),
-}
-
-impl MessageType {
-    /// A message's type from its stored name and source: only Convene's own messages
-    /// (`source` "convene") are its events, whatever name a signal chose.
-    pub fn parse(name: String, source: &str) -> Self {
-        match EventType::parse(&name) {
-            Some(t) if source == CONVENE_SOURCE => Self::Event(t),
-            _ => Self::Signal(name),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Event(t) => t.as_str(),
-            Self::Signal(name) => name,
-        }
-    }
-}
-
-/// The `source` of the messages Convene emits itself.
-pub const CONVENE_SOURCE: &str = "convene";

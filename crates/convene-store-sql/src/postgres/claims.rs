@@ -4,6 +4,7 @@
 
 use super::PgStore;
 use super::shared::deliveries::{DeliveryRow, claims_of, enabled_hooks, record_streaks};
+use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult, fan_out};
 use serde_json::Value;
@@ -42,18 +43,15 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
         )
         .bind(plan.iter().map(|_| DeliveryId::new().to_string()).collect::<Vec<_>>())
         .bind(plan.iter().map(|(_, hook)| *hook).collect::<Vec<_>>())
-        .bind(pick(|m| m.1.clone()))
-        .bind(pick(|m| m.2.clone()))
-        .bind(pick(|m| m.3.0.to_string()))
-        .bind(pick(|m| m.5.clone()))
+        .binds((pick(|m| m.1.clone()), pick(|m| m.2.clone())))
+        .binds((pick(|m| m.3.0.to_string()), pick(|m| m.5.clone())))
         .bind(plan.iter().map(|(i, _)| messages[*i].4).collect::<Vec<_>>())
         .bind(at)
         .execute(&mut *tx)
         .await?;
     let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();
     sqlx::query("UPDATE outbox SET dispatched_at = $1 WHERE seq = ANY($2)")
-        .bind(at)
-        .bind(&seqs)
+        .binds((at, &seqs))
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -75,12 +73,9 @@ pub(super) async fn claim(store: &PgStore, request: &ClaimRequest) -> StoreResul
              RETURNING d.*";
     let skip: Vec<&str> = request.skip.iter().map(WebhookId::as_str).collect();
     let rows: Vec<DeliveryRow> = sqlx::query_as(sql)
-        .bind(request.now)
-        .bind(i64::from(request.limit))
-        .bind(&token)
+        .binds((request.now, i64::from(request.limit), &token))
         .bind(request.now + request.lease)
-        .bind(i64::from(request.per_endpoint))
-        .bind(&skip)
+        .binds((i64::from(request.per_endpoint), &skip))
         .fetch_all(&store.pool)
         .await?;
     claims_of(store, rows, token).await
@@ -108,11 +103,7 @@ pub(super) async fn finish_attempts(
              WHERE d.id = i.id AND d.lease_token = i.token
              RETURNING d.id",
         )
-        .bind(&ids)
-        .bind(&tokens)
-        .bind(&statuses)
-        .bind(&next)
-        .bind(&at)
+        .binds((&ids, &tokens, &statuses, &next, &at))
         .fetch_all(&mut *tx)
         .await?;
     let moved: std::collections::HashSet<String> = moved.into_iter().map(|(id,)| id).collect();

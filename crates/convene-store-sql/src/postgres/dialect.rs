@@ -43,8 +43,11 @@ pub fn json_rows(n: u8) -> String {
     format!("jsonb_array_elements(${n}) WITH ORDINALITY AS elements(value, key)")
 }
 
-/// How the notification filter spells `LIKE` here.
-pub const DIALECT: crate::notification_sql::Dialect = crate::notification_sql::Dialect::Postgres;
+/// `LIKE` as the notification filter spells it.
+pub fn like(column: &str, p: &str, pattern: &str, insensitive: bool) -> (String, String) {
+    let op = if insensitive { "ILIKE" } else { "LIKE" };
+    (format!("{column} {op} {p}"), pattern.to_owned())
+}
 
 /// A `LIMIT` that limits nothing.
 pub const NO_LIMIT: &str = "ALL";

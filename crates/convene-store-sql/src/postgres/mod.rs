@@ -10,11 +10,9 @@ mod shared;
 
 mod claims;
 
-use convene_core::Timestamp;
-use convene_core::outbound::OutboundEvent;
 use convene_store::StoreResult;
+use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -55,28 +53,4 @@ impl PgStore {
             keys: Default::default(),
         })
     }
-}
-
-/// Writes outbound events to the outbox in one statement, in the order given.
-async fn emit_all(
-    conn: &mut PgConnection,
-    messages: Vec<OutboundEvent>,
-    at: Timestamp,
-) -> StoreResult<()> {
-    if messages.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO outbox (id, event_type, data, occurred_at)
-         SELECT id, event_type, data::jsonb, $4
-         FROM UNNEST($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS m(id, event_type, data, n)
-         ORDER BY n",
-    )
-    .bind(messages.iter().map(|_| uuid::Uuid::now_v7().to_string()).collect::<Vec<_>>())
-    .bind(messages.iter().map(|m| m.event_type.as_str()).collect::<Vec<_>>())
-    .bind(messages.iter().map(|m| m.data.to_string()).collect::<Vec<_>>())
-    .bind(at)
-    .execute(conn)
-    .await?;
-    Ok(())
 }

@@ -1,20 +1,20 @@
 use super::dialect::{Conn, DbTime, FOR_UPDATE, db_time, time_of};
 use super::jobs::enqueue_in;
 use super::{Backend, emit};
+use crate::binds::Binds;
 use async_trait::async_trait;
+use convene_core::clock::{from_micros, micros};
 use convene_core::conference::{
     Conference, ConferenceStatus, GroupName, NewSession, RoomHandle, RoomRecord, Session,
-    SessionPatch, SlideDeck,
+    SessionPatch,
 };
 use convene_core::event::Event;
 use convene_core::job::JobKind;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
 use convene_core::text::Title;
-use convene_core::webhook::TargetUrl;
-use convene_core::{DeckId, EventId, SessionId, Timestamp};
-use convene_store::osdi::{from_micros, micros};
-use convene_store::{ConferenceStore, DeckRevision, RoomOutcome, SlideOp, StoreError, StoreResult};
+use convene_core::{EventId, SessionId, Timestamp};
+use convene_store::{ConferenceStore, RoomOutcome, StoreError, StoreResult};
 use serde_json::json;
 use sqlx::types::Json;
 
@@ -100,6 +100,11 @@ pub(crate) async fn next_number(conn: &mut Conn, counter: &str) -> StoreResult<i
     Ok(n)
 }
 
+/// Queues the session's room job: its room is made, moved or removed to match.
+async fn room_job(conn: &mut Conn, session: &str, at: Timestamp) -> StoreResult<()> {
+    enqueue_in(conn, JobKind::ConferenceRoom, session, &json!({}), at).await
+}
+
 /// Serialises changes to one session (its patch, its decks' positions).
 pub(crate) async fn lock(conn: &mut Conn, id: &SessionId) -> StoreResult<()> {
     let sql = format!("SELECT 1 FROM sessions WHERE id = $1{FOR_UPDATE}");
@@ -135,12 +140,11 @@ pub(crate) async fn event_going(
         "UPDATE sessions SET deleted_at = $2, conference_status = 'pending'
          WHERE event_id = $1 AND deleted_at IS NULL AND provider IS NOT NULL RETURNING id",
     )
-    .bind(event.as_str())
-    .bind(db_time(at))
+    .binds((event.as_str(), db_time(at)))
     .fetch_all(&mut *conn)
     .await?;
     for (id,) in with_rooms {
-        enqueue_in(conn, JobKind::ConferenceRoom, &id, &json!({}), at).await?;
+        room_job(conn, &id, at).await?;
     }
     sqlx::query("DELETE FROM sessions WHERE event_id = $1 AND provider IS NULL")
         .bind(event.as_str())
@@ -165,36 +169,19 @@ impl ConferenceStore for Backend {
                  provider, conference_status, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $9 IS NULL THEN NULL ELSE 'pending' END, $10, $10)",
         )
-        .bind(id.as_str())
-        .bind(event.id.as_str())
-        .bind(number)
-        .bind(new.title.as_str())
-        .bind(new.group.as_str())
-        .bind(db_time(new.starts_at))
+        .binds((id.as_str(), event.id.as_str(), number, new.title.as_str()))
+        .binds((new.group.as_str(), db_time(new.starts_at)))
         .bind(i32::try_from(new.duration_minutes).unwrap_or(i32::MAX))
-        .bind(&new.extrainfo)
-        .bind(new.provider.as_deref())
-        .bind(db_time(at))
+        .binds((&new.extrainfo, new.provider.as_deref(), db_time(at)))
         .execute(&mut *tx)
         .await
-        .map_err(super::roster::gone)?;
+        .map_err(crate::violation::gone)?;
         if new.provider.is_some() {
-            enqueue_in(
-                &mut tx,
-                JobKind::ConferenceRoom,
-                id.as_str(),
-                &json!({}),
-                at,
-            )
-            .await?;
+            room_job(&mut tx, id.as_str(), at).await?;
         }
         let session = live(&mut tx, &id).await?.ok_or(StoreError::NotFound)?;
-        emit(
-            &mut tx,
-            OutboundEvent::session(EventType::SessionCreated, &session),
-            at,
-        )
-        .await?;
+        let outbound = OutboundEvent::session(EventType::SessionCreated, &session);
+        emit(&mut tx, outbound, at).await?;
         tx.commit().await?;
         Ok(session)
     }
@@ -222,8 +209,7 @@ impl ConferenceStore for Backend {
                 .and_then(|(t, _)| t.parse::<i64>().ok())
                 .map(|us| db_time(from_micros(us))),
         )
-        .bind(after.map(|(_, id)| id))
-        .bind(i64::from(page.limit) + 1)
+        .binds((after.map(|(_, id)| id), i64::from(page.limit) + 1))
         .fetch_all(self.reads())
         .await?;
         let list = rows.into_iter().map(|r| r.into_session().0).collect();
@@ -253,33 +239,18 @@ impl ConferenceStore for Backend {
                  conference_status = CASE WHEN $7 THEN 'pending' ELSE conference_status END, updated_at = $8
              WHERE id = $1",
         )
-        .bind(id.as_str())
-        .bind(after.title.as_str())
-        .bind(after.group.as_str())
+        .binds((id.as_str(), after.title.as_str(), after.group.as_str()))
         .bind(db_time(after.starts_at))
         .bind(i32::try_from(after.duration_minutes).unwrap_or(i32::MAX))
-        .bind(&after.extrainfo)
-        .bind(moved)
-        .bind(db_time(at))
+        .binds((&after.extrainfo, moved, db_time(at)))
         .execute(&mut *tx)
         .await?;
         if moved {
-            enqueue_in(
-                &mut tx,
-                JobKind::ConferenceRoom,
-                id.as_str(),
-                &json!({}),
-                at,
-            )
-            .await?;
+            room_job(&mut tx, id.as_str(), at).await?;
         }
         let session = live(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-        emit(
-            &mut tx,
-            OutboundEvent::session(EventType::SessionUpdated, &session),
-            at,
-        )
-        .await?;
+        let outbound = OutboundEvent::session(EventType::SessionUpdated, &session);
+        emit(&mut tx, outbound, at).await?;
         tx.commit().await?;
         Ok(Some(session))
     }
@@ -295,30 +266,18 @@ impl ConferenceStore for Backend {
             sqlx::query(
                 "UPDATE sessions SET deleted_at = $2, conference_status = 'pending' WHERE id = $1",
             )
-            .bind(id.as_str())
-            .bind(db_time(at))
+            .binds((id.as_str(), db_time(at)))
             .execute(&mut *tx)
             .await?;
-            enqueue_in(
-                &mut tx,
-                JobKind::ConferenceRoom,
-                id.as_str(),
-                &json!({}),
-                at,
-            )
-            .await?;
+            room_job(&mut tx, id.as_str(), at).await?;
         } else {
             sqlx::query(DELETE_SESSION)
                 .bind(id.as_str())
                 .execute(&mut *tx)
                 .await?;
         }
-        emit(
-            &mut tx,
-            OutboundEvent::session(EventType::SessionDeleted, &session),
-            at,
-        )
-        .await?;
+        let outbound = OutboundEvent::session(EventType::SessionDeleted, &session);
+        emit(&mut tx, outbound, at).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -344,12 +303,9 @@ impl ConferenceStore for Backend {
                          room_join_url = $3, room_secret = $4, room_data = $5, room_starts_at = $6,
                          room_duration_minutes = $7 WHERE id = $1",
                 )
-                .bind(id.as_str())
-                .bind(&room.handle.remote_id)
-                .bind(&room.handle.join_url)
+                .binds((id.as_str(), &room.handle.remote_id, &room.handle.join_url))
                 .bind(room.handle.secret_handle.as_deref())
-                .bind(Json(&room.handle.data))
-                .bind(db_time(room.starts_at))
+                .binds((Json(&room.handle.data), db_time(room.starts_at)))
                 .bind(i32::try_from(room.duration_minutes).unwrap_or(i32::MAX))
                 .execute(&mut *tx)
                 .await?;
@@ -371,8 +327,7 @@ impl ConferenceStore for Backend {
                 sqlx::query(
                     "UPDATE sessions SET conference_status = $3, conference_error = $2 WHERE id = $1",
                 )
-                .bind(id.as_str())
-                .bind(error)
+                .binds((id.as_str(), error))
                 .bind(if failed { "failed" } else { "pending" })
                 .execute(&mut *tx)
                 .await?;
@@ -386,56 +341,5 @@ impl ConferenceStore for Backend {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn add_deck(
-        &self,
-        session: &Session,
-        title: Title,
-        url: TargetUrl,
-        rev: String,
-        at: Timestamp,
-    ) -> StoreResult<SlideDeck> {
-        super::decks::add_deck(self, session, title, url, rev, at).await
-    }
-
-    async fn decks(&self, session: &SessionId) -> StoreResult<Vec<SlideDeck>> {
-        super::decks::decks(self, session).await
-    }
-
-    async fn revise_deck(
-        &self,
-        session: &Session,
-        deck: &DeckId,
-        revision: DeckRevision,
-        at: Timestamp,
-    ) -> StoreResult<Option<SlideDeck>> {
-        super::decks::revise_deck(self, session, deck, revision, at).await
-    }
-
-    async fn delete_deck(
-        &self,
-        session: &Session,
-        deck: &DeckId,
-        at: Timestamp,
-    ) -> StoreResult<bool> {
-        super::decks::delete_deck(self, session, deck, at).await
-    }
-
-    async fn reorder_decks(
-        &self,
-        session: &Session,
-        order: &[DeckId],
-        at: Timestamp,
-    ) -> StoreResult<Option<Vec<SlideDeck>>> {
-        super::decks::reorder_decks(self, session, order, at).await
-    }
-
-    async fn slide_ops(&self, session: &SessionId) -> StoreResult<Vec<SlideOp>> {
-        super::decks::slide_ops(self, session).await
-    }
-
-    async fn drop_slide_ops(&self, session: &SessionId, through: i64) -> StoreResult<()> {
-        super::decks::drop_slide_ops(self, session, through).await
     }
 }

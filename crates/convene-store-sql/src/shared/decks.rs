@@ -4,13 +4,15 @@ use super::conference::{lock, next_number};
 use super::dialect::{Conn, db_time};
 use super::jobs::enqueue_in;
 use super::{Backend, emit};
+use crate::binds::Binds;
+use async_trait::async_trait;
 use convene_core::conference::{Session, SlideDeck};
 use convene_core::job::JobKind;
 use convene_core::outbound::OutboundEvent;
 use convene_core::text::Title;
 use convene_core::webhook::TargetUrl;
 use convene_core::{DeckId, SessionId, Timestamp};
-use convene_store::{DeckRevision, SlideOp, SlideOpKind, StoreError, StoreResult};
+use convene_store::{DeckRevision, DeckStore, SlideOp, SlideOpKind, StoreError, StoreResult};
 use serde_json::json;
 
 #[derive(sqlx::FromRow)]
@@ -59,9 +61,7 @@ async fn slides_changed(
     sqlx::query(
         "INSERT INTO slide_ops (session_id, kind, deck_number, created_at) VALUES ($1, $2, $3, $4)",
     )
-    .bind(session.id.as_str())
-    .bind(kind.as_str())
-    .bind(deck_number)
+    .binds((session.id.as_str(), kind.as_str(), deck_number))
     .bind(db_time(at))
     .execute(&mut *conn)
     .await?;
@@ -78,164 +78,154 @@ async fn slides_changed(
     Ok(decks)
 }
 
-pub(crate) async fn add_deck(
-    store: &Backend,
-    session: &Session,
-    title: Title,
-    url: TargetUrl,
-    rev: String,
-    at: Timestamp,
-) -> StoreResult<SlideDeck> {
-    let mut tx = store.writes().begin().await?;
-    lock(&mut tx, &session.id).await?;
-    let number = next_number(&mut tx, "deck").await?;
-    let id = DeckId::new();
-    sqlx::query(
-        "INSERT INTO decks (id, session_id, number, title, url, rev, position, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6,
-             (SELECT COALESCE(MAX(position), 0) + 1 FROM decks WHERE session_id = $2), $7, $7)",
-    )
-    .bind(id.as_str())
-    .bind(session.id.as_str())
-    .bind(number)
-    .bind(title.as_str())
-    .bind(url.as_str())
-    .bind(&rev)
-    .bind(db_time(at))
-    .execute(&mut *tx)
-    .await
-    .map_err(super::roster::gone)?;
-    let deck = slides_changed(&mut tx, session, SlideOpKind::Add, Some(number), at)
-        .await?
-        .into_iter()
-        .find(|d| d.id == id)
-        .ok_or(StoreError::NotFound)?;
-    tx.commit().await?;
-    Ok(deck)
-}
+#[async_trait]
+impl DeckStore for Backend {
+    async fn add_deck(
+        &self,
+        session: &Session,
+        title: Title,
+        url: TargetUrl,
+        rev: String,
+        at: Timestamp,
+    ) -> StoreResult<SlideDeck> {
+        let mut tx = self.writes().begin().await?;
+        lock(&mut tx, &session.id).await?;
+        let number = next_number(&mut tx, "deck").await?;
+        let id = DeckId::new();
+        sqlx::query(
+            "INSERT INTO decks (id, session_id, number, title, url, rev, position, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6,
+                 (SELECT COALESCE(MAX(position), 0) + 1 FROM decks WHERE session_id = $2), $7, $7)",
+        )
+        .binds((id.as_str(), session.id.as_str(), number, title.as_str()))
+        .binds((url.as_str(), &rev, db_time(at)))
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::violation::gone)?;
+        let deck = slides_changed(&mut tx, session, SlideOpKind::Add, Some(number), at)
+            .await?
+            .into_iter()
+            .find(|d| d.id == id)
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(deck)
+    }
 
-pub(crate) async fn decks(store: &Backend, session: &SessionId) -> StoreResult<Vec<SlideDeck>> {
-    let mut conn = store.reads().acquire().await?;
-    decks_of(&mut conn, session).await
-}
+    async fn decks(&self, session: &SessionId) -> StoreResult<Vec<SlideDeck>> {
+        let mut conn = self.reads().acquire().await?;
+        decks_of(&mut conn, session).await
+    }
 
-pub(crate) async fn revise_deck(
-    store: &Backend,
-    session: &Session,
-    deck: &DeckId,
-    revision: DeckRevision,
-    at: Timestamp,
-) -> StoreResult<Option<SlideDeck>> {
-    let mut tx = store.writes().begin().await?;
-    lock(&mut tx, &session.id).await?;
-    let updated: Option<(i64,)> = sqlx::query_as(
-        "UPDATE decks SET title = COALESCE($3, title), url = COALESCE($4, url), rev = $5, updated_at = $6
-         WHERE id = $1 AND session_id = $2 RETURNING number",
-    )
-    .bind(deck.as_str())
-    .bind(session.id.as_str())
-    .bind(revision.title.as_ref().map(Title::as_str))
-    .bind(revision.url.as_ref().map(TargetUrl::as_str))
-    .bind(&revision.rev)
-    .bind(db_time(at))
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((number,)) = updated else {
-        return Ok(None);
-    };
-    let revised = slides_changed(&mut tx, session, SlideOpKind::Revise, Some(number), at)
-        .await?
-        .into_iter()
-        .find(|d| d.id == *deck);
-    tx.commit().await?;
-    Ok(revised)
-}
+    async fn revise_deck(
+        &self,
+        session: &Session,
+        deck: &DeckId,
+        revision: DeckRevision,
+        at: Timestamp,
+    ) -> StoreResult<Option<SlideDeck>> {
+        let mut tx = self.writes().begin().await?;
+        lock(&mut tx, &session.id).await?;
+        let updated: Option<(i64,)> = sqlx::query_as(
+            "UPDATE decks SET title = COALESCE($3, title), url = COALESCE($4, url), rev = $5, updated_at = $6
+             WHERE id = $1 AND session_id = $2 RETURNING number",
+        )
+        .binds((deck.as_str(), session.id.as_str()))
+        .bind(revision.title.as_ref().map(Title::as_str))
+        .bind(revision.url.as_ref().map(TargetUrl::as_str))
+        .binds((&revision.rev, db_time(at)))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((number,)) = updated else {
+            return Ok(None);
+        };
+        let revised = slides_changed(&mut tx, session, SlideOpKind::Revise, Some(number), at)
+            .await?
+            .into_iter()
+            .find(|d| d.id == *deck);
+        tx.commit().await?;
+        Ok(revised)
+    }
 
-pub(crate) async fn delete_deck(
-    store: &Backend,
-    session: &Session,
-    deck: &DeckId,
-    at: Timestamp,
-) -> StoreResult<bool> {
-    let mut tx = store.writes().begin().await?;
-    lock(&mut tx, &session.id).await?;
-    let deleted: Option<(i64, i32)> = sqlx::query_as(
-        "DELETE FROM decks WHERE id = $1 AND session_id = $2 RETURNING number, position",
-    )
-    .bind(deck.as_str())
-    .bind(session.id.as_str())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((number, position)) = deleted else {
-        return Ok(false);
-    };
-    sqlx::query("UPDATE decks SET position = position - 1 WHERE session_id = $1 AND position > $2")
-        .bind(session.id.as_str())
-        .bind(position)
+    async fn delete_deck(
+        &self,
+        session: &Session,
+        deck: &DeckId,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writes().begin().await?;
+        lock(&mut tx, &session.id).await?;
+        let deleted: Option<(i64, i32)> = sqlx::query_as(
+            "DELETE FROM decks WHERE id = $1 AND session_id = $2 RETURNING number, position",
+        )
+        .binds((deck.as_str(), session.id.as_str()))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((number, position)) = deleted else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "UPDATE decks SET position = position - 1 WHERE session_id = $1 AND position > $2",
+        )
+        .binds((session.id.as_str(), position))
         .execute(&mut *tx)
         .await?;
-    slides_changed(&mut tx, session, SlideOpKind::Delete, Some(number), at).await?;
-    tx.commit().await?;
-    Ok(true)
-}
-
-pub(crate) async fn reorder_decks(
-    store: &Backend,
-    session: &Session,
-    order: &[DeckId],
-    at: Timestamp,
-) -> StoreResult<Option<Vec<SlideDeck>>> {
-    let mut tx = store.writes().begin().await?;
-    lock(&mut tx, &session.id).await?;
-    let current = decks_of(&mut tx, &session.id).await?;
-    let mut wanted: Vec<&str> = order.iter().map(DeckId::as_str).collect();
-    let mut have: Vec<&str> = current.iter().map(|d| d.id.as_str()).collect();
-    wanted.sort_unstable();
-    have.sort_unstable();
-    if wanted != have {
-        return Ok(None);
+        slides_changed(&mut tx, session, SlideOpKind::Delete, Some(number), at).await?;
+        tx.commit().await?;
+        Ok(true)
     }
-    for (i, id) in order.iter().enumerate() {
-        sqlx::query("UPDATE decks SET position = $2, updated_at = $3 WHERE id = $1")
-            .bind(id.as_str())
-            .bind(i32::try_from(i).unwrap_or(i32::MAX) + 1)
-            .bind(db_time(at))
-            .execute(&mut *tx)
-            .await?;
+
+    async fn reorder_decks(
+        &self,
+        session: &Session,
+        order: &[DeckId],
+        at: Timestamp,
+    ) -> StoreResult<Option<Vec<SlideDeck>>> {
+        let mut tx = self.writes().begin().await?;
+        lock(&mut tx, &session.id).await?;
+        let current = decks_of(&mut tx, &session.id).await?;
+        let mut wanted: Vec<&str> = order.iter().map(DeckId::as_str).collect();
+        let mut have: Vec<&str> = current.iter().map(|d| d.id.as_str()).collect();
+        wanted.sort_unstable();
+        have.sort_unstable();
+        if wanted != have {
+            return Ok(None);
+        }
+        for (i, id) in order.iter().enumerate() {
+            sqlx::query("UPDATE decks SET position = $2, updated_at = $3 WHERE id = $1")
+                .binds((id.as_str(), i32::try_from(i).unwrap_or(i32::MAX) + 1))
+                .bind(db_time(at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let decks = slides_changed(&mut tx, session, SlideOpKind::Update, None, at).await?;
+        tx.commit().await?;
+        Ok(Some(decks))
     }
-    let decks = slides_changed(&mut tx, session, SlideOpKind::Update, None, at).await?;
-    tx.commit().await?;
-    Ok(Some(decks))
-}
 
-pub(crate) async fn slide_ops(store: &Backend, session: &SessionId) -> StoreResult<Vec<SlideOp>> {
-    let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
-        "SELECT seq, kind, deck_number FROM slide_ops WHERE session_id = $1 ORDER BY seq",
-    )
-    .bind(session.as_str())
-    .fetch_all(store.reads())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(seq, kind, deck_number)| {
-            Some(SlideOp {
-                seq,
-                kind: SlideOpKind::parse(&kind)?,
-                deck_number,
-            })
-        })
-        .collect())
-}
-
-pub(crate) async fn drop_slide_ops(
-    store: &Backend,
-    session: &SessionId,
-    through: i64,
-) -> StoreResult<()> {
-    sqlx::query("DELETE FROM slide_ops WHERE session_id = $1 AND seq <= $2")
+    async fn slide_ops(&self, session: &SessionId) -> StoreResult<Vec<SlideOp>> {
+        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT seq, kind, deck_number FROM slide_ops WHERE session_id = $1 ORDER BY seq",
+        )
         .bind(session.as_str())
-        .bind(through)
-        .execute(store.writes())
+        .fetch_all(self.reads())
         .await?;
-    Ok(())
+        Ok(rows
+            .into_iter()
+            .filter_map(|(seq, kind, deck_number)| {
+                Some(SlideOp {
+                    seq,
+                    kind: SlideOpKind::parse(&kind)?,
+                    deck_number,
+                })
+            })
+            .collect())
+    }
+
+    async fn drop_slide_ops(&self, session: &SessionId, through: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM slide_ops WHERE session_id = $1 AND seq <= $2")
+            .binds((session.as_str(), through))
+            .execute(self.writes())
+            .await?;
+        Ok(())
+    }
 }

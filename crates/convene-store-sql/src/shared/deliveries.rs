@@ -1,6 +1,7 @@
 use super::Backend;
 use super::dialect::{Conn, DbTime, db_time, epoch_seconds, in_list, text_list, time_of};
 use super::webhooks::{WEBHOOK_COLUMNS, WebhookRow};
+use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
 use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, EventTypes, Webhook};
@@ -144,8 +145,7 @@ pub(crate) async fn record_streaks<'a>(
             }
         };
         sqlx::query(sql)
-            .bind(webhook)
-            .bind(streak.map(|(since, _)| db_time(since)))
+            .binds((webhook, streak.map(|(since, _)| db_time(since))))
             .execute(&mut *tx)
             .await?;
     }
@@ -159,11 +159,8 @@ impl DeliveryStore for Backend {
             "INSERT INTO outbox (id, event_type, data, occurred_at, source) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (id) DO NOTHING",
         )
-        .bind(&s.id)
-        .bind(&s.event_type)
-        .bind(Json(&s.data))
-        .bind(db_time(s.occurred_at))
-        .bind(&s.source)
+        .binds((&s.id, &s.event_type, Json(&s.data)))
+        .binds((db_time(s.occurred_at), &s.source))
         .execute(self.writes())
         .await?;
         Ok(done.rows_affected() == 1)
@@ -189,10 +186,7 @@ impl DeliveryStore for Backend {
         let row: Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(DeliveryId::new().as_str())
             .bind(format!("msg_{}", uuid::Uuid::now_v7().simple()))
-            .bind(event_type)
-            .bind(Json(&data))
-            .bind(db_time(at))
-            .bind(webhook.as_str())
+            .binds((event_type, Json(&data), db_time(at), webhook.as_str()))
             .fetch_optional(self.writes())
             .await?;
         row.ok_or(StoreError::NotFound)?.try_into()
@@ -211,8 +205,7 @@ impl DeliveryStore for Backend {
             "UPDATE deliveries SET next_attempt_at = $3, lease_token = NULL, lease_until = NULL
              WHERE id = $1 AND lease_token = $2",
         )
-        .bind(claim.delivery.id.as_str())
-        .bind(&claim.lease_token)
+        .binds((claim.delivery.id.as_str(), &claim.lease_token))
         .bind(db_time(at))
         .execute(self.writes())
         .await?;
@@ -231,10 +224,8 @@ impl DeliveryStore for Backend {
              ORDER BY id DESC LIMIT $4"
         );
         let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(webhook.as_str())
-            .bind(status.map(DeliveryStatus::as_str))
-            .bind(page.after.as_deref())
-            .bind(i64::from(page.limit) + 1)
+            .binds((webhook.as_str(), status.map(DeliveryStatus::as_str)))
+            .binds((page.after.as_deref(), i64::from(page.limit) + 1))
             .fetch_all(self.reads())
             .await?;
         Ok(Page::from_overfetch(
@@ -271,8 +262,7 @@ impl DeliveryStore for Backend {
             "UPDATE deliveries SET status = 'pending', next_attempt_at = $2, lease_token = NULL,
              lease_until = NULL, updated_at = $2 WHERE id = $1",
         )
-        .bind(id.as_str())
-        .bind(db_time(at))
+        .binds((id.as_str(), db_time(at)))
         .execute(self.writes())
         .await?;
         Ok(done.rows_affected() > 0)
@@ -288,9 +278,7 @@ impl DeliveryStore for Backend {
             "UPDATE deliveries SET status = 'pending', next_attempt_at = $3, updated_at = $3
              WHERE webhook_id = $1 AND status = 'failed' AND created_at >= $2",
         )
-        .bind(webhook.as_str())
-        .bind(db_time(since))
-        .bind(db_time(at))
+        .binds((webhook.as_str(), db_time(since), db_time(at)))
         .execute(self.writes())
         .await?;
         Ok(done.rows_affected())
@@ -317,8 +305,7 @@ impl DeliveryStore for Backend {
             epoch_seconds("attempted_at")
         );
         let rows: Vec<(i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(db_time(since))
-            .bind(bucket_s.max(1))
+            .binds((db_time(since), bucket_s.max(1)))
             .fetch_all(self.reads())
             .await?;
         let count = |n: i64| u64::try_from(n).unwrap_or(0);

@@ -1,6 +1,7 @@
 use super::dialect::{Conn, DbTime, db_time, time_of};
 use super::{Backend, emit};
-use crate::violation::is_unique_violation;
+use crate::binds::Binds;
+use crate::violation::taken;
 use async_trait::async_trait;
 use convene_core::event::{Event, EventPatch, NewEvent, Organizer, Role};
 use convene_core::outbound::{EventType, OutboundEvent};
@@ -52,14 +53,6 @@ impl From<EventRow> for Event {
     }
 }
 
-fn slug_conflict(e: sqlx::Error) -> StoreError {
-    if is_unique_violation(&e) {
-        StoreError::Conflict(Conflict::Slug)
-    } else {
-        StoreError::from(e)
-    }
-}
-
 async fn fetch_event(conn: &mut Conn, id: &EventId) -> StoreResult<Option<Event>> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = $1");
     let row: Option<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -84,18 +77,15 @@ async fn write_event(
     at: Timestamp,
 ) -> StoreResult<()> {
     sqlx::query(sql)
-        .bind(event.id.as_str())
-        .bind(event.slug.as_str())
+        .binds((event.id.as_str(), event.slug.as_str()))
         .bind(event.title.as_str())
         .bind(event.description.as_ref().map(Description::as_str))
-        .bind(event.starts_at.map(db_time))
-        .bind(event.ends_at.map(db_time))
+        .binds((event.starts_at.map(db_time), event.ends_at.map(db_time)))
         .bind(event.timezone.as_ref().map(TimeZoneName::as_str))
-        .bind(event.private)
-        .bind(db_time(at))
+        .binds((event.private, db_time(at)))
         .execute(conn)
         .await
-        .map_err(slug_conflict)?;
+        .map_err(taken(Conflict::Slug))?;
     Ok(())
 }
 
@@ -122,18 +112,12 @@ impl EventStore for Backend {
         };
         let mut tx = self.writes().begin().await?;
         write_event(&mut tx, INSERT, &event, at).await?;
-        emit(
-            &mut tx,
-            OutboundEvent::event(EventType::EventCreated, &event),
-            at,
-        )
-        .await?;
+        let outbound = OutboundEvent::event(EventType::EventCreated, &event);
+        emit(&mut tx, outbound, at).await?;
         if let Some(user) = creator {
             sqlx::query("INSERT INTO organizers (event_id, user_id, role, added_at) VALUES ($1, $2, $3, $4)")
-                .bind(event.id.as_str())
-                .bind(user.id.as_str())
-                .bind(Role::Facilitator.as_str())
-                .bind(db_time(at))
+                .binds((event.id.as_str(), user.id.as_str()))
+                .binds((Role::Facilitator.as_str(), db_time(at)))
                 .execute(&mut *tx)
                 .await?;
             let organizer = Organizer {
@@ -142,12 +126,8 @@ impl EventStore for Backend {
                 role: Role::Facilitator,
                 added_at: at,
             };
-            emit(
-                &mut tx,
-                OutboundEvent::organizer(EventType::OrganizerAdded, &event, &organizer),
-                at,
-            )
-            .await?;
+            let outbound = OutboundEvent::organizer(EventType::OrganizerAdded, &event, &organizer);
+            emit(&mut tx, outbound, at).await?;
         }
         tx.commit().await?;
         Ok(event)
@@ -177,9 +157,7 @@ impl EventStore for Backend {
         );
         let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(filter.slug.as_ref().map(Slug::as_str))
-            .bind(page.after.as_deref())
-            .bind(viewer)
-            .bind(i64::from(page.limit) + 1)
+            .binds((page.after.as_deref(), viewer, i64::from(page.limit) + 1))
             .fetch_all(self.reads())
             .await?;
         let events = rows.into_iter().map(Event::from).collect();
@@ -203,12 +181,8 @@ impl EventStore for Backend {
             Err(errors) => return Ok(PatchOutcome::Invalid(errors)),
         };
         write_event(&mut tx, UPDATE, &event, at).await?;
-        emit(
-            &mut tx,
-            OutboundEvent::event(EventType::EventUpdated, &event),
-            at,
-        )
-        .await?;
+        let outbound = OutboundEvent::event(EventType::EventUpdated, &event);
+        emit(&mut tx, outbound, at).await?;
         tx.commit().await?;
         Ok(PatchOutcome::Updated(Box::new(event)))
     }
@@ -223,12 +197,8 @@ impl EventStore for Backend {
         if deleted.rows_affected() == 0 {
             return Ok(false);
         }
-        emit(
-            &mut tx,
-            OutboundEvent::event(EventType::EventDeleted, event),
-            at,
-        )
-        .await?;
+        let outbound = OutboundEvent::event(EventType::EventDeleted, event);
+        emit(&mut tx, outbound, at).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -238,8 +208,7 @@ impl EventStore for Backend {
             "SELECT (SELECT role FROM organizers WHERE event_id = $1 AND user_id = $2),
                     EXISTS (SELECT 1 FROM participants WHERE event_id = $1 AND user_id = $2)",
         )
-        .bind(event.as_str())
-        .bind(user.as_str())
+        .binds((event.as_str(), user.as_str()))
         .fetch_one(self.reads())
         .await?;
         Ok((role.as_deref().and_then(Role::parse), registered))

@@ -1,5 +1,6 @@
 use super::Backend;
 use super::dialect::db_time;
+use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_store::{IdempotencyStore, KeyClaim, SavedResponse, StoreResult};
@@ -17,19 +18,14 @@ impl IdempotencyStore for Backend {
         let mut tx = self.writes().begin().await?;
         // A claim whose request never finished (crash) is taken over once it is stale.
         sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL AND created_at < $3")
-            .bind(scope)
-            .bind(key)
-            .bind(db_time(stale_before))
+            .binds((scope, key, db_time(stale_before)))
             .execute(&mut *tx)
             .await?;
         let inserted = sqlx::query(
             "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (scope, key) DO NOTHING",
         )
-        .bind(scope)
-        .bind(key)
-        .bind(fingerprint)
-        .bind(db_time(at))
+        .binds((scope, key, fingerprint, db_time(at)))
         .execute(&mut *tx)
         .await?;
         let claim = if inserted.rows_affected() > 0 {
@@ -37,8 +33,7 @@ impl IdempotencyStore for Backend {
         } else {
             let (stored, status, body): (String, Option<i64>, Option<Vec<u8>>) =
                 sqlx::query_as("SELECT fingerprint, status, body FROM idempotency_keys WHERE scope = $1 AND key = $2")
-                    .bind(scope)
-                    .bind(key)
+                    .binds((scope, key))
                     .fetch_one(&mut *tx)
                     .await?;
             match (stored == fingerprint, status) {
@@ -63,10 +58,7 @@ impl IdempotencyStore for Backend {
         sqlx::query(
             "UPDATE idempotency_keys SET status = $3, body = $4 WHERE scope = $1 AND key = $2",
         )
-        .bind(scope)
-        .bind(key)
-        .bind(i64::from(response.status))
-        .bind(&response.body)
+        .binds((scope, key, i64::from(response.status), &response.body))
         .execute(self.writes())
         .await?;
         Ok(())
@@ -76,8 +68,7 @@ impl IdempotencyStore for Backend {
         sqlx::query(
             "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL",
         )
-        .bind(scope)
-        .bind(key)
+        .binds((scope, key))
         .execute(self.writes())
         .await?;
         Ok(())

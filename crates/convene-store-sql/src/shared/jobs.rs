@@ -1,5 +1,6 @@
 use super::Backend;
 use super::dialect::{Conn, DbTime, FOR_UPDATE, SKIP_LOCKED, db_time, in_list, text_list, time_of};
+use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_core::job::JobKind;
@@ -58,11 +59,8 @@ pub(crate) async fn enqueue_in(
          ON CONFLICT (kind, subject) WHERE status = 'pending'
          DO UPDATE SET payload = excluded.payload, generation = jobs.generation + 1, updated_at = excluded.updated_at",
     )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(kind.as_str())
-    .bind(subject)
-    .bind(Json(payload))
-    .bind(db_time(at))
+    .binds((uuid::Uuid::now_v7().to_string(), kind.as_str(), subject))
+    .binds((Json(payload), db_time(at)))
     .execute(conn)
     .await?;
     Ok(())
@@ -97,10 +95,8 @@ impl JobStore for Backend {
             in_list("kind", 5)
         );
         let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(db_time(now))
-            .bind(db_time(now + lease))
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(i64::from(limit))
+            .binds((db_time(now), db_time(now + lease)))
+            .binds((uuid::Uuid::now_v7().to_string(), i64::from(limit)))
             .bind(text_list(&JobKind::ALL.map(JobKind::as_str)))
             .fetch_all(self.writes())
             .await?;
@@ -117,8 +113,7 @@ impl JobStore for Backend {
         let held: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT generation FROM jobs WHERE id = $1 AND lease_token = $2 AND status = 'pending'{FOR_UPDATE}"
         )))
-        .bind(&job.id)
-        .bind(job.lease_token.as_deref())
+        .binds((&job.id, job.lease_token.as_deref()))
         .fetch_optional(&mut *tx)
         .await?;
         let Some((generation,)) = held else {
@@ -136,15 +131,12 @@ impl JobStore for Backend {
             (JobEnd::RetryAt { at: next, error }, _) => sqlx::query(
                 "UPDATE jobs SET attempts = attempts + 1, next_attempt_at = $2, lease_until = NULL, lease_token = NULL, last_error = $3, updated_at = $4 WHERE id = $1",
             )
-            .bind(&job.id)
-            .bind(db_time(*next))
-            .bind(error.as_str())
+            .binds((&job.id, db_time(*next), error.as_str()))
             .bind(db_time(at)),
             (JobEnd::Failed(error), false) => sqlx::query(
                 "UPDATE jobs SET status = 'failed', attempts = attempts + 1, lease_until = NULL, lease_token = NULL, last_error = $2, updated_at = $3 WHERE id = $1",
             )
-            .bind(&job.id)
-            .bind(error.as_str())
+            .binds((&job.id, error.as_str()))
             .bind(db_time(at)),
         };
         query.execute(&mut *tx).await?;
@@ -157,8 +149,7 @@ impl JobStore for Backend {
             "SELECT {JOB_COLUMNS} FROM jobs WHERE kind = $1 AND subject = $2 AND status = 'pending'"
         );
         let row: Option<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(kind.as_str())
-            .bind(subject)
+            .binds((kind.as_str(), subject))
             .fetch_optional(self.reads())
             .await?;
         row.map(Job::try_from).transpose()

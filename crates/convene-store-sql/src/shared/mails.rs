@@ -1,6 +1,7 @@
 use super::Backend;
 use super::dialect::{Conn, DbTime, db_time, time_of};
 use super::jobs::enqueue_in;
+use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::job::JobKind;
 use convene_core::mail::{Mail, MailAttempt, MailOutcome, MailStatus, NewMail};
@@ -70,17 +71,10 @@ pub(crate) async fn insert_mails(
              ON CONFLICT (dedupe_key) DO NOTHING RETURNING {COLUMNS}"
         );
         let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(&m.recipient)
-            .bind(m.user.as_ref().map(UserId::as_str))
-            .bind(m.kind.as_str())
-            .bind(&m.subject)
-            .bind(&m.text)
-            .bind(&m.html)
-            .bind(Json(&m.headers))
-            .bind(&m.dedupe_key)
-            .bind(m.status.as_str())
-            .bind(db_time(at))
+            .binds((uuid::Uuid::now_v7().to_string(), &m.recipient))
+            .binds((m.user.as_ref().map(UserId::as_str), m.kind.as_str()))
+            .binds((&m.subject, &m.text, &m.html, Json(&m.headers)))
+            .binds((&m.dedupe_key, m.status.as_str(), db_time(at)))
             .fetch_optional(&mut *conn)
             .await?;
         if let Some(row) = row {
@@ -148,8 +142,7 @@ impl MailStore for Backend {
              ORDER BY id DESC LIMIT $3"
         );
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(&page.after)
-            .bind(status.map(MailStatus::as_str))
+            .binds((&page.after, status.map(MailStatus::as_str)))
             .bind(i64::from(page.limit) + 1)
             .fetch_all(self.reads())
             .await?;
@@ -170,12 +163,8 @@ impl MailStore for Backend {
             sqlx::query(
                 "INSERT INTO mail_attempts (mail_id, n, at, provider, ok, error) VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .bind(id)
-            .bind(i32::try_from(done + 1 + i as i64).unwrap_or(i32::MAX))
-            .bind(db_time(a.at))
-            .bind(&a.provider)
-            .bind(a.ok)
-            .bind(&a.error)
+            .binds((id, i32::try_from(done + 1 + i as i64).unwrap_or(i32::MAX)))
+            .binds((db_time(a.at), &a.provider, a.ok, &a.error))
             .execute(&mut *tx)
             .await?;
         }
@@ -185,11 +174,8 @@ impl MailStore for Backend {
                  attempts = attempts + $6, updated_at = $7
              WHERE id = $1",
         )
-        .bind(id)
-        .bind(outcome.status.as_str())
-        .bind(&outcome.provider)
-        .bind(&outcome.provider_message_id)
-        .bind(&outcome.error)
+        .binds((id, outcome.status.as_str(), &outcome.provider))
+        .binds((&outcome.provider_message_id, &outcome.error))
         .bind(i32::try_from(outcome.attempts.len()).unwrap_or(i32::MAX))
         .bind(db_time(at))
         .execute(&mut *tx)
@@ -210,9 +196,7 @@ impl MailStore for Backend {
             "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         )
-        .bind(key)
-        .bind(Json(value))
-        .bind(db_time(at))
+        .binds((key, Json(value), db_time(at)))
         .execute(self.writes())
         .await?;
         Ok(())
@@ -228,9 +212,7 @@ impl MailStore for Backend {
         sqlx::query(
             "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
         )
-        .bind(key)
-        .bind(Json(value))
-        .bind(db_time(at))
+        .binds((key, Json(value), db_time(at)))
         .execute(&mut *tx)
         .await?;
         let (v,): (Json<Value>,) = sqlx::query_as(SETTING)
@@ -255,9 +237,7 @@ impl MailStore for Backend {
             "INSERT INTO mail_suppressions (address, reason, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (address) DO UPDATE SET reason = excluded.reason",
         )
-        .bind(address.to_lowercase())
-        .bind(reason)
-        .bind(db_time(at))
+        .binds((address.to_lowercase(), reason, db_time(at)))
         .execute(self.writes())
         .await?;
         Ok(())
@@ -279,8 +259,7 @@ impl MailStore for Backend {
             "SELECT address, reason, created_at FROM mail_suppressions
              WHERE $1 IS NULL OR address > $1 ORDER BY address LIMIT $2",
         )
-        .bind(page.after.as_deref())
-        .bind(i64::from(page.limit) + 1)
+        .binds((page.after.as_deref(), i64::from(page.limit) + 1))
         .fetch_all(self.reads())
         .await?;
         let rows = rows

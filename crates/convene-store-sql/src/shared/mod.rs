@@ -1,11 +1,11 @@
 //! Every statement both stores run alike, written once. `sqlite/mod.rs` and `postgres/mod.rs`
 //! each include this folder as their `shared` module, after defining what it names: `Backend`
-//! (the store, with its `reads()`, `writes()` and `pools()`), `Db`, `dialect`, and the two
-//! pieces each backend writes its own way, `claims` and `emit_all`. What differs between the
-//! databases is spelled by `dialect`, never here.
+//! (the store, with its `reads()`, `writes()` and `pools()`), `Db`, `dialect`, and `claims`, the
+//! one piece each backend writes its own way. What differs between the databases is spelled by
+//! `dialect`, never here.
 
-pub(super) use super::{Backend, Db, claims, dialect, emit_all};
-pub(super) use outbox::{OutboxRow, emit, outbox_messages};
+pub(super) use super::{Backend, Db, claims, dialect};
+pub(super) use outbox::{OutboxRow, emit, emit_all, outbox_messages};
 
 mod admin;
 mod conference;
@@ -28,3 +28,5 @@ mod users;
 mod web;
 mod webfilters;
 mod webhooks;
+
+impl convene_store::Store for Backend {}

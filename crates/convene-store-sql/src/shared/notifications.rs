@@ -1,6 +1,7 @@
-use super::dialect::{Conn, DIALECT, DbTime, NO_LIMIT, db_time, in_list, int_list, time_of};
+use super::dialect::{Conn, DbTime, NO_LIMIT, db_time, in_list, int_list, time_of};
 use super::users::{USER_COLUMNS, UserRow};
 use super::{Backend, Db, OutboxRow, mails::insert_mails, outbox_messages};
+use crate::binds::Binds;
 use crate::notification_sql::Bind as B;
 use crate::notification_sql::{Bind, SqlWriter};
 use async_trait::async_trait;
@@ -77,16 +78,10 @@ pub(crate) async fn insert_in(
              ON CONFLICT (dedupe_key) DO NOTHING RETURNING {COLUMNS}"
         );
         let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(n.user.as_str())
-            .bind(n.kind.as_str())
-            .bind(n.event.as_ref().map(EventId::as_str))
-            .bind(&n.title)
-            .bind(&n.message)
-            .bind(&n.accept)
-            .bind(db_time(n.received_at))
-            .bind(n.is_read)
-            .bind(Json(&n.actions))
-            .bind(&n.dedupe_key)
+            .binds((n.user.as_str(), n.kind.as_str()))
+            .binds((n.event.as_ref().map(EventId::as_str), &n.title))
+            .binds((&n.message, &n.accept, db_time(n.received_at), n.is_read))
+            .binds((Json(&n.actions), &n.dedupe_key))
             .fetch_optional(&mut *conn)
             .await?;
         out.extend(row.map(Notification::from));
@@ -119,7 +114,7 @@ impl NotificationStore for Backend {
         &self,
         query: &NotificationQuery,
     ) -> StoreResult<(Vec<Notification>, u64)> {
-        let mut w = SqlWriter::new(DIALECT);
+        let mut w = SqlWriter::new(super::dialect::like);
         w.push(" WHERE ");
         match &query.owner {
             Some(user) => w.push_eq("user_id", Bind::Text(user.as_str().to_owned())),
@@ -156,8 +151,7 @@ impl NotificationStore for Backend {
         let sql =
             format!("UPDATE notifications SET is_read = $2 WHERE id = $1 RETURNING {COLUMNS}");
         let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(id)
-            .bind(read)
+            .binds((id, read))
             .fetch_optional(self.writes())
             .await?;
         Ok(row.map(Into::into))
@@ -193,8 +187,7 @@ impl NotificationStore for Backend {
     async fn notifications_after(&self, after: i64, limit: u32) -> StoreResult<Vec<Notification>> {
         let sql = format!("SELECT {COLUMNS} FROM notifications WHERE id > $1 ORDER BY id LIMIT $2");
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(after)
-            .bind(i64::from(limit))
+            .binds((after, i64::from(limit)))
             .fetch_all(self.reads())
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
@@ -220,9 +213,7 @@ impl NotificationStore for Backend {
                 "INSERT INTO notification_preferences (user_id, kind, channel, enabled) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (user_id, kind, channel) DO UPDATE SET enabled = excluded.enabled",
             )
-            .bind(user.as_str())
-            .bind(p.kind.as_str())
-            .bind(p.channel.as_str())
+            .binds((user.as_str(), p.kind.as_str(), p.channel.as_str()))
             .bind(p.enabled)
             .execute(&mut *tx)
             .await?;
@@ -266,8 +257,7 @@ impl NotificationStore for Backend {
             in_list("seq", 2)
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(db_time(at))
-            .bind(int_list(&notices.seqs))
+            .binds((db_time(at), int_list(&notices.seqs)))
             .execute(&mut *tx)
             .await?;
         Ok(tx.commit().await?)

@@ -3,7 +3,8 @@
 
 mod rows {
     use super::super::Db;
-    use convene_store::osdi::{from_micros, json_text};
+    use convene_core::clock::from_micros;
+    use convene_store::osdi::json_text;
     use convene_store::{Attendance, Flag, Pair, Profile, RecordLog, Run, StoreResult, SyncError};
     use sqlx::Row;
     type R = <Db as sqlx::Database>::Row;
@@ -21,9 +22,6 @@ mod rows {
     }
 
     pub fn run(r: &R) -> StoreResult<Run> {
-        let opt = |c: &str| -> StoreResult<Option<convene_core::Timestamp>> {
-            Ok(r.try_get::<Option<i64>, _>(c)?.map(from_micros))
-        };
         Ok(Run {
             id: r.try_get("id")?,
             profile_id: r.try_get("profile_id")?,
@@ -35,8 +33,8 @@ mod rows {
             error: r.try_get("error")?,
             lease_token: r.try_get("lease_token")?,
             created_at: from_micros(r.try_get("created_at")?),
-            started_at: opt("started_at")?,
-            finished_at: opt("finished_at")?,
+            started_at: r.try_get::<Option<i64>, _>("started_at")?.map(from_micros),
+            finished_at: r.try_get::<Option<i64>, _>("finished_at")?.map(from_micros),
         })
     }
 
@@ -110,11 +108,12 @@ mod rows {
 }
 
 use super::{Backend, emit};
-use crate::violation::is_unique_violation;
+use crate::binds::Binds;
+use crate::violation::{gone, taken};
 use async_trait::async_trait;
+use convene_core::clock::micros;
 use convene_core::outbound::OutboundEvent;
 use convene_core::{EventId, PersonId, Timestamp};
-use convene_store::osdi::micros;
 use convene_store::{
     Attendance, Conflict, Flag, NewProfile, OsdiStore, Pair, Profile, Progress, RecordLog, Run,
     StoreError, StoreResult, SyncError,
@@ -127,14 +126,6 @@ const FLAG_COLUMNS: &str =
 
 fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
-}
-
-fn name_taken(e: sqlx::Error) -> StoreError {
-    if is_unique_violation(&e) {
-        StoreError::Conflict(Conflict::ProfileName)
-    } else {
-        StoreError::from(e)
-    }
 }
 
 fn run_event(run: &Run, state: &str, counts: &Value, error: Option<&str>) -> OutboundEvent {
@@ -151,15 +142,11 @@ impl OsdiStore for Backend {
             "INSERT INTO osdi_profiles (id, name, entry_point, token_sealed, settings, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *",
         )
-        .bind(new_id())
-        .bind(&new.name)
-        .bind(&new.entry_point)
-        .bind(&new.token_sealed)
-        .bind(new.settings.to_string())
-        .bind(micros(at))
+        .binds((new_id(), &new.name, &new.entry_point, &new.token_sealed))
+        .binds((new.settings.to_string(), micros(at)))
         .fetch_one(self.writes())
         .await
-        .map_err(name_taken)?;
+        .map_err(taken(Conflict::ProfileName))?;
         rows::profile(&row)
     }
 
@@ -190,15 +177,11 @@ impl OsdiStore for Backend {
             "UPDATE osdi_profiles SET name = $2, entry_point = $3, token_sealed = $4, settings = $5, updated_at = $6
              WHERE id = $1 RETURNING *",
         )
-        .bind(id)
-        .bind(&new.name)
-        .bind(&new.entry_point)
-        .bind(&new.token_sealed)
-        .bind(new.settings.to_string())
-        .bind(micros(at))
+        .binds((id, &new.name, &new.entry_point, &new.token_sealed))
+        .binds((new.settings.to_string(), micros(at)))
         .fetch_optional(self.writes())
         .await
-        .map_err(name_taken)?
+        .map_err(taken(Conflict::ProfileName))?
         .ok_or(StoreError::NotFound)?;
         rows::profile(&row)
     }
@@ -223,20 +206,10 @@ impl OsdiStore for Backend {
              VALUES ($1, $2, $3, $4, 'queued', '{{}}', 'null', $5) RETURNING {RUN_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(new_id())
-            .bind(profile_id)
-            .bind(job)
-            .bind(origin)
-            .bind(micros(at))
+            .binds((new_id(), profile_id, job, origin, micros(at)))
             .fetch_one(self.writes())
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(Conflict::RunActive)
-                } else {
-                    StoreError::from(e)
-                }
-            })?;
+            .map_err(taken(Conflict::RunActive))?;
         rows::run(&row)
     }
 
@@ -266,8 +239,7 @@ impl OsdiStore for Backend {
                          ORDER BY created_at LIMIT 1"
         );
         let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(micros(now))
-            .bind(only)
+            .binds((micros(now), only))
             .fetch_optional(self.writes())
             .await?
         else {
@@ -280,12 +252,8 @@ impl OsdiStore for Backend {
                          started_at = COALESCE(started_at, $4)
                          WHERE id = $1 AND state = $5 AND COALESCE(lease_token, '') = $6",
         )
-        .bind(&run.id)
-        .bind(&token)
-        .bind(micros(lease_until))
-        .bind(micros(now))
-        .bind(&run.state)
-        .bind(run.lease_token.clone().unwrap_or_default())
+        .binds((&run.id, &token, micros(lease_until), micros(now)))
+        .binds((&run.state, run.lease_token.clone().unwrap_or_default()))
         .execute(self.writes())
         .await?;
         if done.rows_affected() == 0 {
@@ -303,11 +271,8 @@ impl OsdiStore for Backend {
             "UPDATE osdi_runs SET counts = $3, resume = $4, lease_until = $5
                          WHERE id = $1 AND lease_token = $2 AND state = 'running'",
         )
-        .bind(&run.id)
-        .bind(&run.lease_token)
-        .bind(p.counts.to_string())
-        .bind(p.resume.to_string())
-        .bind(micros(p.lease_until))
+        .binds((&run.id, &run.lease_token, p.counts.to_string()))
+        .binds((p.resume.to_string(), micros(p.lease_until)))
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -324,13 +289,8 @@ impl OsdiStore for Backend {
                 "INSERT INTO osdi_run_records (run_id, seq, person_id, remote_id, outcome, fields, conflicts, at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
-            .bind(&run.id)
-            .bind(seq)
-            .bind(&r.person_id)
-            .bind(&r.remote_id)
-            .bind(&r.outcome)
-            .bind(r.fields.to_string())
-            .bind(r.conflicts.to_string())
+            .binds((&run.id, seq, &r.person_id, &r.remote_id, &r.outcome))
+            .binds((r.fields.to_string(), r.conflicts.to_string()))
             .bind(micros(r.at))
             .execute(&mut *tx)
             .await?;
@@ -346,15 +306,9 @@ impl OsdiStore for Backend {
                 "INSERT INTO osdi_errors (run_id, seq, kind, retryable, person_id, remote_id, status, excerpt, at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
-            .bind(&run.id)
-            .bind(seq)
-            .bind(&e.kind)
-            .bind(i64::from(e.retryable))
-            .bind(&e.person_id)
-            .bind(&e.remote_id)
-            .bind(e.status.map(i64::from))
-            .bind(&e.excerpt)
-            .bind(micros(e.at))
+            .binds((&run.id, seq, &e.kind, i64::from(e.retryable)))
+            .binds((&e.person_id, &e.remote_id, e.status.map(i64::from)))
+            .binds((&e.excerpt, micros(e.at)))
             .execute(&mut *tx)
             .await?;
         }
@@ -377,12 +331,8 @@ impl OsdiStore for Backend {
                          lease_token = NULL, lease_until = NULL
                          WHERE id = $1 AND lease_token = $2 AND state = 'running'",
         )
-        .bind(&run.id)
-        .bind(&run.lease_token)
-        .bind(state)
-        .bind(counts.to_string())
-        .bind(error)
-        .bind(micros(at))
+        .binds((&run.id, &run.lease_token, state, counts.to_string()))
+        .binds((error, micros(at)))
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -393,9 +343,7 @@ impl OsdiStore for Backend {
                 "INSERT INTO osdi_cursors (profile_id, stream, at) VALUES ($1, $2, $3)
                              ON CONFLICT (profile_id, stream) DO UPDATE SET at = excluded.at",
             )
-            .bind(&run.profile_id)
-            .bind(stream)
-            .bind(micros(*value))
+            .binds((&run.profile_id, stream, micros(*value)))
             .execute(&mut *tx)
             .await?;
         }
@@ -426,9 +374,7 @@ impl OsdiStore for Backend {
              ORDER BY created_at DESC, id DESC LIMIT $2"
         );
         let all = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(profile_id)
-            .bind(i64::from(limit))
-            .bind(before)
+            .binds((profile_id, i64::from(limit), before))
             .fetch_all(self.reads())
             .await?;
         all.iter().map(rows::run).collect()
@@ -443,9 +389,7 @@ impl OsdiStore for Backend {
         let all = sqlx::query(
             "SELECT * FROM osdi_run_records WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
-        .bind(run_id)
-        .bind(after_seq)
-        .bind(i64::from(limit))
+        .binds((run_id, after_seq, i64::from(limit)))
         .fetch_all(self.reads())
         .await?;
         all.iter().map(rows::record).collect()
@@ -453,8 +397,7 @@ impl OsdiStore for Backend {
 
     async fn run_errors(&self, run_id: &str, limit: u32) -> StoreResult<Vec<SyncError>> {
         let all = sqlx::query("SELECT * FROM osdi_errors WHERE run_id = $1 ORDER BY seq LIMIT $2")
-            .bind(run_id)
-            .bind(i64::from(limit))
+            .binds((run_id, i64::from(limit)))
             .fetch_all(self.reads())
             .await?;
         all.iter().map(rows::error).collect()
@@ -466,23 +409,21 @@ impl OsdiStore for Backend {
                 .bind(profile_id)
                 .fetch_optional(self.writes())
                 .await?;
-        Ok(row.and_then(|(t,)| t).map(convene_store::osdi::from_micros))
+        Ok(row.and_then(|(t,)| t).map(convene_core::clock::from_micros))
     }
 
     async fn cursor(&self, profile_id: &str, stream: &str) -> StoreResult<Option<Timestamp>> {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT at FROM osdi_cursors WHERE profile_id = $1 AND stream = $2")
-                .bind(profile_id)
-                .bind(stream)
+                .binds((profile_id, stream))
                 .fetch_optional(self.writes())
                 .await?;
-        Ok(row.map(|(t,)| convene_store::osdi::from_micros(t)))
+        Ok(row.map(|(t,)| convene_core::clock::from_micros(t)))
     }
 
     async fn pair_by_remote(&self, profile_id: &str, remote_id: &str) -> StoreResult<Option<Pair>> {
         let row = sqlx::query("SELECT * FROM osdi_pairs WHERE profile_id = $1 AND remote_id = $2")
-            .bind(profile_id)
-            .bind(remote_id)
+            .binds((profile_id, remote_id))
             .fetch_optional(self.writes())
             .await?;
         row.as_ref().map(rows::pair).transpose()
@@ -494,8 +435,7 @@ impl OsdiStore for Backend {
         person_id: &PersonId,
     ) -> StoreResult<Option<Pair>> {
         let row = sqlx::query("SELECT * FROM osdi_pairs WHERE profile_id = $1 AND person_id = $2")
-            .bind(profile_id)
-            .bind(person_id.as_str())
+            .binds((profile_id, person_id.as_str()))
             .fetch_optional(self.writes())
             .await?;
         row.as_ref().map(rows::pair).transpose()
@@ -510,15 +450,9 @@ impl OsdiStore for Backend {
              snapshot = excluded.snapshot, hash = excluded.hash, last_origin = excluded.last_origin,
              status = excluded.status",
         )
-        .bind(&p.profile_id)
-        .bind(&p.remote_id)
-        .bind(p.person_id.as_str())
-        .bind(micros(p.remote_modified))
-        .bind(micros(p.local_modified))
-        .bind(p.snapshot.to_string())
-        .bind(&p.hash)
-        .bind(&p.last_origin)
-        .bind(&p.status)
+        .binds((&p.profile_id, &p.remote_id, p.person_id.as_str()))
+        .binds((micros(p.remote_modified), micros(p.local_modified)))
+        .binds((p.snapshot.to_string(), &p.hash, &p.last_origin, &p.status))
         .execute(self.writes())
         .await?;
         Ok(())
@@ -528,8 +462,7 @@ impl OsdiStore for Backend {
         let row: Option<(i64,)> = sqlx::query_as(
             "SELECT CAST(1 AS BIGINT) FROM osdi_tombstones WHERE profile_id = $1 AND remote_id = $2",
         )
-        .bind(profile_id)
-        .bind(remote_id)
+        .binds((profile_id, remote_id))
         .fetch_optional(self.writes())
         .await?;
         Ok(row.is_some())
@@ -545,9 +478,7 @@ impl OsdiStore for Backend {
             "INSERT INTO osdi_tombstones (profile_id, remote_id, at) VALUES ($1, $2, $3)
                          ON CONFLICT (profile_id, remote_id) DO NOTHING",
         )
-        .bind(profile_id)
-        .bind(remote_id)
-        .bind(micros(at))
+        .binds((profile_id, remote_id, micros(at)))
         .execute(self.writes())
         .await?;
         Ok(())
@@ -568,9 +499,7 @@ impl OsdiStore for Backend {
              AND COALESCE(person_id, '') = $3 AND COALESCE(remote_id, '') = $4"
         );
         let open = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(profile_id)
-            .bind(kind)
-            .bind(person_id.unwrap_or_default())
+            .binds((profile_id, kind, person_id.unwrap_or_default()))
             .bind(remote_id.unwrap_or_default())
             .fetch_optional(&mut *tx)
             .await?;
@@ -582,21 +511,16 @@ impl OsdiStore for Backend {
              VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING {FLAG_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(new_id())
-            .bind(profile_id)
-            .bind(kind)
-            .bind(person_id)
-            .bind(remote_id)
-            .bind(detail)
+            .binds((new_id(), profile_id, kind, person_id, remote_id, detail))
             .bind(micros(at))
             .fetch_one(&mut *tx)
             .await?;
         let flag = rows::flag(&row)?;
-        let event = OutboundEvent::osdi_flag(
+        let outbound = OutboundEvent::osdi_flag(
             json!({"flag_id": flag.id, "profile_id": profile_id, "kind": kind,
                             "person_id": person_id, "remote_id": remote_id, "detail": detail}),
         );
-        emit(&mut tx, event, at).await?;
+        emit(&mut tx, outbound, at).await?;
         tx.commit().await?;
         Ok(flag)
     }
@@ -611,9 +535,7 @@ impl OsdiStore for Backend {
             "SELECT CAST(1 AS BIGINT) FROM osdi_flags WHERE profile_id = $1 AND status = 'open'
              AND ((person_id IS NOT NULL AND person_id = $2) OR (remote_id IS NOT NULL AND remote_id = $3)) LIMIT 1",
         )
-        .bind(profile_id)
-        .bind(person_id)
-        .bind(remote_id)
+        .binds((profile_id, person_id, remote_id))
         .fetch_optional(self.writes())
         .await?;
         Ok(row.is_some())
@@ -634,10 +556,7 @@ impl OsdiStore for Backend {
              ORDER BY created_at DESC, id DESC LIMIT $4"
         );
         let all = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(profile_id)
-            .bind(i64::from(open_only))
-            .bind(before)
-            .bind(i64::from(limit))
+            .binds((profile_id, i64::from(open_only), before, i64::from(limit)))
             .fetch_all(self.reads())
             .await?;
         all.iter().map(rows::flag).collect()
@@ -647,8 +566,7 @@ impl OsdiStore for Backend {
         let done = sqlx::query(
             "UPDATE osdi_flags SET status = 'resolved', resolved_at = $2 WHERE id = $1 AND status = 'open'",
         )
-        .bind(id)
-        .bind(micros(at))
+        .binds((id, micros(at)))
         .execute(self.writes())
         .await?;
         Ok(done.rows_affected() > 0)
@@ -659,12 +577,11 @@ impl OsdiStore for Backend {
         profile_id: &str,
         person_id: &str,
     ) -> StoreResult<Vec<(String, Option<String>)>> {
-        sqlx::query_as("SELECT tag, href FROM osdi_taggings WHERE profile_id = $1 AND person_id = $2 ORDER BY tag")
-                        .bind(profile_id)
-                        .bind(person_id)
-                        .fetch_all(self.writes())
-                        .await
-                        .map_err(StoreError::from)
+        let sql = "SELECT tag, href FROM osdi_taggings WHERE profile_id = $1 AND person_id = $2 ORDER BY tag";
+        Ok(sqlx::query_as(sql)
+            .binds((profile_id, person_id))
+            .fetch_all(self.writes())
+            .await?)
     }
 
     async fn tagged(
@@ -672,12 +589,11 @@ impl OsdiStore for Backend {
         profile_id: &str,
         tag: &str,
     ) -> StoreResult<Vec<(String, Option<String>)>> {
-        sqlx::query_as("SELECT person_id, href FROM osdi_taggings WHERE profile_id = $1 AND tag = $2 ORDER BY person_id")
-                        .bind(profile_id)
-                        .bind(tag)
-                        .fetch_all(self.writes())
-                        .await
-                        .map_err(StoreError::from)
+        let sql = "SELECT person_id, href FROM osdi_taggings WHERE profile_id = $1 AND tag = $2 ORDER BY person_id";
+        Ok(sqlx::query_as(sql)
+            .binds((profile_id, tag))
+            .fetch_all(self.writes())
+            .await?)
     }
 
     async fn set_tagging(
@@ -691,10 +607,7 @@ impl OsdiStore for Backend {
             "INSERT INTO osdi_taggings (profile_id, person_id, tag, href) VALUES ($1, $2, $3, $4)
              ON CONFLICT (profile_id, person_id, tag) DO UPDATE SET href = COALESCE(excluded.href, osdi_taggings.href)",
         )
-        .bind(profile_id)
-        .bind(person_id)
-        .bind(tag)
-        .bind(href)
+        .binds((profile_id, person_id, tag, href))
         .execute(self.writes())
         .await?;
         Ok(())
@@ -709,9 +622,7 @@ impl OsdiStore for Backend {
         sqlx::query(
             "DELETE FROM osdi_taggings WHERE profile_id = $1 AND person_id = $2 AND tag = $3",
         )
-        .bind(profile_id)
-        .bind(person_id)
-        .bind(tag)
+        .binds((profile_id, person_id, tag))
         .execute(self.writes())
         .await?;
         Ok(())
@@ -727,20 +638,17 @@ impl OsdiStore for Backend {
             "INSERT INTO osdi_event_links (profile_id, event_id, remote_event_id) VALUES ($1, $2, $3)
              ON CONFLICT (profile_id, event_id) DO UPDATE SET remote_event_id = excluded.remote_event_id",
         )
-        .bind(profile_id)
-        .bind(event_id.as_str())
-        .bind(remote_event_id)
+        .binds((profile_id, event_id.as_str(), remote_event_id))
         .execute(self.writes())
         .await
-        .map_err(|e| if crate::violation::is_foreign_key_violation(&e) { StoreError::NotFound } else { StoreError::from(e) })?;
+        .map_err(gone)?;
         Ok(())
     }
 
     async fn unlink_event(&self, profile_id: &str, event_id: &EventId) -> StoreResult<bool> {
         let done =
             sqlx::query("DELETE FROM osdi_event_links WHERE profile_id = $1 AND event_id = $2")
-                .bind(profile_id)
-                .bind(event_id.as_str())
+                .binds((profile_id, event_id.as_str()))
                 .execute(self.writes())
                 .await?;
         Ok(done.rows_affected() > 0)
@@ -777,15 +685,11 @@ impl OsdiStore for Backend {
              updated_at = CASE WHEN attendances.status = excluded.status THEN attendances.updated_at ELSE excluded.updated_at END
              RETURNING *",
         )
-        .bind(event_id.as_str())
-        .bind(person_id.as_str())
-        .bind(status)
-        .bind(remote_href)
-        .bind(source)
-        .bind(micros(at))
+        .binds((event_id.as_str(), person_id.as_str(), status, remote_href))
+        .binds((source, micros(at)))
         .fetch_one(self.writes())
         .await
-        .map_err(|e| if crate::violation::is_foreign_key_violation(&e) { StoreError::NotFound } else { StoreError::from(e) })?;
+        .map_err(gone)?;
         rows::attendance(&row)
     }
 
@@ -808,8 +712,7 @@ impl OsdiStore for Backend {
             "SELECT * FROM attendances WHERE event_id = $1 AND ($2 IS NULL OR person_id > $2)
                          ORDER BY person_id LIMIT $3",
         )
-        .bind(event_id.as_str())
-        .bind(page.after.as_deref())
+        .binds((event_id.as_str(), page.after.as_deref()))
         .bind(i64::from(page.limit) + 1)
         .fetch_all(self.reads())
         .await?;
@@ -830,8 +733,7 @@ impl OsdiStore for Backend {
         person_id: &PersonId,
     ) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM attendances WHERE event_id = $1 AND person_id = $2")
-            .bind(event_id.as_str())
-            .bind(person_id.as_str())
+            .binds((event_id.as_str(), person_id.as_str()))
             .execute(self.writes())
             .await?;
         Ok(done.rows_affected() > 0)

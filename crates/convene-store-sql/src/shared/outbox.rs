@@ -1,20 +1,51 @@
 //! The outbox: every outbound event, written in the transaction of the change that caused it.
 
 use super::Backend;
-use super::dialect::{Conn, DbTime, db_time, time_of};
+use super::dialect::{Conn, DbTime, db_time, json_rows, time_of};
+use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_core::outbound::OutboundEvent;
 use convene_store::{MessageType, OutboxMessage, OutboxStore, StoreResult};
+use serde_json::{Value, json};
 use sqlx::types::Json;
 
 /// Writes one outbound event to the outbox inside the caller's transaction.
 pub(crate) async fn emit(conn: &mut Conn, msg: OutboundEvent, at: Timestamp) -> StoreResult<()> {
     sqlx::query("INSERT INTO outbox (id, event_type, data, occurred_at) VALUES ($1, $2, $3, $4)")
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(msg.event_type.as_str())
-        .bind(Json(&msg.data))
-        .bind(db_time(at))
+        .binds((uuid::Uuid::now_v7().to_string(), msg.event_type.as_str()))
+        .binds((Json(&msg.data), db_time(at)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Writes outbound events to the outbox in one statement, in the order given.
+pub(crate) async fn emit_all(
+    conn: &mut Conn,
+    messages: Vec<OutboundEvent>,
+    at: Timestamp,
+) -> StoreResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!([
+                uuid::Uuid::now_v7().to_string(),
+                m.event_type.as_str(),
+                m.data
+            ])
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO outbox (id, event_type, data, occurred_at)
+         SELECT value ->> 0, value ->> 1, value -> 2, $2 FROM {} ORDER BY key",
+        json_rows(1)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .binds((Json(&rows), db_time(at)))
         .execute(conn)
         .await?;
     Ok(())
@@ -26,8 +57,7 @@ impl OutboxStore for Backend {
         let rows: Vec<OutboxRow> = sqlx::query_as(
             "SELECT seq, id, event_type, data, occurred_at, source FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
-        .bind(seq)
-        .bind(i64::from(limit))
+        .binds((seq, i64::from(limit)))
         .fetch_all(self.reads())
         .await?;
         Ok(outbox_messages(rows))

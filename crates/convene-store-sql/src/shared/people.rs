@@ -1,5 +1,6 @@
 use super::dialect::{Conn, DbTime, db_time, json_texts, time_of};
 use super::{Backend, Db, emit};
+use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
@@ -85,8 +86,7 @@ async fn write_tags(conn: &mut Conn, id: &str, tags: &[String]) -> StoreResult<(
         json_texts(2)
     );
     sqlx::query(sqlx::AssertSqlSafe(insert))
-        .bind(id)
-        .bind(Json(tags))
+        .binds((id, Json(tags)))
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -106,17 +106,12 @@ fn bind_person<'q>(
     at: Timestamp,
 ) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
     sqlx::query(sql)
-        .bind(id.as_str())
-        .bind(&f.given_name)
-        .bind(&f.family_name)
+        .binds((id.as_str(), &f.given_name, &f.family_name))
         .bind(f.email.as_ref().map(|e| e.as_str()))
         .bind(f.phone.as_ref().map(Phone::as_str))
         .bind(f.language.as_ref().map(|l| l.as_str()))
-        .bind(f.address.as_ref().map(Json))
-        .bind(f.do_not_email)
-        .bind(f.is_opt_out)
-        .bind(f.do_not_sms)
-        .bind(f.user.as_ref().map(UserId::as_str))
+        .binds((f.address.as_ref().map(Json), f.do_not_email, f.is_opt_out))
+        .binds((f.do_not_sms, f.user.as_ref().map(UserId::as_str)))
         .bind(db_time(at))
 }
 
@@ -130,12 +125,8 @@ impl PersonStore for Backend {
         let person = load(&mut tx, id.as_str())
             .await?
             .ok_or(StoreError::NotFound)?;
-        emit(
-            &mut tx,
-            OutboundEvent::person(EventType::PersonCreated, &person),
-            at,
-        )
-        .await?;
+        let outbound = OutboundEvent::person(EventType::PersonCreated, &person);
+        emit(&mut tx, outbound, at).await?;
         tx.commit().await?;
         Ok(person)
     }
@@ -151,8 +142,7 @@ impl PersonStore for Backend {
             "SELECT {COLUMNS} FROM people WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2"
         );
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(&page.after)
-            .bind(i64::from(page.limit) + 1)
+            .binds((&page.after, i64::from(page.limit) + 1))
             .fetch_all(&mut *conn)
             .await?;
         let people = with_tags(&mut conn, rows).await?;
@@ -176,12 +166,8 @@ impl PersonStore for Backend {
         let person = load(&mut tx, id.as_str())
             .await?
             .ok_or(StoreError::NotFound)?;
-        emit(
-            &mut tx,
-            OutboundEvent::person(EventType::PersonUpdated, &person),
-            at,
-        )
-        .await?;
+        let outbound = OutboundEvent::person(EventType::PersonUpdated, &person);
+        emit(&mut tx, outbound, at).await?;
         tx.commit().await?;
         Ok(person)
     }
@@ -204,12 +190,8 @@ impl PersonStore for Backend {
         .bind(db_time(at))
         .execute(&mut *tx)
         .await?;
-        emit(
-            &mut tx,
-            OutboundEvent::person(EventType::PersonDeleted, &person),
-            at,
-        )
-        .await?;
+        let outbound = OutboundEvent::person(EventType::PersonDeleted, &person);
+        emit(&mut tx, outbound, at).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -225,9 +207,7 @@ impl PersonStore for Backend {
              ORDER BY updated_at, id LIMIT $3"
         );
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(db_time(after.0))
-            .bind(after.1)
-            .bind(i64::from(limit))
+            .binds((db_time(after.0), after.1, i64::from(limit)))
             .fetch_all(&mut *conn)
             .await?;
         with_tags(&mut conn, rows).await

@@ -1,6 +1,7 @@
 use super::dialect::{Conn, DbTime, db_time, time_of};
 use super::{Backend, emit};
-use crate::violation::is_foreign_key_violation;
+use crate::binds::Binds;
+use crate::violation::gone;
 use async_trait::async_trait;
 use convene_core::event::{
     Event, Organizer, OrganizerRemoval, Participant, Registration, Role, Visibility,
@@ -10,7 +11,7 @@ use convene_core::page::{Page, PageRequest};
 use convene_core::user::User;
 use convene_core::username::Username;
 use convene_core::{EventId, Timestamp, UserId};
-use convene_store::{RosterStore, StoreError, StoreResult};
+use convene_store::{RosterStore, StoreResult};
 
 #[derive(sqlx::FromRow)]
 struct MemberRow {
@@ -40,15 +41,6 @@ impl MemberRow {
     }
 }
 
-/// A write that names a deleted event or user is a 404, not a 500.
-pub(crate) fn gone(e: sqlx::Error) -> StoreError {
-    if is_foreign_key_violation(&e) {
-        StoreError::NotFound
-    } else {
-        StoreError::from(e)
-    }
-}
-
 async fn participant(
     conn: &mut Conn,
     event: &EventId,
@@ -58,8 +50,7 @@ async fn participant(
         "SELECT p.user_id, u.username, p.visibility AS kind, p.registered_at AS at
          FROM participants p JOIN users u ON u.id = p.user_id WHERE p.event_id = $1 AND p.user_id = $2",
     )
-    .bind(event.as_str())
-    .bind(user.as_str())
+    .binds((event.as_str(), user.as_str()))
     .fetch_optional(conn)
     .await?;
     Ok(row.map(MemberRow::participant))
@@ -105,9 +96,7 @@ impl RosterStore for Backend {
             "INSERT INTO organizers (event_id, user_id, role, added_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (event_id, user_id) DO NOTHING",
         )
-        .bind(event.id.as_str())
-        .bind(user.id.as_str())
-        .bind(role.as_str())
+        .binds((event.id.as_str(), user.id.as_str(), role.as_str()))
         .bind(db_time(at))
         .execute(&mut *tx)
         .await
@@ -115,20 +104,15 @@ impl RosterStore for Backend {
         let row: MemberRow = sqlx::query_as(
             "SELECT user_id, $3 AS username, role AS kind, added_at AS at FROM organizers WHERE event_id = $1 AND user_id = $2",
         )
-        .bind(event.id.as_str())
-        .bind(user.id.as_str())
+        .binds((event.id.as_str(), user.id.as_str()))
         .bind(user.username.as_str())
         .fetch_one(&mut *tx)
         .await?;
         let organizer = row.organizer();
         let created = inserted.rows_affected() > 0;
         if created {
-            emit(
-                &mut tx,
-                OutboundEvent::organizer(EventType::OrganizerAdded, event, &organizer),
-                at,
-            )
-            .await?;
+            let outbound = OutboundEvent::organizer(EventType::OrganizerAdded, event, &organizer);
+            emit(&mut tx, outbound, at).await?;
         }
         tx.commit().await?;
         Ok((organizer, created))
@@ -157,16 +141,12 @@ impl RosterStore for Backend {
             return Ok(OrganizerRemoval::LastOrganizer);
         }
         sqlx::query("DELETE FROM organizers WHERE event_id = $1 AND user_id = $2")
-            .bind(event.id.as_str())
-            .bind(user.as_str())
+            .binds((event.id.as_str(), user.as_str()))
             .execute(&mut *tx)
             .await?;
-        emit(
-            &mut tx,
-            OutboundEvent::organizer(EventType::OrganizerRemoved, event, &target.organizer()),
-            at,
-        )
-        .await?;
+        let outbound =
+            OutboundEvent::organizer(EventType::OrganizerRemoved, event, &target.organizer());
+        emit(&mut tx, outbound, at).await?;
         tx.commit().await?;
         Ok(OrganizerRemoval::Removed)
     }
@@ -183,9 +163,7 @@ impl RosterStore for Backend {
              WHERE p.event_id = $1 AND ($2 OR p.visibility = 'public') AND ($3 IS NULL OR u.username > $3)
              ORDER BY u.username LIMIT $4",
         )
-        .bind(event.as_str())
-        .bind(include_private)
-        .bind(page.after.as_deref())
+        .binds((event.as_str(), include_private, page.after.as_deref()))
         .bind(i64::from(page.limit) + 1)
         .fetch_all(self.reads())
         .await?;
@@ -211,9 +189,7 @@ impl RosterStore for Backend {
                 sqlx::query(
                     "UPDATE participants SET visibility = $3 WHERE event_id = $1 AND user_id = $2",
                 )
-                .bind(event.id.as_str())
-                .bind(user.id.as_str())
-                .bind(visibility.as_str())
+                .binds((event.id.as_str(), user.id.as_str(), visibility.as_str()))
                 .execute(&mut *tx)
                 .await?;
                 let from = existing.visibility;
@@ -221,20 +197,14 @@ impl RosterStore for Backend {
                     visibility,
                     ..existing
                 };
-                emit(
-                    &mut tx,
-                    OutboundEvent::visibility_changed(event, &participant, from),
-                    at,
-                )
-                .await?;
+                let outbound = OutboundEvent::visibility_changed(event, &participant, from);
+                emit(&mut tx, outbound, at).await?;
                 super::sync::public_list_changed(&mut tx, &event.id, at).await?;
                 Registration::VisibilityChanged { participant, from }
             }
             None => {
                 sqlx::query("INSERT INTO participants (event_id, user_id, visibility, registered_at) VALUES ($1, $2, $3, $4)")
-                    .bind(event.id.as_str())
-                    .bind(user.id.as_str())
-                    .bind(visibility.as_str())
+                    .binds((event.id.as_str(), user.id.as_str(), visibility.as_str()))
                     .bind(db_time(at))
                     .execute(&mut *tx)
                     .await
@@ -276,16 +246,12 @@ impl RosterStore for Backend {
             return Ok(None);
         };
         sqlx::query("DELETE FROM participants WHERE event_id = $1 AND user_id = $2")
-            .bind(event.id.as_str())
-            .bind(user.as_str())
+            .binds((event.id.as_str(), user.as_str()))
             .execute(&mut *tx)
             .await?;
-        emit(
-            &mut tx,
-            OutboundEvent::participant(EventType::ParticipantCancelled, event, &existing),
-            at,
-        )
-        .await?;
+        let outbound =
+            OutboundEvent::participant(EventType::ParticipantCancelled, event, &existing);
+        emit(&mut tx, outbound, at).await?;
         if existing.visibility == Visibility::Public {
             super::sync::public_list_changed(&mut tx, &event.id, at).await?;
         }

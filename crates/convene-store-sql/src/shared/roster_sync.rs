@@ -5,6 +5,7 @@ use super::dialect::{Conn, FOR_UPDATE, db_time, in_list, json_rows, json_texts, 
 use super::emit_all;
 use super::roster::all_participants;
 use super::sync::public_list_changed;
+use crate::binds::Binds;
 use convene_core::event::{Event, Participant, Visibility};
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::sync::{CenterEventId, RosterDiff};
@@ -59,8 +60,7 @@ async fn users_for(
             json_rows(1)
         );
         sqlx::query(sqlx::AssertSqlSafe(insert))
-            .bind(Json(&rows))
-            .bind(db_time(at))
+            .binds((Json(&rows), db_time(at)))
             .execute(&mut *conn)
             .await?;
         ids = ids_of(conn, &wanted).await?;
@@ -94,8 +94,7 @@ pub(crate) async fn apply(
     let linked: Option<(String,)> =
         // The event's row lock serialises sync calls (and link changes) per event.
         sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT id FROM events WHERE id = $1 AND sync_event_id = $2{FOR_UPDATE}")))
-            .bind(event.id.as_str())
-            .bind(center.as_str())
+            .binds((event.id.as_str(), center.as_str()))
             .fetch_optional(&mut *conn)
             .await?;
     if linked.is_none() {
@@ -112,8 +111,7 @@ pub(crate) async fn apply(
             in_list("user_id", 2)
         );
         sqlx::query(sqlx::AssertSqlSafe(delete))
-            .bind(event.id.as_str())
-            .bind(text_list(&ids))
+            .binds((event.id.as_str(), text_list(&ids)))
             .execute(&mut *conn)
             .await?;
         for gone in &diff.remove {
@@ -134,9 +132,7 @@ pub(crate) async fn apply(
             json_texts(3)
         );
         sqlx::query(sqlx::AssertSqlSafe(insert))
-            .bind(event.id.as_str())
-            .bind(db_time(at))
-            .bind(Json(&ids))
+            .binds((event.id.as_str(), db_time(at), Json(&ids)))
             .execute(&mut *conn)
             .await?;
         for (username, user_id) in added {

@@ -1,6 +1,7 @@
 //! Sealing again, under the current key, the secrets it does not seal yet.
 
 use super::Backend;
+use crate::binds::Binds;
 use convene_store::StoreResult;
 
 /// Webhook secrets (and the ones they replaced) and Dashboard link secrets. Each row is written
@@ -25,10 +26,7 @@ pub async fn reseal(store: &Backend) -> StoreResult<u64> {
             "UPDATE webhooks SET secret = COALESCE($2, secret),
              previous_secret = COALESCE($3, previous_secret) WHERE id = $1 AND secret = $4",
         )
-        .bind(&id)
-        .bind(fresh)
-        .bind(fresh_previous)
-        .bind(&secret)
+        .binds((&id, fresh, fresh_previous, &secret))
         .execute(store.writes())
         .await?;
         written += done.rows_affected();
@@ -44,9 +42,7 @@ pub async fn reseal(store: &Backend) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE dashboard_links SET secret = $2 WHERE event_id = $1 AND secret = $3",
         )
-        .bind(&event)
-        .bind(fresh)
-        .bind(&secret)
+        .binds((&event, fresh, &secret))
         .execute(store.writes())
         .await?;
         written += done.rows_affected();

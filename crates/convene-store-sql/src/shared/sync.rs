@@ -1,6 +1,7 @@
 use super::dialect::{Conn, DbTime, db_time, time_of};
 use super::jobs::enqueue_in;
 use super::{Backend, emit};
+use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::event::Event;
 use convene_core::job::JobKind;
@@ -120,15 +121,12 @@ impl Backend {
             sqlx::query(
                 "UPDATE events SET sync_event_id = $2, sync_since = $3 WHERE id = $1 AND sync_event_id IS NULL",
             )
-            .bind(event.id.as_str())
-            .bind(center.as_str())
-            .bind(db_time(at))
+            .binds((event.id.as_str(), center.as_str(), db_time(at)))
         } else {
             sqlx::query(
                 "UPDATE events SET sync_event_id = NULL, sync_since = NULL WHERE id = $1 AND sync_event_id = $2",
             )
-            .bind(event.id.as_str())
-            .bind(center.as_str())
+            .binds((event.id.as_str(), center.as_str()))
         };
         let changed = query.execute(&mut *tx).await?.rows_affected() > 0;
         if changed {
@@ -195,20 +193,14 @@ impl SyncStore for Backend {
             "INSERT INTO sync_calls (id, event_id, direction, endpoint, course_slug, center_event_id, dry_run, outcome, status, added, removed, skipped, detail, at)
              VALUES ($1, (SELECT id FROM events WHERE id = $2), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
-        .bind(&call.id)
-        .bind(call.event.as_ref().map(EventId::as_str))
-        .bind(call.direction.as_str())
-        .bind(call.endpoint.as_str())
-        .bind(&call.course_slug)
-        .bind(call.center_event_id.as_deref())
-        .bind(call.dry_run)
-        .bind(&call.outcome)
-        .bind(call.status.map(i32::from))
+        .binds((&call.id, call.event.as_ref().map(EventId::as_str)))
+        .binds((call.direction.as_str(), call.endpoint.as_str()))
+        .binds((&call.course_slug, call.center_event_id.as_deref()))
+        .binds((call.dry_run, &call.outcome, call.status.map(i32::from)))
         .bind(i32::try_from(call.added).unwrap_or(i32::MAX))
         .bind(i32::try_from(call.removed).unwrap_or(i32::MAX))
         .bind(i32::try_from(call.skipped).unwrap_or(i32::MAX))
-        .bind(call.detail.as_deref())
-        .bind(db_time(call.at))
+        .binds((call.detail.as_deref(), db_time(call.at)))
         .execute(self.writes())
         .await?;
         Ok(())
@@ -218,8 +210,7 @@ impl SyncStore for Backend {
         let rows: Vec<CallRow> = sqlx::query_as(
             "SELECT * FROM sync_calls WHERE event_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
         )
-        .bind(event.as_str())
-        .bind(page.after.as_deref())
+        .binds((event.as_str(), page.after.as_deref()))
         .bind(i64::from(page.limit) + 1)
         .fetch_all(self.reads())
         .await?;
@@ -241,8 +232,7 @@ impl SyncStore for Backend {
                     && old.course_slug == link.course_slug =>
             {
                 sqlx::query("UPDATE dashboard_links SET secret = $2 WHERE event_id = $1")
-                    .bind(link.event.as_str())
-                    .bind(self.keys.get().seal(&link.secret))
+                    .binds((link.event.as_str(), self.keys.get().seal(&link.secret)))
                     .execute(&mut *tx)
                     .await?;
                 LinkWrite::Kept
@@ -253,14 +243,12 @@ impl SyncStore for Backend {
                     "INSERT INTO dashboard_links (event_id, base_url, course_slug, secret, linked_at) VALUES ($1, $2, $3, $4, $5)
                      ON CONFLICT (event_id) DO NOTHING",
                 )
-                .bind(link.event.as_str())
-                .bind(link.base_url.as_str())
-                .bind(&link.course_slug)
-                .bind(self.keys.get().seal(&link.secret))
+                .binds((link.event.as_str(), link.base_url.as_str()))
+                .binds((&link.course_slug, self.keys.get().seal(&link.secret)))
                 .bind(db_time(link.linked_at))
                 .execute(&mut *tx)
                 .await
-                .map_err(super::roster::gone)?;
+                .map_err(crate::violation::gone)?;
                 if inserted.rows_affected() == 0 {
                     // A concurrent request linked it first.
                     LinkWrite::LinkedElsewhere
@@ -296,8 +284,7 @@ impl SyncStore for Backend {
             .rows_affected()
             > 0;
         sqlx::query("DELETE FROM jobs WHERE kind = $1 AND subject = $2")
-            .bind(JobKind::DashboardPush.as_str())
-            .bind(event.as_str())
+            .binds((JobKind::DashboardPush.as_str(), event.as_str()))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -308,9 +295,7 @@ impl SyncStore for Backend {
         sqlx::query(
             "UPDATE dashboard_links SET last_push_at = $2, last_push_result = $3 WHERE event_id = $1",
         )
-        .bind(event.as_str())
-        .bind(db_time(at))
-        .bind(result)
+        .binds((event.as_str(), db_time(at), result))
         .execute(self.writes())
         .await?;
         Ok(())

@@ -1,5 +1,6 @@
 use super::Backend;
 use super::dialect::{DbTime, db_time, time_of};
+use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
 use convene_core::user::{ApiToken, NewToken};
@@ -50,13 +51,8 @@ impl TokenStore for Backend {
             "INSERT INTO api_tokens (id, user_id, name, lookup, sha256, created_at, expires_at)
              SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)",
         )
-        .bind(id.as_str())
-        .bind(new.user_id.as_str())
-        .bind(&new.name)
-        .bind(&new.lookup)
-        .bind(&new.sha256)
-        .bind(db_time(at))
-        .bind(new.expires_at.map(db_time))
+        .binds((id.as_str(), new.user_id.as_str(), &new.name, &new.lookup))
+        .binds((&new.sha256, db_time(at), new.expires_at.map(db_time)))
         .execute(self.writes())
         .await?;
         if inserted.rows_affected() == 0 {
@@ -92,8 +88,7 @@ impl TokenStore for Backend {
             "{TOKEN_SELECT} WHERE ($1 IS NULL OR t.user_id = $1) AND ($2 IS NULL OR t.id > $2) ORDER BY t.id LIMIT $3"
         );
         let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(user.map(UserId::as_str))
-            .bind(page.after.as_deref())
+            .binds((user.map(UserId::as_str), page.after.as_deref()))
             .bind(i64::from(page.limit) + 1)
             .fetch_all(self.reads())
             .await?;
@@ -116,8 +111,7 @@ impl TokenStore for Backend {
 
     async fn touch_token(&self, id: &TokenId, at: Timestamp) -> StoreResult<()> {
         sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
-            .bind(id.as_str())
-            .bind(db_time(at))
+            .binds((id.as_str(), db_time(at)))
             .execute(self.writes())
             .await?;
         Ok(())

@@ -1,5 +1,6 @@
 use super::dialect::{DbTime, db_time, in_list, text_list, time_of};
 use super::{Backend, emit};
+use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
@@ -56,24 +57,18 @@ impl UserStore for Backend {
             "INSERT INTO users (id, username, email, display_name, locale, is_admin, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (username) DO NOTHING",
         )
-        .bind(user.id.as_str())
-        .bind(user.username.as_str())
+        .binds((user.id.as_str(), user.username.as_str()))
         .bind(user.email.as_ref().map(Email::as_str))
         .bind(user.display_name.as_ref().map(DisplayName::as_str))
-        .bind(user.locale.as_ref().map(Locale::as_str))
-        .bind(user.is_admin)
+        .binds((user.locale.as_ref().map(Locale::as_str), user.is_admin))
         .bind(db_time(at))
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::Conflict(Conflict::Username));
         }
-        emit(
-            &mut tx,
-            OutboundEvent::user(EventType::UserCreated, &user),
-            at,
-        )
-        .await?;
+        let outbound = OutboundEvent::user(EventType::UserCreated, &user);
+        emit(&mut tx, outbound, at).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -114,8 +109,7 @@ impl UserStore for Backend {
             "SELECT {USER_COLUMNS} FROM users WHERE $1 IS NULL OR username > $1 ORDER BY username LIMIT $2"
         );
         let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(page.after.as_deref())
-            .bind(i64::from(page.limit) + 1)
+            .binds((page.after.as_deref(), i64::from(page.limit) + 1))
             .fetch_all(self.reads())
             .await?;
         let users = rows.into_iter().map(User::from).collect();
@@ -129,23 +123,17 @@ impl UserStore for Backend {
         let updated = sqlx::query(
             "UPDATE users SET email = $2, display_name = $3, locale = $4, is_admin = $5, updated_at = $6 WHERE id = $1",
         )
-        .bind(user.id.as_str())
-        .bind(user.email.as_ref().map(Email::as_str))
+        .binds((user.id.as_str(), user.email.as_ref().map(Email::as_str)))
         .bind(user.display_name.as_ref().map(DisplayName::as_str))
-        .bind(user.locale.as_ref().map(Locale::as_str))
-        .bind(user.is_admin)
+        .binds((user.locale.as_ref().map(Locale::as_str), user.is_admin))
         .bind(db_time(user.updated_at))
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        emit(
-            &mut tx,
-            OutboundEvent::user(EventType::UserUpdated, user),
-            user.updated_at,
-        )
-        .await?;
+        let outbound = OutboundEvent::user(EventType::UserUpdated, user);
+        emit(&mut tx, outbound, user.updated_at).await?;
         tx.commit().await?;
         Ok(user.clone())
     }
@@ -168,12 +156,8 @@ impl UserStore for Backend {
         if deleted.rows_affected() == 0 {
             return Ok(false);
         }
-        emit(
-            &mut tx,
-            OutboundEvent::user(EventType::UserDeleted, user),
-            at,
-        )
-        .await?;
+        let outbound = OutboundEvent::user(EventType::UserDeleted, user);
+        emit(&mut tx, outbound, at).await?;
         tx.commit().await?;
         Ok(true)
     }

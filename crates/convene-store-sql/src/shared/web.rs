@@ -1,6 +1,7 @@
 use super::Backend;
 use super::dialect::{DbTime, db_time, time_of};
 use super::users::{USER_COLUMNS, UserRow};
+use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::{EventId, Timestamp, UserId};
 use convene_store::{StoreResult, WebSession, WebSessionStore};
@@ -9,8 +10,7 @@ use convene_store::{StoreResult, WebSession, WebSessionStore};
 impl WebSessionStore for Backend {
     async fn set_password(&self, user: &UserId, hash: &str) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(user.as_str())
-            .bind(hash)
+            .binds((user.as_str(), hash))
             .execute(self.writes())
             .await?;
         Ok(done.rows_affected() == 1)
@@ -42,10 +42,7 @@ impl WebSessionStore for Backend {
         sqlx::query(
             "INSERT INTO web_sessions (token_sha256, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(token_sha256)
-        .bind(user.as_str())
-        .bind(csrf)
-        .bind(db_time(at))
+        .binds((token_sha256, user.as_str(), csrf, db_time(at)))
         .bind(db_time(expires_at))
         .execute(&mut *tx)
         .await?;
@@ -62,8 +59,7 @@ impl WebSessionStore for Backend {
              WHERE s.token_sha256 = $1 AND s.expires_at > $2"
         );
         let found = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(token_sha256)
-            .bind(db_time(now))
+            .binds((token_sha256, db_time(now)))
             .fetch_optional(self.reads())
             .await?;
         let Some(found) = found else { return Ok(None) };
@@ -90,8 +86,7 @@ impl WebSessionStore for Backend {
              ON CONFLICT (username) DO UPDATE SET failures = login_failures.failures + 1, updated_at = $2
              RETURNING failures",
         )
-        .bind(username)
-        .bind(db_time(at))
+        .binds((username, db_time(at)))
         .fetch_one(self.writes())
         .await?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
@@ -99,8 +94,7 @@ impl WebSessionStore for Backend {
 
     async fn lock_login(&self, username: &str, until: Timestamp) -> StoreResult<()> {
         sqlx::query("UPDATE login_failures SET locked_until = $2 WHERE username = $1")
-            .bind(username)
-            .bind(db_time(until))
+            .binds((username, db_time(until)))
             .execute(self.writes())
             .await?;
         Ok(())
@@ -110,8 +104,7 @@ impl WebSessionStore for Backend {
         let row: Option<(DbTime,)> = sqlx::query_as(
             "SELECT locked_until FROM login_failures WHERE username = $1 AND locked_until > $2",
         )
-        .bind(username)
-        .bind(db_time(now))
+        .binds((username, db_time(now)))
         .fetch_optional(self.reads())
         .await?;
         Ok(row.map(|(t,)| time_of(t)))

@@ -1,6 +1,7 @@
 use super::Backend;
 use super::deliveries::AttemptRow;
 use super::dialect::{DbTime, db_time, time_of};
+use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
 use convene_core::webfilter::{FilterType, OnFailure, Webfilter};
@@ -77,20 +78,12 @@ fn filters(rows: Vec<Row>) -> StoreResult<Vec<Webfilter>> {
 /// and its update time as `$16`, and returns the row written.
 async fn write(store: &Backend, sql: String, f: &Webfilter) -> StoreResult<Option<Webfilter>> {
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(f.id.as_str())
-        .bind(f.filter_type.as_str())
-        .bind(f.url.as_str())
-        .bind(f.enabled)
-        .bind(&f.description)
-        .bind(f.disable_filtering)
-        .bind(f.disable_halt)
-        .bind(f.on_4xx.halt)
-        .bind(redirect(&f.on_4xx))
-        .bind(f.on_5xx.halt)
-        .bind(redirect(&f.on_5xx))
+        .binds((f.id.as_str(), f.filter_type.as_str(), f.url.as_str()))
+        .binds((f.enabled, &f.description, f.disable_filtering))
+        .binds((f.disable_halt, f.on_4xx.halt, redirect(&f.on_4xx)))
+        .binds((f.on_5xx.halt, redirect(&f.on_5xx)))
         .bind(f.on_request_exception.halt)
-        .bind(redirect(&f.on_request_exception))
-        .bind(&f.encoding)
+        .binds((redirect(&f.on_request_exception), &f.encoding))
         .bind(i32::try_from(f.timeout_ms).unwrap_or(i32::MAX))
         .bind(db_time(f.updated_at))
         .fetch_optional(store.writes())
@@ -138,8 +131,7 @@ impl WebfilterStore for Backend {
             "SELECT {COLUMNS} FROM webfilters WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2"
         );
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(page.after.as_deref())
-            .bind(i64::from(page.limit) + 1)
+            .binds((page.after.as_deref(), i64::from(page.limit) + 1))
             .fetch_all(self.reads())
             .await?;
         Ok(Page::from_overfetch(
@@ -184,12 +176,9 @@ impl WebfilterStore for Backend {
             "INSERT INTO webfilter_calls (webfilter_id, attempted_at, duration_ms, status_code,
              error_class, error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(id.as_str())
-        .bind(db_time(a.attempted_at))
+        .binds((id.as_str(), db_time(a.attempted_at)))
         .bind(i32::try_from(a.duration_ms).unwrap_or(i32::MAX))
-        .bind(a.status_code.map(i32::from))
-        .bind(&a.error_class)
-        .bind(&a.error)
+        .binds((a.status_code.map(i32::from), &a.error_class, &a.error))
         .bind(&a.response_body)
         .execute(self.writes())
         .await?;
@@ -201,8 +190,7 @@ impl WebfilterStore for Backend {
             "SELECT attempted_at, duration_ms, status_code, error_class, error, response_body
              FROM webfilter_calls WHERE webfilter_id = $1 ORDER BY id DESC LIMIT $2",
         )
-        .bind(id.as_str())
-        .bind(i64::from(limit))
+        .binds((id.as_str(), i64::from(limit)))
         .fetch_all(self.reads())
         .await?;
         Ok(rows.into_iter().map(Attempt::from).collect())

@@ -1,5 +1,6 @@
 use super::Backend;
 use super::dialect::{DbTime, db_time, time_of};
+use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
 use convene_core::webhook::{EventTypes, TargetUrl, Webhook};
@@ -65,16 +66,11 @@ impl WebhookStore for Backend {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING {WEBHOOK_COLUMNS}"
         );
         let row: WebhookRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(WebhookId::new().as_str())
-            .bind(new.url.as_str())
-            .bind(Json(new.event_types.to_list()))
-            .bind(new.enabled)
-            .bind(&new.encoding)
-            .bind(&new.description)
-            .bind(Json(&new.headers))
+            .binds((WebhookId::new().as_str(), new.url.as_str()))
+            .binds((Json(new.event_types.to_list()), new.enabled))
+            .binds((&new.encoding, &new.description, Json(&new.headers)))
             .bind(rate(new.rate_limit_per_s))
-            .bind(self.keys.get().seal(&new.secret))
-            .bind(db_time(at))
+            .binds((self.keys.get().seal(&new.secret), db_time(at)))
             .fetch_one(self.writes())
             .await?;
         self.keys.get().opened_webhook(row.into())
@@ -95,8 +91,7 @@ impl WebhookStore for Backend {
             "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2"
         );
         let rows: Vec<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(page.after.as_deref())
-            .bind(i64::from(page.limit) + 1)
+            .binds((page.after.as_deref(), i64::from(page.limit) + 1))
             .fetch_all(self.reads())
             .await?;
         let keys = self.keys.get();
@@ -120,19 +115,11 @@ impl WebhookStore for Backend {
         let (previous, until) = w.previous_secret.clone().unzip();
         let previous = previous.map(|p| keys.seal(&p));
         let row: Option<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(w.id.as_str())
-            .bind(w.url.as_str())
-            .bind(Json(w.event_types.to_list()))
-            .bind(w.enabled)
-            .bind(&w.encoding)
-            .bind(&w.description)
-            .bind(Json(&w.headers))
-            .bind(rate(w.rate_limit_per_s))
-            .bind(keys.seal(&w.secret))
-            .bind(previous)
-            .bind(until.map(db_time))
-            .bind(&w.disabled_reason)
-            .bind(w.failing_since.map(db_time))
+            .binds((w.id.as_str(), w.url.as_str()))
+            .binds((Json(w.event_types.to_list()), w.enabled, &w.encoding))
+            .binds((&w.description, Json(&w.headers), rate(w.rate_limit_per_s)))
+            .binds((keys.seal(&w.secret), previous, until.map(db_time)))
+            .binds((&w.disabled_reason, w.failing_since.map(db_time)))
             .bind(db_time(w.updated_at))
             .fetch_optional(self.writes())
             .await?;
@@ -149,9 +136,7 @@ impl WebhookStore for Backend {
             "UPDATE webhooks SET enabled = FALSE, disabled_reason = $2, updated_at = $3
              WHERE id = $1 AND enabled",
         )
-        .bind(id.as_str())
-        .bind(reason)
-        .bind(db_time(at))
+        .binds((id.as_str(), reason, db_time(at)))
         .execute(self.writes())
         .await?;
         Ok(done.rows_affected() > 0)

@@ -5,6 +5,7 @@
 use super::SqliteStore;
 use super::dialect::{micros, opt_micros};
 use super::shared::deliveries::{DeliveryRow, claims_of, enabled_hooks, record_streaks};
+use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult, fan_out};
 use serde_json::Value;
@@ -52,16 +53,14 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
              WHERE true -- SQLite needs a WHERE before ON CONFLICT after a SELECT
              ON CONFLICT (webhook_id, message_id) DO NOTHING",
     )
-    .bind(Json(&rows))
-    .bind(micros(at))
+    .binds((Json(&rows), micros(at)))
     .execute(&mut *tx)
     .await?;
     let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();
     sqlx::query(
         "UPDATE outbox SET dispatched_at = $1 WHERE seq IN (SELECT value FROM json_each($2))",
     )
-    .bind(micros(at))
-    .bind(Json(&seqs))
+    .binds((micros(at), Json(&seqs)))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -89,9 +88,7 @@ pub(super) async fn claim(store: &SqliteStore, request: &ClaimRequest) -> StoreR
                    AND (lease_until IS NULL OR lease_until <= $2)
                  ORDER BY next_attempt_at, id LIMIT $3",
         )
-        .bind(&hook)
-        .bind(now)
-        .bind(i64::from(request.per_endpoint))
+        .binds((&hook, now, i64::from(request.per_endpoint)))
         .fetch_all(&mut *tx)
         .await?;
         due.extend(rows);
@@ -103,9 +100,7 @@ pub(super) async fn claim(store: &SqliteStore, request: &ClaimRequest) -> StoreR
         "UPDATE deliveries SET lease_token = $1, lease_until = $2
              WHERE id IN (SELECT value FROM json_each($3)) RETURNING *",
     )
-    .bind(&token)
-    .bind(micros(request.now + request.lease))
-    .bind(Json(&ids))
+    .binds((&token, micros(request.now + request.lease), Json(&ids)))
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -125,10 +120,8 @@ pub(super) async fn finish_attempts(
              lease_token = NULL, lease_until = NULL, updated_at = $5
              WHERE id = $1 AND lease_token = $2",
         )
-        .bind(claim.delivery.id.as_str())
-        .bind(&claim.lease_token)
-        .bind(record.status.as_str())
-        .bind(opt_micros(record.next_attempt_at))
+        .binds((claim.delivery.id.as_str(), &claim.lease_token))
+        .binds((record.status.as_str(), opt_micros(record.next_attempt_at)))
         .bind(at)
         .execute(&mut *tx)
         .await?;
@@ -141,12 +134,8 @@ pub(super) async fn finish_attempts(
                 "INSERT INTO attempts (delivery_id, attempted_at, duration_ms, status_code, error_class,
                  error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
-            .bind(claim.delivery.id.as_str())
-            .bind(at)
-            .bind(i64::from(a.duration_ms))
-            .bind(a.status_code.map(i64::from))
-            .bind(&a.error_class)
-            .bind(&a.error)
+            .binds((claim.delivery.id.as_str(), at, i64::from(a.duration_ms)))
+            .binds((a.status_code.map(i64::from), &a.error_class, &a.error))
             .bind(&a.response_body)
             .execute(&mut *tx)
             .await?;

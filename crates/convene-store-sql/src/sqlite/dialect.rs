@@ -4,7 +4,7 @@
 use convene_core::Timestamp;
 
 /// SQLite keeps times as Unix microseconds, as the shared OSDI tables do on both backends.
-pub use convene_store::osdi::{from_micros, micros, opt_micros};
+pub use convene_core::clock::{from_micros, micros, opt_micros};
 
 /// A connection, as statements inside a transaction take it.
 pub type Conn = sqlx::SqliteConnection;
@@ -47,8 +47,47 @@ pub fn json_rows(n: u8) -> String {
     format!("json_each(${n})")
 }
 
-/// How the notification filter spells `LIKE` here.
-pub const DIALECT: crate::notification_sql::Dialect = crate::notification_sql::Dialect::Sqlite;
+/// `LIKE` as the notification filter spells it: SQLite's `LIKE` ignores ASCII case, so `GLOB`
+/// is its case-sensitive match.
+pub fn like(column: &str, p: &str, pattern: &str, insensitive: bool) -> (String, String) {
+    if insensitive {
+        (
+            format!("lower({column}) LIKE {p} ESCAPE '\\'"),
+            pattern.to_lowercase(),
+        )
+    } else {
+        (format!("{column} GLOB {p}"), like_to_glob(pattern))
+    }
+}
+
+/// A `LIKE` pattern (`%`, `_`, `\` escapes) as a `GLOB` pattern.
+pub fn like_to_glob(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '%' => out.push('*'),
+            '_' => out.push('?'),
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    push_literal(&mut out, next);
+                }
+            }
+            c => push_literal(&mut out, c),
+        }
+    }
+    out
+}
+
+fn push_literal(out: &mut String, c: char) {
+    if matches!(c, '*' | '?' | '[') {
+        out.push('[');
+        out.push(c);
+        out.push(']');
+    } else {
+        out.push(c);
+    }
+}
 
 /// A `LIMIT` that limits nothing.
 pub const NO_LIMIT: &str = "-1";

@@ -10,15 +10,11 @@ mod shared;
 
 mod claims;
 
-use convene_core::Timestamp;
-use convene_core::outbound::OutboundEvent;
 use convene_store::StoreResult;
+use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqliteConnection, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
-
-use dialect::micros;
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -72,34 +68,4 @@ impl SqliteStore {
             keys: Default::default(),
         })
     }
-}
-
-/// Writes outbound events to the outbox in one statement, in the order given.
-async fn emit_all(
-    conn: &mut SqliteConnection,
-    messages: Vec<OutboundEvent>,
-    at: Timestamp,
-) -> StoreResult<()> {
-    if messages.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<(String, &str, String)> = messages
-        .iter()
-        .map(|m| {
-            (
-                uuid::Uuid::now_v7().to_string(),
-                m.event_type.as_str(),
-                m.data.to_string(),
-            )
-        })
-        .collect();
-    sqlx::query(
-        "INSERT INTO outbox (id, event_type, data, occurred_at)
-         SELECT value ->> 0, value ->> 1, value ->> 2, $2 FROM json_each($1) ORDER BY key",
-    )
-    .bind(sqlx::types::Json(&rows))
-    .bind(micros(at))
-    .execute(conn)
-    .await?;
-    Ok(())
 }

@@ -1,13 +1,49 @@
 //! Conformance cases for webhooks, the outbox fan-out, leases and the attempt log.
 
 use super::{TestStore, now, user};
-use crate::{AttemptRecord, ClaimRequest, NewWebhook, Signal};
+use crate::{AttemptRecord, Claim, ClaimRequest, DeliveryStore, NewWebhook, Signal, StoreResult};
+use async_trait::async_trait;
 use convene_core::page::PageRequest;
 use convene_core::webhook::{Attempt, DeliveryStatus, EventTypes, TargetUrl, Webhook};
 use convene_core::{Timestamp, WebhookId};
 use serde_json::json;
 use std::collections::BTreeMap;
 use time::Duration;
+
+/// The suite's shorthands: one claim round with no per-endpoint bound, one attempt recorded.
+#[async_trait]
+trait Shorthands {
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<Claim>>;
+    async fn finish_attempt(&self, claim: &Claim, record: &AttemptRecord) -> StoreResult<bool>;
+}
+
+#[async_trait]
+impl<S: DeliveryStore + ?Sized> Shorthands for S {
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<Claim>> {
+        let request = ClaimRequest {
+            now,
+            lease,
+            limit,
+            per_endpoint: limit,
+            skip: Vec::new(),
+        };
+        self.claim(&request).await
+    }
+
+    async fn finish_attempt(&self, claim: &Claim, record: &AttemptRecord) -> StoreResult<bool> {
+        Ok(self.finish_attempts(&[(claim, record)]).await?.first() == Some(&true))
+    }
+}
 
 async fn webhook(store: &TestStore, types: &[&str]) -> Webhook {
     let new = NewWebhook {

@@ -238,7 +238,7 @@ pub async fn push(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let (mut after_at, mut after_id) = match position {
         Some(Value::Array(p)) if p.len() == 2 => (
-            convene_store::osdi::from_micros(p[0].as_i64().unwrap_or_default()),
+            convene_core::clock::from_micros(p[0].as_i64().unwrap_or_default()),
             p[1].as_str().unwrap_or_default().to_owned(),
         ),
         _ => (since, String::new()),
@@ -255,7 +255,7 @@ pub async fn push(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
         for person in batch {
             push_one(ctx, person).await?;
         }
-        let position = json!([convene_store::osdi::micros(after_at), after_id]);
+        let position = json!([convene_core::clock::micros(after_at), after_id]);
         ctx.checkpoint(position).await?;
     }
 }
@@ -432,7 +432,7 @@ const BLANK: &str = "\u{2400}";
 /// tombstoned, and their pairs marked deleted.
 pub async fn deletions(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
     let since = match position.as_ref().and_then(Value::as_i64) {
-        Some(us) => convene_store::osdi::from_micros(us),
+        Some(us) => convene_core::clock::from_micros(us),
         None => ctx
             .cursor("deletions")
             .await?
@@ -447,7 +447,7 @@ pub async fn deletions(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
             continue;
         }
         delete_twin(ctx, &id, pair).await?;
-        ctx.checkpoint(json!(convene_store::osdi::micros(at)))
+        ctx.checkpoint(json!(convene_core::clock::micros(at)))
             .await?;
     }
     Ok(())

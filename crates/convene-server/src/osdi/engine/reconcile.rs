@@ -6,13 +6,13 @@
 use super::remote::{email_filter, modified, remote_id};
 use super::{Ctx, Step};
 use crate::osdi::settings::ConflictPolicy;
+use convene_core::clock::micros;
 use convene_core::person::{Address, Person, PersonFields, Phone};
 use convene_core::text::{Email, Locale};
 use convene_osdi::canonical::{Canonical, Field, Postal};
 use convene_osdi::mapping::{LocalPerson, local_to_canonical, remote_members, remote_to_canonical};
 use convene_osdi::merge::{Side, Times, merge};
 use convene_store::Pair;
-use convene_store::osdi::micros;
 use reqwest::Method;
 use serde_json::{Value, json};
 
