@@ -88,6 +88,13 @@ id_type!(
     DeckId
 );
 
+/// A text every id made before `t` sorts below: the time prefix of a UUIDv7 made at `t`. Ids
+/// made in the same millisecond sort above it, so a range read with it never takes a newer id.
+pub fn made_before(t: crate::Timestamp) -> String {
+    let ms = u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    format!("{:08x}-{:04x}", ms >> 16, ms & 0xffff)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +115,19 @@ mod tests {
                 proptest::prop_assert_eq!(id.as_str(), raw.as_str());
             }
         }
+    }
+
+    #[test]
+    fn ids_made_earlier_sort_below_the_bound_and_later_ones_above() {
+        let before = DeliveryId::new();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let bound = made_before(crate::clock::truncate_to_micros(
+            time::OffsetDateTime::now_utc(),
+        ));
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let after = DeliveryId::new();
+        assert!(before.as_str() < bound.as_str(), "{before:?} {bound}");
+        assert!(after.as_str() > bound.as_str(), "{after:?} {bound}");
     }
 
     #[test]

@@ -14,6 +14,45 @@ use convene_core::{Clock, SystemClock};
 use convene_store::{Conflict, StoreError};
 use serde_json::Value;
 
+/// A consistent copy of the SQLite database at `path` (a new file), taken while a server may be
+/// using it: `{"path", "bytes"}`. `None` on PostgreSQL, which `pg_dump` copies.
+pub async fn backup(config: &Config, path: &std::path::Path) -> anyhow::Result<Option<Value>> {
+    if !config.is_sqlite() {
+        return Ok(None);
+    }
+    if path.exists() {
+        bail!(
+            "{} exists: a backup is written to a new file",
+            path.display()
+        );
+    }
+    let store = crate::startup::open_store(config).await?;
+    let target = path.to_str().context("the backup path is not UTF-8")?;
+    let copied = store.backup_into(target).await;
+    store.close().await;
+    copied.with_context(|| format!("copying the database to {}", path.display()))?;
+    let path = std::fs::canonicalize(path)?;
+    let bytes = std::fs::metadata(&path)?.len();
+    Ok(Some(serde_json::json!({"path": path, "bytes": bytes})))
+}
+
+/// One retention pass now, as the workers run it; what it removed per kind.
+pub async fn purge(config: &Config) -> anyhow::Result<Value> {
+    let store = migrate(config).await?;
+    let cutoffs = config.retention.cutoffs(SystemClock.now());
+    let purged = crate::retention::purge_pass(store.as_ref(), &cutoffs).await;
+    store.close().await;
+    let p = purged?;
+    Ok(serde_json::json!({
+        "messages": p.messages,
+        "deliveries": p.deliveries,
+        "attempts": p.attempts,
+        "mails": p.mails,
+        "notifications": p.notifications,
+        "logs": p.logs,
+    }))
+}
+
 /// Seals every stored secret again under the current `[secrets] key` (the keys in
 /// `previous_keys` open what they sealed); prints how many were written.
 pub async fn secrets_rotate(config: &Config) -> anyhow::Result<Value> {

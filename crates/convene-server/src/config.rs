@@ -33,6 +33,7 @@ const KEYS: &[&str] = &[
     "osdi",
     "secrets",
     "metrics",
+    "retention",
 ];
 
 /// A secret string: never printed, never serialised in clear.
@@ -92,6 +93,7 @@ pub struct Config {
     pub osdi: OsdiConfig,
     pub secrets: SecretsConfig,
     pub metrics: MetricsConfig,
+    pub retention: RetentionConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -126,6 +128,17 @@ pub struct HttpConfig {
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
     pub max_connections: u32,
+}
+
+/// How long final records are kept, in days (fractions allowed; 0 keeps nothing final).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    pub messages_days: f64,
+    pub mail_days: f64,
+    pub notifications_days: f64,
+    pub logs_days: f64,
+    pub purge_interval_s: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -315,6 +328,20 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
+        }
+        let r = &self.retention;
+        for (field, days) in [
+            ("retention.messages_days", r.messages_days),
+            ("retention.mail_days", r.mail_days),
+            ("retention.notifications_days", r.notifications_days),
+            ("retention.logs_days", r.logs_days),
+        ] {
+            if !(0.0..=36_500.0).contains(&days) {
+                return invalid(field, "must be a number of days from 0 to 36500");
+            }
+        }
+        if r.purge_interval_s == 0 {
+            return invalid("retention.purge_interval_s", "must be at least 1");
         }
         let d = &self.delivery;
         if d.batch_size == 0 || d.batch_size > 10_000 {

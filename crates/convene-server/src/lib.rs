@@ -22,6 +22,7 @@ pub mod notifications;
 mod openapi;
 mod openapi_outer;
 pub mod osdi;
+pub mod retention;
 mod screening;
 pub mod secrets;
 pub mod startup;

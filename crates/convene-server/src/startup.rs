@@ -204,7 +204,8 @@ impl Node {
             let (state, shutdown) = (state.clone(), shutdown.clone());
             tokio::spawn(async move {
                 tokio::join!(
-                    maintenance(state, shutdown.clone()),
+                    maintenance(state.clone(), shutdown.clone()),
+                    crate::retention::run(state, shutdown.clone()),
                     worker.run(shutdown.clone()),
                     jobs.run(shutdown.clone()),
                     osdi.run(shutdown.clone()),
@@ -301,15 +302,6 @@ async fn maintenance(state: AppState, shutdown: CancellationToken) {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "forgot old delivery attempts"),
             Err(e) => tracing::warn!(error = %e, "could not purge delivery attempts"),
-        }
-        match state
-            .store
-            .purge_failed_jobs(state.clock.now() - attempts_kept)
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "forgot old failed jobs"),
-            Err(e) => tracing::warn!(error = %e, "could not purge failed jobs"),
         }
     }
 }

@@ -56,6 +56,4 @@ pub trait JobStore: Send + Sync {
     async fn finish_job(&self, job: &Job, end: &JobEnd, at: Timestamp) -> StoreResult<bool>;
     /// The waiting (or running) job of a subject.
     async fn pending_job(&self, kind: JobKind, subject: &str) -> StoreResult<Option<Job>>;
-    /// Forgets failed jobs last touched before `before`; returns how many.
-    async fn purge_failed_jobs(&self, before: Timestamp) -> StoreResult<u64>;
 }

@@ -219,6 +219,10 @@ pub trait Admin: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
     fn pool_stats(&self) -> PoolStats;
     fn backend(&self) -> &'static str;
+    /// Writes a consistent copy of the database to a new file at `path` while the server goes
+    /// on serving and writing; `false` where the database has its own tool (PostgreSQL's
+    /// `pg_dump`).
+    async fn backup_into(&self, path: &str) -> StoreResult<bool>;
     async fn close(&self);
     /// The keys secrets are sealed with from now on (webhook secrets, Dashboard link secrets).
     /// Until this is called, a random key of this process seals.
@@ -249,6 +253,7 @@ pub trait Store:
     + crate::WebSessionStore
     + crate::PersonStore
     + crate::OsdiStore
+    + crate::RetentionStore
     + Admin
 {
 }

@@ -25,6 +25,7 @@ pub struct TestApp {
     notifier: Arc<Notifier>,
     /// The OSDI runner: tests execute runs with `sync_osdi()`.
     pub osdi: Arc<convene_server::osdi::runner::Runner>,
+    store: Arc<dyn convene_store::Store>,
     client: reqwest::Client,
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -71,6 +72,7 @@ async fn start(config: Config, db: Option<TestDb>) -> TestApp {
     let jobs = node.jobs.clone();
     let notifier = node.notifier.clone();
     let osdi = node.osdi.clone();
+    let store = node.state.store.clone();
     // The API only: tests drive the worker themselves with `drain()`, never by waiting.
     let task = tokio::spawn(node.run(Role::Api, Some(listener), shutdown.clone()));
     let app = TestApp {
@@ -86,6 +88,7 @@ async fn start(config: Config, db: Option<TestDb>) -> TestApp {
         jobs,
         notifier,
         osdi,
+        store,
         client: http_client(),
         shutdown,
         task: Some(task),
@@ -239,6 +242,15 @@ impl TestApp {
         tokio::time::timeout(after, self.worker.run_once())
             .await
             .is_err()
+    }
+
+    /// One retention pass at the server clock's time, as a worker node runs it.
+    pub async fn purge(&self) -> convene_store::Purged {
+        let now = convene_core::Clock::now(self.clock.as_ref());
+        let cutoffs = self.config.retention.cutoffs(now);
+        convene_server::retention::purge_pass(self.store.as_ref(), &cutoffs)
+            .await
+            .expect("a retention pass")
     }
 
     pub async fn drain(&self) -> Vec<Round> {

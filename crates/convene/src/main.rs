@@ -45,6 +45,12 @@ enum Command {
     /// CRM sync over OSDI (Action Network).
     #[command(subcommand)]
     Osdi(OsdiCommand),
+    /// Write a consistent copy of the SQLite database to PATH (a new file) while it is in use;
+    /// prints {"path", "bytes"}. On PostgreSQL, use pg_dump (exit status 2).
+    Backup { path: PathBuf },
+    /// Remove what is past its [retention] age now (one pass, as the workers run it); prints
+    /// what was removed per kind.
+    Purge,
     /// The key stored secrets are sealed with.
     #[command(subcommand)]
     Secrets(SecretsCommand),
@@ -190,6 +196,17 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Purge => print_json(commands::purge(&config).await?),
+        Command::Backup { path } => match commands::backup(&config, &path).await? {
+            Some(done) => print_json(done),
+            None => {
+                eprintln!(
+                    "convene backup copies SQLite databases; back PostgreSQL up with pg_dump \
+                     (e.g. pg_dump -Fc DATABASE_URL > convene.dump) and restore with pg_restore"
+                );
+                std::process::exit(2)
+            }
+        },
         Command::Secrets(SecretsCommand::Rotate) => {
             print_json(commands::secrets_rotate(&config).await?)
         }

@@ -3,7 +3,7 @@
 mod support;
 
 use std::time::Duration;
-use support::{Dir, convene, json, run, serve_logging, signal, wait_exit};
+use support::{Dir, convene, json, run, serve, serve_logging, signal, wait_exit};
 
 #[test]
 fn users_and_tokens_from_the_command_line() {
@@ -114,6 +114,53 @@ fn serve_logs_its_address_and_stops_cleanly_on_sigterm() {
     signal(&child, "TERM");
     let status = wait_exit(&mut child, Duration::from_secs(20));
     assert!(status.success(), "exit 0 after SIGTERM: {status:?}");
+}
+
+#[test]
+fn purge_removes_what_is_past_its_retention_and_prints_counts() {
+    let dir = Dir::new();
+    json(&run(&dir.0, &["user", "create", "Ada"]));
+    // A server run dispatches and plans the user.created message; then it is final.
+    let (mut child, _) = serve(&dir.0, &[]);
+    std::thread::sleep(Duration::from_millis(1500));
+    signal(&child, "TERM");
+    assert!(wait_exit(&mut child, Duration::from_secs(20)).success());
+    let kept = json(&run(&dir.0, &["purge"]));
+    let zero = serde_json::json!({"messages": 0, "deliveries": 0, "attempts": 0, "mails": 0, "notifications": 0, "logs": 0});
+    assert_eq!(kept, zero, "a fresh message is kept for 30 days");
+    let out = convene(&dir.0, &["purge"])
+        .env("CONVENE_RETENTION__MESSAGES_DAYS", "0")
+        .output()
+        .unwrap();
+    let purged = json(&out);
+    assert_eq!(purged["messages"], 1, "{purged}");
+    let bad = convene(&dir.0, &["config", "check"])
+        .env("CONVENE_RETENTION__LOGS_DAYS", "-1")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("retention.logs_days"));
+    let half = convene(&dir.0, &["config", "check"])
+        .env("CONVENE_RETENTION__MAIL_DAYS", "0.5")
+        .output()
+        .unwrap();
+    assert_eq!(
+        json(&half)["retention"]["mail_days"],
+        0.5,
+        "fractions are allowed"
+    );
+}
+
+#[test]
+fn backup_on_postgres_points_to_pg_dump() {
+    let dir = Dir::new();
+    let out = convene(&dir.0, &["backup", "copy.db"])
+        .env("CONVENE_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+    assert!(!dir.0.join("copy.db").exists());
 }
 
 #[test]

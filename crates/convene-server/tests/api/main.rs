@@ -14,6 +14,7 @@ mod openapi;
 mod osdi;
 mod people;
 mod permissions;
+mod retention;
 mod roster;
 mod stream;
 mod support;

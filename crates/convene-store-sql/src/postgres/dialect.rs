@@ -62,6 +62,9 @@ pub fn epoch_seconds(column: &str) -> String {
     format!("floor(extract(epoch FROM {column}))::bigint")
 }
 
+/// None: `pg_dump` copies a live PostgreSQL database consistently, and `pg_restore` reads it.
+pub const BACKUP_INTO: Option<&str> = None;
+
 /// This backend's name, as `/readyz` and the metrics say it.
 pub const NAME: &str = "postgres";
 

@@ -28,6 +28,14 @@ impl Admin for Backend {
         }
     }
 
+    async fn backup_into(&self, path: &str) -> StoreResult<bool> {
+        let Some(sql) = dialect::BACKUP_INTO else {
+            return Ok(false);
+        };
+        sqlx::query(sql).bind(path).execute(self.reads()).await?;
+        Ok(true)
+    }
+
     fn backend(&self) -> &'static str {
         dialect::NAME
     }

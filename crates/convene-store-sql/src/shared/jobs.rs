@@ -154,12 +154,4 @@ impl JobStore for Backend {
             .await?;
         row.map(Job::try_from).transpose()
     }
-
-    async fn purge_failed_jobs(&self, before: Timestamp) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM jobs WHERE status = 'failed' AND updated_at < $1")
-            .bind(db_time(before))
-            .execute(self.writes())
-            .await?;
-        Ok(done.rows_affected())
-    }
 }

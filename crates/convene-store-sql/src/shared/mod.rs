@@ -19,6 +19,7 @@ mod notifications;
 mod osdi;
 mod outbox;
 mod people;
+mod retention;
 mod roster;
 mod roster_sync;
 mod secrets;

@@ -102,6 +102,10 @@ pub fn epoch_seconds(column: &str) -> String {
     format!("({column} / 1000000)")
 }
 
+/// A consistent copy of the database into a new file (bound at `$1`), taken in one read
+/// transaction while the server goes on writing.
+pub const BACKUP_INTO: Option<&str> = Some("VACUUM INTO $1");
+
 /// This backend's name, as `/readyz` and the metrics say it.
 pub const NAME: &str = "sqlite";
 

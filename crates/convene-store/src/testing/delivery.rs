@@ -12,7 +12,7 @@ use time::Duration;
 
 /// The suite's shorthands: one claim round with no per-endpoint bound, one attempt recorded.
 #[async_trait]
-trait Shorthands {
+pub(super) trait Shorthands {
     async fn claim_due(
         &self,
         now: Timestamp,
@@ -45,7 +45,7 @@ impl<S: DeliveryStore + ?Sized> Shorthands for S {
     }
 }
 
-async fn webhook(store: &TestStore, types: &[&str]) -> Webhook {
+pub(super) async fn webhook(store: &TestStore, types: &[&str]) -> Webhook {
     let new = NewWebhook {
         url: TargetUrl::parse("https://hooks.example.org/in").unwrap(),
         event_types: EventTypes::from_list(types.iter().map(|t| (*t).to_owned()).collect()),
@@ -59,7 +59,7 @@ async fn webhook(store: &TestStore, types: &[&str]) -> Webhook {
     store.create_webhook(new, now()).await.unwrap()
 }
 
-fn signal(id: &str, event_type: &str) -> Signal {
+pub(super) fn signal(id: &str, event_type: &str) -> Signal {
     Signal {
         id: id.into(),
         event_type: event_type.into(),
@@ -69,7 +69,7 @@ fn signal(id: &str, event_type: &str) -> Signal {
     }
 }
 
-fn attempt(at: Timestamp, status: Option<u16>, error_class: Option<&str>) -> Attempt {
+pub(super) fn attempt(at: Timestamp, status: Option<u16>, error_class: Option<&str>) -> Attempt {
     Attempt {
         attempted_at: at,
         duration_ms: 12,

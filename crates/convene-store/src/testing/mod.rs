@@ -21,6 +21,7 @@ mod delivery;
 mod notification;
 mod osdi;
 mod person;
+mod retention;
 mod sync;
 mod web;
 mod webfilter;
@@ -29,6 +30,7 @@ pub use delivery::*;
 pub use notification::*;
 pub use osdi::*;
 pub use person::*;
+pub use retention::*;
 pub use sync::*;
 pub use web::*;
 pub use webfilter::*;
@@ -632,7 +634,8 @@ macro_rules! conformance_suite {
             web_sessions_expire_and_failures_count_per_name,
             people_keep_their_fields_tags_and_deletion_records,
             osdi_runs_are_one_per_profile_leased_and_resumable,
-            osdi_pairs_tombstones_and_flags_park_what_they_name);
+            osdi_pairs_tombstones_and_flags_park_what_they_name,
+            retention_removes_only_final_rows_older_than_their_cutoff);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

@@ -194,7 +194,7 @@ pub async fn preferences_and_audiences_are_stored_per_user(store: TestStore) {
     );
 }
 
-fn mail(to: &str, key: &str, status: MailStatus) -> NewMail {
+pub(super) fn mail(to: &str, key: &str, status: MailStatus) -> NewMail {
     NewMail {
         recipient: to.to_owned(),
         user: None,

@@ -6,7 +6,7 @@ use convene_core::PersonId;
 use serde_json::json;
 use time::Duration;
 
-fn new_profile(name: &str) -> NewProfile {
+pub(super) fn new_profile(name: &str) -> NewProfile {
     NewProfile {
         name: name.into(),
         entry_point: "http://127.0.0.1:9/api/v2/".into(),

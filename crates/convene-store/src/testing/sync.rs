@@ -378,17 +378,26 @@ pub async fn public_list_changes_queue_one_coalesced_push(store: TestStore) {
             .is_some(),
         "queued anew"
     );
+    let logs_before = |t| crate::Cutoffs {
+        logs: t,
+        ..super::retention::keep_all()
+    };
+    let purge = |t| {
+        let store = store.clone();
+        async move { store.purge_batch(&logs_before(t), 100).await.unwrap().logs }
+    };
+    assert_eq!(purge(later).await, 0, "not old enough");
     assert_eq!(
-        store.purge_failed_jobs(later).await.unwrap(),
-        0,
-        "not old enough"
+        purge(later + Duration::seconds(1)).await,
+        1,
+        "the failed job; the pending one stays"
     );
-    assert_eq!(
+    assert!(
         store
-            .purge_failed_jobs(later + Duration::seconds(1))
+            .pending_job(JobKind::DashboardPush, subject)
             .await
-            .unwrap(),
-        1
+            .unwrap()
+            .is_some()
     );
 }
 
