@@ -39,10 +39,13 @@ pub enum EventType {
     OsdiRunCompleted,
     OsdiConflictFlagged,
     EndpointDisabled,
+    EndpointFailing,
+    EndpointRecovered,
+    DeliveryExhausted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 26] = [
+    pub const ALL: [EventType; 29] = [
         EventType::UserCreated,
         EventType::UserUpdated,
         EventType::UserDeleted,
@@ -69,6 +72,9 @@ impl EventType {
         EventType::OsdiRunCompleted,
         EventType::OsdiConflictFlagged,
         EventType::EndpointDisabled,
+        EventType::EndpointFailing,
+        EventType::EndpointRecovered,
+        EventType::DeliveryExhausted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -99,6 +105,9 @@ impl EventType {
             EventType::OsdiRunCompleted => "osdi.run.completed",
             EventType::OsdiConflictFlagged => "osdi.conflict.flagged",
             EventType::EndpointDisabled => "endpoint.disabled",
+            EventType::EndpointFailing => "endpoint.failing",
+            EventType::EndpointRecovered => "endpoint.recovered",
+            EventType::DeliveryExhausted => "delivery.exhausted",
         }
     }
 
@@ -112,6 +121,11 @@ impl EventType {
         match self {
             EventType::OsdiRunCompleted => return "run",
             EventType::OsdiConflictFlagged => return "flag",
+            // Operational events: their subject is the webhook (data beside it, not under it).
+            EventType::EndpointDisabled
+            | EventType::EndpointFailing
+            | EventType::EndpointRecovered
+            | EventType::DeliveryExhausted => return "webhook",
             _ => {}
         }
         self.as_str()
@@ -196,10 +210,36 @@ impl OutboundEvent {
         url: &crate::webhook::TargetUrl,
         reason: &str,
     ) -> Self {
-        Self::new(
-            EventType::EndpointDisabled,
-            json!({"id": id.as_str(), "url": url.as_str(), "reason": reason}),
-        )
+        Self::endpoint_health(EventType::EndpointDisabled, id, url, Some(reason))
+    }
+
+    /// An endpoint's health changed (`endpoint.disabled`, `.failing`, `.recovered`). Operational
+    /// events are not wrapped in a subject key: their data is `{webhook: {id, url}, delivery?:
+    /// {id, event_type}, error?}`, and `webhook` and `delivery` are the subjects.
+    pub fn endpoint_health(
+        event_type: EventType,
+        id: &crate::WebhookId,
+        url: &crate::webhook::TargetUrl,
+        error: Option<&str>,
+    ) -> Self {
+        let mut data = json!({"webhook": {"id": id.as_str(), "url": url.as_str()}});
+        if let Some(error) = error {
+            data["error"] = Value::from(error);
+        }
+        Self { event_type, data }
+    }
+
+    /// `delivery.exhausted`: a message's last attempt to an endpoint failed.
+    pub fn delivery_exhausted(
+        id: &crate::WebhookId,
+        url: &crate::webhook::TargetUrl,
+        delivery: &crate::DeliveryId,
+        event_type: &str,
+        error: Option<&str>,
+    ) -> Self {
+        let mut event = Self::endpoint_health(EventType::DeliveryExhausted, id, url, error);
+        event.data["delivery"] = json!({"id": delivery.as_str(), "event_type": event_type});
+        event
     }
 
     /// `osdi.conflict.flagged` with the flag.
@@ -351,7 +391,7 @@ mod tests {
                     "person",
                     "run",
                     "flag",
-                    "endpoint"
+                    "webhook"
                 ]
                 .contains(&t.data_key())
             );

@@ -54,6 +54,15 @@ fn describe(t: EventType) -> &'static str {
         EventType::EndpointDisabled => {
             "Convene turned a webhook endpoint off (410 Gone, or failing for too long)."
         }
+        EventType::EndpointFailing => {
+            "A webhook endpoint's first failed attempt after a success (or since it was made); once per failing streak."
+        }
+        EventType::EndpointRecovered => {
+            "A webhook endpoint's first successful attempt after a failing streak."
+        }
+        EventType::DeliveryExhausted => {
+            "A message's last attempt to a webhook endpoint failed: it will not be sent again unless retried."
+        }
     }
 }
 
@@ -193,6 +202,21 @@ fn sample_message(t: EventType) -> OutboundEvent {
             &WebhookId::from_trusted("0193a0b4-8000-7c3d-8e9f-0a1b2c3d4e62".into()),
             &TargetUrl::parse("https://hooks.example.org/in").expect("a valid URL"),
             "the endpoint answered 410 Gone",
+        ),
+        EventType::EndpointFailing | EventType::EndpointRecovered => {
+            OutboundEvent::endpoint_health(
+                t,
+                &WebhookId::from_trusted("0193a0b4-8000-7c3d-8e9f-0a1b2c3d4e62".into()),
+                &TargetUrl::parse("https://hooks.example.org/in").expect("a valid URL"),
+                (t == EventType::EndpointFailing).then_some("server_error: HTTP 503"),
+            )
+        }
+        EventType::DeliveryExhausted => OutboundEvent::delivery_exhausted(
+            &WebhookId::from_trusted("0193a0b4-8000-7c3d-8e9f-0a1b2c3d4e62".into()),
+            &TargetUrl::parse("https://hooks.example.org/in").expect("a valid URL"),
+            &convene_core::DeliveryId::from_trusted("0193a0b4-9000-7c3d-8e9f-0a1b2c3d4e63".into()),
+            "participant.registered",
+            Some("timeout: no answer within 15 s"),
         ),
         EventType::EventSyncParticipantsUpdated => OutboundEvent::participants_synced(
             &event,

@@ -21,6 +21,8 @@ pub trait UserStore: Send + Sync {
     async fn user_by_name(&self, name: &Username) -> StoreResult<Option<User>>;
     /// The users among `names`, in no particular order; unknown names are left out.
     async fn users_by_names(&self, names: &[Username]) -> StoreResult<Vec<User>>;
+    /// Every administrator, ordered by username: who operational notices go to.
+    async fn admins(&self) -> StoreResult<Vec<User>>;
     /// Ordered by username.
     async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>>;
     /// Stores the user as given (see `UserPatch::apply_to`). Emits `user.updated`.

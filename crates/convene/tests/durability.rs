@@ -12,35 +12,45 @@ use support::{Dir, serve, signal, wait_exit};
 
 const ADMIN: &str = "durability-admin-token-0123456789";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_server_delivers_every_accepted_signal_after_restart() {
-    let dir = Dir::new();
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
-    let envs = [
-        ("CONVENE_ADMIN_TOKEN", ADMIN),
-        ("CONVENE_ALLOW_PRIVATE_TARGETS", "true"),
-        (
-            "CONVENE_DELIVERY__RETRY_SCHEDULE_S",
-            "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1]",
-        ),
-        // Deliveries the killed process had leased come back when its lease ends.
-        ("CONVENE_DELIVERY__LEASE_S", "5"),
-        ("CONVENE_DELIVERY__TIMEOUT_S", "2"),
-    ];
-    let (mut first, addr) = serve(&dir.0, &envs);
-    let http = convene_testkit::http_client();
-    let api = |path: &str| format!("http://{addr}/api/v1{path}");
-    let hook = http
-        .post(api("/webhooks"))
+const ENVS: [(&str, &str); 5] = [
+    ("CONVENE_ADMIN_TOKEN", ADMIN),
+    ("CONVENE_ALLOW_PRIVATE_TARGETS", "true"),
+    (
+        "CONVENE_DELIVERY__RETRY_SCHEDULE_S",
+        "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1]",
+    ),
+    // Leases a stopped process held (or a copy kept) end soon, and its deliveries come back.
+    ("CONVENE_DELIVERY__LEASE_S", "5"),
+    ("CONVENE_DELIVERY__TIMEOUT_S", "2"),
+];
+
+/// A loopback port nothing listens on, for a peer that starts later.
+fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().port()
+}
+
+/// A webhook for `types` to the peer on `port`.
+async fn hook_to(addr: &str, port: u16, types: &str) {
+    let hook = convene_testkit::http_client()
+        .post(format!("http://{addr}/api/v1/webhooks"))
         .bearer_auth(ADMIN)
-        .json(&serde_json::json!({"url": format!("http://127.0.0.1:{port}/late"), "event_types": ["*"]}))
+        .json(&serde_json::json!({"url": format!("http://127.0.0.1:{port}/in"), "event_types": [types]}))
         .send()
         .await
         .unwrap();
     assert_eq!(hook.status(), 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_delivers_every_accepted_signal_after_restart() {
+    let dir = Dir::new();
+    let port = free_port();
+    let envs = ENVS;
+    let (mut first, addr) = serve(&dir.0, &envs);
+    let http = convene_testkit::http_client();
+    let api = |path: &str| format!("http://{addr}/api/v1{path}");
+    hook_to(&addr, port, "custom.kill").await;
     for i in 0..20 {
         let r = http
             .post(api("/signals"))
@@ -100,33 +110,13 @@ async fn post_until(addr: String, stop: Arc<AtomicBool>, count: Arc<AtomicUsize>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_under_writes_restores_every_accepted_message_and_participant() {
     let dir = Dir::new();
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
-    let envs = [
-        ("CONVENE_ADMIN_TOKEN", ADMIN),
-        ("CONVENE_ALLOW_PRIVATE_TARGETS", "true"),
-        (
-            "CONVENE_DELIVERY__RETRY_SCHEDULE_S",
-            "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1]",
-        ),
-        // The copy keeps the leases the first server held; they end after this.
-        ("CONVENE_DELIVERY__LEASE_S", "5"),
-        ("CONVENE_DELIVERY__TIMEOUT_S", "2"),
-    ];
+    let port = free_port();
+    let envs = ENVS;
     let (mut first, addr) = serve(&dir.0, &envs);
     let http = convene_testkit::http_client();
     let api = |path: &str| format!("http://{addr}/api/v1{path}");
     // The peer is down while the first server runs: every message waits in the database.
-    let hook = http
-        .post(api("/webhooks"))
-        .bearer_auth(ADMIN)
-        .json(&serde_json::json!({"url": format!("http://127.0.0.1:{port}/in"), "event_types": ["custom.load"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(hook.status(), 201);
+    hook_to(&addr, port, "custom.load").await;
     let event: serde_json::Value = http
         .post(api("/events"))
         .bearer_auth(ADMIN)

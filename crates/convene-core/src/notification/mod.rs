@@ -59,6 +59,9 @@ pub enum Kind {
     RoomFailed,
     /// To an event's organizers: the Dashboard refused a participant push or stayed away.
     SyncFailed,
+    /// To administrators: a webhook endpoint started failing, recovered or was turned off, or a
+    /// message's last attempt to it failed.
+    WebhookHealth,
     /// An administrator's message.
     Announcement,
     /// An administrator checking the mail settings.
@@ -81,11 +84,12 @@ impl Channel {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::ParticipantRegistered,
         Kind::EventChanged,
         Kind::RoomFailed,
         Kind::SyncFailed,
+        Kind::WebhookHealth,
         Kind::Announcement,
         Kind::TestMail,
     ];
@@ -96,6 +100,7 @@ impl Kind {
             Kind::EventChanged => "event_changed",
             Kind::RoomFailed => "room_failed",
             Kind::SyncFailed => "sync_failed",
+            Kind::WebhookHealth => "webhook_health",
             Kind::Announcement => "announcement",
             Kind::TestMail => "test_mail",
         }

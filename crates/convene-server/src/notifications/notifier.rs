@@ -179,6 +179,12 @@ impl<'a> Planner<'a> {
                             .await?;
                     }
                 }
+                EventType::EndpointDisabled
+                | EventType::EndpointFailing
+                | EventType::EndpointRecovered
+                | EventType::DeliveryExhausted => {
+                    self.tell_admins(*event_type, &m.data, &m.id).await?;
+                }
                 EventType::ConferenceFailed => {
                     let session = &m.data["conference"]["session"];
                     let Some(id) = session["event_id"]
@@ -222,8 +228,7 @@ impl<'a> Planner<'a> {
                 | EventType::PersonUpdated
                 | EventType::PersonDeleted
                 | EventType::OsdiRunCompleted
-                | EventType::OsdiConflictFlagged
-                | EventType::EndpointDisabled => {}
+                | EventType::OsdiConflictFlagged => {}
             }
         }
         for r in registrations.into_values() {
@@ -257,6 +262,37 @@ impl<'a> Planner<'a> {
     }
 
     /// Plans one kind of message to one user on the channels they want.
+    /// Tells every administrator about a webhook endpoint's health. A dead endpoint can exhaust
+    /// thousands of messages: of those, each admin is told once per endpoint and day.
+    async fn tell_admins(&mut self, t: EventType, data: &Value, message: &str) -> StoreResult<()> {
+        let webhook = &data["webhook"];
+        let what = match t {
+            EventType::EndpointFailing => "failing",
+            EventType::EndpointRecovered => "recovered",
+            EventType::EndpointDisabled => "disabled",
+            _ => "exhausted",
+        };
+        let ctx = minijinja::context! {
+            what,
+            webhook => Ctx::from_serialize(webhook),
+            delivery => Ctx::from_serialize(&data["delivery"]),
+            error => data["error"].as_str(),
+        };
+        let key = match t {
+            EventType::DeliveryExhausted => format!(
+                "delivery.exhausted:{}:{}",
+                webhook["id"].as_str().unwrap_or_default(),
+                self.clock.now().date()
+            ),
+            _ => message.to_owned(),
+        };
+        for admin in self.store.admins().await? {
+            self.tell(&admin, Kind::WebhookHealth, &ctx, &key, None)
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn tell(
         &mut self,
         user: &User,

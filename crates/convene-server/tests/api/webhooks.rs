@@ -149,7 +149,7 @@ app_tests! {
         assert!(r.str("disabled_reason").contains("410"));
         let told: Vec<_> = rx.received().into_iter().filter(|q| q.headers.get("webhook-id").is_some() && q.json()["event_metadata"]["event_type"] == "endpoint.disabled").collect();
         assert_eq!(told.len(), 1);
-        assert_eq!(told[0].json()["endpoint"]["id"], gone["id"]);
+        assert_eq!(told[0].json()["webhook"]["id"], gone["id"]);
         let _ = watcher;
         // Re-enabling clears the reason.
         let r = app.admin(Method::PATCH, &format!("/api/v1/webhooks/{}", gone["id"].as_str().unwrap())).json(&json!({"enabled": true})).send().await;
@@ -317,5 +317,58 @@ app_tests! {
         for name in ["user.created", "event.deleted", "organizer.added", "participant.visibility_changed", "endpoint.disabled", "webhook.test"] {
             assert!(types.iter().any(|t| t["name"] == name), "{name}");
         }
+    }
+}
+
+app_tests! {
+    config = |c| {
+        c.allow_private_targets = true;
+        c.delivery.retry_schedule_s = vec![5];
+        c.delivery.retry_jitter = 0.0;
+    };
+
+    async fn a_failing_endpoint_is_told_once_per_streak_exhausted_and_recovered(app: TestApp) {
+        let ops = Receiver::start().await;
+        hook(&app, &ops.url, json!({"event_types": ["endpoint.failing", "endpoint.recovered", "delivery.exhausted"]})).await;
+        let flaky = Receiver::start().await;
+        flaky.script([Answer::status(500), Answer::status(503), Answer::status(500)]);
+        let bad = hook(&app, &flaky.url, json!({"event_types": ["custom.thing"]})).await;
+        app.user_with_token("Ops").await;
+        let r = app.admin(Method::PATCH, "/api/v1/users/Ops").json(&json!({"is_admin": true})).send().await;
+        assert!(r.status < 300, "{}", r.text);
+        let admin = app.token_for("Ops").await;
+        let signal = |id: &str| app.admin(Method::POST, "/api/v1/signals").json(&json!({"type": "custom.thing", "id": id, "data": {}})).send();
+        assert_eq!(signal("s-1").await.status, 202);
+        app.drain().await;
+        assert_eq!(signal("s-2").await.status, 202);
+        app.drain().await;
+        app.clock.advance(Duration::seconds(6));
+        app.drain().await;
+        assert_eq!(flaky.received().len(), 3, "s-1 twice, s-2 once so far");
+        let told = || ops.received().iter().map(|r| r.json()).collect::<Vec<Value>>();
+        let types = |got: &[Value]| got.iter().map(|b| b["event_metadata"]["event_type"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+        let got = told();
+        assert_eq!(types(&got), ["endpoint.failing", "delivery.exhausted"], "one failing per streak; s-1 gave up");
+        let failing = &got[0];
+        // Operational data is not wrapped: its members stand beside `event_metadata`.
+        let data_of = |b: &Value| b.clone();
+        assert_eq!(data_of(failing)["webhook"]["id"], bad["id"], "{failing}");
+        assert_eq!(data_of(failing)["webhook"]["url"], flaky.url.as_str());
+        let exhausted = data_of(&got[1]);
+        assert_eq!(exhausted["delivery"]["event_type"], "custom.thing");
+        assert!(exhausted["error"].as_str().unwrap().contains("500"), "{exhausted}");
+
+        app.clock.advance(Duration::seconds(6));
+        app.drain().await;
+        let got = told();
+        assert_eq!(types(&got), ["endpoint.failing", "delivery.exhausted", "endpoint.recovered"], "s-2 went through on its retry");
+        assert_eq!(data_of(&got[2])["webhook"]["id"], bad["id"]);
+
+        let me = app.call(Method::GET, "/api/v1/me").token(&admin).send().await;
+        let inbox = app.call(Method::GET, &format!("/v1/users/{}/notifications", me.str("id"))).token(&admin).send().await;
+        let mut titles: Vec<String> = inbox.body["data"].as_array().unwrap().iter().map(|n| n["attributes"]["title"].as_str().unwrap().to_owned()).collect();
+        titles.sort();
+        let url = &flaky.url;
+        assert_eq!(titles, [format!("A delivery to {url} gave up"), format!("Webhook endpoint failing: {url}"), format!("Webhook endpoint recovered: {url}")], "admins are told");
     }
 }

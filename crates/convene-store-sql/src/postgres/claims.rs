@@ -3,7 +3,7 @@
 //! `LATERAL` join, and a round is written in a few statements over `UNNEST`ed arrays.
 
 use super::PgStore;
-use super::shared::deliveries::{DeliveryRow, claims_of, enabled_hooks, record_streaks};
+use super::shared::deliveries::{DeliveryRow, claims_of, enabled_hooks, record_health};
 use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult, fan_out};
@@ -145,7 +145,7 @@ pub(super) async fn finish_attempts(
     .bind(attempt(|r| r.attempt.response_body.clone()))
     .execute(&mut *tx)
     .await?;
-    record_streaks(&mut tx, kept.iter().copied()).await?;
+    record_health(&mut tx, &kept).await?;
     tx.commit().await?;
     Ok(done
         .iter()

@@ -1,8 +1,9 @@
-use super::Backend;
 use super::dialect::{Conn, DbTime, db_time, epoch_seconds, in_list, text_list, time_of};
 use super::webhooks::{WEBHOOK_COLUMNS, WebhookRow};
+use super::{Backend, emit_all};
 use crate::binds::Binds;
 use async_trait::async_trait;
+use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
 use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, EventTypes, Webhook};
 use convene_core::{DeliveryId, Timestamp, WebhookId};
@@ -129,27 +130,87 @@ pub(crate) async fn enabled_hooks(tx: &mut Conn) -> StoreResult<Vec<(String, Eve
         .collect())
 }
 
-/// Starts, keeps or ends each webhook's failure streak after a round of recorded attempts.
-pub(crate) async fn record_streaks<'a>(
+/// After a round: moves each endpoint's failure streak and emits what an operator acts on.
+/// `endpoint.failing` when a streak starts and `endpoint.recovered` when one ends, each once
+/// per streak (the conditional update that changes the row decides, whichever node runs it);
+/// `delivery.exhausted` when a delivery's last attempt failed (but not for a `delivery.exhausted`
+/// message itself, so a dead endpoint that subscribes to it cannot feed a chain).
+pub(crate) async fn record_health(
     tx: &mut Conn,
-    kept: impl Iterator<Item = &'a (&'a Claim, &'a AttemptRecord)>,
+    kept: &[&(&Claim, &AttemptRecord)],
 ) -> StoreResult<()> {
-    for (webhook, streak) in failure_streaks(kept) {
-        let sql = match streak {
-            None => {
-                "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL"
-            }
-            Some((_, true)) => "UPDATE webhooks SET failing_since = $2 WHERE id = $1",
-            Some((_, false)) => {
-                "UPDATE webhooks SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL"
-            }
+    let mut events = Vec::new();
+    for (webhook, streak) in failure_streaks(kept.iter().copied()) {
+        let of_hook = || {
+            kept.iter()
+                .filter(move |(c, _)| c.webhook.id.as_str() == webhook)
         };
-        sqlx::query(sql)
-            .binds((webhook, streak.map(|(since, _)| db_time(since))))
+        let Some((claim, _)) = of_hook().next() else {
+            continue;
+        };
+        let hook = &claim.webhook;
+        if matches!(streak, None | Some((_, true))) {
+            let sql = "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL";
+            if sqlx::query(sql)
+                .bind(webhook)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1
+            {
+                tracing::info!(webhook, "webhook endpoint recovered");
+                events.push(OutboundEvent::endpoint_health(
+                    EventType::EndpointRecovered,
+                    &hook.id,
+                    &hook.url,
+                    None,
+                ));
+            }
+        }
+        let Some((since, _)) = streak else { continue };
+        let sql = "UPDATE webhooks SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL";
+        let started = sqlx::query(sql)
+            .binds((webhook, db_time(since)))
             .execute(&mut *tx)
             .await?;
+        if started.rows_affected() == 1 {
+            let first = of_hook().find(|(_, r)| r.attempt.attempted_at == since);
+            let error = first.and_then(|(_, r)| failure(r));
+            tracing::warn!(webhook, error, "webhook endpoint failing");
+            events.push(OutboundEvent::endpoint_health(
+                EventType::EndpointFailing,
+                &hook.id,
+                &hook.url,
+                error,
+            ));
+        }
     }
-    Ok(())
+    for (claim, record) in kept {
+        let d = &claim.delivery;
+        if record.status == DeliveryStatus::Failed
+            && d.event_type != EventType::DeliveryExhausted.as_str()
+        {
+            let (hook, error) = (&claim.webhook, failure(record));
+            events.push(OutboundEvent::delivery_exhausted(
+                &hook.id,
+                &hook.url,
+                &d.id,
+                &d.event_type,
+                error,
+            ));
+        }
+    }
+    let at = kept.iter().map(|(_, r)| r.attempt.attempted_at).max();
+    match at {
+        Some(at) => emit_all(tx, events, at).await,
+        None => Ok(()),
+    }
+}
+
+/// What went wrong in an attempt, as an operator reads it.
+fn failure(record: &AttemptRecord) -> Option<&str> {
+    let a = &record.attempt;
+    a.error.as_deref().or(a.error_class.as_deref())
 }
 
 #[async_trait]

@@ -104,6 +104,14 @@ impl UserStore for Backend {
         Ok(rows.into_iter().map(User::from).collect())
     }
 
+    async fn admins(&self) -> StoreResult<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE is_admin ORDER BY username");
+        let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.reads())
+            .await?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
     async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE $1 IS NULL OR username > $1 ORDER BY username LIMIT $2"

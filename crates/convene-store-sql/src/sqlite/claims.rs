@@ -4,7 +4,7 @@
 
 use super::SqliteStore;
 use super::dialect::{micros, opt_micros};
-use super::shared::deliveries::{DeliveryRow, claims_of, enabled_hooks, record_streaks};
+use super::shared::deliveries::{DeliveryRow, claims_of, enabled_hooks, record_health};
 use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult, fan_out};
@@ -145,8 +145,9 @@ pub(super) async fn finish_attempts(
         .iter()
         .zip(&recorded)
         .filter(|(_, kept)| **kept)
-        .map(|(d, _)| d);
-    record_streaks(&mut tx, kept).await?;
+        .map(|(d, _)| d)
+        .collect::<Vec<_>>();
+    record_health(&mut tx, &kept).await?;
     tx.commit().await?;
     Ok(recorded)
 }
