@@ -117,15 +117,23 @@ impl EventType {
     }
 
     /// The one top-level key of the type's data: what the message is about.
+    /// Convene's own word on a webhook endpoint's health, about `data.webhook`.
+    pub fn is_operational(self) -> bool {
+        matches!(
+            self,
+            EventType::EndpointDisabled
+                | EventType::EndpointFailing
+                | EventType::EndpointRecovered
+                | EventType::DeliveryExhausted
+        )
+    }
+
     pub fn data_key(self) -> &'static str {
         match self {
             EventType::OsdiRunCompleted => return "run",
             EventType::OsdiConflictFlagged => return "flag",
             // Operational events: their subject is the webhook (data beside it, not under it).
-            EventType::EndpointDisabled
-            | EventType::EndpointFailing
-            | EventType::EndpointRecovered
-            | EventType::DeliveryExhausted => return "webhook",
+            t if t.is_operational() => return "webhook",
             _ => {}
         }
         self.as_str()

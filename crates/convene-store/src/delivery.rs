@@ -2,6 +2,7 @@
 
 use crate::StoreResult;
 use async_trait::async_trait;
+use convene_core::outbound::EventType;
 use convene_core::page::{Page, PageRequest};
 use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, Webhook};
 use convene_core::{DeliveryId, Timestamp, WebhookId};
@@ -140,18 +141,21 @@ pub trait DeliveryStore: Send + Sync {
 }
 
 /// Which enabled webhooks a message goes to: `(message index, webhook id)` for each pair whose
-/// types match, messages in order. The same plan on every backend.
+/// types match, messages (`(type, data)`) in order. The same plan on every backend. An endpoint
+/// is not sent operational events about itself: it could only hear it failed once well again.
 pub fn fan_out<'a>(
-    event_types: impl IntoIterator<Item = &'a str>,
+    messages: impl IntoIterator<Item = (&'a str, &'a Value)>,
     webhooks: &'a [(String, convene_core::webhook::EventTypes)],
 ) -> Vec<(usize, &'a str)> {
-    event_types
+    messages
         .into_iter()
         .enumerate()
-        .flat_map(|(i, event_type)| {
+        .flat_map(|(i, (event_type, data))| {
+            let operational = EventType::parse(event_type).is_some_and(EventType::is_operational);
+            let about = data["webhook"]["id"].as_str().filter(|_| operational);
             webhooks
                 .iter()
-                .filter(move |(_, types)| types.matches(event_type))
+                .filter(move |(id, types)| types.matches(event_type) && about != Some(id.as_str()))
                 .map(move |(id, _)| (i, id.as_str()))
         })
         .collect()

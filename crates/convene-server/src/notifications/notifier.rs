@@ -261,7 +261,6 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
-    /// Plans one kind of message to one user on the channels they want.
     /// Tells every administrator about a webhook endpoint's health. A dead endpoint can exhaust
     /// thousands of messages: of those, each admin is told once per endpoint and day.
     async fn tell_admins(&mut self, t: EventType, data: &Value, message: &str) -> StoreResult<()> {
@@ -293,6 +292,7 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
+    /// Plans one kind of message to one user on the channels they want.
     async fn tell(
         &mut self,
         user: &User,

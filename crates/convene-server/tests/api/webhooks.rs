@@ -363,6 +363,7 @@ app_tests! {
         let got = told();
         assert_eq!(types(&got), ["endpoint.failing", "delivery.exhausted", "endpoint.recovered"], "s-2 went through on its retry");
         assert_eq!(data_of(&got[2])["webhook"]["id"], bad["id"]);
+        assert_eq!(flaky.received().len(), 4, "s-2's retry, and nothing about its own health");
 
         let me = app.call(Method::GET, "/api/v1/me").token(&admin).send().await;
         let inbox = app.call(Method::GET, &format!("/v1/users/{}/notifications", me.str("id"))).token(&admin).send().await;

@@ -26,7 +26,7 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
         return Ok(0);
     }
     let hooks = enabled_hooks(&mut tx).await?;
-    let plan = fan_out(messages.iter().map(|m| m.2.as_str()), &hooks);
+    let plan = fan_out(messages.iter().map(|m| (m.2.as_str(), &m.3.0)), &hooks);
     let pick = |f: fn(&Undispatched) -> String| {
         plan.iter()
             .map(|(i, _)| f(&messages[*i]))

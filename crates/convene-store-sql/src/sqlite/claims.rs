@@ -29,7 +29,7 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
     }
     let hooks = enabled_hooks(&mut tx).await?;
     // One statement for the whole plan: the rows travel as one JSON array.
-    let rows: Vec<Value> = fan_out(messages.iter().map(|m| m.2.as_str()), &hooks)
+    let rows: Vec<Value> = fan_out(messages.iter().map(|m| (m.2.as_str(), &m.3.0)), &hooks)
         .into_iter()
         .map(|(i, hook)| {
             let (_, id, event_type, data, occurred_at, source) = &messages[i];
