@@ -24,6 +24,42 @@ const ENVS: [(&str, &str); 5] = [
     ("CONVENE_DELIVERY__TIMEOUT_S", "2"),
 ];
 
+/// Posts one signal of `kind` with id `id`; the status the server answered.
+async fn post_signal(
+    http: &reqwest::Client,
+    addr: &str,
+    id: &str,
+    kind: &str,
+    i: usize,
+) -> reqwest::StatusCode {
+    http.post(format!("http://{addr}/api/v1/signals"))
+        .bearer_auth(ADMIN)
+        .json(&serde_json::json!({"id": id, "type": kind, "data": {"n": {"i": i}}}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// The `webhook-id`s the peer received, once `done` says they are enough or after 60 s.
+async fn delivered_ids(
+    peer: &Receiver,
+    done: impl Fn(&HashSet<String>) -> bool,
+) -> HashSet<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ids: HashSet<String> = peer
+            .received()
+            .iter()
+            .map(|r| r.header("webhook-id").to_owned())
+            .collect();
+        if done(&ids) || Instant::now() > deadline {
+            return ids;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// A loopback port nothing listens on, for a peer that starts later.
 fn free_port() -> u16 {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -46,38 +82,19 @@ async fn hook_to(addr: &str, port: u16, types: &str) {
 async fn a_killed_server_delivers_every_accepted_signal_after_restart() {
     let dir = Dir::new();
     let port = free_port();
-    let envs = ENVS;
-    let (mut first, addr) = serve(&dir.0, &envs);
+    let (mut first, addr) = serve(&dir.0, &ENVS);
     let http = convene_testkit::http_client();
-    let api = |path: &str| format!("http://{addr}/api/v1{path}");
     hook_to(&addr, port, "custom.kill").await;
     for i in 0..20 {
-        let r = http
-            .post(api("/signals"))
-            .bearer_auth(ADMIN)
-            .json(&serde_json::json!({"id": format!("k-{i}"), "type": "custom.kill", "data": {"n": {"i": i}}}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 202);
+        let status = post_signal(&http, &addr, &format!("k-{i}"), "custom.kill", i).await;
+        assert_eq!(status, 202);
     }
     signal(&first, "KILL");
     wait_exit(&mut first, Duration::from_secs(10));
 
     let peer = Receiver::start_on(port).await;
-    let (mut second, _) = serve(&dir.0, &envs);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let delivered = loop {
-        let ids: HashSet<String> = peer
-            .received()
-            .iter()
-            .map(|r| r.header("webhook-id").to_owned())
-            .collect();
-        if ids.len() >= 20 || Instant::now() > deadline {
-            break ids;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let (mut second, _) = serve(&dir.0, &ENVS);
+    let delivered = delivered_ids(&peer, |ids| ids.len() >= 20).await;
     signal(&second, "TERM");
     assert!(wait_exit(&mut second, Duration::from_secs(20)).success());
     let expected: HashSet<String> = (0..20).map(|i| format!("k-{i}")).collect();
@@ -92,14 +109,7 @@ async fn post_until(addr: String, stop: Arc<AtomicBool>, count: Arc<AtomicUsize>
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let r = http
-            .post(format!("http://{addr}/api/v1/signals"))
-            .bearer_auth(ADMIN)
-            .json(&serde_json::json!({"id": format!("b-{i}"), "type": "custom.load", "data": {"n": {"i": i}}}))
-            .send()
-            .await
-            .unwrap();
-        if r.status() == 202 {
+        if post_signal(&http, &addr, &format!("b-{i}"), "custom.load", i).await == 202 {
             accepted.push(format!("b-{i}"));
             count.fetch_add(1, Ordering::SeqCst);
         }
@@ -111,8 +121,7 @@ async fn post_until(addr: String, stop: Arc<AtomicBool>, count: Arc<AtomicUsize>
 async fn a_backup_taken_under_writes_restores_every_accepted_message_and_participant() {
     let dir = Dir::new();
     let port = free_port();
-    let envs = ENVS;
-    let (mut first, addr) = serve(&dir.0, &envs);
+    let (mut first, addr) = serve(&dir.0, &ENVS);
     let http = convene_testkit::http_client();
     let api = |path: &str| format!("http://{addr}/api/v1{path}");
     // The peer is down while the first server runs: every message waits in the database.
@@ -178,7 +187,7 @@ async fn a_backup_taken_under_writes_restores_every_accepted_message_and_partici
     let peer = Receiver::start_on(port).await;
     let restored = Dir::new();
     let copy = format!("sqlite://{}", dir.0.join("copy.db").display());
-    let mut restored_envs = envs.to_vec();
+    let mut restored_envs = ENVS.to_vec();
     restored_envs.push(("CONVENE_DATABASE_URL", &copy));
     let (mut second, addr2) = serve(&restored.0, &restored_envs);
     let people: serde_json::Value = http
@@ -198,18 +207,7 @@ async fn a_backup_taken_under_writes_restores_every_accepted_message_and_partici
         .collect();
     assert_eq!(names, ["Ada", "Grace"], "{people}");
     let must = &accepted[..before];
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let delivered = loop {
-        let ids: HashSet<String> = peer
-            .received()
-            .iter()
-            .map(|r| r.header("webhook-id").to_owned())
-            .collect();
-        if must.iter().all(|id| ids.contains(id)) || Instant::now() > deadline {
-            break ids;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let delivered = delivered_ids(&peer, |ids| must.iter().all(|id| ids.contains(id))).await;
     signal(&second, "TERM");
     assert!(wait_exit(&mut second, Duration::from_secs(20)).success());
     let missing: Vec<&String> = must.iter().filter(|id| !delivered.contains(*id)).collect();
