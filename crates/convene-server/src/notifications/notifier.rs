@@ -43,6 +43,8 @@ struct Planner<'a> {
     mailer: &'a Mailer,
     settings: EmailSettings,
     prefs: HashMap<String, Vec<Preference>>,
+    /// Read once per batch, when the first operational message asks for them.
+    admins: Option<Vec<User>>,
     notices: Notices,
 }
 
@@ -140,6 +142,7 @@ impl<'a> Planner<'a> {
             mailer,
             settings: mailer.settings(store).await?,
             prefs: HashMap::new(),
+            admins: None,
             notices: Notices::default(),
         })
     }
@@ -285,7 +288,10 @@ impl<'a> Planner<'a> {
             ),
             _ => message.to_owned(),
         };
-        for admin in self.store.admins().await? {
+        if self.admins.is_none() {
+            self.admins = Some(self.store.admins().await?);
+        }
+        for admin in self.admins.clone().unwrap_or_default() {
             self.tell(&admin, Kind::WebhookHealth, &ctx, &key, None)
                 .await?;
         }
