@@ -35,6 +35,36 @@ impl JobKind {
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
+
+    /// The peer a job of this kind talks to.
+    pub fn connector(self) -> Connector {
+        match self {
+            JobKind::DashboardPush => Connector::Dashboard,
+            JobKind::MailSend => Connector::Mail,
+            JobKind::ConferenceRoom | JobKind::ConferenceSlides => Connector::Conferencing,
+        }
+    }
+}
+
+/// The peers Convene's connectors talk to, as `connector.failed` and the log name them. Each
+/// has one failing streak, kept in the store so every node agrees when it starts and ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Connector {
+    Dashboard,
+    Conferencing,
+    Mail,
+    Osdi,
+}
+
+impl Connector {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Connector::Dashboard => "dashboard",
+            Connector::Conferencing => "conferencing",
+            Connector::Mail => "mail",
+            Connector::Osdi => "osdi",
+        }
+    }
 }
 
 impl std::fmt::Display for JobKind {

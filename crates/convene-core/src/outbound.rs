@@ -42,10 +42,11 @@ pub enum EventType {
     EndpointFailing,
     EndpointRecovered,
     DeliveryExhausted,
+    ConnectorFailed,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 29] = [
+    pub const ALL: [EventType; 30] = [
         EventType::UserCreated,
         EventType::UserUpdated,
         EventType::UserDeleted,
@@ -75,6 +76,7 @@ impl EventType {
         EventType::EndpointFailing,
         EventType::EndpointRecovered,
         EventType::DeliveryExhausted,
+        EventType::ConnectorFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +110,7 @@ impl EventType {
             EventType::EndpointFailing => "endpoint.failing",
             EventType::EndpointRecovered => "endpoint.recovered",
             EventType::DeliveryExhausted => "delivery.exhausted",
+            EventType::ConnectorFailed => "connector.failed",
         }
     }
 
@@ -248,6 +251,21 @@ impl OutboundEvent {
         let mut event = Self::endpoint_health(EventType::DeliveryExhausted, id, url, error);
         event.data["delivery"] = json!({"id": delivery.as_str(), "event_type": event_type});
         event
+    }
+
+    /// `connector.failed`: a connector's unit of work (`kind`, e.g. `dashboard.push`, about
+    /// `subject`, the id the work is keyed by) failed for good. Unwrapped, like the endpoint
+    /// events: `{connector, kind, subject, error}`.
+    pub fn connector_failed(
+        connector: crate::job::Connector,
+        kind: &str,
+        subject: &str,
+        error: &str,
+    ) -> Self {
+        Self {
+            event_type: EventType::ConnectorFailed,
+            data: json!({"connector": connector.as_str(), "kind": kind, "subject": subject, "error": error}),
+        }
     }
 
     /// `osdi.conflict.flagged` with the flag.
@@ -399,7 +417,8 @@ mod tests {
                     "person",
                     "run",
                     "flag",
-                    "webhook"
+                    "webhook",
+                    "connector"
                 ]
                 .contains(&t.data_key())
             );

@@ -150,6 +150,8 @@ pub struct Delivery {
     pub next_attempt_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The W3C `traceparent` of the request that caused the message, if it was traced.
+    pub traceparent: Option<String>,
 }
 
 /// One try, as logged.

@@ -83,16 +83,21 @@ impl Outbound {
     }
 
     /// A request to `url`, unless its host is an address the policy refuses. (A name is judged
-    /// when it is resolved, as the request connects.)
+    /// when it is resolved, as the request connects.) It carries the trace context of the work
+    /// in progress, if any.
     pub fn request(
         &self,
         method: reqwest::Method,
         url: &str,
     ) -> Result<reqwest::RequestBuilder, Refusal> {
-        match self.literal_refusal(url) {
-            Some(refusal) => Err(refusal),
-            None => Ok(self.client.request(method, url)),
+        if let Some(refusal) = self.literal_refusal(url) {
+            return Err(refusal);
         }
+        let request = self.client.request(method, url);
+        Ok(match crate::trace::traceparent() {
+            Some(parent) => request.header("traceparent", parent),
+            None => request,
+        })
     }
 
     /// An IP-literal URL never reaches the resolver, so it is judged here.

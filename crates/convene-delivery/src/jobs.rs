@@ -13,6 +13,7 @@ use std::sync::Arc;
 use time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// How one run of a job went, as its handler saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,11 +82,38 @@ impl JobRunner {
         Ok(jobs.len())
     }
 
+    /// Runs one job inside its span (`job dashboard.push`, with its subject and how it ended).
     async fn run_job(&self, job: &Job) -> StoreResult<()> {
+        let span = tracing::info_span!(
+            target: crate::trace::TARGET,
+            "connector job",
+            otel.name = %format_args!("job {}", job.kind),
+            job.kind = %job.kind,
+            job.subject = %job.subject,
+            job.attempt = job.attempts + 1,
+            job.outcome = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        self.run_job_in_span(job).instrument(span).await
+    }
+
+    async fn run_job_in_span(&self, job: &Job) -> StoreResult<()> {
         let result = match self.handlers.get(&job.kind) {
             Some(handler) => handler.run(job).await?,
             None => JobResult::Failed(format!("no handler for jobs of kind {}", job.kind)),
         };
+        let span = tracing::Span::current();
+        span.record(
+            "job.outcome",
+            match &result {
+                JobResult::Done => "done",
+                JobResult::Retry { .. } => "retry",
+                JobResult::Failed(_) => "failed",
+            },
+        );
+        if !matches!(result, JobResult::Done) {
+            span.record("otel.status_code", "ERROR");
+        }
         let at = self.clock.now();
         let end = match result {
             JobResult::Done => JobEnd::Done,

@@ -10,5 +10,6 @@ pub mod outcome;
 pub mod retry;
 pub mod signing;
 pub mod target;
+pub mod trace;
 pub mod wire;
 pub mod worker;

@@ -10,6 +10,7 @@ use convene_core::WebhookId;
 use convene_core::outbound::OutboundEvent;
 use convene_core::webhook::{Attempt, DeliveryStatus, Webhook};
 use convene_core::{Clock, Timestamp};
+use convene_store::cause::caused_by;
 use convene_store::{
     AttemptRecord, CONVENE_SOURCE, Claim, ClaimRequest, DeliveryWork, Signal, StoreResult,
 };
@@ -23,6 +24,7 @@ use std::sync::{Mutex, PoisonError};
 use time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// How long a finished send waits for others to share its transaction: a round whose sends all
 /// finish together is still recorded at once, and one held up by a slow endpoint records the
@@ -111,6 +113,7 @@ pub const RESERVED_HEADERS: &[&str] = &[
     "webhook-id",
     "webhook-timestamp",
     "webhook-signature",
+    "traceparent",
 ];
 
 impl Worker {
@@ -249,8 +252,31 @@ impl Worker {
         }
     }
 
-    /// Sends one claim; `None` when the endpoint's rate limit gave it back for later.
+    /// Sends one claim inside its span, a child of the request that caused the message; `None`
+    /// when the endpoint's rate limit gave it back for later.
     async fn attempt<'c>(&self, claim: &'c Claim) -> StoreResult<Option<Done<'c>>> {
+        let delivery = &claim.delivery;
+        let span = tracing::info_span!(
+            target: crate::trace::TARGET,
+            "webhook attempt",
+            otel.name = "POST webhook",
+            otel.kind = "client",
+            webhook.id = %claim.webhook.id,
+            delivery.id = %delivery.id,
+            delivery.attempt = delivery.attempts + 1,
+            event_type = %delivery.event_type,
+            http.response.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        if let Some(parent) = &delivery.traceparent {
+            crate::trace::adopt(&span, parent);
+        }
+        let cause = delivery.traceparent.clone();
+        caused_by(cause, self.send(claim).instrument(span)).await
+    }
+
+    async fn send<'c>(&self, claim: &'c Claim) -> StoreResult<Option<Done<'c>>> {
         let started = self.clock.now();
         let webhook = &claim.webhook;
         if let Some(rate) = webhook.rate_limit_per_s
@@ -288,6 +314,14 @@ impl Worker {
             &mut rand::rng(),
         );
         let class = sent.outcome.error_class();
+        let span = tracing::Span::current();
+        if let Some(status) = sent.outcome.status() {
+            span.record("http.response.status_code", status);
+        }
+        if let Some(class) = class {
+            span.record("error.type", class.as_str());
+            span.record("otel.status_code", "ERROR");
+        }
         let record = AttemptRecord {
             attempt: Attempt {
                 attempted_at: started,

@@ -63,6 +63,9 @@ fn describe(t: EventType) -> &'static str {
         EventType::DeliveryExhausted => {
             "A message's last attempt to a webhook endpoint failed: it will not be sent again unless retried."
         }
+        EventType::ConnectorFailed => {
+            "A connector's work failed for good: a Dashboard push refused or out of retries, a room, a mail after all providers, a CRM sync run aborted."
+        }
     }
 }
 
@@ -217,6 +220,12 @@ fn sample_message(t: EventType) -> OutboundEvent {
             &convene_core::DeliveryId::from_trusted("0193a0b4-9000-7c3d-8e9f-0a1b2c3d4e63".into()),
             "participant.registered",
             Some("timeout: no answer within 15 s"),
+        ),
+        EventType::ConnectorFailed => OutboundEvent::connector_failed(
+            convene_core::job::Connector::Dashboard,
+            "dashboard.push",
+            "0193a0b4-6000-7c3d-8e9f-0a1b2c3d4e50",
+            "HTTP 403: the course's secret does not match",
         ),
         EventType::EventSyncParticipantsUpdated => OutboundEvent::participants_synced(
             &event,

@@ -34,6 +34,7 @@ const KEYS: &[&str] = &[
     "secrets",
     "metrics",
     "retention",
+    "telemetry",
 ];
 
 /// A secret string: never printed, never serialised in clear.
@@ -94,6 +95,17 @@ pub struct Config {
     pub secrets: SecretsConfig,
     pub metrics: MetricsConfig,
     pub retention: RetentionConfig,
+    pub telemetry: TelemetryConfig,
+}
+
+/// Traces over OTLP/HTTP: off unless an endpoint is set here or in `OTEL_EXPORTER_OTLP_ENDPOINT`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// The collector's base URL; spans go to `{otlp_endpoint}/v1/traces`.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` on every span.
+    pub service_name: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -328,6 +340,14 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
+        }
+        if let Some(endpoint) = &self.telemetry.otlp_endpoint
+            && !url::Url::parse(endpoint).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            return invalid(
+                "telemetry.otlp_endpoint",
+                "must be an http:// or https:// URL",
+            );
         }
         let r = &self.retention;
         for (field, days) in [

@@ -28,6 +28,7 @@ pub mod secrets;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+mod traced;
 
 pub use config::Config;
 pub use startup::{Node, Role, run, shutdown_on_signals};

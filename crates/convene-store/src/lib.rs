@@ -3,6 +3,7 @@
 //! `convene-store-sql` implements them on SQLite and PostgreSQL; both must pass the conformance suite in [`testing`]. Every mutating method writes the outbound events
 //! it causes in the same transaction as the change.
 
+pub mod cause;
 mod conference;
 mod delivery;
 mod error;

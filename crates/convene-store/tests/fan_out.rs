@@ -24,6 +24,7 @@ fn claim(webhook: &WebhookId) -> Claim {
             next_attempt_at: Some(at),
             created_at: at,
             updated_at: at,
+            traceparent: None,
         },
         webhook: Webhook {
             id: webhook.clone(),

@@ -129,8 +129,14 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::load(cli.config.as_deref())?;
-    telemetry::init(config.log_format);
-    match cli.command {
+    let telemetry = telemetry::init(config.log_format, &config.telemetry)?;
+    let done = run(cli.command, config).await;
+    telemetry.shutdown().await;
+    done
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
         Command::Serve { role } => {
             let role = match role {
                 RoleArg::All => Role::All,

@@ -62,6 +62,9 @@ pub enum Kind {
     /// To administrators: a webhook endpoint started failing, recovered or was turned off, or a
     /// message's last attempt to it failed.
     WebhookHealth,
+    /// To administrators: a connector's work failed for good (a Dashboard push, a room, a mail,
+    /// a CRM sync run).
+    ConnectorFailed,
     /// An administrator's message.
     Announcement,
     /// An administrator checking the mail settings.
@@ -84,12 +87,13 @@ impl Channel {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::ParticipantRegistered,
         Kind::EventChanged,
         Kind::RoomFailed,
         Kind::SyncFailed,
         Kind::WebhookHealth,
+        Kind::ConnectorFailed,
         Kind::Announcement,
         Kind::TestMail,
     ];
@@ -101,6 +105,7 @@ impl Kind {
             Kind::RoomFailed => "room_failed",
             Kind::SyncFailed => "sync_failed",
             Kind::WebhookHealth => "webhook_health",
+            Kind::ConnectorFailed => "connector_failed",
             Kind::Announcement => "announcement",
             Kind::TestMail => "test_mail",
         }

@@ -186,8 +186,9 @@ impl<'a> Planner<'a> {
                 | EventType::EndpointFailing
                 | EventType::EndpointRecovered
                 | EventType::DeliveryExhausted => {
-                    self.tell_admins(*event_type, &m.data, &m.id).await?;
+                    self.webhook_health(*event_type, &m.data, &m.id).await?;
                 }
+                EventType::ConnectorFailed => self.connector_failed(&m.data).await?,
                 EventType::ConferenceFailed => {
                     let session = &m.data["conference"]["session"];
                     let Some(id) = session["event_id"]
@@ -266,7 +267,12 @@ impl<'a> Planner<'a> {
 
     /// Tells every administrator about a webhook endpoint's health. A dead endpoint can exhaust
     /// thousands of messages: of those, each admin is told once per endpoint and day.
-    async fn tell_admins(&mut self, t: EventType, data: &Value, message: &str) -> StoreResult<()> {
+    async fn webhook_health(
+        &mut self,
+        t: EventType,
+        data: &Value,
+        message: &str,
+    ) -> StoreResult<()> {
         let webhook = &data["webhook"];
         let what = match t {
             EventType::EndpointFailing => "failing",
@@ -288,12 +294,29 @@ impl<'a> Planner<'a> {
             ),
             _ => message.to_owned(),
         };
+        self.tell_admins(Kind::WebhookHealth, &ctx, &key).await
+    }
+
+    /// Tells every administrator that a connector's work failed for good: once per connector
+    /// and day, as a Dashboard outage fails every linked event's push.
+    async fn connector_failed(&mut self, data: &Value) -> StoreResult<()> {
+        let connector = data["connector"].as_str().unwrap_or_default();
+        let ctx = minijinja::context! {
+            connector,
+            kind => data["kind"].as_str(),
+            subject => data["subject"].as_str(),
+            error => data["error"].as_str(),
+        };
+        let key = format!("connector.failed:{connector}:{}", self.clock.now().date());
+        self.tell_admins(Kind::ConnectorFailed, &ctx, &key).await
+    }
+
+    async fn tell_admins(&mut self, kind: Kind, ctx: &Ctx, key: &str) -> StoreResult<()> {
         if self.admins.is_none() {
             self.admins = Some(self.store.admins().await?);
         }
         for admin in self.admins.clone().unwrap_or_default() {
-            self.tell(&admin, Kind::WebhookHealth, &ctx, &key, None)
-                .await?;
+            self.tell(&admin, kind, ctx, key, None).await?;
         }
         Ok(())
     }

@@ -14,12 +14,12 @@ macro_rules! embed {
 const FILES: &[(&str, &str)] = embed!(
     "en" => ["participant_registered.txt", "participant_registered.html", "event_changed.txt", "event_changed.html",
              "room_failed.txt", "room_failed.html", "sync_failed.txt", "sync_failed.html",
-             "webhook_health.txt", "webhook_health.html",
+             "webhook_health.txt", "webhook_health.html", "connector_failed.txt", "connector_failed.html",
              "announcement.txt", "announcement.html", "test_mail.txt", "test_mail.html",
              "_layout.txt", "_layout.html"],
     "de" => ["participant_registered.txt", "participant_registered.html", "event_changed.txt", "event_changed.html",
              "room_failed.txt", "room_failed.html", "sync_failed.txt", "sync_failed.html",
-             "webhook_health.txt", "webhook_health.html",
+             "webhook_health.txt", "webhook_health.html", "connector_failed.txt", "connector_failed.html",
              "announcement.txt", "announcement.html", "test_mail.txt", "test_mail.html",
              "_layout.txt", "_layout.html"]
 );

@@ -4,7 +4,7 @@
 
 use crate::support::{create_event, usernames};
 use convene_server::config::{Config, Secret};
-use convene_testkit::{Backend, Gate, Method, Reply, TestApp, spawn_app_with};
+use convene_testkit::{Backend, Gate, Method, Receiver, Reply, TestApp, spawn_app_with};
 use serde_json::{Value, json};
 use time::Duration;
 
@@ -358,6 +358,19 @@ async fn survives_a_dashboard_outage(backend: Backend) {
 
 async fn organizers_learn_of_a_refused_push(backend: Backend) {
     let Some(p) = pair(backend).await else { return };
+    let ops = Receiver::start().await;
+    let r =
+        p.a.admin(Method::POST, "/api/v1/webhooks")
+            .json(&json!({"url": ops.url, "event_types": ["connector.failed"]}))
+            .send()
+            .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r =
+        p.a.admin(Method::PATCH, "/api/v1/users/Alice")
+            .json(&json!({"is_admin": true}))
+            .send()
+            .await;
+    assert!(r.status < 300, "{}", r.text);
     let r = p.link(&p.b.base_url.clone(), COURSE, SECRET).await;
     assert_eq!(r.status, 201, "{}", r.text);
     p.a.drain().await;
@@ -387,6 +400,28 @@ async fn organizers_learn_of_a_refused_push(backend: Backend) {
         titles.contains(&"Participants of Spring meetup did not reach the Dashboard"),
         "{}",
         inbox.text
+    );
+    assert!(
+        titles.contains(&"A Dashboard push failed"),
+        "admins are told: {}",
+        inbox.text
+    );
+    p.a.drain().await;
+    let told: Vec<Value> = ops.received().iter().map(|r| r.json()).collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    let data = &told[0];
+    assert_eq!(data["event_metadata"]["event_type"], "connector.failed");
+    assert_eq!(
+        (&data["connector"], &data["kind"], &data["subject"]),
+        (
+            &json!("dashboard"),
+            &json!("dashboard.push"),
+            &json!(p.event)
+        )
+    );
+    assert!(
+        data["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{data}"
     );
 }
 

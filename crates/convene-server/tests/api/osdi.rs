@@ -388,6 +388,9 @@ app_tests! {
     async fn an_aborted_run_moves_no_cursor(app: TestApp) {
         let fake = OsdiFake::start((0..30).map(|i| person(&format!("an-{i}"), "P", &format!("F{i}"), &format!("p{i}@example.org"))).collect(), 10).await;
         let id = profile(&app, &fake, json!({})).await;
+        let ops = Receiver::start().await;
+        let r = app.admin(Method::POST, "/api/v1/webhooks").json(&json!({"url": ops.url, "event_types": ["connector.failed"]})).send().await;
+        assert_eq!(r.status, 201, "{}", r.text);
         // Page 1 is read, then five 500s on page 2 use up the attempts: the run aborts.
         fake.fail_matching("page=2", 500, 5);
         let r = app.admin(Method::POST, &format!("/api/v1/osdi/profiles/{id}/runs")).json(&json!({"origin": "remote"})).send().await;
@@ -397,6 +400,10 @@ app_tests! {
         let r = app.admin(Method::GET, &format!("/api/v1/osdi/runs/{run}")).send().await;
         assert_eq!(r.str("state"), "aborted");
         assert!(r.body["error"].as_str().unwrap().contains("500"), "{}", r.text);
+        app.drain().await;
+        let told: Vec<Value> = ops.received().iter().map(|r| r.json()).collect();
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert_eq!((told[0]["connector"].as_str(), told[0]["kind"].as_str(), told[0]["subject"].as_str()), (Some("osdi"), Some("osdi.people"), Some(run.as_str())));
         // No cursor moved: the next run walks from the start, without a modified filter.
         fake.clear_requests();
         let next = sync(&app, &id, "people", "remote").await;
@@ -408,6 +415,8 @@ app_tests! {
         sync(&app, &id, "people", "remote").await;
         let walk = fake.requests().into_iter().find(|r| r.starts_with("GET /api/v2/people")).unwrap();
         assert!(walk.contains("filter=modified_date+gt"), "{walk}");
+        app.drain().await;
+        assert_eq!(ops.received().len(), 1, "completed runs fail nothing");
     }
 
     async fn the_overlap_covers_the_lagging_filter_index(app: TestApp) {

@@ -10,13 +10,21 @@ use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult, fan_out};
 use serde_json::Value;
 use sqlx::types::Json;
 
-/// An outbox row not fanned out yet: seq, id, type, data, time, source.
-type Undispatched = (i64, String, String, Json<Value>, Timestamp, String);
+/// An outbox row not fanned out yet: seq, id, type, data, time, source, traceparent.
+type Undispatched = (
+    i64,
+    String,
+    String,
+    Json<Value>,
+    Timestamp,
+    String,
+    Option<String>,
+);
 
 pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> StoreResult<u32> {
     let mut tx = store.pool.begin().await?;
     let messages: Vec<Undispatched> = sqlx::query_as(
-        "SELECT seq, id, event_type, data, occurred_at, source FROM outbox
+        "SELECT seq, id, event_type, data, occurred_at, source, traceparent FROM outbox
              WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(i64::from(limit))
@@ -34,11 +42,12 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
     };
     sqlx::query(
             "INSERT INTO deliveries (id, webhook_id, message_id, event_type, data, source,
-                 occurred_at, status, attempts, next_attempt_at, created_at, updated_at)
+                 occurred_at, status, attempts, next_attempt_at, created_at, updated_at, traceparent)
              SELECT id, webhook_id, message_id, event_type, data::jsonb, source, occurred_at,
-                 'pending', 0, $8, $8, $8
+                 'pending', 0, $8, $8, $8, traceparent
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                 $7::timestamptz[]) AS t(id, webhook_id, message_id, event_type, data, source, occurred_at)
+                 $7::timestamptz[], $9::text[])
+                 AS t(id, webhook_id, message_id, event_type, data, source, occurred_at, traceparent)
              ON CONFLICT (webhook_id, message_id) DO NOTHING",
         )
         .bind(plan.iter().map(|_| DeliveryId::new().to_string()).collect::<Vec<_>>())
@@ -47,6 +56,7 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
         .binds((pick(|m| m.3.0.to_string()), pick(|m| m.5.clone())))
         .bind(plan.iter().map(|(i, _)| messages[*i].4).collect::<Vec<_>>())
         .bind(at)
+        .bind(plan.iter().map(|(i, _)| messages[*i].6.clone()).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
     let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();

@@ -7,6 +7,7 @@ use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
 use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, EventTypes, Webhook};
 use convene_core::{DeliveryId, Timestamp, WebhookId};
+use convene_store::cause::traceparent;
 use convene_store::{
     AttemptRecord, Claim, ClaimRequest, DeliveryStore, Signal, StoreError, StoreResult,
     failure_streaks,
@@ -16,7 +17,7 @@ use sqlx::types::Json;
 
 pub(crate) const DELIVERY_COLUMNS: &str =
     "id, webhook_id, message_id, event_type, data, source, occurred_at,
-    status, attempts, next_attempt_at, created_at, updated_at";
+    status, attempts, next_attempt_at, created_at, updated_at, traceparent";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct DeliveryRow {
@@ -32,6 +33,7 @@ pub(crate) struct DeliveryRow {
     next_attempt_at: Option<DbTime>,
     created_at: DbTime,
     updated_at: DbTime,
+    traceparent: Option<String>,
 }
 
 impl TryFrom<DeliveryRow> for Delivery {
@@ -52,6 +54,7 @@ impl TryFrom<DeliveryRow> for Delivery {
             next_attempt_at: r.next_attempt_at.map(time_of),
             created_at: time_of(r.created_at),
             updated_at: time_of(r.updated_at),
+            traceparent: r.traceparent,
         })
     }
 }
@@ -217,11 +220,11 @@ fn failure(record: &AttemptRecord) -> Option<&str> {
 impl DeliveryStore for Backend {
     async fn ingest_signal(&self, s: Signal) -> StoreResult<bool> {
         let done = sqlx::query(
-            "INSERT INTO outbox (id, event_type, data, occurred_at, source) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO outbox (id, event_type, data, occurred_at, source, traceparent)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
         )
         .binds((&s.id, &s.event_type, Json(&s.data)))
-        .binds((db_time(s.occurred_at), &s.source))
+        .binds((db_time(s.occurred_at), &s.source, traceparent()))
         .execute(self.writes())
         .await?;
         Ok(done.rows_affected() == 1)

@@ -1,4 +1,5 @@
 use super::Backend;
+use super::connectors::{Work, WorkEnd, record_work};
 use super::dialect::{Conn, DbTime, FOR_UPDATE, SKIP_LOCKED, db_time, in_list, text_list, time_of};
 use crate::binds::Binds;
 use async_trait::async_trait;
@@ -140,6 +141,17 @@ impl JobStore for Backend {
             .bind(db_time(at)),
         };
         query.execute(&mut *tx).await?;
+        let ended = match (end, moved) {
+            (JobEnd::Done, _) => WorkEnd::Worked,
+            (JobEnd::Failed(error), false) => WorkEnd::Failed(error),
+            (JobEnd::Failed(error) | JobEnd::RetryAt { error, .. }, _) => WorkEnd::Failing(error),
+        };
+        let work = Work {
+            connector: job.kind.connector(),
+            kind: job.kind.as_str(),
+            subject: &job.subject,
+        };
+        record_work(&mut tx, &work, ended, at).await?;
         tx.commit().await?;
         Ok(true)
     }

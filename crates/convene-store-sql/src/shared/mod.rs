@@ -9,6 +9,7 @@ pub(super) use outbox::{OutboxRow, emit, emit_all, outbox_messages};
 
 mod admin;
 mod conference;
+mod connectors;
 mod decks;
 pub(super) mod deliveries;
 mod events;

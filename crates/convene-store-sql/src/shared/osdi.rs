@@ -107,11 +107,13 @@ mod rows {
     }
 }
 
+use super::connectors::{Work, WorkEnd, record_work};
 use super::{Backend, emit};
 use crate::binds::Binds;
 use crate::violation::{gone, taken};
 use async_trait::async_trait;
 use convene_core::clock::micros;
+use convene_core::job::Connector;
 use convene_core::outbound::OutboundEvent;
 use convene_core::{EventId, PersonId, Timestamp};
 use convene_store::{
@@ -348,6 +350,14 @@ impl OsdiStore for Backend {
             .await?;
         }
         emit(&mut tx, run_event(run, state, counts, error), at).await?;
+        let kind = format!("osdi.{}", run.job);
+        let work = Work {
+            connector: Connector::Osdi,
+            kind: &kind,
+            subject: &run.id,
+        };
+        let ended = error.map_or(WorkEnd::Worked, WorkEnd::Failed);
+        record_work(&mut tx, &work, ended, at).await?;
         tx.commit().await?;
         Ok(true)
     }

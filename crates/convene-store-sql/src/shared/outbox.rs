@@ -6,15 +6,17 @@ use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::Timestamp;
 use convene_core::outbound::OutboundEvent;
+use convene_store::cause::traceparent;
 use convene_store::{MessageType, OutboxMessage, OutboxStore, StoreResult};
 use serde_json::{Value, json};
 use sqlx::types::Json;
 
 /// Writes one outbound event to the outbox inside the caller's transaction.
 pub(crate) async fn emit(conn: &mut Conn, msg: OutboundEvent, at: Timestamp) -> StoreResult<()> {
-    sqlx::query("INSERT INTO outbox (id, event_type, data, occurred_at) VALUES ($1, $2, $3, $4)")
+    let sql = "INSERT INTO outbox (id, event_type, data, occurred_at, traceparent) VALUES ($1, $2, $3, $4, $5)";
+    sqlx::query(sql)
         .binds((uuid::Uuid::now_v7().to_string(), msg.event_type.as_str()))
-        .binds((Json(&msg.data), db_time(at)))
+        .binds((Json(&msg.data), db_time(at), traceparent()))
         .execute(conn)
         .await?;
     Ok(())
@@ -40,12 +42,12 @@ pub(crate) async fn emit_all(
         })
         .collect();
     let sql = format!(
-        "INSERT INTO outbox (id, event_type, data, occurred_at)
-         SELECT value ->> 0, value ->> 1, value -> 2, $2 FROM {} ORDER BY key",
+        "INSERT INTO outbox (id, event_type, data, occurred_at, traceparent)
+         SELECT value ->> 0, value ->> 1, value -> 2, $2, $3 FROM {} ORDER BY key",
         json_rows(1)
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
-        .binds((Json(&rows), db_time(at)))
+        .binds((Json(&rows), db_time(at), traceparent()))
         .execute(conn)
         .await?;
     Ok(())

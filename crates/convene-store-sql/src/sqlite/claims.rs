@@ -11,14 +11,22 @@ use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult, fan_out};
 use serde_json::Value;
 use sqlx::types::Json;
 
-/// An outbox row not fanned out yet: seq, id, type, data, time, source.
-type Undispatched = (i64, String, String, Json<Value>, i64, String);
+/// An outbox row not fanned out yet: seq, id, type, data, time, source, traceparent.
+type Undispatched = (
+    i64,
+    String,
+    String,
+    Json<Value>,
+    i64,
+    String,
+    Option<String>,
+);
 
 pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> StoreResult<u32> {
     // The single writer connection serialises dispatchers: no row is taken twice.
     let mut tx = store.writer.begin().await?;
     let messages: Vec<Undispatched> = sqlx::query_as(
-        "SELECT seq, id, event_type, data, occurred_at, source FROM outbox
+        "SELECT seq, id, event_type, data, occurred_at, source, traceparent FROM outbox
              WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1",
     )
     .bind(i64::from(limit))
@@ -32,7 +40,7 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
     let rows: Vec<Value> = fan_out(messages.iter().map(|m| (m.2.as_str(), &m.3.0)), &hooks)
         .into_iter()
         .map(|(i, hook)| {
-            let (_, id, event_type, data, occurred_at, source) = &messages[i];
+            let (_, id, event_type, data, occurred_at, source, traceparent) = &messages[i];
             serde_json::json!([
                 DeliveryId::new().as_str(),
                 hook,
@@ -40,15 +48,16 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
                 event_type,
                 data.0,
                 source,
-                occurred_at
+                occurred_at,
+                traceparent
             ])
         })
         .collect();
     sqlx::query(
         "INSERT INTO deliveries (id, webhook_id, message_id, event_type, data, source,
-                 occurred_at, status, attempts, next_attempt_at, created_at, updated_at)
+                 occurred_at, status, attempts, next_attempt_at, created_at, updated_at, traceparent)
              SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value -> 4, value ->> 5,
-                 value ->> 6, 'pending', 0, $2, $2, $2
+                 value ->> 6, 'pending', 0, $2, $2, $2, value ->> 7
              FROM json_each($1)
              WHERE true -- SQLite needs a WHERE before ON CONFLICT after a SELECT
              ON CONFLICT (webhook_id, message_id) DO NOTHING",

@@ -1,6 +1,7 @@
 //! Conformance cases for webhooks, the outbox fan-out, leases and the attempt log.
 
 use super::{TestStore, now, user};
+use crate::cause::caused_by;
 use crate::{AttemptRecord, Claim, ClaimRequest, DeliveryStore, NewWebhook, Signal, StoreResult};
 use async_trait::async_trait;
 use convene_core::page::PageRequest;
@@ -127,12 +128,20 @@ pub async fn dispatch_fans_out_once_to_matching_enabled_webhooks(store: TestStor
     let only = webhook(&store, &["custom.wanted"]).await;
     let off = webhook(&store, &["*"]).await;
     store.disable_webhook(&off.id, "off", now()).await.unwrap();
-    user(&store, "Alice").await; // user.created, from the domain
+    // Each message carries the trace context of the work that wrote it, to its deliveries.
+    let traced = |n: u8| {
+        Some(format!(
+            "00-0af7651916cd43dd8448eb211c80319{n}-b7ad6b7169203331-01"
+        ))
+    };
+    caused_by(traced(1), user(&store, "Alice")).await; // user.created, from the domain
     assert!(
-        store
-            .ingest_signal(signal("s-1", "custom.wanted"))
-            .await
-            .unwrap()
+        caused_by(
+            traced(2),
+            store.ingest_signal(signal("s-1", "custom.wanted"))
+        )
+        .await
+        .unwrap()
     );
     assert!(
         !store
@@ -170,6 +179,8 @@ pub async fn dispatch_fans_out_once_to_matching_enabled_webhooks(store: TestStor
         ("s-1", "openedx")
     );
     assert_eq!(wanted.data, json!({"thing": {"id": "s-1"}}));
+    let causes: Vec<_> = to_all.iter().map(|d| d.traceparent.clone()).collect();
+    assert_eq!(causes, [None, traced(2), traced(1)]);
     assert_eq!(
         (wanted.status, wanted.attempts),
         (DeliveryStatus::Pending, 0)

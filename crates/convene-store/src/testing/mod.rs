@@ -17,6 +17,7 @@ use std::sync::Arc;
 use time::Duration;
 
 mod conference;
+mod connectors;
 mod delivery;
 mod notification;
 mod osdi;
@@ -26,6 +27,7 @@ mod sync;
 mod web;
 mod webfilter;
 pub use conference::*;
+pub use connectors::*;
 pub use delivery::*;
 pub use notification::*;
 pub use osdi::*;
@@ -635,7 +637,8 @@ macro_rules! conformance_suite {
             people_keep_their_fields_tags_and_deletion_records,
             osdi_runs_are_one_per_profile_leased_and_resumable,
             osdi_pairs_tombstones_and_flags_park_what_they_name,
-            retention_removes_only_final_rows_older_than_their_cutoff);
+            retention_removes_only_final_rows_older_than_their_cutoff,
+            connector_work_that_fails_for_good_is_announced);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

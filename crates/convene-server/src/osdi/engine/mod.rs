@@ -13,6 +13,7 @@ mod tags;
 use super::settings::{Job, Origin, ProfileSettings};
 use convene_core::{Clock, Timestamp};
 use convene_delivery::limits::RateLimits;
+use convene_delivery::trace::TARGET;
 use convene_osdi::client::{CallError, OsdiClient};
 use convene_store::seal::Keyring;
 use convene_store::{Profile, Progress, RecordLog, Run, Store, StoreError, StoreResult, SyncError};
@@ -21,6 +22,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tracing::Instrument;
 
 pub struct Engine {
     pub store: Arc<dyn Store>,
@@ -255,7 +257,19 @@ impl Ctx<'_> {
         url: &str,
         number: &mut Option<u64>,
     ) -> Step<(Vec<Value>, Option<String>)> {
-        let page = match self.call(Method::GET, url, None, true).await? {
+        let span = tracing::info_span!(
+            target: TARGET,
+            "osdi page",
+            otel.name = "GET osdi page",
+            otel.kind = "client",
+            osdi.page = number.map_or(1, |n| n + 1),
+            url.path = url::Url::parse(url).ok().map(|u| u.path().to_owned()),
+        );
+        let read = self
+            .call(Method::GET, url, None, true)
+            .instrument(span)
+            .await?;
+        let page = match read {
             Ok(page) => page,
             Err(r) => {
                 return Err(Stop::Aborted(format!(
@@ -297,8 +311,29 @@ impl Engine {
         )
     }
 
-    /// Executes (or resumes) a run claimed under its lease, then records how it ended.
+    /// Executes (or resumes) a run claimed under its lease, then records how it ended; inside
+    /// its span, the parent of its pages'.
     pub async fn execute(&self, run: Run, watch: &dyn Watch) -> StoreResult<Ended> {
+        let span = tracing::info_span!(
+            target: TARGET,
+            "osdi run",
+            otel.name = %format_args!("osdi run {}", run.job),
+            osdi.run = %run.id,
+            osdi.profile = %run.profile_id,
+            osdi.origin = %run.origin,
+            otel.status_code = tracing::field::Empty,
+        );
+        let ended = self
+            .execute_in_span(run, watch)
+            .instrument(span.clone())
+            .await;
+        if !matches!(ended, Ok(Ended::Completed)) {
+            span.record("otel.status_code", "ERROR");
+        }
+        ended
+    }
+
+    async fn execute_in_span(&self, run: Run, watch: &dyn Watch) -> StoreResult<Ended> {
         let Some(profile) = self.store.profile(&run.profile_id).await? else {
             return Ok(Ended::Aborted("the profile was deleted".into()));
         };
