@@ -1,12 +1,12 @@
-//! The HTTP side: every request waits for a token of its API token's bucket, is sent with the
+//! The HTTP side: every request waits for its API token's window (`throttle`), is sent with the
 //! `OSDI-API-Token` header, and is judged by [`crate::retry::decide`]. Redirects are not
 //! followed; a PUT is never turned into a POST. Requests go only to the entry point's own origin
 //! (a link in a remote document naming another host is refused, so the token never leaves it),
 //! through the guarded outbound client (the target policy applies at connect time).
 
 use crate::retry::{Answer, Decision, RetryConfig, decide};
+use crate::throttle::Throttle;
 use convene_delivery::http::{Outbound, refusal};
-use convene_delivery::limits::RateLimits;
 use convene_delivery::outcome::parse_retry_after;
 use reqwest::Method;
 use serde_json::Value;
@@ -17,7 +17,30 @@ pub enum CallError {
     /// This request failed for good (a 4xx other than 429): its record fails, the run goes on.
     Failed { status: u16, excerpt: String },
     /// Out of attempts, or a failure that cannot be retried safely: the run aborts.
-    Aborted(String),
+    Aborted(Abort),
+}
+
+/// Why a run stops: what happened and, when the server answered, the status that ended it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Abort {
+    pub status: Option<u16>,
+    pub why: String,
+}
+
+impl Abort {
+    /// An abort no answer of the server caused (a refused URL, a page that does not advance).
+    pub fn because(why: impl Into<String>) -> Self {
+        Self {
+            status: None,
+            why: why.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Abort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
 }
 
 #[derive(Clone)]
@@ -27,8 +50,8 @@ pub struct OsdiClient {
     origin: url::Origin,
     token: String,
     rate_per_s: u32,
-    /// Shared by every client of the same API token: one bucket per token.
-    limits: Arc<RateLimits<String>>,
+    /// Shared by every client in the process: one window per API token.
+    throttle: Arc<Throttle>,
     retry: RetryConfig,
 }
 
@@ -38,7 +61,7 @@ impl OsdiClient {
     pub fn new(
         token: &str,
         rate_per_s: u32,
-        limits: Arc<RateLimits<String>>,
+        throttle: Arc<Throttle>,
         retry: RetryConfig,
         http: Outbound,
         entry_point: &str,
@@ -50,21 +73,8 @@ impl OsdiClient {
             origin,
             token: token.to_owned(),
             rate_per_s,
-            limits,
+            throttle,
             retry,
-        }
-    }
-
-    async fn wait_for_token(&self) {
-        loop {
-            match self.limits.take(
-                &self.token,
-                self.rate_per_s,
-                time::OffsetDateTime::now_utc(),
-            ) {
-                Ok(()) => return,
-                Err(wait) => tokio::time::sleep(wait.unsigned_abs()).await,
-            }
         }
     }
 
@@ -78,7 +88,7 @@ impl OsdiClient {
         idempotent: bool,
     ) -> Result<Value, CallError> {
         let refused = |why: &dyn std::fmt::Display| {
-            CallError::Aborted(format!("{method} {url} refused: {why}"))
+            CallError::Aborted(Abort::because(format!("{method} {url} refused: {why}")))
         };
         let same_origin = url::Url::parse(url).is_ok_and(|u| u.origin() == self.origin);
         if !same_origin {
@@ -89,7 +99,7 @@ impl OsdiClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.wait_for_token().await;
+            self.throttle.start(&self.token, self.rate_per_s).await;
             let mut request = self
                 .http
                 .request(method.clone(), url)
@@ -139,15 +149,19 @@ impl OsdiClient {
                     });
                 }
                 Decision::AbortRun => {
-                    let what = match answer {
-                        Answer::Status { status, .. } => {
-                            format!("{method} {url} answered {status} on attempt {attempt}")
-                        }
-                        Answer::Connection => {
-                            format!("{method} {url} unreachable on attempt {attempt}: {text}")
-                        }
+                    let abort = match answer {
+                        Answer::Status { status, .. } => Abort {
+                            status: Some(status),
+                            why: format!(
+                                "{method} {url} answered {status} on attempt {attempt}: {}",
+                                text.chars().take(200).collect::<String>()
+                            ),
+                        },
+                        Answer::Connection => Abort::because(format!(
+                            "{method} {url} unreachable on attempt {attempt}: {text}"
+                        )),
                     };
-                    return Err(CallError::Aborted(what));
+                    return Err(CallError::Aborted(abort));
                 }
             }
         }
@@ -166,7 +180,7 @@ impl OsdiClient {
             let page = self.call(Method::GET, &url, None, true).await?;
             pages += 1;
             next = crate::paging::next_page(&page, number)
-                .map_err(|e| CallError::Aborted(format!("paging: {e:?}")))?;
+                .map_err(|e| CallError::Aborted(Abort::because(format!("paging: {e:?}"))))?;
             number = page["page"].as_u64().or(number);
             each(crate::paging::records(&page));
         }

@@ -9,3 +9,4 @@ pub mod mapping;
 pub mod merge;
 pub mod paging;
 pub mod retry;
+pub mod throttle;

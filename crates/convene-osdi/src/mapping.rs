@@ -3,6 +3,7 @@
 
 use crate::canonical::{Canonical, Field, Postal};
 use serde_json::{Map, Value, json};
+use time::format_description::well_known::Rfc3339;
 
 /// The local person as the sync sees it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,6 +106,62 @@ pub fn remote_to_canonical(person: &Value) -> Canonical {
         language: person["languages_spoken"].get(0).and_then(text),
         postal: postal(address),
     }
+}
+
+/// Why a remote person does not parse into the canonical form, if it does not: a member of the
+/// wrong type (an email list given as a string, a `modified_date` that is no date). Such a
+/// record is written nowhere; reading it leniently would make an email-less contact of it.
+pub fn malformed(person: &Value) -> Option<String> {
+    let Value::Object(members) = person else {
+        return Some("the record is not an object".into());
+    };
+    let texts = ["given_name", "family_name", "modified_date", "created_date"];
+    let lists = [
+        ("email_addresses", &["address", "status"][..]),
+        ("phone_numbers", &["number", "status", "number_type"][..]),
+        (
+            "postal_addresses",
+            &["locality", "region", "postal_code", "country"][..],
+        ),
+    ];
+    for (name, value) in members {
+        let name = name.as_str();
+        let fits = if texts.contains(&name) {
+            value.is_null() || value.is_string()
+        } else if let Some((_, inner)) = lists.iter().find(|(list, _)| *list == name) {
+            value.as_array().is_some_and(|items| {
+                items.iter().all(|item| {
+                    item.as_object().is_some_and(|o| {
+                        inner
+                            .iter()
+                            .all(|k| o.get(*k).is_none_or(|v| v.is_null() || v.is_string()))
+                    }) && (name != "postal_addresses" || address_lines_fit(&item["address_lines"]))
+                })
+            })
+        } else if matches!(name, "identifiers" | "languages_spoken") {
+            value
+                .as_array()
+                .is_some_and(|items| items.iter().all(Value::is_string))
+        } else {
+            true
+        };
+        if !fits {
+            return Some(format!("{name} has the wrong type"));
+        }
+    }
+    match person.get("modified_date").and_then(Value::as_str) {
+        Some(date) if time::OffsetDateTime::parse(date, &Rfc3339).is_err() => {
+            Some(format!("modified_date {date:?} is not a date"))
+        }
+        _ => None,
+    }
+}
+
+fn address_lines_fit(lines: &Value) -> bool {
+    lines.is_null()
+        || lines
+            .as_array()
+            .is_some_and(|l| l.iter().all(Value::is_string))
 }
 
 /// The members of a PUT that writes `fields` of `person`; never `identifiers` or dates.
@@ -220,5 +277,31 @@ mod tests {
         assert_eq!(keys, ["given_name", "phone_numbers"]);
         assert_eq!(body["phone_numbers"][0]["number"], "12024561111");
         assert!(body.get("identifiers").is_none());
+    }
+
+    #[test]
+    fn records_of_the_wrong_shape_are_named() {
+        assert_eq!(malformed(&remote()), None);
+        let bad = |member: &str, value: Value| {
+            let mut r = remote();
+            r[member] = value;
+            malformed(&r)
+        };
+        assert!(bad("email_addresses", json!("a@example.org")).is_some());
+        assert!(bad("email_addresses", json!([{"address": 7}])).is_some());
+        assert!(bad("given_name", json!(["Lauren"])).is_some());
+        assert!(bad("modified_date", json!("yesterday")).is_some());
+        assert!(bad("modified_date", json!(1_700_000_000)).is_some());
+        assert!(bad("postal_addresses", json!([{"address_lines": "1 Main St"}])).is_some());
+        assert!(bad("identifiers", json!("action_network:1")).is_some());
+        assert_eq!(
+            bad("custom_fields", json!({"any": ["thing"]})),
+            None,
+            "unknown members pass"
+        );
+        assert_eq!(
+            malformed(&json!("a person")).as_deref(),
+            Some("the record is not an object")
+        );
     }
 }

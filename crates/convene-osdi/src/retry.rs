@@ -77,16 +77,20 @@ pub fn decide(
     }
 }
 
-/// Exponential from `backoff_initial_ms`, capped, with half of it jittered so clients that
-/// failed together do not return together.
+/// Exponential from `backoff_initial_ms`, capped at `backoff_max_ms`. Jitter adds up to half
+/// again, so clients that failed together do not return together; it never shortens the wait
+/// (the configured value is a floor) and never passes the cap.
 pub fn backoff(config: &RetryConfig, attempt: u32, jitter: f64) -> Duration {
     let factor = u64::from(config.backoff_factor.max(1)).saturating_pow(attempt.saturating_sub(1));
     let base = config
         .backoff_initial_ms
         .saturating_mul(factor)
         .min(config.backoff_max_ms);
-    let half = base / 2;
-    Duration::from_millis(half + (half as f64 * jitter.clamp(0.0, 1.0)) as u64)
+    let extra = (base as f64 / 2.0 * jitter.clamp(0.0, 1.0)) as u64;
+    Duration::from_millis(
+        base.saturating_add(extra)
+            .min(config.backoff_max_ms.max(base)),
+    )
 }
 
 #[cfg(test)]
@@ -128,11 +132,11 @@ mod tests {
         );
         assert_eq!(
             decide(&C, 2, &status(503), true, 0.0),
-            Decision::RetryAfter(Duration::from_millis(500))
+            Decision::RetryAfter(Duration::from_millis(1000))
         );
         assert_eq!(
             decide(&C, 1, &Answer::Connection, true, 0.999),
-            Decision::RetryAfter(Duration::from_millis(499))
+            Decision::RetryAfter(Duration::from_millis(749))
         );
         assert_eq!(
             decide(&C, 5, &status(503), true, 0.0),
@@ -147,14 +151,23 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_to_its_cap() {
-        let no_jitter: Vec<u64> = (1..=8)
-            .map(|a| backoff(&C, a, 0.0).as_millis() as u64)
-            .collect();
+    fn backoff_doubles_to_its_cap_and_jitter_only_adds() {
+        let waits = |jitter: f64| -> Vec<u64> {
+            (1..=8)
+                .map(|a| backoff(&C, a, jitter).as_millis() as u64)
+                .collect()
+        };
         assert_eq!(
-            no_jitter,
-            vec![250, 500, 1000, 2000, 4000, 8000, 15000, 15000]
+            waits(0.0),
+            vec![500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]
         );
-        assert_eq!(backoff(&C, 3, 0.5).as_millis(), 1500);
+        assert_eq!(
+            waits(0.999),
+            vec![749, 1499, 2999, 5998, 11996, 23992, 30000, 30000]
+        );
+        assert_eq!(backoff(&C, 3, 0.5).as_millis(), 2500);
+        // Five attempts wait at least 0.5 + 1 + 2 + 4 s between them, whatever the jitter.
+        let least: Duration = (1..C.max_attempts).map(|a| backoff(&C, a, 0.0)).sum();
+        assert_eq!(least, Duration::from_millis(7500));
     }
 }

@@ -1,10 +1,10 @@
 //! The HTTP discipline against a real local fake of Action Network.
 
 use convene_delivery::http::Outbound;
-use convene_delivery::limits::RateLimits;
 use convene_delivery::target::TargetPolicy;
 use convene_osdi::client::{CallError, OsdiClient};
 use convene_osdi::retry::RetryConfig;
+use convene_osdi::throttle::Throttle;
 use convene_testkit::osdi::{OsdiFake, person};
 use reqwest::Method;
 use serde_json::json;
@@ -25,6 +25,11 @@ fn people(n: usize) -> Vec<serde_json::Value> {
 }
 
 fn client(rate: u32, fake: &OsdiFake) -> OsdiClient {
+    sharing(rate, fake, Arc::default())
+}
+
+/// A client whose API token's window is `throttle` (shared with other clients of the token).
+fn sharing(rate: u32, fake: &OsdiFake, throttle: Arc<Throttle>) -> OsdiClient {
     let retry = RetryConfig {
         backoff_initial_ms: 20,
         backoff_max_ms: 100,
@@ -33,7 +38,7 @@ fn client(rate: u32, fake: &OsdiFake) -> OsdiClient {
     OsdiClient::new(
         "test-token-0000",
         rate,
-        Arc::new(RateLimits::default()),
+        throttle,
         retry,
         Outbound::new(
             TargetPolicy {
@@ -62,9 +67,10 @@ async fn a_walk_follows_next_through_the_throttle() {
     // Like Action Network, the last full page still links a next one: the walk ends on the
     // first empty page.
     assert_eq!((pages, seen), (21, 200));
-    // A burst of one second's worth (10), then 10 a second: the other 10 need about a second.
+    // Never more than 10 starts in any second: 21 requests need more than two.
+    assert!(fake.most_within(Duration::from_secs(1)) <= 10);
     assert!(
-        started.elapsed() >= Duration::from_millis(900),
+        started.elapsed() >= Duration::from_secs(2),
         "throttled: {:?}",
         started.elapsed()
     );
@@ -162,4 +168,59 @@ async fn other_client_errors_fail_the_record_and_exhaustion_aborts() {
         .await
         .unwrap();
     assert_eq!(r["given_name"], "Changed");
+}
+
+#[tokio::test]
+async fn concurrent_walks_sharing_a_token_share_its_limit() {
+    let fake = OsdiFake::start(people(40), 10).await;
+    let throttle = Arc::new(Throttle::default());
+    let (a, b) = (
+        sharing(4, &fake, throttle.clone()),
+        sharing(4, &fake, throttle),
+    );
+    let url = format!("{}people", fake.entry_point);
+    let (mut seen_a, mut seen_b) = (0, 0);
+    let (pages_a, pages_b) = tokio::join!(
+        a.walk(&url, |r| seen_a += r.len()),
+        b.walk(&url, |r| seen_b += r.len())
+    );
+    assert_eq!(
+        (pages_a.unwrap(), pages_b.unwrap(), seen_a, seen_b),
+        (5, 5, 40, 40)
+    );
+    assert_eq!(
+        fake.most_within(Duration::from_secs(1)),
+        4,
+        "four starts in any 1,000 ms, both walks together"
+    );
+}
+
+#[tokio::test]
+async fn retries_wait_at_least_the_configured_backoff() {
+    let fake = OsdiFake::start(people(1), 10).await;
+    fake.fail_next([(500, None); 5]);
+    let started = Instant::now();
+    let aborted = client(1000, &fake)
+        .call(
+            Method::GET,
+            &format!("{}people/p0", fake.entry_point),
+            None,
+            true,
+        )
+        .await;
+    let Err(CallError::Aborted(abort)) = aborted else {
+        panic!("{aborted:?}")
+    };
+    assert_eq!(abort.status, Some(500), "the status that ended it");
+    // 20, 40, 80 and 100 ms (the cap) at least: jitter only adds.
+    assert!(
+        started.elapsed() >= Duration::from_millis(240),
+        "{:?}",
+        started.elapsed()
+    );
+    let at = fake.arrivals();
+    let floors = [20, 40, 80, 100].map(Duration::from_millis);
+    for (gap, floor) in at.windows(2).map(|w| w[1] - w[0]).zip(floors) {
+        assert!(gap >= floor, "{gap:?} < {floor:?}");
+    }
 }

@@ -10,7 +10,6 @@ pub mod settings;
 use crate::config::Config;
 use anyhow::Context;
 use convene_core::Clock;
-use convene_delivery::limits::RateLimits;
 use convene_store::Store;
 use convene_store::seal::Keyring;
 use std::sync::Arc;
@@ -26,7 +25,7 @@ pub fn engine(
     Ok(engine::Engine {
         store,
         clock,
-        limits: Arc::new(RateLimits::default()),
+        throttle: Arc::default(),
         keys,
         lease: time::Duration::seconds(i64::try_from(config.osdi.lease_s).unwrap_or(120)),
         outbound: convene_delivery::http::Outbound::new(

@@ -385,6 +385,60 @@ app_tests! {
         assert!(local(&app, &bob).await["id"].is_string());
     }
 
+    async fn a_pulled_email_another_local_person_has_is_kept_out_and_flagged(app: TestApp) {
+        let fake = OsdiFake::start(vec![person("an-1", "Ann", "Lee", "ann@example.org"), person("an-2", "Bob", "Ray", "bob@example.org")], 10).await;
+        let id = profile(&app, &fake, json!({})).await;
+        sync(&app, &id, "people", "remote").await;
+        let all = people(&app).await;
+        let of = |name: &str| all.iter().find(|p| p["given_name"] == name).unwrap()["id"].as_str().unwrap().to_owned();
+        let (ann, bob) = (of("Ann"), of("Bob"));
+        // Bob's family email, on Action Network: Ann has it locally.
+        fake.edit_person("an-2", json!({"family_name": "Ray-Lee", "email_addresses": [{"primary": true, "address": "ann@example.org", "status": "subscribed"}]}));
+        let run = sync(&app, &id, "people", "remote").await;
+        assert_eq!(run.str("state"), "completed", "{}", run.text);
+        let bob_now = local(&app, &bob).await;
+        assert_eq!((bob_now["email"].as_str(), bob_now["family_name"].as_str()), (Some("bob@example.org"), Some("Ray-Lee")), "the other fields apply; the email stays");
+        assert_eq!(local(&app, &ann).await["email"], "ann@example.org");
+        let flags = app.admin(Method::GET, "/api/v1/osdi/flags").send().await;
+        let flag = &flags.body["data"][0];
+        assert_eq!((&flag["kind"], &flag["person_id"], &flag["remote_id"]), (&json!("email_collision_local"), &json!(bob), &json!("an-2")), "{}", flags.text);
+        assert!(flag["detail"].as_str().unwrap().contains(&ann), "names both people: {flag}");
+        // Parked until resolved.
+        fake.edit_person("an-2", json!({"given_name": "Robert"}));
+        let run = sync(&app, &id, "people", "remote").await;
+        assert!(count(&run, "skipped_flagged") >= 1, "{}", run.body["counts"]);
+        assert_eq!(local(&app, &bob).await["given_name"], "Bob");
+    }
+
+    async fn a_malformed_record_is_written_nowhere_and_the_run_goes_on(app: TestApp) {
+        let mut odd = person("an-2", "Odd", "Types", "odd@example.org");
+        odd["email_addresses"] = json!("odd@example.org");
+        let mut undated = person("an-3", "No", "Date", "undated@example.org");
+        undated["modified_date"] = json!("last tuesday");
+        let fake = OsdiFake::start(vec![person("an-1", "Ann", "Lee", "ann@example.org"), odd, undated], 10).await;
+        let id = profile(&app, &fake, json!({})).await;
+        let run = sync(&app, &id, "people", "remote").await;
+        assert_eq!(run.str("state"), "completed", "{}", run.text);
+        assert_eq!((count(&run, "created_local"), count(&run, "failed")), (1, 2), "{}", run.body["counts"]);
+        assert_eq!(people(&app).await.len(), 1, "only Ann became a contact");
+        let errors = run.body["errors"].as_array().unwrap();
+        let rows: Vec<(&str, &str)> = errors.iter().map(|e| (e["kind"].as_str().unwrap(), e["remote_id"].as_str().unwrap())).collect();
+        assert_eq!(rows, [("malformed", "an-2"), ("malformed", "an-3")], "{}", run.text);
+        assert!(errors[0]["excerpt"].as_str().unwrap().starts_with("email_addresses has the wrong type"));
+        assert!(errors[1]["excerpt"].as_str().unwrap().contains("last tuesday"));
+    }
+
+    async fn a_refused_entry_point_aborts_with_its_status(app: TestApp) {
+        let fake = OsdiFake::start(vec![], 10).await;
+        let id = profile(&app, &fake, json!({})).await;
+        fake.fail_next([(401, None)]);
+        let run = sync(&app, &id, "people", "remote").await;
+        assert_eq!(run.str("state"), "aborted", "{}", run.text);
+        let error = &run.body["errors"][0];
+        assert_eq!((&error["kind"], &error["status"]), (&json!("aborted"), &json!(401)), "{}", run.text);
+        assert!(error["excerpt"].as_str().unwrap().contains("entry point"), "{}", run.text);
+    }
+
     async fn an_aborted_run_moves_no_cursor(app: TestApp) {
         let fake = OsdiFake::start((0..30).map(|i| person(&format!("an-{i}"), "P", &format!("F{i}"), &format!("p{i}@example.org"))).collect(), 10).await;
         let id = profile(&app, &fake, json!({})).await;
@@ -400,6 +454,8 @@ app_tests! {
         let r = app.admin(Method::GET, &format!("/api/v1/osdi/runs/{run}")).send().await;
         assert_eq!(r.str("state"), "aborted");
         assert!(r.body["error"].as_str().unwrap().contains("500"), "{}", r.text);
+        let error = &r.body["errors"][0];
+        assert_eq!((&error["kind"], &error["status"]), (&json!("aborted"), &json!(500)), "{}", r.text);
         app.drain().await;
         let told: Vec<Value> = ops.received().iter().map(|r| r.json()).collect();
         assert_eq!(told.len(), 1, "{told:?}");

@@ -35,6 +35,8 @@ struct Fake {
     /// `(text, status)`: the next request whose line contains the text gets the status.
     targeted: Vec<(String, u16)>,
     requests: Vec<String>,
+    /// When each request arrived, in the same order.
+    arrivals: Vec<std::time::Instant>,
     /// `(request line, JSON body)` of every request that had a body.
     bodies: Vec<(String, Value)>,
     /// Tag id → (name, taggings: tagging id → person id).
@@ -168,9 +170,24 @@ impl OsdiFake {
         self.with(|f| f.requests.clone())
     }
 
+    /// When each request arrived (its body read), in order.
+    pub fn arrivals(&self) -> Vec<std::time::Instant> {
+        self.with(|f| f.arrivals.clone())
+    }
+
+    /// The most requests that arrived within any `window`.
+    pub fn most_within(&self, window: Duration) -> usize {
+        let at = self.arrivals();
+        (0..at.len())
+            .map(|i| at[i..].iter().take_while(|t| **t - at[i] < window).count())
+            .max()
+            .unwrap_or(0)
+    }
+
     pub fn clear_requests(&self) {
         self.with(|f| {
             f.requests.clear();
+            f.arrivals.clear();
             f.bodies.clear();
         });
     }
@@ -285,6 +302,7 @@ async fn scripted(
     let answer = {
         let mut f = shared.lock().expect("fake state");
         f.requests.push(line.clone());
+        f.arrivals.push(std::time::Instant::now());
         if let Ok(json) = serde_json::from_slice::<Value>(&bytes) {
             f.bodies.push((line.clone(), json));
         }

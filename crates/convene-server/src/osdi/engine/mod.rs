@@ -12,9 +12,8 @@ mod tags;
 
 use super::settings::{Job, Origin, ProfileSettings};
 use convene_core::{Clock, Timestamp};
-use convene_delivery::limits::RateLimits;
 use convene_delivery::trace::TARGET;
-use convene_osdi::client::{CallError, OsdiClient};
+use convene_osdi::client::{Abort, CallError, OsdiClient};
 use convene_store::seal::Keyring;
 use convene_store::{Profile, Progress, RecordLog, Run, Store, StoreError, StoreResult, SyncError};
 use remote::Urls;
@@ -28,7 +27,7 @@ pub struct Engine {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     /// One token bucket per API token, shared by every run on this node.
-    pub limits: Arc<RateLimits<String>>,
+    pub throttle: Arc<convene_osdi::throttle::Throttle>,
     /// Opens profiles' sealed API tokens.
     pub keys: Arc<Keyring>,
     pub lease: time::Duration,
@@ -55,7 +54,7 @@ pub enum Ended {
 
 /// Why a phase stopped early.
 pub(crate) enum Stop {
-    Aborted(String),
+    Aborted(Abort),
     LeaseLost,
     Store(StoreError),
 }
@@ -246,7 +245,7 @@ impl Ctx<'_> {
         match self.client.call(method, url, body, idempotent).await {
             Ok(v) => Ok(Ok(v)),
             Err(CallError::Failed { status, excerpt }) => Ok(Err(Refused { status, excerpt })),
-            Err(CallError::Aborted(why)) => Err(Stop::Aborted(why)),
+            Err(CallError::Aborted(abort)) => Err(Stop::Aborted(abort)),
         }
     }
 
@@ -272,14 +271,14 @@ impl Ctx<'_> {
         let page = match read {
             Ok(page) => page,
             Err(r) => {
-                return Err(Stop::Aborted(format!(
-                    "reading {url} was refused with {}",
-                    r.status
-                )));
+                return Err(Stop::Aborted(Abort {
+                    status: Some(r.status),
+                    why: format!("reading {url} was refused with {}", r.status),
+                }));
             }
         };
         let next = convene_osdi::paging::next_page(&page, *number)
-            .map_err(|e| Stop::Aborted(format!("paging {url}: {e:?}")))?;
+            .map_err(|e| Stop::Aborted(Abort::because(format!("paging {url}: {e:?}"))))?;
         *number = page["page"].as_u64().or(*number);
         // Action Network's people pages carry no totals; other collections (and servers) may.
         self.total = page["total_records"].as_u64().or(self.total);
@@ -304,7 +303,7 @@ impl Engine {
         OsdiClient::new(
             token,
             settings.max_requests_per_second,
-            self.limits.clone(),
+            self.throttle.clone(),
             settings.retry.into(),
             self.outbound.clone(),
             entry_point,
@@ -345,14 +344,18 @@ impl Engine {
         let started = run.started_at.unwrap_or_else(|| self.clock.now());
         let token = match self.keys.open_sealed(&profile.token_sealed) {
             Ok(token) => token,
-            Err(e) => return self.end(&run, &Value::Null, Err(e.to_string()), &[]).await,
+            Err(e) => {
+                return self
+                    .abort_before_start(&run, Abort::because(e.to_string()))
+                    .await;
+            }
         };
         let client = self.client(&token, &settings, &profile.entry_point);
         let counts: BTreeMap<String, u64> =
             serde_json::from_value(run.counts.clone()).unwrap_or_default();
         let urls = match Urls::discover(&client, &profile.entry_point).await {
             Ok(urls) => urls,
-            Err(why) => return self.end(&run, &run.counts, Err(why), &[]).await,
+            Err(abort) => return self.abort_before_start(&run, abort).await,
         };
         let mut ctx = Ctx {
             engine: self,
@@ -390,18 +393,48 @@ impl Engine {
                     Ok(()) => self.end(&ctx.run, &counts, Ok(()), &cursors).await,
                     Err(Stop::LeaseLost) => Ok(Ended::LeaseLost),
                     Err(Stop::Store(e)) => Err(e),
-                    Err(Stop::Aborted(why)) => self.end(&ctx.run, &counts, Err(why), &[]).await,
+                    Err(Stop::Aborted(abort)) => {
+                        self.end(&ctx.run, &counts, Err(abort.why), &[]).await
+                    }
                 }
             }
             Err(Stop::LeaseLost) => Ok(Ended::LeaseLost),
             Err(Stop::Store(e)) => Err(e),
-            Err(Stop::Aborted(why)) => {
-                ctx.error("aborted", None, None, None, &why);
+            Err(Stop::Aborted(abort)) => {
+                ctx.error("aborted", None, None, abort.status, &abort.why);
                 // What was done before the abort is kept; the cursors stay where they were.
                 let _ = ctx.checkpoint(Value::Null).await;
-                self.end(&ctx.run, &ctx.counts(), Err(why), &[]).await
+                self.end(&ctx.run, &ctx.counts(), Err(abort.why), &[]).await
             }
         }
+    }
+
+    /// Ends a run that stopped before its first phase (the entry point refused or is away),
+    /// with its error row, as a run that stops later has.
+    async fn abort_before_start(&self, run: &Run, abort: Abort) -> StoreResult<Ended> {
+        let now = self.clock.now();
+        let error = SyncError {
+            kind: "aborted".to_owned(),
+            retryable: true,
+            person_id: None,
+            remote_id: None,
+            status: abort.status,
+            excerpt: abort.why.chars().take(EXCERPT).collect(),
+            at: now,
+        };
+        let progress = Progress {
+            counts: &run.counts,
+            resume: &run.resume,
+            records: &[],
+            errors: std::slice::from_ref(&error),
+            lease_until: now + self.lease,
+        };
+        if !self.store.save_progress(run, &progress).await? {
+            return Ok(Ended::LeaseLost);
+        }
+        let mut counts = run.counts.clone();
+        counts["errors"] = json!(counts["errors"].as_u64().unwrap_or(0) + 1);
+        self.end(run, &counts, Err(abort.why), &[]).await
     }
 
     async fn end(

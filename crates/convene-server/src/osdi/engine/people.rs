@@ -8,7 +8,7 @@ use super::{Ctx, Step};
 use crate::osdi::settings::RemoteDeleteMode;
 use convene_core::PersonId;
 use convene_core::person::Person;
-use convene_osdi::mapping::remote_to_canonical;
+use convene_osdi::mapping::{malformed, remote_to_canonical};
 use convene_osdi::merge::Side;
 use convene_osdi::paging::records;
 use convene_store::Pair;
@@ -51,6 +51,12 @@ pub async fn pull_record(ctx: &mut Ctx<'_>, record: &Value) -> Step<()> {
         ctx.note("failed", None, None);
         return Ok(());
     };
+    if let Some(why) = malformed(record) {
+        let excerpt = format!("{why}: {record}");
+        ctx.error("malformed", None, Some(&rid), None, &excerpt);
+        ctx.note("failed", None, Some(&rid));
+        return Ok(());
+    }
     let profile = ctx.profile.id.clone();
     if ctx.store().is_tombstoned(&profile, &rid).await? {
         ctx.note("skipped_deleted", None, Some(&rid));

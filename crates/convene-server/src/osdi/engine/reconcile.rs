@@ -135,6 +135,15 @@ fn outcome(first_link: bool, to_local: bool, to_remote: bool) -> &'static str {
     }
 }
 
+/// Another local person who already has `email`, if one does.
+async fn email_held_locally(ctx: &Ctx<'_>, email: &str, person: &Person) -> Step<Option<String>> {
+    let holders = ctx.store().people_with_email(email).await?;
+    Ok(holders
+        .into_iter()
+        .find(|p| p.id != person.id)
+        .map(|p| p.id.to_string()))
+}
+
 /// Whether someone else on Action Network already has `email`.
 async fn email_taken(ctx: &Ctx<'_>, email: &str, own_remote_id: &str) -> Step<Option<String>> {
     let url = email_filter(&ctx.urls.people, email);
@@ -239,6 +248,34 @@ pub async fn reconcile(
                 return Ok(());
             }
         }
+    }
+    if merged.to_local.contains(&Field::Email)
+        && let Some(new) = merged.result.email.as_deref()
+        && let Some(other) = email_held_locally(ctx, new, &person).await?
+    {
+        // Two local people would share the address: this one keeps its own, takes the other
+        // fields, and waits under a flag naming both until someone decides.
+        merged.to_local.retain(|f| *f != Field::Email);
+        result.set(Field::Email, local.get(Field::Email));
+        let detail =
+            format!("{new} from Action Network is already the email of local person {other}");
+        ctx.store()
+            .raise_flag(
+                &ctx.profile.id,
+                "email_collision_local",
+                Some(&pid),
+                Some(rid),
+                &detail,
+                ctx.now(),
+            )
+            .await?;
+        ctx.log(
+            "flagged",
+            Some(&pid),
+            Some(rid),
+            names(&[Field::Email]),
+            conflicts.clone(),
+        );
     }
     let mut local_after = person.updated_at;
     if !merged.to_local.is_empty() {

@@ -2,7 +2,7 @@
 //! `<entry point>/people` and so on), remote ids and times, and filter URLs.
 
 use convene_core::Timestamp;
-use convene_osdi::client::{CallError, OsdiClient};
+use convene_osdi::client::{Abort, CallError, OsdiClient};
 use reqwest::Method;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
@@ -19,12 +19,20 @@ fn link(aep: &Value, rel: &str) -> Option<String> {
 }
 
 impl Urls {
-    pub async fn discover(client: &OsdiClient, entry_point: &str) -> Result<Self, String> {
+    pub async fn discover(client: &OsdiClient, entry_point: &str) -> Result<Self, Abort> {
         let aep = match client.call(Method::GET, entry_point, None, true).await {
             Ok(aep) => aep,
-            Err(CallError::Aborted(why)) => return Err(format!("entry point: {why}")),
-            Err(CallError::Failed { status, .. }) => {
-                return Err(format!("the entry point answered {status}"));
+            Err(CallError::Aborted(abort)) => {
+                return Err(Abort {
+                    why: format!("entry point: {}", abort.why),
+                    ..abort
+                });
+            }
+            Err(CallError::Failed { status, excerpt }) => {
+                return Err(Abort {
+                    status: Some(status),
+                    why: format!("the entry point answered {status}: {excerpt}"),
+                });
             }
         };
         let base = entry_point.trim_end_matches('/');
