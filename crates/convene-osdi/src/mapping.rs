@@ -73,6 +73,14 @@ fn primary(list: &Value) -> Option<&Value> {
         .or_else(|| items.first())
 }
 
+/// The `number_type` of a remote person's primary phone ("Mobile" when it gives none): a PUT
+/// that sends the phone keeps it.
+pub fn phone_type(person: &Value) -> &str {
+    primary(&person["phone_numbers"])
+        .and_then(|p| p["number_type"].as_str())
+        .unwrap_or("Mobile")
+}
+
 /// U+2400: what Action Network is sent to clear a field (and what a blanked record holds).
 pub const CLEAR: &str = "\u{2400}";
 

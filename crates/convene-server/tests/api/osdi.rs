@@ -264,7 +264,9 @@ app_tests! {
     }
 
     async fn a_deleted_person_is_unsubscribed_and_tombstoned_never_recreated(app: TestApp) {
-        let fake = OsdiFake::start(vec![person("an-1", "Ann", "Lee", "ann@example.org")], 25).await;
+        let mut ann_remote = person("an-1", "Ann", "Lee", "ann@example.org");
+        ann_remote["phone_numbers"] = json!([{"primary": true, "number": "12024561111", "number_type": "Home", "status": "subscribed"}]);
+        let fake = OsdiFake::start(vec![ann_remote], 25).await;
         let id = profile(&app, &fake, json!({})).await;
         sync(&app, &id, "people", "both").await;
         let ann = people(&app).await[0]["id"].as_str().unwrap().to_owned();
@@ -273,6 +275,8 @@ app_tests! {
         assert_eq!(count(&run, "deleted_remote"), 1, "{}", run.body["counts"]);
         let remote = fake.person("an-1").unwrap();
         assert_eq!(email_status(&remote), "unsubscribed");
+        let phone = &remote["phone_numbers"][0];
+        assert_eq!((&phone["status"], &phone["number_type"]), (&json!("unsubscribed"), &json!("Home")), "the phone keeps its type");
         assert_eq!(remote["given_name"], "Ann", "names stay: blanking is opt-in");
 
         fake.edit_person("an-1", json!({"given_name": "Annie"}));

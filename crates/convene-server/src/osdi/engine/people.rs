@@ -8,7 +8,7 @@ use super::{Ctx, Step};
 use crate::osdi::settings::RemoteDeleteMode;
 use convene_core::PersonId;
 use convene_core::person::Person;
-use convene_osdi::mapping::{malformed, remote_to_canonical};
+use convene_osdi::mapping::{malformed, phone_type, remote_to_canonical};
 use convene_osdi::merge::Side;
 use convene_osdi::paging::records;
 use convene_store::Pair;
@@ -480,7 +480,8 @@ async fn delete_twin(ctx: &mut Ctx<'_>, id: &PersonId, pair: Pair) -> Step<()> {
                 json!([{"address": email, "primary": true, "status": "unsubscribed"}]);
         }
         if let Some(phone) = &c.phone {
-            body["phone_numbers"] = json!([{"number": phone.trim_start_matches('+'), "primary": true, "status": "unsubscribed"}]);
+            body["phone_numbers"] = json!([{"number": phone.trim_start_matches('+'), "primary": true,
+                "number_type": phone_type(&twin), "status": "unsubscribed"}]);
         }
         if mode == RemoteDeleteMode::Blank {
             body["given_name"] = json!(BLANK);
