@@ -19,6 +19,9 @@ use tracing::Instrument;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobResult {
     Done,
+    /// Nothing to send: the peer was not asked (the subject is gone, or needs nothing), so the
+    /// run says nothing about the connector's health.
+    Skipped,
     /// Worth trying again later; the outcome decides how much later.
     Retry {
         outcome: Outcome,
@@ -107,16 +110,18 @@ impl JobRunner {
             "job.outcome",
             match &result {
                 JobResult::Done => "done",
+                JobResult::Skipped => "skipped",
                 JobResult::Retry { .. } => "retry",
                 JobResult::Failed(_) => "failed",
             },
         );
-        if !matches!(result, JobResult::Done) {
+        if !matches!(result, JobResult::Done | JobResult::Skipped) {
             span.record("otel.status_code", "ERROR");
         }
         let at = self.clock.now();
         let end = match result {
             JobResult::Done => JobEnd::Done,
+            JobResult::Skipped => JobEnd::Skipped,
             JobResult::Failed(error) => JobEnd::Failed(error),
             JobResult::Retry { outcome, error } => {
                 match self

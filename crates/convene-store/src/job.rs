@@ -29,7 +29,12 @@ pub struct Job {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobEnd {
     Done,
-    RetryAt { at: Timestamp, error: String },
+    /// Done without asking the peer: no word on the connector's health.
+    Skipped,
+    RetryAt {
+        at: Timestamp,
+        error: String,
+    },
     Failed(String),
 }
 

@@ -53,10 +53,10 @@ impl JobHandler for RoomHandler {
     async fn run(&self, job: &Job) -> StoreResult<JobResult> {
         let id = SessionId::from_trusted(job.subject.clone());
         let Some((session, deleted)) = self.store.session_for_room(&id).await? else {
-            return Ok(JobResult::Done);
+            return Ok(JobResult::Skipped);
         };
         let Some(conference) = session.conference.clone() else {
-            return Ok(JobResult::Done);
+            return Ok(JobResult::Skipped);
         };
         let room = conference.room.as_ref();
         let done = match (deleted, room) {

@@ -59,7 +59,7 @@ impl JobHandler for SlidesHandler {
         let id = SessionId::from_trusted(job.subject.clone());
         let ops = self.store.slide_ops(&id).await?;
         let Some(last) = ops.last().map(|o| o.seq) else {
-            return Ok(JobResult::Done);
+            return Ok(JobResult::Skipped);
         };
         let session = self.store.session(&id).await?;
         let sendable = session.as_ref().filter(|s| {
@@ -71,7 +71,7 @@ impl JobHandler for SlidesHandler {
         });
         let Some(session) = sendable else {
             self.store.drop_slide_ops(&id, last).await?;
-            return Ok(JobResult::Done);
+            return Ok(JobResult::Skipped);
         };
         let start = ops
             .iter()

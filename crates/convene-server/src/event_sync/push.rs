@@ -25,7 +25,7 @@ impl JobHandler for PushHandler {
         let event = EventId::from_trusted(job.subject.clone());
         let Some(link) = self.store.dashboard_link(&event).await? else {
             // Unlinked (or deleted) since it was queued: nothing to send.
-            return Ok(JobResult::Done);
+            return Ok(JobResult::Skipped);
         };
         let names: Vec<String> = self
             .store

@@ -122,9 +122,11 @@ impl JobStore for Backend {
         };
         let moved = generation != job.generation;
         let query = match (end, moved) {
-            (JobEnd::Done, false) => sqlx::query("DELETE FROM jobs WHERE id = $1").bind(&job.id),
+            (JobEnd::Done | JobEnd::Skipped, false) => {
+                sqlx::query("DELETE FROM jobs WHERE id = $1").bind(&job.id)
+            }
             // Changed while it ran: the newest state still has to go out, now.
-            (JobEnd::Done | JobEnd::Failed(_), true) => sqlx::query(
+            (JobEnd::Done | JobEnd::Skipped | JobEnd::Failed(_), true) => sqlx::query(
                 "UPDATE jobs SET attempts = 0, next_attempt_at = $2, lease_until = NULL, lease_token = NULL, updated_at = $2 WHERE id = $1",
             )
             .bind(&job.id)
@@ -142,16 +144,21 @@ impl JobStore for Backend {
         };
         query.execute(&mut *tx).await?;
         let ended = match (end, moved) {
-            (JobEnd::Done, _) => WorkEnd::Worked,
-            (JobEnd::Failed(error), false) => WorkEnd::Failed(error),
-            (JobEnd::Failed(error) | JobEnd::RetryAt { error, .. }, _) => WorkEnd::Failing(error),
+            (JobEnd::Skipped, _) => None,
+            (JobEnd::Done, _) => Some(WorkEnd::Worked),
+            (JobEnd::Failed(error), false) => Some(WorkEnd::Failed(error)),
+            (JobEnd::Failed(error) | JobEnd::RetryAt { error, .. }, _) => {
+                Some(WorkEnd::Failing(error))
+            }
         };
         let work = Work {
             connector: job.kind.connector(),
             kind: job.kind.as_str(),
             subject: &job.subject,
         };
-        record_work(&mut tx, &work, ended, at).await?;
+        if let Some(ended) = ended {
+            record_work(&mut tx, &work, ended, at).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

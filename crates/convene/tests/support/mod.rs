@@ -6,6 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct Dir(pub PathBuf);
@@ -56,6 +57,16 @@ pub fn serve(dir: &Path, envs: &[(&str, &str)]) -> (Child, String) {
 
 /// As [`serve`], with the log lines up to the `listening on` one.
 pub fn serve_logging(dir: &Path, envs: &[(&str, &str)]) -> (Child, String, Vec<String>) {
+    let (child, addr, log) = serve_recording(dir, envs);
+    let early = log.lock().unwrap().clone();
+    (child, addr, early)
+}
+
+/// As [`serve`], with every log line it writes (before `listening on` and after), as it runs.
+pub fn serve_recording(
+    dir: &Path,
+    envs: &[(&str, &str)],
+) -> (Child, String, Arc<Mutex<Vec<String>>>) {
     let mut cmd = convene(dir, &["serve"]);
     cmd.env("CONVENE_LISTEN", "127.0.0.1:0");
     for (k, v) in envs {
@@ -68,22 +79,23 @@ pub fn serve_logging(dir: &Path, envs: &[(&str, &str)]) -> (Child, String, Vec<S
         .unwrap();
     // Logs go to stderr, so stdout stays clean for commands that print JSON.
     let logs = child.stderr.take().unwrap();
+    let lines = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = std::sync::mpsc::channel();
+    let kept = lines.clone();
     std::thread::spawn(move || {
-        let mut early = Vec::new();
         for line in BufReader::new(logs).lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("listening on http://").nth(1) {
-                let addr = addr.split_whitespace().next().unwrap().to_owned();
-                let _ = tx.send((addr, std::mem::take(&mut early)));
-            } else {
-                early.push(line);
+            match line.split("listening on http://").nth(1) {
+                Some(addr) => {
+                    let _ = tx.send(addr.split_whitespace().next().unwrap().to_owned());
+                }
+                None => kept.lock().unwrap().push(line),
             }
         }
     });
-    let (addr, early) = rx
+    let addr = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("a `listening on` line");
-    (child, addr, early)
+    (child, addr, lines)
 }
 
 pub fn signal(child: &Child, name: &str) {

@@ -33,17 +33,17 @@ fn ended(status: MailStatus, error: Option<String>) -> MailOutcome {
 impl JobHandler for MailSendHandler {
     async fn run(&self, job: &Job) -> StoreResult<JobResult> {
         let Some((mail, _)) = self.store.mail(&job.subject).await? else {
-            return Ok(JobResult::Done);
+            return Ok(JobResult::Skipped);
         };
         if mail.status != MailStatus::Queued {
-            return Ok(JobResult::Done);
+            return Ok(JobResult::Skipped);
         }
         let now = self.clock.now();
         if self.store.is_suppressed(&mail.recipient).await? {
             self.store
                 .record_mail(&mail.id, &ended(MailStatus::Suppressed, None), now)
                 .await?;
-            return Ok(JobResult::Done);
+            return Ok(JobResult::Skipped);
         }
         let settings = self.mailer.settings(self.store.as_ref()).await?;
         let providers = self.mailer.providers(&settings);
@@ -52,7 +52,7 @@ impl JobHandler for MailSendHandler {
             self.store
                 .record_mail(&mail.id, &ended(MailStatus::Disabled, Some(why)), now)
                 .await?;
-            return Ok(JobResult::Done);
+            return Ok(JobResult::Skipped);
         }
         let outgoing = Outgoing {
             id: mail.id.clone(),
