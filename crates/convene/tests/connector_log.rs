@@ -11,15 +11,7 @@ use support::{Dir, serve_recording, signal, wait_exit};
 const ADMIN: &str = "connector-log-admin-token-0123";
 
 async fn admin_post(addr: &str, path: &str, body: Value) -> Value {
-    let r = convene_testkit::http_client()
-        .post(format!("http://{addr}{path}"))
-        .bearer_auth(ADMIN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.unwrap()
+    support::post_json(addr, ADMIN, path, body).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

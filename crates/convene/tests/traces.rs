@@ -31,15 +31,7 @@ async fn spans_until(
 }
 
 async fn admin_post(addr: &str, path: &str, body: Value) -> Value {
-    let r = convene_testkit::http_client()
-        .post(format!("http://{addr}{path}"))
-        .bearer_auth(ADMIN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.unwrap()
+    support::post_json(addr, ADMIN, path, body).await
 }
 
 fn named<'a>(spans: &'a [ReceivedSpan], name: &str) -> Vec<&'a ReceivedSpan> {

@@ -116,3 +116,21 @@ pub fn wait_exit(child: &mut Child, within: Duration) -> ExitStatus {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// POSTs `body` to `path` as the bearer of `token`; the JSON answer, which must be a success.
+pub async fn post_json(
+    addr: &str,
+    token: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let r = convene_testkit::http_client()
+        .post(format!("http://{addr}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.unwrap()
+}
