@@ -310,8 +310,8 @@ impl Engine {
         )
     }
 
-    /// Executes (or resumes) a run claimed under its lease, then records how it ended; inside
-    /// its span, the parent of its pages'.
+    /// Executes (or resumes) a run claimed under its lease, then records how it ended, inside
+    /// the run's span (its pages' spans are children of it).
     pub async fn execute(&self, run: Run, watch: &dyn Watch) -> StoreResult<Ended> {
         let span = tracing::info_span!(
             target: TARGET,
