@@ -52,6 +52,12 @@ fn sharing(rate: u32, fake: &OsdiFake, throttle: Arc<Throttle>) -> OsdiClient {
     )
 }
 
+/// GETs `path` under the fake's entry point.
+async fn get(c: &OsdiClient, fake: &OsdiFake, path: &str) -> Result<serde_json::Value, CallError> {
+    let url = format!("{}{path}", fake.entry_point);
+    c.call(Method::GET, &url, None, true).await
+}
+
 #[tokio::test]
 async fn a_walk_follows_next_through_the_throttle() {
     let fake = OsdiFake::start(people(200), 10).await;
@@ -107,27 +113,13 @@ async fn throttling_and_server_errors_are_retried_then_the_walk_goes_on() {
 async fn other_client_errors_fail_the_record_and_exhaustion_aborts() {
     let fake = OsdiFake::start(people(1), 10).await;
     let c = client(1000, &fake);
-    let missing = c
-        .call(
-            Method::GET,
-            &format!("{}people/nope", fake.entry_point),
-            None,
-            true,
-        )
-        .await;
+    let missing = get(&c, &fake, "people/nope").await;
     assert!(
         matches!(missing, Err(CallError::Failed { status: 404, .. })),
         "{missing:?}"
     );
     fake.fail_next([(500, None); 5]);
-    let aborted = c
-        .call(
-            Method::GET,
-            &format!("{}people/p0", fake.entry_point),
-            None,
-            true,
-        )
-        .await;
+    let aborted = get(&c, &fake, "people/p0").await;
     assert!(matches!(aborted, Err(CallError::Aborted(_))), "{aborted:?}");
     assert_eq!(fake.requests().len(), 6, "one 404, then five attempts");
 
@@ -200,14 +192,7 @@ async fn retries_wait_at_least_the_configured_backoff() {
     let fake = OsdiFake::start(people(1), 10).await;
     fake.fail_next([(500, None); 5]);
     let started = Instant::now();
-    let aborted = client(1000, &fake)
-        .call(
-            Method::GET,
-            &format!("{}people/p0", fake.entry_point),
-            None,
-            true,
-        )
-        .await;
+    let aborted = get(&client(1000, &fake), &fake, "people/p0").await;
     let Err(CallError::Aborted(abort)) = aborted else {
         panic!("{aborted:?}")
     };

@@ -67,8 +67,6 @@ pub fn init(format: LogFormat, telemetry: &TelemetryConfig) -> anyhow::Result<Te
 }
 
 fn exporter(telemetry: &TelemetryConfig) -> anyhow::Result<Option<SdkTracerProvider>> {
-    // The exporter's client is built on the same TLS provider as every other client.
-    convene_delivery::http::install_crypto();
     let from_env = OTLP_ENV
         .iter()
         .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
@@ -79,6 +77,8 @@ fn exporter(telemetry: &TelemetryConfig) -> anyhow::Result<Option<SdkTracerProvi
         None if from_env => SpanExporter::builder().with_http(),
         None => return Ok(None),
     };
+    // The exporter's client is built on the same TLS provider as every other client.
+    convene_delivery::http::install_crypto();
     let resource = Resource::builder()
         .with_service_name(telemetry.service_name.clone())
         .build();

@@ -126,16 +126,8 @@ async fn a_backup_taken_under_writes_restores_every_accepted_message_and_partici
     let api = |path: &str| format!("http://{addr}/api/v1{path}");
     // The peer is down while the first server runs: every message waits in the database.
     hook_to(&addr, port, "custom.load").await;
-    let event: serde_json::Value = http
-        .post(api("/events"))
-        .bearer_auth(ADMIN)
-        .json(&serde_json::json!({"slug": "Backup/Day", "title": "Backup day"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let event = serde_json::json!({"slug": "Backup/Day", "title": "Backup day"});
+    let event = support::post_json(&addr, ADMIN, "/api/v1/events", event).await;
     let event = event["id"].as_str().unwrap().to_owned();
     for who in ["Ada", "Grace"] {
         let made = http

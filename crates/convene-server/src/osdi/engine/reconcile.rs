@@ -135,6 +135,29 @@ fn outcome(first_link: bool, to_local: bool, to_remote: bool) -> &'static str {
     }
 }
 
+/// Opens a flag on the pair `(person, remote)` and logs which fields it held back.
+async fn flag_pair(
+    ctx: &mut Ctx<'_>,
+    kind: &str,
+    (pid, rid): (&str, &str),
+    detail: &str,
+    fields: Value,
+    conflicts: Value,
+) -> Step<()> {
+    ctx.store()
+        .raise_flag(
+            &ctx.profile.id,
+            kind,
+            Some(pid),
+            Some(rid),
+            detail,
+            ctx.now(),
+        )
+        .await?;
+    ctx.log("flagged", Some(pid), Some(rid), fields, conflicts);
+    Ok(())
+}
+
 /// Another local person who already has `email`, if one does.
 async fn email_held_locally(ctx: &Ctx<'_>, email: &str, person: &Person) -> Step<Option<String>> {
     let holders = ctx.store().people_with_email(email).await?;
@@ -218,23 +241,17 @@ pub async fn reconcile(
             && let Some(owner) = email_taken(ctx, new, rid).await?
         {
             let detail = format!("{new} already belongs to Action Network person {owner}");
-            ctx.store()
-                .raise_flag(
-                    &ctx.profile.id,
-                    "email_conflict_remote",
-                    Some(&pid),
-                    Some(rid),
-                    &detail,
-                    ctx.now(),
-                )
-                .await?;
-            ctx.log(
-                "flagged",
-                Some(&pid),
-                Some(rid),
-                names(&merged.to_remote),
+            let fields = names(&merged.to_remote);
+            let pair = (pid.as_str(), rid);
+            flag_pair(
+                ctx,
+                "email_conflict_remote",
+                pair,
+                &detail,
+                fields,
                 conflicts,
-            );
+            )
+            .await?;
             return Ok(());
         }
         let body = remote_members(&merged.result, &merged.to_remote);
@@ -259,23 +276,17 @@ pub async fn reconcile(
         result.set(Field::Email, local.get(Field::Email));
         let detail =
             format!("{new} from Action Network is already the email of local person {other}");
-        ctx.store()
-            .raise_flag(
-                &ctx.profile.id,
-                "email_collision_local",
-                Some(&pid),
-                Some(rid),
-                &detail,
-                ctx.now(),
-            )
-            .await?;
-        ctx.log(
-            "flagged",
-            Some(&pid),
-            Some(rid),
-            names(&[Field::Email]),
+        let fields = names(&[Field::Email]);
+        let pair = (pid.as_str(), rid);
+        flag_pair(
+            ctx,
+            "email_collision_local",
+            pair,
+            &detail,
+            fields,
             conflicts.clone(),
-        );
+        )
+        .await?;
     }
     let mut local_after = person.updated_at;
     if !merged.to_local.is_empty() {
