@@ -98,29 +98,20 @@ pub(crate) async fn stream(
     // Subscribe before reading, so nothing written in between is missed.
     let mut live = state.feed.subscribe();
     let unread = state.store.unread_count(&me).await?;
+    // What exists now was counted in `unread`; the feed may still broadcast it a moment later.
+    let mut sent_up_to = own_newest(&state, &me, None, 1, true)
+        .await?
+        .first()
+        .map_or(0, |n| n.id);
     let mut missed = Vec::new();
     if let Some(last) = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok())
     {
-        let filter = convene_core::notification::query::parse_filter(&format!(
-            r#"[{{"name":"id","op":"gt","val":{last}}}]"#
-        ))
-        .map_err(|e| ApiError::bad_request("bad_request", e.detail))?;
-        let query = NotificationQuery {
-            owner: Some(me.clone()),
-            filter: Some(filter),
-            sort: vec![convene_core::notification::query::SortKey {
-                field: convene_core::notification::query::Field::Id,
-                descending: false,
-            }],
-            limit: Some(500),
-            offset: 0,
-        };
-        missed = state.store.query_notifications(&query).await?.0;
+        missed = own_newest(&state, &me, Some(last), 500, false).await?;
+        sent_up_to = sent_up_to.max(missed.last().map_or(last, |n| n.id));
     }
-    let mut sent_up_to = missed.last().map_or(0, |n| n.id);
     let stream = async_stream(move |tx| async move {
         let ready = SseEvent::default()
             .event("ready")
@@ -150,6 +141,35 @@ pub(crate) async fn stream(
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// The caller's notifications, newest first or (with `after`) oldest first after an id.
+async fn own_newest(
+    state: &AppState,
+    me: &UserId,
+    after: Option<i64>,
+    limit: u32,
+    descending: bool,
+) -> ApiResult<Vec<convene_core::notification::Notification>> {
+    let filter = after
+        .map(|last| {
+            convene_core::notification::query::parse_filter(&format!(
+                r#"[{{"name":"id","op":"gt","val":{last}}}]"#
+            ))
+            .map_err(|e| ApiError::bad_request("bad_request", e.detail))
+        })
+        .transpose()?;
+    let query = NotificationQuery {
+        owner: Some(me.clone()),
+        filter,
+        sort: vec![convene_core::notification::query::SortKey {
+            field: convene_core::notification::query::Field::Id,
+            descending,
+        }],
+        limit: Some(limit),
+        offset: 0,
+    };
+    Ok(state.store.query_notifications(&query).await?.0)
 }
 
 /// A stream fed by a task: ends when the task ends or the client goes away.
