@@ -4,6 +4,7 @@
 mod admin_ui;
 mod conferencing;
 mod conventions;
+mod crm;
 mod dashboard_link;
 mod event_sync;
 mod events;

@@ -8,7 +8,7 @@ use convene_testkit::{Method, Receiver, Reply, TestApp, app_tests};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-async fn profile(app: &TestApp, fake: &OsdiFake, extra: Value) -> String {
+pub async fn profile(app: &TestApp, fake: &OsdiFake, extra: Value) -> String {
     profile_at(app, &fake.entry_point, extra).await
 }
 
@@ -53,7 +53,7 @@ pub async fn sync(app: &TestApp, profile: &str, job: &str, origin: &str) -> Repl
     run
 }
 
-fn count(run: &Reply, outcome: &str) -> u64 {
+pub fn count(run: &Reply, outcome: &str) -> u64 {
     run.body["counts"][outcome].as_u64().unwrap_or(0)
 }
 
@@ -66,7 +66,7 @@ fn outcomes(run: &Reply) -> Vec<String> {
         .collect()
 }
 
-async fn add_person(app: &TestApp, body: Value) -> String {
+pub async fn add_person(app: &TestApp, body: Value) -> String {
     let r = app
         .admin(Method::POST, "/api/v1/people")
         .json(&body)
@@ -76,14 +76,14 @@ async fn add_person(app: &TestApp, body: Value) -> String {
     r.str("id")
 }
 
-async fn local(app: &TestApp, id: &str) -> Value {
+pub async fn local(app: &TestApp, id: &str) -> Value {
     app.admin(Method::GET, &format!("/api/v1/people/{id}"))
         .send()
         .await
         .body
 }
 
-async fn people(app: &TestApp) -> Vec<Value> {
+pub async fn people(app: &TestApp) -> Vec<Value> {
     let r = app
         .admin(Method::GET, "/api/v1/people?limit=200")
         .send()

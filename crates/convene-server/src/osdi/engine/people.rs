@@ -4,7 +4,7 @@
 
 use super::reconcile::{canonical_of, fields_from_remote, reconcile};
 use super::remote::{email_filter, modified, modified_filter, remote_id, with_query};
-use super::{Ctx, Step};
+use super::{Ctx, Step, tags};
 use crate::osdi::settings::RemoteDeleteMode;
 use convene_core::PersonId;
 use convene_core::person::Person;
@@ -266,7 +266,38 @@ pub async fn push(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
     }
 }
 
+/// Pushes one person's fields, then (when tags sync) the tags of its twin.
 async fn push_one(ctx: &mut Ctx<'_>, person: Person) -> Step<()> {
+    let tagged = ctx.settings.sync_tags.then(|| person.clone());
+    push_fields(ctx, person).await?;
+    match tagged {
+        Some(person) => push_tags(ctx, &person).await,
+        None => Ok(()),
+    }
+}
+
+/// A linked, unflagged person's tag changes travel in the people run that visits them.
+async fn push_tags(ctx: &mut Ctx<'_>, person: &Person) -> Step<()> {
+    let profile = ctx.profile.id.clone();
+    let Some(pair) = ctx.store().pair_by_person(&profile, &person.id).await? else {
+        return Ok(());
+    };
+    if pair.status != "ok"
+        || ctx
+            .store()
+            .is_flagged(&profile, Some(person.id.as_str()), None)
+            .await?
+        || ctx
+            .store()
+            .is_flagged(&profile, None, Some(&pair.remote_id))
+            .await?
+    {
+        return Ok(());
+    }
+    tags::follow_local(ctx, person, &pair.remote_id, true).await
+}
+
+async fn push_fields(ctx: &mut Ctx<'_>, person: Person) -> Step<()> {
     let profile = ctx.profile.id.clone();
     let pid = person.id.to_string();
     if ctx.store().is_flagged(&profile, Some(&pid), None).await? {

@@ -2,8 +2,8 @@
 //! the linked local people; with origin `remote`, Action Network is authoritative for the tags
 //! it has, so a tagging we saw before and no longer see is taken off locally. Push: local tags
 //! of linked people missing remotely are created (tag, then tagging); with origin `local`,
-//! taggings we made whose tag is gone locally are deleted. `both` is the union, deleting
-//! nothing.
+//! taggings of tags gone locally are deleted first. `both` is the union, deleting nothing.
+//! A people run pushes the tags of each linked person it visits the same way (`follow_local`).
 
 use super::remote::href_id;
 use super::{Ctx, Step};
@@ -34,6 +34,18 @@ async fn remote_tags(ctx: &mut Ctx<'_>) -> Step<TagIndex> {
     }
     ctx.tag_index = Some(tags.clone());
     Ok(tags)
+}
+
+/// The taggings URL of the remote tag named `tag` (without case), if there is one.
+async fn taggings_url(ctx: &mut Ctx<'_>, tag: &str) -> Step<Option<String>> {
+    if ctx.tag_index.is_none() {
+        remote_tags(ctx).await?;
+    }
+    Ok(ctx
+        .tag_index
+        .as_ref()
+        .and_then(|index| index.get(&tag.to_lowercase()))
+        .map(|(_, taggings)| taggings.clone()))
 }
 
 fn tag_entry(tag: &Value) -> Option<(String, String)> {
@@ -159,8 +171,9 @@ async fn untag_local(ctx: &mut Ctx<'_>, pid: &str, tag: &str) -> Step<()> {
 }
 
 pub async fn push(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
-    let mut tags = remote_tags(ctx).await?;
     let mut after = position.and_then(|p| p.as_str().map(str::to_owned));
+    // With origin `both` the run is a union: what a pull could bring back is not taken away.
+    let drop_stale = ctx.origin == Origin::Local;
     loop {
         let page = ctx
             .store()
@@ -170,7 +183,16 @@ pub async fn push(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
             })
             .await?;
         for person in &page.items {
-            push_person(ctx, person, &mut tags).await?;
+            let Some(pair) = ctx
+                .store()
+                .pair_by_person(&ctx.profile.id, &person.id)
+                .await?
+            else {
+                continue;
+            };
+            if pair.status == "ok" {
+                follow_local(ctx, person, &pair.remote_id, drop_stale).await?;
+            }
         }
         after = page.items.last().map(|p| p.id.to_string());
         ctx.checkpoint(json!(after)).await?;
@@ -180,19 +202,17 @@ pub async fn push(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
     }
 }
 
-async fn push_person(
+/// Makes the twin `rid`'s taggings follow the local person's tags: with `drop_stale` the
+/// taggings of tags the person lost are deleted first (a renamed tag must not briefly be both),
+/// then the missing ones are added. Reads Action Network's tags only when one is missing.
+pub(crate) async fn follow_local(
     ctx: &mut Ctx<'_>,
     person: &convene_core::person::Person,
-    tags: &mut TagIndex,
+    rid: &str,
+    drop_stale: bool,
 ) -> Step<()> {
     let profile = ctx.profile.id.clone();
     let pid = person.id.to_string();
-    let Some(pair) = ctx.store().pair_by_person(&profile, &person.id).await? else {
-        return Ok(());
-    };
-    if pair.status != "ok" {
-        return Ok(());
-    }
     let known: BTreeMap<String, Option<String>> = ctx
         .store()
         .taggings(&profile, &pid)
@@ -200,14 +220,27 @@ async fn push_person(
         .into_iter()
         .map(|(t, h)| (t.to_lowercase(), h))
         .collect();
+    let local: BTreeSet<String> = person
+        .fields
+        .tags
+        .iter()
+        .map(|t| t.to_lowercase())
+        .collect();
+    if drop_stale {
+        for (tag, href) in &known {
+            if !local.contains(tag) {
+                untag_remote(ctx, &pid, rid, tag, href.clone()).await?;
+            }
+        }
+    }
     for tag in &person.fields.tags {
         if known.contains_key(&tag.to_lowercase()) {
             continue;
         }
-        let Some(taggings) = ensure_tag(ctx, tag, tags).await? else {
+        let Some(taggings) = ensure_tag(ctx, tag).await? else {
             continue;
         };
-        let body = json!({"_links": {"osdi:person": {"href": ctx.urls.person(&pair.remote_id)}}});
+        let body = json!({"_links": {"osdi:person": {"href": ctx.urls.person(rid)}}});
         match ctx.call(Method::POST, &taggings, Some(&body), true).await? {
             Ok(made) => {
                 let href = made["_links"]["self"]["href"].as_str();
@@ -215,59 +248,85 @@ async fn push_person(
                 ctx.log(
                     "tagged_remote",
                     Some(&pid),
-                    Some(&pair.remote_id),
+                    Some(rid),
                     json!({"tag": tag}),
                     json!([]),
                 );
             }
-            Err(refused) => ctx.failed(Some(&pid), Some(&pair.remote_id), &refused),
-        }
-    }
-    if ctx.origin != Origin::Local {
-        return Ok(());
-    }
-    let local: BTreeSet<String> = person
-        .fields
-        .tags
-        .iter()
-        .map(|t| t.to_lowercase())
-        .collect();
-    for (tag, href) in known {
-        if local.contains(&tag) {
-            continue;
-        }
-        let Some(href) = href else {
-            ctx.error(
-                "no_tagging_href",
-                Some(&pid),
-                Some(&pair.remote_id),
-                None,
-                &tag,
-            );
-            continue;
-        };
-        match ctx.call(Method::DELETE, &href, None, true).await? {
-            Ok(_) => {
-                ctx.store().remove_tagging(&profile, &pid, &tag).await?;
-                ctx.log(
-                    "untagged_remote",
-                    Some(&pid),
-                    Some(&pair.remote_id),
-                    json!({"tag": tag}),
-                    json!([]),
-                );
-            }
-            Err(refused) => ctx.failed(Some(&pid), Some(&pair.remote_id), &refused),
+            Err(refused) => ctx.failed(Some(&pid), Some(rid), &refused),
         }
     }
     Ok(())
 }
 
+/// Deletes the twin's tagging of `tag`. A tagging made by the signup helper has no stored
+/// href: it is looked up in the tag's taggings.
+async fn untag_remote(
+    ctx: &mut Ctx<'_>,
+    pid: &str,
+    rid: &str,
+    tag: &str,
+    href: Option<String>,
+) -> Step<()> {
+    let href = match href {
+        Some(href) => Some(href),
+        None => find_tagging(ctx, tag, rid).await?,
+    };
+    let gone = match href {
+        // Not on Action Network any more: nothing to delete.
+        None => true,
+        Some(href) => match ctx.call(Method::DELETE, &href, None, true).await? {
+            Ok(_) => true,
+            Err(refused) if refused.status == 404 => true,
+            Err(refused) => {
+                ctx.failed(Some(pid), Some(rid), &refused);
+                false
+            }
+        },
+    };
+    if gone {
+        ctx.store()
+            .remove_tagging(&ctx.profile.id, pid, tag)
+            .await?;
+        ctx.log(
+            "untagged_remote",
+            Some(pid),
+            Some(rid),
+            json!({"tag": tag}),
+            json!([]),
+        );
+    }
+    Ok(())
+}
+
+/// The href of the twin `rid`'s tagging of `tag`, walking that tag's taggings.
+async fn find_tagging(ctx: &mut Ctx<'_>, tag: &str, rid: &str) -> Step<Option<String>> {
+    let Some(taggings) = taggings_url(ctx, tag).await? else {
+        return Ok(None);
+    };
+    let (mut next, mut number) = (Some(taggings), None);
+    while let Some(url) = next {
+        let (page, after) = ctx.page(&url, &mut number).await?;
+        next = after;
+        for tagging in page {
+            let person = tagging["_links"]["osdi:person"]["href"]
+                .as_str()
+                .and_then(href_id);
+            if person.as_deref() == Some(rid) {
+                return Ok(tagging["_links"]["self"]["href"]
+                    .as_str()
+                    .map(str::to_owned));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// The taggings URL of `tag`, creating the tag on Action Network (unique by name, without
 /// case) when it is missing.
-async fn ensure_tag(ctx: &mut Ctx<'_>, tag: &str, tags: &mut TagIndex) -> Step<Option<String>> {
-    if let Some((_, taggings)) = tags.get(&tag.to_lowercase()) {
-        return Ok(Some(taggings.clone()));
+async fn ensure_tag(ctx: &mut Ctx<'_>, tag: &str) -> Step<Option<String>> {
+    if let Some(taggings) = taggings_url(ctx, tag).await? {
+        return Ok(Some(taggings));
     }
     let url = ctx.urls.tags.clone();
     match ctx
@@ -275,7 +334,9 @@ async fn ensure_tag(ctx: &mut Ctx<'_>, tag: &str, tags: &mut TagIndex) -> Step<O
         .await?
     {
         Ok(made) => Ok(tag_entry(&made).map(|(name, taggings)| {
-            tags.insert(name.to_lowercase(), (name, taggings.clone()));
+            if let Some(index) = ctx.tag_index.as_mut() {
+                index.insert(name.to_lowercase(), (name, taggings.clone()));
+            }
             taggings
         })),
         Err(refused) => {

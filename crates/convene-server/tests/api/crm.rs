@@ -1,0 +1,55 @@
+//! CRM sync beyond the first round: tag changes in people runs, donations both ways, changes
+//! synced as they happen, merges, profiles limited to a tag, several schedules.
+
+use super::osdi::{add_person, count, local, people, profile, sync};
+use convene_testkit::osdi::{OsdiFake, person};
+use convene_testkit::{Method, TestApp, app_tests};
+use serde_json::json;
+
+/// Where in the fake's request log the first request containing `text` is.
+fn position(fake: &OsdiFake, text: &str) -> usize {
+    let log = fake.requests();
+    log.iter()
+        .position(|r| r.contains(text))
+        .unwrap_or_else(|| panic!("no request with {text}: {log:?}"))
+}
+
+app_tests! {
+    config = |c| c.allow_private_targets = true;
+
+    async fn a_people_run_carries_the_tag_changes_of_the_people_it_visits(app: TestApp) {
+        let fake = OsdiFake::start(vec![person("an-1", "Ann", "Lee", "ann@example.org")], 25).await;
+        let donor = fake.add_tag("donor");
+        fake.tag(&donor, "an-1");
+        let id = profile(&app, &fake, json!({})).await;
+        sync(&app, &id, "people", "both").await;
+        sync(&app, &id, "tags", "both").await;
+        let ann = people(&app).await[0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(local(&app, &ann).await["tags"], json!(["donor"]));
+
+        // Only the tags change: "donor" becomes "donors". The stale tagging goes first.
+        app.admin(Method::PATCH, &format!("/api/v1/people/{ann}")).json(&json!({"tags": ["donors"]})).send().await;
+        fake.clear_requests();
+        let run = sync(&app, &id, "people", "both").await;
+        assert_eq!((count(&run, "untagged_remote"), count(&run, "tagged_remote")), (1, 1), "{}", run.body["counts"]);
+        assert_eq!(fake.tags_of("an-1"), ["donors"]);
+        assert!(position(&fake, "DELETE /api/v2/tags/") < position(&fake, "POST /api/v2/tags"), "{:?}", fake.requests());
+
+        // A person the signup helper tagged has no tagging href stored: it is looked up.
+        let bob = add_person(&app, json!({"given_name": "Bob", "family_name": "Ray", "email": "bob@example.org", "tags": ["x"]})).await;
+        let run = sync(&app, &id, "people", "local").await;
+        assert_eq!(count(&run, "created_remote"), 1, "{}", run.body["counts"]);
+        let twin = fake.people().into_iter().find(|p| p["email_addresses"][0]["address"] == "bob@example.org").unwrap();
+        let twin_id = twin["identifiers"][0].as_str().unwrap().trim_start_matches("action_network:").to_owned();
+        assert_eq!(fake.tags_of(&twin_id), ["x"]);
+        app.admin(Method::PATCH, &format!("/api/v1/people/{bob}")).json(&json!({"tags": []})).send().await;
+        let run = sync(&app, &id, "people", "local").await;
+        assert_eq!(count(&run, "untagged_remote"), 1, "{}", run.body["counts"]);
+        assert!(fake.tags_of(&twin_id).is_empty());
+
+        // Nothing changed since: a people run writes nothing.
+        fake.clear_requests();
+        sync(&app, &id, "people", "both").await;
+        assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+    }
+}
