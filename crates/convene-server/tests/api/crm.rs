@@ -3,7 +3,7 @@
 
 use super::osdi::{add_person, count, local, people, profile, sync};
 use convene_testkit::osdi::{OsdiFake, person};
-use convene_testkit::{Method, TestApp, app_tests};
+use convene_testkit::{Method, app_tests};
 use serde_json::json;
 
 /// Where in the fake's request log the first request containing `text` is.
