@@ -92,8 +92,13 @@ pub trait OsdiStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<(i64, RecordLog)>>;
     async fn run_errors(&self, run_id: &str, limit: u32) -> StoreResult<Vec<SyncError>>;
-    /// The newest run created by the scheduler's rule: the time of the profile's last run.
-    async fn last_run_at(&self, profile_id: &str) -> StoreResult<Option<Timestamp>>;
+    /// When the profile's newest run of this job and origin was queued (a schedule's clock).
+    async fn last_run_at(
+        &self,
+        profile_id: &str,
+        job: &str,
+        origin: &str,
+    ) -> StoreResult<Option<Timestamp>>;
 
     async fn cursor(&self, profile_id: &str, stream: &str) -> StoreResult<Option<Timestamp>>;
 

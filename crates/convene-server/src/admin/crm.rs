@@ -53,10 +53,29 @@ fn profile_row(p: &Value) -> ProfileRow {
         name: text(&p["name"]),
         entry_point: text(&p["entry_point"]),
         rate: text(&p["max_requests_per_second"]),
-        schedule: p["schedule"]["every_minutes"]
-            .as_u64()
-            .map_or("manual".to_owned(), |m| format!("every {m} min")),
+        schedule: schedules(p),
         policy: text(&p["conflict_policy"]).replace('_', " "),
+    }
+}
+
+/// "people (both) every 15 min; donations (both) every 60 min", or "manual".
+fn schedules(p: &Value) -> String {
+    let listed = p["schedules"].as_array().cloned().unwrap_or_default();
+    let all: Vec<String> = std::iter::once(&p["schedule"])
+        .chain(&listed)
+        .filter_map(|s| {
+            let minutes = s["every_minutes"].as_u64()?;
+            Some(format!(
+                "{} ({}) every {minutes} min",
+                text(&s["job"]),
+                text(&s["origin"])
+            ))
+        })
+        .collect();
+    if all.is_empty() {
+        "manual".to_owned()
+    } else {
+        all.join("; ")
     }
 }
 

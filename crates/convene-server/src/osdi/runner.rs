@@ -25,29 +25,22 @@ impl Runner {
         let now = self.engine.clock.now();
         let mut queued = 0;
         for profile in store.list_profiles().await? {
-            let Some(schedule) = ProfileSettings::from_stored(&profile.settings).schedule else {
-                continue;
-            };
-            let every = time::Duration::minutes(i64::from(schedule.every_minutes));
-            let due = match store.last_run_at(&profile.id).await? {
-                Some(last) => last + every <= now,
-                None => true,
-            };
-            if !due {
-                continue;
-            }
-            match store
-                .enqueue_run(
-                    &profile.id,
-                    schedule.job.as_str(),
-                    schedule.origin.as_str(),
-                    now,
-                )
-                .await
-            {
-                Ok(_) => queued += 1,
-                Err(StoreError::Conflict(Conflict::RunActive)) => {}
-                Err(e) => return Err(e),
+            for schedule in ProfileSettings::from_stored(&profile.settings).all_schedules() {
+                let (job, origin) = (schedule.job.as_str(), schedule.origin.as_str());
+                let every = time::Duration::minutes(i64::from(schedule.every_minutes));
+                let due = match store.last_run_at(&profile.id, job, origin).await? {
+                    Some(last) => last + every <= now,
+                    None => true,
+                };
+                if !due {
+                    continue;
+                }
+                // One run per profile at a time: a second due schedule waits for the next poll.
+                match store.enqueue_run(&profile.id, job, origin, now).await {
+                    Ok(_) => queued += 1,
+                    Err(StoreError::Conflict(Conflict::RunActive)) => break,
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(queued)

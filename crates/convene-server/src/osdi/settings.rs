@@ -169,7 +169,7 @@ fn both() -> Origin {
     Origin::Both
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Job {
     People,
@@ -177,7 +177,7 @@ pub enum Job {
     Attendances,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     Remote,
@@ -240,7 +240,10 @@ pub struct ProfileSettings {
     /// Remote two-letter codes to local locales (`en` → `en_US`).
     pub language_map_remote_to_local: BTreeMap<String, String>,
     pub sync_tags: bool,
+    /// One schedule (the first contract's spelling); joins `schedules`.
     pub schedule: Option<Schedule>,
+    /// Several, e.g. people every 15 minutes and donations hourly; one per job and origin.
+    pub schedules: Vec<Schedule>,
 }
 
 impl Default for ProfileSettings {
@@ -260,6 +263,7 @@ impl Default for ProfileSettings {
                 .collect(),
             sync_tags: true,
             schedule: None,
+            schedules: Vec::new(),
         }
     }
 }
@@ -284,7 +288,27 @@ impl ProfileSettings {
         if self.schedule.as_ref().is_some_and(|s| s.every_minutes == 0) {
             return Err(("schedule.every_minutes", "must be at least 1"));
         }
+        if self.schedules.iter().any(|s| s.every_minutes == 0) {
+            return Err(("schedules", "every_minutes must be at least 1"));
+        }
+        let all = self.all_schedules();
+        let kinds: std::collections::BTreeSet<_> = all.iter().map(|s| (s.job, s.origin)).collect();
+        if kinds.len() != all.len() {
+            return Err(("schedules", "one schedule per job and origin"));
+        }
+        if all.len() > 10 {
+            return Err(("schedules", "at most 10"));
+        }
         Ok(())
+    }
+
+    /// Every schedule the profile has, `schedule` first.
+    pub fn all_schedules(&self) -> Vec<Schedule> {
+        self.schedule
+            .iter()
+            .chain(&self.schedules)
+            .cloned()
+            .collect()
     }
 }
 

@@ -53,3 +53,40 @@ app_tests! {
         assert!(fake.writes().is_empty(), "{:?}", fake.writes());
     }
 }
+
+/// The jobs of the runs the scheduler queued and executed in one pass.
+async fn scheduled_jobs(app: &convene_testkit::TestApp) -> Vec<String> {
+    let mut jobs = Vec::new();
+    for (run, _) in app.sync_osdi().await {
+        let r = app.admin(Method::GET, &format!("/api/v1/osdi/runs/{run}")).send().await;
+        jobs.push(r.str("job"));
+    }
+    jobs
+}
+
+app_tests! {
+    config = |c| c.allow_private_targets = true;
+
+    async fn a_profile_keeps_several_schedules_each_on_its_own_clock(app: TestApp) {
+        let fake = OsdiFake::start(vec![person("an-1", "Ann", "Lee", "ann@example.org")], 25).await;
+        let r = app.admin(Method::POST, "/api/v1/osdi/profiles")
+            .json(&json!({"name": "dup", "entry_point": fake.entry_point, "api_token": "t",
+                "schedules": [{"every_minutes": 15, "job": "tags"}, {"every_minutes": 60, "job": "tags"}]})).send().await;
+        assert_eq!((r.status, r.fields()), (422, vec!["schedules".to_owned()]), "{}", r.text);
+
+        let id = profile(&app, &fake, json!({"schedules": [{"every_minutes": 15, "job": "people"},
+            {"every_minutes": 60, "job": "tags", "origin": "remote"}]})).await;
+        // Both are due; one run per profile at a time, so the second waits for the next pass.
+        assert_eq!(scheduled_jobs(&app).await, ["people"]);
+        assert_eq!(scheduled_jobs(&app).await, ["tags"]);
+        assert!(scheduled_jobs(&app).await.is_empty());
+        app.clock.advance(time::Duration::minutes(16));
+        assert_eq!(scheduled_jobs(&app).await, ["people"]);
+        assert!(scheduled_jobs(&app).await.is_empty(), "tags is not due for 44 minutes more");
+        app.clock.advance(time::Duration::minutes(45));
+        assert_eq!(scheduled_jobs(&app).await, ["people"]);
+        assert_eq!(scheduled_jobs(&app).await, ["tags"]);
+        let shown = app.admin(Method::GET, &format!("/api/v1/osdi/profiles/{id}")).send().await;
+        assert_eq!(shown.body["schedules"][1]["job"], "tags", "{}", shown.text);
+    }
+}

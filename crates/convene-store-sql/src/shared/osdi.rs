@@ -413,12 +413,18 @@ impl OsdiStore for Backend {
         all.iter().map(rows::error).collect()
     }
 
-    async fn last_run_at(&self, profile_id: &str) -> StoreResult<Option<Timestamp>> {
-        let row: Option<(Option<i64>,)> =
-            sqlx::query_as("SELECT MAX(created_at) FROM osdi_runs WHERE profile_id = $1")
-                .bind(profile_id)
-                .fetch_optional(self.writes())
-                .await?;
+    async fn last_run_at(
+        &self,
+        profile_id: &str,
+        job: &str,
+        origin: &str,
+    ) -> StoreResult<Option<Timestamp>> {
+        let row: Option<(Option<i64>,)> = sqlx::query_as(
+            "SELECT MAX(created_at) FROM osdi_runs WHERE profile_id = $1 AND job = $2 AND origin = $3",
+        )
+        .binds((profile_id, job, origin))
+        .fetch_optional(self.writes())
+        .await?;
         Ok(row.and_then(|(t,)| t).map(convene_core::clock::from_micros))
     }
 
