@@ -248,6 +248,8 @@ struct ProfilePage {
     profile: ProfileRow,
     delete_mode: String,
     sync_tags: bool,
+    /// "everyone", or the tag a limited profile syncs.
+    scope: String,
     runs: Vec<RunRow>,
     more_runs: Option<String>,
     flags: Vec<FlagRow>,
@@ -288,6 +290,9 @@ pub async fn profile(
                     csrf: viewer.csrf.clone(),
                     delete_mode: text(&p["remote_delete_mode"]),
                     sync_tags: p["sync_tags"].as_bool().unwrap_or(false),
+                    scope: p["limit_to_tag"]
+                        .as_str()
+                        .map_or("everyone".to_owned(), |t| format!("people tagged {t}")),
                     profile: profile_row(&p),
                     more_runs: runs.0["next_cursor"].as_str().map(str::to_owned),
                     runs: rows(&runs.0, run_row),

@@ -240,6 +240,9 @@ pub struct ProfileSettings {
     /// Remote two-letter codes to local locales (`en` → `en_US`).
     pub language_map_remote_to_local: BTreeMap<String, String>,
     pub sync_tags: bool,
+    /// Only local people with this tag are synced (pushed, or written from Action Network);
+    /// no remote person is created locally. Losing the tag is not a deletion.
+    pub limit_to_tag: Option<String>,
     /// One schedule (the first contract's spelling); joins `schedules`.
     pub schedule: Option<Schedule>,
     /// Several, e.g. people every 15 minutes and donations hourly; one per job and origin.
@@ -262,6 +265,7 @@ impl Default for ProfileSettings {
                 .map(|(a, b)| (a.to_owned(), b.to_owned()))
                 .collect(),
             sync_tags: true,
+            limit_to_tag: None,
             schedule: None,
             schedules: Vec::new(),
         }
@@ -284,6 +288,13 @@ impl ProfileSettings {
         }
         if !(1..=20).contains(&self.retry.max_attempts) {
             return Err(("retry.max_attempts", "must be 1 to 20"));
+        }
+        if self
+            .limit_to_tag
+            .as_ref()
+            .is_some_and(|t| t.trim().is_empty() || t.chars().count() > 100)
+        {
+            return Err(("limit_to_tag", "must be a tag name of 1 to 100 characters"));
         }
         if self.schedule.as_ref().is_some_and(|s| s.every_minutes == 0) {
             return Err(("schedule.every_minutes", "must be at least 1"));

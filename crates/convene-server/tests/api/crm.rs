@@ -58,7 +58,10 @@ app_tests! {
 async fn scheduled_jobs(app: &convene_testkit::TestApp) -> Vec<String> {
     let mut jobs = Vec::new();
     for (run, _) in app.sync_osdi().await {
-        let r = app.admin(Method::GET, &format!("/api/v1/osdi/runs/{run}")).send().await;
+        let r = app
+            .admin(Method::GET, &format!("/api/v1/osdi/runs/{run}"))
+            .send()
+            .await;
         jobs.push(r.str("job"));
     }
     jobs
@@ -88,5 +91,45 @@ app_tests! {
         assert_eq!(scheduled_jobs(&app).await, ["tags"]);
         let shown = app.admin(Method::GET, &format!("/api/v1/osdi/profiles/{id}")).send().await;
         assert_eq!(shown.body["schedules"][1]["job"], "tags", "{}", shown.text);
+    }
+}
+
+app_tests! {
+    config = |c| c.allow_private_targets = true;
+
+    async fn a_profile_limited_to_a_tag_syncs_only_the_people_who_carry_it(app: TestApp) {
+        let fake = OsdiFake::start(vec![person("an-1", "Ann", "Lee", "ann@example.org"),
+            person("an-2", "Bob", "Ray", "bob@example.org"), person("an-3", "Cy", "New", "cy@example.org")], 25).await;
+        let ann = add_person(&app, json!({"given_name": "Ann", "family_name": "Lee", "email": "ann@example.org", "tags": ["members"]})).await;
+        let bob = add_person(&app, json!({"given_name": "Bob", "family_name": "Ray", "email": "bob@example.org"})).await;
+        let dee = add_person(&app, json!({"given_name": "Dee", "family_name": "Out", "email": "dee@example.org"})).await;
+        let bad = app.admin(Method::POST, "/api/v1/osdi/profiles").json(&json!({"name": "x",
+            "entry_point": fake.entry_point, "api_token": "t", "limit_to_tag": " "})).send().await;
+        assert_eq!((bad.status, bad.fields()), (422, vec!["limit_to_tag".to_owned()]));
+        let id = profile(&app, &fake, json!({"limit_to_tag": "Members"})).await;
+
+        let run = sync(&app, &id, "people", "both").await;
+        assert_eq!(run.str("state"), "completed", "{}", run.text);
+        // Ann is linked; Bob is not matched (he lacks the tag), Cy is not created, Dee not pushed.
+        assert_eq!(count(&run, "created_local"), 0, "{}", run.body["counts"]);
+        assert_eq!(count(&run, "created_remote"), 0, "{}", run.body["counts"]);
+        assert_eq!(people(&app).await.len(), 3);
+        assert!(fake.people().iter().all(|p| p["email_addresses"][0]["address"] != "dee@example.org"));
+        let linked = app.admin(Method::GET, &format!("/api/v1/osdi/runs/{}?records_limit=1000", run.str("id"))).send().await;
+        let of = |pid: &str| linked.body["records"].as_array().unwrap().iter()
+            .filter(|r| r["person_id"] == pid).map(|r| r["outcome"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+        assert!(of(&bob).iter().all(|o| o == "skipped_out_of_scope") && !of(&bob).is_empty(), "{:?}", of(&bob));
+        assert_eq!(of(&dee), ["skipped_out_of_scope"]);
+        assert!(!of(&ann).iter().any(|o| o == "skipped_out_of_scope"), "{:?}", of(&ann));
+
+        // Ann loses the tag: her changes stay here, Action Network's stay there, nothing is deleted.
+        app.admin(Method::PATCH, &format!("/api/v1/people/{ann}")).json(&json!({"tags": [], "given_name": "Annie"})).send().await;
+        fake.edit_person("an-1", json!({"family_name": "Lee-Park"}));
+        fake.clear_requests();
+        let run = sync(&app, &id, "people", "both").await;
+        assert_eq!(count(&run, "deleted_remote"), 0, "{}", run.body["counts"]);
+        assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+        assert_eq!(local(&app, &ann).await["family_name"], "Lee");
+        assert_eq!(fake.person("an-1").unwrap()["given_name"], "Ann");
     }
 }

@@ -5,6 +5,7 @@
 //! person), and a status changed locally after the remote one is PUT.
 
 use super::remote::{href_id, modified, modified_filter};
+use super::scope::OUT_OF_SCOPE;
 use super::{Ctx, Step};
 use convene_core::{EventId, PersonId};
 use reqwest::Method;
@@ -77,6 +78,17 @@ async fn pull_one(
         );
         return Ok(());
     };
+    if !ctx.in_scope_id(&pair.person_id).await? {
+        let pid = pair.person_id.to_string();
+        ctx.log(
+            OUT_OF_SCOPE,
+            Some(&pid),
+            Some(&rid),
+            json!({"event_id": event.as_str()}),
+            json!([]),
+        );
+        return Ok(());
+    }
     let status = attendance["status"].as_str().unwrap_or("accepted");
     let href = attendance["_links"]["self"]["href"].as_str();
     let source = attendance["action_network:referrer_data"]["source"].as_str();
@@ -127,6 +139,11 @@ pub async fn push(ctx: &mut Ctx<'_>) -> Step<()> {
                 continue;
             };
             let rid = pair.remote_id.clone();
+            if !ctx.in_scope_id(&attendance.person_id).await? {
+                let at = json!({"event_id": event.as_str()});
+                ctx.log(OUT_OF_SCOPE, Some(&pid), Some(&rid), at, json!([]));
+                continue;
+            }
             let body = json!({"status": attendance.status,
                 "_links": {"osdi:person": {"href": ctx.urls.person(&rid)}}});
             let (method, url) = match &attendance.remote_href {

@@ -8,6 +8,7 @@ mod attendances;
 mod people;
 mod reconcile;
 mod remote;
+mod scope;
 mod tags;
 
 use super::settings::{Job, Origin, ProfileSettings};

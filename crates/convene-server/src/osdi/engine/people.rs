@@ -4,6 +4,7 @@
 
 use super::reconcile::{canonical_of, fields_from_remote, reconcile};
 use super::remote::{email_filter, modified, modified_filter, remote_id, with_query};
+use super::scope::OUT_OF_SCOPE;
 use super::{Ctx, Step, tags};
 use crate::osdi::settings::RemoteDeleteMode;
 use convene_core::PersonId;
@@ -77,6 +78,10 @@ pub async fn pull_record(ctx: &mut Ctx<'_>, record: &Value) -> Step<()> {
             return Ok(());
         }
         return match ctx.store().person(&pair.person_id).await? {
+            Some(person) if !ctx.in_scope(&person) => {
+                ctx.note(OUT_OF_SCOPE, Some(&pid), Some(&rid));
+                Ok(())
+            }
             Some(person) => reconcile(ctx, Some(&pair), person, record, &rid, Side::Remote).await,
             None => {
                 // Deleted locally; the deletions phase unsubscribes the twin.
@@ -104,12 +109,16 @@ pub async fn pull_record(ctx: &mut Ctx<'_>, record: &Value) -> Step<()> {
                 "the local people with this email are linked to other Action Network people";
             flag(ctx, "email_linked_elsewhere", None, Some(&rid), detail).await
         }
-        Match::None if ctx.settings.create_local_from_remote => {
+        Match::None if ctx.creates_locally() => {
             let fields = fields_from_remote(&remote, &ctx.settings.language_map_remote_to_local);
             let person = ctx.store().create_person(&fields, ctx.now()).await?;
             let pid = person.id.to_string();
             save_first_pair(ctx, &person, &rid, modified(record)).await?;
             ctx.note("created_local", Some(&pid), Some(&rid));
+            Ok(())
+        }
+        Match::None if ctx.settings.limit_to_tag.is_some() => {
+            ctx.note(OUT_OF_SCOPE, None, Some(&rid));
             Ok(())
         }
         Match::None => {
@@ -131,8 +140,8 @@ fn same(a: Option<&str>, b: Option<&str>) -> bool {
     a.map(str::to_lowercase) == b.map(str::to_lowercase)
 }
 
-/// A first match: the one person with this email, else the one with this email and these
-/// names; anything else is ambiguous.
+/// A first match among the people the profile syncs: the one person with this email, else the
+/// one with this email and these names; anything else is ambiguous.
 async fn first_match(
     ctx: &Ctx<'_>,
     email: Option<&str>,
@@ -143,6 +152,7 @@ async fn first_match(
         return Ok(Match::None);
     };
     let mut found = ctx.store().people_with_email(email).await?;
+    found.retain(|p| ctx.in_scope(p));
     let any = !found.is_empty();
     let mut unpaired = Vec::new();
     for p in found.drain(..) {
@@ -268,6 +278,10 @@ pub async fn push(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
 
 /// Pushes one person's fields, then (when tags sync) the tags of its twin.
 async fn push_one(ctx: &mut Ctx<'_>, person: Person) -> Step<()> {
+    if !ctx.in_scope(&person) {
+        ctx.note(OUT_OF_SCOPE, Some(person.id.as_str()), None);
+        return Ok(());
+    }
     let tagged = ctx.settings.sync_tags.then(|| person.clone());
     push_fields(ctx, person).await?;
     match tagged {

@@ -6,6 +6,7 @@
 //! A people run pushes the tags of each linked person it visits the same way (`follow_local`).
 
 use super::remote::href_id;
+use super::scope::OUT_OF_SCOPE;
 use super::{Ctx, Step};
 use crate::osdi::settings::Origin;
 use convene_core::page::PageRequest;
@@ -110,6 +111,17 @@ async fn pull_tagging(ctx: &mut Ctx<'_>, tag: &str, tagging: &Value) -> Step<Opt
         return Ok(None);
     };
     let pid = person.id.to_string();
+    if !ctx.in_scope(&person) {
+        ctx.log(
+            OUT_OF_SCOPE,
+            Some(&pid),
+            Some(&rid),
+            json!({"tag": tag}),
+            json!([]),
+        );
+        // Counted as seen: a tag sync must not take off what it was told to leave alone.
+        return Ok(Some(pid));
+    }
     let href = tagging["_links"]["self"]["href"].as_str();
     ctx.store()
         .set_tagging(&ctx.profile.id, &pid, tag, href)
@@ -190,7 +202,7 @@ pub async fn push(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
             else {
                 continue;
             };
-            if pair.status == "ok" {
+            if pair.status == "ok" && ctx.in_scope(person) {
                 follow_local(ctx, person, &pair.remote_id, drop_stale).await?;
             }
         }
