@@ -87,6 +87,10 @@ id_type!(
     /// A slide deck of a session.
     DeckId
 );
+id_type!(
+    /// A donation (a contribution) of a person.
+    DonationId
+);
 
 /// A text every id made before `t` sorts below: the time prefix of a UUIDv7 made at `t`. Ids
 /// made in the same millisecond sort above it, so a range read with it never takes a newer id.

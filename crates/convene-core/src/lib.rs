@@ -6,6 +6,7 @@
 pub mod access;
 pub mod clock;
 pub mod conference;
+pub mod donation;
 pub mod event;
 pub mod ids;
 pub mod job;
@@ -26,6 +27,7 @@ pub mod webhook;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use ids::{
-    DeckId, DeliveryId, EventId, PersonId, SessionId, TokenId, UserId, WebfilterId, WebhookId,
+    DeckId, DeliveryId, DonationId, EventId, PersonId, SessionId, TokenId, UserId, WebfilterId,
+    WebhookId,
 };
 pub use validation::{FieldError, FieldErrors};

@@ -36,6 +36,8 @@ pub enum EventType {
     PersonCreated,
     PersonUpdated,
     PersonDeleted,
+    DonationCreated,
+    DonationSynced,
     OsdiRunCompleted,
     OsdiConflictFlagged,
     EndpointDisabled,
@@ -46,7 +48,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 30] = [
+    pub const ALL: [EventType; 32] = [
         EventType::UserCreated,
         EventType::UserUpdated,
         EventType::UserDeleted,
@@ -70,6 +72,8 @@ impl EventType {
         EventType::PersonCreated,
         EventType::PersonUpdated,
         EventType::PersonDeleted,
+        EventType::DonationCreated,
+        EventType::DonationSynced,
         EventType::OsdiRunCompleted,
         EventType::OsdiConflictFlagged,
         EventType::EndpointDisabled,
@@ -104,6 +108,8 @@ impl EventType {
             EventType::PersonCreated => "person.created",
             EventType::PersonUpdated => "person.updated",
             EventType::PersonDeleted => "person.deleted",
+            EventType::DonationCreated => "donation.created",
+            EventType::DonationSynced => "donation.synced",
             EventType::OsdiRunCompleted => "osdi.run.completed",
             EventType::OsdiConflictFlagged => "osdi.conflict.flagged",
             EventType::EndpointDisabled => "endpoint.disabled",
@@ -351,6 +357,21 @@ impl OutboundEvent {
         )
     }
 
+    /// `donation.created` (recorded here, by the API or a sync) or `donation.synced` (paired
+    /// with an Action Network donation, `remote_id` set).
+    pub fn donation(event_type: EventType, d: &crate::donation::Donation) -> Self {
+        let f = &d.fields;
+        Self::new(
+            event_type,
+            json!({
+                "id": d.id.as_str(), "person_id": d.person_id.as_str(), "amount": f.amount.as_str(),
+                "currency": f.currency.as_str(), "received_at": time(f.received_at),
+                "recurrence": f.recurrence.map(|r| r.as_str()), "fundraising_page": f.fundraising_page,
+                "referrer": f.referrer, "remote_id": d.remote_id,
+            }),
+        )
+    }
+
     /// `event_sync.enabled` or `event_sync.disabled`: the event and the Event Center event id.
     pub fn sync_link(event_type: EventType, event: &Event, center: &CenterEventId) -> Self {
         Self::new(
@@ -415,6 +436,7 @@ mod tests {
                     "conference",
                     "slides",
                     "person",
+                    "donation",
                     "run",
                     "flag",
                     "webhook",

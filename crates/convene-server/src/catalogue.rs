@@ -43,6 +43,12 @@ fn describe(t: EventType) -> &'static str {
         }
         EventType::SlidesUpdated => "A session's slide decks changed; the decks in order.",
         EventType::PersonCreated => "A person (a CRM contact) was added.",
+        EventType::DonationCreated => {
+            "A donation of a person was recorded (through the API or pulled from Action Network)."
+        }
+        EventType::DonationSynced => {
+            "A donation was paired with its Action Network twin (pushed or found there); remote_id is set."
+        }
         EventType::PersonUpdated => "A person's details or tags changed.",
         EventType::PersonDeleted => "A person was deleted (a deletion record is kept for sync).",
         EventType::OsdiRunCompleted => {
@@ -186,6 +192,31 @@ fn sample_message(t: EventType) -> OutboundEvent {
                 updated_at: at,
             };
             OutboundEvent::person(t, &person)
+        }
+        EventType::DonationCreated | EventType::DonationSynced => {
+            use convene_core::donation::{Amount, Currency, Donation, NewDonation, Recurrence};
+            let donation = Donation {
+                id: convene_core::DonationId::from_trusted(
+                    "0193a0b4-5f6e-7c3d-8e9f-0a1b2c3d4e61".into(),
+                ),
+                person_id: convene_core::PersonId::from_trusted(
+                    "0193a0b4-5f6e-7c3d-8e9f-0a1b2c3d4e60".into(),
+                ),
+                fields: NewDonation {
+                    amount: Amount::parse("40.00").expect("a sample amount"),
+                    currency: Currency::parse("USD").expect("a sample currency"),
+                    received_at: at,
+                    recurrence: Some(Recurrence::Monthly),
+                    fundraising_page: Some(
+                        "https://actionnetwork.org/api/v2/fundraising_pages/spring-drive".into(),
+                    ),
+                    referrer: Some("newsletter".into()),
+                },
+                remote_id: (t == EventType::DonationSynced)
+                    .then(|| "d91b4b2e-ae0e-4cd3-9ed7-d0ec501b0bc3".into()),
+                created_at: at,
+            };
+            OutboundEvent::donation(t, &donation)
         }
         EventType::OsdiRunCompleted => OutboundEvent::osdi_run(serde_json::json!({
             "run_id": "0193a0b4-a000-7c3d-8e9f-0a1b2c3d4e70",

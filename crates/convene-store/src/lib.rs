@@ -6,6 +6,7 @@
 pub mod cause;
 mod conference;
 mod delivery;
+mod donation;
 mod error;
 mod job;
 mod notification;
@@ -25,6 +26,7 @@ pub use conference::*;
 pub use convene_core::osdi::{Attendance, Flag, Pair, Profile, RecordLog, Run, SyncError};
 pub use convene_core::outbound::{CONVENE_SOURCE, MessageType};
 pub use delivery::*;
+pub use donation::DonationStore;
 pub use error::{Conflict, StoreError, StoreResult};
 pub use job::*;
 pub use notification::*;

@@ -248,6 +248,7 @@ pub trait Store:
     + crate::WebfilterStore
     + crate::SyncStore
     + crate::JobStore
+    + crate::DonationStore
     + crate::ConferenceStore
     + crate::DeckStore
     + crate::NotificationStore

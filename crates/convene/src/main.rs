@@ -68,7 +68,7 @@ enum OsdiCommand {
     /// Run a sync of a profile (by name or id) here, with a progress bar; prints a summary.
     Sync {
         profile: String,
-        /// people, tags or attendances.
+        /// people, tags, attendances or donations.
         #[arg(long, default_value = "people")]
         job: String,
         /// remote, local or both.

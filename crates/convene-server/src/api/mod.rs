@@ -3,6 +3,7 @@
 mod attendances;
 mod dashboard_link;
 pub(crate) mod deliveries;
+mod donations;
 pub(crate) mod events;
 pub(crate) mod mails;
 pub(crate) mod notifications;
@@ -49,6 +50,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(notifications::router())
         .merge(mails::router())
         .merge(people::router())
+        .merge(donations::router())
         .merge(attendances::router())
         .merge(osdi::router())
 }

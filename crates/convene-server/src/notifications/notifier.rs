@@ -231,6 +231,8 @@ impl<'a> Planner<'a> {
                 | EventType::PersonCreated
                 | EventType::PersonUpdated
                 | EventType::PersonDeleted
+                | EventType::DonationCreated
+                | EventType::DonationSynced
                 | EventType::OsdiRunCompleted
                 | EventType::OsdiConflictFlagged => {}
             }

@@ -175,6 +175,7 @@ pub enum Job {
     People,
     Tags,
     Attendances,
+    Donations,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
@@ -191,6 +192,7 @@ impl Job {
             Job::People => "people",
             Job::Tags => "tags",
             Job::Attendances => "attendances",
+            Job::Donations => "donations",
         }
     }
 
@@ -243,6 +245,9 @@ pub struct ProfileSettings {
     /// Only local people with this tag are synced (pushed, or written from Action Network);
     /// no remote person is created locally. Losing the tag is not a deletion.
     pub limit_to_tag: Option<String>,
+    /// The Action Network fundraising page (its URL) local donations are created under; none
+    /// pushes no donations.
+    pub fundraising_page: Option<String>,
     /// One schedule (the first contract's spelling); joins `schedules`.
     pub schedule: Option<Schedule>,
     /// Several, e.g. people every 15 minutes and donations hourly; one per job and origin.
@@ -266,6 +271,7 @@ impl Default for ProfileSettings {
                 .collect(),
             sync_tags: true,
             limit_to_tag: None,
+            fundraising_page: None,
             schedule: None,
             schedules: Vec::new(),
         }
@@ -295,6 +301,11 @@ impl ProfileSettings {
             .is_some_and(|t| t.trim().is_empty() || t.chars().count() > 100)
         {
             return Err(("limit_to_tag", "must be a tag name of 1 to 100 characters"));
+        }
+        if self.fundraising_page.as_ref().is_some_and(|u| {
+            reqwest::Url::parse(u).map_or(true, |u| !matches!(u.scheme(), "http" | "https"))
+        }) {
+            return Err(("fundraising_page", "must be an http(s) URL"));
         }
         if self.schedule.as_ref().is_some_and(|s| s.every_minutes == 0) {
             return Err(("schedule.every_minutes", "must be at least 1"));

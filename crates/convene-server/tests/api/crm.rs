@@ -133,3 +133,75 @@ app_tests! {
         assert_eq!(fake.person("an-1").unwrap()["given_name"], "Ann");
     }
 }
+
+app_tests! {
+    config = |c| c.allow_private_targets = true;
+
+    async fn donations_travel_both_ways_once(app: TestApp) {
+        let rx = convene_testkit::Receiver::start().await;
+        let r = app.admin(Method::POST, "/api/v1/webhooks")
+            .json(&json!({"url": rx.url, "event_types": ["donation.created", "donation.synced"]})).send().await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let fake = OsdiFake::start(vec![person("an-1", "Ann", "Lee", "ann@example.org"),
+            person("an-2", "Bob", "Ray", "bob@example.org")], 25).await;
+        let page = format!("{}fundraising_pages/spring", fake.entry_point);
+        let id = profile(&app, &fake, json!({"fundraising_page": page})).await;
+        sync(&app, &id, "people", "remote").await;
+        let everyone = people(&app).await;
+        let named = |n: &str| everyone.iter().find(|p| p["given_name"] == n).unwrap()["id"].as_str().unwrap().to_owned();
+        let (ann, bob) = (named("Ann"), named("Bob"));
+
+        // Pull: Ann's gift arrives; a gift whose donor Action Network hides is skipped quietly.
+        let gift = fake.add_donation("an-1", "25.00");
+        fake.add_donation("an-hidden", "9.00");
+        let run = sync(&app, &id, "donations", "both").await;
+        assert_eq!(run.str("state"), "completed", "{}", run.text);
+        assert_eq!((count(&run, "donation_pulled"), count(&run, "skipped_phantom"), count(&run, "errors")), (1, 1, 0), "{}", run.body["counts"]);
+        let list = app.admin(Method::GET, &format!("/api/v1/people/{ann}/donations")).send().await;
+        assert_eq!(list.status, 200, "{}", list.text);
+        let d = &list.body["data"][0];
+        assert_eq!((d["amount"].clone(), d["currency"].clone(), d["remote_id"].clone()), (json!("25.00"), json!("USD"), json!(gift)), "{}", list.text);
+
+        // The API: decimal strings and ISO 4217 only.
+        let path = format!("/api/v1/people/{bob}/donations");
+        for (body, field) in [
+            (json!({"amount": "-1", "currency": "EUR", "received_at": "2026-12-01T10:00:00Z"}), "amount"),
+            (json!({"amount": "40", "currency": "XYZ", "received_at": "2026-12-01T10:00:00Z"}), "currency"),
+            (json!({"amount": "40", "currency": "EUR", "received_at": "yesterday"}), "received_at"),
+            (json!({"amount": "40", "currency": "EUR", "received_at": "2026-12-01T10:00:00Z", "recurrence": "fortnightly"}), "recurrence"),
+        ] {
+            let r = app.admin(Method::POST, &path).json(&body).send().await;
+            assert_eq!((r.status, r.fields()), (422, vec![field.to_owned()]), "{body}: {}", r.text);
+        }
+        let r = app.admin(Method::POST, &path).json(&json!({"amount": 40, "currency": "EUR", "received_at": "2026-12-01T10:00:00Z"})).send().await;
+        assert!(r.status == 400 || r.status == 422, "a number is no amount: {}", r.text);
+        let r = app.admin(Method::POST, "/api/v1/people/0193a0b4-5f6e-7c3d-8e9f-0a1b2c3d4e60/donations")
+            .json(&json!({"amount": "40", "currency": "EUR", "received_at": "2026-12-01T10:00:00Z"})).send().await;
+        assert_eq!(r.status, 404);
+        let r = app.admin(Method::POST, &path)
+            .json(&json!({"amount": "40", "currency": "eur", "received_at": "2026-12-01T10:00:00Z", "recurrence": "monthly", "referrer": "newsletter"})).send().await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!((r.str("amount"), r.str("currency")), ("40.00".to_owned(), "EUR".to_owned()));
+        let local = r.str("id");
+
+        // Push: created once under the fundraising page, with our id among its identifiers.
+        let run = sync(&app, &id, "donations", "local").await;
+        assert_eq!(count(&run, "donation_pushed"), 1, "{}", run.body["counts"]);
+        let pushed = fake.donations().into_iter().find(|d| d["_links"]["osdi:person"]["href"].as_str().unwrap().ends_with("/an-2")).unwrap();
+        assert_eq!((pushed["amount"].clone(), pushed["currency"].clone(), pushed["action_network:recurrence"]["period"].clone()), (json!("40.00"), json!("eur"), json!("Monthly")), "{pushed}");
+        assert!(pushed["identifiers"].as_array().unwrap().contains(&json!(format!("convene:{local}"))), "{pushed}");
+        let mine = app.admin(Method::GET, &path).send().await;
+        assert!(mine.body["data"][0]["remote_id"].is_string(), "{}", mine.text);
+
+        // Again, both ways: nothing is pulled back, nothing sent twice.
+        fake.clear_requests();
+        let run = sync(&app, &id, "donations", "both").await;
+        assert_eq!((count(&run, "donation_pulled"), count(&run, "donation_pushed")), (0, 0), "{}", run.body["counts"]);
+        assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+        assert_eq!(app.admin(Method::GET, &path).send().await.body["data"].as_array().map(Vec::len), Some(1));
+        app.drain().await;
+        let types: Vec<String> = rx.received().iter().map(|r| r.json()["event_metadata"]["event_type"].as_str().unwrap().to_owned()).collect();
+        let n = |t: &str| types.iter().filter(|x| *x == t).count();
+        assert_eq!((n("donation.created"), n("donation.synced")), (2, 1), "{types:?}");
+    }
+}

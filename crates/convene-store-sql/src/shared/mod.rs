@@ -12,6 +12,7 @@ mod conference;
 mod connectors;
 mod decks;
 pub(super) mod deliveries;
+mod donations;
 mod events;
 mod idempotency;
 mod jobs;

@@ -19,6 +19,7 @@ use time::Duration;
 mod conference;
 mod connectors;
 mod delivery;
+mod donation;
 mod notification;
 mod osdi;
 mod person;
@@ -29,6 +30,7 @@ mod webfilter;
 pub use conference::*;
 pub use connectors::*;
 pub use delivery::*;
+pub use donation::*;
 pub use notification::*;
 pub use osdi::*;
 pub use person::*;
@@ -637,6 +639,7 @@ macro_rules! conformance_suite {
             people_keep_their_fields_tags_and_deletion_records,
             osdi_runs_are_one_per_profile_leased_and_resumable,
             osdi_pairs_tombstones_and_flags_park_what_they_name,
+            donations_are_written_once_and_paired_once_per_profile,
             retention_removes_only_final_rows_older_than_their_cutoff,
             connector_work_that_fails_for_good_is_announced);
     };

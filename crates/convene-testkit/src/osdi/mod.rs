@@ -2,9 +2,10 @@
 //! `_links`; people pages that, like Action Network, carry a `next` link even on the last page;
 //! filters (`modified_date gt '…'` behind a lagging index, `email_address eq '…'`); single
 //! people (GET, PUT merging members); the person signup helper (an upsert by email, with
-//! `add_tags`); tags, taggings, event attendances; scripted failures (429 with `Retry-After`,
+//! `add_tags`); tags, taggings, event attendances, donations; scripted failures (429 with `Retry-After`,
 //! 5xx with an HTML body); and a record of every request.
 
+mod donations;
 mod people;
 mod tags_events;
 
@@ -43,6 +44,8 @@ struct Fake {
     tags: BTreeMap<String, (String, BTreeMap<String, String>)>,
     /// Event id → attendances (full records).
     attendances: BTreeMap<String, Vec<Value>>,
+    /// Every donation (full records), oldest first.
+    donations: Vec<Value>,
     next_id: u64,
 }
 
@@ -127,6 +130,11 @@ impl OsdiFake {
             .route(
                 "/api/v2/events/{id}/attendances/{attendance}",
                 put(tags_events::change_attendance).get(tags_events::attendance),
+            )
+            .route("/api/v2/donations", get(donations::donations))
+            .route(
+                "/api/v2/fundraising_pages/{id}/donations",
+                axum::routing::post(donations::donate),
             )
             .layer(axum::middleware::from_fn_with_state(
                 shared.clone(),
@@ -261,6 +269,21 @@ impl OsdiFake {
         })
     }
 
+    /// Adds a donation by a person (as a gift on a fundraising page would); its id.
+    pub fn add_donation(&self, person_id: &str, amount: &str) -> String {
+        self.with(|f| {
+            let id = f.fresh_id("donation");
+            let record = donations::donation_record(&f.base, &id, person_id, "spring", amount);
+            f.donations.push(record);
+            id
+        })
+    }
+
+    /// Every donation, oldest first.
+    pub fn donations(&self) -> Vec<Value> {
+        self.with(|f| f.donations.clone())
+    }
+
     /// Adds an attendance to an event (as a signup on the event's page would).
     pub fn add_attendance(&self, event_id: &str, person_id: &str, status: &str) {
         self.with(|f| {
@@ -354,6 +377,8 @@ async fn aep(State(shared): State<Shared>) -> Json<Value> {
             "osdi:people": {"href": format!("{base}people")},
             "osdi:tags": {"href": format!("{base}tags")},
             "osdi:events": {"href": format!("{base}events")},
+            "osdi:donations": {"href": format!("{base}donations")},
+            "osdi:fundraising_pages": {"href": format!("{base}fundraising_pages")},
         }
     }))
 }

@@ -1,10 +1,11 @@
 //! The sync engine: executes one run of a profile under its lease. A run is a list of phases
-//! (pull people, push people, deletions, tags, attendances); after each page the run's counts,
+//! (pull people, push people, deletions, tags, attendances, donations); after each page the run's counts,
 //! sync log rows, errors and position are saved in one transaction that also renews the lease,
 //! so a run whose node dies is picked up by another and resumes at its last page. Cursors move
 //! only when the whole run completes.
 
 mod attendances;
+mod donations;
 mod people;
 mod reconcile;
 mod remote;
@@ -83,6 +84,8 @@ enum Phase {
     PushTags,
     PullAttendances,
     PushAttendances,
+    PullDonations,
+    PushDonations,
 }
 
 fn phases(job: Job, origin: Origin) -> Vec<Phase> {
@@ -106,6 +109,7 @@ fn phases(job: Job, origin: Origin) -> Vec<Phase> {
         }
         Job::Tags => pick(Phase::PullTags, Phase::PushTags),
         Job::Attendances => pick(Phase::PullAttendances, Phase::PushAttendances),
+        Job::Donations => pick(Phase::PullDonations, Phase::PushDonations),
     }
 }
 
@@ -489,6 +493,8 @@ async fn run_phases(ctx: &mut Ctx<'_>, job: Job, origin: Origin) -> Step<()> {
             Phase::PushTags => tags::push(ctx, position).await?,
             Phase::PullAttendances => attendances::pull(ctx).await?,
             Phase::PushAttendances => attendances::push(ctx).await?,
+            Phase::PullDonations => donations::pull(ctx, position).await?,
+            Phase::PushDonations => donations::push(ctx, position).await?,
         }
         register_cursor(ctx, phase).await?;
         // A resume after this point starts at the next phase.
@@ -512,7 +518,10 @@ async fn register_cursor(ctx: &mut Ctx<'_>, phase: Phase) -> Step<()> {
                 );
             }
         }
-        Phase::PushTags | Phase::PullTags | Phase::PushAttendances => {}
+        Phase::PullDonations => {
+            ctx.move_cursor_on_completion("remote_donations".into(), remote_start);
+        }
+        Phase::PushTags | Phase::PullTags | Phase::PushAttendances | Phase::PushDonations => {}
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ pub struct Urls {
     pub people: String,
     pub tags: String,
     pub events: String,
+    pub donations: String,
 }
 
 fn link(aep: &Value, rel: &str) -> Option<String> {
@@ -42,6 +43,7 @@ impl Urls {
             people: or("osdi:people", "people"),
             tags: or("osdi:tags", "tags"),
             events: or("osdi:events", "events"),
+            donations: or("osdi:donations", "donations"),
         })
     }
 
