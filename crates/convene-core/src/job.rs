@@ -12,14 +12,17 @@ pub enum JobKind {
     ConferenceRoom,
     /// Pushes a session's slide decks to its room.
     ConferenceSlides,
+    /// Syncs one changed person with a realtime CRM sync profile (subject `profile/person`).
+    OsdiPerson,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         JobKind::DashboardPush,
         JobKind::MailSend,
         JobKind::ConferenceRoom,
         JobKind::ConferenceSlides,
+        JobKind::OsdiPerson,
     ];
 
     /// The name stored with the job.
@@ -29,6 +32,7 @@ impl JobKind {
             JobKind::MailSend => "mail.send",
             JobKind::ConferenceRoom => "conference.room",
             JobKind::ConferenceSlides => "conference.slides",
+            JobKind::OsdiPerson => "osdi.person",
         }
     }
 
@@ -42,6 +46,7 @@ impl JobKind {
             JobKind::DashboardPush => Connector::Dashboard,
             JobKind::MailSend => Connector::Mail,
             JobKind::ConferenceRoom | JobKind::ConferenceSlides => Connector::Conferencing,
+            JobKind::OsdiPerson => Connector::Osdi,
         }
     }
 }

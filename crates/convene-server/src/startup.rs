@@ -133,23 +133,29 @@ impl Node {
         let conferencing = crate::conferencing::provider(&config)?;
         let unsubscribe = unsubscribe_key(&config, store.as_ref(), clock.now()).await?;
         let mailer = Arc::new(Mailer::new(&config, unsubscribe, keys.clone()));
-        let jobs = Arc::new(crate::delivery::job_runner(
+        let engine = Arc::new(crate::osdi::engine(
             &config,
             store.clone(),
             clock.clone(),
-            &sync,
-            &conferencing,
-            &mailer,
-        ));
-        let osdi = Arc::new(crate::osdi::runner(
-            &config,
-            Arc::new(crate::osdi::engine(
+            keys.clone(),
+        )?);
+        let jobs = Arc::new(
+            crate::delivery::job_runner(
                 &config,
                 store.clone(),
                 clock.clone(),
-                keys.clone(),
-            )?),
-        ));
+                &sync,
+                &conferencing,
+                &mailer,
+            )
+            .handle(
+                convene_core::job::JobKind::OsdiPerson,
+                Arc::new(crate::osdi::realtime::PersonSync {
+                    engine: engine.clone(),
+                }),
+            ),
+        );
+        let osdi = Arc::new(crate::osdi::runner(&config, engine));
         let feed = Feed::new();
         let notifier = Arc::new(Notifier {
             store: store.clone(),

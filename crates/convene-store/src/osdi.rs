@@ -52,7 +52,15 @@ pub trait OsdiStore: Send + Sync {
         origin: &str,
         at: Timestamp,
     ) -> StoreResult<Run>;
-    /// The profile's queued or running run.
+    /// Queues a one-person sync of `person` (job `person`, origin `local`), beside any batch
+    /// run; its resume position names the person.
+    async fn enqueue_person_run(
+        &self,
+        profile_id: &str,
+        person: &convene_core::PersonId,
+        at: Timestamp,
+    ) -> StoreResult<Run>;
+    /// The profile's queued or running batch run.
     async fn active_run(&self, profile_id: &str) -> StoreResult<Option<Run>>;
     /// Leases the oldest queued run, or a running one whose lease ran out (its node died), and
     /// marks it running under a fresh lease token.

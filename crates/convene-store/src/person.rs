@@ -23,6 +23,18 @@ pub trait PersonStore: Send + Sync {
     /// Deletes the person and keeps a deletion record (id, email, time) for sync. Emits
     /// `person.deleted`; `false` when there was no such person.
     async fn delete_person(&self, id: &PersonId, at: Timestamp) -> StoreResult<bool>;
+    /// Merges `gone` into `keep` in one transaction: blanks of `keep` are filled from `gone`
+    /// (a do-not-contact flag of either holds), tags join, attendances (where `keep` has
+    /// none for the event), donations, flags and CRM pairs move; in a sync profile where both
+    /// were linked to different remote people, `gone`'s pair is parked (`merged`) and both
+    /// remote ids get a `merge_incomplete` flag. Then `gone` is deleted. Emits
+    /// `person.deleted` and `person.updated`; `NotFound` when either is missing.
+    async fn merge_people(
+        &self,
+        keep: &PersonId,
+        gone: &PersonId,
+        at: Timestamp,
+    ) -> StoreResult<Person>;
     /// People changed after `(updated_at, id)`, in that order: the sync's local walk.
     async fn people_changed_after(
         &self,

@@ -320,6 +320,7 @@ pub(crate) async fn start_run(
     let job = match input.job.as_deref() {
         None => Job::People,
         Some(j) => Job::parse(j)
+            .filter(|j| *j != Job::Person)
             .ok_or_else(|| bad("job", "must be people, tags, attendances or donations"))?,
     };
     let origin = match input.origin.as_deref() {

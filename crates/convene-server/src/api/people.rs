@@ -4,6 +4,7 @@
 use super::{List, require_admin, rfc3339, user_at};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody, PageQuery, Query};
+use crate::osdi::realtime;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -20,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_person, list_people))
         .routes(routes!(get_person, update_person, delete_person))
+        .routes(routes!(merge_person))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -122,6 +124,7 @@ async fn create_person(
     require_admin(&caller)?;
     let f = fields(&state, input).await?;
     let person = state.store.create_person(&f, state.clock.now()).await?;
+    realtime::changed(&state, &[&person.id]).await;
     Ok((StatusCode::CREATED, Json(person.into())))
 }
 
@@ -184,6 +187,7 @@ async fn update_person(
         .store
         .update_person(&current.id, &f, state.clock.now())
         .await?;
+    realtime::changed(&state, &[&person.id]).await;
     Ok(Json(person.into()))
 }
 
@@ -202,8 +206,50 @@ async fn delete_person(
         .delete_person(&person.id, state.clock.now())
         .await?
     {
+        realtime::changed(&state, &[&person.id]).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)
     }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeInput {
+    /// The person to keep.
+    into: String,
+}
+
+/// Merge this person into another: blanks of the kept person are filled from this one (a
+/// do-not-contact flag of either holds); tags, attendances, donations and CRM links move; this
+/// person is deleted. When both were linked to different Action Network people, each gets a
+/// `merge_incomplete` flag (Action Network has no merge API). Emits `person.deleted` and
+/// `person.updated`.
+#[utoipa::path(post, path = "/people/{id}/merge", tag = "people", params(("id" = String, Path)), request_body = MergeInput,
+    responses((status = 200, body = PersonBody), (status = 403), (status = 404), (status = 422)))]
+async fn merge_person(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<MergeInput>,
+) -> ApiResult<Json<PersonBody>> {
+    require_admin(&caller)?;
+    let gone = person_at(&state, &id).await?;
+    let keep = match PersonId::parse(input.into.trim()) {
+        Some(keep) if keep == gone.id => {
+            return Err(ApiError::field(
+                "into",
+                "is this person: merge into another one",
+            ));
+        }
+        Some(keep) => state.store.person(&keep).await?,
+        None => None,
+    }
+    .ok_or_else(|| ApiError::field("into", "no such person"))?;
+    let kept = state
+        .store
+        .merge_people(&keep.id, &gone.id, state.clock.now())
+        .await?;
+    realtime::changed(&state, &[&kept.id]).await;
+    Ok(Json(kept.into()))
 }

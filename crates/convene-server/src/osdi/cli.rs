@@ -47,7 +47,9 @@ pub async fn sync(
     job: &str,
     origin: &str,
 ) -> anyhow::Result<String> {
-    let job = Job::parse(job).context("--job must be people, tags, attendances or donations")?;
+    let job = Job::parse(job)
+        .filter(|j| *j != Job::Person)
+        .context("--job must be people, tags, attendances or donations")?;
     let origin = Origin::parse(origin).context("--origin must be remote, local or both")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (store, keys) = crate::startup::migrate_keyed(config, clock.now()).await?;

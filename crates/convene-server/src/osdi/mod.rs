@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod realtime;
 pub mod runner;
 pub mod settings;
 

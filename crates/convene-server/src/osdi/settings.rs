@@ -176,6 +176,8 @@ pub enum Job {
     Tags,
     Attendances,
     Donations,
+    /// One person, after a local change (a realtime profile); never asked for by hand.
+    Person,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
@@ -193,6 +195,7 @@ impl Job {
             Job::Tags => "tags",
             Job::Attendances => "attendances",
             Job::Donations => "donations",
+            Job::Person => "person",
         }
     }
 
@@ -248,6 +251,9 @@ pub struct ProfileSettings {
     /// The Action Network fundraising page (its URL) local donations are created under; none
     /// pushes no donations.
     pub fundraising_page: Option<String>,
+    /// A local person created, changed, tagged, merged or deleted through the API is synced on
+    /// their own within seconds; schedules are then the safety net.
+    pub realtime: bool,
     /// One schedule (the first contract's spelling); joins `schedules`.
     pub schedule: Option<Schedule>,
     /// Several, e.g. people every 15 minutes and donations hourly; one per job and origin.
@@ -272,6 +278,7 @@ impl Default for ProfileSettings {
             sync_tags: true,
             limit_to_tag: None,
             fundraising_page: None,
+            realtime: false,
             schedule: None,
             schedules: Vec::new(),
         }
@@ -314,6 +321,12 @@ impl ProfileSettings {
             return Err(("schedules", "every_minutes must be at least 1"));
         }
         let all = self.all_schedules();
+        if all.iter().any(|s| s.job == Job::Person) {
+            return Err((
+                "schedules",
+                "job must be people, tags, attendances or donations",
+            ));
+        }
         let kinds: std::collections::BTreeSet<_> = all.iter().map(|s| (s.job, s.origin)).collect();
         if kinds.len() != all.len() {
             return Err(("schedules", "one schedule per job and origin"));

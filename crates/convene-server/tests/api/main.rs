@@ -5,6 +5,7 @@ mod admin_ui;
 mod conferencing;
 mod conventions;
 mod crm;
+mod crm_live;
 mod dashboard_link;
 mod event_sync;
 mod events;

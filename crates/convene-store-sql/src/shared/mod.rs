@@ -17,6 +17,7 @@ mod events;
 mod idempotency;
 mod jobs;
 mod mails;
+mod merge;
 mod notifications;
 mod osdi;
 mod outbox;

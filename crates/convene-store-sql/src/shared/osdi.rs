@@ -126,6 +126,46 @@ const RUN_COLUMNS: &str = "id, profile_id, job, origin, state, counts, resume, e
 const FLAG_COLUMNS: &str =
     "id, profile_id, kind, person_id, remote_id, detail, status, created_at, resolved_at";
 
+/// Opens a flag (or finds the same one open) inside the caller's transaction; a new one emits
+/// `osdi.conflict.flagged`.
+pub(super) async fn flag_in(
+    conn: &mut super::dialect::Conn,
+    profile_id: &str,
+    kind: &str,
+    (person_id, remote_id): (Option<&str>, Option<&str>),
+    detail: &str,
+    at: Timestamp,
+) -> StoreResult<Flag> {
+    let sql = format!(
+        "SELECT {FLAG_COLUMNS} FROM osdi_flags WHERE profile_id = $1 AND kind = $2 AND status = 'open'
+         AND COALESCE(person_id, '') = $3 AND COALESCE(remote_id, '') = $4"
+    );
+    let open = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .binds((profile_id, kind, person_id.unwrap_or_default()))
+        .bind(remote_id.unwrap_or_default())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(row) = open {
+        return rows::flag(&row);
+    }
+    let sql = format!(
+        "INSERT INTO osdi_flags (id, profile_id, kind, person_id, remote_id, detail, status, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING {FLAG_COLUMNS}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .binds((new_id(), profile_id, kind, person_id, remote_id, detail))
+        .bind(micros(at))
+        .fetch_one(&mut *conn)
+        .await?;
+    let flag = rows::flag(&row)?;
+    let outbound = OutboundEvent::osdi_flag(
+        json!({"flag_id": flag.id, "profile_id": profile_id, "kind": kind,
+                        "person_id": person_id, "remote_id": remote_id, "detail": detail}),
+    );
+    emit(conn, outbound, at).await?;
+    Ok(flag)
+}
+
 fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
@@ -215,9 +255,29 @@ impl OsdiStore for Backend {
         rows::run(&row)
     }
 
+    async fn enqueue_person_run(
+        &self,
+        profile_id: &str,
+        person: &PersonId,
+        at: Timestamp,
+    ) -> StoreResult<Run> {
+        let resume = json!({"phase": 0, "position": {"person": person.as_str()}});
+        let sql = format!(
+            "INSERT INTO osdi_runs (id, profile_id, job, origin, state, counts, resume, created_at)
+             VALUES ($1, $2, 'person', 'local', 'queued', '{{}}', $3, $4) RETURNING {RUN_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .binds((new_id(), profile_id, resume.to_string(), micros(at)))
+            .fetch_one(self.writes())
+            .await
+            .map_err(gone)?;
+        rows::run(&row)
+    }
+
     async fn active_run(&self, profile_id: &str) -> StoreResult<Option<Run>> {
         let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM osdi_runs WHERE profile_id = $1 AND state IN ('queued', 'running')"
+            "SELECT {RUN_COLUMNS} FROM osdi_runs WHERE profile_id = $1 AND state IN ('queued', 'running')
+             AND job <> 'person'"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(profile_id)
@@ -510,33 +570,15 @@ impl OsdiStore for Backend {
         at: Timestamp,
     ) -> StoreResult<Flag> {
         let mut tx = self.writes().begin().await?;
-        let sql = format!(
-            "SELECT {FLAG_COLUMNS} FROM osdi_flags WHERE profile_id = $1 AND kind = $2 AND status = 'open'
-             AND COALESCE(person_id, '') = $3 AND COALESCE(remote_id, '') = $4"
-        );
-        let open = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .binds((profile_id, kind, person_id.unwrap_or_default()))
-            .bind(remote_id.unwrap_or_default())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(row) = open {
-            return rows::flag(&row);
-        }
-        let sql = format!(
-            "INSERT INTO osdi_flags (id, profile_id, kind, person_id, remote_id, detail, status, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING {FLAG_COLUMNS}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .binds((new_id(), profile_id, kind, person_id, remote_id, detail))
-            .bind(micros(at))
-            .fetch_one(&mut *tx)
-            .await?;
-        let flag = rows::flag(&row)?;
-        let outbound = OutboundEvent::osdi_flag(
-            json!({"flag_id": flag.id, "profile_id": profile_id, "kind": kind,
-                            "person_id": person_id, "remote_id": remote_id, "detail": detail}),
-        );
-        emit(&mut tx, outbound, at).await?;
+        let flag = flag_in(
+            &mut tx,
+            profile_id,
+            kind,
+            (person_id, remote_id),
+            detail,
+            at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(flag)
     }

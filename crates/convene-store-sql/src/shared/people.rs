@@ -177,23 +177,37 @@ impl PersonStore for Backend {
         let Some(person) = load(&mut tx, id.as_str()).await? else {
             return Ok(false);
         };
-        sqlx::query("DELETE FROM people WHERE id = $1")
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO person_deletions (person_id, email, deleted_at) VALUES ($1, $2, $3)
-             ON CONFLICT (person_id) DO UPDATE SET deleted_at = excluded.deleted_at",
-        )
-        .bind(id.as_str())
-        .bind(person.fields.email.as_ref().map(|e| e.as_str()))
-        .bind(db_time(at))
-        .execute(&mut *tx)
-        .await?;
-        let outbound = OutboundEvent::person(EventType::PersonDeleted, &person);
-        emit(&mut tx, outbound, at).await?;
+        remove(&mut tx, &person, at).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn merge_people(
+        &self,
+        keep: &PersonId,
+        gone: &PersonId,
+        at: Timestamp,
+    ) -> StoreResult<Person> {
+        let mut tx = self.writes().begin().await?;
+        let (Some(_), Some(other)) = (
+            load(&mut tx, keep.as_str()).await?,
+            load(&mut tx, gone.as_str()).await?,
+        ) else {
+            return Err(StoreError::NotFound);
+        };
+        super::merge::move_everything(&mut tx, keep, gone, at).await?;
+        remove(&mut tx, &other, at).await?;
+        let kept = load(&mut tx, keep.as_str())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        emit(
+            &mut tx,
+            OutboundEvent::person(EventType::PersonUpdated, &kept),
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(kept)
     }
 
     async fn people_changed_after(
@@ -239,6 +253,29 @@ impl PersonStore for Backend {
             .map(|(id, email, at)| (PersonId::from_trusted(id), email, time_of(at)))
             .collect())
     }
+}
+
+/// Deletes the person, keeping a deletion record for sync. Emits `person.deleted`.
+async fn remove(conn: &mut Conn, person: &Person, at: Timestamp) -> StoreResult<()> {
+    sqlx::query("DELETE FROM people WHERE id = $1")
+        .bind(person.id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO person_deletions (person_id, email, deleted_at) VALUES ($1, $2, $3)
+         ON CONFLICT (person_id) DO UPDATE SET deleted_at = excluded.deleted_at",
+    )
+    .bind(person.id.as_str())
+    .bind(person.fields.email.as_ref().map(|e| e.as_str()))
+    .bind(db_time(at))
+    .execute(&mut *conn)
+    .await?;
+    emit(
+        conn,
+        OutboundEvent::person(EventType::PersonDeleted, person),
+        at,
+    )
+    .await
 }
 
 async fn with_tags(conn: &mut Conn, rows: Vec<Row>) -> StoreResult<Vec<Person>> {

@@ -1,4 +1,4 @@
-//! Donations: write-once, paired once per profile, listed for the people a profile links.
+//! Donations (write-once, paired once per profile) and merging people, which moves them.
 
 use super::osdi::new_profile;
 use super::{TestStore, now, outbox_types};
@@ -134,6 +134,93 @@ pub async fn donations_are_written_once_and_paired_once_per_profile(store: TestS
     assert_eq!(
         (count("donation.created"), count("donation.synced")),
         (3, 1),
+        "{types:?}"
+    );
+}
+
+pub async fn merging_people_moves_tags_donations_and_pairs(store: TestStore) {
+    let t = now();
+    let with = |given: &str, tags: &[&str]| PersonFields {
+        given_name: Some(given.into()),
+        do_not_email: given == "Bo",
+        tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+        ..Default::default()
+    };
+    let keep = store.create_person(&with("Al", &["a"]), t).await.unwrap();
+    let gone = store
+        .create_person(&with("Bo", &["a", "b"]), t)
+        .await
+        .unwrap();
+    let solo = store.create_person(&with("Cy", &[]), t).await.unwrap();
+    store
+        .create_donation(&gone.id, &gift("3"), t)
+        .await
+        .unwrap();
+    let p = store.create_profile(&new_profile("main"), t).await.unwrap();
+    store
+        .save_pair(&pair(&p.id, &keep.id, "an-1"))
+        .await
+        .unwrap();
+    store
+        .save_pair(&pair(&p.id, &gone.id, "an-2"))
+        .await
+        .unwrap();
+
+    let kept = store.merge_people(&keep.id, &gone.id, t).await.unwrap();
+    assert_eq!(
+        (
+            kept.fields.given_name.as_deref(),
+            kept.fields.tags.clone(),
+            kept.fields.do_not_email
+        ),
+        (Some("Al"), vec!["a".to_owned(), "b".to_owned()], true)
+    );
+    assert!(store.person(&gone.id).await.unwrap().is_none());
+    assert_eq!(store.donations_of(&keep.id, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .pair_by_remote(&p.id, "an-2")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "merged"
+    );
+    assert!(
+        store
+            .is_flagged(&p.id, Some(keep.id.as_str()), Some("an-2"))
+            .await
+            .unwrap()
+    );
+    assert!(store.is_flagged(&p.id, None, Some("an-1")).await.unwrap());
+
+    // One side linked: the link moves with the person.
+    store
+        .save_pair(&pair(&p.id, &solo.id, "an-3"))
+        .await
+        .unwrap();
+    let other = store.create_person(&with("Di", &[]), t).await.unwrap();
+    store.merge_people(&other.id, &solo.id, t).await.unwrap();
+    assert_eq!(
+        store
+            .pair_by_remote(&p.id, "an-3")
+            .await
+            .unwrap()
+            .unwrap()
+            .person_id,
+        other.id
+    );
+    assert!(matches!(
+        store.merge_people(&other.id, &solo.id, t).await,
+        Err(StoreError::NotFound)
+    ));
+    let types = outbox_types(&store).await;
+    assert_eq!(
+        types
+            .iter()
+            .filter(|x| *x == "osdi.conflict.flagged")
+            .count(),
+        2,
         "{types:?}"
     );
 }

@@ -640,6 +640,7 @@ macro_rules! conformance_suite {
             osdi_runs_are_one_per_profile_leased_and_resumable,
             osdi_pairs_tombstones_and_flags_park_what_they_name,
             donations_are_written_once_and_paired_once_per_profile,
+            merging_people_moves_tags_donations_and_pairs,
             retention_removes_only_final_rows_older_than_their_cutoff,
             connector_work_that_fails_for_good_is_announced);
     };

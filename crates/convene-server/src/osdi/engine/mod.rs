@@ -86,6 +86,8 @@ enum Phase {
     PushAttendances,
     PullDonations,
     PushDonations,
+    /// A one-person sync: the person named by the run's position.
+    PushPerson,
 }
 
 fn phases(job: Job, origin: Origin) -> Vec<Phase> {
@@ -110,6 +112,7 @@ fn phases(job: Job, origin: Origin) -> Vec<Phase> {
         Job::Tags => pick(Phase::PullTags, Phase::PushTags),
         Job::Attendances => pick(Phase::PullAttendances, Phase::PushAttendances),
         Job::Donations => pick(Phase::PullDonations, Phase::PushDonations),
+        Job::Person => vec![Phase::PushPerson],
     }
 }
 
@@ -495,6 +498,7 @@ async fn run_phases(ctx: &mut Ctx<'_>, job: Job, origin: Origin) -> Step<()> {
             Phase::PushAttendances => attendances::push(ctx).await?,
             Phase::PullDonations => donations::pull(ctx, position).await?,
             Phase::PushDonations => donations::push(ctx, position).await?,
+            Phase::PushPerson => people::sync_one(ctx, position).await?,
         }
         register_cursor(ctx, phase).await?;
         // A resume after this point starts at the next phase.
@@ -521,7 +525,11 @@ async fn register_cursor(ctx: &mut Ctx<'_>, phase: Phase) -> Step<()> {
         Phase::PullDonations => {
             ctx.move_cursor_on_completion("remote_donations".into(), remote_start);
         }
-        Phase::PushTags | Phase::PullTags | Phase::PushAttendances | Phase::PushDonations => {}
+        Phase::PushTags
+        | Phase::PullTags
+        | Phase::PushAttendances
+        | Phase::PushDonations
+        | Phase::PushPerson => {}
     }
     Ok(())
 }

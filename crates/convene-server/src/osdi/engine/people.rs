@@ -276,6 +276,29 @@ pub async fn push(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
     }
 }
 
+/// A one-person sync: the person named by `position` is pushed (fields, then tags), or, when
+/// deleted meanwhile, their twin is unsubscribed and tombstoned.
+pub async fn sync_one(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
+    let named = position.as_ref().and_then(|p| p["person"].as_str());
+    let Some(id) = named.and_then(PersonId::parse) else {
+        ctx.error(
+            "no_person",
+            None,
+            None,
+            None,
+            "a one-person run names no person",
+        );
+        return Ok(());
+    };
+    if let Some(person) = ctx.store().person(&id).await? {
+        return push_one(ctx, person).await;
+    }
+    match ctx.store().pair_by_person(&ctx.profile.id, &id).await? {
+        Some(pair) if pair.status == "ok" => delete_twin(ctx, &id, pair).await,
+        _ => Ok(()),
+    }
+}
+
 /// Pushes one person's fields, then (when tags sync) the tags of its twin.
 async fn push_one(ctx: &mut Ctx<'_>, person: Person) -> Step<()> {
     if !ctx.in_scope(&person) {
@@ -494,7 +517,8 @@ pub async fn deletions(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
         let Some(pair) = ctx.store().pair_by_person(&profile, &id).await? else {
             continue;
         };
-        if pair.status == "deleted" {
+        // Deleted already, or merged into another person here (that twin is a person still).
+        if pair.status != "ok" {
             continue;
         }
         delete_twin(ctx, &id, pair).await?;
