@@ -250,6 +250,9 @@ struct ProfilePage {
     sync_tags: bool,
     /// "everyone", or the tag a limited profile syncs.
     scope: String,
+    /// Where local donations are created, or "not pushed".
+    fundraising_page: String,
+    realtime: bool,
     runs: Vec<RunRow>,
     more_runs: Option<String>,
     flags: Vec<FlagRow>,
@@ -293,6 +296,10 @@ pub async fn profile(
                     scope: p["limit_to_tag"]
                         .as_str()
                         .map_or("everyone".to_owned(), |t| format!("people tagged {t}")),
+                    fundraising_page: p["fundraising_page"]
+                        .as_str()
+                        .map_or("none: local donations are not pushed".to_owned(), str::to_owned),
+                    realtime: p["realtime"].as_bool().unwrap_or(false),
                     profile: profile_row(&p),
                     more_runs: runs.0["next_cursor"].as_str().map(str::to_owned),
                     runs: rows(&runs.0, run_row),

@@ -204,7 +204,8 @@ app_tests! {
         let made = post_root("/admin/crm", profile_form(&root_csrf)).send().await;
         assert_eq!(made.status, 303, "{}", made.text);
         let profile = page(&app, &root, made.headers["location"].to_str().unwrap()).await;
-        assert!(profile.text.contains("every 30 min") && !profile.text.contains("secret-key-1"), "{}", profile.text);
+        assert!(profile.text.contains("people (both) every 30 min") && !profile.text.contains("secret-key-1"), "{}", profile.text);
+        assert!(profile.text.contains("wait for a run") && profile.text.contains("local donations are not pushed"), "{}", profile.text);
         let again = post_root("/admin/crm", profile_form(&root_csrf)).send().await;
         assert_eq!(again.status, 409, "the API's own rule: {}", again.text);
 
