@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::notifications::v1::router(state.clone()))
         .merge(crate::notifications::unsubscribe_page::router())
         .merge(crate::admin::router())
+        .merge(crate::sources::router())
         .route(
             "/docs",
             get(move || async move { Html(docs_html.as_ref().clone()) }),

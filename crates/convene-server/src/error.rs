@@ -98,6 +98,9 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(Conflict::ProfileName) => {
                 ApiError::conflict("profile_name_taken", "a sync profile has that name")
             }
+            StoreError::Conflict(Conflict::SourceName) => {
+                ApiError::conflict("source_name_taken", "an inbound source has that name")
+            }
             StoreError::Conflict(Conflict::RunActive) => ApiError::conflict(
                 "run_in_progress",
                 "this profile already has a run queued or running",

@@ -25,6 +25,7 @@ pub mod osdi;
 pub mod retention;
 mod screening;
 pub mod secrets;
+pub mod sources;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -1,6 +1,6 @@
 //! The routes outside `/api/v1`, in the same document, with every status each one answers: the
 //! root and health, the JSON:API notifications resource under `/v1`, the Dashboard side of the
-//! Event Center sync, and one-click unsubscribe. (Their handlers speak other wire formats than
+//! Event Center sync, one-click unsubscribe, and inbound sources' URLs. (Their handlers speak other wire formats than
 //! the API's, so they are described here rather than derived.)
 
 use utoipa::openapi::OpenApi as Document;
@@ -168,6 +168,23 @@ const ROUTES: &[Route] = &[
         params: &["token"],
         bearer: false,
         answers: &[(200, "done"), (404, "not a link this server signed")],
+    },
+    Route {
+        path: "/in/{token}",
+        method: HttpMethod::Post,
+        summary: "An inbound source receives another platform's webhook as it sends it (openedx-webhooks JSON or form, Standard Webhooks signed JSON, or generic JSON)",
+        tag: "sources",
+        params: &["token"],
+        bearer: false,
+        answers: &[
+            (202, "accepted as a signal: {\"id\"}"),
+            (400, "a body that does not parse"),
+            (401, "a Standard Webhooks signature that does not match, or is too old"),
+            (404, "no source has this URL"),
+            (413, "a body over the limit"),
+            (415, "neither JSON nor a form"),
+            (422, "a body without its event type or id"),
+        ],
     },
 ];
 

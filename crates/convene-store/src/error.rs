@@ -11,6 +11,8 @@ pub enum Conflict {
     ProfileName,
     /// A profile already has a run queued or running.
     RunActive,
+    /// An inbound source's name.
+    SourceName,
 }
 
 #[derive(Debug, thiserror::Error)]

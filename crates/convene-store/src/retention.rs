@@ -16,7 +16,7 @@ pub struct Cutoffs {
     /// Notifications that have been read.
     pub notifications: Timestamp,
     /// Dashboard sync calls, webfilter calls, finished OSDI runs with their records and errors,
-    /// failed connector jobs.
+    /// failed connector jobs, what inbound sources received.
     pub logs: Timestamp,
 }
 

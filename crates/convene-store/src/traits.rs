@@ -249,6 +249,7 @@ pub trait Store:
     + crate::SyncStore
     + crate::JobStore
     + crate::DonationStore
+    + crate::SourceStore
     + crate::ConferenceStore
     + crate::DeckStore
     + crate::NotificationStore

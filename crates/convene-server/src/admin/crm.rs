@@ -296,9 +296,10 @@ pub async fn profile(
                     scope: p["limit_to_tag"]
                         .as_str()
                         .map_or("everyone".to_owned(), |t| format!("people tagged {t}")),
-                    fundraising_page: p["fundraising_page"]
-                        .as_str()
-                        .map_or("none: local donations are not pushed".to_owned(), str::to_owned),
+                    fundraising_page: p["fundraising_page"].as_str().map_or(
+                        "none: local donations are not pushed".to_owned(),
+                        str::to_owned,
+                    ),
                     realtime: p["realtime"].as_bool().unwrap_or(false),
                     profile: profile_row(&p),
                     more_runs: runs.0["next_cursor"].as_str().map(str::to_owned),

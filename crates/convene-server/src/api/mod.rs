@@ -14,6 +14,7 @@ mod people;
 mod sessions;
 mod signals;
 pub mod slides;
+mod sources;
 pub mod tokens;
 pub mod users;
 pub(crate) mod webfilters;
@@ -51,6 +52,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(mails::router())
         .merge(people::router())
         .merge(donations::router())
+        .merge(sources::router())
         .merge(attendances::router())
         .merge(osdi::router())
 }

@@ -219,15 +219,8 @@ fn failure(record: &AttemptRecord) -> Option<&str> {
 #[async_trait]
 impl DeliveryStore for Backend {
     async fn ingest_signal(&self, s: Signal) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO outbox (id, event_type, data, occurred_at, source, traceparent)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
-        )
-        .binds((&s.id, &s.event_type, Json(&s.data)))
-        .binds((db_time(s.occurred_at), &s.source, traceparent()))
-        .execute(self.writes())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let mut conn = self.writes().acquire().await?;
+        signal_in(&mut conn, &s).await
     }
 
     async fn dispatch(&self, limit: u32, at: Timestamp) -> StoreResult<u32> {
@@ -378,4 +371,17 @@ impl DeliveryStore for Backend {
             .map(|(b, ok, failed)| (b, count(ok), count(failed)))
             .collect())
     }
+}
+
+/// Writes a signal to the outbox on the caller's connection; `false` when its id was taken.
+pub(super) async fn signal_in(conn: &mut super::dialect::Conn, s: &Signal) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO outbox (id, event_type, data, occurred_at, source, traceparent)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+    )
+    .binds((&s.id, &s.event_type, Json(&s.data)))
+    .binds((db_time(s.occurred_at), &s.source, traceparent()))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

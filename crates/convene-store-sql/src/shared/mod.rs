@@ -26,6 +26,7 @@ mod retention;
 mod roster;
 mod roster_sync;
 mod secrets;
+mod sources;
 mod sync;
 mod tokens;
 mod users;

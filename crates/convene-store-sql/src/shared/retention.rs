@@ -135,6 +135,16 @@ impl RetentionStore for Backend {
         for sql in logs {
             purged.logs += self.purge_one(sql, cutoffs.logs, batch).await?;
         }
+        // What inbound sources received (its times are µs, as in the CRM tables).
+        let receipts = format!(
+            "DELETE FROM source_receipts WHERE id IN
+             (SELECT id FROM source_receipts WHERE received_at < $1 LIMIT $2{SKIP_LOCKED})"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(receipts))
+            .binds((micros(cutoffs.logs), batch))
+            .execute(self.writes())
+            .await?;
+        purged.logs += done.rows_affected();
         Ok(purged)
     }
 }

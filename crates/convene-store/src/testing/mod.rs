@@ -24,6 +24,7 @@ mod notification;
 mod osdi;
 mod person;
 mod retention;
+mod source;
 mod sync;
 mod web;
 mod webfilter;
@@ -35,6 +36,7 @@ pub use notification::*;
 pub use osdi::*;
 pub use person::*;
 pub use retention::*;
+pub use source::*;
 pub use sync::*;
 pub use web::*;
 pub use webfilter::*;
@@ -641,6 +643,7 @@ macro_rules! conformance_suite {
             osdi_pairs_tombstones_and_flags_park_what_they_name,
             donations_are_written_once_and_paired_once_per_profile,
             merging_people_moves_tags_donations_and_pairs,
+            sources_log_what_they_receive_with_its_signal,
             retention_removes_only_final_rows_older_than_their_cutoff,
             connector_work_that_fails_for_good_is_announced);
     };
