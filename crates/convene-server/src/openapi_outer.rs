@@ -179,7 +179,10 @@ const ROUTES: &[Route] = &[
         answers: &[
             (202, "accepted as a signal: {\"id\"}"),
             (400, "a body that does not parse"),
-            (401, "a Standard Webhooks signature that does not match, or is too old"),
+            (
+                401,
+                "a Standard Webhooks signature that does not match, or is too old",
+            ),
             (404, "no source has this URL"),
             (413, "a body over the limit"),
             (415, "neither JSON nor a form"),

@@ -70,6 +70,28 @@ async fn load(conn: &mut super::dialect::Conn, id: &DonationId) -> StoreResult<D
     donation(&row)
 }
 
+/// Pairs a donation with a remote one, `source` saying which side it came from; `false` when
+/// either was paired already in the profile.
+async fn pair_in(
+    conn: &mut super::dialect::Conn,
+    profile_id: &str,
+    donation: &DonationId,
+    remote_id: &str,
+    source: &str,
+    at: Timestamp,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO osdi_donations (profile_id, donation_id, remote_id, source, synced_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .binds((profile_id, donation.as_str(), remote_id, source))
+    .bind(micros(at))
+    .execute(conn)
+    .await
+    .map_err(gone)?;
+    Ok(done.rows_affected() == 1)
+}
+
 #[async_trait]
 impl DonationStore for Backend {
     async fn create_donation(
@@ -112,14 +134,8 @@ impl DonationStore for Backend {
     ) -> StoreResult<Option<Donation>> {
         let mut tx = self.writes().begin().await?;
         let id = insert(&mut tx, person, new, at).await?;
-        let paired = sqlx::query(
-            "INSERT INTO osdi_donations (profile_id, donation_id, remote_id, source, synced_at)
-             VALUES ($1, $2, $3, 'remote', $4) ON CONFLICT (profile_id, remote_id) DO NOTHING",
-        )
-        .binds((profile_id, id.as_str(), remote_id, micros(at)))
-        .execute(&mut *tx)
-        .await?;
-        if paired.rows_affected() == 0 {
+        let paired = pair_in(&mut tx, profile_id, &id, remote_id, "remote", at).await?;
+        if !paired {
             // Paired before: the insert above is rolled back with the transaction.
             return Ok(None);
         }
@@ -171,15 +187,8 @@ impl DonationStore for Backend {
         at: Timestamp,
     ) -> StoreResult<bool> {
         let mut tx = self.writes().begin().await?;
-        let paired = sqlx::query(
-            "INSERT INTO osdi_donations (profile_id, donation_id, remote_id, source, synced_at)
-             VALUES ($1, $2, $3, 'local', $4) ON CONFLICT DO NOTHING",
-        )
-        .binds((profile_id, donation_id.as_str(), remote_id, micros(at)))
-        .execute(&mut *tx)
-        .await
-        .map_err(gone)?;
-        if paired.rows_affected() == 0 {
+        let paired = pair_in(&mut tx, profile_id, donation_id, remote_id, "local", at).await?;
+        if !paired {
             return Ok(false);
         }
         let made = load(&mut tx, donation_id).await?;

@@ -2,7 +2,7 @@
 //! fundraising pages' donations, created by POST with the donor's `osdi:person` link. Like
 //! Action Network, a donation is never changed, and its amount is the sum of its recipients'.
 
-use super::{Shared, hal_page, now, parse_time};
+use super::{Shared, hal_page, now};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -35,29 +35,9 @@ pub async fn donations(
     Query(q): Query<HashMap<String, String>>,
 ) -> Json<Value> {
     let f = shared.lock().expect("fake state");
-    let since = q.get("filter").and_then(|raw| {
-        raw.strip_prefix("modified_date gt '")?
-            .strip_suffix('\'')
-            .and_then(parse_time)
-    });
-    let items: Vec<Value> = f
-        .donations
-        .iter()
-        .filter(|d| {
-            since.is_none_or(|s| {
-                d["modified_date"]
-                    .as_str()
-                    .and_then(parse_time)
-                    .is_some_and(|m| m > s)
-            })
-        })
-        .cloned()
-        .collect();
-    let page = q
-        .get("page")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(1usize)
-        .max(1);
+    let keep = super::changed_since(&q);
+    let items: Vec<Value> = f.donations.iter().filter(|d| keep(d)).cloned().collect();
+    let page = super::tags_events::page_number(&q);
     let query = q
         .get("filter")
         .map(|f| format!("filter={}&", urlencode(f)))

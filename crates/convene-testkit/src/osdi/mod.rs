@@ -78,6 +78,23 @@ fn parse_time(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
 }
 
+/// What a `filter=modified_date gt '…'` query keeps (everything without one).
+fn changed_since(q: &std::collections::HashMap<String, String>) -> impl Fn(&Value) -> bool {
+    let since = q.get("filter").and_then(|raw| {
+        raw.strip_prefix("modified_date gt '")?
+            .strip_suffix('\'')
+            .and_then(parse_time)
+    });
+    move |record| {
+        since.is_none_or(|s| {
+            record["modified_date"]
+                .as_str()
+                .and_then(parse_time)
+                .is_some_and(|m| m > s)
+        })
+    }
+}
+
 fn id_of(p: &Value) -> String {
     p["identifiers"][0]
         .as_str()

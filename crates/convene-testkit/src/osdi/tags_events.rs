@@ -1,6 +1,6 @@
 //! The fake's tags, taggings and event attendances.
 
-use super::{Shared, hal_page, not_found, now, parse_time};
+use super::{Shared, hal_page, not_found, now};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-fn page_number(q: &HashMap<String, String>) -> usize {
+pub(super) fn page_number(q: &HashMap<String, String>) -> usize {
     q.get("page")
         .and_then(|p| p.parse().ok())
         .unwrap_or(1)
@@ -180,24 +180,13 @@ pub async fn attendances(
     Query(q): Query<HashMap<String, String>>,
 ) -> Json<Value> {
     let f = shared.lock().expect("fake state");
-    let since = q.get("filter").and_then(|raw| {
-        raw.strip_prefix("modified_date gt '")?
-            .strip_suffix('\'')
-            .and_then(parse_time)
-    });
+    let keep = super::changed_since(&q);
     let items: Vec<Value> = f
         .attendances
         .get(&event)
         .into_iter()
         .flatten()
-        .filter(|a| {
-            since.is_none_or(|s| {
-                a["modified_date"]
-                    .as_str()
-                    .and_then(parse_time)
-                    .is_some_and(|m| m > s)
-            })
-        })
+        .filter(|d| keep(d))
         .cloned()
         .collect();
     Json(hal_page(

@@ -6,7 +6,7 @@
 //! under the profile's `fundraising_page` and paired; they carry `convene:<id>` among their
 //! identifiers, so one whose pairing a crash lost is paired, not imported, when pulled.
 
-use super::remote::{href_id, modified_filter, remote_id, with_query};
+use super::remote::{href_id, remote_id};
 use super::scope::OUT_OF_SCOPE;
 use super::{Ctx, Step};
 use convene_core::donation::{Donation, NewDonation};
@@ -18,17 +18,10 @@ use time::format_description::well_known::Rfc3339;
 const OURS: &str = "convene:";
 
 pub async fn pull(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
-    let start = match position.as_ref().and_then(Value::as_str) {
-        Some(url) => url.to_owned(),
-        None => {
-            let size = ctx.settings.page_size.to_string();
-            let url = with_query(&ctx.urls.donations, "per_page", &size);
-            match ctx.cursor("remote_donations").await? {
-                Some(since) => modified_filter(&url, since),
-                None => url,
-            }
-        }
-    };
+    let donations = ctx.urls.donations.clone();
+    let start = ctx
+        .walk_start(&donations, "remote_donations", position)
+        .await?;
     let (mut next, mut number) = (Some(start), None);
     while let Some(url) = next {
         let (page, after) = ctx.page(&url, &mut number).await?;

@@ -3,7 +3,7 @@
 //! tombstone the twins of deleted local people).
 
 use super::reconcile::{canonical_of, fields_from_remote, reconcile};
-use super::remote::{email_filter, modified, modified_filter, remote_id, with_query};
+use super::remote::{email_filter, modified, remote_id};
 use super::scope::OUT_OF_SCOPE;
 use super::{Ctx, Step, tags};
 use crate::osdi::settings::RemoteDeleteMode;
@@ -18,20 +18,8 @@ use serde_json::{Value, json};
 
 /// Walks remote people from `position` (the page to read next) or from the cursor.
 pub async fn pull(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
-    let start = match position.as_ref().and_then(Value::as_str) {
-        Some(url) => url.to_owned(),
-        None => {
-            let url = with_query(
-                &ctx.urls.people,
-                "per_page",
-                &ctx.settings.page_size.to_string(),
-            );
-            match ctx.cursor("remote_people").await? {
-                Some(since) => modified_filter(&url, since),
-                None => url,
-            }
-        }
-    };
+    let people = ctx.urls.people.clone();
+    let start = ctx.walk_start(&people, "remote_people", position).await?;
     let (mut next, mut number) = (Some(start), None);
     while let Some(url) = next {
         let (page, after) = ctx.page(&url, &mut number).await?;

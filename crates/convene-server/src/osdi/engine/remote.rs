@@ -56,6 +56,26 @@ impl Urls {
     }
 }
 
+impl super::Ctx<'_> {
+    /// Where a walk of a collection starts: the saved page of a resumed run, else the first
+    /// page of what changed since `cursor` (everything, the first time).
+    pub async fn walk_start(
+        &self,
+        collection: &str,
+        cursor: &str,
+        position: Option<Value>,
+    ) -> super::Step<String> {
+        if let Some(url) = position.as_ref().and_then(Value::as_str) {
+            return Ok(url.to_owned());
+        }
+        let url = with_query(collection, "per_page", &self.settings.page_size.to_string());
+        Ok(match self.cursor(cursor).await? {
+            Some(since) => modified_filter(&url, since),
+            None => url,
+        })
+    }
+}
+
 /// Adds `name=value` to a URL's query, encoded.
 pub fn with_query(url: &str, name: &str, value: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
