@@ -27,12 +27,12 @@ app_tests! {
         let ann = people(&app).await[0]["id"].as_str().unwrap().to_owned();
         assert_eq!(local(&app, &ann).await["tags"], json!(["donor"]));
 
-        // Only the tags change: "donor" becomes "donors". The stale tagging goes first.
-        app.admin(Method::PATCH, &format!("/api/v1/people/{ann}")).json(&json!({"tags": ["donors"]})).send().await;
+        // Only the tags change: "donor" becomes "Donors". The stale tagging goes first.
+        app.admin(Method::PATCH, &format!("/api/v1/people/{ann}")).json(&json!({"tags": ["Donors"]})).send().await;
         fake.clear_requests();
         let run = sync(&app, &id, "people", "both").await;
         assert_eq!((count(&run, "untagged_remote"), count(&run, "tagged_remote")), (1, 1), "{}", run.body["counts"]);
-        assert_eq!(fake.tags_of("an-1"), ["donors"]);
+        assert_eq!(fake.tags_of("an-1"), ["Donors"]);
         assert!(position(&fake, "DELETE /api/v2/tags/") < position(&fake, "POST /api/v2/tags"), "{:?}", fake.requests());
 
         // A person the signup helper tagged has no tagging href stored: it is looked up.
@@ -46,6 +46,11 @@ app_tests! {
         let run = sync(&app, &id, "people", "local").await;
         assert_eq!(count(&run, "untagged_remote"), 1, "{}", run.body["counts"]);
         assert!(fake.tags_of(&twin_id).is_empty());
+
+        app.admin(Method::PATCH, &format!("/api/v1/people/{ann}")).json(&json!({"tags": []})).send().await;
+        let run = sync(&app, &id, "people", "both").await;
+        assert_eq!(count(&run, "untagged_remote"), 1, "{}", run.body["counts"]);
+        assert!(fake.tags_of("an-1").is_empty());
 
         // Nothing changed since: a people run writes nothing.
         fake.clear_requests();

@@ -225,12 +225,13 @@ pub(crate) async fn follow_local(
 ) -> Step<()> {
     let profile = ctx.profile.id.clone();
     let pid = person.id.to_string();
-    let known: BTreeMap<String, Option<String>> = ctx
+    // Lower-case name → (the name as stored, the tagging's href).
+    let known: BTreeMap<String, (String, Option<String>)> = ctx
         .store()
         .taggings(&profile, &pid)
         .await?
         .into_iter()
-        .map(|(t, h)| (t.to_lowercase(), h))
+        .map(|(t, h)| (t.to_lowercase(), (t, h)))
         .collect();
     let local: BTreeSet<String> = person
         .fields
@@ -239,8 +240,8 @@ pub(crate) async fn follow_local(
         .map(|t| t.to_lowercase())
         .collect();
     if drop_stale {
-        for (tag, href) in &known {
-            if !local.contains(tag) {
+        for (key, (tag, href)) in &known {
+            if !local.contains(key) {
                 untag_remote(ctx, &pid, rid, tag, href.clone()).await?;
             }
         }
