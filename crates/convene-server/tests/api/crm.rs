@@ -210,3 +210,27 @@ app_tests! {
         assert_eq!((n("donation.created"), n("donation.synced")), (2, 1), "{types:?}");
     }
 }
+
+app_tests! {
+    config = |c| c.allow_private_targets = true;
+
+    async fn without_a_donations_collection_each_fundraising_page_is_walked(app: TestApp) {
+        let fake = OsdiFake::start(vec![person("an-1", "Ann", "Lee", "ann@example.org")], 25).await;
+        fake.hide_link("osdi:donations");
+        let id = profile(&app, &fake, json!({})).await;
+        sync(&app, &id, "people", "remote").await;
+        let ann = people(&app).await[0]["id"].as_str().unwrap().to_owned();
+        fake.add_donation("an-1", "12.50");
+        fake.clear_requests();
+        let run = sync(&app, &id, "donations", "remote").await;
+        assert_eq!((run.str("state"), count(&run, "donation_pulled")), ("completed".to_owned(), 1), "{}", run.text);
+        let asked = fake.requests();
+        assert!(asked.iter().any(|r| r.starts_with("GET /api/v2/fundraising_pages/spring/donations")), "{asked:?}");
+        assert!(!asked.iter().any(|r| r.starts_with("GET /api/v2/donations")), "{asked:?}");
+        let gifts = app.admin(Method::GET, &format!("/api/v1/people/{ann}/donations")).send().await;
+        assert_eq!(gifts.body["data"][0]["amount"], "12.50", "{}", gifts.text);
+        // The cursor moved: a second run reads the page again, filtered, and pulls nothing.
+        let run = sync(&app, &id, "donations", "remote").await;
+        assert_eq!(count(&run, "donation_pulled"), 0, "{}", run.body["counts"]);
+    }
+}

@@ -34,20 +34,68 @@ pub async fn donations(
     State(shared): State<Shared>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Json<Value> {
+    collection(&shared, &q, None)
+}
+
+/// One fundraising page's donations.
+pub async fn page_donations(
+    State(shared): State<Shared>,
+    Path(page): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    collection(&shared, &q, Some(&page))
+}
+
+/// The fundraising pages that have donations (one page of them: there are few).
+pub async fn fundraising_pages(State(shared): State<Shared>) -> Json<Value> {
     let f = shared.lock().expect("fake state");
-    let keep = super::changed_since(&q);
-    let items: Vec<Value> = f.donations.iter().filter(|d| keep(d)).cloned().collect();
-    let page = super::tags_events::page_number(&q);
+    let mut ids: Vec<String> = f.donations.iter().filter_map(page_of).collect();
+    ids.sort();
+    ids.dedup();
+    let pages: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            json!({"identifiers": [format!("action_network:{id}")], "title": id,
+                "_links": {"self": {"href": format!("{}fundraising_pages/{id}", f.base)},
+                    "osdi:donations": {"href": format!("{}fundraising_pages/{id}/donations", f.base)}}})
+        })
+        .collect();
+    let url = format!("{}fundraising_pages", f.base);
+    Json(
+        json!({"per_page": 25, "page": 1, "_links": {"self": {"href": url}},
+        "_embedded": {"osdi:fundraising_pages": pages}}),
+    )
+}
+
+fn page_of(d: &Value) -> Option<String> {
+    let href = d["_links"]["osdi:fundraising_page"]["href"].as_str()?;
+    href.rsplit('/').next().map(str::to_owned)
+}
+
+fn collection(shared: &Shared, q: &HashMap<String, String>, page: Option<&str>) -> Json<Value> {
+    let f = shared.lock().expect("fake state");
+    let keep = super::changed_since(q);
+    let items: Vec<Value> = f
+        .donations
+        .iter()
+        .filter(|d| keep(d) && page.is_none_or(|p| page_of(d).as_deref() == Some(p)))
+        .cloned()
+        .collect();
+    let number = super::tags_events::page_number(q);
     let query = q
         .get("filter")
         .map(|f| format!("filter={}&", urlencode(f)))
         .unwrap_or_default();
+    let base = match page {
+        Some(p) => format!("{}fundraising_pages/{p}/donations", f.base),
+        None => format!("{}donations", f.base),
+    };
     Json(hal_page(
         &f,
-        &format!("{}donations", f.base),
+        &base,
         "osdi:donations",
-        super::cut(&f, items.into_iter(), page),
-        page,
+        super::cut(&f, items.into_iter(), number),
+        number,
         &query,
     ))
 }

@@ -46,6 +46,8 @@ struct Fake {
     attendances: BTreeMap<String, Vec<Value>>,
     /// Every donation (full records), oldest first.
     donations: Vec<Value>,
+    /// Links the entry point leaves out (as a server without that collection would).
+    hidden_links: Vec<String>,
     next_id: u64,
 }
 
@@ -150,8 +152,12 @@ impl OsdiFake {
             )
             .route("/api/v2/donations", get(donations::donations))
             .route(
+                "/api/v2/fundraising_pages",
+                get(donations::fundraising_pages),
+            )
+            .route(
                 "/api/v2/fundraising_pages/{id}/donations",
-                axum::routing::post(donations::donate),
+                get(donations::page_donations).post(donations::donate),
             )
             .layer(axum::middleware::from_fn_with_state(
                 shared.clone(),
@@ -296,6 +302,11 @@ impl OsdiFake {
         })
     }
 
+    /// Leaves `rel` out of the entry point's links from now on.
+    pub fn hide_link(&self, rel: &str) {
+        self.with(|f| f.hidden_links.push(rel.to_owned()));
+    }
+
     /// Every donation, oldest first.
     pub fn donations(&self) -> Vec<Value> {
         self.with(|f| f.donations.clone())
@@ -385,8 +396,11 @@ async fn scripted(
 }
 
 async fn aep(State(shared): State<Shared>) -> Json<Value> {
-    let base = shared.lock().expect("fake state").base.clone();
-    Json(json!({
+    let (base, hidden) = {
+        let f = shared.lock().expect("fake state");
+        (f.base.clone(), f.hidden_links.clone())
+    };
+    let mut aep = json!({
         "motd": "Welcome to the fake Action Network API",
         "max_page_size": 25,
         "_links": {
@@ -397,7 +411,11 @@ async fn aep(State(shared): State<Shared>) -> Json<Value> {
             "osdi:donations": {"href": format!("{base}donations")},
             "osdi:fundraising_pages": {"href": format!("{base}fundraising_pages")},
         }
-    }))
+    });
+    if let Some(links) = aep["_links"].as_object_mut() {
+        links.retain(|rel, _| !hidden.contains(rel));
+    }
+    Json(aep)
 }
 
 /// Page `page` in HAL, its records already cut out (`slice`): `next` is there whenever the

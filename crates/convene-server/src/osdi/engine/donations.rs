@@ -1,5 +1,6 @@
 //! Donations, write-once both ways (osdi-client's donation batch). Pull: Action Network's
-//! donations modified since the `remote_donations` cursor; each one not paired yet becomes a
+//! donations modified since the `remote_donations` cursor (its donations collection, else each
+//! fundraising page's); each one not paired yet becomes a
 //! donation of its donor's local twin, paired in the same transaction. A donor Action Network
 //! hides (404: a "phantom donation") or one with no local twin is skipped without an error
 //! row, as upstream does. Push: local donations of linked people never paired are created
@@ -17,21 +18,60 @@ use time::format_description::well_known::Rfc3339;
 
 const OURS: &str = "convene:";
 
+/// Walks the donations changed since the cursor: the entry point's donations collection, or,
+/// where it offers none, each fundraising page's. `position` is what is left to walk, the page
+/// to read next first.
 pub async fn pull(ctx: &mut Ctx<'_>, position: Option<Value>) -> Step<()> {
-    let donations = ctx.urls.donations.clone();
-    let start = ctx
-        .walk_start(&donations, "remote_donations", position)
-        .await?;
-    let (mut next, mut number) = (Some(start), None);
-    while let Some(url) = next {
+    let mut queue: Vec<String> = match position {
+        Some(Value::Array(left)) => left
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => collections(ctx).await?,
+    };
+    let mut number = None;
+    while let Some(url) = queue.first().cloned() {
         let (page, after) = ctx.page(&url, &mut number).await?;
-        next = after;
         for record in page {
             pull_one(ctx, &record).await?;
         }
-        ctx.checkpoint(json!(next)).await?;
+        match after {
+            Some(next) => queue[0] = next,
+            None => {
+                queue.remove(0);
+                number = None;
+            }
+        }
+        ctx.checkpoint(json!(queue)).await?;
     }
     Ok(())
+}
+
+async fn collections(ctx: &mut Ctx<'_>) -> Step<Vec<String>> {
+    if let Some(all) = ctx.urls.donations.clone() {
+        return Ok(vec![ctx.walk_start(&all, "remote_donations", None).await?]);
+    }
+    let mut queue = Vec::new();
+    let (mut next, mut number) = (Some(ctx.urls.fundraising_pages.clone()), None);
+    while let Some(url) = next {
+        let (pages, after) = ctx.page(&url, &mut number).await?;
+        next = after;
+        for page in pages {
+            let links = &page["_links"];
+            let donations = links["osdi:donations"]["href"]
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| {
+                    let own = links["self"]["href"].as_str()?;
+                    Some(format!("{}/donations", own.trim_end_matches('/')))
+                });
+            if let Some(href) = donations {
+                queue.push(ctx.walk_start(&href, "remote_donations", None).await?);
+            }
+        }
+    }
+    Ok(queue)
 }
 
 fn ours(record: &Value) -> Option<DonationId> {

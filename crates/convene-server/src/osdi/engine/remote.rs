@@ -12,7 +12,9 @@ pub struct Urls {
     pub people: String,
     pub tags: String,
     pub events: String,
-    pub donations: String,
+    /// Every donation, when the entry point offers that collection.
+    pub donations: Option<String>,
+    pub fundraising_pages: String,
 }
 
 fn link(aep: &Value, rel: &str) -> Option<String> {
@@ -43,7 +45,8 @@ impl Urls {
             people: or("osdi:people", "people"),
             tags: or("osdi:tags", "tags"),
             events: or("osdi:events", "events"),
-            donations: or("osdi:donations", "donations"),
+            donations: link(&aep, "osdi:donations"),
+            fundraising_pages: or("osdi:fundraising_pages", "fundraising_pages"),
         })
     }
 
