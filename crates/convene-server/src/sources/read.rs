@@ -90,7 +90,24 @@ pub fn reread(
     read(expect, &headers, body)
 }
 
+/// Ids and source names travel in every delivery's metadata: short visible ASCII only.
+fn visible(raw: &str) -> bool {
+    (1..=200).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic())
+}
+
 pub fn read(expect: &Expect<'_>, headers: &HeaderMap, body: &[u8]) -> Result<Read, Refused> {
+    let mut read = read_kind(expect, headers, body)?;
+    if read.id.as_deref().is_some_and(|id| !visible(id)) {
+        return Err(refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the id must be 1-200 visible ASCII characters",
+        ));
+    }
+    read.source = read.source.filter(|s| visible(s));
+    Ok(read)
+}
+
+fn read_kind(expect: &Expect<'_>, headers: &HeaderMap, body: &[u8]) -> Result<Read, Refused> {
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
