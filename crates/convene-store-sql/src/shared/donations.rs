@@ -92,6 +92,18 @@ async fn pair_in(
     Ok(done.rows_affected() == 1)
 }
 
+/// The donation as stored, with its message in the same transaction.
+async fn announce(
+    conn: &mut super::dialect::Conn,
+    id: &DonationId,
+    event_type: EventType,
+    at: Timestamp,
+) -> StoreResult<Donation> {
+    let made = load(conn, id).await?;
+    emit(conn, OutboundEvent::donation(event_type, &made), at).await?;
+    Ok(made)
+}
+
 #[async_trait]
 impl DonationStore for Backend {
     async fn create_donation(
@@ -102,13 +114,7 @@ impl DonationStore for Backend {
     ) -> StoreResult<Donation> {
         let mut tx = self.writes().begin().await?;
         let id = insert(&mut tx, person, new, at).await?;
-        let made = load(&mut tx, &id).await?;
-        emit(
-            &mut tx,
-            OutboundEvent::donation(EventType::DonationCreated, &made),
-            at,
-        )
-        .await?;
+        let made = announce(&mut tx, &id, EventType::DonationCreated, at).await?;
         tx.commit().await?;
         Ok(made)
     }
@@ -139,13 +145,7 @@ impl DonationStore for Backend {
             // Paired before: the insert above is rolled back with the transaction.
             return Ok(None);
         }
-        let made = load(&mut tx, &id).await?;
-        emit(
-            &mut tx,
-            OutboundEvent::donation(EventType::DonationCreated, &made),
-            at,
-        )
-        .await?;
+        let made = announce(&mut tx, &id, EventType::DonationCreated, at).await?;
         tx.commit().await?;
         Ok(Some(made))
     }
@@ -191,13 +191,7 @@ impl DonationStore for Backend {
         if !paired {
             return Ok(false);
         }
-        let made = load(&mut tx, donation_id).await?;
-        emit(
-            &mut tx,
-            OutboundEvent::donation(EventType::DonationSynced, &made),
-            at,
-        )
-        .await?;
+        announce(&mut tx, donation_id, EventType::DonationSynced, at).await?;
         tx.commit().await?;
         Ok(true)
     }
