@@ -1,4 +1,4 @@
-//! Rate limits: a token bucket per key (a webhook, an API token), refilled at a rate per second
+//! Rate limits: a token bucket per webhook, refilled at a rate per second
 //! with a burst of one second's worth. Kept per process (several nodes each allow the rate).
 
 use convene_core::{Timestamp, WebhookId};

@@ -231,7 +231,7 @@ impl Origin {
 pub struct ProfileSettings {
     /// Records asked for per page (Action Network serves at most 25).
     pub page_size: u32,
-    /// The token bucket of this profile's API token.
+    /// Request starts in any 1,000 ms window, for this profile's API token.
     pub max_requests_per_second: u32,
     /// The remote cursor is set this far before the run's start: Action Network's filter index
     /// lags its writes.

@@ -28,7 +28,7 @@ use tracing::Instrument;
 pub struct Engine {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
-    /// One token bucket per API token, shared by every run on this node.
+    /// One sliding window per API token, shared by every run on this node.
     pub throttle: Arc<convene_osdi::throttle::Throttle>,
     /// Opens profiles' sealed API tokens.
     pub keys: Arc<Keyring>,
