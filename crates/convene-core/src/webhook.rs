@@ -71,6 +71,15 @@ impl EventTypes {
     }
 }
 
+/// The longest id or source name a signal may carry.
+pub const SIGNAL_LABEL_MAX: usize = 200;
+
+/// An id or source name a signal carries into every delivery's metadata: 1 to
+/// [`SIGNAL_LABEL_MAX`] visible ASCII characters.
+pub fn is_signal_label(raw: &str) -> bool {
+    (1..=SIGNAL_LABEL_MAX).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// Whether a name is a dotted lower-case event type (`participant.registered`,
 /// `org.openedx.learning.course.enrollment.created.v1`).
 pub fn is_event_type_name(name: &str) -> bool {

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use convene_core::FieldErrors;
-use convene_core::webhook::is_event_type_name;
+use convene_core::webhook::{SIGNAL_LABEL_MAX as MAX_ID, is_event_type_name, is_signal_label};
 use convene_store::Signal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -22,8 +22,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ingest))
         .routes(routes!(event_types))
 }
-
-const MAX_ID: usize = 200;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignalBody {
@@ -44,10 +42,6 @@ pub struct SignalBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Accepted {
     id: String,
-}
-
-fn visible(raw: &str, max: usize) -> bool {
-    (1..=max).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Accept a signal from another platform; it is delivered to the webhooks of its type.
@@ -86,11 +80,11 @@ async fn ingest(
     let id = body
         .id
         .unwrap_or_else(|| format!("sig_{}", uuid::Uuid::now_v7().simple()));
-    if !visible(&id, MAX_ID) {
+    if !is_signal_label(&id) {
         errors.add("id", format!("must be 1-{MAX_ID} visible ASCII characters"));
     }
     let source = body.source.unwrap_or_else(|| "external".to_owned());
-    if !visible(&source, MAX_ID) {
+    if !is_signal_label(&source) {
         errors.add(
             "source",
             format!("must be 1-{MAX_ID} visible ASCII characters"),

@@ -5,7 +5,7 @@
 
 use axum::http::{HeaderMap, StatusCode};
 use convene_core::Timestamp;
-use convene_core::webhook::is_event_type_name;
+use convene_core::webhook::{SIGNAL_LABEL_MAX, is_event_type_name, is_signal_label};
 use convene_delivery::signing::WebhookSecret;
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
@@ -90,20 +90,15 @@ pub fn reread(
     read(expect, &headers, body)
 }
 
-/// Ids and source names travel in every delivery's metadata: short visible ASCII only.
-fn visible(raw: &str) -> bool {
-    (1..=200).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic())
-}
-
 pub fn read(expect: &Expect<'_>, headers: &HeaderMap, body: &[u8]) -> Result<Read, Refused> {
     let mut read = read_kind(expect, headers, body)?;
-    if read.id.as_deref().is_some_and(|id| !visible(id)) {
+    if read.id.as_deref().is_some_and(|id| !is_signal_label(id)) {
         return Err(refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "the id must be 1-200 visible ASCII characters",
+            format!("the id must be 1-{SIGNAL_LABEL_MAX} visible ASCII characters"),
         ));
     }
-    read.source = read.source.filter(|s| visible(s));
+    read.source = read.source.filter(|s| is_signal_label(s));
     Ok(read)
 }
 
