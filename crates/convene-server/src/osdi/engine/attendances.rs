@@ -56,18 +56,14 @@ async fn pull_one(
     let Some(rid) = href_id(person_href) else {
         return Ok(());
     };
-    let mut pair = ctx.store().pair_by_remote(&ctx.profile.id, &rid).await?;
-    if pair.is_none() {
-        // An attendee we do not know yet: pulled through the person link first.
-        match ctx.call(Method::GET, person_href, None, true).await? {
-            Ok(person) => super::people::pull_record(ctx, &person).await?,
-            Err(refused) => {
-                ctx.failed(None, Some(&rid), &refused);
-                return Ok(());
-            }
+    // An attendee we do not know yet is pulled through the person link first.
+    let pair = match super::people::pair_through_link(ctx, person_href, &rid).await? {
+        Ok(pair) => pair,
+        Err(refused) => {
+            ctx.failed(None, Some(&rid), &refused);
+            return Ok(());
         }
-        pair = ctx.store().pair_by_remote(&ctx.profile.id, &rid).await?;
-    }
+    };
     let Some(pair) = pair.filter(|p| p.status == "ok") else {
         ctx.log(
             "skipped_unlinked",

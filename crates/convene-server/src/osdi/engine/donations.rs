@@ -120,21 +120,17 @@ async fn pull_one(ctx: &mut Ctx<'_>, record: &Value) -> Step<()> {
     let Some(rid) = href_id(&donor) else {
         return Ok(());
     };
-    let mut pair = ctx.store().pair_by_remote(&profile, &rid).await?;
-    if pair.is_none() {
-        match ctx.call(Method::GET, &donor, None, true).await? {
-            Ok(person) => super::people::pull_record(ctx, &person).await?,
-            Err(refused) if refused.status == 404 => {
-                ctx.log("skipped_phantom", None, Some(&rid), at, json!([]));
-                return Ok(());
-            }
-            Err(refused) => {
-                ctx.failed(None, Some(&rid), &refused);
-                return Ok(());
-            }
+    let pair = match super::people::pair_through_link(ctx, &donor, &rid).await? {
+        Ok(pair) => pair,
+        Err(refused) if refused.status == 404 => {
+            ctx.log("skipped_phantom", None, Some(&rid), at, json!([]));
+            return Ok(());
         }
-        pair = ctx.store().pair_by_remote(&profile, &rid).await?;
-    }
+        Err(refused) => {
+            ctx.failed(None, Some(&rid), &refused);
+            return Ok(());
+        }
+    };
     let Some(pair) = pair.filter(|p| p.status == "ok") else {
         ctx.log("skipped_no_person", None, Some(&rid), at, json!([]));
         return Ok(());

@@ -5,7 +5,7 @@
 use super::reconcile::{canonical_of, fields_from_remote, reconcile};
 use super::remote::{email_filter, modified, remote_id};
 use super::scope::OUT_OF_SCOPE;
-use super::{Ctx, Step, tags};
+use super::{Ctx, Refused, Step, tags};
 use crate::osdi::settings::RemoteDeleteMode;
 use convene_core::PersonId;
 use convene_core::person::Person;
@@ -114,6 +114,24 @@ pub async fn pull_record(ctx: &mut Ctx<'_>, record: &Value) -> Step<()> {
             Ok(())
         }
     }
+}
+
+/// The pair of the remote person at `href` (id `rid`). One not linked yet is fetched through
+/// the link and pulled like any other first; `Err` holds the link's refusal.
+pub async fn pair_through_link(
+    ctx: &mut Ctx<'_>,
+    href: &str,
+    rid: &str,
+) -> Step<Result<Option<Pair>, Refused>> {
+    let profile = ctx.profile.id.clone();
+    if let Some(pair) = ctx.store().pair_by_remote(&profile, rid).await? {
+        return Ok(Ok(Some(pair)));
+    }
+    match ctx.call(Method::GET, href, None, true).await? {
+        Ok(person) => pull_record(ctx, &person).await?,
+        Err(refused) => return Ok(Err(refused)),
+    }
+    Ok(Ok(ctx.store().pair_by_remote(&profile, rid).await?))
 }
 
 enum Match {
