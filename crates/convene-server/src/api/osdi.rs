@@ -319,9 +319,8 @@ pub(crate) async fn start_run(
     let profile = profile_at(&state, &id).await?;
     let job = match input.job.as_deref() {
         None => Job::People,
-        Some(j) => Job::parse(j)
-            .filter(|j| *j != Job::Person)
-            .ok_or_else(|| bad("job", "must be people, tags, attendances or donations"))?,
+        Some(j) => Job::parse_requested(j)
+            .ok_or_else(|| bad("job", &format!("must be {}", Job::REQUESTABLE)))?,
     };
     let origin = match input.origin.as_deref() {
         None => Origin::Both,

@@ -47,9 +47,8 @@ pub async fn sync(
     job: &str,
     origin: &str,
 ) -> anyhow::Result<String> {
-    let job = Job::parse(job)
-        .filter(|j| *j != Job::Person)
-        .context("--job must be people, tags, attendances or donations")?;
+    let job =
+        Job::parse_requested(job).with_context(|| format!("--job must be {}", Job::REQUESTABLE))?;
     let origin = Origin::parse(origin).context("--origin must be remote, local or both")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (store, keys) = crate::startup::migrate_keyed(config, clock.now()).await?;

@@ -202,6 +202,19 @@ impl Job {
     pub fn parse(s: &str) -> Option<Self> {
         serde_json::from_value(serde_json::Value::from(s)).ok()
     }
+
+    /// The jobs a person or a schedule may ask for, as errors name them.
+    pub const REQUESTABLE: &'static str = "people, tags, attendances or donations";
+
+    /// A job a person or a schedule may ask for: any but `person`, which only a local change
+    /// queues.
+    pub fn parse_requested(s: &str) -> Option<Self> {
+        Self::parse(s).filter(|j| j.requestable())
+    }
+
+    pub fn requestable(self) -> bool {
+        self != Job::Person
+    }
 }
 
 impl Origin {
@@ -321,7 +334,7 @@ impl ProfileSettings {
             return Err(("schedules", "every_minutes must be at least 1"));
         }
         let all = self.all_schedules();
-        if all.iter().any(|s| s.job == Job::Person) {
+        if !all.iter().all(|s| s.job.requestable()) {
             return Err((
                 "schedules",
                 "job must be people, tags, attendances or donations",
