@@ -124,7 +124,7 @@ async fn create_person(
     require_admin(&caller)?;
     let f = fields(&state, input).await?;
     let person = state.store.create_person(&f, state.clock.now()).await?;
-    realtime::changed(&state, &[&person.id]).await;
+    realtime::changed(&state, &person.id).await;
     Ok((StatusCode::CREATED, Json(person.into())))
 }
 
@@ -187,7 +187,7 @@ async fn update_person(
         .store
         .update_person(&current.id, &f, state.clock.now())
         .await?;
-    realtime::changed(&state, &[&person.id]).await;
+    realtime::changed(&state, &person.id).await;
     Ok(Json(person.into()))
 }
 
@@ -206,7 +206,7 @@ async fn delete_person(
         .delete_person(&person.id, state.clock.now())
         .await?
     {
-        realtime::changed(&state, &[&person.id]).await;
+        realtime::changed(&state, &person.id).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)
@@ -250,6 +250,6 @@ async fn merge_person(
         .store
         .merge_people(&keep.id, &gone.id, state.clock.now())
         .await?;
-    realtime::changed(&state, &[&kept.id]).await;
+    realtime::changed(&state, &kept.id).await;
     Ok(Json(kept.into()))
 }

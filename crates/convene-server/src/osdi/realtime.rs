@@ -14,30 +14,27 @@ use convene_store::{Job, StoreResult};
 use serde_json::json;
 use std::sync::Arc;
 
-/// Queues a one-person sync of each of `people` for every realtime profile, and wakes the job
-/// runner. A failure to queue is logged, not returned: the change itself is committed, and the
+/// Queues a one-person sync of `person` for every realtime profile, and wakes the job runner. A failure to queue is logged, not returned: the change itself is committed, and the
 /// profile's schedule is the safety net.
-pub async fn changed(state: &AppState, people: &[&PersonId]) {
-    if let Err(e) = queue(state, people).await {
+pub async fn changed(state: &AppState, person: &PersonId) {
+    if let Err(e) = queue(state, person).await {
         tracing::warn!(error = %e, "queuing a realtime CRM sync failed; the schedule will carry the change");
     }
     state.wake_workers();
 }
 
-async fn queue(state: &AppState, people: &[&PersonId]) -> StoreResult<()> {
+async fn queue(state: &AppState, person: &PersonId) -> StoreResult<()> {
     let now = state.clock.now();
     for profile in state.store.list_profiles().await? {
         if !ProfileSettings::from_stored(&profile.settings).realtime {
             continue;
         }
-        for person in people {
-            let subject = format!("{}/{}", profile.id, person);
-            let payload = json!({"profile_id": profile.id, "person_id": person.as_str()});
-            state
-                .store
-                .enqueue_job(JobKind::OsdiPerson, &subject, &payload, now)
-                .await?;
-        }
+        let subject = format!("{}/{}", profile.id, person);
+        let payload = json!({"profile_id": profile.id, "person_id": person.as_str()});
+        state
+            .store
+            .enqueue_job(JobKind::OsdiPerson, &subject, &payload, now)
+            .await?;
     }
     Ok(())
 }
