@@ -99,7 +99,7 @@ pub(crate) async fn stream(
     let mut live = state.feed.subscribe();
     let unread = state.store.unread_count(&me).await?;
     // What exists now was counted in `unread`; the feed may still broadcast it a moment later.
-    let mut sent_up_to = own_newest(&state, &me, None, 1, true)
+    let mut sent_up_to = own_notifications(&state, &me, None, 1, true)
         .await?
         .first()
         .map_or(0, |n| n.id);
@@ -109,7 +109,7 @@ pub(crate) async fn stream(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok())
     {
-        missed = own_newest(&state, &me, Some(last), 500, false).await?;
+        missed = own_notifications(&state, &me, Some(last), 500, false).await?;
         sent_up_to = sent_up_to.max(missed.last().map_or(last, |n| n.id));
     }
     let stream = async_stream(move |tx| async move {
@@ -143,8 +143,8 @@ pub(crate) async fn stream(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-/// The caller's notifications, newest first or (with `after`) oldest first after an id.
-async fn own_newest(
+/// The caller's notifications after `after` (all, without one), by id in the given order.
+async fn own_notifications(
     state: &AppState,
     me: &UserId,
     after: Option<i64>,
