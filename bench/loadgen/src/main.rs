@@ -33,6 +33,12 @@ struct Args {
     rate: u64,
     #[arg(long, default_value = "run")]
     label: String,
+    /// Signals per request: 1 posts `/signals`, more post `/signals/batch`.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// The endpoints' signature scheme, `v1` (HMAC) or `v1a` (ed25519).
+    #[arg(long, default_value = "v1")]
+    signature: String,
 }
 
 /// First arrival of each (message id, endpoint).
@@ -95,7 +101,7 @@ async fn main() -> anyhow::Result<()> {
         let r = http
             .post(format!("{}/api/v1/webhooks", args.api))
             .bearer_auth(&args.token)
-            .json(&serde_json::json!({"url": url, "event_types": ["bench.signal"]}))
+            .json(&serde_json::json!({"url": url, "event_types": ["bench.signal"], "signature": args.signature}))
             .send()
             .await?;
         if r.status() != 201 {
@@ -106,22 +112,35 @@ async fn main() -> anyhow::Result<()> {
     let accepted: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let started = Instant::now();
     let pace = (args.rate > 0).then(|| Duration::from_secs_f64(1.0 / args.rate as f64));
-    futures_util::stream::iter(0..args.signals)
-        .map(|i| {
+    let batch = args.batch.max(1);
+    futures_util::stream::iter((0..args.signals).step_by(batch))
+        .map(|first| {
             let (http, accepted, api, token) = (http.clone(), accepted.clone(), args.api.clone(), args.token.clone());
+            let ids: Vec<usize> = (first..(first + batch).min(args.signals)).collect();
             async move {
                 if let Some(pace) = pace {
-                    tokio::time::sleep_until((started + pace * i as u32).into()).await;
+                    tokio::time::sleep_until((started + pace * first as u32).into()).await;
                 }
-                let id = format!("bench-{i}");
-                let r = http
-                    .post(format!("{api}/api/v1/signals"))
-                    .bearer_auth(&token)
-                    .json(&serde_json::json!({"id": id, "type": "bench.signal", "data": {"bench": {"i": i}}}))
-                    .send()
-                    .await;
-                if matches!(&r, Ok(r) if r.status() == 202) {
-                    accepted.lock().expect("accepted").insert(id, Instant::now());
+                let body = |i: usize| serde_json::json!({"id": format!("bench-{i}"), "type": "bench.signal", "data": {"bench": {"i": i}}});
+                let request = if batch == 1 {
+                    http.post(format!("{api}/api/v1/signals")).json(&body(first))
+                } else {
+                    let signals: Vec<_> = ids.iter().map(|&i| body(i)).collect();
+                    http.post(format!("{api}/api/v1/signals/batch")).json(&serde_json::json!({"signals": signals}))
+                };
+                let r = request.bearer_auth(&token).send().await;
+                let ok = match r {
+                    Ok(r) if batch == 1 => r.status() == 202,
+                    Ok(r) if r.status() == 200 => r
+                        .json::<serde_json::Value>()
+                        .await
+                        .is_ok_and(|v| v["results"].as_array().is_some_and(|a| a.iter().all(|x| x["status"] == 202))),
+                    _ => false,
+                };
+                if ok {
+                    let at = Instant::now();
+                    let mut accepted = accepted.lock().expect("accepted");
+                    accepted.extend(ids.iter().map(|i| (format!("bench-{i}"), at)));
                 }
             }
         })

@@ -4,7 +4,7 @@
 use crate::http::Sender;
 use crate::limits::RateLimits;
 use crate::retry::{Next, RetryPolicy};
-use crate::signing::{WebhookSecret, signature_header};
+use crate::signing::{SigningKey, signature_header};
 use crate::wire::{Encoding, Metadata, payload};
 use convene_core::WebhookId;
 use convene_core::outbound::OutboundEvent;
@@ -371,7 +371,7 @@ impl Worker {
         encoding: Encoding,
     ) -> Vec<(String, String)> {
         let timestamp = now.unix_timestamp();
-        let secrets: Vec<WebhookSecret> = std::iter::once(webhook.secret.as_str())
+        let keys: Vec<SigningKey> = std::iter::once(webhook.secret.as_str())
             .chain(
                 webhook
                     .previous_secret
@@ -379,7 +379,7 @@ impl Worker {
                     .filter(|(_, until)| *until > now)
                     .map(|(s, _)| s.as_str()),
             )
-            .filter_map(|s| WebhookSecret::parse(s).ok())
+            .filter_map(|s| SigningKey::parse(s).ok())
             .collect();
         let mut headers: Vec<(String, String)> = webhook
             .headers
@@ -396,7 +396,7 @@ impl Worker {
             ("webhook-timestamp".to_owned(), timestamp.to_string()),
             (
                 "webhook-signature".to_owned(),
-                signature_header(&secrets, message_id, timestamp, body),
+                signature_header(&keys, message_id, timestamp, body),
             ),
         ]);
         headers

@@ -1,7 +1,9 @@
 //! Receivers verify with the official Standard Webhooks library, so we check our signatures with
 //! it: the `standardwebhooks` package from PyPI, installed into the target folder when missing.
+//! That library (like the spec's other reference libraries) implements `v1` only; `v1a` is
+//! checked as the spec defines it with libsodium's ed25519 (`pynacl`).
 
-use convene_delivery::signing::{WebhookSecret, signature_header};
+use convene_delivery::signing::{Scheme, SigningKey, WebhookSecret, signature_header};
 use convene_delivery::wire::Encoding;
 use serde_json::json;
 use std::path::PathBuf;
@@ -30,7 +32,7 @@ const ID: &str = "msg_2kQ0convene";
 fn python_path() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pydeps");
     let importable = Command::new("python3")
-        .args(["-c", "import standardwebhooks"])
+        .args(["-c", "import standardwebhooks, nacl"])
         .env("PYTHONPATH", &dir)
         .status()
         .expect("python3 is on the PATH");
@@ -45,12 +47,12 @@ fn python_path() -> PathBuf {
                 "--target",
             ])
             .arg(&dir)
-            .arg("standardwebhooks==1.1.0")
+            .args(["standardwebhooks==1.1.0", "pynacl==1.6.2"])
             .status()
             .expect("pip runs");
         assert!(
             installed.success(),
-            "could not install standardwebhooks from PyPI"
+            "could not install standardwebhooks and pynacl from PyPI"
         );
     }
     dir
@@ -129,7 +131,8 @@ fn during_rotation_both_secrets_verify_and_a_stranger_does_not() {
     );
     let body = br#"{"event":{"id":"1"}}"#;
     let ts = now();
-    let header = signature_header([&new, &old], ID, ts, body);
+    let keys = [SigningKey::Hmac(new.clone()), SigningKey::Hmac(old.clone())];
+    let header = signature_header(&keys, ID, ts, body);
     assert!(verifies(&[&old, &new], body, &header, ts));
     assert!(!verifies(&[&stranger], body, &header, ts));
     let tampered = br#"{"event":{"id":"2"}}"#;
@@ -141,4 +144,79 @@ fn during_rotation_both_secrets_verify_and_a_stranger_does_not() {
         !verifies(&[&new], body, &header, ts - 3600),
         "and the timestamp"
     );
+}
+
+/// Verifies a `webhook-signature` header's `v1a` entries as the spec says: ed25519 over
+/// `id.timestamp.body`, with the `whpk_` key; prints `verified` when one matches.
+const V1A_SCRIPT: &str = r#"
+import base64, os, sys
+from nacl.signing import VerifyKey
+from nacl.exceptions import BadSignatureError
+body = sys.stdin.buffer.read()
+key = VerifyKey(base64.b64decode(os.environ["WH_PUBLIC"].removeprefix("whpk_")))
+content = (os.environ["WH_ID"] + "." + os.environ["WH_TS"] + ".").encode() + body
+for entry in os.environ["WH_SIG"].split():
+    version, _, sig = entry.partition(",")
+    if version != "v1a":
+        continue
+    try:
+        key.verify(content, base64.b64decode(sig))
+        print("verified")
+        break
+    except BadSignatureError:
+        pass
+"#;
+
+fn verifies_v1a(public_key: &str, body: &[u8], signature: &str, timestamp: i64) -> bool {
+    use std::io::Write;
+    let mut child = Command::new("python3")
+        .args(["-c", V1A_SCRIPT])
+        .env("PYTHONPATH", python_path())
+        .env("WH_ID", ID)
+        .env("WH_TS", timestamp.to_string())
+        .env("WH_SIG", signature)
+        .env("WH_PUBLIC", public_key)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "the v1a check ran");
+    String::from_utf8_lossy(&out.stdout).trim() == "verified"
+}
+
+#[test]
+fn v1a_signatures_verify_with_the_public_key_alone() {
+    let key = SigningKey::generate(Scheme::V1a);
+    let public = key.public_key().expect("v1a keys publish one");
+    let body = Encoding::Json.encode(&json!({"event": {"id": "1", "title": "Zoë's edit-a-thon"}}));
+    let ts = now();
+    let header = signature_header([&key], ID, ts, &body);
+    assert!(header.starts_with("v1a,"));
+    assert!(verifies_v1a(&public, &body, &header, ts));
+    assert!(
+        !verifies_v1a(&public, b"{}", &header, ts),
+        "the signature covers the exact bytes"
+    );
+    assert!(
+        !verifies_v1a(&public, &body, &header, ts + 1),
+        "and the timestamp"
+    );
+    let stranger = SigningKey::generate(Scheme::V1a).public_key().unwrap();
+    assert!(!verifies_v1a(&stranger, &body, &header, ts));
+}
+
+/// An endpoint moving from `v1` to `v1a` signs with both during the grace period: a receiver
+/// on the official library (which skips versions it does not know) and one holding the new public
+/// key both verify the same request.
+#[test]
+fn a_change_of_scheme_keeps_both_kinds_of_receiver_working() {
+    let old = WebhookSecret::generate();
+    let new = SigningKey::generate(Scheme::V1a);
+    let body = br#"{"participant":{"username":"Ada"}}"#;
+    let ts = now();
+    let header = signature_header([&new, &SigningKey::Hmac(old.clone())], ID, ts, body);
+    assert!(verifies(&[&old], body, &header, ts));
+    assert!(verifies_v1a(&new.public_key().unwrap(), body, &header, ts));
 }

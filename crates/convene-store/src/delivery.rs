@@ -92,6 +92,9 @@ impl<T: DeliveryStore + WebhookStore + ?Sized> DeliveryWork for T {}
 pub trait DeliveryStore: Send + Sync {
     /// Adds a signal to the outbox; `false` when its id is already there (nothing changes).
     async fn ingest_signal(&self, signal: Signal) -> StoreResult<bool>;
+    /// Adds signals in one transaction, all or none; per signal, whether it was new (a repeated
+    /// id, also one repeated inside the batch, changes nothing).
+    async fn ingest_signals(&self, signals: &[Signal]) -> StoreResult<Vec<bool>>;
     /// Fans up to `limit` undispatched outbox messages out to one delivery per enabled webhook
     /// whose types match, in commit order; returns how many messages it dispatched.
     async fn dispatch(&self, limit: u32, at: Timestamp) -> StoreResult<u32>;

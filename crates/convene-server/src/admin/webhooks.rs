@@ -21,6 +21,10 @@ pub struct HookRow {
     pub enabled: bool,
     pub failing_since: String,
     pub disabled_reason: String,
+    /// `v1` or `v1a`.
+    pub signature: String,
+    /// A `v1a` endpoint's `whpk_…`; empty for `v1`.
+    pub public_key: String,
 }
 
 fn hook_row(v: &Value) -> HookRow {
@@ -39,7 +43,14 @@ fn hook_row(v: &Value) -> HookRow {
         enabled: v["enabled"].as_bool().unwrap_or(false),
         failing_since: text(&v["failing_since"]),
         disabled_reason: text(&v["disabled_reason"]),
+        signature: text(&v["signature"]),
+        public_key: text(&v["public_key"]),
     }
+}
+
+/// The secret an answer shows once: a `v1` endpoint's, when made or rotated.
+fn shown_secret(v: &Value) -> Option<String> {
+    v["secret"].as_str().map(str::to_owned)
 }
 
 #[derive(Template)]
@@ -105,6 +116,7 @@ pub async fn create(
         "event_types": types,
         "encoding": field(&form, "encoding").unwrap_or_else(|| "json".into()),
         "description": field(&form, "description"),
+        "signature": field(&form, "signature").unwrap_or_else(|| "v1".into()),
     });
     let Ok(dto) = serde_json::from_value(body) else {
         return refused(
@@ -122,14 +134,7 @@ pub async fn create(
     {
         Ok((_, created)) => {
             let v = serde_json::to_value(&created.0).unwrap_or_default();
-            detail_page(
-                &state,
-                &viewer,
-                &text(&v["id"]),
-                Some(text(&v["secret"])),
-                None,
-            )
-            .await
+            detail_page(&state, &viewer, &text(&v["id"]), shown_secret(&v), None).await
         }
         Err(e) => refused(&viewer, "webhooks", e),
     }
@@ -247,7 +252,7 @@ pub async fn act(
             match webhooks::rotate_secret(State(state.clone()), caller, Path(id.clone())).await {
                 Ok(rotated) => {
                     let v = serde_json::to_value(&rotated.0).unwrap_or_default();
-                    detail_page(&state, &viewer, &id, Some(text(&v["secret"])), None).await
+                    detail_page(&state, &viewer, &id, shown_secret(&v), None).await
                 }
                 Err(e) => refused(&viewer, "webhooks", e),
             }

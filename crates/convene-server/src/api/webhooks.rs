@@ -8,8 +8,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use convene_core::webhook::{EventTypes, TargetUrl, Webhook, is_event_type_name};
-use convene_core::{FieldErrors, WebhookId};
-use convene_delivery::signing::WebhookSecret;
+use convene_core::{FieldErrors, Timestamp, WebhookId};
+use convene_delivery::signing::{Scheme, SigningKey};
 use convene_delivery::wire::Encoding;
 use convene_delivery::worker::RESERVED_HEADERS;
 use convene_store::NewWebhook;
@@ -32,7 +32,8 @@ const MAX_DESCRIPTION: usize = 1000;
 const MAX_HEADERS: usize = 20;
 const MAX_RATE: u32 = 10_000;
 
-/// A webhook endpoint. `secret` appears only when created and when rotated.
+/// A webhook endpoint. `secret` (a `v1` endpoint's HMAC secret) appears only when created and
+/// when rotated; a `v1a` endpoint's private key never leaves, its `public_key` is always shown.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookBody {
     id: String,
@@ -51,12 +52,19 @@ pub struct WebhookBody {
     failing_since: Option<String>,
     created_at: String,
     updated_at: String,
+    /// `v1` (HMAC-SHA256) or `v1a` (ed25519).
+    signature: &'static str,
+    /// `whpk_…`, what receivers of a `v1a` endpoint verify with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
 }
 
 impl WebhookBody {
     fn new(w: Webhook, show_secret: bool) -> Self {
+        let key = SigningKey::parse(&w.secret).ok();
+        let scheme = key.as_ref().map_or(Scheme::V1, SigningKey::scheme);
         Self {
             id: w.id.to_string(),
             url: w.url.as_str().to_owned(),
@@ -70,7 +78,9 @@ impl WebhookBody {
             failing_since: w.failing_since.map(rfc3339),
             created_at: rfc3339(w.created_at),
             updated_at: rfc3339(w.updated_at),
-            secret: show_secret.then_some(w.secret),
+            signature: scheme.as_str(),
+            public_key: key.as_ref().and_then(SigningKey::public_key),
+            secret: (show_secret && scheme == Scheme::V1).then_some(w.secret),
         }
     }
 }
@@ -88,6 +98,8 @@ pub struct CreateWebhook {
     /// Extra request headers.
     headers: Option<BTreeMap<String, String>>,
     rate_limit_per_s: Option<u32>,
+    /// `v1` (default, HMAC-SHA256) or `v1a` (ed25519; receivers need only `public_key`).
+    signature: Option<String>,
 }
 
 pub(super) fn check_url(errors: &mut FieldErrors, raw: String) -> Option<TargetUrl> {
@@ -148,6 +160,13 @@ pub(super) fn check_description(errors: &mut FieldErrors, raw: Option<String>) -
     (!text.is_empty()).then_some(text)
 }
 
+fn check_scheme(errors: &mut FieldErrors, raw: &str) -> Option<Scheme> {
+    errors.check(
+        "signature",
+        Scheme::parse(raw).ok_or("must be \"v1\" (HMAC) or \"v1a\" (ed25519)"),
+    )
+}
+
 fn check_rate(errors: &mut FieldErrors, rate: u32) -> Option<u32> {
     if (1..=MAX_RATE).contains(&rate) {
         Some(rate)
@@ -174,6 +193,7 @@ impl TryFrom<CreateWebhook> for NewWebhook {
         let rate = body
             .rate_limit_per_s
             .and_then(|r| check_rate(&mut errors, r));
+        let scheme = check_scheme(&mut errors, body.signature.as_deref().unwrap_or("v1"));
         errors.finish(|| NewWebhook {
             url: url.expect("checked"),
             event_types: types.expect("checked"),
@@ -182,7 +202,7 @@ impl TryFrom<CreateWebhook> for NewWebhook {
             description,
             headers: headers.expect("checked"),
             rate_limit_per_s: rate,
-            secret: WebhookSecret::generate().expose(),
+            secret: SigningKey::generate(scheme.expect("checked")).expose(),
         })
     }
 }
@@ -246,10 +266,12 @@ pub struct PatchWebhook {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<u32>)]
     rate_limit_per_s: Option<Option<u32>>,
+    /// A new scheme makes a new key; the old one keeps signing for the rotation grace period.
+    signature: Option<String>,
 }
 
 impl PatchWebhook {
-    fn apply(self, mut w: Webhook) -> Result<Webhook, FieldErrors> {
+    fn apply(self, mut w: Webhook, grace_until: Timestamp) -> Result<Webhook, FieldErrors> {
         let mut errors = FieldErrors::new();
         if let Some(url) = self.url.and_then(|u| check_url(&mut errors, u)) {
             w.url = url;
@@ -269,6 +291,11 @@ impl PatchWebhook {
         if let Some(rate) = self.rate_limit_per_s {
             w.rate_limit_per_s = rate.and_then(|r| check_rate(&mut errors, r));
         }
+        if let Some(scheme) = self.signature.and_then(|s| check_scheme(&mut errors, &s))
+            && SigningKey::parse(&w.secret).map(|k| k.scheme()) != Ok(scheme)
+        {
+            replace_key(&mut w, SigningKey::generate(scheme), grace_until);
+        }
         if let Some(enabled) = self.enabled {
             if enabled && !w.enabled {
                 w.disabled_reason = None;
@@ -280,7 +307,8 @@ impl PatchWebhook {
     }
 }
 
-/// Change a webhook; `null` clears `description` or `rate_limit_per_s`.
+/// Change a webhook; `null` clears `description` or `rate_limit_per_s`. A new `signature`
+/// scheme makes a new key: a `v1` secret is in this answer, shown once.
 #[utoipa::path(patch, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), request_body = PatchWebhook,
     responses((status = 200, body = WebhookBody), (status = 404), (status = 422)))]
 pub(crate) async fn update_webhook(
@@ -290,10 +318,16 @@ pub(crate) async fn update_webhook(
     JsonBody(body): JsonBody<PatchWebhook>,
 ) -> ApiResult<Json<WebhookBody>> {
     require_admin(&caller)?;
-    let mut hook = body.apply(webhook_at(&state, &id).await?)?;
-    hook.updated_at = state.clock.now();
+    let now = state.clock.now();
+    let before = webhook_at(&state, &id).await?;
+    let rekeyed = body.signature.is_some();
+    let previous_secret = before.secret.clone();
+    let mut hook = body.apply(before, grace_until(&state, now))?;
+    hook.updated_at = now;
     let saved = state.store.update_webhook(&hook).await?;
-    Ok(Json(WebhookBody::new(saved, false)))
+    // A change to `v1` made a secret its receivers must be given, now or never.
+    let new_secret = rekeyed && saved.secret != previous_secret;
+    Ok(Json(WebhookBody::new(saved, new_secret)))
 }
 
 /// Delete a webhook with its deliveries and their attempts.
@@ -312,8 +346,9 @@ async fn delete_webhook(
     }
 }
 
-/// A new signing secret, shown once; the old one keeps signing (a second signature) for the
-/// configured grace period, so receivers can switch without losing a message.
+/// A new signing key of the endpoint's scheme (a `v1` secret is shown once; a `v1a` endpoint
+/// shows its new `public_key`); the old one keeps signing (a second signature) for the configured
+/// grace period, so receivers can switch without losing a message.
 #[utoipa::path(post, path = "/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path)),
     responses((status = 200, body = WebhookBody), (status = 404)))]
 pub(crate) async fn rotate_secret(
@@ -324,12 +359,26 @@ pub(crate) async fn rotate_secret(
     require_admin(&caller)?;
     let mut hook = webhook_at(&state, &id).await?;
     let now = state.clock.now();
-    let grace = time::Duration::hours(state.config.delivery.secret_rotation_grace_hours as i64);
-    let old = std::mem::replace(&mut hook.secret, WebhookSecret::generate().expose());
-    hook.previous_secret = Some((old, now + grace));
+    let scheme = SigningKey::parse(&hook.secret).map_or(Scheme::V1, |k| k.scheme());
+    replace_key(
+        &mut hook,
+        SigningKey::generate(scheme),
+        grace_until(&state, now),
+    );
     hook.updated_at = now;
     let saved = state.store.update_webhook(&hook).await?;
     Ok(Json(WebhookBody::new(saved, true)))
+}
+
+/// When a replaced key stops signing.
+fn grace_until(state: &AppState, now: Timestamp) -> Timestamp {
+    now + time::Duration::hours(state.config.delivery.secret_rotation_grace_hours as i64)
+}
+
+/// The new key signs from now on; the old one beside it until `grace_until`.
+fn replace_key(hook: &mut Webhook, key: SigningKey, grace_until: Timestamp) {
+    let old = std::mem::replace(&mut hook.secret, key.expose());
+    hook.previous_secret = Some((old, grace_until));
 }
 
 #[derive(Debug, Serialize, ToSchema)]

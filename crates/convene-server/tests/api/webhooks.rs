@@ -3,7 +3,7 @@
 
 use crate::support::World;
 use convene_core::Clock;
-use convene_delivery::signing::WebhookSecret;
+use convene_delivery::signing::{WebhookSecret, verifies_v1a};
 use convene_testkit::{Answer, Method, Received, Receiver, TestApp, app_tests};
 use serde_json::{Value, json};
 use time::Duration;
@@ -27,6 +27,14 @@ fn verifies(req: &Received, secret: &str) -> bool {
     req.header("webhook-signature")
         .split(' ')
         .any(|sig| secret.verifies(req.header("webhook-id"), ts, &req.body, sig))
+}
+
+/// Whether one of the request's `v1a` signatures is `public_key`'s.
+fn verifies_ed25519(req: &Received, public_key: &str) -> bool {
+    let ts: i64 = req.header("webhook-timestamp").parse().unwrap();
+    req.header("webhook-signature")
+        .split(' ')
+        .any(|sig| verifies_v1a(public_key, req.header("webhook-id"), ts, &req.body, sig))
 }
 
 async fn register(app: &TestApp, w: &World, who: &str) {
@@ -119,6 +127,47 @@ app_tests! {
         assert_eq!(rx.received()[3].header("webhook-id"), "t-1");
     }
 
+    async fn a_signal_batch_is_answered_per_item_and_each_delivered_once(app: TestApp) {
+        let rx = Receiver::start().await;
+        hook(&app, &rx.url, json!({"event_types": ["custom.thing"]})).await;
+        let one = app.admin(Method::POST, "/api/v1/signals").json(&json!({"type": "custom.thing", "id": "b-0", "data": {"n": {"i": 0}}})).send().await;
+        assert_eq!(one.status, 202);
+        let batch = json!({"signals": [
+            {"type": "custom.thing", "id": "b-1", "data": {"n": {"i": 1}}},
+            {"type": "custom.thing", "id": "b-0", "data": {"n": {"i": 99}}},
+            {"type": "Not A Type", "id": "b-2", "data": {}},
+            "not an object",
+            {"type": "custom.thing", "data": {"n": {"i": 3}}},
+            {"type": "custom.thing", "id": "b-1", "data": {"n": {"i": 98}}},
+        ]});
+        let r = app.admin(Method::POST, "/api/v1/signals/batch").json(&batch).send().await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let results = r.body["results"].as_array().unwrap();
+        let statuses: Vec<_> = results.iter().map(|x| x["status"].as_u64().unwrap()).collect();
+        assert_eq!(statuses, [202, 202, 422, 422, 202, 202]);
+        assert_eq!((results[0]["id"].clone(), results[2]["id"].clone(), results[3]["id"].clone()), (json!("b-1"), json!("b-2"), Value::Null));
+        assert_eq!(results[2]["error"]["fields"][0]["field"], "type");
+        assert_eq!(results[3]["error"]["fields"][0]["field"], "signal");
+        assert!(results[4]["id"].as_str().unwrap().starts_with("sig_"), "an id is made when none is given");
+        assert!(results[0].get("error").is_none());
+        app.drain().await;
+        let mut got: Vec<i64> = rx.received().iter().map(|q| q.json()["n"]["i"].as_i64().unwrap()).collect();
+        got.sort();
+        assert_eq!(got, [0, 1, 3], "repeated ids, in the batch or before it, are sent once");
+        let again = app.admin(Method::POST, "/api/v1/signals/batch").json(&batch).send().await;
+        assert_eq!(again.status, 200);
+        app.drain().await;
+        assert_eq!(rx.received().len(), 4, "sent again, only the item that gave no id is new");
+        let too_many: Vec<Value> = (0..501).map(|i| json!({"type": "custom.thing", "data": {"n": {"i": i}}})).collect();
+        for body in [json!({"signals": too_many}), json!({"signals": []}), json!({})] {
+            let r = app.admin(Method::POST, "/api/v1/signals/batch").json(&body).send().await;
+            assert_eq!((r.status, r.fields()), (422, vec!["signals".to_owned()]), "{}", r.text);
+        }
+        let bob = app.user_with_token("Bob").await;
+        let r = app.call(Method::POST, "/api/v1/signals/batch").token(&bob).json(&batch).send().await;
+        assert_eq!(r.status, 403);
+    }
+
     async fn the_rate_limit_of_an_endpoint_is_enforced(app: TestApp) {
         let rx = Receiver::start().await;
         let h = hook(&app, &rx.url, json!({"event_types": ["custom.thing"], "rate_limit_per_s": 2})).await;
@@ -176,6 +225,45 @@ app_tests! {
         app.drain().await;
         let second = &rx.received()[1];
         assert!(verifies(second, &new) && !verifies(second, old), "the grace period ended");
+    }
+
+    async fn a_v1a_endpoint_signs_with_ed25519_and_publishes_only_its_public_key(app: TestApp) {
+        let rx = Receiver::start().await;
+        let h = hook(&app, &rx.url, json!({"event_types": ["*"], "signature": "v1a"})).await;
+        let id = h["id"].as_str().unwrap();
+        assert_eq!(h["signature"], "v1a");
+        assert!(h.get("secret").is_none(), "the private key never leaves: {h}");
+        let first_key = h["public_key"].as_str().unwrap().to_owned();
+        assert!(first_key.starts_with("whpk_"));
+        let shown = app.admin(Method::GET, &format!("/api/v1/webhooks/{id}")).send().await;
+        assert_eq!(shown.str("public_key"), first_key, "published with the endpoint");
+        app.admin(Method::POST, &format!("/api/v1/webhooks/{id}/test")).send().await;
+        app.drain().await;
+        let first = &rx.received()[0];
+        assert!(first.header("webhook-signature").starts_with("v1a,"));
+        assert!(verifies_ed25519(first, &first_key));
+        // Rotating keeps the scheme; both keys sign during the grace period.
+        let rotated = app.admin(Method::POST, &format!("/api/v1/webhooks/{id}/rotate-secret")).send().await;
+        assert!(rotated.body.get("secret").is_none());
+        let second_key = rotated.str("public_key");
+        assert_ne!(second_key, first_key);
+        app.admin(Method::POST, &format!("/api/v1/webhooks/{id}/test")).send().await;
+        app.drain().await;
+        let second = &rx.received()[1];
+        assert!(verifies_ed25519(second, &first_key) && verifies_ed25519(second, &second_key));
+        // Back to v1: the new HMAC secret is shown once, and the ed25519 key still signs beside it.
+        let back = app.admin(Method::PATCH, &format!("/api/v1/webhooks/{id}")).json(&json!({"signature": "v1"})).send().await;
+        assert_eq!((back.status, back.str("signature")), (200, "v1".to_owned()), "{}", back.text);
+        assert!(back.body.get("public_key").is_none());
+        let secret = back.str("secret");
+        app.admin(Method::POST, &format!("/api/v1/webhooks/{id}/test")).send().await;
+        app.drain().await;
+        let third = &rx.received()[2];
+        assert!(verifies(third, &secret) && verifies_ed25519(third, &second_key));
+        let same = app.admin(Method::PATCH, &format!("/api/v1/webhooks/{id}")).json(&json!({"signature": "v1"})).send().await;
+        assert!(same.body.get("secret").is_none(), "the same scheme keeps its key");
+        let bad = app.admin(Method::PATCH, &format!("/api/v1/webhooks/{id}")).json(&json!({"signature": "v2"})).send().await;
+        assert_eq!((bad.status, bad.fields()), (422, vec!["signature".to_owned()]));
     }
 
     async fn an_endpoint_failing_for_five_days_is_disabled(app: TestApp) {
@@ -266,6 +354,7 @@ app_tests! {
             (json!({"url": "https://x.example/", "event_types": ["*"], "headers": {"bad name": "x"}}), "headers"),
             (json!({"url": "https://x.example/", "event_types": ["*"], "rate_limit_per_s": 0}), "rate_limit_per_s"),
             (json!({"url": "https://x.example/", "event_types": "*"}), "event_types"),
+            (json!({"url": "https://x.example/", "event_types": ["*"], "signature": "ed25519"}), "signature"),
         ];
         for (body, field) in cases {
             let r = app.admin(Method::POST, "/api/v1/webhooks").json(&body).send().await;

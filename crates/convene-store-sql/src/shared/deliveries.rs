@@ -223,6 +223,16 @@ impl DeliveryStore for Backend {
         signal_in(&mut conn, &s).await
     }
 
+    async fn ingest_signals(&self, signals: &[Signal]) -> StoreResult<Vec<bool>> {
+        let mut tx = self.writes().begin().await?;
+        let mut fresh = Vec::with_capacity(signals.len());
+        for s in signals {
+            fresh.push(signal_in(&mut tx, s).await?);
+        }
+        tx.commit().await?;
+        Ok(fresh)
+    }
+
     async fn dispatch(&self, limit: u32, at: Timestamp) -> StoreResult<u32> {
         super::claims::dispatch(self, limit, at).await
     }

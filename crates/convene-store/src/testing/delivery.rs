@@ -1,6 +1,6 @@
 //! Conformance cases for webhooks, the outbox fan-out, leases and the attempt log.
 
-use super::{TestStore, now, user};
+use super::{TestStore, now, outbox_types, user};
 use crate::cause::caused_by;
 use crate::{AttemptRecord, Claim, ClaimRequest, DeliveryStore, NewWebhook, Signal, StoreResult};
 use async_trait::async_trait;
@@ -197,6 +197,37 @@ pub async fn dispatch_fans_out_once_to_matching_enabled_webhooks(store: TestStor
             .items
             .is_empty()
     );
+}
+
+pub async fn signal_batches_are_one_transaction_idempotent_per_item(store: TestStore) {
+    assert!(
+        store
+            .ingest_signal(signal("seen", "custom.a"))
+            .await
+            .unwrap()
+    );
+    let batch = [
+        signal("b-1", "custom.a"),
+        signal("seen", "custom.a"),
+        signal("b-2", "custom.b"),
+        signal("b-1", "custom.c"),
+    ];
+    assert_eq!(
+        store.ingest_signals(&batch).await.unwrap(),
+        [true, false, true, false],
+        "new, already there, new, repeated inside the batch"
+    );
+    assert_eq!(
+        outbox_types(&store).await,
+        ["custom.a", "custom.a", "custom.b"],
+        "in batch order, the first of a repeated id wins"
+    );
+    assert_eq!(
+        store.ingest_signals(&batch).await.unwrap(),
+        [false; 4],
+        "a batch sent again changes nothing"
+    );
+    assert!(store.ingest_signals(&[]).await.unwrap().is_empty());
 }
 
 pub async fn leases_keep_workers_apart_and_expire(store: TestStore) {

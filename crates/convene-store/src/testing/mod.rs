@@ -620,6 +620,7 @@ macro_rules! conformance_suite {
             organizers_keep_at_least_one_when_asked, deleting_an_event_removes_its_roster,
             idempotency_keys_replay_and_expire, outbox_pages_in_commit_order, admin_answers,
             webhooks_round_trip, dispatch_fans_out_once_to_matching_enabled_webhooks,
+            signal_batches_are_one_transaction_idempotent_per_item,
             leases_keep_workers_apart_and_expire, failures_are_scheduled_logged_and_recoverable,
             claims_are_bounded_per_endpoint_and_skip_busy_ones,
             disabled_webhooks_are_not_claimed_and_deletes_cascade,

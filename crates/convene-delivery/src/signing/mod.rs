@@ -1,4 +1,9 @@
-//! Standard Webhooks signatures: HMAC-SHA256 over `id.timestamp.body`, `whsec_` secrets.
+//! Standard Webhooks signatures over `id.timestamp.body`: HMAC-SHA256 with a `whsec_` secret
+//! (`v1`), or ed25519 with a `whsk_` key whose public half is published as `whpk_` (`v1a`).
+
+mod ed25519;
+
+pub use ed25519::{Ed25519Key, verifies_v1a};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
@@ -24,6 +29,8 @@ pub enum SecretError {
     Base64,
     #[error("must decode to 24-64 bytes")]
     Length,
+    #[error("must be whsk_ and the base64 of an ed25519 seed and its public key")]
+    Ed25519,
 }
 
 impl WebhookSecret {
@@ -70,11 +77,7 @@ impl WebhookSecret {
 
     fn mac(&self, message_id: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
-        mac.update(message_id.as_bytes());
-        mac.update(b".");
-        mac.update(timestamp.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
+        mac.update(&signed_content(message_id, timestamp, body));
         mac.finalize().into_bytes().to_vec()
     }
 }
@@ -85,17 +88,115 @@ impl fmt::Debug for WebhookSecret {
     }
 }
 
-/// The `webhook-signature` header: one signature per valid secret, space-separated, so a
-/// receiver still holding the previous secret verifies during a rotation's grace period.
+/// The two schemes an endpoint may sign with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// HMAC-SHA256, a secret both sides hold.
+    V1,
+    /// ed25519: the receiver holds only the public key.
+    V1a,
+}
+
+impl Scheme {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "v1" => Some(Scheme::V1),
+            "v1a" => Some(Scheme::V1a),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::V1 => "v1",
+            Scheme::V1a => "v1a",
+        }
+    }
+}
+
+/// What an endpoint signs with, read from its stored text by prefix (`whsec_` or `whsk_`), so a
+/// rotation or a change of scheme is one value replacing another.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SigningKey {
+    Hmac(WebhookSecret),
+    Ed25519(Ed25519Key),
+}
+
+impl SigningKey {
+    pub fn generate(scheme: Scheme) -> Self {
+        match scheme {
+            Scheme::V1 => SigningKey::Hmac(WebhookSecret::generate()),
+            Scheme::V1a => SigningKey::Ed25519(Ed25519Key::generate()),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, SecretError> {
+        if text.starts_with(ed25519::SECRET_PREFIX) {
+            Ed25519Key::parse(text).map(SigningKey::Ed25519)
+        } else {
+            WebhookSecret::parse(text).map(SigningKey::Hmac)
+        }
+    }
+
+    pub fn scheme(&self) -> Scheme {
+        match self {
+            SigningKey::Hmac(_) => Scheme::V1,
+            SigningKey::Ed25519(_) => Scheme::V1a,
+        }
+    }
+
+    /// The stored text (sealed at rest like every secret).
+    pub fn expose(&self) -> String {
+        match self {
+            SigningKey::Hmac(secret) => secret.expose(),
+            SigningKey::Ed25519(key) => key.expose(),
+        }
+    }
+
+    /// `whpk_…`, what a `v1a` receiver verifies with; `None` for an HMAC secret.
+    pub fn public_key(&self) -> Option<String> {
+        match self {
+            SigningKey::Hmac(_) => None,
+            SigningKey::Ed25519(key) => Some(key.public_key()),
+        }
+    }
+
+    /// `v1,<base64>` or `v1a,<base64>`.
+    pub fn sign(&self, message_id: &str, timestamp: i64, body: &[u8]) -> String {
+        match self {
+            SigningKey::Hmac(secret) => secret.sign(message_id, timestamp, body),
+            SigningKey::Ed25519(key) => key.sign(message_id, timestamp, body),
+        }
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SigningKey({}, [redacted])", self.scheme().as_str())
+    }
+}
+
+/// The signed content of the spec: `id.timestamp.body`.
+fn signed_content(message_id: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
+    let mut content = Vec::with_capacity(message_id.len() + body.len() + 24);
+    content.extend_from_slice(message_id.as_bytes());
+    content.push(b'.');
+    content.extend_from_slice(timestamp.to_string().as_bytes());
+    content.push(b'.');
+    content.extend_from_slice(body);
+    content
+}
+
+/// The `webhook-signature` header: one signature per valid key, space-separated, so a
+/// receiver still holding the previous key verifies during a rotation's grace period.
 pub fn signature_header<'a>(
-    secrets: impl IntoIterator<Item = &'a WebhookSecret>,
+    keys: impl IntoIterator<Item = &'a SigningKey>,
     message_id: &str,
     timestamp: i64,
     body: &[u8],
 ) -> String {
-    secrets
-        .into_iter()
-        .map(|s| s.sign(message_id, timestamp, body))
+    keys.into_iter()
+        .map(|k| k.sign(message_id, timestamp, body))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -143,11 +244,29 @@ mod tests {
     #[test]
     fn rotation_sends_both_signatures() {
         let (old, new) = (WebhookSecret::generate(), WebhookSecret::generate());
-        let header = signature_header([&new, &old], "msg_1", 1, b"{}");
+        let keys = [SigningKey::Hmac(new.clone()), SigningKey::Hmac(old.clone())];
+        let header = signature_header(&keys, "msg_1", 1, b"{}");
         let parts: Vec<_> = header.split(' ').collect();
         assert_eq!(parts.len(), 2);
         assert!(new.verifies("msg_1", 1, b"{}", parts[0]));
         assert!(old.verifies("msg_1", 1, b"{}", parts[1]));
+    }
+
+    #[test]
+    fn keys_are_read_back_as_the_scheme_they_were_made_for() {
+        for scheme in [Scheme::V1, Scheme::V1a] {
+            let key = SigningKey::generate(scheme);
+            let again = SigningKey::parse(&key.expose()).unwrap();
+            assert_eq!(again, key);
+            assert_eq!(again.scheme(), scheme);
+            assert_eq!(key.public_key().is_some(), scheme == Scheme::V1a);
+            assert!(
+                key.sign("m", 1, b"x")
+                    .starts_with(&format!("{},", scheme.as_str()))
+            );
+            assert!(!format!("{key:?}").contains(&key.expose()[6..]));
+        }
+        assert_eq!(SigningKey::parse("whsk_!!"), Err(SecretError::Ed25519));
     }
 
     proptest! {
