@@ -16,6 +16,7 @@ pub mod osdi;
 pub mod outbound;
 pub mod page;
 pub mod person;
+pub mod scope;
 pub mod sync;
 pub mod text;
 pub mod token;

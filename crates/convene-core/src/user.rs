@@ -96,6 +96,8 @@ pub struct ApiToken {
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
+    /// What the token is limited to; the default is everything its user may do.
+    pub limits: crate::scope::TokenLimits,
 }
 
 impl ApiToken {
@@ -111,4 +113,5 @@ pub struct NewToken {
     pub lookup: String,
     pub sha256: Vec<u8>,
     pub expires_at: Option<Timestamp>,
+    pub limits: crate::scope::TokenLimits,
 }

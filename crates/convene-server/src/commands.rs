@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::startup::migrate;
 use anyhow::{Context, bail};
 use convene_core::access::Principal;
+use convene_core::scope::TokenLimits;
 use convene_core::text::Email;
 use convene_core::token::TokenSecret;
 use convene_core::user::{NewToken, NewUser};
@@ -129,6 +130,7 @@ pub async fn create_token(
         lookup: digest.lookup,
         sha256: digest.sha256,
         expires_at: None,
+        limits: TokenLimits::default(),
     };
     let token = store
         .create_token(new, SystemClock.now())

@@ -15,6 +15,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The caller's token is limited to less than the request needs.
+    #[error("{0}")]
+    InsufficientScope(String),
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -68,6 +71,7 @@ impl ApiError {
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::InsufficientScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),

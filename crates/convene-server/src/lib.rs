@@ -23,6 +23,7 @@ mod openapi;
 mod openapi_outer;
 pub mod osdi;
 pub mod retention;
+mod scopes;
 mod screening;
 pub mod secrets;
 pub mod sources;

@@ -6,11 +6,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use convene_core::FieldErrors;
-use convene_core::TokenId;
 use convene_core::access::Principal;
+use convene_core::scope::{MAX_TOKEN_EVENTS, Scope, TokenLimits};
 use convene_core::token::TokenSecret;
 use convene_core::user::{ApiToken, NewToken};
+use convene_core::{EventId, TokenId};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -34,6 +36,10 @@ pub struct TokenBody {
     created_at: String,
     expires_at: Option<String>,
     last_used_at: Option<String>,
+    /// The scopes it is limited to; `null`: everything its user may do.
+    scopes: Option<Vec<&'static str>>,
+    /// The events it is limited to; `null`: not limited to events.
+    event_ids: Option<Vec<String>>,
 }
 
 impl TokenBody {
@@ -46,6 +52,11 @@ impl TokenBody {
             created_at: rfc3339(t.created_at),
             expires_at: t.expires_at.map(rfc3339),
             last_used_at: t.last_used_at.map(rfc3339),
+            scopes: t.limits.scope_names(),
+            event_ids: t
+                .limits
+                .event_names()
+                .map(|ids| ids.into_iter().map(str::to_owned).collect()),
         }
     }
 }
@@ -57,9 +68,70 @@ pub struct CreateToken {
     name: Option<String>,
     /// RFC 3339; in the future.
     expires_at: Option<String>,
+    /// Limit the token to these scopes (`events:read`, `events:write`, `participants:write`,
+    /// `webhooks:read`, `webhooks:write`, `signals:write`, `notifications:write`, `people:read`,
+    /// `people:write`, `osdi:write`, `admin`); absent: everything its user may do.
+    scopes: Option<Vec<String>>,
+    /// Limit the token to these events (1-100 ids); absent: not limited to events.
+    event_ids: Option<Vec<String>>,
 }
 
-/// Create an API token; the secret is shown once.
+/// The limits a body asks for, each list checked whole.
+async fn check_limits(
+    state: &AppState,
+    errors: &mut FieldErrors,
+    scopes: Option<Vec<String>>,
+    event_ids: Option<Vec<String>>,
+) -> ApiResult<TokenLimits> {
+    let scopes = match scopes {
+        Some(names) if names.is_empty() => {
+            errors.add("scopes", "must list at least one scope, or be left out");
+            None
+        }
+        Some(names) => match names.iter().find(|n| Scope::parse(n).is_none()) {
+            Some(bad) => {
+                let known: Vec<_> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+                errors.add(
+                    "scopes",
+                    format!("{bad:?} is not a scope; one of {}", known.join(", ")),
+                );
+                None
+            }
+            None => Some(names.iter().filter_map(|n| Scope::parse(n)).collect()),
+        },
+        None => None,
+    };
+    let event_ids = match event_ids {
+        Some(ids) if !(1..=MAX_TOKEN_EVENTS).contains(&ids.len()) => {
+            errors.add(
+                "event_ids",
+                format!("must list 1-{MAX_TOKEN_EVENTS} event ids, or be left out"),
+            );
+            None
+        }
+        Some(ids) => {
+            let mut known = BTreeSet::new();
+            for raw in &ids {
+                let found = match EventId::parse(raw) {
+                    Some(id) => state.store.event_by_id(&id).await?,
+                    None => None,
+                };
+                match found {
+                    Some(event) => {
+                        known.insert(event.id);
+                    }
+                    None => errors.add("event_ids", format!("no event has the id {raw:?}")),
+                }
+            }
+            Some(known)
+        }
+        None => None,
+    };
+    Ok(TokenLimits { scopes, event_ids })
+}
+
+/// Create an API token; the secret is shown once. `scopes` and `event_ids` limit it; a token
+/// never does more than its user could.
 #[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = CreateToken,
     responses((status = 201, body = TokenBody), (status = 403), (status = 404), (status = 422)))]
 async fn create_token(
@@ -82,6 +154,7 @@ async fn create_token(
     if expires_at.is_some_and(|t| t <= now) {
         errors.add("expires_at", "must be in the future");
     }
+    let limits = check_limits(&state, &mut errors, body.scopes, body.event_ids).await?;
     let owner = match (body.username, &caller) {
         (Some(username), _) => Some(user_at(&state, &username).await?),
         (None, Principal::User { id, .. }) => state.store.user_by_id(id).await?,
@@ -110,6 +183,7 @@ async fn create_token(
         lookup: digest.lookup,
         sha256: digest.sha256,
         expires_at,
+        limits,
     };
     let token = state.store.create_token(new, now).await?;
     Ok((

@@ -54,12 +54,20 @@ async fn not_allowed() -> JsonApiError {
 }
 
 async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    match crate::auth::principal(&state, req.headers()).await {
+    let scope = convene_core::scope::Scope::NotificationsWrite;
+    match crate::auth::principal_with(&state, req.headers(), scope).await {
         Ok(principal) => {
             req.extensions_mut().insert(principal);
             next.run(req).await
         }
         Err(ApiError::Unauthorized) => JsonApiError::unauthorized().into_response(),
+        Err(ApiError::InsufficientScope(detail)) => JsonApiError::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "Forbidden",
+            detail,
+        )
+        .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "authentication failed");
             JsonApiError::new(

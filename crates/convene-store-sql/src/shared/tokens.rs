@@ -3,6 +3,7 @@ use super::dialect::{DbTime, db_time, time_of};
 use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
+use convene_core::scope::TokenLimits;
 use convene_core::user::{ApiToken, NewToken};
 use convene_core::username::Username;
 use convene_core::{Timestamp, TokenId, UserId};
@@ -10,7 +11,7 @@ use convene_store::{StoreError, StoreResult, TokenCredential, TokenStore};
 
 const TOKEN_SELECT: &str =
     "SELECT t.id, t.user_id, u.username, t.name, t.created_at, t.expires_at, t.last_used_at,
-    t.sha256, u.is_admin FROM api_tokens t JOIN users u ON u.id = t.user_id";
+    t.sha256, u.is_admin, t.scopes, t.event_ids FROM api_tokens t JOIN users u ON u.id = t.user_id";
 
 #[derive(sqlx::FromRow)]
 struct TokenRow {
@@ -23,6 +24,14 @@ struct TokenRow {
     last_used_at: Option<DbTime>,
     sha256: Vec<u8>,
     is_admin: bool,
+    /// JSON text lists; NULL is "not limited".
+    scopes: Option<String>,
+    event_ids: Option<String>,
+}
+
+/// A stored JSON list; unreadable text reads as an empty list, which narrows rather than widens.
+fn stored_list(text: Option<String>) -> Option<Vec<String>> {
+    text.map(|t| serde_json::from_str(&t).unwrap_or_default())
 }
 
 impl From<TokenRow> for TokenCredential {
@@ -36,6 +45,7 @@ impl From<TokenRow> for TokenCredential {
                 created_at: time_of(r.created_at),
                 expires_at: r.expires_at.map(time_of),
                 last_used_at: r.last_used_at.map(time_of),
+                limits: TokenLimits::from_stored(stored_list(r.scopes), stored_list(r.event_ids)),
             },
             sha256: r.sha256,
             user_is_admin: r.is_admin,
@@ -48,11 +58,16 @@ impl TokenStore for Backend {
     async fn create_token(&self, new: NewToken, at: Timestamp) -> StoreResult<ApiToken> {
         let id = TokenId::new();
         let inserted = sqlx::query(
-            "INSERT INTO api_tokens (id, user_id, name, lookup, sha256, created_at, expires_at)
-             SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)",
+            "INSERT INTO api_tokens (id, user_id, name, lookup, sha256, created_at, expires_at,
+                 scopes, event_ids)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)",
         )
         .binds((id.as_str(), new.user_id.as_str(), &new.name, &new.lookup))
         .binds((&new.sha256, db_time(at), new.expires_at.map(db_time)))
+        .binds((
+            new.limits.scope_names().map(|s| serde_json::json!(s).to_string()),
+            new.limits.event_names().map(|s| serde_json::json!(s).to_string()),
+        ))
         .execute(self.writes())
         .await?;
         if inserted.rows_affected() == 0 {

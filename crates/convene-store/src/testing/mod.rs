@@ -8,6 +8,7 @@ use crate::{
 };
 use convene_core::event::{EventPatch, NewEvent, OrganizerRemoval, Registration, Role, Visibility};
 use convene_core::page::PageRequest;
+use convene_core::scope::{Scope, TokenLimits};
 use convene_core::text::{Email, Slug, Title};
 use convene_core::token::TokenSecret;
 use convene_core::user::{Change, NewToken, NewUser, User, UserPatch};
@@ -168,15 +169,21 @@ pub async fn tokens_store_only_digests(store: TestStore) {
     let secret = TokenSecret::generate();
     let digest = secret.digest();
     let expires = now() + Duration::days(1);
+    let limits = TokenLimits {
+        scopes: Some([Scope::EventsRead, Scope::WebhooksWrite].into()),
+        event_ids: Some([EventId::new(), EventId::new()].into()),
+    };
     let new = NewToken {
         user_id: alice.id.clone(),
         name: "ci".into(),
         lookup: digest.lookup.clone(),
         sha256: digest.sha256.clone(),
         expires_at: Some(expires),
+        limits: limits.clone(),
     };
     let token = store.create_token(new, now()).await.unwrap();
     assert_eq!(token.expires_at, Some(expires));
+    assert_eq!(token.limits, limits, "scopes and events are kept as given");
     let found = store.tokens_by_lookup(&digest.lookup).await.unwrap();
     assert_eq!(found.len(), 1);
     assert!(digest.matches(&found[0].sha256));
@@ -216,8 +223,14 @@ pub async fn tokens_die_with_their_user(store: TestStore) {
         lookup: digest.lookup.clone(),
         sha256: digest.sha256,
         expires_at: None,
+        limits: TokenLimits::default(),
     };
-    store.create_token(new.clone(), now()).await.unwrap();
+    let made = store.create_token(new.clone(), now()).await.unwrap();
+    assert_eq!(
+        made.limits,
+        TokenLimits::default(),
+        "no limits read back as none"
+    );
     store.delete_user(&alice, now()).await.unwrap();
     assert!(
         store
