@@ -1,6 +1,6 @@
 //! Events, their organizers and their participants.
 
-use crate::text::{Description, Slug, TimeZoneName, Title};
+use crate::text::{Channel, Description, Slug, TimeZoneName, Title};
 use crate::user::Change;
 use crate::username::Username;
 use crate::validation::FieldErrors;
@@ -16,6 +16,8 @@ pub struct Event {
     pub ends_at: Option<Timestamp>,
     pub timezone: Option<TimeZoneName>,
     pub private: bool,
+    /// Labels webhooks may be scoped by; sorted, without duplicates.
+    pub channels: Vec<Channel>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Set while an Event Center owns the participant list.
@@ -31,6 +33,7 @@ pub struct NewEvent {
     pub ends_at: Option<Timestamp>,
     pub timezone: Option<TimeZoneName>,
     pub private: bool,
+    pub channels: Vec<Channel>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -42,6 +45,7 @@ pub struct EventPatch {
     pub ends_at: Change<Timestamp>,
     pub timezone: Change<TimeZoneName>,
     pub private: Option<bool>,
+    pub channels: Option<Vec<Channel>>,
 }
 
 /// An event must not end before it starts.
@@ -67,6 +71,7 @@ impl EventPatch {
         event.ends_at = self.ends_at.apply(event.ends_at);
         event.timezone = self.timezone.apply(event.timezone);
         event.private = self.private.unwrap_or(event.private);
+        event.channels = self.channels.unwrap_or(event.channels);
         event.updated_at = at;
         let mut errors = FieldErrors::new();
         check_time_order(event.starts_at, event.ends_at, &mut errors);

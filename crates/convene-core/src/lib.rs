@@ -25,6 +25,7 @@ pub mod username;
 pub mod validation;
 pub mod webfilter;
 pub mod webhook;
+pub mod webhook_scope;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use ids::{

@@ -137,6 +137,30 @@ impl EventType {
         )
     }
 
+    /// The id of the event a message of this type is about, read from its data; `None` for
+    /// users, people, donations, CRM runs and operations, which scoped webhooks never hear.
+    pub fn subject_event(self, data: &Value) -> Option<&str> {
+        use EventType as T;
+        let inner = &data[self.data_key()];
+        let id = match self {
+            T::EventCreated | T::EventUpdated | T::EventDeleted => &inner["id"],
+            T::OrganizerAdded
+            | T::OrganizerRemoved
+            | T::ParticipantRegistered
+            | T::ParticipantCancelled
+            | T::ParticipantVisibilityChanged
+            | T::EventSyncEnabled
+            | T::EventSyncDisabled
+            | T::EventSyncParticipantsUpdated => &inner["event"]["id"],
+            T::SessionCreated | T::SessionUpdated | T::SessionDeleted => &inner["event_id"],
+            T::ConferenceReady | T::ConferenceFailed | T::SlidesUpdated => {
+                &inner["session"]["event_id"]
+            }
+            _ => return None,
+        };
+        id.as_str()
+    }
+
     pub fn data_key(self) -> &'static str {
         match self {
             EventType::OsdiRunCompleted => return "run",
@@ -175,6 +199,7 @@ fn event_data(e: &Event) -> Value {
         "id": e.id.as_str(), "slug": e.slug.as_str(), "title": e.title.as_str(),
         "starts_at": opt_time(e.starts_at), "ends_at": opt_time(e.ends_at),
         "timezone": e.timezone.as_ref().map(|t| t.as_str()), "private": e.private,
+        "channels": e.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
     })
 }
 

@@ -48,6 +48,8 @@ pub enum TextError {
     Locale,
     #[error("is not a known IANA time zone such as `Europe/Berlin`")]
     TimeZone,
+    #[error("must be 1-64 lower-case letters, digits, `-` or `_`, such as `wikiproject-x`")]
+    Channel,
 }
 
 fn bounded(raw: &str, max: usize) -> Result<&str, TextError> {
@@ -192,10 +194,63 @@ impl TimeZoneName {
     }
 }
 
+/// A channel label set on events, by which webhooks may be scoped: `wikiproject-x`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Channel(String);
+string_newtype!(Channel);
+
+impl Channel {
+    pub const MAX_PER_LIST: usize = 20;
+
+    pub fn parse(raw: &str) -> Result<Self, TextError> {
+        let ok = (1..=64).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(TextError::Channel)
+        }
+    }
+
+    /// A list as given: each label checked, duplicates dropped, sorted, at most
+    /// [`Channel::MAX_PER_LIST`].
+    pub fn parse_list(raw: &[String]) -> Result<Vec<Self>, String> {
+        if raw.len() > Self::MAX_PER_LIST {
+            return Err(format!("must list at most {} channels", Self::MAX_PER_LIST));
+        }
+        let mut list = raw
+            .iter()
+            .map(|c| Self::parse(c).map_err(|e| format!("{c:?} {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        list.sort();
+        list.dedup();
+        Ok(list)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn channels_are_plain_labels() {
+        assert_eq!(
+            Channel::parse("wikiproject-x").unwrap().as_str(),
+            "wikiproject-x"
+        );
+        for bad in ["", "Wiki", "a b", "ü", &"x".repeat(65)] {
+            assert_eq!(Channel::parse(bad), Err(TextError::Channel), "{bad}");
+        }
+        let list = Channel::parse_list(&["b".into(), "a".into(), "b".into()]).unwrap();
+        assert_eq!(
+            list.iter().map(Channel::as_str).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert!(Channel::parse_list(&vec!["a".to_owned(); 21]).is_err());
+    }
 
     #[test]
     fn slugs_keep_dashboard_shapes() {

@@ -112,6 +112,9 @@ pub struct Webhook {
     pub disabled_reason: Option<String>,
     /// Since when every attempt has failed; cleared by a success.
     pub failing_since: Option<Timestamp>,
+    /// Who made it (`None`: the bootstrap token); a scoped webhook hears what its owner may read.
+    pub owner: Option<crate::UserId>,
+    pub scope: crate::webhook_scope::WebhookScope,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -402,26 +402,37 @@ impl Worker {
         headers
     }
 
-    /// Turns the endpoint off and says so as an operational event (`endpoint.disabled`).
     async fn disable(&self, webhook: &Webhook, reason: &str, at: Timestamp) -> StoreResult<()> {
-        if !self.store.disable_webhook(&webhook.id, reason, at).await? {
-            return Ok(());
-        }
-        tracing::warn!(webhook = %webhook.id, reason, "webhook disabled");
-        let event = OutboundEvent::endpoint_disabled(&webhook.id, &webhook.url, reason);
-        self.store
-            .ingest_signal(Signal {
-                id: format!(
-                    "endpoint.disabled:{}:{}",
-                    webhook.id,
-                    at.unix_timestamp_nanos()
-                ),
-                event_type: event.event_type.as_str().into(),
-                data: event.data,
-                source: CONVENE_SOURCE.into(),
-                occurred_at: at,
-            })
-            .await?;
+        disable_endpoint(&*self.store, webhook, reason, at).await?;
         Ok(())
     }
+}
+
+/// Turns an endpoint off and says so as an operational event (`endpoint.disabled`), which its
+/// owner and the administrators are told of; `false` when it was off already.
+pub async fn disable_endpoint(
+    store: &(impl DeliveryWork + ?Sized),
+    webhook: &Webhook,
+    reason: &str,
+    at: Timestamp,
+) -> StoreResult<bool> {
+    if !store.disable_webhook(&webhook.id, reason, at).await? {
+        return Ok(false);
+    }
+    tracing::warn!(webhook = %webhook.id, reason, "webhook disabled");
+    let event = OutboundEvent::endpoint_disabled(&webhook.id, &webhook.url, reason);
+    store
+        .ingest_signal(Signal {
+            id: format!(
+                "endpoint.disabled:{}:{}",
+                webhook.id,
+                at.unix_timestamp_nanos()
+            ),
+            event_type: event.event_type.as_str().into(),
+            data: event.data,
+            source: CONVENE_SOURCE.into(),
+            occurred_at: at,
+        })
+        .await?;
+    Ok(true)
 }

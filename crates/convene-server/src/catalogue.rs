@@ -7,7 +7,7 @@ use convene_core::conference::{
 use convene_core::event::{Event, Organizer, Participant, Role, Visibility};
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::sync::CenterEventId;
-use convene_core::text::{Slug, TimeZoneName, Title};
+use convene_core::text::{Channel, Slug, TimeZoneName, Title};
 use convene_core::user::User;
 use convene_core::username::Username;
 use convene_core::webhook::TargetUrl;
@@ -96,6 +96,7 @@ fn sample_message(t: EventType) -> OutboundEvent {
         ends_at: Some(datetime!(2026-12-01 17:00:00 UTC)),
         timezone: TimeZoneName::parse("Europe/Berlin").ok(),
         private: false,
+        channels: vec![Channel::parse("wikiproject-x").expect("a valid sample")],
         created_at: at,
         updated_at: at,
         sync: None,
@@ -325,5 +326,39 @@ pub fn schema_of(example: &Value) -> Value {
         Value::Number(_) => json!({"type": "number"}),
         Value::Bool(_) => json!({"type": "boolean"}),
         Value::Null => json!({"type": "null"}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scoped webhooks find a message's event with `subject_event`: every type about an event
+    /// names the sample event there, and the others name none.
+    #[test]
+    fn every_message_about_an_event_names_it() {
+        let about_events = [
+            "event.",
+            "organizer.",
+            "participant.",
+            "event_sync.",
+            "session.",
+            "conference.",
+            "slides.",
+        ];
+        for t in EventType::ALL {
+            let message = sample_message(t);
+            let found = t.subject_event(&message.data);
+            if about_events.iter().any(|p| t.as_str().starts_with(p)) {
+                assert_eq!(
+                    found,
+                    Some("0193a0b4-6a00-7c3d-8e9f-0a1b2c3d4e60"),
+                    "{}",
+                    t.as_str()
+                );
+            } else {
+                assert_eq!(found, None, "{}", t.as_str());
+            }
+        }
     }
 }

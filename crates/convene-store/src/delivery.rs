@@ -2,11 +2,16 @@
 
 use crate::StoreResult;
 use async_trait::async_trait;
-use convene_core::outbound::EventType;
+use convene_core::outbound::{CONVENE_SOURCE, EventType};
 use convene_core::page::{Page, PageRequest};
+use convene_core::text::Channel;
+use convene_core::webhook::EventTypes;
 use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, Webhook};
+use convene_core::webhook_scope::{EventFacts, OwnerNow, WebhookScope};
 use convene_core::{DeliveryId, Timestamp, WebhookId};
+use convene_core::{EventId, UserId};
 use serde_json::Value;
+use std::collections::HashMap;
 use time::Duration;
 
 /// A webhook as first stored (the id, times and health fields are the store's).
@@ -20,13 +25,21 @@ pub struct NewWebhook {
     pub headers: std::collections::BTreeMap<String, String>,
     pub rate_limit_per_s: Option<u32>,
     pub secret: String,
+    /// Who made it (`None`: the bootstrap token).
+    pub owner: Option<UserId>,
+    pub scope: WebhookScope,
 }
 
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
     async fn create_webhook(&self, new: NewWebhook, at: Timestamp) -> StoreResult<Webhook>;
     async fn webhook(&self, id: &WebhookId) -> StoreResult<Option<Webhook>>;
-    async fn list_webhooks(&self, page: &PageRequest) -> StoreResult<Page<Webhook>>;
+    /// Webhooks in id order; only those `owner` made, when given.
+    async fn list_webhooks(
+        &self,
+        owner: Option<&UserId>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Webhook>>;
     /// Writes every mutable field of `webhook` (url, types, flags, secrets, health).
     async fn update_webhook(&self, webhook: &Webhook) -> StoreResult<Webhook>;
     /// Turns it off on the engine's own account (410, failing too long); `false` if it was off.
@@ -143,25 +156,90 @@ pub trait DeliveryStore: Send + Sync {
     ) -> StoreResult<Vec<(i64, u64, u64)>>;
 }
 
-/// Which enabled webhooks a message goes to: `(message index, webhook id)` for each pair whose
-/// types match, messages (`(type, data)`) in order. The same plan on every backend. An endpoint
-/// is not sent operational events about itself: it could only hear it failed once well again.
-pub fn fan_out<'a>(
-    messages: impl IntoIterator<Item = (&'a str, &'a Value)>,
-    webhooks: &'a [(String, convene_core::webhook::EventTypes)],
-) -> Vec<(usize, &'a str)> {
-    messages
+/// An enabled webhook as a fan-out sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub id: String,
+    pub types: EventTypes,
+    pub owner: Option<UserId>,
+    pub scope: WebhookScope,
+}
+
+/// What a fan-out knows, read in its transaction, when some webhook is scoped: the events its
+/// messages are about (channels and organizers; a deleted one is absent) and the owners of
+/// scoped webhooks that still exist (with whether each is an admin now).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeFacts {
+    pub events: HashMap<String, (Vec<Channel>, Vec<UserId>)>,
+    pub owners: HashMap<UserId, bool>,
+}
+
+/// The event ids a batch of messages (`(type, data, source)`) is about, for [`ScopeFacts`].
+pub fn subjects<'a>(
+    messages: impl IntoIterator<Item = (&'a str, &'a Value, &'a str)>,
+) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = messages
         .into_iter()
-        .enumerate()
-        .flat_map(|(i, (event_type, data))| {
-            let operational = EventType::parse(event_type).is_some_and(EventType::is_operational);
-            let about = data["webhook"]["id"].as_str().filter(|_| operational);
-            webhooks
-                .iter()
-                .filter(move |(id, types)| types.matches(event_type) && about != Some(id.as_str()))
-                .map(move |(id, _)| (i, id.as_str()))
-        })
-        .collect()
+        .filter_map(|(t, data, source)| subject(t, data, source))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The event a message is about: only Convene's own messages are about one (a signal may carry
+/// any shape, and must not reach an organizer's webhook by looking like an event's).
+fn subject<'a>(event_type: &str, data: &'a Value, source: &str) -> Option<&'a str> {
+    (source == CONVENE_SOURCE)
+        .then(|| EventType::parse(event_type))
+        .flatten()?
+        .subject_event(data)
+}
+
+/// Which enabled webhooks a message goes to: `(message index, webhook id)` for each pair whose
+/// types match and whose scope admits it, messages (`(type, data, source)`) in order. The same
+/// plan on every backend. An endpoint is not sent operational events about itself: it could
+/// only hear it failed once well again.
+pub fn fan_out<'a>(
+    messages: impl IntoIterator<Item = (&'a str, &'a Value, &'a str)>,
+    webhooks: &'a [Route],
+    facts: &ScopeFacts,
+) -> Vec<(usize, &'a str)> {
+    let owner_now = |route: &'a Route| match &route.owner {
+        None => OwnerNow::Admin(None),
+        Some(user) => match facts.owners.get(user) {
+            Some(true) => OwnerNow::Admin(Some(user)),
+            Some(false) => OwnerNow::User(user),
+            None => OwnerNow::Gone,
+        },
+    };
+    let mut plan = Vec::new();
+    for (i, (event_type, data, source)) in messages.into_iter().enumerate() {
+        let operational = EventType::parse(event_type).is_some_and(EventType::is_operational);
+        let about = data["webhook"]["id"].as_str().filter(|_| operational);
+        let event = subject(event_type, data, source).map(|id| {
+            let known = facts
+                .events
+                .get(id)
+                .map(|(channels, organizers)| EventFacts {
+                    channels,
+                    organizers,
+                });
+            (EventId::from_trusted(id.to_owned()), known)
+        });
+        for route in webhooks {
+            let admitted = route.types.matches(event_type)
+                && about != Some(route.id.as_str())
+                && route.scope.admits(
+                    owner_now(route),
+                    event.as_ref().map(|(id, known)| (id, *known)),
+                );
+            if admitted {
+                plan.push((i, route.id.as_str()));
+            }
+        }
+    }
+    plan
 }
 
 /// How a round of attempts leaves each endpoint's failure streak, attempts taken in time order:

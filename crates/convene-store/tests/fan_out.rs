@@ -39,6 +39,8 @@ fn claim(webhook: &WebhookId) -> Claim {
             previous_secret: None,
             disabled_reason: None,
             failing_since: None,
+            owner: None,
+            scope: Default::default(),
             created_at: at,
             updated_at: at,
         },

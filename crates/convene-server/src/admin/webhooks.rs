@@ -1,7 +1,8 @@
-//! Webhooks (admins): list and create, one endpoint with its deliveries, every attempt of a
-//! delivery, and the actions (test send, rotate secret, retry one, recover since).
+//! Webhooks: list and create, one endpoint with its deliveries, every attempt of a delivery,
+//! and the actions (test send, rotate secret, retry one, recover since). Admins see all; other
+//! users the webhooks they made, scoped to events they organise: the API's handlers decide.
 
-use super::forms::{Cursor, Fields, admin_form, admins_only, field, principal, refused, text};
+use super::forms::{Cursor, Fields, field, forged, principal, refused, text};
 use super::pages::{Nav, Page, render};
 use super::session::Viewer;
 use crate::api::{deliveries, webhooks};
@@ -25,6 +26,40 @@ pub struct HookRow {
     pub signature: String,
     /// A `v1a` endpoint's `whpk_…`; empty for `v1`.
     pub public_key: String,
+    /// What it is limited to, in words; empty when it hears everything.
+    pub scope: String,
+}
+
+/// A webhook's scope as a line of text: "events …; mine; channels …".
+fn scope_text(v: &Value) -> String {
+    let list = |key: &str| {
+        v[key].as_array().map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    };
+    let mut parts = Vec::new();
+    if let Some(ids) = list("event_ids") {
+        parts.push(format!("events {ids}"));
+    }
+    if v["events"] == "mine" {
+        parts.push("events its maker organizes".to_owned());
+    }
+    if let Some(channels) = list("channels") {
+        parts.push(format!("channels {channels}"));
+    }
+    parts.join("; ")
+}
+
+/// The words of a text field: split at commas, spaces and new lines.
+fn words(text: &str) -> Vec<String> {
+    text.split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn hook_row(v: &Value) -> HookRow {
@@ -45,6 +80,7 @@ fn hook_row(v: &Value) -> HookRow {
         disabled_reason: text(&v["disabled_reason"]),
         signature: text(&v["signature"]),
         public_key: text(&v["public_key"]),
+        scope: scope_text(v),
     }
 }
 
@@ -57,6 +93,8 @@ fn shown_secret(v: &Value) -> Option<String> {
 #[template(path = "admin/webhooks.html")]
 struct ListPage {
     nav: Option<Nav>,
+    /// Whether the viewer sees every webhook, or only their own.
+    nav_admin: bool,
     csrf: String,
     hooks: Vec<HookRow>,
     next: Option<String>,
@@ -67,9 +105,6 @@ pub async fn list(
     viewer: Viewer,
     UrlQuery(q): UrlQuery<Cursor>,
 ) -> Response {
-    if let Some(r) = admins_only(&viewer, "webhooks") {
-        return r;
-    }
     let page = q.page();
     let listed =
         webhooks::list_webhooks(State(state), Caller(principal(&viewer)), Query(page)).await;
@@ -85,6 +120,7 @@ pub async fn list(
                 StatusCode::OK,
                 &ListPage {
                     nav: Nav::of(&viewer, "webhooks"),
+                    nav_admin: viewer.admin,
                     csrf: viewer.csrf.clone(),
                     hooks,
                     next,
@@ -101,23 +137,26 @@ pub async fn create(
     headers: HeaderMap,
     Form(form): Form<Fields>,
 ) -> Response {
-    if let Some(r) = admin_form(&viewer, &headers, &form, "webhooks") {
+    if let Some(r) = forged(&viewer, &headers, &form) {
         return r;
     }
-    let types: Vec<String> = field(&form, "event_types")
-        .unwrap_or_else(|| "*".into())
-        .split([',', ' ', '\n'])
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let body = json!({
+    let types = words(&field(&form, "event_types").unwrap_or_else(|| "*".into()));
+    let mut body = json!({
         "url": field(&form, "url"),
         "event_types": types,
         "encoding": field(&form, "encoding").unwrap_or_else(|| "json".into()),
         "description": field(&form, "description"),
         "signature": field(&form, "signature").unwrap_or_else(|| "v1".into()),
     });
+    if let Some(ids) = field(&form, "event_ids") {
+        body["event_ids"] = json!(words(&ids));
+    }
+    if field(&form, "mine").is_some() {
+        body["events"] = json!("mine");
+    }
+    if let Some(channels) = field(&form, "channels") {
+        body["channels"] = json!(words(&channels));
+    }
     let Ok(dto) = serde_json::from_value(body) else {
         return refused(
             &viewer,
@@ -224,9 +263,6 @@ pub async fn detail(
     Path(id): Path<String>,
     UrlQuery(q): UrlQuery<Cursor>,
 ) -> Response {
-    if let Some(r) = admins_only(&viewer, "webhooks") {
-        return r;
-    }
     detail_page(&state, &viewer, &id, None, q.cursor).await
 }
 
@@ -238,7 +274,7 @@ pub async fn act(
     Path((id, action)): Path<(String, String)>,
     Form(form): Form<Fields>,
 ) -> Response {
-    if let Some(r) = admin_form(&viewer, &headers, &form, "webhooks") {
+    if let Some(r) = forged(&viewer, &headers, &form) {
         return r;
     }
     let caller = Caller(principal(&viewer));
@@ -258,13 +294,7 @@ pub async fn act(
             }
         }
         "edit" => {
-            let types: Option<Vec<String>> = field(&form, "event_types").map(|t| {
-                t.split([',', ' ', '\n'])
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            });
+            let types: Option<Vec<String>> = field(&form, "event_types").map(|t| words(&t));
             let body = json!({"url": field(&form, "url"), "event_types": types, "enabled": form.contains_key("enabled")});
             let Ok(dto) = serde_json::from_value(body) else {
                 return refused(
@@ -316,9 +346,6 @@ pub async fn delivery(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(r) = admins_only(&viewer, "webhooks") {
-        return r;
-    }
     match deliveries::get_delivery(State(state), Caller(principal(&viewer)), Path(id)).await {
         Ok(d) => {
             let v = serde_json::to_value(&d.0).unwrap_or_default();
@@ -362,7 +389,7 @@ pub async fn retry(
     Path(id): Path<String>,
     Form(form): Form<Fields>,
 ) -> Response {
-    if let Some(r) = admin_form(&viewer, &headers, &form, "webhooks") {
+    if let Some(r) = forged(&viewer, &headers, &form) {
         return r;
     }
     match deliveries::retry_delivery(State(state), Caller(principal(&viewer)), Path(id)).await {

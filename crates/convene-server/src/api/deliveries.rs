@@ -2,7 +2,7 @@
 //! bulk recovery.
 
 use super::webhooks::webhook_at;
-use super::{List, parse_time, require_admin, rfc3339};
+use super::{List, parse_time, rfc3339};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody, PageQuery, Query};
 use crate::state::AppState;
@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use convene_core::DeliveryId;
+use convene_core::access::Principal;
 use convene_core::webhook::{Attempt, Delivery, DeliveryStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -113,6 +114,18 @@ impl DeliveryQuery {
     }
 }
 
+/// A delivery the caller may see: one of a webhook they may manage (404 otherwise).
+async fn delivery_at(
+    state: &AppState,
+    caller: &Principal,
+    raw: &str,
+) -> ApiResult<(Delivery, Vec<Attempt>)> {
+    let id = DeliveryId::parse(raw).ok_or(ApiError::NotFound)?;
+    let found = state.store.delivery(&id).await?.ok_or(ApiError::NotFound)?;
+    webhook_at(state, caller, found.0.webhook_id.as_str()).await?;
+    Ok(found)
+}
+
 /// A webhook's deliveries, newest first.
 #[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "deliveries", params(("id" = String, Path), DeliveryQuery),
     responses((status = 200, body = List<DeliveryBody>), (status = 404), (status = 422)))]
@@ -122,7 +135,6 @@ pub(crate) async fn list_deliveries(
     Path(id): Path<String>,
     Query(query): Query<DeliveryQuery>,
 ) -> ApiResult<Json<List<DeliveryBody>>> {
-    require_admin(&caller)?;
     let page = PageQuery {
         limit: query.limit,
         cursor: query.cursor,
@@ -134,7 +146,7 @@ pub(crate) async fn list_deliveries(
             ApiError::field("status", "must be \"pending\", \"delivered\" or \"failed\"")
         })?),
     };
-    let hook = webhook_at(&state, &id).await?;
+    let hook = webhook_at(&state, &caller, &id).await?;
     let deliveries = state.store.deliveries(&hook.id, status, &page).await?;
     Ok(Json(List::from_page(deliveries, DeliveryBody::from)))
 }
@@ -147,9 +159,7 @@ pub(crate) async fn get_delivery(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DeliveryDetail>> {
-    require_admin(&caller)?;
-    let id = DeliveryId::parse(&id).ok_or(ApiError::NotFound)?;
-    let (delivery, attempts) = state.store.delivery(&id).await?.ok_or(ApiError::NotFound)?;
+    let (delivery, attempts) = delivery_at(&state, &caller, &id).await?;
     Ok(Json(DeliveryDetail {
         data: delivery.data.clone(),
         delivery: delivery.into(),
@@ -165,8 +175,7 @@ pub(crate) async fn retry_delivery(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<DeliveryBody>)> {
-    require_admin(&caller)?;
-    let id = DeliveryId::parse(&id).ok_or(ApiError::NotFound)?;
+    let id = delivery_at(&state, &caller, &id).await?.0.id;
     if !state.store.retry_delivery(&id, state.clock.now()).await? {
         return Err(ApiError::NotFound);
     }
@@ -194,12 +203,11 @@ pub(crate) async fn recover(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Recover>,
 ) -> ApiResult<(StatusCode, Json<Recovered>)> {
-    require_admin(&caller)?;
     let raw = body
         .since
         .ok_or_else(|| ApiError::field("since", "is required"))?;
     let since = parse_time(&raw).map_err(|e| ApiError::field("since", e))?;
-    let hook = webhook_at(&state, &id).await?;
+    let hook = webhook_at(&state, &caller, &id).await?;
     let recovered = state
         .store
         .recover(&hook.id, since, state.clock.now())

@@ -10,7 +10,7 @@ use convene_core::FieldErrors;
 use convene_core::access::Principal;
 use convene_core::event::{Event, EventPatch, NewEvent, check_time_order};
 use convene_core::page::PageRequest;
-use convene_core::text::{Description, Slug, TimeZoneName, Title};
+use convene_core::text::{Channel, Description, Slug, TimeZoneName, Title};
 use convene_core::webfilter::FilterType;
 use convene_store::{Audience, Conflict, EventFilter, PatchOutcome, StoreError};
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,8 @@ pub struct EventBody {
     ends_at: Option<String>,
     timezone: Option<String>,
     private: bool,
+    /// Labels webhooks may be scoped by.
+    channels: Vec<String>,
     created_at: String,
     updated_at: String,
     sync: Option<SyncBody>,
@@ -58,6 +60,7 @@ impl From<Event> for EventBody {
             ends_at: e.ends_at.map(rfc3339),
             timezone: e.timezone.map(|t| t.to_string()),
             private: e.private,
+            channels: e.channels.iter().map(|c| c.to_string()).collect(),
             created_at: rfc3339(e.created_at),
             updated_at: rfc3339(e.updated_at),
             sync: e.sync.map(|link| SyncBody {
@@ -82,6 +85,9 @@ pub struct CreateEvent {
     timezone: Option<String>,
     /// A private event is seen only by its organizers, participants and admins.
     private: Option<bool>,
+    /// Up to 20 labels (`wikiproject-x`: lower-case letters, digits, `-`, `_`) webhooks may be
+    /// scoped by.
+    channels: Option<Vec<String>>,
 }
 
 impl TryFrom<CreateEvent> for NewEvent {
@@ -107,6 +113,10 @@ impl TryFrom<CreateEvent> for NewEvent {
         let timezone = body
             .timezone
             .and_then(|z| errors.check("timezone", TimeZoneName::parse(&z)));
+        let channels = errors.check(
+            "channels",
+            Channel::parse_list(&body.channels.unwrap_or_default()),
+        );
         check_time_order(starts_at, ends_at, &mut errors);
         errors.finish(|| NewEvent {
             slug: slug.expect("checked"),
@@ -116,6 +126,7 @@ impl TryFrom<CreateEvent> for NewEvent {
             ends_at,
             timezone,
             private: body.private.unwrap_or(false),
+            channels: channels.expect("checked"),
         })
     }
 }
@@ -303,6 +314,8 @@ pub struct PatchEvent {
     #[schema(value_type = Option<String>)]
     timezone: Option<Option<String>>,
     private: Option<bool>,
+    /// Replaces the list; `[]` clears it.
+    channels: Option<Vec<String>>,
 }
 
 impl TryFrom<PatchEvent> for EventPatch {
@@ -325,6 +338,9 @@ impl TryFrom<PatchEvent> for EventPatch {
         let starts_at = patch_change(&mut errors, "starts_at", body.starts_at, parse_time);
         let ends_at = patch_change(&mut errors, "ends_at", body.ends_at, parse_time);
         let timezone = patch_change(&mut errors, "timezone", body.timezone, TimeZoneName::parse);
+        let channels = body
+            .channels
+            .and_then(|c| errors.check("channels", Channel::parse_list(&c)));
         errors.finish(|| EventPatch {
             slug,
             title,
@@ -333,6 +349,7 @@ impl TryFrom<PatchEvent> for EventPatch {
             ends_at,
             timezone,
             private: body.private,
+            channels,
         })
     }
 }

@@ -107,7 +107,10 @@ async fn remove_organizer(
         .remove_organizer(&access.event, &user.id, keep_one, state.clock.now())
         .await?
     {
-        OrganizerRemoval::Removed => Ok(StatusCode::NO_CONTENT),
+        OrganizerRemoval::Removed => {
+            super::webhooks::pause_for_lost_role(&state, &access.event, &user).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
         OrganizerRemoval::NotAnOrganizer => Err(ApiError::NotFound),
         OrganizerRemoval::LastOrganizer => Err(ApiError::conflict(
             "last_organizer",

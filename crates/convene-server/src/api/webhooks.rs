@@ -1,21 +1,29 @@
-//! Webhook endpoints (admins): CRUD, secret rotation, test send.
+//! Webhook endpoints: CRUD, secret rotation, test send. Admins manage all; other users the
+//! webhooks they made, which are scoped to events they organise.
 
-use super::{List, require_admin, rfc3339};
+use super::{List, rfc3339};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody, PageQuery, Query, patch_field};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use convene_core::access::Principal;
+use convene_core::event::Event;
+use convene_core::page::PageRequest;
+use convene_core::text::Channel;
+use convene_core::user::User;
 use convene_core::webhook::{EventTypes, TargetUrl, Webhook, is_event_type_name};
-use convene_core::{FieldErrors, Timestamp, WebhookId};
+use convene_core::webhook_scope::{MAX_SCOPE_EVENTS, WebhookScope};
+use convene_core::{EventId, FieldErrors, Timestamp, WebhookId};
 use convene_delivery::signing::{Scheme, SigningKey};
 use convene_delivery::wire::Encoding;
-use convene_delivery::worker::RESERVED_HEADERS;
+use convene_delivery::worker::{RESERVED_HEADERS, disable_endpoint};
 use convene_store::NewWebhook;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -52,6 +60,14 @@ pub struct WebhookBody {
     failing_since: Option<String>,
     created_at: String,
     updated_at: String,
+    /// Only these events (`null`: not limited to a list).
+    event_ids: Option<Vec<String>>,
+    /// `"mine"`: only the events its owner organises, now or later.
+    events: Option<&'static str>,
+    /// Only events carrying one of these channels.
+    channels: Option<Vec<String>>,
+    /// The user who made it (`null`: the bootstrap token).
+    owner_id: Option<String>,
     /// `v1` (HMAC-SHA256) or `v1a` (ed25519).
     signature: &'static str,
     /// `whpk_…`, what receivers of a `v1a` endpoint verify with.
@@ -78,6 +94,18 @@ impl WebhookBody {
             failing_since: w.failing_since.map(rfc3339),
             created_at: rfc3339(w.created_at),
             updated_at: rfc3339(w.updated_at),
+            event_ids: w
+                .scope
+                .event_ids
+                .as_ref()
+                .map(|ids| ids.iter().map(|i| i.to_string()).collect()),
+            events: w.scope.mine.then_some("mine"),
+            channels: w
+                .scope
+                .channels
+                .as_ref()
+                .map(|c| c.iter().map(|c| c.to_string()).collect()),
+            owner_id: w.owner.as_ref().map(|o| o.to_string()),
             signature: scheme.as_str(),
             public_key: key.as_ref().and_then(SigningKey::public_key),
             secret: (show_secret && scheme == Scheme::V1).then_some(w.secret),
@@ -100,6 +128,102 @@ pub struct CreateWebhook {
     rate_limit_per_s: Option<u32>,
     /// `v1` (default, HMAC-SHA256) or `v1a` (ed25519; receivers need only `public_key`).
     signature: Option<String>,
+    /// Only messages about these events (1-100 ids).
+    event_ids: Option<Vec<String>>,
+    /// `"mine"`: only messages about events the maker organises, now or later.
+    events: Option<String>,
+    /// Only messages about events carrying one of these channels (up to 20).
+    channels: Option<Vec<String>>,
+}
+
+/// The scope a body asks for, as given (whether the caller may have it is [`authorize_scope`]'s).
+fn check_scope(
+    errors: &mut FieldErrors,
+    event_ids: Option<Vec<String>>,
+    events: Option<String>,
+    channels: Option<Vec<String>>,
+) -> WebhookScope {
+    let event_ids = event_ids.and_then(|ids| {
+        if !(1..=MAX_SCOPE_EVENTS).contains(&ids.len()) {
+            errors.add(
+                "event_ids",
+                format!("must list 1-{MAX_SCOPE_EVENTS} event ids, or be left out"),
+            );
+            return None;
+        }
+        let parsed: Option<BTreeSet<EventId>> = ids.iter().map(|i| EventId::parse(i)).collect();
+        if parsed.is_none() {
+            errors.add("event_ids", "must be event ids");
+        }
+        parsed
+    });
+    let mine = match events.as_deref() {
+        None => false,
+        Some("mine") => true,
+        Some(_) => {
+            errors.add("events", "must be \"mine\" or left out");
+            false
+        }
+    };
+    let channels = channels.and_then(|c| match Channel::parse_list(&c) {
+        Ok(list) if !list.is_empty() => Some(list.into_iter().collect()),
+        Ok(_) => {
+            errors.add("channels", "must list at least one channel, or be left out");
+            None
+        }
+        Err(e) => {
+            errors.add("channels", e);
+            None
+        }
+    });
+    WebhookScope {
+        event_ids,
+        mine,
+        channels,
+    }
+}
+
+/// Whether the caller may have a webhook so scoped: admins any; any other user only one
+/// limited to events they organise (a list of them, or `"mine"`), so it never carries what they
+/// may not read. Unknown events are a 422.
+async fn authorize_scope(
+    state: &AppState,
+    caller: &Principal,
+    scope: &WebhookScope,
+) -> ApiResult<()> {
+    let mut missing = FieldErrors::new();
+    let mut foreign = false;
+    for id in scope.event_ids.iter().flatten() {
+        if state.store.event_by_id(id).await?.is_none() {
+            missing.add(
+                "event_ids",
+                format!("no event has the id {:?}", id.as_str()),
+            );
+            continue;
+        }
+        if let Some(user) = caller.user_id()
+            && !caller.is_admin()
+        {
+            foreign |= state.store.standing(id, user).await?.0.is_none();
+        }
+    }
+    if !missing.is_empty() {
+        return Err(missing.into());
+    }
+    if caller.is_admin() {
+        return Ok(());
+    }
+    if scope.event_ids.is_none() && !scope.mine {
+        return Err(ApiError::Forbidden(
+            "only admins may make webhooks not limited to events you organize (event_ids or events: \"mine\")",
+        ));
+    }
+    if foreign {
+        return Err(ApiError::Forbidden(
+            "a webhook may list only events you organize",
+        ));
+    }
+    Ok(())
 }
 
 pub(super) fn check_url(errors: &mut FieldErrors, raw: String) -> Option<TargetUrl> {
@@ -194,6 +318,7 @@ impl TryFrom<CreateWebhook> for NewWebhook {
             .rate_limit_per_s
             .and_then(|r| check_rate(&mut errors, r));
         let scheme = check_scheme(&mut errors, body.signature.as_deref().unwrap_or("v1"));
+        let scope = check_scope(&mut errors, body.event_ids, body.events, body.channels);
         errors.finish(|| NewWebhook {
             url: url.expect("checked"),
             event_types: types.expect("checked"),
@@ -203,11 +328,14 @@ impl TryFrom<CreateWebhook> for NewWebhook {
             headers: headers.expect("checked"),
             rate_limit_per_s: rate,
             secret: SigningKey::generate(scheme.expect("checked")).expose(),
+            owner: None,
+            scope,
         })
     }
 }
 
-/// Create a webhook; the answer carries its signing secret, shown this once.
+/// Create a webhook; the answer carries its signing secret, shown this once. Admins may make
+/// any; other users only webhooks scoped to events they organise.
 #[utoipa::path(post, path = "/webhooks", tag = "webhooks", request_body = CreateWebhook,
     responses((status = 201, body = WebhookBody), (status = 403), (status = 422)))]
 pub(crate) async fn create_webhook(
@@ -215,27 +343,36 @@ pub(crate) async fn create_webhook(
     Caller(caller): Caller,
     JsonBody(body): JsonBody<CreateWebhook>,
 ) -> ApiResult<(StatusCode, Json<WebhookBody>)> {
-    require_admin(&caller)?;
-    let new = NewWebhook::try_from(body)?;
+    let mut new = NewWebhook::try_from(body)?;
+    authorize_scope(&state, &caller, &new.scope).await?;
+    new.owner = caller.user_id().cloned();
     let hook = state.store.create_webhook(new, state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(WebhookBody::new(hook, true))))
 }
 
+/// Webhooks: admins see all, other users the ones they made.
 #[utoipa::path(get, path = "/webhooks", tag = "webhooks", params(PageQuery), responses((status = 200, body = List<WebhookBody>)))]
 pub(crate) async fn list_webhooks(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Query(query): Query<PageQuery>,
 ) -> ApiResult<Json<List<WebhookBody>>> {
-    require_admin(&caller)?;
-    let page = state.store.list_webhooks(&query.parse()?).await?;
+    let owner = (!caller.is_admin()).then(|| caller.user_id()).flatten();
+    let page = state.store.list_webhooks(owner, &query.parse()?).await?;
     Ok(Json(List::from_page(page, |w| WebhookBody::new(w, false))))
 }
 
-/// The webhook a path names (404 for ids that cannot exist).
-pub async fn webhook_at(state: &AppState, raw: &str) -> ApiResult<Webhook> {
+/// The webhook a path names, when the caller may manage it: admins any, other users the ones
+/// they made (404 otherwise, as for ids that cannot exist, so none is revealed).
+pub async fn webhook_at(state: &AppState, caller: &Principal, raw: &str) -> ApiResult<Webhook> {
     let id = WebhookId::parse(raw).ok_or(ApiError::NotFound)?;
-    state.store.webhook(&id).await?.ok_or(ApiError::NotFound)
+    let hook = state.store.webhook(&id).await?.ok_or(ApiError::NotFound)?;
+    let owns = hook.owner.as_ref().is_some_and(|o| caller.is_user(o));
+    if caller.is_admin() || owns {
+        Ok(hook)
+    } else {
+        Err(ApiError::NotFound)
+    }
 }
 
 #[utoipa::path(get, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
@@ -245,9 +382,8 @@ pub(crate) async fn get_webhook(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<WebhookBody>> {
-    require_admin(&caller)?;
     Ok(Json(WebhookBody::new(
-        webhook_at(&state, &id).await?,
+        webhook_at(&state, &caller, &id).await?,
         false,
     )))
 }
@@ -268,6 +404,15 @@ pub struct PatchWebhook {
     rate_limit_per_s: Option<Option<u32>>,
     /// A new scheme makes a new key; the old one keeps signing for the rotation grace period.
     signature: Option<String>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<Vec<String>>)]
+    event_ids: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    events: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<Vec<String>>)]
+    channels: Option<Option<Vec<String>>>,
 }
 
 impl PatchWebhook {
@@ -291,6 +436,23 @@ impl PatchWebhook {
         if let Some(rate) = self.rate_limit_per_s {
             w.rate_limit_per_s = rate.and_then(|r| check_rate(&mut errors, r));
         }
+        if self.event_ids.is_some() || self.events.is_some() || self.channels.is_some() {
+            let given = check_scope(
+                &mut errors,
+                self.event_ids.clone().flatten(),
+                self.events.clone().flatten(),
+                self.channels.clone().flatten(),
+            );
+            if self.event_ids.is_some() {
+                w.scope.event_ids = given.event_ids;
+            }
+            if self.events.is_some() {
+                w.scope.mine = given.mine;
+            }
+            if self.channels.is_some() {
+                w.scope.channels = given.channels;
+            }
+        }
         if let Some(scheme) = self.signature.and_then(|s| check_scheme(&mut errors, &s))
             && SigningKey::parse(&w.secret).map(|k| k.scheme()) != Ok(scheme)
         {
@@ -307,8 +469,9 @@ impl PatchWebhook {
     }
 }
 
-/// Change a webhook; `null` clears `description` or `rate_limit_per_s`. A new `signature`
-/// scheme makes a new key: a `v1` secret is in this answer, shown once.
+/// Change a webhook; `null` clears `description`, `rate_limit_per_s`, `event_ids`, `events` or
+/// `channels` (a user who is no admin keeps it limited to events they organise). A new
+/// `signature` scheme makes a new key: a `v1` secret is in this answer, shown once.
 #[utoipa::path(patch, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), request_body = PatchWebhook,
     responses((status = 200, body = WebhookBody), (status = 404), (status = 422)))]
 pub(crate) async fn update_webhook(
@@ -317,12 +480,12 @@ pub(crate) async fn update_webhook(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PatchWebhook>,
 ) -> ApiResult<Json<WebhookBody>> {
-    require_admin(&caller)?;
     let now = state.clock.now();
-    let before = webhook_at(&state, &id).await?;
+    let before = webhook_at(&state, &caller, &id).await?;
     let rekeyed = body.signature.is_some();
     let previous_secret = before.secret.clone();
     let mut hook = body.apply(before, grace_until(&state, now))?;
+    authorize_scope(&state, &caller, &hook.scope).await?;
     hook.updated_at = now;
     let saved = state.store.update_webhook(&hook).await?;
     // A change to `v1` made a secret its receivers must be given, now or never.
@@ -337,8 +500,7 @@ async fn delete_webhook(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    require_admin(&caller)?;
-    let hook = webhook_at(&state, &id).await?;
+    let hook = webhook_at(&state, &caller, &id).await?;
     if state.store.delete_webhook(&hook.id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -356,8 +518,7 @@ pub(crate) async fn rotate_secret(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<WebhookBody>> {
-    require_admin(&caller)?;
-    let mut hook = webhook_at(&state, &id).await?;
+    let mut hook = webhook_at(&state, &caller, &id).await?;
     let now = state.clock.now();
     let scheme = SigningKey::parse(&hook.secret).map_or(Scheme::V1, |k| k.scheme());
     replace_key(
@@ -381,6 +542,43 @@ fn replace_key(hook: &mut Webhook, key: SigningKey, grace_until: Timestamp) {
     hook.previous_secret = Some((old, grace_until));
 }
 
+/// After `user` stopped organising `event`: pauses the webhooks they made that list it (a
+/// `"mine"` webhook follows their events by itself), each with an `endpoint.disabled` that they
+/// and the administrators are told of. An admin's webhooks stay: an admin still reads the event.
+pub(super) async fn pause_for_lost_role(
+    state: &AppState,
+    event: &Event,
+    user: &User,
+) -> ApiResult<()> {
+    if user.is_admin {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let reason = format!(
+        "its owner {} no longer organizes event {}",
+        user.username,
+        event.id.as_str()
+    );
+    let mut page = PageRequest::default();
+    loop {
+        let hooks = state.store.list_webhooks(Some(&user.id), &page).await?;
+        for hook in &hooks.items {
+            let lists = hook
+                .scope
+                .event_ids
+                .as_ref()
+                .is_some_and(|ids| ids.contains(&event.id));
+            if hook.enabled && lists {
+                disable_endpoint(&*state.store, hook, &reason, now).await?;
+            }
+        }
+        match hooks.next_after {
+            Some(after) => page.after = Some(after),
+            None => return Ok(()),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Queued {
     delivery_id: String,
@@ -394,8 +592,7 @@ pub(crate) async fn test_webhook(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Queued>)> {
-    require_admin(&caller)?;
-    let hook = webhook_at(&state, &id).await?;
+    let hook = webhook_at(&state, &caller, &id).await?;
     let now = state.clock.now();
     let data = json!({"test": {"webhook_id": hook.id.as_str(), "sent_at": rfc3339(now)}});
     let delivery = state

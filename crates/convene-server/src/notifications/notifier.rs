@@ -10,7 +10,7 @@ use convene_core::notification::{
 };
 use convene_core::outbound::EventType;
 use convene_core::user::User;
-use convene_core::{Clock, EventId};
+use convene_core::{Clock, EventId, WebhookId};
 use convene_store::{MessageType, Notices, OutboxMessage, Recipients, Store, StoreResult};
 use minijinja::Value as Ctx;
 use serde_json::Value;
@@ -45,6 +45,8 @@ struct Planner<'a> {
     prefs: HashMap<String, Vec<Preference>>,
     /// Read once per batch, when the first operational message asks for them.
     admins: Option<Vec<User>>,
+    /// Per webhook, the owner who is told of its health beside the admins (none for an admin's).
+    owners: HashMap<String, Option<User>>,
     notices: Notices,
 }
 
@@ -143,6 +145,7 @@ impl<'a> Planner<'a> {
             settings: mailer.settings(store).await?,
             prefs: HashMap::new(),
             admins: None,
+            owners: HashMap::new(),
             notices: Notices::default(),
         })
     }
@@ -296,7 +299,34 @@ impl<'a> Planner<'a> {
             ),
             _ => message.to_owned(),
         };
-        self.tell_admins(Kind::WebhookHealth, &ctx, &key).await
+        self.tell_admins(Kind::WebhookHealth, &ctx, &key).await?;
+        if let Some(owner) = self
+            .owner_of(webhook["id"].as_str().unwrap_or_default())
+            .await?
+        {
+            self.tell(&owner, Kind::WebhookHealth, &ctx, &key, None)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// An organizer's own webhook: its owner, who hears of its health too (admins are told
+    /// anyway). Read once per webhook and batch.
+    async fn owner_of(&mut self, webhook: &str) -> StoreResult<Option<User>> {
+        if let Some(known) = self.owners.get(webhook) {
+            return Ok(known.clone());
+        }
+        let owner = match WebhookId::parse(webhook) {
+            Some(id) => self.store.webhook(&id).await?.and_then(|w| w.owner),
+            None => None,
+        };
+        let user = match owner {
+            Some(owner) => self.store.user_by_id(&owner).await?,
+            None => None,
+        };
+        let told = user.filter(|u| !u.is_admin);
+        self.owners.insert(webhook.to_owned(), told.clone());
+        Ok(told)
     }
 
     /// Tells every administrator that a connector's work failed for good: once per connector

@@ -172,7 +172,13 @@ app_tests! {
         let refused = post("/admin/events", &bad, &app.base_url).send().await;
         assert_eq!(refused.status, 422);
         assert!(refused.text.contains("title: is required"), "the API's own validation: {}", refused.text);
-        assert_eq!(page(&app, &alice, "/admin/webhooks").await.status, 403);
+        let own = page(&app, &alice, "/admin/webhooks").await;
+        assert!(own.status == 200 && own.text.contains("You see the webhooks you made"), "organizers keep their own webhooks: {}", own.text);
+        let unscoped = post("/admin/webhooks", &[("url", "https://hooks.example.org/a"), ("event_types", "*"), ("csrf", token.as_str())], &app.base_url).send().await;
+        assert_eq!(unscoped.status, 403, "only admins make unscoped webhooks: {}", unscoped.text);
+        let mine = post("/admin/webhooks", &[("url", "https://hooks.example.org/mine"), ("event_types", "*"), ("mine", "on"), ("csrf", token.as_str())], &app.base_url).send().await;
+        assert_eq!(mine.status, 200, "{}", mine.text);
+        assert!(mine.text.contains("events its maker organizes") && mine.text.contains("Signing secret"), "{}", mine.text);
         assert_eq!(page(&app, &alice, "/admin/mails").await.status, 403);
         assert_eq!(page(&app, &root, "/admin/mails").await.status, 200);
         assert_eq!(page(&app, &alice, "/admin/notifications").await.status, 200);

@@ -18,6 +18,7 @@ mod people;
 mod permissions;
 mod retention;
 mod roster;
+mod scoped_webhooks;
 mod scopes;
 mod sources;
 mod stream;

@@ -50,7 +50,7 @@ async fn read_back(store: &Arc<dyn Store>) -> String {
         store.outbox_after(0, 1000).await.unwrap()
     )
     .unwrap();
-    for hook in store.list_webhooks(&all).await.unwrap().items {
+    for hook in store.list_webhooks(None, &all).await.unwrap().items {
         writeln!(out, "webhook {hook:#?}").unwrap();
         for d in store.deliveries(&hook.id, None, &all).await.unwrap().items {
             writeln!(out, "delivery {:#?}", store.delivery(&d.id).await.unwrap()).unwrap();

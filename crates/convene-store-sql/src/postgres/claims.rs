@@ -3,10 +3,10 @@
 //! `LATERAL` join, and a round is written in a few statements over `UNNEST`ed arrays.
 
 use super::PgStore;
-use super::shared::deliveries::{DeliveryRow, claims_of, enabled_hooks, record_health};
+use super::shared::deliveries::{DeliveryRow, claims_of, plan, record_health};
 use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
-use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult, fan_out};
+use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult};
 use serde_json::Value;
 use sqlx::types::Json;
 
@@ -33,8 +33,11 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
     if messages.is_empty() {
         return Ok(0);
     }
-    let hooks = enabled_hooks(&mut tx).await?;
-    let plan = fan_out(messages.iter().map(|m| (m.2.as_str(), &m.3.0)), &hooks);
+    let about: Vec<_> = messages
+        .iter()
+        .map(|m| (m.2.as_str(), &m.3.0, m.5.as_str()))
+        .collect();
+    let plan = plan(&mut tx, &about).await?;
     let pick = |f: fn(&Undispatched) -> String| {
         plan.iter()
             .map(|(i, _)| f(&messages[*i]))
@@ -51,7 +54,7 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
              ON CONFLICT (webhook_id, message_id) DO NOTHING",
         )
         .bind(plan.iter().map(|_| DeliveryId::new().to_string()).collect::<Vec<_>>())
-        .bind(plan.iter().map(|(_, hook)| *hook).collect::<Vec<_>>())
+        .bind(plan.iter().map(|(_, hook)| hook.as_str()).collect::<Vec<_>>())
         .binds((pick(|m| m.1.clone()), pick(|m| m.2.clone())))
         .binds((pick(|m| m.3.0.to_string()), pick(|m| m.5.clone())))
         .bind(plan.iter().map(|(i, _)| messages[*i].4).collect::<Vec<_>>())

@@ -5,12 +5,14 @@ use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
+use convene_core::text::Channel;
 use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, EventTypes, Webhook};
-use convene_core::{DeliveryId, Timestamp, WebhookId};
+use convene_core::webhook_scope::WebhookScope;
+use convene_core::{DeliveryId, Timestamp, UserId, WebhookId};
 use convene_store::cause::traceparent;
 use convene_store::{
-    AttemptRecord, Claim, ClaimRequest, DeliveryStore, Signal, StoreError, StoreResult,
-    failure_streaks,
+    AttemptRecord, Claim, ClaimRequest, DeliveryStore, Route, ScopeFacts, Signal, StoreError,
+    StoreResult, failure_streaks, fan_out, subjects,
 };
 use serde_json::Value;
 use sqlx::types::Json;
@@ -121,15 +123,79 @@ pub(crate) async fn claims_of(
         .collect())
 }
 
-/// The enabled webhooks with the event types each takes, for a fan-out.
-pub(crate) async fn enabled_hooks(tx: &mut Conn) -> StoreResult<Vec<(String, EventTypes)>> {
-    let hooks: Vec<(String, Json<Vec<String>>)> =
-        sqlx::query_as("SELECT id, event_types FROM webhooks WHERE enabled ORDER BY id")
-            .fetch_all(&mut *tx)
-            .await?;
+/// An enabled webhook's row as a fan-out reads it: id, types, owner, scope.
+type RouteRow = (String, Json<Vec<String>>, Option<String>, Option<String>);
+
+/// The enabled webhooks with the types, owner and scope of each, for a fan-out.
+pub(crate) async fn enabled_hooks(tx: &mut Conn) -> StoreResult<Vec<Route>> {
+    let hooks: Vec<RouteRow> = sqlx::query_as(
+        "SELECT id, event_types, owner_id, scope FROM webhooks WHERE enabled ORDER BY id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     Ok(hooks
         .into_iter()
-        .map(|(id, types)| (id, EventTypes::from_list(types.0)))
+        .map(|(id, types, owner, scope)| Route {
+            id,
+            types: EventTypes::from_list(types.0),
+            owner: owner.map(UserId::from_trusted),
+            scope: WebhookScope::from_stored(scope.as_deref()),
+        })
+        .collect())
+}
+
+/// The fan-out plan of a batch of messages (`(type, data, source)`), read in the dispatch's
+/// transaction: the enabled webhooks and, when some are scoped, what their scopes ask about.
+pub(crate) async fn plan(
+    tx: &mut Conn,
+    messages: &[(&str, &Value, &str)],
+) -> StoreResult<Vec<(usize, String)>> {
+    let hooks = enabled_hooks(tx).await?;
+    let mut facts = ScopeFacts::default();
+    if hooks.iter().any(|h| h.scope.is_scoped()) {
+        let events = subjects(messages.iter().copied());
+        let sql = format!("SELECT id, channels FROM events WHERE {}", in_list("id", 1));
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(text_list(&events))
+            .fetch_all(&mut *tx)
+            .await?;
+        for (id, channels) in rows {
+            let channels = channels
+                .and_then(|t| serde_json::from_str::<Vec<String>>(&t).ok())
+                .unwrap_or_default();
+            let channels = channels.into_iter().map(Channel::from_trusted).collect();
+            facts.events.insert(id, (channels, Vec::new()));
+        }
+        let sql = format!(
+            "SELECT event_id, user_id FROM organizers WHERE {}",
+            in_list("event_id", 1)
+        );
+        let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(text_list(&events))
+            .fetch_all(&mut *tx)
+            .await?;
+        for (event, user) in rows {
+            if let Some((_, organizers)) = facts.events.get_mut(&event) {
+                organizers.push(UserId::from_trusted(user));
+            }
+        }
+        let owners: Vec<&str> = hooks
+            .iter()
+            .filter_map(|h| h.owner.as_ref().map(UserId::as_str))
+            .collect();
+        let sql = format!("SELECT id, is_admin FROM users WHERE {}", in_list("id", 1));
+        let rows: Vec<(String, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(text_list(&owners))
+            .fetch_all(&mut *tx)
+            .await?;
+        facts.owners = rows
+            .into_iter()
+            .map(|(id, admin)| (UserId::from_trusted(id), admin))
+            .collect();
+    }
+    Ok(fan_out(messages.iter().copied(), &hooks, &facts)
+        .into_iter()
+        .map(|(i, hook)| (i, hook.to_owned()))
         .collect())
 }
 

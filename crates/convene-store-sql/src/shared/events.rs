@@ -7,14 +7,14 @@ use convene_core::event::{Event, EventPatch, NewEvent, Organizer, Role};
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
 use convene_core::sync::{CenterEventId, SyncLink};
-use convene_core::text::{Description, Slug, TimeZoneName, Title};
+use convene_core::text::{Channel, Description, Slug, TimeZoneName, Title};
 use convene_core::user::User;
 use convene_core::{EventId, Timestamp, UserId};
 use convene_store::{
     Audience, Conflict, EventFilter, EventStore, PatchOutcome, StoreError, StoreResult,
 };
 
-const EVENT_COLUMNS: &str = "e.id, e.slug, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.private, e.created_at, e.updated_at, e.sync_event_id, e.sync_since";
+const EVENT_COLUMNS: &str = "e.id, e.slug, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.private, e.created_at, e.updated_at, e.sync_event_id, e.sync_since, e.channels";
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -30,6 +30,8 @@ struct EventRow {
     updated_at: DbTime,
     sync_event_id: Option<String>,
     sync_since: Option<DbTime>,
+    /// A JSON text list; NULL for none.
+    channels: Option<String>,
 }
 
 impl From<EventRow> for Event {
@@ -43,6 +45,13 @@ impl From<EventRow> for Event {
             ends_at: r.ends_at.map(time_of),
             timezone: r.timezone.map(TimeZoneName::from_trusted),
             private: r.private,
+            channels: r
+                .channels
+                .and_then(|t| serde_json::from_str::<Vec<String>>(&t).ok())
+                .unwrap_or_default()
+                .into_iter()
+                .map(Channel::from_trusted)
+                .collect(),
             created_at: time_of(r.created_at),
             updated_at: time_of(r.updated_at),
             sync: r.sync_event_id.zip(r.sync_since).map(|(id, s)| SyncLink {
@@ -62,14 +71,20 @@ async fn fetch_event(conn: &mut Conn, id: &EventId) -> StoreResult<Option<Event>
     Ok(row.map(Event::from))
 }
 
-const INSERT: &str = "INSERT INTO events (id, slug, title, description, starts_at, ends_at, timezone, private, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)";
+const INSERT: &str = "INSERT INTO events (id, slug, title, description, starts_at, ends_at, timezone, private, created_at, updated_at, channels)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)";
 const UPDATE: &str =
     "UPDATE events SET slug = $2, title = $3, description = $4, starts_at = $5, ends_at = $6,
-     timezone = $7, private = $8, updated_at = $9 WHERE id = $1";
+     timezone = $7, private = $8, updated_at = $9, channels = $10 WHERE id = $1";
 
-/// `INSERT` or `UPDATE` with the parameters both take: `$1` the id, `$2`–`$8` the fields, `$9`
-/// the time. A taken slug is `Conflict::Slug`.
+/// The stored form of an event's channels: a JSON text list, NULL for none.
+pub(super) fn channels_text(channels: &[Channel]) -> Option<String> {
+    let names: Vec<&str> = channels.iter().map(Channel::as_str).collect();
+    (!names.is_empty()).then(|| serde_json::json!(names).to_string())
+}
+
+/// `INSERT` or `UPDATE` with the parameters both take: `$1` the id, `$2`–`$8` and `$10` the
+/// fields, `$9` the time. A taken slug is `Conflict::Slug`.
 async fn write_event(
     conn: &mut Conn,
     sql: &'static str,
@@ -82,7 +97,7 @@ async fn write_event(
         .bind(event.description.as_ref().map(Description::as_str))
         .binds((event.starts_at.map(db_time), event.ends_at.map(db_time)))
         .bind(event.timezone.as_ref().map(TimeZoneName::as_str))
-        .binds((event.private, db_time(at)))
+        .binds((event.private, db_time(at), channels_text(&event.channels)))
         .execute(conn)
         .await
         .map_err(taken(Conflict::Slug))?;
@@ -106,6 +121,7 @@ impl EventStore for Backend {
             ends_at: new.ends_at,
             timezone: new.timezone,
             private: new.private,
+            channels: new.channels,
             created_at: at,
             updated_at: at,
             sync: None,

@@ -4,14 +4,15 @@ use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
 use convene_core::webhook::{EventTypes, TargetUrl, Webhook};
-use convene_core::{Timestamp, WebhookId};
+use convene_core::webhook_scope::WebhookScope;
+use convene_core::{Timestamp, UserId, WebhookId};
 use convene_store::{NewWebhook, StoreError, StoreResult, WebhookStore};
 use sqlx::types::Json;
 use std::collections::BTreeMap;
 
 pub(crate) const WEBHOOK_COLUMNS: &str = "id, url, event_types, enabled, encoding, description, headers,
     rate_limit_per_s, secret, previous_secret, previous_secret_until, disabled_reason, failing_since,
-    created_at, updated_at";
+    created_at, updated_at, owner_id, scope";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct WebhookRow {
@@ -30,6 +31,8 @@ pub(crate) struct WebhookRow {
     failing_since: Option<DbTime>,
     created_at: DbTime,
     updated_at: DbTime,
+    owner_id: Option<String>,
+    scope: Option<String>,
 }
 
 impl From<WebhookRow> for Webhook {
@@ -47,6 +50,8 @@ impl From<WebhookRow> for Webhook {
             previous_secret: r.previous_secret.zip(r.previous_secret_until.map(time_of)),
             disabled_reason: r.disabled_reason,
             failing_since: r.failing_since.map(time_of),
+            owner: r.owner_id.map(UserId::from_trusted),
+            scope: WebhookScope::from_stored(r.scope.as_deref()),
             created_at: time_of(r.created_at),
             updated_at: time_of(r.updated_at),
         }
@@ -62,8 +67,8 @@ impl WebhookStore for Backend {
     async fn create_webhook(&self, new: NewWebhook, at: Timestamp) -> StoreResult<Webhook> {
         let sql = format!(
             "INSERT INTO webhooks (id, url, event_types, enabled, encoding, description, headers,
-             rate_limit_per_s, secret, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING {WEBHOOK_COLUMNS}"
+             rate_limit_per_s, secret, created_at, updated_at, owner_id, scope)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12) RETURNING {WEBHOOK_COLUMNS}"
         );
         let row: WebhookRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .binds((WebhookId::new().as_str(), new.url.as_str()))
@@ -71,6 +76,10 @@ impl WebhookStore for Backend {
             .binds((&new.encoding, &new.description, Json(&new.headers)))
             .bind(rate(new.rate_limit_per_s))
             .binds((self.keys.get().seal(&new.secret), db_time(at)))
+            .binds((
+                new.owner.as_ref().map(UserId::as_str),
+                new.scope.to_stored(),
+            ))
             .fetch_one(self.writes())
             .await?;
         self.keys.get().opened_webhook(row.into())
@@ -86,12 +95,18 @@ impl WebhookStore for Backend {
             .transpose()
     }
 
-    async fn list_webhooks(&self, page: &PageRequest) -> StoreResult<Page<Webhook>> {
+    async fn list_webhooks(
+        &self,
+        owner: Option<&UserId>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Webhook>> {
         let sql = format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2"
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE ($1 IS NULL OR id > $1)
+             AND ($3 IS NULL OR owner_id = $3) ORDER BY id LIMIT $2"
         );
         let rows: Vec<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .binds((page.after.as_deref(), i64::from(page.limit) + 1))
+            .bind(owner.map(UserId::as_str))
             .fetch_all(self.reads())
             .await?;
         let keys = self.keys.get();
@@ -109,7 +124,8 @@ impl WebhookStore for Backend {
             "UPDATE webhooks SET url = $2, event_types = $3, enabled = $4, encoding = $5,
              description = $6, headers = $7, rate_limit_per_s = $8, secret = $9,
              previous_secret = $10, previous_secret_until = $11, disabled_reason = $12,
-             failing_since = $13, updated_at = $14 WHERE id = $1 RETURNING {WEBHOOK_COLUMNS}"
+             failing_since = $13, updated_at = $14, scope = $15 WHERE id = $1
+             RETURNING {WEBHOOK_COLUMNS}"
         );
         let keys = self.keys.get();
         let (previous, until) = w.previous_secret.clone().unzip();
@@ -120,7 +136,7 @@ impl WebhookStore for Backend {
             .binds((&w.description, Json(&w.headers), rate(w.rate_limit_per_s)))
             .binds((keys.seal(&w.secret), previous, until.map(db_time)))
             .binds((&w.disabled_reason, w.failing_since.map(db_time)))
-            .bind(db_time(w.updated_at))
+            .binds((db_time(w.updated_at), w.scope.to_stored()))
             .fetch_optional(self.writes())
             .await?;
         keys.opened_webhook(row.ok_or(StoreError::NotFound)?.into())

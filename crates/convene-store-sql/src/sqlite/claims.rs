@@ -4,10 +4,10 @@
 
 use super::SqliteStore;
 use super::dialect::{micros, opt_micros};
-use super::shared::deliveries::{DeliveryRow, claims_of, enabled_hooks, record_health};
+use super::shared::deliveries::{DeliveryRow, claims_of, plan, record_health};
 use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
-use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult, fan_out};
+use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult};
 use serde_json::Value;
 use sqlx::types::Json;
 
@@ -35,9 +35,13 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
     if messages.is_empty() {
         return Ok(0);
     }
-    let hooks = enabled_hooks(&mut tx).await?;
+    let about: Vec<_> = messages
+        .iter()
+        .map(|m| (m.2.as_str(), &m.3.0, m.5.as_str()))
+        .collect();
     // One statement for the whole plan: the rows travel as one JSON array.
-    let rows: Vec<Value> = fan_out(messages.iter().map(|m| (m.2.as_str(), &m.3.0)), &hooks)
+    let rows: Vec<Value> = plan(&mut tx, &about)
+        .await?
         .into_iter()
         .map(|(i, hook)| {
             let (_, id, event_type, data, occurred_at, source, traceparent) = &messages[i];

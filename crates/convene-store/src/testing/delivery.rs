@@ -5,8 +5,10 @@ use crate::cause::caused_by;
 use crate::{AttemptRecord, Claim, ClaimRequest, DeliveryStore, NewWebhook, Signal, StoreResult};
 use async_trait::async_trait;
 use convene_core::page::PageRequest;
+use convene_core::text::Channel;
 use convene_core::webhook::{Attempt, DeliveryStatus, EventTypes, TargetUrl, Webhook};
-use convene_core::{Timestamp, WebhookId};
+use convene_core::webhook_scope::WebhookScope;
+use convene_core::{Timestamp, UserId, WebhookId};
 use serde_json::json;
 use std::collections::BTreeMap;
 use time::Duration;
@@ -56,6 +58,8 @@ pub(super) async fn webhook(store: &TestStore, types: &[&str]) -> Webhook {
         headers: BTreeMap::from([("X-Team".to_owned(), "events".to_owned())]),
         rate_limit_per_s: Some(10),
         secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        owner: None,
+        scope: Default::default(),
     };
     store.create_webhook(new, now()).await.unwrap()
 }
@@ -88,18 +92,24 @@ pub async fn webhooks_round_trip(store: TestStore) {
     assert_eq!(a.event_types, EventTypes::All);
     assert_eq!(a.headers["X-Team"], "events");
     let first = store
-        .list_webhooks(&PageRequest {
-            limit: 1,
-            after: None,
-        })
+        .list_webhooks(
+            None,
+            &PageRequest {
+                limit: 1,
+                after: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(first.items, std::slice::from_ref(&a));
     let rest = store
-        .list_webhooks(&PageRequest {
-            limit: 5,
-            after: first.next_after.clone(),
-        })
+        .list_webhooks(
+            None,
+            &PageRequest {
+                limit: 5,
+                after: first.next_after.clone(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(rest.items, std::slice::from_ref(&b));
@@ -196,6 +206,98 @@ pub async fn dispatch_fans_out_once_to_matching_enabled_webhooks(store: TestStor
             .unwrap()
             .items
             .is_empty()
+    );
+}
+
+/// The event types queued for a webhook, sorted.
+async fn queued_types(store: &TestStore, hook: Webhook) -> Vec<String> {
+    let page = PageRequest::default();
+    let mut got: Vec<String> = store
+        .deliveries(&hook.id, None, &page)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|d| d.event_type)
+        .collect();
+    got.sort();
+    got
+}
+
+/// A webhook made by `owner` with `scope`, of every type.
+async fn scoped(store: &TestStore, owner: Option<&UserId>, scope: WebhookScope) -> Webhook {
+    let new = NewWebhook {
+        url: TargetUrl::parse("https://hooks.example.org/scoped").unwrap(),
+        event_types: EventTypes::All,
+        enabled: true,
+        encoding: "json".into(),
+        description: None,
+        headers: BTreeMap::new(),
+        rate_limit_per_s: None,
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        owner: owner.cloned(),
+        scope,
+    };
+    store.create_webhook(new, now()).await.unwrap()
+}
+
+pub async fn scoped_webhooks_hear_their_events_while_the_owner_reads_them(store: TestStore) {
+    let alice = user(&store, "Alice").await;
+    let bob = user(&store, "Bob").await;
+    let hers = store
+        .create_event(super::new_event("hers", true), Some(&alice), now())
+        .await
+        .unwrap();
+    let mut tagged = super::new_event("tagged", false);
+    tagged.channels = vec![Channel::parse("wikiproject-x").unwrap()];
+    let tagged = store.create_event(tagged, None, now()).await.unwrap();
+    let listed = WebhookScope {
+        event_ids: Some([hers.id.clone(), tagged.id.clone()].into()),
+        ..WebhookScope::default()
+    };
+    let alices = scoped(&store, Some(&alice.id), listed.clone()).await;
+    assert_eq!(
+        (alices.owner.as_ref(), &alices.scope),
+        (Some(&alice.id), &listed),
+        "kept as made"
+    );
+    let mine = WebhookScope {
+        mine: true,
+        ..WebhookScope::default()
+    };
+    let alices_mine = scoped(&store, Some(&alice.id), mine.clone()).await;
+    let bobs_list = scoped(&store, Some(&bob.id), listed).await;
+    let channel = WebhookScope {
+        channels: Some([Channel::parse("wikiproject-x").unwrap()].into()),
+        ..WebhookScope::default()
+    };
+    let admins_channel = scoped(&store, None, channel).await;
+    let everything = scoped(&store, None, WebhookScope::default()).await;
+    store
+        .ingest_signal(signal("outside", "custom.a"))
+        .await
+        .unwrap();
+    while store.dispatch(100, now()).await.unwrap() > 0 {}
+    let types = |hook: Webhook| queued_types(&store, hook);
+    assert_eq!(
+        types(alices).await,
+        ["event.created", "organizer.added"],
+        "her private event; the tagged one she does not organize"
+    );
+    assert_eq!(
+        types(alices_mine).await,
+        ["event.created", "organizer.added"]
+    );
+    assert!(types(bobs_list).await.is_empty(), "Bob organizes neither");
+    assert_eq!(
+        types(admins_channel).await,
+        ["event.created"],
+        "the tagged event"
+    );
+    let all = types(everything).await;
+    assert!(
+        all.contains(&"custom.a".to_owned()) && all.contains(&"user.created".to_owned()),
+        "{all:?}"
     );
 }
 

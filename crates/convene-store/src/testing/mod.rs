@@ -74,6 +74,7 @@ pub(crate) fn new_event(slug: &str, private: bool) -> NewEvent {
         ends_at: None,
         timezone: None,
         private,
+        channels: Vec::new(),
     }
 }
 
@@ -634,6 +635,7 @@ macro_rules! conformance_suite {
             idempotency_keys_replay_and_expire, outbox_pages_in_commit_order, admin_answers,
             webhooks_round_trip, dispatch_fans_out_once_to_matching_enabled_webhooks,
             signal_batches_are_one_transaction_idempotent_per_item,
+            scoped_webhooks_hear_their_events_while_the_owner_reads_them,
             leases_keep_workers_apart_and_expire, failures_are_scheduled_logged_and_recoverable,
             claims_are_bounded_per_endpoint_and_skip_busy_ones,
             disabled_webhooks_are_not_claimed_and_deletes_cascade,
