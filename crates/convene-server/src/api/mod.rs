@@ -18,6 +18,7 @@ mod sources;
 pub mod tokens;
 pub mod users;
 pub(crate) mod webfilters;
+mod webhook_scopes;
 pub(crate) mod webhooks;
 
 use crate::error::{ApiError, ApiResult};

@@ -108,7 +108,7 @@ async fn remove_organizer(
         .await?
     {
         OrganizerRemoval::Removed => {
-            super::webhooks::pause_for_lost_role(&state, &access.event, &user).await?;
+            super::webhook_scopes::pause_for_lost_role(&state, &access.event, &user).await?;
             Ok(StatusCode::NO_CONTENT)
         }
         OrganizerRemoval::NotAnOrganizer => Err(ApiError::NotFound),

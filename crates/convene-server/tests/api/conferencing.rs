@@ -16,14 +16,8 @@ fn in_hours(app: &TestApp, hours: i64) -> String {
 }
 
 async fn new_session(app: &TestApp, token: &str, event: &str, body: Value) -> Value {
-    let r = app
-        .call(Method::POST, &format!("/api/v1/events/{event}/sessions"))
-        .token(token)
-        .json(&body)
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.body
+    let path = format!("/api/v1/events/{event}/sessions");
+    crate::support::created(app, token, &path, &body).await.body
 }
 
 async fn session(app: &TestApp, id: &str) -> Value {

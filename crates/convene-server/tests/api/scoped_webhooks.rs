@@ -1,7 +1,7 @@
 //! Webhooks scoped to events and managed by their organizers: each hears only its events and
 //! nothing its owner may not read, before and after the owner loses the role.
 
-use crate::support::{World, create_event};
+use crate::support::{World, create_event, created};
 use convene_testkit::{Method, Received, Receiver, TestApp, app_tests};
 use serde_json::{Value, json};
 
@@ -9,14 +9,7 @@ async fn hook(app: &TestApp, token: &str, url: String, scope: Value) -> Value {
     let mut body = scope;
     body["url"] = json!(url);
     body["event_types"] = json!(["*"]);
-    let r = app
-        .call(Method::POST, "/api/v1/webhooks")
-        .token(token)
-        .json(&body)
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.body
+    created(app, token, "/api/v1/webhooks", &body).await.body
 }
 
 /// `(event type, participant username or "")` of what reached `?{tag}`, sorted (deliveries to

@@ -1,7 +1,7 @@
 //! Tokens limited to scopes and events: refused with 403 `insufficient_scope` outside them, and
 //! never more than their user could do.
 
-use crate::support::{World, create_event};
+use crate::support::{World, create_event, created};
 use convene_testkit::{Method, Reply, TestApp, app_tests};
 use serde_json::{Value, json};
 
@@ -9,14 +9,7 @@ use serde_json::{Value, json};
 async fn limited(app: &TestApp, by: &str, username: &str, limits: Value) -> Reply {
     let mut body = limits;
     body["username"] = json!(username);
-    let r = app
-        .call(Method::POST, "/api/v1/tokens")
-        .token(by)
-        .json(&body)
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r
+    created(app, by, "/api/v1/tokens", &body).await
 }
 
 fn refused(r: &Reply) -> bool {

@@ -1,6 +1,6 @@
 //! A small world most scenarios start from.
 
-use convene_testkit::{Method, TestApp};
+use convene_testkit::{Method, Reply, TestApp};
 use serde_json::{Value, json};
 
 /// Alice organizes `event` (public) and `hidden` (private); Bob is a public participant of
@@ -62,14 +62,19 @@ impl World {
 }
 
 pub async fn create_event(app: &TestApp, token: &str, body: Value) -> String {
+    created(app, token, "/api/v1/events", &body).await.str("id")
+}
+
+/// POSTs `body` to `path` as `token`, expecting 201; the answer.
+pub async fn created(app: &TestApp, token: &str, path: &str, body: &Value) -> Reply {
     let r = app
-        .call(Method::POST, "/api/v1/events")
+        .call(Method::POST, path)
         .token(token)
-        .json(&body)
+        .json(body)
         .send()
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    r.str("id")
+    r
 }
 
 /// The usernames in a list answer, in order.
