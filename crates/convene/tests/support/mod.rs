@@ -49,14 +49,39 @@ pub fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
 
+/// A served process, killed when dropped: a test that fails halfway leaves no server running.
+pub struct Server(Child);
+
+impl std::ops::Deref for Server {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// `convene serve` on a free port with `envs`; returns the process and the address it logged.
-pub fn serve(dir: &Path, envs: &[(&str, &str)]) -> (Child, String) {
+pub fn serve(dir: &Path, envs: &[(&str, &str)]) -> (Server, String) {
     let (child, addr, _) = serve_logging(dir, envs);
     (child, addr)
 }
 
 /// As [`serve`], with the log lines up to the `listening on` one.
-pub fn serve_logging(dir: &Path, envs: &[(&str, &str)]) -> (Child, String, Vec<String>) {
+pub fn serve_logging(dir: &Path, envs: &[(&str, &str)]) -> (Server, String, Vec<String>) {
     let (child, addr, log) = serve_recording(dir, envs);
     let early = log.lock().unwrap().clone();
     (child, addr, early)
@@ -66,17 +91,18 @@ pub fn serve_logging(dir: &Path, envs: &[(&str, &str)]) -> (Child, String, Vec<S
 pub fn serve_recording(
     dir: &Path,
     envs: &[(&str, &str)],
-) -> (Child, String, Arc<Mutex<Vec<String>>>) {
+) -> (Server, String, Arc<Mutex<Vec<String>>>) {
     let mut cmd = convene(dir, &["serve"]);
     cmd.env("CONVENE_LISTEN", "127.0.0.1:0");
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Server(
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // Logs go to stderr, so stdout stays clean for commands that print JSON.
     let logs = child.stderr.take().unwrap();
     let lines = Arc::new(Mutex::new(Vec::new()));
