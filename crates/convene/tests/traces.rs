@@ -109,10 +109,12 @@ async fn a_signal_and_its_delivery_are_one_trace_with_jobs_and_crm_pages_beside_
     );
     admin_post(&addr, &runs, json!({"job": "people", "origin": "remote"})).await;
 
+    // A span is exported when it ends: the run's own span ends after its pages.
     let spans = spans_until(&collector, |s| {
         !named(s, "POST webhook").is_empty()
             && !named(s, "job conference.room").is_empty()
             && named(s, "GET osdi page").len() >= 2
+            && !named(s, "osdi run people").is_empty()
     })
     .await;
     let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
