@@ -5,7 +5,6 @@ use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
-use convene_core::text::Channel;
 use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, EventTypes, Webhook};
 use convene_core::webhook_scope::WebhookScope;
 use convene_core::{DeliveryId, Timestamp, UserId, WebhookId};
@@ -160,11 +159,9 @@ pub(crate) async fn plan(
             .fetch_all(&mut *tx)
             .await?;
         for (id, channels) in rows {
-            let channels = channels
-                .and_then(|t| serde_json::from_str::<Vec<String>>(&t).ok())
-                .unwrap_or_default();
-            let channels = channels.into_iter().map(Channel::from_trusted).collect();
-            facts.events.insert(id, (channels, Vec::new()));
+            facts
+                .events
+                .insert(id, (super::events::stored_channels(channels), Vec::new()));
         }
         let sql = format!(
             "SELECT event_id, user_id FROM organizers WHERE {}",

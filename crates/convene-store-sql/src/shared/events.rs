@@ -45,13 +45,7 @@ impl From<EventRow> for Event {
             ends_at: r.ends_at.map(time_of),
             timezone: r.timezone.map(TimeZoneName::from_trusted),
             private: r.private,
-            channels: r
-                .channels
-                .and_then(|t| serde_json::from_str::<Vec<String>>(&t).ok())
-                .unwrap_or_default()
-                .into_iter()
-                .map(Channel::from_trusted)
-                .collect(),
+            channels: stored_channels(r.channels),
             created_at: time_of(r.created_at),
             updated_at: time_of(r.updated_at),
             sync: r.sync_event_id.zip(r.sync_since).map(|(id, s)| SyncLink {
@@ -81,6 +75,15 @@ const UPDATE: &str =
 pub(super) fn channels_text(channels: &[Channel]) -> Option<String> {
     let names: Vec<&str> = channels.iter().map(Channel::as_str).collect();
     (!names.is_empty()).then(|| serde_json::json!(names).to_string())
+}
+
+/// Reads [`channels_text`] back; unreadable text reads as no channels.
+pub(super) fn stored_channels(text: Option<String>) -> Vec<Channel> {
+    text.and_then(|t| serde_json::from_str::<Vec<String>>(&t).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(Channel::from_trusted)
+        .collect()
 }
 
 /// `INSERT` or `UPDATE` with the parameters both take: `$1` the id, `$2`–`$8` and `$10` the
