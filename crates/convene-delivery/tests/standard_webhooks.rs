@@ -6,8 +6,9 @@
 use convene_delivery::signing::{Scheme, SigningKey, WebhookSecret, signature_header};
 use convene_delivery::wire::Encoding;
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// Verifies stdin against the headers with every secret given; or, with WH_MODE=sign, prints the
 /// library's own signature of stdin (for form bodies, which `verify` also tries to parse as JSON).
@@ -29,14 +30,17 @@ print("verified")
 
 const ID: &str = "msg_2kQ0convene";
 
-fn python_path() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pydeps");
-    let importable = Command::new("python3")
-        .args(["-c", "import standardwebhooks, nacl"])
-        .env("PYTHONPATH", &dir)
-        .status()
-        .expect("python3 is on the PATH");
-    if !importable.success() {
+/// Where both libraries are importable from: installed once per test binary (the tests run in
+/// parallel threads, and two pip runs into one folder collide), into a fresh folder that is then
+/// renamed into place, so another test binary never sees half an install.
+fn python_path() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pydeps");
+        if importable(&dir) {
+            return dir;
+        }
+        let fresh = dir.with_file_name(format!("pydeps-{}", std::process::id()));
         let installed = Command::new("python3")
             .args([
                 "-m",
@@ -44,9 +48,9 @@ fn python_path() -> PathBuf {
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
-                "--target",
             ])
-            .arg(&dir)
+            .arg("--target")
+            .arg(&fresh)
             .args(["standardwebhooks==1.1.0", "pynacl==1.6.2"])
             .status()
             .expect("pip runs");
@@ -54,8 +58,21 @@ fn python_path() -> PathBuf {
             installed.success(),
             "could not install standardwebhooks and pynacl from PyPI"
         );
-    }
-    dir
+        let _ = std::fs::remove_dir_all(&dir);
+        if std::fs::rename(&fresh, &dir).is_err() {
+            // Another binary renamed its copy first; ours is as good.
+            return fresh;
+        }
+        dir
+    })
+}
+
+fn importable(dir: &Path) -> bool {
+    Command::new("python3")
+        .args(["-c", "import standardwebhooks, nacl"])
+        .env("PYTHONPATH", dir)
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn now() -> i64 {
