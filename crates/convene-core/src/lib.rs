@@ -17,6 +17,7 @@ pub mod outbound;
 pub mod page;
 pub mod person;
 pub mod scope;
+pub mod subject;
 pub mod sync;
 pub mod text;
 pub mod token;

@@ -115,8 +115,63 @@ pub struct Webhook {
     /// Who made it (`None`: the bootstrap token); a scoped webhook hears what its owner may read.
     pub owner: Option<crate::UserId>,
     pub scope: crate::webhook_scope::WebhookScope,
+    pub order: SubjectOrder,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// How an endpoint takes messages about one subject (see [`EventType::subject`]).
+///
+/// [`EventType::subject`]: crate::outbound::EventType::subject
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SubjectOrder {
+    /// As they fall due, many at once (the default).
+    #[default]
+    Any,
+    /// One at a time per subject, in commit order; a subject waiting on a retry holds up only
+    /// itself.
+    PerSubject,
+    /// As `PerSubject`, and a newer message supersedes the older ones still queued: the latest
+    /// state wins.
+    Coalesce,
+}
+
+impl SubjectOrder {
+    /// From the API's `ordering` (`none`, `per_subject`) and `coalesce`; `None` when coalescing
+    /// is asked of an endpoint that is not ordered per subject.
+    pub fn parse(per_subject: bool, coalesce: bool) -> Option<Self> {
+        match (per_subject, coalesce) {
+            (false, false) => Some(Self::Any),
+            (true, false) => Some(Self::PerSubject),
+            (true, true) => Some(Self::Coalesce),
+            (false, true) => None,
+        }
+    }
+
+    pub fn per_subject(self) -> bool {
+        self != Self::Any
+    }
+
+    pub fn coalesces(self) -> bool {
+        self == Self::Coalesce
+    }
+
+    /// The stored column: NULL, `per_subject` or `coalesce`.
+    pub fn to_stored(self) -> Option<&'static str> {
+        match self {
+            Self::Any => None,
+            Self::PerSubject => Some("per_subject"),
+            Self::Coalesce => Some("coalesce"),
+        }
+    }
+
+    pub fn from_stored(raw: Option<&str>) -> Self {
+        match raw {
+            Some("per_subject") => Self::PerSubject,
+            Some("coalesce") => Self::Coalesce,
+            _ => Self::Any,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +179,8 @@ pub enum DeliveryStatus {
     Pending,
     Delivered,
     Failed,
+    /// A newer message about the same subject replaced it before it was sent (`coalesce`).
+    Superseded,
 }
 
 impl DeliveryStatus {
@@ -132,6 +189,7 @@ impl DeliveryStatus {
             DeliveryStatus::Pending => "pending",
             DeliveryStatus::Delivered => "delivered",
             DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Superseded => "superseded",
         }
     }
 
@@ -140,6 +198,7 @@ impl DeliveryStatus {
             "pending" => Some(DeliveryStatus::Pending),
             "delivered" => Some(DeliveryStatus::Delivered),
             "failed" => Some(DeliveryStatus::Failed),
+            "superseded" => Some(DeliveryStatus::Superseded),
             _ => None,
         }
     }
@@ -164,6 +223,9 @@ pub struct Delivery {
     pub updated_at: Timestamp,
     /// The W3C `traceparent` of the request that caused the message, if it was traced.
     pub traceparent: Option<String>,
+    /// What the message is about, when its endpoint takes one message per subject at a time;
+    /// a pending delivery with no `next_attempt_at` waits for an older one of its subject.
+    pub subject: Option<String>,
 }
 
 /// One try, as logged.

@@ -429,6 +429,7 @@ pub async fn disable_endpoint(
                 at.unix_timestamp_nanos()
             ),
             event_type: event.event_type.as_str().into(),
+            subject: event.event_type.subject(&event.data),
             data: event.data,
             source: CONVENE_SOURCE.into(),
             occurred_at: at,

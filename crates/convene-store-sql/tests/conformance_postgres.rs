@@ -31,3 +31,115 @@ async fn concurrent_migrations_are_safe() {
     a.close().await;
     b.close().await;
 }
+
+/// Two nodes fanning out, claiming and finishing the same lanes at once: each subject's messages
+/// are still taken one at a time in commit order, and none is left waiting (a lane's last
+/// message is the one a lost race between a fan-out and a finish would strand).
+#[tokio::test]
+async fn subject_lanes_hold_across_nodes() {
+    use convene_core::webhook::{Attempt, DeliveryStatus, EventTypes, SubjectOrder, TargetUrl};
+    use convene_core::{Clock, SystemClock};
+    use convene_store::{AttemptRecord, ClaimRequest, NewWebhook, Signal, Store};
+    use std::sync::Mutex;
+
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let a = PgStore::connect(&db.url, 4).await.unwrap();
+    a.migrate().await.unwrap();
+    let b = PgStore::connect(&db.url, 4).await.unwrap();
+    // Both nodes open the secrets they share with one keyring.
+    let keys = Arc::new(convene_store::seal::Keyring::ephemeral());
+    a.use_keys(keys.clone());
+    b.use_keys(keys);
+    let nodes: [Arc<dyn Store>; 2] = [Arc::new(a), Arc::new(b)];
+    let now = || SystemClock.now();
+    let new = NewWebhook {
+        url: TargetUrl::parse("https://hooks.example.org/in").unwrap(),
+        event_types: EventTypes::All,
+        enabled: true,
+        encoding: "json".into(),
+        description: None,
+        headers: Default::default(),
+        rate_limit_per_s: None,
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        owner: None,
+        scope: Default::default(),
+        order: SubjectOrder::PerSubject,
+    };
+    nodes[0].create_webhook(new, now()).await.unwrap();
+    const MESSAGES: usize = 400;
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let producer = {
+        let nodes = nodes.clone();
+        tokio::spawn(async move {
+            for i in 0..MESSAGES {
+                let signal = Signal {
+                    id: format!("m{i:04}"),
+                    event_type: "custom.changed".into(),
+                    data: serde_json::json!({"n": i}),
+                    source: "test".into(),
+                    occurred_at: now(),
+                    subject: Some(format!("s/{}", i % 4)),
+                };
+                nodes[i % 2].ingest_signal(signal).await.unwrap();
+                if i % 7 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        })
+    };
+    let worker = |node: Arc<dyn Store>, log: Arc<Mutex<Vec<String>>>| async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while log.lock().unwrap().len() < MESSAGES && std::time::Instant::now() < deadline {
+            node.dispatch(3, now()).await.unwrap();
+            let request = ClaimRequest {
+                now: now(),
+                lease: time::Duration::seconds(60),
+                limit: 10,
+                per_endpoint: 10,
+                skip: Vec::new(),
+            };
+            let claims = node.claim(&request).await.unwrap();
+            log.lock()
+                .unwrap()
+                .extend(claims.iter().map(|c| c.delivery.message_id.clone()));
+            let record = AttemptRecord {
+                attempt: Attempt {
+                    attempted_at: now(),
+                    duration_ms: 1,
+                    status_code: Some(200),
+                    error_class: None,
+                    error: None,
+                    response_body: None,
+                },
+                status: DeliveryStatus::Delivered,
+                next_attempt_at: None,
+            };
+            let done: Vec<_> = claims.iter().map(|c| (c, &record)).collect();
+            node.finish_attempts(&done).await.unwrap();
+        }
+    };
+    let (p, ..) = tokio::join!(
+        producer,
+        worker(nodes[0].clone(), log.clone()),
+        worker(nodes[1].clone(), log.clone()),
+        worker(nodes[0].clone(), log.clone()),
+        worker(nodes[1].clone(), log.clone())
+    );
+    p.unwrap();
+    let log = log.lock().unwrap().clone();
+    assert_eq!(log.len(), MESSAGES, "every message once, none left waiting");
+    for lane in 0..4 {
+        let taken: Vec<&String> = log
+            .iter()
+            .filter(|m| m[1..].parse::<usize>().unwrap() % 4 == lane)
+            .collect();
+        let mut sorted = taken.clone();
+        sorted.sort();
+        assert_eq!(taken, sorted, "lane {lane} in commit order");
+    }
+    for node in nodes {
+        node.close().await;
+    }
+}

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use convene_core::outbound::{CONVENE_SOURCE, EventType};
 use convene_core::page::{Page, PageRequest};
 use convene_core::text::Channel;
-use convene_core::webhook::EventTypes;
 use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, Webhook};
+use convene_core::webhook::{EventTypes, SubjectOrder};
 use convene_core::webhook_scope::{EventFacts, OwnerNow, WebhookScope};
 use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_core::{EventId, UserId};
@@ -28,6 +28,7 @@ pub struct NewWebhook {
     /// Who made it (`None`: the bootstrap token).
     pub owner: Option<UserId>,
     pub scope: WebhookScope,
+    pub order: SubjectOrder,
 }
 
 #[async_trait]
@@ -61,6 +62,8 @@ pub struct Signal {
     pub data: Value,
     pub source: String,
     pub occurred_at: Timestamp,
+    /// What it is about, for endpoints that take one message per subject at a time.
+    pub subject: Option<String>,
 }
 
 /// A due delivery, leased to one worker until `lease_until`, with its endpoint as it is now.
@@ -163,6 +166,7 @@ pub struct Route {
     pub types: EventTypes,
     pub owner: Option<UserId>,
     pub scope: WebhookScope,
+    pub order: SubjectOrder,
 }
 
 /// What a fan-out knows, read in its transaction, when some webhook is scoped: the events its
@@ -175,12 +179,12 @@ pub struct ScopeFacts {
 }
 
 /// The event ids a batch of messages (`(type, data, source)`) is about, for [`ScopeFacts`].
-pub fn subjects<'a>(
+pub fn events_about<'a>(
     messages: impl IntoIterator<Item = (&'a str, &'a Value, &'a str)>,
 ) -> Vec<&'a str> {
     let mut ids: Vec<&str> = messages
         .into_iter()
-        .filter_map(|(t, data, source)| subject(t, data, source))
+        .filter_map(|(t, data, source)| event_about(t, data, source))
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -189,14 +193,14 @@ pub fn subjects<'a>(
 
 /// The event a message is about: only Convene's own messages are about one (a signal may carry
 /// any shape, and must not reach an organizer's webhook by looking like an event's).
-fn subject<'a>(event_type: &str, data: &'a Value, source: &str) -> Option<&'a str> {
+fn event_about<'a>(event_type: &str, data: &'a Value, source: &str) -> Option<&'a str> {
     (source == CONVENE_SOURCE)
         .then(|| EventType::parse(event_type))
         .flatten()?
         .subject_event(data)
 }
 
-/// Which enabled webhooks a message goes to: `(message index, webhook id)` for each pair whose
+/// Which enabled webhooks a message goes to: `(message index, webhook)` for each pair whose
 /// types match and whose scope admits it, messages (`(type, data, source)`) in order. The same
 /// plan on every backend. An endpoint is not sent operational events about itself: it could
 /// only hear it failed once well again.
@@ -204,7 +208,7 @@ pub fn fan_out<'a>(
     messages: impl IntoIterator<Item = (&'a str, &'a Value, &'a str)>,
     webhooks: &'a [Route],
     facts: &ScopeFacts,
-) -> Vec<(usize, &'a str)> {
+) -> Vec<(usize, &'a Route)> {
     let owner_now = |route: &'a Route| match &route.owner {
         None => OwnerNow::Admin(None),
         Some(user) => match facts.owners.get(user) {
@@ -217,7 +221,7 @@ pub fn fan_out<'a>(
     for (i, (event_type, data, source)) in messages.into_iter().enumerate() {
         let operational = EventType::parse(event_type).is_some_and(EventType::is_operational);
         let about = data["webhook"]["id"].as_str().filter(|_| operational);
-        let event = subject(event_type, data, source).map(|id| {
+        let event = event_about(event_type, data, source).map(|id| {
             let known = facts
                 .events
                 .get(id)
@@ -235,7 +239,7 @@ pub fn fan_out<'a>(
                     event.as_ref().map(|(id, known)| (id, *known)),
                 );
             if admitted {
-                plan.push((i, route.id.as_str()));
+                plan.push((i, route));
             }
         }
     }

@@ -25,6 +25,7 @@ fn claim(webhook: &WebhookId) -> Claim {
             created_at: at,
             updated_at: at,
             traceparent: None,
+            subject: None,
         },
         webhook: Webhook {
             id: webhook.clone(),
@@ -41,6 +42,7 @@ fn claim(webhook: &WebhookId) -> Claim {
             failing_since: None,
             owner: None,
             scope: Default::default(),
+            order: Default::default(),
             created_at: at,
             updated_at: at,
         },

@@ -16,6 +16,8 @@ pub struct Received {
     pub query: String,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The status it was answered with.
+    pub answered: u16,
 }
 
 impl Received {
@@ -96,17 +98,19 @@ impl Receiver {
                 async move {
                     let answer = {
                         let mut shared = state.lock().expect("receiver state");
+                        let answer = shared
+                            .script
+                            .pop_front()
+                            .unwrap_or_else(|| Answer::status(200));
                         shared.received.push(Received {
                             method: method.to_string(),
                             path: uri.path().to_owned(),
                             query: uri.query().unwrap_or_default().to_owned(),
                             headers,
                             body,
+                            answered: answer.status,
                         });
-                        shared
-                            .script
-                            .pop_front()
-                            .unwrap_or_else(|| Answer::status(200))
+                        answer
                     };
                     if let Some(delay) = answer.delay {
                         tokio::time::sleep(delay).await;

@@ -28,6 +28,8 @@ pub struct HookRow {
     pub public_key: String,
     /// What it is limited to, in words; empty when it hears everything.
     pub scope: String,
+    /// Its order, in words.
+    pub order: &'static str,
 }
 
 /// A webhook's scope as a line of text: "events …; mine; channels …".
@@ -81,6 +83,11 @@ fn hook_row(v: &Value) -> HookRow {
         signature: text(&v["signature"]),
         public_key: text(&v["public_key"]),
         scope: scope_text(v),
+        order: match (v["ordering"].as_str(), v["coalesce"].as_bool()) {
+            (Some("per_subject"), Some(true)) => "per subject, the latest of those waiting",
+            (Some("per_subject"), _) => "per subject, one at a time",
+            _ => "any",
+        },
     }
 }
 
@@ -148,6 +155,11 @@ pub async fn create(
         "description": field(&form, "description"),
         "signature": field(&form, "signature").unwrap_or_else(|| "v1".into()),
     });
+    let order = field(&form, "ordering");
+    if matches!(order.as_deref(), Some("per_subject" | "coalesce")) {
+        body["ordering"] = json!("per_subject");
+        body["coalesce"] = json!(order.as_deref() == Some("coalesce"));
+    }
     if let Some(ids) = field(&form, "event_ids") {
         body["event_ids"] = json!(words(&ids));
     }

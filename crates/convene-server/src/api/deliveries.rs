@@ -32,11 +32,15 @@ pub struct DeliveryBody {
     /// The `webhook-id` header: the same on every retry.
     message_id: String,
     event_type: String,
-    /// `pending`, `delivered` or `failed`.
+    /// `pending`, `delivered`, `failed` or `superseded` (a newer message about its subject
+    /// replaced it, on a `coalesce` webhook).
     status: String,
     /// Attempts made so far.
     attempt_count: u32,
+    /// `null` while pending: it waits for an older message about its subject.
     next_attempt_at: Option<String>,
+    /// What the message is about, on a webhook ordered `per_subject`.
+    subject: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -51,6 +55,7 @@ impl From<Delivery> for DeliveryBody {
             status: d.status.as_str().to_owned(),
             attempt_count: d.attempts,
             next_attempt_at: d.next_attempt_at.map(rfc3339),
+            subject: d.subject,
             created_at: rfc3339(d.created_at),
             updated_at: rfc3339(d.updated_at),
         }
@@ -143,7 +148,10 @@ pub(crate) async fn list_deliveries(
     let status = match query.status.as_deref() {
         None => None,
         Some(raw) => Some(DeliveryStatus::parse(raw).ok_or_else(|| {
-            ApiError::field("status", "must be \"pending\", \"delivered\" or \"failed\"")
+            ApiError::field(
+                "status",
+                "must be \"pending\", \"delivered\", \"failed\" or \"superseded\"",
+            )
         })?),
     };
     let hook = webhook_at(&state, &caller, &id).await?;

@@ -38,6 +38,9 @@ pub struct SignalBody {
     id: Option<String>,
     /// Who sent it (`event_metadata.source`); default `external`.
     source: Option<String>,
+    /// What it is about (1-200 visible ASCII characters, e.g. `course/42/user/7`): webhooks
+    /// ordered `per_subject` take one message of a subject at a time, in order. Default: none.
+    subject: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -86,8 +89,15 @@ impl SignalBody {
                 format!("must be 1-{MAX_ID} visible ASCII characters"),
             );
         }
+        if self.subject.as_deref().is_some_and(|s| !is_signal_label(s)) {
+            errors.add(
+                "subject",
+                format!("must be 1-{MAX_ID} visible ASCII characters"),
+            );
+        }
         errors.finish(|| Signal {
             id,
+            subject: self.subject,
             event_type: event_type.expect("checked"),
             data: Value::Object(data.expect("checked")),
             source,

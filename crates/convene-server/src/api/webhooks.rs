@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use convene_core::access::Principal;
-use convene_core::webhook::{EventTypes, TargetUrl, Webhook, is_event_type_name};
+use convene_core::webhook::{EventTypes, SubjectOrder, TargetUrl, Webhook, is_event_type_name};
 use convene_core::{FieldErrors, Timestamp, WebhookId};
 use convene_delivery::signing::{Scheme, SigningKey};
 use convene_delivery::wire::Encoding;
@@ -68,6 +68,10 @@ pub struct WebhookBody {
     /// `whpk_…`, what receivers of a `v1a` endpoint verify with.
     #[serde(skip_serializing_if = "Option::is_none")]
     public_key: Option<String>,
+    /// `none` (default) or `per_subject`: one message about a subject at a time, in order.
+    ordering: &'static str,
+    /// With `per_subject`: a newer message supersedes queued older ones of its subject.
+    coalesce: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
 }
@@ -103,6 +107,12 @@ impl WebhookBody {
             owner_id: w.owner.as_ref().map(|o| o.to_string()),
             signature: scheme.as_str(),
             public_key: key.as_ref().and_then(SigningKey::public_key),
+            ordering: if w.order.per_subject() {
+                "per_subject"
+            } else {
+                "none"
+            },
+            coalesce: w.order.coalesces(),
             secret: (show_secret && scheme == Scheme::V1).then_some(w.secret),
         }
     }
@@ -129,6 +139,11 @@ pub struct CreateWebhook {
     events: Option<String>,
     /// Only messages about events carrying one of these channels (up to 20).
     channels: Option<Vec<String>>,
+    /// `none` (default) or `per_subject`: messages about one subject (an event, a participant,
+    /// a person, a signal's `subject`) one at a time, in commit order.
+    ordering: Option<String>,
+    /// With `per_subject`: a newer message supersedes queued older ones (the latest state wins).
+    coalesce: Option<bool>,
 }
 
 pub(super) fn check_url(errors: &mut FieldErrors, raw: String) -> Option<TargetUrl> {
@@ -196,6 +211,31 @@ fn check_scheme(errors: &mut FieldErrors, raw: &str) -> Option<Scheme> {
     )
 }
 
+/// The order asked for: `ordering` and `coalesce` as given, else as they are.
+fn check_order(
+    errors: &mut FieldErrors,
+    ordering: Option<String>,
+    coalesce: Option<bool>,
+    now: SubjectOrder,
+) -> Option<SubjectOrder> {
+    let per_subject = match ordering.as_deref() {
+        None => now.per_subject(),
+        Some("none") => false,
+        Some("per_subject") => true,
+        Some(_) => {
+            errors.add("ordering", "must be \"none\" or \"per_subject\"");
+            return None;
+        }
+    };
+    // Turning ordering off turns coalescing off with it, unless it is asked for.
+    let coalesce = coalesce.unwrap_or(now.coalesces() && per_subject);
+    let order = SubjectOrder::parse(per_subject, coalesce);
+    if order.is_none() {
+        errors.add("coalesce", "needs \"ordering\": \"per_subject\"");
+    }
+    order
+}
+
 fn check_rate(errors: &mut FieldErrors, rate: u32) -> Option<u32> {
     if (1..=MAX_RATE).contains(&rate) {
         Some(rate)
@@ -224,6 +264,12 @@ impl TryFrom<CreateWebhook> for NewWebhook {
             .and_then(|r| check_rate(&mut errors, r));
         let scheme = check_scheme(&mut errors, body.signature.as_deref().unwrap_or("v1"));
         let scope = check_scope(&mut errors, body.event_ids, body.events, body.channels);
+        let order = check_order(
+            &mut errors,
+            body.ordering,
+            body.coalesce,
+            Default::default(),
+        );
         errors.finish(|| NewWebhook {
             url: url.expect("checked"),
             event_types: types.expect("checked"),
@@ -235,6 +281,7 @@ impl TryFrom<CreateWebhook> for NewWebhook {
             secret: SigningKey::generate(scheme.expect("checked")).expose(),
             owner: None,
             scope,
+            order: order.expect("checked"),
         })
     }
 }
@@ -318,6 +365,9 @@ pub struct PatchWebhook {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<Vec<String>>)]
     channels: Option<Option<Vec<String>>>,
+    /// `none` or `per_subject`; deliveries waiting in a subject's order go out once it is `none`.
+    ordering: Option<String>,
+    coalesce: Option<bool>,
 }
 
 impl PatchWebhook {
@@ -362,6 +412,11 @@ impl PatchWebhook {
             && SigningKey::parse(&w.secret).map(|k| k.scheme()) != Ok(scheme)
         {
             replace_key(&mut w, SigningKey::generate(scheme), grace_until);
+        }
+        if (self.ordering.is_some() || self.coalesce.is_some())
+            && let Some(order) = check_order(&mut errors, self.ordering, self.coalesce, w.order)
+        {
+            w.order = order;
         }
         if let Some(enabled) = self.enabled {
             if enabled && !w.enabled {

@@ -131,5 +131,6 @@ pub fn signal_of(source: &Source, read: Read, now: convene_core::Timestamp) -> S
             .source
             .unwrap_or_else(|| format!("source/{}", source.name)),
         occurred_at: read.occurred_at.unwrap_or(now),
+        subject: None,
     }
 }

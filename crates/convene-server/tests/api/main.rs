@@ -13,6 +13,7 @@ mod hardening;
 mod mail;
 mod notifications;
 mod openapi;
+mod ordering;
 mod osdi;
 mod people;
 mod permissions;

@@ -3,14 +3,16 @@
 //! `LATERAL` join, and a round is written in a few statements over `UNNEST`ed arrays.
 
 use super::PgStore;
+use super::dialect::lock_lanes;
 use super::shared::deliveries::{DeliveryRow, claims_of, plan, record_health};
+use super::shared::lanes::{claimed_lanes, lanes_of, settle};
 use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult};
 use serde_json::Value;
 use sqlx::types::Json;
 
-/// An outbox row not fanned out yet: seq, id, type, data, time, source, traceparent.
+/// An outbox row not fanned out yet: seq, id, type, data, time, source, traceparent, subject.
 type Undispatched = (
     i64,
     String,
@@ -19,12 +21,24 @@ type Undispatched = (
     Timestamp,
     String,
     Option<String>,
+    Option<String>,
 );
 
 pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> StoreResult<u32> {
     let mut tx = store.pool.begin().await?;
+    // While some webhook orders per subject, one node fans out at a time, so a lane is filled
+    // in outbox order; a node that finds another at it leaves the fan-out to that one.
+    let (my_turn,): (bool,) = sqlx::query_as(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE ordering IS NOT NULL AND enabled)
+                THEN pg_try_advisory_xact_lock(1129270862, 1) ELSE TRUE END",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if !my_turn {
+        return Ok(0);
+    }
     let messages: Vec<Undispatched> = sqlx::query_as(
-        "SELECT seq, id, event_type, data, occurred_at, source, traceparent FROM outbox
+        "SELECT seq, id, event_type, data, occurred_at, source, traceparent, subject FROM outbox
              WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(i64::from(limit))
@@ -38,30 +52,40 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
         .map(|m| (m.2.as_str(), &m.3.0, m.5.as_str()))
         .collect();
     let plan = plan(&mut tx, &about).await?;
+    let lanes = lanes_of(&plan, |i| messages[i].7.as_deref());
     let pick = |f: fn(&Undispatched) -> String| {
         plan.iter()
-            .map(|(i, _)| f(&messages[*i]))
+            .map(|(i, _, _)| f(&messages[*i]))
             .collect::<Vec<_>>()
     };
     sqlx::query(
             "INSERT INTO deliveries (id, webhook_id, message_id, event_type, data, source,
-                 occurred_at, status, attempts, next_attempt_at, created_at, updated_at, traceparent)
+                 occurred_at, status, attempts, next_attempt_at, created_at, updated_at, traceparent,
+                 subject, seq)
              SELECT id, webhook_id, message_id, event_type, data::jsonb, source, occurred_at,
-                 'pending', 0, $8, $8, $8, traceparent
+                 'pending', 0, $8, $8, $8, traceparent, subject, seq
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                 $7::timestamptz[], $9::text[])
-                 AS t(id, webhook_id, message_id, event_type, data, source, occurred_at, traceparent)
+                 $7::timestamptz[], $9::text[], $10::text[], $11::bigint[])
+                 AS t(id, webhook_id, message_id, event_type, data, source, occurred_at, traceparent,
+                     subject, seq)
              ON CONFLICT (webhook_id, message_id) DO NOTHING",
         )
         .bind(plan.iter().map(|_| DeliveryId::new().to_string()).collect::<Vec<_>>())
-        .bind(plan.iter().map(|(_, hook)| hook.as_str()).collect::<Vec<_>>())
+        .bind(plan.iter().map(|(_, hook, _)| hook.as_str()).collect::<Vec<_>>())
         .binds((pick(|m| m.1.clone()), pick(|m| m.2.clone())))
         .binds((pick(|m| m.3.0.to_string()), pick(|m| m.5.clone())))
-        .bind(plan.iter().map(|(i, _)| messages[*i].4).collect::<Vec<_>>())
+        .bind(plan.iter().map(|(i, _, _)| messages[*i].4).collect::<Vec<_>>())
         .bind(at)
-        .bind(plan.iter().map(|(i, _)| messages[*i].6.clone()).collect::<Vec<_>>())
+        .bind(plan.iter().map(|(i, _, _)| messages[*i].6.clone()).collect::<Vec<_>>())
+        .bind(
+            plan.iter()
+                .map(|(i, _, per_subject)| messages[*i].7.clone().filter(|_| *per_subject))
+                .collect::<Vec<_>>(),
+        )
+        .bind(plan.iter().map(|(i, _, _)| messages[*i].0).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
+    settle(&mut tx, &lanes, at).await?;
     let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();
     sqlx::query("UPDATE outbox SET dispatched_at = $1 WHERE seq = ANY($2)")
         .binds((at, &seqs))
@@ -103,6 +127,10 @@ pub(super) async fn finish_attempts(
     }
     // A few statements for the whole round, whatever its size: round trips are the cost here.
     let mut tx = store.pool.begin().await?;
+    // Lanes first, before their rows: the order every writer of a lane takes its locks in.
+    let all: Vec<&(&Claim, &AttemptRecord)> = done.iter().collect();
+    let lanes = claimed_lanes(&all);
+    lock_lanes(&mut tx, &lanes).await?;
     let ids: Vec<&str> = done.iter().map(|(c, _)| c.delivery.id.as_str()).collect();
     let tokens: Vec<&str> = done.iter().map(|(c, _)| c.lease_token.as_str()).collect();
     let statuses: Vec<&str> = done.iter().map(|(_, r)| r.status.as_str()).collect();
@@ -159,6 +187,9 @@ pub(super) async fn finish_attempts(
     .execute(&mut *tx)
     .await?;
     record_health(&mut tx, &kept).await?;
+    if let Some(at) = kept.iter().map(|(_, r)| r.attempt.attempted_at).max() {
+        settle(&mut tx, &claimed_lanes(&kept), at).await?;
+    }
     tx.commit().await?;
     Ok(done
         .iter()

@@ -71,3 +71,24 @@ pub const NAME: &str = "postgres";
 /// This backend's migrations, embedded: its own folder, as sqlx tracks them (version and
 /// checksum).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Serialises the work on some subject lanes (see `shared::lanes`) until the transaction ends:
+/// an advisory lock per lane (a hash of webhook and subject; a collision only serialises two
+/// lanes), taken in key order so two transactions cannot wait on each other. Without it, a
+/// fan-out parking a new delivery behind the lane's head and the transaction finishing that
+/// head could each miss the other's row, and the new one would wait forever.
+pub async fn lock_lanes(
+    conn: &mut Conn,
+    lanes: &[(String, String)],
+) -> convene_store::StoreResult<()> {
+    let keys: Vec<String> = lanes.iter().map(|(w, s)| format!("{w}/{s}")).collect();
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(k) FROM
+             (SELECT DISTINCT hashtextextended(lane, 0) AS k FROM UNNEST($1::text[]) AS lane
+              ORDER BY k) AS keys",
+    )
+    .bind(&keys)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

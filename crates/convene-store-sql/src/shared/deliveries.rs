@@ -1,24 +1,25 @@
 use super::dialect::{Conn, DbTime, db_time, epoch_seconds, in_list, text_list, time_of};
+use super::lanes::{Lane, distinct, settle};
 use super::webhooks::{WEBHOOK_COLUMNS, WebhookRow};
 use super::{Backend, emit_all};
 use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
-use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, EventTypes, Webhook};
+use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, EventTypes, SubjectOrder, Webhook};
 use convene_core::webhook_scope::WebhookScope;
 use convene_core::{DeliveryId, Timestamp, UserId, WebhookId};
 use convene_store::cause::traceparent;
 use convene_store::{
     AttemptRecord, Claim, ClaimRequest, DeliveryStore, Route, ScopeFacts, Signal, StoreError,
-    StoreResult, failure_streaks, fan_out, subjects,
+    StoreResult, events_about, failure_streaks, fan_out,
 };
 use serde_json::Value;
 use sqlx::types::Json;
 
 pub(crate) const DELIVERY_COLUMNS: &str =
     "id, webhook_id, message_id, event_type, data, source, occurred_at,
-    status, attempts, next_attempt_at, created_at, updated_at, traceparent";
+    status, attempts, next_attempt_at, created_at, updated_at, traceparent, subject";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct DeliveryRow {
@@ -35,6 +36,7 @@ pub(crate) struct DeliveryRow {
     created_at: DbTime,
     updated_at: DbTime,
     traceparent: Option<String>,
+    subject: Option<String>,
 }
 
 impl TryFrom<DeliveryRow> for Delivery {
@@ -56,6 +58,7 @@ impl TryFrom<DeliveryRow> for Delivery {
             created_at: time_of(r.created_at),
             updated_at: time_of(r.updated_at),
             traceparent: r.traceparent,
+            subject: r.subject,
         })
     }
 }
@@ -122,37 +125,45 @@ pub(crate) async fn claims_of(
         .collect())
 }
 
-/// An enabled webhook's row as a fan-out reads it: id, types, owner, scope.
-type RouteRow = (String, Json<Vec<String>>, Option<String>, Option<String>);
+/// An enabled webhook's row as a fan-out reads it: id, types, owner, scope, ordering.
+type RouteRow = (
+    String,
+    Json<Vec<String>>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 /// The enabled webhooks with the types, owner and scope of each, for a fan-out.
 pub(crate) async fn enabled_hooks(tx: &mut Conn) -> StoreResult<Vec<Route>> {
     let hooks: Vec<RouteRow> = sqlx::query_as(
-        "SELECT id, event_types, owner_id, scope FROM webhooks WHERE enabled ORDER BY id",
+        "SELECT id, event_types, owner_id, scope, ordering FROM webhooks WHERE enabled ORDER BY id",
     )
     .fetch_all(&mut *tx)
     .await?;
     Ok(hooks
         .into_iter()
-        .map(|(id, types, owner, scope)| Route {
+        .map(|(id, types, owner, scope, ordering)| Route {
             id,
             types: EventTypes::from_list(types.0),
             owner: owner.map(UserId::from_trusted),
             scope: WebhookScope::from_stored(scope.as_deref()),
+            order: SubjectOrder::from_stored(ordering.as_deref()),
         })
         .collect())
 }
 
 /// The fan-out plan of a batch of messages (`(type, data, source)`), read in the dispatch's
 /// transaction: the enabled webhooks and, when some are scoped, what their scopes ask about.
+/// Each pair is `(message index, webhook id, whether the webhook orders per subject)`.
 pub(crate) async fn plan(
     tx: &mut Conn,
     messages: &[(&str, &Value, &str)],
-) -> StoreResult<Vec<(usize, String)>> {
+) -> StoreResult<Vec<(usize, String, bool)>> {
     let hooks = enabled_hooks(tx).await?;
     let mut facts = ScopeFacts::default();
     if hooks.iter().any(|h| h.scope.is_scoped()) {
-        let events = subjects(messages.iter().copied());
+        let events = events_about(messages.iter().copied());
         let sql = format!("SELECT id, channels FROM events WHERE {}", in_list("id", 1));
         let rows: Vec<(String, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(text_list(&events))
@@ -192,7 +203,7 @@ pub(crate) async fn plan(
     }
     Ok(fan_out(messages.iter().copied(), &hooks, &facts)
         .into_iter()
-        .map(|(i, hook)| (i, hook.to_owned()))
+        .map(|(i, hook)| (i, hook.id.clone(), hook.order.per_subject()))
         .collect())
 }
 
@@ -388,14 +399,22 @@ impl DeliveryStore for Backend {
     }
 
     async fn retry_delivery(&self, id: &DeliveryId, at: Timestamp) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let mut tx = self.writes().begin().await?;
+        let retried: Option<(String, Option<String>)> = sqlx::query_as(
             "UPDATE deliveries SET status = 'pending', next_attempt_at = $2, lease_token = NULL,
-             lease_until = NULL, updated_at = $2 WHERE id = $1",
+             lease_until = NULL, updated_at = $2 WHERE id = $1 RETURNING webhook_id, subject",
         )
         .binds((id.as_str(), db_time(at)))
-        .execute(self.writes())
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(done.rows_affected() > 0)
+        let Some((hook, subject)) = retried else {
+            return Ok(false);
+        };
+        // It takes its place in its subject's order again.
+        let lanes: Vec<Lane> = subject.map(|s| (hook, s)).into_iter().collect();
+        settle(&mut tx, &lanes, at).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn recover(
@@ -404,14 +423,20 @@ impl DeliveryStore for Backend {
         since: Timestamp,
         at: Timestamp,
     ) -> StoreResult<u64> {
-        let done = sqlx::query(
+        let mut tx = self.writes().begin().await?;
+        let recovered: Vec<(Option<String>,)> = sqlx::query_as(
             "UPDATE deliveries SET status = 'pending', next_attempt_at = $3, updated_at = $3
-             WHERE webhook_id = $1 AND status = 'failed' AND created_at >= $2",
+             WHERE webhook_id = $1 AND status = 'failed' AND created_at >= $2 RETURNING subject",
         )
         .binds((webhook.as_str(), db_time(since), db_time(at)))
-        .execute(self.writes())
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(done.rows_affected())
+        let count = recovered.len() as u64;
+        let subjects = recovered.into_iter().filter_map(|(s,)| s);
+        let lanes = distinct(subjects.map(|s| (webhook.to_string(), s)));
+        settle(&mut tx, &lanes, at).await?;
+        tx.commit().await?;
+        Ok(count)
     }
 
     async fn purge_attempts(&self, before: Timestamp) -> StoreResult<u64> {
@@ -449,11 +474,11 @@ impl DeliveryStore for Backend {
 /// Writes a signal to the outbox on the caller's connection; `false` when its id was taken.
 pub(super) async fn signal_in(conn: &mut super::dialect::Conn, s: &Signal) -> StoreResult<bool> {
     let done = sqlx::query(
-        "INSERT INTO outbox (id, event_type, data, occurred_at, source, traceparent)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO outbox (id, event_type, data, occurred_at, source, traceparent, subject)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
     )
     .binds((&s.id, &s.event_type, Json(&s.data)))
-    .binds((db_time(s.occurred_at), &s.source, traceparent()))
+    .binds((db_time(s.occurred_at), &s.source, traceparent(), &s.subject))
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

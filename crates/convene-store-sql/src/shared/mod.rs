@@ -16,6 +16,7 @@ mod donations;
 mod events;
 mod idempotency;
 mod jobs;
+pub(super) mod lanes;
 mod mails;
 mod merge;
 mod notifications;

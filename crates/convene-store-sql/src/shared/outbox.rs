@@ -13,10 +13,12 @@ use sqlx::types::Json;
 
 /// Writes one outbound event to the outbox inside the caller's transaction.
 pub(crate) async fn emit(conn: &mut Conn, msg: OutboundEvent, at: Timestamp) -> StoreResult<()> {
-    let sql = "INSERT INTO outbox (id, event_type, data, occurred_at, traceparent) VALUES ($1, $2, $3, $4, $5)";
+    let sql = "INSERT INTO outbox (id, event_type, data, occurred_at, traceparent, subject)
+               VALUES ($1, $2, $3, $4, $5, $6)";
+    let subject = msg.event_type.subject(&msg.data);
     sqlx::query(sql)
         .binds((uuid::Uuid::now_v7().to_string(), msg.event_type.as_str()))
-        .binds((Json(&msg.data), db_time(at), traceparent()))
+        .binds((Json(&msg.data), db_time(at), traceparent(), subject))
         .execute(conn)
         .await?;
     Ok(())
@@ -37,13 +39,14 @@ pub(crate) async fn emit_all(
             json!([
                 uuid::Uuid::now_v7().to_string(),
                 m.event_type.as_str(),
-                m.data
+                m.data,
+                m.event_type.subject(&m.data)
             ])
         })
         .collect();
     let sql = format!(
-        "INSERT INTO outbox (id, event_type, data, occurred_at, traceparent)
-         SELECT value ->> 0, value ->> 1, value -> 2, $2, $3 FROM {} ORDER BY key",
+        "INSERT INTO outbox (id, event_type, data, occurred_at, traceparent, subject)
+         SELECT value ->> 0, value ->> 1, value -> 2, $2, $3, value ->> 3 FROM {} ORDER BY key",
         json_rows(1)
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -3,7 +3,7 @@ use super::dialect::{DbTime, db_time, time_of};
 use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::page::{Page, PageRequest};
-use convene_core::webhook::{EventTypes, TargetUrl, Webhook};
+use convene_core::webhook::{EventTypes, SubjectOrder, TargetUrl, Webhook};
 use convene_core::webhook_scope::WebhookScope;
 use convene_core::{Timestamp, UserId, WebhookId};
 use convene_store::{NewWebhook, StoreError, StoreResult, WebhookStore};
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 pub(crate) const WEBHOOK_COLUMNS: &str = "id, url, event_types, enabled, encoding, description, headers,
     rate_limit_per_s, secret, previous_secret, previous_secret_until, disabled_reason, failing_since,
-    created_at, updated_at, owner_id, scope";
+    created_at, updated_at, owner_id, scope, ordering";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct WebhookRow {
@@ -33,6 +33,7 @@ pub(crate) struct WebhookRow {
     updated_at: DbTime,
     owner_id: Option<String>,
     scope: Option<String>,
+    ordering: Option<String>,
 }
 
 impl From<WebhookRow> for Webhook {
@@ -52,6 +53,7 @@ impl From<WebhookRow> for Webhook {
             failing_since: r.failing_since.map(time_of),
             owner: r.owner_id.map(UserId::from_trusted),
             scope: WebhookScope::from_stored(r.scope.as_deref()),
+            order: SubjectOrder::from_stored(r.ordering.as_deref()),
             created_at: time_of(r.created_at),
             updated_at: time_of(r.updated_at),
         }
@@ -67,8 +69,9 @@ impl WebhookStore for Backend {
     async fn create_webhook(&self, new: NewWebhook, at: Timestamp) -> StoreResult<Webhook> {
         let sql = format!(
             "INSERT INTO webhooks (id, url, event_types, enabled, encoding, description, headers,
-             rate_limit_per_s, secret, created_at, updated_at, owner_id, scope)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12) RETURNING {WEBHOOK_COLUMNS}"
+             rate_limit_per_s, secret, created_at, updated_at, owner_id, scope, ordering)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13)
+             RETURNING {WEBHOOK_COLUMNS}"
         );
         let row: WebhookRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .binds((WebhookId::new().as_str(), new.url.as_str()))
@@ -79,6 +82,7 @@ impl WebhookStore for Backend {
             .binds((
                 new.owner.as_ref().map(UserId::as_str),
                 new.scope.to_stored(),
+                new.order.to_stored(),
             ))
             .fetch_one(self.writes())
             .await?;
@@ -124,9 +128,10 @@ impl WebhookStore for Backend {
             "UPDATE webhooks SET url = $2, event_types = $3, enabled = $4, encoding = $5,
              description = $6, headers = $7, rate_limit_per_s = $8, secret = $9,
              previous_secret = $10, previous_secret_until = $11, disabled_reason = $12,
-             failing_since = $13, updated_at = $14, scope = $15 WHERE id = $1
+             failing_since = $13, updated_at = $14, scope = $15, ordering = $16 WHERE id = $1
              RETURNING {WEBHOOK_COLUMNS}"
         );
+        let mut tx = self.writes().begin().await?;
         let keys = self.keys.get();
         let (previous, until) = w.previous_secret.clone().unzip();
         let previous = previous.map(|p| keys.seal(&p));
@@ -136,10 +141,26 @@ impl WebhookStore for Backend {
             .binds((&w.description, Json(&w.headers), rate(w.rate_limit_per_s)))
             .binds((keys.seal(&w.secret), previous, until.map(db_time)))
             .binds((&w.disabled_reason, w.failing_since.map(db_time)))
-            .binds((db_time(w.updated_at), w.scope.to_stored()))
-            .fetch_optional(self.writes())
+            .binds((
+                db_time(w.updated_at),
+                w.scope.to_stored(),
+                w.order.to_stored(),
+            ))
+            .fetch_optional(&mut *tx)
             .await?;
-        keys.opened_webhook(row.ok_or(StoreError::NotFound)?.into())
+        let row = row.ok_or(StoreError::NotFound)?;
+        if !w.order.per_subject() {
+            // No longer ordered: what waited in a lane is due now, and in no lane.
+            sqlx::query(
+                "UPDATE deliveries SET next_attempt_at = COALESCE(next_attempt_at, $2), subject = NULL
+                 WHERE webhook_id = $1 AND status = 'pending' AND subject IS NOT NULL",
+            )
+            .binds((w.id.as_str(), db_time(w.updated_at)))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        keys.opened_webhook(row.into())
     }
 
     async fn disable_webhook(

@@ -5,13 +5,14 @@
 use super::SqliteStore;
 use super::dialect::{micros, opt_micros};
 use super::shared::deliveries::{DeliveryRow, claims_of, plan, record_health};
+use super::shared::lanes::{claimed_lanes, lanes_of, settle};
 use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult};
 use serde_json::Value;
 use sqlx::types::Json;
 
-/// An outbox row not fanned out yet: seq, id, type, data, time, source, traceparent.
+/// An outbox row not fanned out yet: seq, id, type, data, time, source, traceparent, subject.
 type Undispatched = (
     i64,
     String,
@@ -20,13 +21,14 @@ type Undispatched = (
     i64,
     String,
     Option<String>,
+    Option<String>,
 );
 
 pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> StoreResult<u32> {
     // The single writer connection serialises dispatchers: no row is taken twice.
     let mut tx = store.writer.begin().await?;
     let messages: Vec<Undispatched> = sqlx::query_as(
-        "SELECT seq, id, event_type, data, occurred_at, source, traceparent FROM outbox
+        "SELECT seq, id, event_type, data, occurred_at, source, traceparent, subject FROM outbox
              WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1",
     )
     .bind(i64::from(limit))
@@ -39,12 +41,14 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
         .iter()
         .map(|m| (m.2.as_str(), &m.3.0, m.5.as_str()))
         .collect();
+    let plan = plan(&mut tx, &about).await?;
+    let lanes = lanes_of(&plan, |i| messages[i].7.as_deref());
     // One statement for the whole plan: the rows travel as one JSON array.
-    let rows: Vec<Value> = plan(&mut tx, &about)
-        .await?
+    let rows: Vec<Value> = plan
         .into_iter()
-        .map(|(i, hook)| {
-            let (_, id, event_type, data, occurred_at, source, traceparent) = &messages[i];
+        .map(|(i, hook, per_subject)| {
+            let (seq, id, event_type, data, occurred_at, source, traceparent, subject) =
+                &messages[i];
             serde_json::json!([
                 DeliveryId::new().as_str(),
                 hook,
@@ -53,15 +57,18 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
                 data.0,
                 source,
                 occurred_at,
-                traceparent
+                traceparent,
+                subject.as_ref().filter(|_| per_subject),
+                seq
             ])
         })
         .collect();
     sqlx::query(
         "INSERT INTO deliveries (id, webhook_id, message_id, event_type, data, source,
-                 occurred_at, status, attempts, next_attempt_at, created_at, updated_at, traceparent)
+                 occurred_at, status, attempts, next_attempt_at, created_at, updated_at, traceparent,
+                 subject, seq)
              SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value -> 4, value ->> 5,
-                 value ->> 6, 'pending', 0, $2, $2, $2, value ->> 7
+                 value ->> 6, 'pending', 0, $2, $2, $2, value ->> 7, value ->> 8, value ->> 9
              FROM json_each($1)
              WHERE true -- SQLite needs a WHERE before ON CONFLICT after a SELECT
              ON CONFLICT (webhook_id, message_id) DO NOTHING",
@@ -69,6 +76,7 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
     .binds((Json(&rows), micros(at)))
     .execute(&mut *tx)
     .await?;
+    settle(&mut tx, &lanes, at).await?;
     let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();
     sqlx::query(
         "UPDATE outbox SET dispatched_at = $1 WHERE seq IN (SELECT value FROM json_each($2))",
@@ -161,6 +169,9 @@ pub(super) async fn finish_attempts(
         .map(|(d, _)| d)
         .collect::<Vec<_>>();
     record_health(&mut tx, &kept).await?;
+    if let Some(at) = kept.iter().map(|(_, r)| r.attempt.attempted_at).max() {
+        settle(&mut tx, &claimed_lanes(&kept), at).await?;
+    }
     tx.commit().await?;
     Ok(recorded)
 }

@@ -112,3 +112,9 @@ pub const NAME: &str = "sqlite";
 /// This backend's migrations, embedded: its own folder, as sqlx tracks them (version and
 /// checksum).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Serialises the work on some subject lanes (see `shared::lanes`): nothing to do, because the
+/// single writer connection already serialises every write.
+pub async fn lock_lanes(_: &mut Conn, _: &[(String, String)]) -> convene_store::StoreResult<()> {
+    Ok(())
+}

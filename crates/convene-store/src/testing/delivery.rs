@@ -60,6 +60,7 @@ pub(super) async fn webhook(store: &TestStore, types: &[&str]) -> Webhook {
         secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
         owner: None,
         scope: Default::default(),
+        order: Default::default(),
     };
     store.create_webhook(new, now()).await.unwrap()
 }
@@ -71,6 +72,7 @@ pub(super) fn signal(id: &str, event_type: &str) -> Signal {
         data: json!({"thing": {"id": id}}),
         source: "openedx".into(),
         occurred_at: now(),
+        subject: None,
     }
 }
 
@@ -237,6 +239,7 @@ async fn scoped(store: &TestStore, owner: Option<&UserId>, scope: WebhookScope) 
         secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
         owner: owner.cloned(),
         scope,
+        order: Default::default(),
     };
     store.create_webhook(new, now()).await.unwrap()
 }

@@ -21,6 +21,7 @@ mod conference;
 mod connectors;
 mod delivery;
 mod donation;
+mod lanes;
 mod notification;
 mod osdi;
 mod person;
@@ -33,6 +34,7 @@ pub use conference::*;
 pub use connectors::*;
 pub use delivery::*;
 pub use donation::*;
+pub use lanes::*;
 pub use notification::*;
 pub use osdi::*;
 pub use person::*;
@@ -638,6 +640,11 @@ macro_rules! conformance_suite {
             scoped_webhooks_hear_their_events_while_the_owner_reads_them,
             leases_keep_workers_apart_and_expire, failures_are_scheduled_logged_and_recoverable,
             claims_are_bounded_per_endpoint_and_skip_busy_ones,
+            a_subject_is_delivered_one_at_a_time_in_commit_order,
+            a_subject_waiting_on_a_retry_holds_up_only_itself,
+            coalescing_sends_only_the_latest_of_what_waits,
+            retries_recovery_and_turning_order_off_keep_lanes_whole,
+            own_messages_carry_their_subject_into_ordered_lanes,
             disabled_webhooks_are_not_claimed_and_deletes_cascade,
             webfilters_are_called_in_creation_order_and_log_calls,
             sync_links_enable_once_and_disable_only_with_their_id,

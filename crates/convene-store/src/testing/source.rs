@@ -51,6 +51,7 @@ pub async fn sources_log_what_they_receive_with_its_signal(store: TestStore) {
         data: json!({"user": {"id": 7}}),
         source: "openedx/lms/web".into(),
         occurred_at: t,
+        subject: None,
     };
     assert!(
         store
