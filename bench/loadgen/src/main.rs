@@ -39,6 +39,14 @@ struct Args {
     /// The endpoints' signature scheme, `v1` (HMAC) or `v1a` (ed25519).
     #[arg(long, default_value = "v1")]
     signature: String,
+    /// The endpoints' `ordering`, `none` or `per_subject`.
+    #[arg(long, default_value = "none")]
+    ordering: String,
+    /// Signal `i` is about subject `i % subjects` (0 = none). With `per_subject`, the run fails
+    /// when an endpoint receives a subject's signal before one that was accepted before it was
+    /// sent (signals in flight together may commit in either order).
+    #[arg(long, default_value_t = 0)]
+    subjects: usize,
 }
 
 /// First arrival of each (message id, endpoint).
@@ -101,7 +109,7 @@ async fn main() -> anyhow::Result<()> {
         let r = http
             .post(format!("{}/api/v1/webhooks", args.api))
             .bearer_auth(&args.token)
-            .json(&serde_json::json!({"url": url, "event_types": ["bench.signal"], "signature": args.signature}))
+            .json(&serde_json::json!({"url": url, "event_types": ["bench.signal"], "signature": args.signature, "ordering": args.ordering}))
             .send()
             .await?;
         if r.status() != 201 {
@@ -110,18 +118,29 @@ async fn main() -> anyhow::Result<()> {
     }
     let (cpu_before, _) = usage(args.pid)?;
     let accepted: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let sent: Arc<Mutex<HashMap<usize, Instant>>> = Arc::default();
+    let subjects = args.subjects;
     let started = Instant::now();
     let pace = (args.rate > 0).then(|| Duration::from_secs_f64(1.0 / args.rate as f64));
     let batch = args.batch.max(1);
     futures_util::stream::iter((0..args.signals).step_by(batch))
         .map(|first| {
             let (http, accepted, api, token) = (http.clone(), accepted.clone(), args.api.clone(), args.token.clone());
+            let sent = sent.clone();
             let ids: Vec<usize> = (first..(first + batch).min(args.signals)).collect();
             async move {
                 if let Some(pace) = pace {
                     tokio::time::sleep_until((started + pace * first as u32).into()).await;
                 }
-                let body = |i: usize| serde_json::json!({"id": format!("bench-{i}"), "type": "bench.signal", "data": {"bench": {"i": i}}});
+                let body = |i: usize| {
+                    let mut signal = serde_json::json!({"id": format!("bench-{i}"), "type": "bench.signal", "data": {"bench": {"i": i}}});
+                    if subjects > 0 {
+                        signal["subject"] = format!("thing/{}", i % subjects).into();
+                    }
+                    signal
+                };
+                let at = Instant::now();
+                sent.lock().expect("sent").extend(ids.iter().map(|&i| (i, at)));
                 let request = if batch == 1 {
                     http.post(format!("{api}/api/v1/signals")).json(&body(first))
                 } else {
@@ -166,8 +185,20 @@ async fn main() -> anyhow::Result<()> {
     latencies.sort();
     let delivered = arrivals.len();
     let deliveries_per_s = delivered as f64 / last.duration_since(started).as_secs_f64().max(1e-9);
+    let checked = args.ordering == "per_subject" && subjects > 0;
+    let sent = sent.lock().expect("sent").clone();
+    let out_of_order = if checked {
+        out_of_order(&arrivals, &accepted, &sent, subjects)
+    } else {
+        0
+    };
+    let order_note = if checked {
+        format!(" ({out_of_order} out of order)")
+    } else {
+        String::new()
+    };
     println!(
-        "| {} | {} x {} | {:.0} | {:.0} | {:.1} ms | {:.1} ms | {} MiB | {:.2} s | {}/{} |",
+        "| {} | {} x {} | {:.0} | {:.0} | {:.1} ms | {:.1} ms | {} MiB | {:.2} s | {}/{}{order_note} |",
         args.label,
         args.signals,
         args.endpoints,
@@ -180,5 +211,48 @@ async fn main() -> anyhow::Result<()> {
         delivered,
         expected,
     );
+    if out_of_order > 0 {
+        bail!(
+            "{out_of_order} deliveries came before one of their subject accepted before they were sent"
+        );
+    }
     Ok(())
+}
+
+/// Pairs of one endpoint and subject where the later arrival was accepted (committed) before
+/// the earlier one was even sent: what order per subject must never allow.
+fn out_of_order(
+    arrivals: &HashMap<(String, usize), Instant>,
+    accepted: &HashMap<String, Instant>,
+    sent: &HashMap<usize, Instant>,
+    subjects: usize,
+) -> usize {
+    let mut lanes: HashMap<(usize, usize), Vec<(Instant, usize)>> = HashMap::new();
+    for ((id, endpoint), at) in arrivals {
+        if let Some(i) = id
+            .strip_prefix("bench-")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            lanes
+                .entry((*endpoint, i % subjects))
+                .or_default()
+                .push((*at, i));
+        }
+    }
+    let mut count = 0;
+    for lane in lanes.values_mut() {
+        lane.sort();
+        for (n, (_, first)) in lane.iter().enumerate() {
+            count += lane[n + 1..]
+                .iter()
+                .filter(|(_, later)| {
+                    accepted
+                        .get(&format!("bench-{later}"))
+                        .zip(sent.get(first))
+                        .is_some_and(|(a, s)| a < s)
+                })
+                .count();
+        }
+    }
+    count
 }

@@ -26,17 +26,15 @@ type Undispatched = (
 
 pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> StoreResult<u32> {
     let mut tx = store.pool.begin().await?;
-    // While some webhook orders per subject, one node fans out at a time, so a lane is filled
-    // in outbox order; a node that finds another at it leaves the fan-out to that one.
-    let (my_turn,): (bool,) = sqlx::query_as(
-        "SELECT CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE ordering IS NOT NULL AND enabled)
-                THEN pg_try_advisory_xact_lock(1129270862, 1) ELSE TRUE END",
+    // While some webhook orders per subject, one fan-out runs at a time (across nodes too), so
+    // a lane is filled in outbox order. It waits its turn rather than skipping it: a skipped
+    // round would leave a message its wake-up was for until the next poll.
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(1129270862, 1) FROM webhooks
+             WHERE ordering IS NOT NULL AND enabled LIMIT 1",
     )
-    .fetch_one(&mut *tx)
+    .execute(&mut *tx)
     .await?;
-    if !my_turn {
-        return Ok(0);
-    }
     let messages: Vec<Undispatched> = sqlx::query_as(
         "SELECT seq, id, event_type, data, occurred_at, source, traceparent, subject FROM outbox
              WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
@@ -52,7 +50,7 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
         .map(|m| (m.2.as_str(), &m.3.0, m.5.as_str()))
         .collect();
     let plan = plan(&mut tx, &about).await?;
-    let lanes = lanes_of(&plan, |i| messages[i].7.as_deref());
+    let (lanes, change) = lanes_of(&plan, |i| messages[i].7.as_deref());
     let pick = |f: fn(&Undispatched) -> String| {
         plan.iter()
             .map(|(i, _, _)| f(&messages[*i]))
@@ -79,13 +77,13 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
         .bind(plan.iter().map(|(i, _, _)| messages[*i].6.clone()).collect::<Vec<_>>())
         .bind(
             plan.iter()
-                .map(|(i, _, per_subject)| messages[*i].7.clone().filter(|_| *per_subject))
+                .map(|(i, _, order)| messages[*i].7.clone().filter(|_| order.per_subject()))
                 .collect::<Vec<_>>(),
         )
         .bind(plan.iter().map(|(i, _, _)| messages[*i].0).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
-    settle(&mut tx, &lanes, at).await?;
+    settle(&mut tx, &lanes, at, change).await?;
     let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();
     sqlx::query("UPDATE outbox SET dispatched_at = $1 WHERE seq = ANY($2)")
         .binds((at, &seqs))
@@ -129,8 +127,7 @@ pub(super) async fn finish_attempts(
     let mut tx = store.pool.begin().await?;
     // Lanes first, before their rows: the order every writer of a lane takes its locks in.
     let all: Vec<&(&Claim, &AttemptRecord)> = done.iter().collect();
-    let lanes = claimed_lanes(&all);
-    lock_lanes(&mut tx, &lanes).await?;
+    lock_lanes(&mut tx, &claimed_lanes(&all).0).await?;
     let ids: Vec<&str> = done.iter().map(|(c, _)| c.delivery.id.as_str()).collect();
     let tokens: Vec<&str> = done.iter().map(|(c, _)| c.lease_token.as_str()).collect();
     let statuses: Vec<&str> = done.iter().map(|(_, r)| r.status.as_str()).collect();
@@ -188,7 +185,8 @@ pub(super) async fn finish_attempts(
     .await?;
     record_health(&mut tx, &kept).await?;
     if let Some(at) = kept.iter().map(|(_, r)| r.attempt.attempted_at).max() {
-        settle(&mut tx, &claimed_lanes(&kept), at).await?;
+        let (lanes, change) = claimed_lanes(&kept);
+        settle(&mut tx, &lanes, at, change).await?;
     }
     tx.commit().await?;
     Ok(done

@@ -1,5 +1,11 @@
 use super::dialect::{Conn, DbTime, db_time, epoch_seconds, in_list, text_list, time_of};
-use super::lanes::{Lane, distinct, settle};
+use super::lanes::{Change, Lane, distinct, settle};
+
+/// A retry or recovery may put older deliveries back in a lane, of any webhook.
+const RESET: Change = Change {
+    added: true,
+    coalescing: true,
+};
 use super::webhooks::{WEBHOOK_COLUMNS, WebhookRow};
 use super::{Backend, emit_all};
 use crate::binds::Binds;
@@ -155,11 +161,11 @@ pub(crate) async fn enabled_hooks(tx: &mut Conn) -> StoreResult<Vec<Route>> {
 
 /// The fan-out plan of a batch of messages (`(type, data, source)`), read in the dispatch's
 /// transaction: the enabled webhooks and, when some are scoped, what their scopes ask about.
-/// Each pair is `(message index, webhook id, whether the webhook orders per subject)`.
+/// Each pair is `(message index, webhook id, the webhook's order)`.
 pub(crate) async fn plan(
     tx: &mut Conn,
     messages: &[(&str, &Value, &str)],
-) -> StoreResult<Vec<(usize, String, bool)>> {
+) -> StoreResult<Vec<(usize, String, SubjectOrder)>> {
     let hooks = enabled_hooks(tx).await?;
     let mut facts = ScopeFacts::default();
     if hooks.iter().any(|h| h.scope.is_scoped()) {
@@ -203,7 +209,7 @@ pub(crate) async fn plan(
     }
     Ok(fan_out(messages.iter().copied(), &hooks, &facts)
         .into_iter()
-        .map(|(i, hook)| (i, hook.id.clone(), hook.order.per_subject()))
+        .map(|(i, hook)| (i, hook.id.clone(), hook.order))
         .collect())
 }
 
@@ -412,7 +418,7 @@ impl DeliveryStore for Backend {
         };
         // It takes its place in its subject's order again.
         let lanes: Vec<Lane> = subject.map(|s| (hook, s)).into_iter().collect();
-        settle(&mut tx, &lanes, at).await?;
+        settle(&mut tx, &lanes, at, RESET).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -434,7 +440,7 @@ impl DeliveryStore for Backend {
         let count = recovered.len() as u64;
         let subjects = recovered.into_iter().filter_map(|(s,)| s);
         let lanes = distinct(subjects.map(|s| (webhook.to_string(), s)));
-        settle(&mut tx, &lanes, at).await?;
+        settle(&mut tx, &lanes, at, RESET).await?;
         tx.commit().await?;
         Ok(count)
     }

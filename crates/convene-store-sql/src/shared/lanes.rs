@@ -8,6 +8,7 @@
 use super::dialect::{Conn, db_time, in_list, lock_lanes, text_list};
 use crate::binds::Binds;
 use convene_core::Timestamp;
+use convene_core::webhook::SubjectOrder;
 use convene_store::{AttemptRecord, Claim, StoreResult};
 
 /// A lane: webhook id and subject.
@@ -21,12 +22,28 @@ const OLDER_IN_LANE: &str = "EXISTS (SELECT 1 FROM deliveries o WHERE o.webhook_
 const NEWER_IN_LANE: &str = "EXISTS (SELECT 1 FROM deliveries o WHERE o.webhook_id = deliveries.webhook_id
              AND o.subject = deliveries.subject AND o.status = 'pending' AND o.seq > deliveries.seq)";
 
-/// Puts `lanes` right, in three steps, each one statement over every lane given:
+/// What changed in some lanes, which says which steps [`settle`] needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Change {
+    /// Deliveries were added or made due that may not be their lane's oldest (a fan-out, a
+    /// retry, a recovery); else only a lane's oldest left or was rescheduled.
+    pub added: bool,
+    /// Some of the lanes' webhooks coalesce.
+    pub coalescing: bool,
+}
+
+/// Puts `lanes` right, in up to three steps, each one statement over every lane given:
 /// on a coalescing webhook, every delivery that is not in flight and has a newer one behind it
 /// is superseded (the latest state wins); every delivery that is not its lane's oldest and not
-/// in flight waits; a lane's oldest that waits becomes due at `at`. Lanes outside the list that
-/// share its webhooks and subjects are settled too, which is harmless.
-pub(crate) async fn settle(tx: &mut Conn, lanes: &[Lane], at: Timestamp) -> StoreResult<()> {
+/// in flight waits (only needed when some were `added`); a lane's oldest that waits becomes due
+/// at `at`. Lanes outside the list that share its webhooks and subjects are settled too, which
+/// is harmless.
+pub(crate) async fn settle(
+    tx: &mut Conn,
+    lanes: &[Lane],
+    at: Timestamp,
+    change: Change,
+) -> StoreResult<()> {
     if lanes.is_empty() {
         return Ok(());
     }
@@ -62,7 +79,8 @@ pub(crate) async fn settle(tx: &mut Conn, lanes: &[Lane], at: Timestamp) -> Stor
             in_list("subject", 2)
         ),
     ];
-    for sql in steps {
+    let needed = [change.coalescing, change.added, true];
+    for (sql, _) in steps.into_iter().zip(needed).filter(|(_, needed)| *needed) {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .binds((text_list(&hooks), text_list(&subjects), db_time(at)))
             .execute(&mut *tx)
@@ -71,25 +89,33 @@ pub(crate) async fn settle(tx: &mut Conn, lanes: &[Lane], at: Timestamp) -> Stor
     Ok(())
 }
 
-/// The lanes a fan-out plan (`(message, webhook, per subject)`) adds to, given each message's
-/// subject.
+/// The lanes a fan-out plan (`(message, webhook, its order)`) adds to, given each message's
+/// subject, and what changed in them.
 pub(crate) fn lanes_of<'a>(
-    plan: &[(usize, String, bool)],
+    plan: &[(usize, String, SubjectOrder)],
     subject: impl Fn(usize) -> Option<&'a str>,
-) -> Vec<Lane> {
-    distinct(
-        plan.iter()
-            .filter(|(_, _, per_subject)| *per_subject)
-            .filter_map(|(i, hook, _)| Some((hook.clone(), subject(*i)?.to_owned()))),
-    )
+) -> (Vec<Lane>, Change) {
+    let ordered = || plan.iter().filter(|(_, _, order)| order.per_subject());
+    let lanes = ordered().filter_map(|(i, hook, _)| Some((hook.clone(), subject(*i)?.to_owned())));
+    let change = Change {
+        added: true,
+        coalescing: ordered().any(|(_, _, order)| order.coalesces()),
+    };
+    (distinct(lanes), change)
 }
 
-/// The lanes of the claims whose attempts were recorded.
-pub(crate) fn claimed_lanes(kept: &[&(&Claim, &AttemptRecord)]) -> Vec<Lane> {
-    distinct(kept.iter().filter_map(|(c, _)| {
+/// The lanes of the claims whose attempts were recorded, and what changed in them: only their
+/// oldest moved.
+pub(crate) fn claimed_lanes(kept: &[&(&Claim, &AttemptRecord)]) -> (Vec<Lane>, Change) {
+    let lanes = kept.iter().filter_map(|(c, _)| {
         let subject = c.delivery.subject.clone()?;
         Some((c.webhook.id.to_string(), subject))
-    }))
+    });
+    let change = Change {
+        added: false,
+        coalescing: kept.iter().any(|(c, _)| c.webhook.order.coalesces()),
+    };
+    (distinct(lanes), change)
 }
 
 pub(crate) fn distinct(lanes: impl Iterator<Item = Lane>) -> Vec<Lane> {

@@ -42,11 +42,11 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
         .map(|m| (m.2.as_str(), &m.3.0, m.5.as_str()))
         .collect();
     let plan = plan(&mut tx, &about).await?;
-    let lanes = lanes_of(&plan, |i| messages[i].7.as_deref());
+    let (lanes, change) = lanes_of(&plan, |i| messages[i].7.as_deref());
     // One statement for the whole plan: the rows travel as one JSON array.
     let rows: Vec<Value> = plan
         .into_iter()
-        .map(|(i, hook, per_subject)| {
+        .map(|(i, hook, order)| {
             let (seq, id, event_type, data, occurred_at, source, traceparent, subject) =
                 &messages[i];
             serde_json::json!([
@@ -58,7 +58,7 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
                 source,
                 occurred_at,
                 traceparent,
-                subject.as_ref().filter(|_| per_subject),
+                subject.as_ref().filter(|_| order.per_subject()),
                 seq
             ])
         })
@@ -76,7 +76,7 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
     .binds((Json(&rows), micros(at)))
     .execute(&mut *tx)
     .await?;
-    settle(&mut tx, &lanes, at).await?;
+    settle(&mut tx, &lanes, at, change).await?;
     let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();
     sqlx::query(
         "UPDATE outbox SET dispatched_at = $1 WHERE seq IN (SELECT value FROM json_each($2))",
@@ -170,7 +170,8 @@ pub(super) async fn finish_attempts(
         .collect::<Vec<_>>();
     record_health(&mut tx, &kept).await?;
     if let Some(at) = kept.iter().map(|(_, r)| r.attempt.attempted_at).max() {
-        settle(&mut tx, &claimed_lanes(&kept), at).await?;
+        let (lanes, change) = claimed_lanes(&kept);
+        settle(&mut tx, &lanes, at, change).await?;
     }
     tx.commit().await?;
     Ok(recorded)
