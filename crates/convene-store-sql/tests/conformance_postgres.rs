@@ -37,9 +37,9 @@ async fn concurrent_migrations_are_safe() {
 /// message is the one a lost race between a fan-out and a finish would strand).
 #[tokio::test]
 async fn subject_lanes_hold_across_nodes() {
-    use convene_core::webhook::{Attempt, DeliveryStatus, EventTypes, SubjectOrder, TargetUrl};
+    use convene_core::webhook::{Attempt, DeliveryStatus, SubjectOrder};
     use convene_core::{Clock, SystemClock};
-    use convene_store::{AttemptRecord, ClaimRequest, NewWebhook, Signal, Store};
+    use convene_store::{AttemptRecord, ClaimRequest, Signal, Store};
     use std::sync::Mutex;
 
     let Some(db) = TestDb::postgres().await else {
@@ -54,20 +54,7 @@ async fn subject_lanes_hold_across_nodes() {
     b.use_keys(keys);
     let nodes: [Arc<dyn Store>; 2] = [Arc::new(a), Arc::new(b)];
     let now = || SystemClock.now();
-    let new = NewWebhook {
-        url: TargetUrl::parse("https://hooks.example.org/in").unwrap(),
-        event_types: EventTypes::All,
-        enabled: true,
-        encoding: "json".into(),
-        description: None,
-        headers: Default::default(),
-        rate_limit_per_s: None,
-        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
-        owner: None,
-        scope: Default::default(),
-        order: SubjectOrder::PerSubject,
-    };
-    nodes[0].create_webhook(new, now()).await.unwrap();
+    convene_store::testing::ordered(&nodes[0], SubjectOrder::PerSubject).await;
     const MESSAGES: usize = 400;
     let log = Arc::new(Mutex::new(Vec::<String>::new()));
     let producer = {

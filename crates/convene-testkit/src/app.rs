@@ -253,6 +253,16 @@ impl TestApp {
             .expect("a retention pass")
     }
 
+    /// One worker round, as one of a node's parallel round loops runs it.
+    pub async fn round(&self) -> Round {
+        self.worker.run_once().await.expect("a worker round")
+    }
+
+    /// The server's store, to read what the API does not show (the outbox's commit order).
+    pub fn store(&self) -> Arc<dyn convene_store::Store> {
+        self.store.clone()
+    }
+
     pub async fn drain(&self) -> Vec<Round> {
         let mut rounds = Vec::new();
         for _ in 0..100 {

@@ -4,6 +4,7 @@
 use crate::support::created;
 use convene_testkit::{Answer, Method, Receiver, TestApp, app_tests};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 async fn hook(app: &TestApp, url: &str, order: Value) -> Value {
     let mut body = order;
@@ -82,6 +83,54 @@ app_tests! {
         assert_eq!(latest_got.iter().filter(|(t, _)| t.starts_with("event.")).count(), 1, "{latest_got:?}");
         let superseded = app.admin(Method::GET, &format!("/api/v1/webhooks/{}/deliveries?status=superseded", l["id"].as_str().unwrap())).send().await;
         assert_eq!(superseded.body["data"].as_array().unwrap().len(), 3, "{}", superseded.text);
+    }
+
+    async fn order_holds_under_concurrent_changes_and_a_slow_failing_receiver(app: TestApp) {
+        let rx = Receiver::start().await;
+        // Slow, and every fifth call fails: an unordered endpoint would hear the retried
+        // messages after newer ones.
+        let slow = Answer { delay: Some(Duration::from_millis(20)), ..Answer::status(200) };
+        rx.script((0..300).map(|n| if n % 5 == 2 { Answer::status(503) } else { slow.clone() }));
+        let h = hook(&app, &rx.url, json!({"ordering": "per_subject"})).await;
+        assert_eq!(h["ordering"], "per_subject");
+        let mut events = Vec::new();
+        for n in 0..3 {
+            let e = app.admin(Method::POST, "/api/v1/events").json(&json!({"slug": format!("e{n}"), "title": "T"})).send().await;
+            events.push(e.str("id"));
+        }
+        // Ten changes per event, all at once, while three round loops deliver.
+        let changes = futures_util::future::join_all(events.iter().flat_map(|id| (0..10).map(move |k| (id.clone(), k))).map(|(id, k)| {
+            let app = &app;
+            async move {
+                let r = app.admin(Method::PATCH, &format!("/api/v1/events/{id}")).json(&json!({"title": format!("T{k}")})).send().await;
+                assert_eq!(r.status, 200, "{}", r.text);
+            }
+        }));
+        let rounds = futures_util::future::join_all((0..3).map(|_| async {
+            for _ in 0..20 {
+                app.round().await;
+            }
+        }));
+        tokio::join!(changes, rounds);
+        for _ in 0..10 {
+            app.drain().await;
+            app.clock.advance(time::Duration::hours(2));
+        }
+        // What each endpoint heard about an event, in arrival order, against the outbox's
+        // commit order of the same messages.
+        let outbox = app.store().outbox_after(0, 1000).await.unwrap();
+        for id in &events {
+            let committed: Vec<String> = outbox.iter()
+                .filter(|m| m.data["event"]["id"] == json!(id))
+                .map(|m| m.id.clone())
+                .collect();
+            let heard: Vec<String> = rx.received().iter()
+                .filter(|r| r.answered < 300 && r.json()["event"]["id"] == json!(id))
+                .map(|r| r.header("webhook-id").to_owned())
+                .collect();
+            assert_eq!(committed.len(), 11, "created and ten updates");
+            assert_eq!(heard, committed, "event {id} heard in commit order, each once");
+        }
     }
 
     async fn ordering_is_checked_and_can_be_turned_off(app: TestApp) {

@@ -81,6 +81,9 @@ pub async fn lock_lanes(
     conn: &mut Conn,
     lanes: &[(String, String)],
 ) -> convene_store::StoreResult<()> {
+    if lanes.is_empty() {
+        return Ok(());
+    }
     let keys: Vec<String> = lanes.iter().map(|(w, s)| format!("{w}/{s}")).collect();
     sqlx::query(
         "SELECT pg_advisory_xact_lock(k) FROM

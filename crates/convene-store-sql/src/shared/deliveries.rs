@@ -1,11 +1,5 @@
 use super::dialect::{Conn, DbTime, db_time, epoch_seconds, in_list, text_list, time_of};
 use super::lanes::{Change, Lane, distinct, settle};
-
-/// A retry or recovery may put older deliveries back in a lane, of any webhook.
-const RESET: Change = Change {
-    added: true,
-    coalescing: true,
-};
 use super::webhooks::{WEBHOOK_COLUMNS, WebhookRow};
 use super::{Backend, emit_all};
 use crate::binds::Binds;
@@ -22,6 +16,12 @@ use convene_store::{
 };
 use serde_json::Value;
 use sqlx::types::Json;
+
+/// A retry or recovery may put older deliveries back in a lane, of any webhook.
+const RESET: Change = Change {
+    added: true,
+    coalescing: true,
+};
 
 pub(crate) const DELIVERY_COLUMNS: &str =
     "id, webhook_id, message_id, event_type, data, source, occurred_at,

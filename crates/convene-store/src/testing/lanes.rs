@@ -12,7 +12,7 @@ use time::Duration;
 const LEASE: Duration = Duration::seconds(30);
 
 /// A webhook of every type that takes messages in `order`.
-async fn ordered(store: &TestStore, order: SubjectOrder) -> Webhook {
+pub async fn ordered(store: &TestStore, order: SubjectOrder) -> Webhook {
     let mut hook = webhook(store, &["*"]).await;
     hook.order = order;
     store.update_webhook(&hook).await.unwrap()
