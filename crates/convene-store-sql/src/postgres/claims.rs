@@ -5,7 +5,7 @@
 use super::PgStore;
 use super::dialect::lock_lanes;
 use super::shared::deliveries::{DeliveryRow, claims_of, plan, record_health};
-use super::shared::lanes::{claimed_lanes, lanes_of, settle};
+use super::shared::lanes::{claimed_lanes, lanes_of, settle, settle_locked};
 use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_store::{AttemptRecord, Claim, ClaimRequest, StoreResult};
@@ -126,8 +126,10 @@ pub(super) async fn finish_attempts(
     // A few statements for the whole round, whatever its size: round trips are the cost here.
     let mut tx = store.pool.begin().await?;
     // Lanes first, before their rows: the order every writer of a lane takes its locks in.
+    // Every claim's lane, recorded or not: settling a lane whose claim was lost is harmless.
     let all: Vec<&(&Claim, &AttemptRecord)> = done.iter().collect();
-    lock_lanes(&mut tx, &claimed_lanes(&all).0).await?;
+    let (lanes, change) = claimed_lanes(&all);
+    lock_lanes(&mut tx, &lanes).await?;
     let ids: Vec<&str> = done.iter().map(|(c, _)| c.delivery.id.as_str()).collect();
     let tokens: Vec<&str> = done.iter().map(|(c, _)| c.lease_token.as_str()).collect();
     let statuses: Vec<&str> = done.iter().map(|(_, r)| r.status.as_str()).collect();
@@ -185,8 +187,7 @@ pub(super) async fn finish_attempts(
     .await?;
     record_health(&mut tx, &kept).await?;
     if let Some(at) = kept.iter().map(|(_, r)| r.attempt.attempted_at).max() {
-        let (lanes, change) = claimed_lanes(&kept);
-        settle(&mut tx, &lanes, at, change).await?;
+        settle_locked(&mut tx, &lanes, at, change).await?;
     }
     tx.commit().await?;
     Ok(done

@@ -44,10 +44,20 @@ pub(crate) async fn settle(
     at: Timestamp,
     change: Change,
 ) -> StoreResult<()> {
+    lock_lanes(tx, lanes).await?;
+    settle_locked(tx, lanes, at, change).await
+}
+
+/// [`settle`] for a caller that already holds the lanes' locks (see `dialect::lock_lanes`).
+pub(crate) async fn settle_locked(
+    tx: &mut Conn,
+    lanes: &[Lane],
+    at: Timestamp,
+    change: Change,
+) -> StoreResult<()> {
     if lanes.is_empty() {
         return Ok(());
     }
-    lock_lanes(tx, lanes).await?;
     let mut hooks: Vec<&str> = lanes.iter().map(|(w, _)| w.as_str()).collect();
     let mut subjects: Vec<&str> = lanes.iter().map(|(_, s)| s.as_str()).collect();
     hooks.sort_unstable();
