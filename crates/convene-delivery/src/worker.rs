@@ -238,7 +238,7 @@ impl Worker {
         while !shutdown.is_cancelled() {
             let pause = match self.run_once().await {
                 Ok(round) if !round.is_idle() => continue,
-                Ok(_) => self.settings.idle_poll,
+                Ok(_) => self.until_due().await,
                 Err(e) => {
                     tracing::warn!(error = %e, "delivery round failed");
                     std::time::Duration::from_secs(1)
@@ -249,6 +249,24 @@ impl Worker {
                 () = self.wake.notified() => {}
                 () = shutdown.cancelled() => {}
             }
+        }
+    }
+
+    /// How long an idle loop may sleep: until the next retry falls due, at most `idle_poll`
+    /// (the safety net for what no wake-up announces: a lease that ran out, a write on another
+    /// node that sent no notice).
+    async fn until_due(&self) -> std::time::Duration {
+        let poll = self.settings.idle_poll;
+        match self.store.oldest_due().await {
+            Ok(Some(due)) => {
+                let wait = due - self.clock.now();
+                // Due already but not claimed: held by another round, lease or rate limit.
+                if wait <= Duration::ZERO {
+                    return poll;
+                }
+                std::time::Duration::try_from(wait).map_or(poll, |w| w.min(poll))
+            }
+            Ok(None) | Err(_) => poll,
         }
     }
 

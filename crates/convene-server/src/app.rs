@@ -49,7 +49,15 @@ async fn wake_worker(
     let writes = req.method() != axum::http::Method::GET;
     let response = next.run(req).await;
     if writes && response.status().is_success() {
-        state.wake_workers();
+        if response
+            .extensions()
+            .get::<crate::state::OutboxOnly>()
+            .is_some()
+        {
+            state.wake_outbox();
+        } else {
+            state.wake_workers();
+        }
     }
     response
 }

@@ -177,6 +177,10 @@ pub struct DeliveryConfig {
     pub allowed_hosts: Vec<String>,
     pub max_in_flight_per_endpoint: usize,
     pub parallel_rounds: usize,
+    /// Signals are refused (503 `backlog_full`) while the longest-waiting due delivery has
+    /// waited longer than this; unset = never.
+    #[serde(default)]
+    pub max_backlog_age_s: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

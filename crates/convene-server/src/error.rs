@@ -41,6 +41,8 @@ pub enum ApiError {
     BadGateway { code: &'static str, detail: String },
     #[error("the database is unavailable")]
     Unavailable,
+    #[error("deliveries are {age_s} s behind; signals are taken again once they catch up")]
+    BacklogFull { age_s: u64, retry_after_s: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -84,6 +86,7 @@ impl ApiError {
             ApiError::Halted { .. } => (StatusCode::FORBIDDEN, "halted_by_filter"),
             ApiError::BadGateway { code, .. } => (StatusCode::BAD_GATEWAY, code),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            ApiError::BacklogFull { .. } => (StatusCode::SERVICE_UNAVAILABLE, "backlog_full"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -158,11 +161,16 @@ impl IntoResponse for ApiError {
                 axum::http::HeaderValue::from_static("Bearer"),
             );
         }
-        if matches!(self, ApiError::Unavailable) {
+        let retry_after = match &self {
             // The database comes back on its own: a client may try again shortly.
+            ApiError::Unavailable => Some(5),
+            ApiError::BacklogFull { retry_after_s, .. } => Some(*retry_after_s),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("5"),
+                axum::http::HeaderValue::from(seconds),
             );
         }
         response

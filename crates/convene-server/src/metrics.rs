@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests by route template and status, a latency histogram, pool gauges.
+//! Prometheus metrics: requests by route template and status, a latency histogram, pool gauges,
+//! and the delivery backlog (read when scraped).
 
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
@@ -56,6 +57,21 @@ pub async fn render(State(state): State<AppState>, headers: axum::http::HeaderMa
     let backend = state.store.backend();
     metrics::gauge!("db_pool_connections", "backend" => backend).set(f64::from(pool.size));
     metrics::gauge!("db_pool_idle_connections", "backend" => backend).set(f64::from(pool.idle));
+    let now = state.clock.now();
+    match state.store.backlog(now).await {
+        Ok(backlog) => {
+            let age = backlog
+                .oldest_due
+                .map_or(0.0, |t| (now - t).as_seconds_f64().max(0.0));
+            #[allow(clippy::cast_precision_loss)] // a gauge: counts far below 2^52
+            {
+                metrics::gauge!("convene_delivery_backlog").set(backlog.deliveries as f64);
+                metrics::gauge!("convene_outbox_undispatched").set(backlog.messages as f64);
+            }
+            metrics::gauge!("convene_delivery_backlog_age_seconds").set(age);
+        }
+        Err(e) => tracing::warn!(error = %e, "reading the delivery backlog failed"),
+    }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],
         handle().render(),

@@ -120,7 +120,8 @@ pub struct Node {
 }
 
 impl Node {
-    /// Opens and migrates the store and builds the worker (nothing runs yet).
+    /// Opens and migrates the store and builds the worker (nothing runs yet but the signal
+    /// intake, which waits for signals).
     pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let (store, keys) = migrate_keyed(&config, clock.now()).await?;
         let worker = Arc::new(crate::delivery::worker(
@@ -165,18 +166,23 @@ impl Node {
             wake: Arc::new(tokio::sync::Notify::new()),
             idle_poll: Duration::from_millis(config.delivery.idle_poll_ms),
         });
+        let intake = crate::intake::Intake::start(
+            store.clone(),
+            clock.clone(),
+            config.delivery.max_backlog_age_s,
+        );
         Ok(Self {
             state: AppState {
                 store,
                 clock,
+                intake,
                 config: Arc::new(config),
                 filter_client,
-                wake: Arc::new([
-                    worker.waker(),
-                    jobs.waker(),
-                    notifier.waker(),
-                    osdi.wake.clone(),
-                ]),
+                wake: crate::state::Wakers {
+                    outbox: Arc::new([worker.waker(), notifier.waker()]),
+                    others: Arc::new([jobs.waker(), osdi.wake.clone()]),
+                    nodes: Arc::new(tokio::sync::Notify::new()),
+                },
                 sync,
                 conferencing,
                 mailer,
@@ -206,6 +212,15 @@ impl Node {
             notifier,
             osdi,
         } = self;
+        let node = uuid::Uuid::now_v7().to_string();
+        tokio::spawn(crate::nudges::tell(
+            state.clone(),
+            node.clone(),
+            shutdown.clone(),
+        ));
+        if role.runs_workers() {
+            tokio::spawn(crate::nudges::hear(state.clone(), node, shutdown.clone()));
+        }
         let background = role.runs_workers().then(|| {
             let (state, shutdown) = (state.clone(), shutdown.clone());
             tokio::spawn(async move {

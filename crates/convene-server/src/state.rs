@@ -11,11 +11,12 @@ use tokio::sync::Notify;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// Where signals go in: written together, refused while deliveries are too far behind.
+    pub intake: crate::intake::Intake,
     pub config: Arc<Config>,
     pub filter_client: Sender,
-    /// Wakes this process's delivery worker and job runner after a write, so messages leave
-    /// at once.
-    pub wake: Arc<[Arc<Notify>]>,
+    /// Wakes this process's workers after a write, so what it queued leaves at once.
+    pub wake: Wakers,
     pub sync: crate::event_sync::SyncClients,
     pub conferencing: Arc<dyn convene_conferencing::provider::ConferenceProvider>,
     pub mailer: Arc<crate::notifications::mail::Mailer>,
@@ -27,10 +28,40 @@ pub struct AppState {
     pub sign_in: Arc<crate::admin::throttle::SignInGuard>,
 }
 
+/// Who reads what a write may have queued: the outbox's readers (the delivery worker and the
+/// notifier), and the rest (connector jobs, CRM runs).
+/// The other nodes are told through `nodes` (see `nudges`).
+#[derive(Clone)]
+pub struct Wakers {
+    pub outbox: Arc<[Arc<Notify>]>,
+    pub others: Arc<[Arc<Notify>]>,
+    pub nodes: Arc<Notify>,
+}
+
 impl AppState {
+    /// After a write that may have queued anything.
     pub fn wake_workers(&self) {
-        for waker in self.wake.iter() {
+        self.wake_local();
+        self.wake.nodes.notify_one();
+    }
+
+    /// After a write that only added outbox messages (signals): the job runner and the CRM
+    /// runner have nothing new to read, so they are left asleep.
+    pub fn wake_outbox(&self) {
+        for waker in self.wake.outbox.iter() {
+            waker.notify_one();
+        }
+        self.wake.nodes.notify_one();
+    }
+
+    /// Every worker of this node, and no other node.
+    pub fn wake_local(&self) {
+        for waker in self.wake.outbox.iter().chain(self.wake.others.iter()) {
             waker.notify_one();
         }
     }
 }
+
+/// Set on a response whose write only added outbox messages, so only their readers are woken.
+#[derive(Clone, Copy, Debug)]
+pub struct OutboxOnly;

@@ -137,6 +137,7 @@ struct Dialect {
     json_texts: fn(u8) -> String,
     json_rows: fn(u8) -> String,
     epoch_seconds: fn(&str) -> String,
+    json_time: fn(&str) -> String,
 }
 
 fn quoted(arg: &str) -> String {
@@ -161,6 +162,7 @@ fn value(arg: &str, d: &Dialect) -> Option<String> {
         "json_texts" => (d.json_texts)(number(inner)),
         "json_rows" => (d.json_rows)(number(inner)),
         "epoch_seconds" => (d.epoch_seconds)(&quoted(inner)),
+        "json_time" => (d.json_time)(&quoted(inner)),
         // The notification filter's WHERE: empty is one valid rendering.
         "w.sql" => String::new(),
         "query.offset" => "0".to_owned(),
@@ -219,6 +221,7 @@ const SQLITE: Dialect = {
         json_texts: d::json_texts,
         json_rows: d::json_rows,
         epoch_seconds: d::epoch_seconds,
+        json_time: d::json_time,
     }
 };
 
@@ -232,6 +235,7 @@ const POSTGRES: Dialect = {
         json_texts: d::json_texts,
         json_rows: d::json_rows,
         epoch_seconds: d::epoch_seconds,
+        json_time: d::json_time,
     }
 };
 

@@ -148,6 +148,12 @@ pub trait DeliveryStore: Send + Sync {
         since: Timestamp,
         at: Timestamp,
     ) -> StoreResult<u64>;
+    /// Since when the longest-waiting due delivery of an enabled webhook has been due (in
+    /// flight or not); `None` when none is. Cheap: one index probe per webhook.
+    async fn oldest_due(&self) -> StoreResult<Option<Timestamp>>;
+    /// What waits to be sent at `now`: outbox messages not fanned out yet, and due deliveries of
+    /// enabled webhooks. Counts every row: for `/metrics`, not for every request.
+    async fn backlog(&self, now: Timestamp) -> StoreResult<Backlog>;
     /// Forgets attempts logged before `before`; returns how many.
     async fn purge_attempts(&self, before: Timestamp) -> StoreResult<u64>;
     /// Attempts since `since` in buckets of `bucket_s` seconds: `(bucket start as Unix seconds,
@@ -157,6 +163,17 @@ pub trait DeliveryStore: Send + Sync {
         since: Timestamp,
         bucket_s: i64,
     ) -> StoreResult<Vec<(i64, u64, u64)>>;
+}
+
+/// What waits to be sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Outbox messages not fanned out yet.
+    pub messages: u64,
+    /// Due deliveries of enabled webhooks (waiting or in flight).
+    pub deliveries: u64,
+    /// Since when the longest-waiting of those deliveries has been due.
+    pub oldest_due: Option<Timestamp>,
 }
 
 /// An enabled webhook as a fan-out sees it.

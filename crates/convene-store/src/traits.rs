@@ -232,6 +232,18 @@ pub trait Admin: Send + Sync {
     /// Writes every stored secret that the current key does not seal (plain rows from before
     /// sealing, rows sealed under a previous key) sealed by it; returns how many.
     async fn reseal_secrets(&self) -> StoreResult<u64>;
+    /// Tells the other nodes that work was queued (`from` names this node). Nothing where one
+    /// node is all there is (SQLite).
+    async fn nudge(&self, from: &str) -> StoreResult<()>;
+    /// Starts hearing the nudges of every node; `None` where there are none to hear (SQLite).
+    async fn nudges(&self) -> StoreResult<Option<Box<dyn Nudges>>>;
+}
+
+/// Nudges as they arrive, on a connection of their own (PostgreSQL's `LISTEN`).
+#[async_trait]
+pub trait Nudges: Send {
+    /// The next nudge: the name of the node that sent it.
+    async fn next(&mut self) -> StoreResult<String>;
 }
 
 /// Everything the server needs from a database; each backend declares it has it all.

@@ -4,10 +4,10 @@
 use super::{parse_time, require_admin};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody};
-use crate::state::AppState;
-use axum::Json;
+use crate::state::{AppState, OutboxOnly};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use convene_core::webhook::{SIGNAL_LABEL_MAX as MAX_ID, is_event_type_name, is_signal_label};
 use convene_core::{FieldErrors, Timestamp};
 use convene_store::Signal;
@@ -108,19 +108,24 @@ impl SignalBody {
 
 /// Accept a signal from another platform; it is delivered to the webhooks of its type.
 #[utoipa::path(post, path = "/signals", tag = "signals", request_body = SignalBody,
-    responses((status = 202, body = Accepted), (status = 403), (status = 422)))]
+    responses((status = 202, body = Accepted), (status = 403), (status = 422),
+        (status = 503, description = "deliveries are further behind than `delivery.max_backlog_age_s` (`backlog_full`, with `Retry-After`), or the database is unavailable")))]
 async fn ingest(
     State(state): State<AppState>,
     Caller(caller): Caller,
     JsonBody(body): JsonBody<SignalBody>,
-) -> ApiResult<(StatusCode, Json<Accepted>)> {
+) -> ApiResult<(StatusCode, Extension<OutboxOnly>, Json<Accepted>)> {
     require_admin(&caller)?;
     let signal = body.parse(state.clock.now())?;
     let id = signal.id.clone();
-    if !state.store.ingest_signal(signal).await? {
+    if state.intake.ingest(vec![signal]).await? == [false] {
         tracing::debug!(id, "signal already accepted; nothing to do");
     }
-    Ok((StatusCode::ACCEPTED, Json(Accepted { id })))
+    Ok((
+        StatusCode::ACCEPTED,
+        Extension(OutboxOnly),
+        Json(Accepted { id }),
+    ))
 }
 
 /// The most signals one batch may carry.
@@ -167,13 +172,15 @@ fn refusal(id: Option<String>, errors: FieldErrors) -> BatchResult {
 /// Accept up to 500 signals at once: the valid ones in one transaction, each idempotent by its
 /// id; the answer says per item what became of it.
 #[utoipa::path(post, path = "/signals/batch", tag = "signals", request_body = SignalBatch,
-    responses((status = 200, body = BatchResults), (status = 403), (status = 413), (status = 422)))]
+    responses((status = 200, body = BatchResults), (status = 403), (status = 413), (status = 422),
+        (status = 503, description = "deliveries are further behind than `delivery.max_backlog_age_s` (`backlog_full`, with `Retry-After`), or the database is unavailable")))]
 async fn ingest_batch(
     State(state): State<AppState>,
     Caller(caller): Caller,
     JsonBody(body): JsonBody<SignalBatch>,
-) -> ApiResult<Json<BatchResults>> {
+) -> ApiResult<(Extension<OutboxOnly>, Json<BatchResults>)> {
     require_admin(&caller)?;
+    state.intake.admit()?;
     let items = match body.signals {
         Some(items) if (1..=MAX_BATCH).contains(&items.len()) => items,
         _ => {
@@ -204,9 +211,9 @@ async fn ingest_batch(
         }
     }
     if !accepted.is_empty() {
-        state.store.ingest_signals(&accepted).await?;
+        state.intake.ingest(accepted).await?;
     }
-    Ok(Json(BatchResults { results }))
+    Ok((Extension(OutboxOnly), Json(BatchResults { results })))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

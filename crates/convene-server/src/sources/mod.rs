@@ -63,6 +63,8 @@ async fn receive(
         .source_by_token(&token_sha256(&token))
         .await?
         .ok_or(ApiError::NotFound)?;
+    // A sender told to come back later keeps its message; nothing is logged for it.
+    state.intake.admit()?;
     let now = state.clock.now();
     let secret = match &source.secret_sealed {
         Some(sealed) => {
@@ -105,7 +107,7 @@ async fn receive(
                     "inbound signal already accepted; logged only"
                 );
             }
-            state.wake_workers();
+            state.wake_outbox();
             Ok((StatusCode::ACCEPTED, Json(json!({"id": signal.id}))).into_response())
         }
         Err(refused) => {

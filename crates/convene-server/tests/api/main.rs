@@ -2,6 +2,7 @@
 //! `CONVENE_TEST_POSTGRES_URL` is set. One binary, so the suite links once.
 
 mod admin_ui;
+mod backlog;
 mod conferencing;
 mod conventions;
 mod crm;

@@ -16,6 +16,12 @@ pub fn time_of(t: DbTime) -> Timestamp {
     t
 }
 
+/// A time travelling in a JSON row as Unix microseconds, as a time column takes it (integer
+/// arithmetic, so no microsecond is lost to a float).
+pub fn json_time(expr: &str) -> String {
+    format!("(timestamptz 'epoch' + ({expr})::bigint * interval '1 microsecond')")
+}
+
 /// `column` is one of the texts bound at `$n` (bound with [`text_list`]).
 pub fn in_list(column: &str, n: u8) -> String {
     format!("{column} = ANY(${n})")
@@ -64,6 +70,30 @@ pub fn epoch_seconds(column: &str) -> String {
 
 /// None: `pg_dump` copies a live PostgreSQL database consistently, and `pg_restore` reads it.
 pub const BACKUP_INTO: Option<&str> = None;
+
+/// The channel nodes nudge each other on when work was queued.
+const NUDGES: &str = "convene_work";
+
+/// A nudge to every listening node, outside any transaction.
+pub const NUDGE: Option<&str> = Some("SELECT pg_notify('convene_work', $1)");
+
+/// Listens on a connection of its own for other nodes' nudges.
+pub async fn nudges(
+    pool: &sqlx::PgPool,
+) -> convene_store::StoreResult<Option<Box<dyn convene_store::Nudges>>> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(NUDGES).await?;
+    Ok(Some(Box::new(Listening(listener))))
+}
+
+struct Listening(sqlx::postgres::PgListener);
+
+#[async_trait::async_trait]
+impl convene_store::Nudges for Listening {
+    async fn next(&mut self) -> convene_store::StoreResult<String> {
+        Ok(self.0.recv().await?.payload().to_owned())
+    }
+}
 
 /// This backend's name, as `/readyz` and the metrics say it.
 pub const NAME: &str = "postgres";

@@ -36,6 +36,17 @@ impl Admin for Backend {
         Ok(true)
     }
 
+    async fn nudge(&self, from: &str) -> StoreResult<()> {
+        if let Some(sql) = dialect::NUDGE {
+            sqlx::query(sql).bind(from).execute(self.reads()).await?;
+        }
+        Ok(())
+    }
+
+    async fn nudges(&self) -> StoreResult<Option<Box<dyn convene_store::Nudges>>> {
+        dialect::nudges(self.reads()).await
+    }
+
     fn backend(&self) -> &'static str {
         dialect::NAME
     }

@@ -1,4 +1,6 @@
-use super::dialect::{Conn, DbTime, db_time, epoch_seconds, in_list, text_list, time_of};
+use super::dialect::{
+    Conn, DbTime, db_time, epoch_seconds, in_list, json_rows, json_time, text_list, time_of,
+};
 use super::lanes::{Change, Lane, distinct, settle};
 use super::webhooks::{WEBHOOK_COLUMNS, WebhookRow};
 use super::{Backend, emit_all};
@@ -11,8 +13,8 @@ use convene_core::webhook_scope::WebhookScope;
 use convene_core::{DeliveryId, Timestamp, UserId, WebhookId};
 use convene_store::cause::traceparent;
 use convene_store::{
-    AttemptRecord, Claim, ClaimRequest, DeliveryStore, Route, ScopeFacts, Signal, StoreError,
-    StoreResult, events_about, failure_streaks, fan_out,
+    AttemptRecord, Backlog, Claim, ClaimRequest, DeliveryStore, Route, ScopeFacts, Signal,
+    StoreError, StoreResult, events_about, failure_streaks, fan_out,
 };
 use serde_json::Value;
 use sqlx::types::Json;
@@ -102,6 +104,9 @@ pub(crate) async fn claims_of(
     rows: Vec<DeliveryRow>,
     token: String,
 ) -> StoreResult<Vec<Claim>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut claimed = deliveries(rows)?;
     claimed.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
     let ids: Vec<String> = claimed.iter().map(|d| d.webhook_id.to_string()).collect();
@@ -223,41 +228,51 @@ pub(crate) async fn record_health(
     kept: &[&(&Claim, &AttemptRecord)],
 ) -> StoreResult<()> {
     let mut events = Vec::new();
-    for (webhook, streak) in failure_streaks(kept.iter().copied()) {
-        let of_hook = || {
-            kept.iter()
-                .filter(move |(c, _)| c.webhook.id.as_str() == webhook)
-        };
-        let Some((claim, _)) = of_hook().next() else {
+    let streaks = failure_streaks(kept.iter().copied());
+    let hook_of = |webhook: &str| {
+        kept.iter()
+            .map(|(c, _)| &c.webhook)
+            .find(|h| h.id.as_str() == webhook)
+    };
+    // A success ends a stored streak: every such endpoint in one statement.
+    let succeeded: Vec<&str> = streaks
+        .iter()
+        .filter(|(_, streak)| matches!(streak, None | Some((_, true))))
+        .map(|(webhook, _)| *webhook)
+        .collect();
+    if !succeeded.is_empty() {
+        let sql = format!(
+            "UPDATE webhooks SET failing_since = NULL
+             WHERE {} AND failing_since IS NOT NULL RETURNING id",
+            in_list("id", 1)
+        );
+        let recovered: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(text_list(&succeeded))
+            .fetch_all(&mut *tx)
+            .await?;
+        for hook in recovered.iter().filter_map(|(id,)| hook_of(id)) {
+            tracing::info!(webhook = %hook.id, "webhook endpoint recovered");
+            events.push(OutboundEvent::endpoint_health(
+                EventType::EndpointRecovered,
+                &hook.id,
+                &hook.url,
+                None,
+            ));
+        }
+    }
+    for (webhook, streak) in streaks {
+        let (Some((since, _)), Some(hook)) = (streak, hook_of(webhook)) else {
             continue;
         };
-        let hook = &claim.webhook;
-        if matches!(streak, None | Some((_, true))) {
-            let sql = "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL";
-            if sqlx::query(sql)
-                .bind(webhook)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1
-            {
-                tracing::info!(webhook, "webhook endpoint recovered");
-                events.push(OutboundEvent::endpoint_health(
-                    EventType::EndpointRecovered,
-                    &hook.id,
-                    &hook.url,
-                    None,
-                ));
-            }
-        }
-        let Some((since, _)) = streak else { continue };
         let sql = "UPDATE webhooks SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL";
         let started = sqlx::query(sql)
             .binds((webhook, db_time(since)))
             .execute(&mut *tx)
             .await?;
         if started.rows_affected() == 1 {
-            let first = of_hook().find(|(_, r)| r.attempt.attempted_at == since);
+            let first = kept
+                .iter()
+                .find(|(c, r)| c.webhook.id.as_str() == webhook && r.attempt.attempted_at == since);
             let error = first.and_then(|(_, r)| failure(r));
             tracing::warn!(webhook, error, "webhook endpoint failing");
             events.push(OutboundEvent::endpoint_health(
@@ -304,13 +319,36 @@ impl DeliveryStore for Backend {
     }
 
     async fn ingest_signals(&self, signals: &[Signal]) -> StoreResult<Vec<bool>> {
-        let mut tx = self.writes().begin().await?;
-        let mut fresh = Vec::with_capacity(signals.len());
-        for s in signals {
-            fresh.push(signal_in(&mut tx, s).await?);
-        }
-        tx.commit().await?;
-        Ok(fresh)
+        // One statement for the batch: the rows travel as one JSON array.
+        let rows: Vec<Value> = signals
+            .iter()
+            .map(|s| {
+                serde_json::json!([
+                    s.id,
+                    s.event_type,
+                    s.data,
+                    convene_core::clock::micros(s.occurred_at),
+                    s.source,
+                    s.subject
+                ])
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO outbox (id, event_type, data, occurred_at, source, traceparent, subject)
+             SELECT value ->> 0, value ->> 1, value -> 2, {}, value ->> 4, $2, value ->> 5
+             FROM {} WHERE true ORDER BY key
+             ON CONFLICT (id) DO NOTHING RETURNING id",
+            json_time("value ->> 3"),
+            json_rows(1)
+        );
+        let taken: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .binds((Json(&rows), traceparent()))
+            .fetch_all(self.writes())
+            .await?;
+        // New once: a repeat inside the batch finds its id already taken by the first.
+        let mut fresh: std::collections::HashSet<String> =
+            taken.into_iter().map(|(id,)| id).collect();
+        Ok(signals.iter().map(|s| fresh.remove(&s.id)).collect())
     }
 
     async fn dispatch(&self, limit: u32, at: Timestamp) -> StoreResult<u32> {
@@ -451,6 +489,36 @@ impl DeliveryStore for Backend {
             .execute(self.writes())
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn oldest_due(&self) -> StoreResult<Option<Timestamp>> {
+        // Per webhook, the smallest due time is the first entry of its index range.
+        let (oldest,): (Option<DbTime>,) = sqlx::query_as(
+            "SELECT min((SELECT min(next_attempt_at) FROM deliveries
+                          WHERE webhook_id = webhooks.id AND status = 'pending'))
+             FROM webhooks WHERE enabled = true",
+        )
+        .fetch_one(self.reads())
+        .await?;
+        Ok(oldest.map(time_of))
+    }
+
+    async fn backlog(&self, now: Timestamp) -> StoreResult<Backlog> {
+        let (messages, deliveries): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM outbox WHERE dispatched_at IS NULL),
+                    (SELECT count(*) FROM deliveries JOIN webhooks ON webhooks.id = webhook_id
+                      WHERE webhooks.enabled = true AND status = 'pending'
+                        AND next_attempt_at <= $1)",
+        )
+        .bind(db_time(now))
+        .fetch_one(self.reads())
+        .await?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(Backlog {
+            messages: count(messages),
+            deliveries: count(deliveries),
+            oldest_due: self.oldest_due().await?.filter(|t| *t <= now),
+        })
     }
 
     async fn attempt_stats(

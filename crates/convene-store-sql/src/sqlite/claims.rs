@@ -91,40 +91,31 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
 pub(super) async fn claim(store: &SqliteStore, request: &ClaimRequest) -> StoreResult<Vec<Claim>> {
     let token = uuid::Uuid::now_v7().to_string();
     let now = micros(request.now);
-    // Endpoint by endpoint on the (webhook, due time) index: SQLite has no LATERAL, and a
-    // window over every due row would read a whole backlog each round.
-    let mut tx = store.writer.begin().await?;
+    // Endpoint by endpoint on the (webhook, due time) index, in one statement: SQLite has no
+    // LATERAL, so a correlated list per webhook (CROSS JOIN keeps webhooks the outer loop)
+    // stands in for it; a window over every due row would read a whole backlog each round.
     let skip: Vec<&str> = request.skip.iter().map(WebhookId::as_str).collect();
-    let hooks: Vec<(String,)> = sqlx::query_as(
-        "SELECT id FROM webhooks WHERE enabled = 1 AND id NOT IN (SELECT value FROM json_each($1))",
-    )
-    .bind(Json(&skip))
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut due: Vec<(i64, String)> = Vec::new();
-    for (hook,) in hooks {
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT next_attempt_at, id FROM deliveries
-                 WHERE webhook_id = $1 AND status = 'pending' AND next_attempt_at <= $2
-                   AND (lease_until IS NULL OR lease_until <= $2)
-                 ORDER BY next_attempt_at, id LIMIT $3",
-        )
-        .binds((&hook, now, i64::from(request.per_endpoint)))
-        .fetch_all(&mut *tx)
-        .await?;
-        due.extend(rows);
-    }
-    due.sort();
-    due.truncate(request.limit as usize);
-    let ids: Vec<&str> = due.iter().map(|(_, id)| id.as_str()).collect();
     let rows: Vec<DeliveryRow> = sqlx::query_as(
         "UPDATE deliveries SET lease_token = $1, lease_until = $2
-             WHERE id IN (SELECT value FROM json_each($3)) RETURNING *",
+         WHERE id IN (
+             SELECT d.id FROM webhooks w CROSS JOIN deliveries d
+             WHERE w.enabled = 1 AND w.id NOT IN (SELECT value FROM json_each($3))
+               AND d.rowid IN (
+                   SELECT rowid FROM deliveries
+                   WHERE webhook_id = w.id AND status = 'pending' AND next_attempt_at <= $4
+                     AND (lease_until IS NULL OR lease_until <= $4)
+                   ORDER BY next_attempt_at, id LIMIT $5)
+             ORDER BY d.next_attempt_at, d.id LIMIT $6)
+         RETURNING *",
     )
-    .binds((&token, micros(request.now + request.lease), Json(&ids)))
-    .fetch_all(&mut *tx)
+    .binds((&token, micros(request.now + request.lease), Json(&skip)))
+    .binds((
+        now,
+        i64::from(request.per_endpoint),
+        i64::from(request.limit),
+    ))
+    .fetch_all(&store.writer)
     .await?;
-    tx.commit().await?;
     claims_of(store, rows, token).await
 }
 
@@ -132,35 +123,64 @@ pub(super) async fn finish_attempts(
     store: &SqliteStore,
     done: &[(&Claim, &AttemptRecord)],
 ) -> StoreResult<Vec<bool>> {
+    // Two statements for the wave, whatever its size: the rows travel as JSON arrays.
+    let moves: Vec<Value> = done
+        .iter()
+        .map(|(claim, record)| {
+            serde_json::json!([
+                claim.delivery.id.as_str(),
+                claim.lease_token,
+                record.status.as_str(),
+                opt_micros(record.next_attempt_at),
+                micros(record.attempt.attempted_at)
+            ])
+        })
+        .collect();
     let mut tx = store.writer.begin().await?;
-    let mut recorded = Vec::with_capacity(done.len());
-    for (claim, record) in done {
-        let at = micros(record.attempt.attempted_at);
-        let moved = sqlx::query(
-            "UPDATE deliveries SET status = $3, attempts = attempts + 1, next_attempt_at = $4,
-             lease_token = NULL, lease_until = NULL, updated_at = $5
-             WHERE id = $1 AND lease_token = $2",
+    let moved: Vec<(String,)> = sqlx::query_as(
+        "UPDATE deliveries SET status = r.value ->> 2, attempts = attempts + 1,
+             next_attempt_at = r.value ->> 3, lease_token = NULL, lease_until = NULL,
+             updated_at = r.value ->> 4
+         FROM json_each($1) AS r
+         WHERE deliveries.id = r.value ->> 0 AND deliveries.lease_token = r.value ->> 1
+         RETURNING deliveries.id",
+    )
+    .bind(Json(&moves))
+    .fetch_all(&mut *tx)
+    .await?;
+    let moved: std::collections::HashSet<String> = moved.into_iter().map(|(id,)| id).collect();
+    let recorded: Vec<bool> = done
+        .iter()
+        .map(|(claim, _)| moved.contains(claim.delivery.id.as_str()))
+        .collect();
+    let attempts: Vec<Value> = done
+        .iter()
+        .zip(&recorded)
+        .filter(|(_, kept)| **kept)
+        .map(|((claim, record), _)| {
+            let a = &record.attempt;
+            serde_json::json!([
+                claim.delivery.id.as_str(),
+                micros(a.attempted_at),
+                a.duration_ms,
+                a.status_code,
+                a.error_class,
+                a.error,
+                a.response_body
+            ])
+        })
+        .collect();
+    if !attempts.is_empty() {
+        sqlx::query(
+            "INSERT INTO attempts (delivery_id, attempted_at, duration_ms, status_code, error_class,
+                 error, response_body)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+                 value ->> 6
+             FROM json_each($1) ORDER BY key",
         )
-        .binds((claim.delivery.id.as_str(), &claim.lease_token))
-        .binds((record.status.as_str(), opt_micros(record.next_attempt_at)))
-        .bind(at)
+        .bind(Json(&attempts))
         .execute(&mut *tx)
         .await?;
-        if moved.rows_affected() == 0 {
-            recorded.push(false);
-            continue;
-        }
-        let a = &record.attempt;
-        sqlx::query(
-                "INSERT INTO attempts (delivery_id, attempted_at, duration_ms, status_code, error_class,
-                 error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .binds((claim.delivery.id.as_str(), at, i64::from(a.duration_ms)))
-            .binds((a.status_code.map(i64::from), &a.error_class, &a.error))
-            .bind(&a.response_body)
-            .execute(&mut *tx)
-            .await?;
-        recorded.push(true);
     }
     let kept = done
         .iter()

@@ -20,6 +20,11 @@ pub fn time_of(t: DbTime) -> Timestamp {
     from_micros(t)
 }
 
+/// A time travelling in a JSON row as Unix microseconds, as a time column takes it.
+pub fn json_time(expr: &str) -> String {
+    format!("CAST({expr} AS INTEGER)")
+}
+
 /// `column` is one of the texts bound at `$n` (bound with [`text_list`]).
 pub fn in_list(column: &str, n: u8) -> String {
     format!("{column} IN (SELECT value FROM json_each(${n}))")
@@ -105,6 +110,16 @@ pub fn epoch_seconds(column: &str) -> String {
 /// A consistent copy of the database into a new file (bound at `$1`), taken in one read
 /// transaction while the server goes on writing.
 pub const BACKUP_INTO: Option<&str> = Some("VACUUM INTO $1");
+
+/// One node: nobody to nudge.
+pub const NUDGE: Option<&str> = None;
+
+/// One node: no nudges to hear.
+pub async fn nudges(
+    _pool: &sqlx::SqlitePool,
+) -> convene_store::StoreResult<Option<Box<dyn convene_store::Nudges>>> {
+    Ok(None)
+}
 
 /// This backend's name, as `/readyz` and the metrics say it.
 pub const NAME: &str = "sqlite";

@@ -2,7 +2,9 @@
 
 use super::{TestStore, now, outbox_types, user};
 use crate::cause::caused_by;
-use crate::{AttemptRecord, Claim, ClaimRequest, DeliveryStore, NewWebhook, Signal, StoreResult};
+use crate::{
+    AttemptRecord, Backlog, Claim, ClaimRequest, DeliveryStore, NewWebhook, Signal, StoreResult,
+};
 use async_trait::async_trait;
 use convene_core::page::PageRequest;
 use convene_core::text::Channel;
@@ -611,4 +613,58 @@ pub async fn disabled_webhooks_are_not_claimed_and_deletes_cascade(store: TestSt
     );
     store.delete_webhook(&hook.id).await.unwrap();
     assert!(store.delivery(&direct.id).await.unwrap().is_none());
+}
+
+pub async fn backlog_counts_what_waits_for_enabled_webhooks(store: TestStore) {
+    let t0 = now();
+    let quiet = store.backlog(t0).await.unwrap();
+    assert_eq!(
+        (quiet.messages, quiet.deliveries, quiet.oldest_due),
+        (0, 0, None)
+    );
+    let on = webhook(&store, &["*"]).await;
+    let off = webhook(&store, &["*"]).await;
+    for id in ["b-1", "b-2"] {
+        store.ingest_signal(signal(id, "custom.a")).await.unwrap();
+    }
+    let undispatched = store.backlog(t0).await.unwrap();
+    assert_eq!((undispatched.messages, undispatched.deliveries), (2, 0));
+    assert_eq!(store.oldest_due().await.unwrap(), None);
+    store.dispatch(10, t0).await.unwrap();
+    let due = store.backlog(t0 + Duration::seconds(3)).await.unwrap();
+    assert_eq!((due.messages, due.deliveries), (0, 4));
+    assert_eq!(due.oldest_due, Some(t0), "due since the fan-out");
+    assert_eq!(
+        store.backlog(t0 - Duration::seconds(1)).await.unwrap(),
+        Backlog::default(),
+        "nothing is due before its time"
+    );
+    store.disable_webhook(&off.id, "off", t0).await.unwrap();
+    assert_eq!(
+        store.backlog(t0).await.unwrap().deliveries,
+        2,
+        "a disabled endpoint's wait is not backlog"
+    );
+    // In flight is still waiting; recorded for a later retry is not due now.
+    let claims = store
+        .claim_due(t0, Duration::seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 2);
+    assert_eq!(store.backlog(t0).await.unwrap().deliveries, 2);
+    let later = t0 + Duration::seconds(60);
+    for claim in &claims {
+        let record = AttemptRecord {
+            attempt: attempt(t0, Some(500), Some("http_status")),
+            status: DeliveryStatus::Pending,
+            next_attempt_at: Some(later),
+        };
+        assert!(store.finish_attempt(claim, &record).await.unwrap());
+    }
+    let retrying = store.backlog(t0).await.unwrap();
+    assert_eq!((retrying.deliveries, retrying.oldest_due), (0, None));
+    assert_eq!(retrying.messages, 1, "the endpoint.failing it caused");
+    assert_eq!(store.oldest_due().await.unwrap(), Some(later));
+    assert_eq!(store.backlog(later).await.unwrap().oldest_due, Some(later));
+    assert_eq!(on.id, claims[0].webhook.id);
 }

@@ -646,6 +646,7 @@ macro_rules! conformance_suite {
             retries_recovery_and_turning_order_off_keep_lanes_whole,
             own_messages_carry_their_subject_into_ordered_lanes,
             disabled_webhooks_are_not_claimed_and_deletes_cascade,
+            backlog_counts_what_waits_for_enabled_webhooks,
             webfilters_are_called_in_creation_order_and_log_calls,
             sync_links_enable_once_and_disable_only_with_their_id,
             rosters_are_replaced_exactly_and_only_while_linked,
