@@ -65,6 +65,18 @@ impl std::ops::DerefMut for Server {
     }
 }
 
+impl Server {
+    /// Runs `cmd` (its output dropped) until the value is dropped.
+    pub fn spawned(mut cmd: Command) -> Self {
+        Self(
+            cmd.stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         if self.0.try_wait().ok().flatten().is_none() {
@@ -92,7 +104,16 @@ pub fn serve_recording(
     dir: &Path,
     envs: &[(&str, &str)],
 ) -> (Server, String, Arc<Mutex<Vec<String>>>) {
-    let mut cmd = convene(dir, &["serve"]);
+    serve_as(dir, &["serve"], envs)
+}
+
+/// As [`serve_recording`], with the command line `args` (`serve --role api`, say).
+pub fn serve_as(
+    dir: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (Server, String, Arc<Mutex<Vec<String>>>) {
+    let mut cmd = convene(dir, args);
     cmd.env("CONVENE_LISTEN", "127.0.0.1:0");
     for (k, v) in envs {
         cmd.env(k, v);
