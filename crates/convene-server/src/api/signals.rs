@@ -88,6 +88,9 @@ impl SignalBody {
                 "source",
                 format!("must be 1-{MAX_ID} visible ASCII characters"),
             );
+        } else if source == convene_store::CONVENE_SOURCE {
+            // Convene's own messages are told to people; a signal may not pass for one.
+            errors.add("source", "is reserved for Convene's own events");
         }
         if self.subject.as_deref().is_some_and(|s| !is_signal_label(s)) {
             errors.add(

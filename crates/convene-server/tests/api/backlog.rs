@@ -76,3 +76,13 @@ app_tests! {
         assert_eq!(gauge(&metrics, "convene_delivery_backlog_age_seconds"), 0.0);
     }
 }
+
+app_tests! {
+    async fn a_signal_may_not_pass_for_convenes_own(app: TestApp) {
+        let r = app.admin(Method::POST, "/api/v1/signals")
+            .json(&json!({"type": "participant.registered", "source": "convene", "data": {}}))
+            .send().await;
+        assert_eq!(r.status, 422, "{}", r.text);
+        assert_eq!(r.fields(), ["source"]);
+    }
+}

@@ -43,8 +43,11 @@ impl PgStore {
     }
 
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        // No ping before each use (a round trip per acquire): a connection the server dropped
+        // fails its statement as unavailable (503, Retry-After) and is not reused.
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;

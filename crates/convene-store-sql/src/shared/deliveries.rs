@@ -11,6 +11,7 @@ use convene_core::page::{Page, PageRequest};
 use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, EventTypes, SubjectOrder, Webhook};
 use convene_core::webhook_scope::WebhookScope;
 use convene_core::{DeliveryId, Timestamp, UserId, WebhookId};
+use convene_store::CONVENE_SOURCE;
 use convene_store::cause::traceparent;
 use convene_store::{
     AttemptRecord, Backlog, Claim, ClaimRequest, DeliveryStore, Route, ScopeFacts, Signal,
@@ -334,15 +335,18 @@ impl DeliveryStore for Backend {
             })
             .collect();
         let sql = format!(
-            "INSERT INTO outbox (id, event_type, data, occurred_at, source, traceparent, subject)
-             SELECT value ->> 0, value ->> 1, value -> 2, {}, value ->> 4, $2, value ->> 5
+            "INSERT INTO outbox (id, event_type, data, occurred_at, source, traceparent, subject,
+                 notified_at)
+             SELECT value ->> 0, value ->> 1, value -> 2, {}, value ->> 4, $2, value ->> 5,
+                 CASE WHEN value ->> 4 = $3 THEN NULL ELSE {} END
              FROM {} WHERE true ORDER BY key
              ON CONFLICT (id) DO NOTHING RETURNING id",
             json_time("value ->> 3"),
-            json_rows(1)
+            json_time("value ->> 3"),
+            json_rows(1),
         );
         let taken: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .binds((Json(&rows), traceparent()))
+            .binds((Json(&rows), traceparent(), CONVENE_SOURCE))
             .fetch_all(self.writes())
             .await?;
         // New once: a repeat inside the batch finds its id already taken by the first.
@@ -546,13 +550,18 @@ impl DeliveryStore for Backend {
 }
 
 /// Writes a signal to the outbox on the caller's connection; `false` when its id was taken.
+/// Another platform's signal is told to nobody, so it is written with the notifier done
+/// (`notified_at`, its own time): the notifier never reads it.
 pub(super) async fn signal_in(conn: &mut super::dialect::Conn, s: &Signal) -> StoreResult<bool> {
     let done = sqlx::query(
-        "INSERT INTO outbox (id, event_type, data, occurred_at, source, traceparent, subject)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO outbox (id, event_type, data, occurred_at, source, traceparent, subject,
+             notified_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $5 = $8 THEN NULL ELSE $4 END)
+         ON CONFLICT (id) DO NOTHING",
     )
     .binds((&s.id, &s.event_type, Json(&s.data)))
     .binds((db_time(s.occurred_at), &s.source, traceparent(), &s.subject))
+    .bind(CONVENE_SOURCE)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -668,3 +668,30 @@ pub async fn backlog_counts_what_waits_for_enabled_webhooks(store: TestStore) {
     assert_eq!(store.backlog(later).await.unwrap().oldest_due, Some(later));
     assert_eq!(on.id, claims[0].webhook.id);
 }
+
+pub async fn only_convenes_own_signals_reach_the_notifier(store: TestStore) {
+    let own = Signal {
+        source: crate::CONVENE_SOURCE.into(),
+        ..signal("own-1", "endpoint.disabled")
+    };
+    store
+        .ingest_signal(signal("ext-1", "custom.a"))
+        .await
+        .unwrap();
+    store
+        .ingest_signals(&[signal("ext-2", "custom.b"), own.clone()])
+        .await
+        .unwrap();
+    let ids: Vec<String> = store
+        .unnotified(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(
+        ids,
+        ["own-1"],
+        "another platform's signal is told to nobody"
+    );
+}

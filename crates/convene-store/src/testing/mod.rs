@@ -647,6 +647,7 @@ macro_rules! conformance_suite {
             own_messages_carry_their_subject_into_ordered_lanes,
             disabled_webhooks_are_not_claimed_and_deletes_cascade,
             backlog_counts_what_waits_for_enabled_webhooks,
+            only_convenes_own_signals_reach_the_notifier,
             webfilters_are_called_in_creation_order_and_log_calls,
             sync_links_enable_once_and_disable_only_with_their_id,
             rosters_are_replaced_exactly_and_only_while_linked,
