@@ -28,7 +28,7 @@ pub async fn tell(state: AppState, node: String, shutdown: CancellationToken) {
 /// Wakes this node's workers when another node nudges, until `shutdown`.
 pub async fn hear(state: AppState, node: String, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
-        match state.store.nudges().await {
+        let lost = match state.store.nudges().await {
             Ok(Some(mut nudges)) => loop {
                 let next = tokio::select! {
                     next = nudges.next() => next,
@@ -37,17 +37,13 @@ pub async fn hear(state: AppState, node: String, shutdown: CancellationToken) {
                 match next {
                     Ok(from) if from != node => state.wake_local(),
                     Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "listening for other nodes failed; polling until it is back");
-                        break;
-                    }
+                    Err(e) => break e,
                 }
             },
             Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "listening for other nodes failed; polling until it is back")
-            }
-        }
+            Err(e) => e,
+        };
+        tracing::warn!(error = %lost, "listening for other nodes failed; polling until it is back");
         tokio::select! {
             () = tokio::time::sleep(RELISTEN_AFTER) => {}
             () = shutdown.cancelled() => return,

@@ -316,43 +316,12 @@ fn failure(record: &AttemptRecord) -> Option<&str> {
 impl DeliveryStore for Backend {
     async fn ingest_signal(&self, s: Signal) -> StoreResult<bool> {
         let mut conn = self.writes().acquire().await?;
-        signal_in(&mut conn, &s).await
+        Ok(signals_in(&mut conn, std::slice::from_ref(&s)).await?[0])
     }
 
     async fn ingest_signals(&self, signals: &[Signal]) -> StoreResult<Vec<bool>> {
-        // One statement for the batch: the rows travel as one JSON array.
-        let rows: Vec<Value> = signals
-            .iter()
-            .map(|s| {
-                serde_json::json!([
-                    s.id,
-                    s.event_type,
-                    s.data,
-                    convene_core::clock::micros(s.occurred_at),
-                    s.source,
-                    s.subject
-                ])
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO outbox (id, event_type, data, occurred_at, source, traceparent, subject,
-                 notified_at)
-             SELECT value ->> 0, value ->> 1, value -> 2, {}, value ->> 4, $2, value ->> 5,
-                 CASE WHEN value ->> 4 = $3 THEN NULL ELSE {} END
-             FROM {} WHERE true ORDER BY key
-             ON CONFLICT (id) DO NOTHING RETURNING id",
-            json_time("value ->> 3"),
-            json_time("value ->> 3"),
-            json_rows(1),
-        );
-        let taken: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .binds((Json(&rows), traceparent(), CONVENE_SOURCE))
-            .fetch_all(self.writes())
-            .await?;
-        // New once: a repeat inside the batch finds its id already taken by the first.
-        let mut fresh: std::collections::HashSet<String> =
-            taken.into_iter().map(|(id,)| id).collect();
-        Ok(signals.iter().map(|s| fresh.remove(&s.id)).collect())
+        let mut conn = self.writes().acquire().await?;
+        signals_in(&mut conn, signals).await
     }
 
     async fn dispatch(&self, limit: u32, at: Timestamp) -> StoreResult<u32> {
@@ -549,20 +518,39 @@ impl DeliveryStore for Backend {
     }
 }
 
-/// Writes a signal to the outbox on the caller's connection; `false` when its id was taken.
-/// Another platform's signal is told to nobody, so it is written with the notifier done
-/// (`notified_at`, its own time): the notifier never reads it.
-pub(super) async fn signal_in(conn: &mut super::dialect::Conn, s: &Signal) -> StoreResult<bool> {
-    let done = sqlx::query(
+/// Writes signals to the outbox on the caller's connection, in one statement (the rows travel
+/// as one JSON array); per signal, whether it was new (a repeat inside the batch finds its id
+/// taken by the first). Another platform's signal is told to nobody, so it is written with the
+/// notifier done (`notified_at`, its own time): the notifier never reads it.
+pub(super) async fn signals_in(conn: &mut Conn, signals: &[Signal]) -> StoreResult<Vec<bool>> {
+    let rows: Vec<Value> = signals
+        .iter()
+        .map(|s| {
+            serde_json::json!([
+                s.id,
+                s.event_type,
+                s.data,
+                convene_core::clock::micros(s.occurred_at),
+                s.source,
+                s.subject
+            ])
+        })
+        .collect();
+    let sql = format!(
         "INSERT INTO outbox (id, event_type, data, occurred_at, source, traceparent, subject,
              notified_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $5 = $8 THEN NULL ELSE $4 END)
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .binds((&s.id, &s.event_type, Json(&s.data)))
-    .binds((db_time(s.occurred_at), &s.source, traceparent(), &s.subject))
-    .bind(CONVENE_SOURCE)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+         SELECT value ->> 0, value ->> 1, value -> 2, {}, value ->> 4, $2, value ->> 5,
+             CASE WHEN value ->> 4 = $3 THEN NULL ELSE {} END
+         FROM {} WHERE true ORDER BY key
+         ON CONFLICT (id) DO NOTHING RETURNING id",
+        json_time("value ->> 3"),
+        json_time("value ->> 3"),
+        json_rows(1),
+    );
+    let taken: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .binds((Json(&rows), traceparent(), CONVENE_SOURCE))
+        .fetch_all(conn)
+        .await?;
+    let mut fresh: std::collections::HashSet<String> = taken.into_iter().map(|(id,)| id).collect();
+    Ok(signals.iter().map(|s| fresh.remove(&s.id)).collect())
 }

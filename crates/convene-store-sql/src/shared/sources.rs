@@ -1,7 +1,7 @@
 //! Inbound sources and their receipts (`SourceStore`). Times are Unix microseconds.
 
 use super::Backend;
-use super::deliveries::signal_in;
+use super::deliveries::signals_in;
 use crate::binds::Binds;
 use crate::violation::taken;
 use async_trait::async_trait;
@@ -106,7 +106,7 @@ impl SourceStore for Backend {
         .execute(&mut *tx)
         .await?;
         let new = match signal {
-            Some(s) => signal_in(&mut tx, s).await?,
+            Some(s) => signals_in(&mut tx, std::slice::from_ref(s)).await?[0],
             None => false,
         };
         tx.commit().await?;
