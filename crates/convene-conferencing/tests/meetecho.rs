@@ -281,8 +281,13 @@ async fn transport_failures_are_errors_too() {
     let client = Meetecho::new(&fast).unwrap();
     let err = client.fetch_rooms("ietf").await.unwrap_err();
     assert!(
-        matches!(err, MeetechoError::Transport(_)) && err.is_transient(),
+        matches!(err, MeetechoError::TimedOut(_)) && err.is_transient(),
         "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "Meetecho did not answer within 200ms",
+        "the session's conference.error says the time ran out"
     );
     let refused = MeetechoConfig {
         api_base: "http://127.0.0.1:9/api/v1/".into(),
@@ -294,6 +299,42 @@ async fn transport_failures_are_errors_too() {
         .await
         .unwrap_err();
     assert!(matches!(err, MeetechoError::Transport(_)), "{err}");
+    assert!(
+        err.to_string()
+            .to_lowercase()
+            .contains("connection refused"),
+        "the cause is named, not only the URL: {err}"
+    );
+}
+
+#[tokio::test]
+async fn rooms_made_at_once_for_one_group_fetch_one_token() {
+    let peer = Receiver::start().await;
+    let mut slow_token = tokens("ietf", "tok");
+    slow_token.delay = Some(Duration::from_millis(300));
+    peer.script([
+        slow_token,
+        Answer::json(200, &rooms_reply()),
+        Answer::json(200, &rooms_reply()),
+        Answer::json(200, &rooms_reply()),
+    ]);
+    let client = Meetecho::new(&config(&peer, Duration::from_secs(3600))).unwrap();
+    let s = session();
+    let make =
+        |n: i64| client.create_room(&s.group, n, &s.title, s.starts_at, s.duration, &s.extrainfo);
+    let (a, b, c) = tokio::join!(make(1), make(2), make(3));
+    assert!(a.is_ok() && b.is_ok() && c.is_ok(), "{a:?} {b:?} {c:?}");
+    let paths: Vec<String> = peer
+        .received()
+        .iter()
+        .map(|r| r.path.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        paths.iter().filter(|p| *p == "tokens").count(),
+        1,
+        "one token for the group: {paths:?}"
+    );
+    assert_eq!(paths.len(), 4, "{paths:?}");
 }
 
 #[tokio::test]

@@ -251,7 +251,7 @@ fn classify(e: &reqwest::Error) -> Outcome {
 }
 
 /// The error with its causes, `: `-joined, as operators read it in the attempt log.
-fn chain(e: &(dyn StdError + 'static)) -> String {
+pub fn chain(e: &(dyn StdError + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(err) = source {

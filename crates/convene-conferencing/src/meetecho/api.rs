@@ -7,7 +7,7 @@
 use super::python_json;
 use crate::wire::{format_time, minutes, parse_time};
 use convene_core::Timestamp;
-use convene_delivery::http::{Outbound, refusal};
+use convene_delivery::http::{Outbound, chain, refusal};
 use convene_delivery::target::TargetPolicy;
 use reqwest::Method;
 use serde::Serialize;
@@ -31,9 +31,12 @@ pub struct MeetechoConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MeetechoError {
-    /// No answer: connection refused, DNS, TLS, timeout.
+    /// No answer: connection refused, DNS, TLS.
     #[error("request to Meetecho failed: {0}")]
     Transport(String),
+    /// No answer in time (the request's whole budget, `request_timeout_s`).
+    #[error("Meetecho did not answer within {0:?}")]
+    TimedOut(std::time::Duration),
     /// The API base is an address the outbound policy refuses.
     #[error("request to Meetecho refused: {0}")]
     Refused(String),
@@ -50,7 +53,7 @@ impl MeetechoError {
     /// Worth trying again later.
     pub fn is_transient(&self) -> bool {
         match self {
-            MeetechoError::Transport(_) => true,
+            MeetechoError::Transport(_) | MeetechoError::TimedOut(_) => true,
             MeetechoError::Status { status } => *status == 429 || *status >= 500,
             MeetechoError::Decode | MeetechoError::Unexpected(_) | MeetechoError::Refused(_) => {
                 false
@@ -130,6 +133,7 @@ pub struct MeetechoApi {
     base: url::Url,
     client_id: String,
     client_secret: String,
+    timeout: std::time::Duration,
 }
 
 impl MeetechoApi {
@@ -147,7 +151,19 @@ impl MeetechoApi {
             base,
             client_id: config.client_id.clone(),
             client_secret: config.client_secret.clone(),
+            timeout: config.timeout,
         })
+    }
+
+    /// Why a request got no answer, in the words an operator reads on the session.
+    fn failed(&self, e: &reqwest::Error) -> MeetechoError {
+        if e.is_timeout() {
+            return MeetechoError::TimedOut(self.timeout);
+        }
+        match refusal(e) {
+            Some(refusal) => MeetechoError::Refused(refusal.to_string()),
+            None => MeetechoError::Transport(chain(e)),
+        }
     }
 
     /// The one request helper: `None` is a success whose body was not (and did not claim to
@@ -176,10 +192,7 @@ impl MeetechoApi {
                 .header("content-type", "application/json")
                 .body(body);
         }
-        let response = request.send().await.map_err(|e| match refusal(&e) {
-            Some(refusal) => MeetechoError::Refused(refusal.to_string()),
-            None => MeetechoError::Transport(e.to_string()),
-        })?;
+        let response = request.send().await.map_err(|e| self.failed(&e))?;
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -187,10 +200,7 @@ impl MeetechoApi {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| MeetechoError::Transport(e.to_string()))?;
+        let bytes = response.bytes().await.map_err(|e| self.failed(&e))?;
         if status != 200 && status != 202 {
             return Err(MeetechoError::Status { status });
         }

@@ -7,7 +7,7 @@ mod python_json;
 pub use api::{Deck, MeetechoApi, MeetechoConfig, MeetechoError, MeetechoResult, Room};
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Group tokens with a time to live. The datatracker keeps them for one web request; a server
@@ -44,6 +44,9 @@ impl TokenCache {
 pub struct Meetecho {
     api: MeetechoApi,
     tokens: TokenCache,
+    /// One lock per group, held while its token is fetched, so callers that miss the cache
+    /// together wait for one fetch instead of each making their own.
+    fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Meetecho {
@@ -54,10 +57,19 @@ impl Meetecho {
                 ttl: config.token_ttl,
                 tokens: Mutex::default(),
             },
+            fetching: Mutex::default(),
         })
     }
 
     async fn token(&self, group: &str) -> MeetechoResult<String> {
+        if let Some(token) = self.tokens.get(group) {
+            return Ok(token);
+        }
+        let lock = {
+            let mut fetching = self.fetching.lock().unwrap_or_else(|e| e.into_inner());
+            fetching.entry(group.to_owned()).or_default().clone()
+        };
+        let _fetch = lock.lock().await;
         if let Some(token) = self.tokens.get(group) {
             return Ok(token);
         }

@@ -302,20 +302,20 @@ fn value(field: Field, v: &Json) -> Result<Value, QueryError> {
     })
 }
 
-/// What OES's marshmallow Boolean accepts: `true`, `"true"`, `"True"`, `"1"`, `1`, …
+/// What OES's marshmallow (2.x) Boolean accepts, and nothing more: `true`/`false`, `1`/`0`
+/// (as numbers or strings), and the strings `t`, `true`, `f`, `false` in the capitalisations
+/// its `truthy`/`falsy` sets list. `"yes"` or `"on"` are not booleans there.
 pub fn lenient_bool(v: &Json) -> Option<bool> {
     match v {
         Json::Bool(b) => Some(*b),
-        Json::Number(n) => match n.as_i64() {
-            Some(1) => Some(true),
-            Some(0) => Some(false),
+        Json::Number(n) => match n.as_f64() {
+            Some(1.0) => Some(true),
+            Some(0.0) => Some(false),
             _ => None,
         },
         Json::String(s) => match s.as_str() {
-            "t" | "T" | "true" | "True" | "TRUE" | "1" | "on" | "On" | "ON" | "y" | "Y" | "yes"
-            | "Yes" | "YES" => Some(true),
-            "f" | "F" | "false" | "False" | "FALSE" | "0" | "off" | "Off" | "OFF" | "n" | "N"
-            | "no" | "No" | "NO" => Some(false),
+            "t" | "T" | "true" | "True" | "TRUE" | "1" => Some(true),
+            "f" | "F" | "false" | "False" | "FALSE" | "0" => Some(false),
             _ => None,
         },
         _ => None,
@@ -460,5 +460,16 @@ mod tests {
         assert_eq!(lenient_bool(&Json::from("True")), Some(true));
         assert_eq!(lenient_bool(&Json::from(0)), Some(false));
         assert_eq!(lenient_bool(&Json::from("maybe")), None);
+        assert_eq!(lenient_bool(&Json::from("TRUE")), Some(true));
+        assert_eq!(lenient_bool(&Json::from("f")), Some(false));
+        assert_eq!(lenient_bool(&Json::from(1.0)), Some(true));
+        for not_marshmallow in ["yes", "on", "Y", "no", "off", "tRUE", " true", "2"] {
+            assert_eq!(
+                lenient_bool(&Json::from(not_marshmallow)),
+                None,
+                "{not_marshmallow}"
+            );
+        }
+        assert_eq!(lenient_bool(&Json::from(2)), None);
     }
 }

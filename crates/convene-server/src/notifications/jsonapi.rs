@@ -246,6 +246,50 @@ fn bad_param(
         .at(Source::Parameter(parameter.to_owned()))
 }
 
+/// `include`: only the `user` relationship exists; anything else is 400 naming the parameter.
+fn parse_include(value: &str) -> JsonApiResult<bool> {
+    let mut user = false;
+    for part in value.split(',').map(str::trim) {
+        match part {
+            "user" => user = true,
+            other => {
+                return Err(bad_param(
+                    "include",
+                    "Invalid include querystring parameter.",
+                    format!("{other} cannot be included"),
+                ));
+            }
+        }
+    }
+    Ok(user)
+}
+
+fn parse_fields(value: &str) -> Vec<String> {
+    value.split(',').map(|f| f.trim().to_owned()).collect()
+}
+
+/// What a single resource's query may shape: `include` and `fields[notification]`, read as
+/// lists read them; the paging, sorting and filtering parameters mean nothing there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DetailParams {
+    pub include_user: bool,
+    pub fields: Option<Vec<String>>,
+}
+
+impl DetailParams {
+    pub fn parse(query: &[(String, String)]) -> JsonApiResult<Self> {
+        let mut params = DetailParams::default();
+        for (key, value) in query {
+            match key.as_str() {
+                "include" => params.include_user = parse_include(value)?,
+                "fields[notification]" => params.fields = Some(parse_fields(value)),
+                _ => {}
+            }
+        }
+        Ok(params)
+    }
+}
+
 impl ListParams {
     pub fn parse(query: &[(String, String)]) -> JsonApiResult<Self> {
         let mut params = ListParams {
@@ -304,23 +348,8 @@ impl ListParams {
                         format!("{k} is not a paging parameter: use page[size] and page[number]"),
                     ));
                 }
-                "include" => {
-                    for part in value.split(',').map(str::trim) {
-                        match part {
-                            "user" => params.include_user = true,
-                            other => {
-                                return Err(bad_param(
-                                    "include",
-                                    "Invalid include querystring parameter.",
-                                    format!("{other} cannot be included"),
-                                ));
-                            }
-                        }
-                    }
-                }
-                "fields[notification]" => {
-                    params.fields = Some(value.split(',').map(|f| f.trim().to_owned()).collect());
-                }
+                "include" => params.include_user = parse_include(value)?,
+                "fields[notification]" => params.fields = Some(parse_fields(value)),
                 _ => continue,
             }
             params.echo.insert(key.clone(), value.clone());

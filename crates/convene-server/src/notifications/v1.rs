@@ -3,7 +3,8 @@
 //! is writable.
 
 use super::jsonapi::{
-    Doc, JsonApiError, JsonApiResult, ListParams, Source, negotiate, require_media_type,
+    DetailParams, Doc, JsonApiError, JsonApiResult, ListParams, Source, negotiate,
+    require_media_type,
 };
 use crate::api::rfc3339;
 use crate::error::ApiError;
@@ -136,6 +137,30 @@ fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `include=user`: each notification's user once, as the `included` array, and the linkage
+/// to it in each resource that shows its relationship.
+async fn include_users(
+    state: &AppState,
+    items: &[Notification],
+    resources: &mut [Value],
+) -> JsonApiResult<Value> {
+    let mut included = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for n in items {
+        if seen.insert(n.user.clone())
+            && let Some(u) = state.store.user_by_id(&n.user).await?
+        {
+            included.push(user_resource(&u));
+        }
+    }
+    for (r, n) in resources.iter_mut().zip(items) {
+        if r.get("relationships").is_some() {
+            r["relationships"]["user"]["data"] = json!({"type": "user", "id": n.user.as_str()});
+        }
+    }
+    Ok(Value::Array(included))
+}
+
 async fn list(state: &AppState, uri: &Uri, owner: Option<UserId>) -> JsonApiResult<Doc> {
     let params = ListParams::parse(&query_pairs(uri))?;
     let query = NotificationQuery {
@@ -146,31 +171,22 @@ async fn list(state: &AppState, uri: &Uri, owner: Option<UserId>) -> JsonApiResu
         offset: params.offset(),
     };
     let (items, total) = state.store.query_notifications(&query).await?;
-    let data: Vec<Value> = items
+    let mut data: Vec<Value> = items
         .iter()
         .map(|n| resource(n, params.fields.as_deref()))
         .collect();
+    let included = if params.include_user {
+        Some(include_users(state, &items, &mut data).await?)
+    } else {
+        None
+    };
     let mut doc = json!({
         "data": data,
         "links": params.links(uri.path(), total),
         "meta": {"count": total},
     });
-    if params.include_user {
-        let mut included = Vec::new();
-        let mut seen = std::collections::BTreeSet::new();
-        for n in &items {
-            if seen.insert(n.user.clone())
-                && let Some(u) = state.store.user_by_id(&n.user).await?
-            {
-                included.push(user_resource(&u));
-            }
-        }
-        doc["included"] = Value::Array(included);
-        for (d, n) in doc["data"].as_array_mut().into_iter().flatten().zip(&items) {
-            if d.get("relationships").is_some() {
-                d["relationships"]["user"]["data"] = json!({"type": "user", "id": n.user.as_str()});
-            }
-        }
+    if let Some(included) = included {
+        doc["included"] = included;
     }
     Ok(Doc(StatusCode::OK, doc))
 }
@@ -259,8 +275,18 @@ async fn show(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path(raw): Path<String>,
+    uri: Uri,
 ) -> JsonApiResult<Doc> {
-    Ok(detail(&readable(&state, &principal, &raw).await?))
+    let params = DetailParams::parse(&query_pairs(&uri))?;
+    let n = readable(&state, &principal, &raw).await?;
+    let mut data = [resource(&n, params.fields.as_deref())];
+    let mut doc = json!({"links": {"self": self_link(n.id)}});
+    if params.include_user {
+        doc["included"] = include_users(&state, std::slice::from_ref(&n), &mut data).await?;
+    }
+    let [data] = data;
+    doc["data"] = data;
+    Ok(Doc(StatusCode::OK, doc))
 }
 
 /// The notification, if the caller owns it: only owners change or delete.
@@ -401,11 +427,17 @@ fn read_patch(body: &[u8], id: i64) -> JsonApiResult<Option<bool>> {
         .get("is-read")
         .map(|v| {
             lenient_bool(v).ok_or_else(|| {
+                // marshmallow's two messages: a null is refused before the value is read.
+                let why = if v.is_null() {
+                    "Field may not be null."
+                } else {
+                    "Not a valid boolean."
+                };
                 invalid(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "validation_failed",
                     "Validation error",
-                    "Not a valid boolean.",
+                    why,
                     "/data/attributes/is-read",
                 )
             })

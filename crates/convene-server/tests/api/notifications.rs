@@ -123,8 +123,13 @@ app_tests! {
         assert_eq!(r.status, 409, "{}", r.text);
         let r = patch(&app, &w.alice, &id, json!({"data": {"type": "user", "id": id, "attributes": {"is-read": true}}})).await;
         assert_eq!(r.status, 409);
-        let r = patch(&app, &w.alice, &id, body(json!({"is-read": "maybe"}))).await;
-        assert_eq!((r.status, error(&r)["source"]["pointer"].clone()), (422, json!("/data/attributes/is-read")));
+        for not_a_boolean in [json!("maybe"), json!("yes"), json!("on"), json!(2), json!(["true"])] {
+            let r = patch(&app, &w.alice, &id, body(json!({"is-read": not_a_boolean}))).await;
+            assert_eq!((r.status, error(&r)["source"]["pointer"].clone(), error(&r)["detail"].clone()),
+                (422, json!("/data/attributes/is-read"), json!("Not a valid boolean.")), "{not_a_boolean}: {}", r.text);
+        }
+        let r = patch(&app, &w.alice, &id, body(json!({"is-read": null}))).await;
+        assert_eq!((r.status, error(&r)["detail"].clone()), (422, json!("Field may not be null.")));
         let r = app.call(Method::PATCH, &format!("/v1/notifications/{id}")).token(&w.alice)
             .json(&body(json!({"is-read": true}))).send().await;
         assert_eq!(r.status, 415, "application/json is not the JSON:API media type");
@@ -186,6 +191,17 @@ app_tests! {
         let sparse = v1(&app, &w.carol, "/v1/users/Carol/notifications?fields%5Bnotification%5D=title&page%5Bsize%5D=1&include=user").await;
         assert_eq!(sparse.body["data"][0]["attributes"].as_object().unwrap().len(), 1);
         assert_eq!(sparse.body["included"][0]["attributes"]["username"], "Carol");
+        let one_id = sparse.body["data"][0]["id"].as_str().unwrap().to_owned();
+        let one = v1(&app, &w.carol, &format!("/v1/notifications/{one_id}?include=user")).await;
+        assert_eq!(one.status, 200, "{}", one.text);
+        assert_eq!(one.body["included"][0]["attributes"]["username"], "Carol", "{}", one.text);
+        assert_eq!(one.body["data"]["relationships"]["user"]["data"]["type"], "user");
+        let plain = v1(&app, &w.carol, &format!("/v1/notifications/{one_id}")).await;
+        assert!(plain.body.get("included").is_none() && plain.body["data"]["relationships"]["user"].get("data").is_none(), "no linkage unless included: {}", plain.text);
+        for path in [format!("/v1/notifications/{one_id}?include=owner"), "/v1/users/Carol/notifications?include=user,event".to_owned()] {
+            let bad = v1(&app, &w.carol, &path).await;
+            assert_eq!((bad.status, error(&bad)["source"]["parameter"].clone()), (400, json!("include")), "{path}: {}", bad.text);
+        }
 
         let count = app.call(Method::GET, "/api/v1/me/notifications/unread-count").token(&w.carol).send().await;
         assert_eq!(count.body["unread_count"], 20);
