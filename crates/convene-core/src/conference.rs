@@ -105,6 +105,8 @@ pub struct Session {
     pub starts_at: Timestamp,
     pub duration_minutes: u32,
     pub extrainfo: String,
+    /// How long before `starts_at` the event's people are reminded of the session.
+    pub reminders: crate::reminder::Reminders,
     /// `None` for a session without a video room.
     pub conference: Option<Conference>,
     pub created_at: Timestamp,
@@ -140,6 +142,7 @@ pub struct NewSession {
     pub starts_at: Timestamp,
     pub duration_minutes: u32,
     pub extrainfo: String,
+    pub reminders: crate::reminder::Reminders,
     /// The provider to make a room with; `None` for no room.
     pub provider: Option<String>,
 }
@@ -151,6 +154,7 @@ pub struct SessionPatch {
     pub starts_at: Option<Timestamp>,
     pub duration_minutes: Option<u32>,
     pub extrainfo: Option<String>,
+    pub reminders: Option<crate::reminder::Reminders>,
 }
 
 impl SessionPatch {
@@ -160,6 +164,7 @@ impl SessionPatch {
         session.starts_at = self.starts_at.unwrap_or(session.starts_at);
         session.duration_minutes = self.duration_minutes.unwrap_or(session.duration_minutes);
         session.extrainfo = self.extrainfo.unwrap_or(session.extrainfo);
+        session.reminders = self.reminders.unwrap_or(session.reminders);
         session.updated_at = at;
         session
     }

@@ -18,6 +18,8 @@ pub struct Event {
     pub private: bool,
     /// Labels webhooks may be scoped by; sorted, without duplicates.
     pub channels: Vec<Channel>,
+    /// How long before `starts_at` its people are reminded.
+    pub reminders: crate::reminder::Reminders,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Set while an Event Center owns the participant list.
@@ -34,6 +36,7 @@ pub struct NewEvent {
     pub timezone: Option<TimeZoneName>,
     pub private: bool,
     pub channels: Vec<Channel>,
+    pub reminders: crate::reminder::Reminders,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -46,6 +49,7 @@ pub struct EventPatch {
     pub timezone: Change<TimeZoneName>,
     pub private: Option<bool>,
     pub channels: Option<Vec<Channel>>,
+    pub reminders: Option<crate::reminder::Reminders>,
 }
 
 /// An event must not end before it starts.
@@ -72,6 +76,7 @@ impl EventPatch {
         event.timezone = self.timezone.apply(event.timezone);
         event.private = self.private.unwrap_or(event.private);
         event.channels = self.channels.unwrap_or(event.channels);
+        event.reminders = self.reminders.unwrap_or(event.reminders);
         event.updated_at = at;
         let mut errors = FieldErrors::new();
         check_time_order(event.starts_at, event.ends_at, &mut errors);

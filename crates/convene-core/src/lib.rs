@@ -16,6 +16,7 @@ pub mod osdi;
 pub mod outbound;
 pub mod page;
 pub mod person;
+pub mod reminder;
 pub mod scope;
 pub mod subject;
 pub mod sync;

@@ -19,6 +19,7 @@ pub enum EventType {
     EventCreated,
     EventUpdated,
     EventDeleted,
+    EventReminderDue,
     OrganizerAdded,
     OrganizerRemoved,
     ParticipantRegistered,
@@ -48,13 +49,14 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 32] = [
+    pub const ALL: [EventType; 33] = [
         EventType::UserCreated,
         EventType::UserUpdated,
         EventType::UserDeleted,
         EventType::EventCreated,
         EventType::EventUpdated,
         EventType::EventDeleted,
+        EventType::EventReminderDue,
         EventType::OrganizerAdded,
         EventType::OrganizerRemoved,
         EventType::ParticipantRegistered,
@@ -91,6 +93,7 @@ impl EventType {
             EventType::EventCreated => "event.created",
             EventType::EventUpdated => "event.updated",
             EventType::EventDeleted => "event.deleted",
+            EventType::EventReminderDue => "event.reminder_due",
             EventType::OrganizerAdded => "organizer.added",
             EventType::OrganizerRemoved => "organizer.removed",
             EventType::ParticipantRegistered => "participant.registered",
@@ -143,7 +146,9 @@ impl EventType {
         use EventType as T;
         let inner = &data[self.data_key()];
         let id = match self {
-            T::EventCreated | T::EventUpdated | T::EventDeleted => &inner["id"],
+            T::EventCreated | T::EventUpdated | T::EventDeleted | T::EventReminderDue => {
+                &inner["id"]
+            }
             T::OrganizerAdded
             | T::OrganizerRemoved
             | T::ParticipantRegistered
@@ -330,6 +335,30 @@ impl OutboundEvent {
         let mut data = participant_data(event, participant);
         data["previous_visibility"] = Value::from(from.as_str());
         Self::new(EventType::ParticipantVisibilityChanged, data)
+    }
+
+    /// `event.reminder_due`: the event (or one of its sessions) starts `offset` from now. The
+    /// offset sits beside the event, as the contract shows it: `{event, offset, session?}`.
+    pub fn reminder_due(event: &Event, session: Option<&Session>, offset: &str) -> Self {
+        let mut data = json!({
+            "event": {
+                "id": event.id.as_str(), "slug": event.slug.as_str(), "title": event.title.as_str(),
+                "starts_at": opt_time(event.starts_at),
+                "timezone": event.timezone.as_ref().map(|t| t.as_str()),
+            },
+            "offset": offset,
+        });
+        if let Some(s) = session {
+            data["session"] = json!({
+                "id": s.id.as_str(), "number": s.number, "title": s.title.as_str(),
+                "starts_at": time(s.starts_at), "duration_minutes": s.duration_minutes,
+                "url": s.conference.as_ref().and_then(|c| c.room.as_ref()).map(|r| r.handle.join_url.as_str()),
+            });
+        }
+        Self {
+            event_type: EventType::EventReminderDue,
+            data,
+        }
     }
 
     /// `session.created`, `session.updated`, `session.deleted`.

@@ -20,6 +20,7 @@ impl EventType {
             T::EventCreated
             | T::EventUpdated
             | T::EventDeleted
+            | T::EventReminderDue
             | T::EventSyncEnabled
             | T::EventSyncDisabled
             | T::EventSyncParticipantsUpdated => ("event", self.subject_event(data)?.to_owned()),

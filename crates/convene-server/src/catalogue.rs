@@ -24,6 +24,9 @@ fn describe(t: EventType) -> &'static str {
         EventType::EventCreated => "An event was created.",
         EventType::EventUpdated => "An event's details changed.",
         EventType::EventDeleted => "An event was deleted.",
+        EventType::EventReminderDue => {
+            "An event (or one of its sessions, then given as session) starts in offset: a reminder its people were sent."
+        }
         EventType::OrganizerAdded => "Someone became an organizer of an event.",
         EventType::OrganizerRemoved => "Someone stopped organizing an event.",
         EventType::ParticipantRegistered => "Someone registered for an event.",
@@ -97,6 +100,7 @@ fn sample_message(t: EventType) -> OutboundEvent {
         timezone: TimeZoneName::parse("Europe/Berlin").ok(),
         private: false,
         channels: vec![Channel::parse("wikiproject-x").expect("a valid sample")],
+        reminders: Default::default(),
         created_at: at,
         updated_at: at,
         sync: None,
@@ -111,6 +115,7 @@ fn sample_message(t: EventType) -> OutboundEvent {
         starts_at: datetime!(2026-12-01 09:00:00 UTC),
         duration_minutes: 60,
         extrainfo: String::new(),
+        reminders: Default::default(),
         conference: Some(Conference {
             status: ConferenceStatus::Ready,
             provider: "meetecho".into(),
@@ -158,6 +163,7 @@ fn sample_message(t: EventType) -> OutboundEvent {
         EventType::EventCreated | EventType::EventUpdated | EventType::EventDeleted => {
             OutboundEvent::event(t, &event)
         }
+        EventType::EventReminderDue => OutboundEvent::reminder_due(&event, None, "24h"),
         EventType::OrganizerAdded | EventType::OrganizerRemoved => {
             OutboundEvent::organizer(t, &event, &organizer)
         }

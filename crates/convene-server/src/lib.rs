@@ -24,6 +24,7 @@ mod nudges;
 mod openapi;
 mod openapi_outer;
 pub mod osdi;
+pub mod reminders;
 pub mod retention;
 mod scopes;
 mod screening;

@@ -117,6 +117,7 @@ pub struct Node {
     pub jobs: Arc<JobRunner>,
     pub notifier: Arc<Notifier>,
     pub osdi: Arc<crate::osdi::runner::Runner>,
+    pub reminders: Arc<crate::reminders::ReminderPass>,
 }
 
 impl Node {
@@ -171,6 +172,13 @@ impl Node {
             clock.clone(),
             config.delivery.max_backlog_age_s,
         );
+        let outbox_readers: Arc<[Arc<tokio::sync::Notify>]> =
+            Arc::new([worker.waker(), notifier.waker()]);
+        let reminders = Arc::new(crate::reminders::ReminderPass {
+            store: store.clone(),
+            clock: clock.clone(),
+            after: outbox_readers.clone(),
+        });
         Ok(Self {
             state: AppState {
                 store,
@@ -179,7 +187,7 @@ impl Node {
                 config: Arc::new(config),
                 filter_client,
                 wake: crate::state::Wakers {
-                    outbox: Arc::new([worker.waker(), notifier.waker()]),
+                    outbox: outbox_readers,
                     others: Arc::new([jobs.waker(), osdi.wake.clone()]),
                     nodes: Arc::new(tokio::sync::Notify::new()),
                 },
@@ -194,6 +202,7 @@ impl Node {
             jobs,
             notifier,
             osdi,
+            reminders,
         })
     }
 
@@ -211,6 +220,7 @@ impl Node {
             jobs,
             notifier,
             osdi,
+            reminders,
         } = self;
         let node = uuid::Uuid::now_v7().to_string();
         tokio::spawn(crate::nudges::tell(
@@ -230,6 +240,7 @@ impl Node {
                     worker.run(shutdown.clone()),
                     jobs.run(shutdown.clone()),
                     osdi.run(shutdown.clone()),
+                    reminders.run(shutdown.clone()),
                     notifier.run(shutdown)
                 );
             })

@@ -29,6 +29,8 @@ pub struct NotificationQuery {
 pub enum Recipients {
     Organizers,
     Participants,
+    /// Participants and organizers, each once.
+    Everyone,
 }
 
 /// What the notifier planned for a batch of outbox messages, written at once.
@@ -62,6 +64,8 @@ pub trait NotificationStore: Send + Sync {
     /// What the user said; kinds and channels not listed keep their defaults.
     async fn preferences(&self, user: &UserId) -> StoreResult<Vec<Preference>>;
     async fn set_preferences(&self, user: &UserId, prefs: &[Preference]) -> StoreResult<()>;
+    /// What each of `users` said, in one read: the notifier telling a whole audience.
+    async fn preferences_of(&self, users: &[UserId]) -> StoreResult<Vec<(UserId, Preference)>>;
 
     /// Outbox messages the notifier has not planned yet, in commit order.
     async fn unnotified(&self, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
@@ -99,6 +103,8 @@ pub trait MailStore: Send + Sync {
 
     /// Addresses are compared case-insensitively.
     async fn is_suppressed(&self, address: &str) -> StoreResult<bool>;
+    /// Which of `addresses` are suppressed, lower-cased, in one read.
+    async fn suppressed_among(&self, addresses: &[String]) -> StoreResult<Vec<String>>;
     async fn suppress(&self, address: &str, reason: &str, at: Timestamp) -> StoreResult<()>;
     async fn unsuppress(&self, address: &str) -> StoreResult<bool>;
     /// `(address, reason, since)`, ordered by address.

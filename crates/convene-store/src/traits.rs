@@ -270,6 +270,7 @@ pub trait Store:
     + crate::PersonStore
     + crate::OsdiStore
     + crate::RetentionStore
+    + crate::ReminderStore
     + Admin
 {
 }

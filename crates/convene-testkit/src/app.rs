@@ -23,6 +23,7 @@ pub struct TestApp {
     worker: Arc<Worker>,
     jobs: Arc<JobRunner>,
     notifier: Arc<Notifier>,
+    reminders: Arc<convene_server::reminders::ReminderPass>,
     /// The OSDI runner: tests execute runs with `sync_osdi()`.
     pub osdi: Arc<convene_server::osdi::runner::Runner>,
     store: Arc<dyn convene_store::Store>,
@@ -71,6 +72,7 @@ async fn start(config: Config, db: Option<TestDb>) -> TestApp {
     let worker = node.worker.clone();
     let jobs = node.jobs.clone();
     let notifier = node.notifier.clone();
+    let reminders = node.reminders.clone();
     let osdi = node.osdi.clone();
     let store = node.state.store.clone();
     // The API only: tests drive the worker themselves with `drain()`, never by waiting.
@@ -87,6 +89,7 @@ async fn start(config: Config, db: Option<TestDb>) -> TestApp {
         worker,
         jobs,
         notifier,
+        reminders,
         osdi,
         store,
         client: http_client(),
@@ -266,7 +269,8 @@ impl TestApp {
     pub async fn drain(&self) -> Vec<Round> {
         let mut rounds = Vec::new();
         for _ in 0..100 {
-            let planned = self.notify().await;
+            let reminded = self.remind().await;
+            let planned = self.notify().await + reminded;
             let jobs = self.run_jobs().await;
             let round = self.worker.run_once().await.expect("a worker round");
             if round.is_idle() && jobs == 0 && planned == 0 {
@@ -277,6 +281,11 @@ impl TestApp {
             }
         }
         panic!("the worker was still busy after 100 rounds: {rounds:?}");
+    }
+
+    /// One reminder pass at the clock's time; how many reminders it sent.
+    pub async fn remind(&self) -> usize {
+        self.reminders.run_once().await.expect("a reminder pass")
     }
 
     /// One round of the notifier (outbox messages into notifications and mails); how many

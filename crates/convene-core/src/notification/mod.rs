@@ -55,6 +55,8 @@ pub enum Kind {
     ParticipantRegistered,
     /// To an event's participants: its title, time or place changed.
     EventChanged,
+    /// To an event's participants and organizers: it (or one of its sessions) starts soon.
+    EventReminder,
     /// To an event's organizers: a session's video room could not be made.
     RoomFailed,
     /// To an event's organizers: the Dashboard refused a participant push or stayed away.
@@ -87,9 +89,10 @@ impl Channel {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::ParticipantRegistered,
         Kind::EventChanged,
+        Kind::EventReminder,
         Kind::RoomFailed,
         Kind::SyncFailed,
         Kind::WebhookHealth,
@@ -102,6 +105,7 @@ impl Kind {
         match self {
             Kind::ParticipantRegistered => "participant_registered",
             Kind::EventChanged => "event_changed",
+            Kind::EventReminder => "event.reminder",
             Kind::RoomFailed => "room_failed",
             Kind::SyncFailed => "sync_failed",
             Kind::WebhookHealth => "webhook_health",

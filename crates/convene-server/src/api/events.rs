@@ -10,6 +10,7 @@ use convene_core::FieldErrors;
 use convene_core::access::Principal;
 use convene_core::event::{Event, EventPatch, NewEvent, check_time_order};
 use convene_core::page::PageRequest;
+use convene_core::reminder::Reminders;
 use convene_core::text::{Channel, Description, Slug, TimeZoneName, Title};
 use convene_core::webfilter::FilterType;
 use convene_store::{Audience, Conflict, EventFilter, PatchOutcome, StoreError};
@@ -44,6 +45,8 @@ pub struct EventBody {
     private: bool,
     /// Labels webhooks may be scoped by.
     channels: Vec<String>,
+    /// Offsets before `starts_at` at which participants and organizers are reminded.
+    reminders: Vec<String>,
     created_at: String,
     updated_at: String,
     sync: Option<SyncBody>,
@@ -61,6 +64,7 @@ impl From<Event> for EventBody {
             timezone: e.timezone.map(|t| t.to_string()),
             private: e.private,
             channels: e.channels.iter().map(|c| c.to_string()).collect(),
+            reminders: e.reminders.names().into_iter().map(str::to_owned).collect(),
             created_at: rfc3339(e.created_at),
             updated_at: rfc3339(e.updated_at),
             sync: e.sync.map(|link| SyncBody {
@@ -88,6 +92,9 @@ pub struct CreateEvent {
     /// Up to 20 labels (`wikiproject-x`: lower-case letters, digits, `-`, `_`) webhooks may be
     /// scoped by.
     channels: Option<Vec<String>>,
+    /// Up to 10 offsets before `starts_at` (a whole number with `s`, `m`, `h` or `d`) at which
+    /// participants and organizers are reminded; default `["24h", "1h"]`, `[]` for none.
+    reminders: Option<Vec<String>>,
 }
 
 impl TryFrom<CreateEvent> for NewEvent {
@@ -117,6 +124,10 @@ impl TryFrom<CreateEvent> for NewEvent {
             "channels",
             Channel::parse_list(&body.channels.unwrap_or_default()),
         );
+        let reminders = match body.reminders {
+            Some(list) => errors.check("reminders", Reminders::parse(&list)),
+            None => Some(Reminders::default()),
+        };
         check_time_order(starts_at, ends_at, &mut errors);
         errors.finish(|| NewEvent {
             slug: slug.expect("checked"),
@@ -127,6 +138,7 @@ impl TryFrom<CreateEvent> for NewEvent {
             timezone,
             private: body.private.unwrap_or(false),
             channels: channels.expect("checked"),
+            reminders: reminders.expect("checked"),
         })
     }
 }
@@ -316,6 +328,8 @@ pub struct PatchEvent {
     private: Option<bool>,
     /// Replaces the list; `[]` clears it.
     channels: Option<Vec<String>>,
+    /// Replaces the offsets; `[]` for no reminders. Pending reminders move with them.
+    reminders: Option<Vec<String>>,
 }
 
 impl TryFrom<PatchEvent> for EventPatch {
@@ -341,6 +355,9 @@ impl TryFrom<PatchEvent> for EventPatch {
         let channels = body
             .channels
             .and_then(|c| errors.check("channels", Channel::parse_list(&c)));
+        let reminders = body
+            .reminders
+            .and_then(|r| errors.check("reminders", Reminders::parse(&r)));
         errors.finish(|| EventPatch {
             slug,
             title,
@@ -350,6 +367,7 @@ impl TryFrom<PatchEvent> for EventPatch {
             timezone,
             private: body.private,
             channels,
+            reminders,
         })
     }
 }

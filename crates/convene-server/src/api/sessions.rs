@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use convene_core::SessionId;
 use convene_core::access::Principal;
 use convene_core::conference::{GroupName, NewSession, Session, SessionPatch};
+use convene_core::reminder::Reminders;
 use convene_core::text::Title;
 use convene_core::validation::FieldErrors;
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,8 @@ pub struct SessionBody {
     ends_at: String,
     duration_minutes: u32,
     extrainfo: String,
+    /// Offsets before `starts_at` at which the event's people are reminded of the session.
+    reminders: Vec<String>,
     conference: Option<ConferenceBody>,
     created_at: String,
     updated_at: String,
@@ -63,6 +66,7 @@ impl From<Session> for SessionBody {
             starts_at: rfc3339(s.starts_at),
             duration_minutes: s.duration_minutes,
             extrainfo: s.extrainfo,
+            reminders: s.reminders.names().into_iter().map(str::to_owned).collect(),
             conference: s.conference.map(|c| ConferenceBody {
                 status: c.status.as_str().to_owned(),
                 provider: c.provider,
@@ -86,6 +90,9 @@ pub struct CreateSession {
     /// Make a video room (default: whenever a provider is configured).
     remote: Option<bool>,
     extrainfo: Option<String>,
+    /// Up to 10 offsets before `starts_at` (`"24h"`, `"15m"`: a whole number with `s`, `m`, `h`
+    /// or `d`); default `["24h", "1h"]`, `[]` for none.
+    reminders: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -95,6 +102,8 @@ pub struct PatchSession {
     starts_at: Option<String>,
     duration_minutes: Option<u32>,
     extrainfo: Option<String>,
+    /// Replaces the offsets; pending reminders move with them.
+    reminders: Option<Vec<String>>,
 }
 
 const MAX_MINUTES: u32 = 7 * 24 * 60;
@@ -137,6 +146,9 @@ impl PatchSession {
                 .and_then(|t| errors.check("starts_at", parse_time(&t))),
             duration_minutes: duration(&mut errors, self.duration_minutes),
             extrainfo: extrainfo(&mut errors, self.extrainfo),
+            reminders: self
+                .reminders
+                .and_then(|r| errors.check("reminders", Reminders::parse(&r))),
         };
         errors.finish(|| patch)
     }
@@ -184,6 +196,10 @@ async fn create_session(
     let minutes = errors.require("duration_minutes", body.duration_minutes);
     let minutes = duration(&mut errors, minutes);
     let extrainfo = extrainfo(&mut errors, body.extrainfo);
+    let reminders = match body.reminders {
+        Some(list) => errors.check("reminders", Reminders::parse(&list)),
+        None => Some(Reminders::default()),
+    };
     let configured = state.conferencing.name() != "none";
     if body.remote == Some(true) && !configured {
         errors.add("remote", "no conferencing provider is configured");
@@ -194,6 +210,7 @@ async fn create_session(
         starts_at: starts_at.expect("checked"),
         duration_minutes: minutes.expect("checked"),
         extrainfo: extrainfo.unwrap_or_default(),
+        reminders: reminders.expect("checked"),
         provider: (configured && body.remote.unwrap_or(true))
             .then(|| state.conferencing.name().to_owned()),
     })?;

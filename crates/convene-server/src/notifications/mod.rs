@@ -4,6 +4,7 @@
 pub mod feed;
 pub mod html;
 pub mod jsonapi;
+pub mod local_time;
 pub mod mail;
 pub mod notifier;
 pub mod templates;

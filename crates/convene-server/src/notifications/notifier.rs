@@ -5,19 +5,24 @@
 
 use super::mail::settings::EmailSettings;
 use super::mail::{Mailer, Recipient};
+use super::templates::Rendered;
 use convene_core::notification::{
     Channel, Kind, NewNotification, NotificationAction, Preference, wants,
 };
 use convene_core::outbound::EventType;
 use convene_core::user::User;
-use convene_core::{Clock, EventId, WebhookId};
+use convene_core::{Clock, EventId, Timestamp, UserId, WebhookId};
 use convene_store::{MessageType, Notices, OutboxMessage, Recipients, Store, StoreResult};
 use minijinja::Value as Ctx;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+/// Readers whose preferences are read at once, and the size at which a plan is written.
+const CHUNK: usize = 1000;
 
 pub struct Notifier {
     pub store: Arc<dyn Store>,
@@ -43,11 +48,18 @@ struct Planner<'a> {
     mailer: &'a Mailer,
     settings: EmailSettings,
     prefs: HashMap<String, Vec<Preference>>,
+    /// Lower-cased addresses read so far: whether each is suppressed.
+    suppressed: HashMap<String, bool>,
+    /// What a message says in a locale, the same for every reader (templates never see the
+    /// reader): by message key, kind and locale. `None` when it did not render.
+    rendered: HashMap<(String, Kind, &'static str), Option<Rendered>>,
     /// Read once per batch, when the first operational message asks for them.
     admins: Option<Vec<User>>,
     /// Per webhook, the owner who is told of its health beside the admins (none for an admin's).
     owners: HashMap<String, Option<User>>,
     notices: Notices,
+    /// Whether part of the plan was written already (by [`Planner::flush`]).
+    flushed: bool,
 }
 
 impl Notifier {
@@ -64,11 +76,11 @@ impl Notifier {
         let mut planner =
             Planner::new(self.store.as_ref(), self.clock.as_ref(), &self.mailer).await?;
         planner.plan(&messages).await?;
-        let notices = planner.notices;
+        let (notices, flushed) = (planner.notices, planner.flushed);
         self.store
             .record_notices(&notices, self.clock.now())
             .await?;
-        if !notices.notifications.is_empty() || !notices.mails.is_empty() {
+        if flushed || !notices.notifications.is_empty() || !notices.mails.is_empty() {
             for waker in &self.after {
                 waker.notify_one();
             }
@@ -118,17 +130,16 @@ pub async fn tell_event(
     notice: EventNotice<'_>,
 ) -> StoreResult<()> {
     let mut planner = Planner::new(store, clock, mailer).await?;
-    for user in store.audience(notice.event, notice.who).await? {
-        planner
-            .tell(
-                &user,
-                notice.kind,
-                &notice.ctx,
-                &notice.key,
-                Some(notice.event),
-            )
-            .await?;
-    }
+    let users = store.audience(notice.event, notice.who).await?;
+    planner
+        .tell_all(
+            &users,
+            notice.kind,
+            &notice.ctx,
+            &notice.key,
+            Some(notice.event),
+        )
+        .await?;
     store.record_notices(&planner.notices, clock.now()).await
 }
 
@@ -144,9 +155,12 @@ impl<'a> Planner<'a> {
             mailer,
             settings: mailer.settings(store).await?,
             prefs: HashMap::new(),
+            suppressed: HashMap::new(),
+            rendered: HashMap::new(),
             admins: None,
             owners: HashMap::new(),
             notices: Notices::default(),
+            flushed: false,
         })
     }
 
@@ -180,11 +194,10 @@ impl<'a> Planner<'a> {
                     let Some(id) = event_id(event) else { continue };
                     let ctx = minijinja::context! { event => Ctx::from_serialize(event) };
                     let users = self.store.audience(&id, Recipients::Participants).await?;
-                    for user in users {
-                        self.tell(&user, Kind::EventChanged, &ctx, &m.id, Some(&id))
-                            .await?;
-                    }
+                    self.tell_all(&users, Kind::EventChanged, &ctx, &m.id, Some(&id))
+                        .await?;
                 }
+                EventType::EventReminderDue => self.reminder(&m.data, &m.id).await?,
                 EventType::EndpointDisabled
                 | EventType::EndpointFailing
                 | EventType::EndpointRecovered
@@ -252,22 +265,54 @@ impl<'a> Planner<'a> {
                 more => r.names.len().saturating_sub(NAMED),
                 count => r.names.len(),
             };
-            for user in self.store.audience(&id, Recipients::Organizers).await? {
-                // Nobody is told of their own registration.
-                if r.names.len() == 1 && r.names[0] == user.username.as_str() {
-                    continue;
-                }
-                self.tell(
-                    &user,
-                    Kind::ParticipantRegistered,
-                    &ctx,
-                    &r.first_message,
-                    Some(&id),
-                )
-                .await?;
-            }
+            let mut users = self.store.audience(&id, Recipients::Organizers).await?;
+            // Nobody is told of their own registration.
+            users.retain(|u| !(r.names.len() == 1 && r.names[0] == u.username.as_str()));
+            self.tell_all(
+                &users,
+                Kind::ParticipantRegistered,
+                &ctx,
+                &r.first_message,
+                Some(&id),
+            )
+            .await?;
         }
         Ok(())
+    }
+
+    /// Reminds the event's participants and organizers that it, or one of its sessions, starts
+    /// soon; times in the event's zone. Whoever is registered when it is due is reminded.
+    async fn reminder(&mut self, data: &Value, message: &str) -> StoreResult<()> {
+        let event = &data["event"];
+        let Some(id) = event_id(event) else {
+            return Ok(());
+        };
+        let zone = event["timezone"].as_str();
+        let local = |t: &Value| {
+            t.as_str()
+                .and_then(|s| Timestamp::parse(s, &Rfc3339).ok())
+                .map(|t| super::local_time::local(t, zone))
+        };
+        let offset = data["offset"].as_str().unwrap_or_default();
+        let (amount, unit) = offset.split_at(offset.len().saturating_sub(1));
+        let session = &data["session"];
+        let ctx = minijinja::context! {
+            event => minijinja::context! {
+                id => id.as_str(),
+                title => event["title"].as_str(),
+                local_start => local(&event["starts_at"]),
+            },
+            session => (!session.is_null()).then(|| minijinja::context! {
+                title => session["title"].as_str(),
+                local_start => local(&session["starts_at"]),
+                url => session["url"].as_str(),
+            }),
+            amount => amount.parse::<u64>().unwrap_or(0),
+            unit,
+        };
+        let users = self.store.audience(&id, Recipients::Everyone).await?;
+        self.tell_all(&users, Kind::EventReminder, &ctx, message, Some(&id))
+            .await
     }
 
     /// Tells every administrator about a webhook endpoint's health. A dead endpoint can exhaust
@@ -353,6 +398,77 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
+    /// Plans one kind of message to each of `users`, a chunk at a time: what a chunk's readers
+    /// said and which of their addresses are suppressed are read in one go, and a large plan
+    /// is written as it grows (its dedupe keys make a plan cut short by a crash count once when
+    /// it is made again), so an audience of 100,000 is neither 200,000 reads nor held whole.
+    async fn tell_all(
+        &mut self,
+        users: &[User],
+        kind: Kind,
+        ctx: &Ctx,
+        key: &str,
+        event: Option<&EventId>,
+    ) -> StoreResult<()> {
+        for chunk in users.chunks(CHUNK) {
+            self.prepare(chunk).await?;
+            for user in chunk {
+                self.tell(user, kind, ctx, key, event).await?;
+            }
+            if self.notices.notifications.len() + self.notices.mails.len() >= CHUNK {
+                self.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the preferences and suppressions of the `users` not read yet in this batch.
+    async fn prepare(&mut self, users: &[User]) -> StoreResult<()> {
+        if self.prefs.len() > 4 * CHUNK {
+            self.prefs.clear();
+            self.suppressed.clear();
+        }
+        let fresh: Vec<&User> = users
+            .iter()
+            .filter(|u| !self.prefs.contains_key(u.id.as_str()))
+            .collect();
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<UserId> = fresh.iter().map(|u| u.id.clone()).collect();
+        for id in &ids {
+            self.prefs.insert(id.as_str().to_owned(), Vec::new());
+        }
+        for (id, p) in self.store.preferences_of(&ids).await? {
+            self.prefs
+                .entry(id.as_str().to_owned())
+                .or_default()
+                .push(p);
+        }
+        let addresses: Vec<String> = fresh
+            .iter()
+            .filter_map(|u| u.email.as_ref().map(|e| e.as_str().to_lowercase()))
+            .collect();
+        for a in &addresses {
+            self.suppressed.insert(a.clone(), false);
+        }
+        for a in self.store.suppressed_among(&addresses).await? {
+            self.suppressed.insert(a, true);
+        }
+        Ok(())
+    }
+
+    /// Writes the notifications and mails planned so far, marking no outbox message yet.
+    async fn flush(&mut self) -> StoreResult<()> {
+        let partial = Notices {
+            seqs: Vec::new(),
+            notifications: std::mem::take(&mut self.notices.notifications),
+            mails: std::mem::take(&mut self.notices.mails),
+        };
+        self.flushed = true;
+        self.store.record_notices(&partial, self.clock.now()).await
+    }
+
     /// Plans one kind of message to one user on the channels they want.
     async fn tell(
         &mut self,
@@ -377,17 +493,21 @@ impl<'a> Planner<'a> {
         let locale = mailer
             .templates
             .locale(user.locale.as_ref().map(|l| l.as_str()));
-        let ctx = minijinja::context! {
-            app_name => "Convene",
-            user => minijinja::context! { username => user.username.as_str() },
-            ..ctx.clone()
-        };
-        let rendered = match mailer.templates.render(kind, locale, &ctx) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(error = %e, kind = kind.as_str(), "notification did not render; skipped");
-                return Ok(());
-            }
+        let rendered = self
+            .rendered
+            .entry((key.to_owned(), kind, locale))
+            .or_insert_with(|| {
+                let ctx = minijinja::context! { app_name => "Convene", ..ctx.clone() };
+                mailer
+                    .templates
+                    .render(kind, locale, &ctx)
+                    .inspect_err(|e| {
+                        tracing::error!(error = %e, kind = kind.as_str(), "notification did not render; skipped");
+                    })
+                    .ok()
+            });
+        let Some(rendered) = rendered.clone() else {
+            return Ok(());
         };
         let dedupe = format!("{key}:{}:{}", user.id, kind.as_str());
         if in_app {
@@ -415,7 +535,10 @@ impl<'a> Planner<'a> {
             });
         }
         if email && let Some(to) = Recipient::user(user) {
-            let suppressed = store.is_suppressed(to.address).await?;
+            let suppressed = match self.suppressed.get(&to.address.to_lowercase()) {
+                Some(known) => *known,
+                None => store.is_suppressed(to.address).await?,
+            };
             self.notices.mails.extend(mailer.compose(
                 to,
                 kind,

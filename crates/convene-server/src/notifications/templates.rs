@@ -13,11 +13,13 @@ macro_rules! embed {
 
 const FILES: &[(&str, &str)] = embed!(
     "en" => ["participant_registered.txt", "participant_registered.html", "event_changed.txt", "event_changed.html",
+             "event.reminder.txt", "event.reminder.html",
              "room_failed.txt", "room_failed.html", "sync_failed.txt", "sync_failed.html",
              "webhook_health.txt", "webhook_health.html", "connector_failed.txt", "connector_failed.html",
              "announcement.txt", "announcement.html", "test_mail.txt", "test_mail.html",
              "_layout.txt", "_layout.html"],
     "de" => ["participant_registered.txt", "participant_registered.html", "event_changed.txt", "event_changed.html",
+             "event.reminder.txt", "event.reminder.html",
              "room_failed.txt", "room_failed.html", "sync_failed.txt", "sync_failed.html",
              "webhook_health.txt", "webhook_health.html", "connector_failed.txt", "connector_failed.html",
              "announcement.txt", "announcement.html", "test_mail.txt", "test_mail.html",
@@ -159,7 +161,8 @@ mod tests {
     fn ctx() -> Value {
         context! {
             count => 1, more => 0, names => vec!["Ann <b>"], event => context!{ title => "Edit & Learn", starts_at => "2026-12-01T10:00:00Z" },
-            session => context!{ number => 3 }, error => "refused", title => "Hi", text => "Hello", message => "<p>Hello</p>",
+            session => context!{ number => 3, title => "Opening", local_start => "2026-12-01 10:00 CET", url => "https://meet.example.org/r" },
+            amount => 24, unit => "h", error => "refused", title => "Hi", text => "Hello", message => "<p>Hello</p>",
             app_name => "Convene", actor => "Root", what => "exhausted",
             webhook => context!{ id => "w-1", url => "https://hooks.example.org/in?a=1&b=2" },
             delivery => context!{ id => "d-1", event_type => "participant.registered" },

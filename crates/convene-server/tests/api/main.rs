@@ -18,6 +18,7 @@ mod ordering;
 mod osdi;
 mod people;
 mod permissions;
+mod reminders;
 mod retention;
 mod roster;
 mod scoped_webhooks;

@@ -1,5 +1,6 @@
 use super::dialect::{Conn, DbTime, FOR_UPDATE, db_time, time_of};
 use super::jobs::enqueue_in;
+use super::reminders::{Planned, replan};
 use super::{Backend, emit};
 use crate::binds::Binds;
 use async_trait::async_trait;
@@ -12,6 +13,7 @@ use convene_core::event::Event;
 use convene_core::job::JobKind;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
+use convene_core::reminder::Reminders;
 use convene_core::text::Title;
 use convene_core::{EventId, SessionId, Timestamp};
 use convene_store::{ConferenceStore, RoomOutcome, StoreError, StoreResult};
@@ -39,6 +41,7 @@ struct SessionRow {
     room_data: Option<Json<serde_json::Value>>,
     room_starts_at: Option<DbTime>,
     room_duration_minutes: Option<i32>,
+    reminders: String,
     deleted_at: Option<DbTime>,
     created_at: DbTime,
     updated_at: DbTime,
@@ -83,6 +86,7 @@ impl SessionRow {
             starts_at: time_of(self.starts_at),
             duration_minutes: minutes(self.duration_minutes),
             extrainfo: self.extrainfo,
+            reminders: Reminders::from_stored(&self.reminders),
             conference,
             created_at: time_of(self.created_at),
             updated_at: time_of(self.updated_at),
@@ -103,6 +107,23 @@ pub(crate) async fn next_number(conn: &mut Conn, counter: &str) -> StoreResult<i
 /// Queues the session's room job: its room is made, moved or removed to match.
 async fn room_job(conn: &mut Conn, session: &str, at: Timestamp) -> StoreResult<()> {
     enqueue_in(conn, JobKind::ConferenceRoom, session, &json!({}), at).await
+}
+
+async fn replan_session(
+    conn: &mut Conn,
+    event: &EventId,
+    session: &SessionId,
+    starts_at: Timestamp,
+    reminders: &Reminders,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let plan = Planned {
+        event,
+        session: Some(session),
+        starts_at: Some(starts_at),
+        reminders,
+    };
+    replan(conn, plan, at).await
 }
 
 /// Serialises changes to one session (its patch, its decks' positions).
@@ -166,16 +187,18 @@ impl ConferenceStore for Backend {
         let id = SessionId::new();
         sqlx::query(
             "INSERT INTO sessions (id, event_id, number, title, group_name, starts_at, duration_minutes, extrainfo,
-                 provider, conference_status, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $9 IS NULL THEN NULL ELSE 'pending' END, $10, $10)",
+                 provider, conference_status, created_at, updated_at, reminders)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $9 IS NULL THEN NULL ELSE 'pending' END, $10, $10, $11)",
         )
         .binds((id.as_str(), event.id.as_str(), number, new.title.as_str()))
         .binds((new.group.as_str(), db_time(new.starts_at)))
         .bind(i32::try_from(new.duration_minutes).unwrap_or(i32::MAX))
         .binds((&new.extrainfo, new.provider.as_deref(), db_time(at)))
+        .bind(new.reminders.stored())
         .execute(&mut *tx)
         .await
         .map_err(crate::violation::gone)?;
+        replan_session(&mut tx, &event.id, &id, new.starts_at, &new.reminders, at).await?;
         if new.provider.is_some() {
             room_job(&mut tx, id.as_str(), at).await?;
         }
@@ -236,14 +259,24 @@ impl ConferenceStore for Backend {
                 || after.group != before.group);
         sqlx::query(
             "UPDATE sessions SET title = $2, group_name = $3, starts_at = $4, duration_minutes = $5, extrainfo = $6,
-                 conference_status = CASE WHEN $7 THEN 'pending' ELSE conference_status END, updated_at = $8
+                 conference_status = CASE WHEN $7 THEN 'pending' ELSE conference_status END, updated_at = $8,
+                 reminders = $9
              WHERE id = $1",
         )
         .binds((id.as_str(), after.title.as_str(), after.group.as_str()))
         .bind(db_time(after.starts_at))
         .bind(i32::try_from(after.duration_minutes).unwrap_or(i32::MAX))
-        .binds((&after.extrainfo, moved, db_time(at)))
+        .binds((&after.extrainfo, moved, db_time(at), after.reminders.stored()))
         .execute(&mut *tx)
+        .await?;
+        replan_session(
+            &mut tx,
+            &after.event,
+            id,
+            after.starts_at,
+            &after.reminders,
+            at,
+        )
         .await?;
         if moved {
             room_job(&mut tx, id.as_str(), at).await?;
@@ -276,6 +309,7 @@ impl ConferenceStore for Backend {
                 .execute(&mut *tx)
                 .await?;
         }
+        super::reminders::drop_unsettled(&mut tx, id.as_str()).await?;
         let outbound = OutboundEvent::session(EventType::SessionDeleted, &session);
         emit(&mut tx, outbound, at).await?;
         tx.commit().await?;

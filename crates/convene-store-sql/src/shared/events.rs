@@ -1,4 +1,5 @@
 use super::dialect::{Conn, DbTime, db_time, time_of};
+use super::reminders::{Planned, replan};
 use super::{Backend, emit};
 use crate::binds::Binds;
 use crate::violation::taken;
@@ -6,6 +7,7 @@ use async_trait::async_trait;
 use convene_core::event::{Event, EventPatch, NewEvent, Organizer, Role};
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
+use convene_core::reminder::Reminders;
 use convene_core::sync::{CenterEventId, SyncLink};
 use convene_core::text::{Channel, Description, Slug, TimeZoneName, Title};
 use convene_core::user::User;
@@ -14,7 +16,7 @@ use convene_store::{
     Audience, Conflict, EventFilter, EventStore, PatchOutcome, StoreError, StoreResult,
 };
 
-const EVENT_COLUMNS: &str = "e.id, e.slug, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.private, e.created_at, e.updated_at, e.sync_event_id, e.sync_since, e.channels";
+const EVENT_COLUMNS: &str = "e.id, e.slug, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.private, e.created_at, e.updated_at, e.sync_event_id, e.sync_since, e.channels, e.reminders";
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -32,6 +34,7 @@ struct EventRow {
     sync_since: Option<DbTime>,
     /// A JSON text list; NULL for none.
     channels: Option<String>,
+    reminders: String,
 }
 
 impl From<EventRow> for Event {
@@ -46,6 +49,7 @@ impl From<EventRow> for Event {
             timezone: r.timezone.map(TimeZoneName::from_trusted),
             private: r.private,
             channels: stored_channels(r.channels),
+            reminders: Reminders::from_stored(&r.reminders),
             created_at: time_of(r.created_at),
             updated_at: time_of(r.updated_at),
             sync: r.sync_event_id.zip(r.sync_since).map(|(id, s)| SyncLink {
@@ -65,11 +69,11 @@ async fn fetch_event(conn: &mut Conn, id: &EventId) -> StoreResult<Option<Event>
     Ok(row.map(Event::from))
 }
 
-const INSERT: &str = "INSERT INTO events (id, slug, title, description, starts_at, ends_at, timezone, private, created_at, updated_at, channels)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)";
+const INSERT: &str = "INSERT INTO events (id, slug, title, description, starts_at, ends_at, timezone, private, created_at, updated_at, channels, reminders)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)";
 const UPDATE: &str =
     "UPDATE events SET slug = $2, title = $3, description = $4, starts_at = $5, ends_at = $6,
-     timezone = $7, private = $8, updated_at = $9, channels = $10 WHERE id = $1";
+     timezone = $7, private = $8, updated_at = $9, channels = $10, reminders = $11 WHERE id = $1";
 
 /// The stored form of an event's channels: a JSON text list, NULL for none.
 pub(super) fn channels_text(channels: &[Channel]) -> Option<String> {
@@ -86,8 +90,9 @@ pub(super) fn stored_channels(text: Option<String>) -> Vec<Channel> {
         .collect()
 }
 
-/// `INSERT` or `UPDATE` with the parameters both take: `$1` the id, `$2`–`$8` and `$10` the
-/// fields, `$9` the time. A taken slug is `Conflict::Slug`.
+/// `INSERT` or `UPDATE` with the parameters both take: `$1` the id, `$2`–`$8`, `$10` and `$11`
+/// the fields, `$9` the time. A taken slug is `Conflict::Slug`. The event's reminders are
+/// planned again to match.
 async fn write_event(
     conn: &mut Conn,
     sql: &'static str,
@@ -101,10 +106,17 @@ async fn write_event(
         .binds((event.starts_at.map(db_time), event.ends_at.map(db_time)))
         .bind(event.timezone.as_ref().map(TimeZoneName::as_str))
         .binds((event.private, db_time(at), channels_text(&event.channels)))
-        .execute(conn)
+        .bind(event.reminders.stored())
+        .execute(&mut *conn)
         .await
         .map_err(taken(Conflict::Slug))?;
-    Ok(())
+    let plan = Planned {
+        event: &event.id,
+        session: None,
+        starts_at: event.starts_at,
+        reminders: &event.reminders,
+    };
+    replan(conn, plan, at).await
 }
 
 #[async_trait]
@@ -125,6 +137,7 @@ impl EventStore for Backend {
             timezone: new.timezone,
             private: new.private,
             channels: new.channels,
+            reminders: new.reminders,
             created_at: at,
             updated_at: at,
             sync: None,

@@ -1,6 +1,8 @@
 use super::Backend;
 use super::connectors::{Work, WorkEnd, record_work};
-use super::dialect::{Conn, DbTime, FOR_UPDATE, SKIP_LOCKED, db_time, in_list, text_list, time_of};
+use super::dialect::{
+    Conn, DbTime, FOR_UPDATE, SKIP_LOCKED, db_time, in_list, json_rows, text_list, time_of,
+};
 use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::Timestamp;
@@ -64,6 +66,35 @@ pub(crate) async fn enqueue_in(
     .binds((Json(payload), db_time(at)))
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// [`enqueue_in`] for many subjects of one kind, with an empty payload, in one statement.
+pub(crate) async fn enqueue_all_in(
+    conn: &mut Conn,
+    kind: JobKind,
+    subjects: &[&str],
+    at: Timestamp,
+) -> StoreResult<()> {
+    if subjects.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<Value> = subjects
+        .iter()
+        .map(|s| serde_json::json!([uuid::Uuid::now_v7().to_string(), s]))
+        .collect();
+    let sql = format!(
+        "INSERT INTO jobs (id, kind, subject, payload, status, generation, attempts, next_attempt_at, created_at, updated_at)
+         SELECT value ->> 0, $2, value ->> 1, $3, 'pending', 1, 0, $4, $4, $4 FROM {} WHERE true
+         ON CONFLICT (kind, subject) WHERE status = 'pending'
+         DO UPDATE SET payload = excluded.payload, generation = jobs.generation + 1, updated_at = excluded.updated_at",
+        json_rows(1)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .binds((Json(&rows), kind.as_str(), Json(serde_json::json!({}))))
+        .bind(db_time(at))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 use super::Backend;
-use super::dialect::{Conn, DbTime, db_time, time_of};
-use super::jobs::enqueue_in;
+use super::dialect::{Conn, DbTime, db_time, in_list, json_rows, text_list, time_of};
+use super::jobs::enqueue_all_in;
 use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::job::JobKind;
@@ -62,36 +62,48 @@ pub(crate) async fn insert_mails(
     mails: &[NewMail],
     at: Timestamp,
 ) -> StoreResult<Vec<Mail>> {
-    let mut out = Vec::with_capacity(mails.len());
-    for m in mails {
-        let sql = format!(
-            "INSERT INTO mails (id, recipient, user_id, action, subject, text_body, html_body, headers,
-                 dedupe_key, status, attempts, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11)
-             ON CONFLICT (dedupe_key) DO NOTHING RETURNING {COLUMNS}"
-        );
-        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .binds((uuid::Uuid::now_v7().to_string(), &m.recipient))
-            .binds((m.user.as_ref().map(UserId::as_str), m.kind.as_str()))
-            .binds((&m.subject, &m.text, &m.html, Json(&m.headers)))
-            .binds((&m.dedupe_key, m.status.as_str(), db_time(at)))
-            .fetch_optional(&mut *conn)
-            .await?;
-        if let Some(row) = row {
-            let mail = Mail::from(row);
-            if mail.status == MailStatus::Queued {
-                enqueue_in(
-                    conn,
-                    JobKind::MailSend,
-                    &mail.id,
-                    &serde_json::json!({}),
-                    at,
-                )
-                .await?;
-            }
-            out.push(mail);
-        }
+    if mails.is_empty() {
+        return Ok(Vec::new());
     }
+    // One statement for the mails and one for their send jobs, however many there are.
+    let rows: Vec<Value> = mails
+        .iter()
+        .map(|m| {
+            serde_json::json!([
+                uuid::Uuid::now_v7().to_string(),
+                m.recipient,
+                m.user.as_ref().map(UserId::as_str),
+                m.kind.as_str(),
+                m.subject,
+                m.text,
+                m.html,
+                m.headers,
+                m.dedupe_key,
+                m.status.as_str(),
+            ])
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO mails (id, recipient, user_id, action, subject, text_body, html_body, headers,
+             dedupe_key, status, attempts, created_at, updated_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+             value ->> 6, value -> 7, value ->> 8, value ->> 9, 0, $2, $2
+         FROM {} WHERE true ORDER BY key
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING {COLUMNS}",
+        json_rows(1)
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .binds((Json(&rows), db_time(at)))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out: Vec<Mail> = rows.into_iter().map(Mail::from).collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    let queued: Vec<&str> = out
+        .iter()
+        .filter(|m| m.status == MailStatus::Queued)
+        .map(|m| m.id.as_str())
+        .collect();
+    enqueue_all_in(conn, JobKind::MailSend, &queued, at).await?;
     Ok(out)
 }
 
@@ -230,6 +242,19 @@ impl MailStore for Backend {
                 .fetch_optional(self.reads())
                 .await?;
         Ok(row.is_some())
+    }
+
+    async fn suppressed_among(&self, addresses: &[String]) -> StoreResult<Vec<String>> {
+        let lower: Vec<String> = addresses.iter().map(|a| a.to_lowercase()).collect();
+        let sql = format!(
+            "SELECT address FROM mail_suppressions WHERE {}",
+            in_list("address", 1)
+        );
+        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(text_list(&lower))
+            .fetch_all(self.reads())
+            .await?;
+        Ok(rows.into_iter().map(|(a,)| a).collect())
     }
 
     async fn suppress(&self, address: &str, reason: &str, at: Timestamp) -> StoreResult<()> {

@@ -23,6 +23,7 @@ mod notifications;
 mod osdi;
 mod outbox;
 mod people;
+mod reminders;
 mod retention;
 mod roster;
 mod roster_sync;

@@ -1,4 +1,6 @@
-use super::dialect::{Conn, DbTime, NO_LIMIT, db_time, in_list, int_list, time_of};
+use super::dialect::{
+    Conn, DbTime, NO_LIMIT, db_time, in_list, int_list, json_rows, json_time, text_list, time_of,
+};
 use super::users::{USER_COLUMNS, UserRow};
 use super::{Backend, Db, OutboxRow, mails::insert_mails, outbox_messages};
 use crate::binds::Binds;
@@ -70,22 +72,43 @@ pub(crate) async fn insert_in(
     conn: &mut Conn,
     new: &[NewNotification],
 ) -> StoreResult<Vec<Notification>> {
-    let mut out = Vec::with_capacity(new.len());
-    for n in new {
-        let sql = format!(
-            "INSERT INTO notifications (user_id, kind, event_id, title, message, accept, received_at, is_read, actions, dedupe_key)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (dedupe_key) DO NOTHING RETURNING {COLUMNS}"
-        );
-        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .binds((n.user.as_str(), n.kind.as_str()))
-            .binds((n.event.as_ref().map(EventId::as_str), &n.title))
-            .binds((&n.message, &n.accept, db_time(n.received_at), n.is_read))
-            .binds((Json(&n.actions), &n.dedupe_key))
-            .fetch_optional(&mut *conn)
-            .await?;
-        out.extend(row.map(Notification::from));
+    if new.is_empty() {
+        return Ok(Vec::new());
     }
+    // One statement for the lot: an event's whole audience is told at once. Booleans travel
+    // as "1"/"0" texts, which both databases compare alike.
+    let rows: Vec<serde_json::Value> = new
+        .iter()
+        .map(|n| {
+            serde_json::json!([
+                n.user.as_str(),
+                n.kind.as_str(),
+                n.event.as_ref().map(EventId::as_str),
+                n.title,
+                n.message,
+                n.accept,
+                convene_core::clock::micros(n.received_at),
+                if n.is_read { "1" } else { "0" },
+                n.actions,
+                n.dedupe_key,
+            ])
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO notifications (user_id, kind, event_id, title, message, accept, received_at, is_read, actions, dedupe_key)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, {},
+             value ->> 7 = '1', value -> 8, value ->> 9
+         FROM {} WHERE true ORDER BY key
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING {COLUMNS}",
+        json_time("value ->> 6"),
+        json_rows(1),
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(Json(&rows))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out: Vec<Notification> = rows.into_iter().map(Notification::from).collect();
+    out.sort_by_key(|n| n.id);
     Ok(out)
 }
 
@@ -206,6 +229,28 @@ impl NotificationStore for Backend {
             .collect())
     }
 
+    async fn preferences_of(&self, users: &[UserId]) -> StoreResult<Vec<(UserId, Preference)>> {
+        let sql = format!(
+            "SELECT user_id, kind, channel, enabled FROM notification_preferences WHERE {}",
+            in_list("user_id", 1)
+        );
+        let rows: Vec<(String, String, String, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(text_list(
+                &users.iter().map(UserId::as_str).collect::<Vec<_>>(),
+            ))
+            .fetch_all(self.reads())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(user, kind, channel, enabled)| {
+                Some((
+                    UserId::from_trusted(user),
+                    preference(&kind, &channel, enabled)?,
+                ))
+            })
+            .collect())
+    }
+
     async fn set_preferences(&self, user: &UserId, prefs: &[Preference]) -> StoreResult<()> {
         let mut tx = self.writes().begin().await?;
         for p in prefs {
@@ -236,6 +281,10 @@ impl NotificationStore for Backend {
         let table = match who {
             Recipients::Organizers => "organizers",
             Recipients::Participants => "participants",
+            Recipients::Everyone => {
+                "(SELECT event_id, user_id FROM participants WHERE event_id = $1
+                  UNION SELECT event_id, user_id FROM organizers WHERE event_id = $1)"
+            }
         };
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM {table} m JOIN users ON users.id = m.user_id

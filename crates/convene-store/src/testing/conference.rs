@@ -30,6 +30,7 @@ fn new_session(title: &str, starts_in_hours: i64, provider: Option<&str>) -> New
         ),
         duration_minutes: 60,
         extrainfo: String::new(),
+        reminders: Default::default(),
         provider: provider.map(str::to_owned),
     }
 }

@@ -25,6 +25,7 @@ mod lanes;
 mod notification;
 mod osdi;
 mod person;
+mod reminder;
 mod retention;
 mod source;
 mod sync;
@@ -38,6 +39,7 @@ pub use lanes::*;
 pub use notification::*;
 pub use osdi::*;
 pub use person::*;
+pub use reminder::*;
 pub use retention::*;
 pub use source::*;
 pub use sync::*;
@@ -77,6 +79,7 @@ pub(crate) fn new_event(slug: &str, private: bool) -> NewEvent {
         timezone: None,
         private,
         channels: Vec::new(),
+        reminders: Default::default(),
     }
 }
 
@@ -670,7 +673,8 @@ macro_rules! conformance_suite {
             merging_people_moves_tags_donations_and_pairs,
             sources_log_what_they_receive_with_its_signal,
             retention_removes_only_final_rows_older_than_their_cutoff,
-            connector_work_that_fails_for_good_is_announced);
+            connector_work_that_fails_for_good_is_announced,
+            reminders_are_planned_moved_and_settled_once);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

@@ -192,6 +192,36 @@ pub async fn preferences_and_audiences_are_stored_per_user(store: TestStore) {
         ),
         vec!["Bob"]
     );
+    store
+        .register(&event, &ann, Visibility::Public, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        names(
+            store
+                .audience(&event.id, Recipients::Everyone)
+                .await
+                .unwrap()
+        ),
+        vec!["Ann", "Bob"],
+        "an organizer who also registered is told once"
+    );
+    let mut of = store
+        .preferences_of(&[ann.id.clone(), bob.id.clone()])
+        .await
+        .unwrap();
+    of.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    assert_eq!(
+        of,
+        vec![(
+            ann.id.clone(),
+            Preference {
+                enabled: true,
+                ..off
+            }
+        )]
+    );
+    assert!(store.preferences_of(&[]).await.unwrap().is_empty());
 }
 
 pub(super) fn mail(to: &str, key: &str, status: MailStatus) -> NewMail {
@@ -354,6 +384,14 @@ pub async fn mail_log_keeps_attempts_settings_and_suppressions(store: TestStore)
         .await
         .unwrap();
     assert!(store.is_suppressed("bounce@example.org").await.unwrap());
+    let among = [
+        "BOUNCE@example.org".to_owned(),
+        "fine@example.org".to_owned(),
+    ];
+    assert_eq!(
+        store.suppressed_among(&among).await.unwrap(),
+        vec!["bounce@example.org"]
+    );
     assert_eq!(
         store
             .suppressions(&PageRequest::default())
