@@ -107,6 +107,8 @@ pub struct Session {
     pub extrainfo: String,
     /// How long before `starts_at` the event's people are reminded of the session.
     pub reminders: crate::reminder::Reminders,
+    /// Rises with every change: iCalendar's `SEQUENCE`.
+    pub sequence: u32,
     /// `None` for a session without a video room.
     pub conference: Option<Conference>,
     pub created_at: Timestamp,
@@ -165,6 +167,7 @@ impl SessionPatch {
         session.duration_minutes = self.duration_minutes.unwrap_or(session.duration_minutes);
         session.extrainfo = self.extrainfo.unwrap_or(session.extrainfo);
         session.reminders = self.reminders.unwrap_or(session.reminders);
+        session.sequence = session.sequence.saturating_add(1);
         session.updated_at = at;
         session
     }

@@ -20,6 +20,8 @@ pub struct Event {
     pub channels: Vec<Channel>,
     /// How long before `starts_at` its people are reminded.
     pub reminders: crate::reminder::Reminders,
+    /// Rises with every change: iCalendar's `SEQUENCE`, so calendars take the newest invitation.
+    pub sequence: u32,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Set while an Event Center owns the participant list.
@@ -77,6 +79,7 @@ impl EventPatch {
         event.private = self.private.unwrap_or(event.private);
         event.channels = self.channels.unwrap_or(event.channels);
         event.reminders = self.reminders.unwrap_or(event.reminders);
+        event.sequence = event.sequence.saturating_add(1);
         event.updated_at = at;
         let mut errors = FieldErrors::new();
         check_time_order(event.starts_at, event.ends_at, &mut errors);

@@ -59,6 +59,8 @@ pub struct NewMail {
     pub dedupe_key: String,
     /// `Queued` for mail to send; `Suppressed` or `Disabled` for a row that only records.
     pub status: MailStatus,
+    /// An iCalendar invitation (or cancellation) sent along as `invite.ics`.
+    pub calendar: Option<String>,
 }
 
 /// The mail log row.
@@ -72,6 +74,7 @@ pub struct Mail {
     pub text: String,
     pub html: String,
     pub headers: Vec<(String, String)>,
+    pub calendar: Option<String>,
     pub status: MailStatus,
     pub provider: Option<String>,
     pub provider_message_id: Option<String>,

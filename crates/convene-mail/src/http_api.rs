@@ -57,6 +57,15 @@ pub fn body(mail: &Outgoing) -> Value {
         ],
         "custom_args": {"convene_mail_id": mail.id},
     });
+    if let Some(ics) = &mail.calendar {
+        use base64::Engine;
+        body["attachments"] = json!([{
+            "content": base64::engine::general_purpose::STANDARD.encode(ics),
+            "type": crate::calendar_type(ics),
+            "filename": "invite.ics",
+            "disposition": "attachment",
+        }]);
+    }
     if !headers.is_empty() {
         body["headers"] = Value::Object(headers);
     }

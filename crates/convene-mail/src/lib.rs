@@ -26,6 +26,22 @@ pub struct Outgoing {
     pub text: String,
     pub html: String,
     pub headers: Vec<(String, String)>,
+    /// An iCalendar object sent along as `invite.ics` (`text/calendar` with its `METHOD`).
+    pub calendar: Option<String>,
+}
+
+/// The content type of an iCalendar attachment, with the `METHOD` it carries (`REQUEST`,
+/// `CANCEL`), as calendar clients read invitations.
+pub fn calendar_type(ics: &str) -> String {
+    let method = ics
+        .lines()
+        .find_map(|l| l.strip_prefix("METHOD:"))
+        .map(str::trim)
+        .filter(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphabetic()));
+    match method {
+        Some(m) => format!("text/calendar; charset=utf-8; method={m}"),
+        None => "text/calendar; charset=utf-8".to_owned(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,4 +100,55 @@ pub fn message_id(mail: &Outgoing) -> String {
         .rsplit_once('@')
         .map_or("localhost", |(_, d)| d);
     format!("<{}@{}>", mail.id, domain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn invite() -> Outgoing {
+        Outgoing {
+            id: "01a24f08-0000-7000-8000-000000000001".into(),
+            from_name: None,
+            from_address: "convene@example.org".into(),
+            to: "ben@example.org".into(),
+            subject: "You are registered".into(),
+            text: "Hello".into(),
+            html: "<p>Hello</p>".into(),
+            headers: Vec::new(),
+            calendar: Some("BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n".into()),
+        }
+    }
+
+    #[test]
+    fn invitations_go_as_text_calendar_with_their_method_by_either_provider() {
+        let mail = invite();
+        assert_eq!(
+            calendar_type(mail.calendar.as_deref().unwrap()),
+            "text/calendar; charset=utf-8; method=REQUEST"
+        );
+        assert_eq!(
+            calendar_type("BEGIN:VCALENDAR\r\n"),
+            "text/calendar; charset=utf-8"
+        );
+        let body = http_api::body(&mail);
+        let attachment = &body["attachments"][0];
+        assert_eq!(attachment["filename"], "invite.ics");
+        assert_eq!(
+            attachment["type"],
+            "text/calendar; charset=utf-8; method=REQUEST"
+        );
+        let sent = smtp::build(&mail).unwrap().formatted();
+        let sent = String::from_utf8_lossy(&sent);
+        assert!(sent.contains("multipart/mixed"), "{sent}");
+        assert!(sent.contains("filename=\"invite.ics\""), "{sent}");
+        assert!(sent.contains("METHOD:REQUEST"), "{sent}");
+        let plain = Outgoing {
+            calendar: None,
+            ..invite()
+        };
+        assert!(http_api::body(&plain).get("attachments").is_none());
+        let sent = smtp::build(&plain).unwrap().formatted();
+        assert!(!String::from_utf8_lossy(&sent).contains("multipart/mixed"));
+    }
 }

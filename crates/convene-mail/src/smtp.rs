@@ -9,8 +9,9 @@ use crate::{MailProvider, Outgoing, SendError, message_id};
 use async_trait::async_trait;
 use convene_delivery::http::{Unusable, judged_addresses};
 use convene_delivery::target::TargetPolicy;
+use lettre::message::header::ContentType;
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -122,11 +123,19 @@ pub fn build(mail: &Outgoing) -> Result<Message, String> {
             .map_err(|_| format!("bad header name {name}"))?;
         builder = builder.raw_header(HeaderValue::new(name, value.clone()));
     }
+    let alternatives = MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone());
+    let body = match &mail.calendar {
+        None => alternatives,
+        Some(ics) => {
+            let kind = ContentType::parse(&crate::calendar_type(ics))
+                .map_err(|e| format!("bad calendar content type: {e}"))?;
+            MultiPart::mixed()
+                .multipart(alternatives)
+                .singlepart(Attachment::new("invite.ics".to_owned()).body(ics.clone(), kind))
+        }
+    };
     builder
-        .multipart(MultiPart::alternative_plain_html(
-            mail.text.clone(),
-            mail.html.clone(),
-        ))
+        .multipart(body)
         .map_err(|e| format!("cannot build the message: {e}"))
 }
 

@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::event_sync::router().layer(from_fn_with_state(state.clone(), wake_worker)))
         .merge(crate::notifications::v1::router(state.clone()))
         .merge(crate::notifications::unsubscribe_page::router())
+        .merge(crate::calendar::api::feed_router())
         .merge(crate::admin::router())
         .merge(crate::sources::router())
         .route(

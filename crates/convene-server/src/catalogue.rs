@@ -101,6 +101,7 @@ fn sample_message(t: EventType) -> OutboundEvent {
         private: false,
         channels: vec![Channel::parse("wikiproject-x").expect("a valid sample")],
         reminders: Default::default(),
+        sequence: 0,
         created_at: at,
         updated_at: at,
         sync: None,
@@ -116,6 +117,7 @@ fn sample_message(t: EventType) -> OutboundEvent {
         duration_minutes: 60,
         extrainfo: String::new(),
         reminders: Default::default(),
+        sequence: 0,
         conference: Some(Conference {
             status: ConferenceStatus::Ready,
             provider: "meetecho".into(),

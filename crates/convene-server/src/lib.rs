@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 mod auth;
+mod calendar;
 mod catalogue;
 pub mod commands;
 pub mod conferencing;

@@ -3,6 +3,7 @@
 //! `convene-store-sql` implements them on SQLite and PostgreSQL; both must pass the conformance suite in [`testing`]. Every mutating method writes the outbound events
 //! it causes in the same transaction as the change.
 
+mod calendar;
 pub mod cause;
 mod conference;
 mod delivery;
@@ -24,6 +25,7 @@ mod webfilter;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use calendar::CalendarStore;
 pub use conference::*;
 pub use convene_core::osdi::{Attendance, Flag, Pair, Profile, RecordLog, Run, SyncError};
 pub use convene_core::outbound::{CONVENE_SOURCE, MessageType};

@@ -57,6 +57,10 @@ pub enum Kind {
     EventChanged,
     /// To an event's participants and organizers: it (or one of its sessions) starts soon.
     EventReminder,
+    /// To a participant: they are registered (with a calendar invitation).
+    RegistrationConfirmed,
+    /// To a participant: their registration is cancelled (the invitation withdrawn).
+    RegistrationCancelled,
     /// To an event's organizers: a session's video room could not be made.
     RoomFailed,
     /// To an event's organizers: the Dashboard refused a participant push or stayed away.
@@ -89,10 +93,12 @@ impl Channel {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 11] = [
         Kind::ParticipantRegistered,
         Kind::EventChanged,
         Kind::EventReminder,
+        Kind::RegistrationConfirmed,
+        Kind::RegistrationCancelled,
         Kind::RoomFailed,
         Kind::SyncFailed,
         Kind::WebhookHealth,
@@ -106,6 +112,8 @@ impl Kind {
             Kind::ParticipantRegistered => "participant_registered",
             Kind::EventChanged => "event_changed",
             Kind::EventReminder => "event.reminder",
+            Kind::RegistrationConfirmed => "registration_confirmed",
+            Kind::RegistrationCancelled => "registration_cancelled",
             Kind::RoomFailed => "room_failed",
             Kind::SyncFailed => "sync_failed",
             Kind::WebhookHealth => "webhook_health",
@@ -127,7 +135,10 @@ impl Kind {
     /// Transactional mail answers something the recipient did; the rest is bulk-like and
     /// carries one-click unsubscribe headers (RFC 8058).
     pub fn is_transactional(self) -> bool {
-        matches!(self, Kind::TestMail)
+        matches!(
+            self,
+            Kind::TestMail | Kind::RegistrationConfirmed | Kind::RegistrationCancelled
+        )
     }
 
     /// What the kind sends when nobody said otherwise.

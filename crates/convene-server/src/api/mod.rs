@@ -56,6 +56,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(sources::router())
         .merge(attendances::router())
         .merge(osdi::router())
+        .merge(crate::calendar::api::router())
 }
 
 /// A page of a list: `{"data": [...], "next_cursor": "…" | null}`.

@@ -6,11 +6,15 @@
 use super::mail::settings::EmailSettings;
 use super::mail::{Mailer, Recipient};
 use super::templates::Rendered;
+use crate::calendar::ics::{Method, invitation};
+use convene_core::event::Event;
+use convene_core::mail::NewMail;
 use convene_core::notification::{
     Channel, Kind, NewNotification, NotificationAction, Preference, wants,
 };
 use convene_core::outbound::EventType;
 use convene_core::user::User;
+use convene_core::username::Username;
 use convene_core::{Clock, EventId, Timestamp, UserId, WebhookId};
 use convene_store::{MessageType, Notices, OutboxMessage, Recipients, Store, StoreResult};
 use minijinja::Value as Ctx;
@@ -20,6 +24,13 @@ use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+/// An event's calendar invitation (or its withdrawal) to send along with a mail.
+#[derive(Clone, Copy)]
+struct Invite<'a> {
+    method: Method,
+    event: &'a Event,
+}
 
 /// Readers whose preferences are read at once, and the size at which a plan is written.
 const CHUNK: usize = 1000;
@@ -138,6 +149,7 @@ pub async fn tell_event(
             &notice.ctx,
             &notice.key,
             Some(notice.event),
+            None,
         )
         .await?;
     store.record_notices(&planner.notices, clock.now()).await
@@ -188,13 +200,25 @@ impl<'a> Planner<'a> {
                     entry
                         .names
                         .extend(p["username"].as_str().map(str::to_owned));
+                    self.tell_participant(m, Kind::RegistrationConfirmed)
+                        .await?;
                 }
                 EventType::EventUpdated => {
                     let event = &m.data["event"];
                     let Some(id) = event_id(event) else { continue };
                     let ctx = minijinja::context! { event => Ctx::from_serialize(event) };
                     let users = self.store.audience(&id, Recipients::Participants).await?;
-                    self.tell_all(&users, Kind::EventChanged, &ctx, &m.id, Some(&id))
+                    // The invitation again, with its sequence risen: calendars move the entry.
+                    let current = self.store.event_by_id(&id).await?;
+                    let invite = current.as_ref().map(|e| Invite {
+                        method: Method::Request,
+                        event: e,
+                    });
+                    self.tell_all(&users, Kind::EventChanged, &ctx, &m.id, Some(&id), invite)
+                        .await?;
+                }
+                EventType::ParticipantCancelled => {
+                    self.tell_participant(m, Kind::RegistrationCancelled)
                         .await?;
                 }
                 EventType::EventReminderDue => self.reminder(&m.data, &m.id).await?,
@@ -222,7 +246,7 @@ impl<'a> Planner<'a> {
                         error => m.data["conference"]["error"].as_str().unwrap_or("unknown error"),
                     };
                     for user in self.store.audience(&id, Recipients::Organizers).await? {
-                        self.tell(&user, Kind::RoomFailed, &ctx, &m.id, Some(&id))
+                        self.tell(&user, Kind::RoomFailed, &ctx, &m.id, Some(&id), None)
                             .await?;
                     }
                 }
@@ -234,7 +258,6 @@ impl<'a> Planner<'a> {
                 | EventType::EventDeleted
                 | EventType::OrganizerAdded
                 | EventType::OrganizerRemoved
-                | EventType::ParticipantCancelled
                 | EventType::ParticipantVisibilityChanged
                 | EventType::EventSyncEnabled
                 | EventType::EventSyncDisabled
@@ -274,10 +297,48 @@ impl<'a> Planner<'a> {
                 &ctx,
                 &r.first_message,
                 Some(&id),
+                None,
             )
             .await?;
         }
         Ok(())
+    }
+
+    /// Tells a participant of their own registration, or of its cancellation, with the event's
+    /// invitation or its withdrawal for their calendar.
+    async fn tell_participant(&mut self, m: &OutboxMessage, kind: Kind) -> StoreResult<()> {
+        let p = &m.data["participant"];
+        let (Some(name), Some(id)) = (p["username"].as_str(), event_id(&p["event"])) else {
+            return Ok(());
+        };
+        let Ok(name) = Username::parse(name) else {
+            return Ok(());
+        };
+        let (Some(user), Some(event)) = (
+            self.store.user_by_name(&name).await?,
+            self.store.event_by_id(&id).await?,
+        ) else {
+            return Ok(());
+        };
+        let zone = event.timezone.as_ref().map(|z| z.as_str());
+        let ctx = minijinja::context! {
+            event => minijinja::context! {
+                id => id.as_str(),
+                title => event.title.as_str(),
+                local_start => event.starts_at.map(|t| super::local_time::local(t, zone)),
+            },
+        };
+        let method = if kind == Kind::RegistrationCancelled {
+            Method::Cancel
+        } else {
+            Method::Request
+        };
+        let invite = Invite {
+            method,
+            event: &event,
+        };
+        self.tell_all(&[user], kind, &ctx, &m.id, Some(&id), Some(invite))
+            .await
     }
 
     /// Reminds the event's participants and organizers that it, or one of its sessions, starts
@@ -311,7 +372,7 @@ impl<'a> Planner<'a> {
             unit,
         };
         let users = self.store.audience(&id, Recipients::Everyone).await?;
-        self.tell_all(&users, Kind::EventReminder, &ctx, message, Some(&id))
+        self.tell_all(&users, Kind::EventReminder, &ctx, message, Some(&id), None)
             .await
     }
 
@@ -349,7 +410,7 @@ impl<'a> Planner<'a> {
             .owner_of(webhook["id"].as_str().unwrap_or_default())
             .await?
         {
-            self.tell(&owner, Kind::WebhookHealth, &ctx, &key, None)
+            self.tell(&owner, Kind::WebhookHealth, &ctx, &key, None, None)
                 .await?;
         }
         Ok(())
@@ -393,7 +454,7 @@ impl<'a> Planner<'a> {
             self.admins = Some(self.store.admins().await?);
         }
         for admin in self.admins.clone().unwrap_or_default() {
-            self.tell(&admin, kind, ctx, key, None).await?;
+            self.tell(&admin, kind, ctx, key, None, None).await?;
         }
         Ok(())
     }
@@ -409,11 +470,12 @@ impl<'a> Planner<'a> {
         ctx: &Ctx,
         key: &str,
         event: Option<&EventId>,
+        invite: Option<Invite<'_>>,
     ) -> StoreResult<()> {
         for chunk in users.chunks(CHUNK) {
             self.prepare(chunk).await?;
             for user in chunk {
-                self.tell(user, kind, ctx, key, event).await?;
+                self.tell(user, kind, ctx, key, event, invite).await?;
             }
             if self.notices.notifications.len() + self.notices.mails.len() >= CHUNK {
                 self.flush().await?;
@@ -477,6 +539,7 @@ impl<'a> Planner<'a> {
         ctx: &Ctx,
         key: &str,
         event: Option<&EventId>,
+        invite: Option<Invite<'_>>,
     ) -> StoreResult<()> {
         let store = self.store;
         if !self.prefs.contains_key(user.id.as_str()) {
@@ -539,14 +602,29 @@ impl<'a> Planner<'a> {
                 Some(known) => *known,
                 None => store.is_suppressed(to.address).await?,
             };
-            self.notices.mails.extend(mailer.compose(
+            let calendar = invite.and_then(|i| {
+                let from = &self.settings.from_address;
+                let now = self.clock.now();
+                invitation(
+                    i.method,
+                    i.event,
+                    from,
+                    to.address,
+                    mailer.public_url(),
+                    now,
+                )
+            });
+            let mail = mailer.compose(
                 to,
                 kind,
                 &rendered,
                 format!("{dedupe}:email"),
                 &self.settings,
                 suppressed,
-            ));
+            );
+            self.notices
+                .mails
+                .extend(mail.map(|m| NewMail { calendar, ..m }));
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 mod admin_ui;
 mod backlog;
+mod calendars;
 mod conferencing;
 mod conventions;
 mod crm;

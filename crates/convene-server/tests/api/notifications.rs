@@ -70,7 +70,7 @@ app_tests! {
         assert_eq!(v1(&app, &w.root, "/v1/users/00000000-0000-7000-8000-000000000000/notifications").await.status, 404);
         assert_eq!(v1(&app, &w.bob, "/v1/notifications").await.status, 403);
         let all = v1(&app, &w.root, "/v1/notifications").await;
-        assert_eq!((all.status, all.body["meta"]["count"].clone()), (200, json!(2)));
+        assert_eq!((all.status, all.body["meta"]["count"].clone()), (200, json!(4)), "Alice's two, and Bob's two confirmations");
         let detail = format!("/v1/notifications/{id}");
         let r = v1(&app, &w.bob, &detail).await;
         assert_eq!((r.status, error(&r)["status"].clone()), (403, json!("403")), "OES left this open; we do not");

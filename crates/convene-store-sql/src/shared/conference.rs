@@ -42,6 +42,7 @@ struct SessionRow {
     room_starts_at: Option<DbTime>,
     room_duration_minutes: Option<i32>,
     reminders: String,
+    sequence: i32,
     deleted_at: Option<DbTime>,
     created_at: DbTime,
     updated_at: DbTime,
@@ -87,6 +88,7 @@ impl SessionRow {
             duration_minutes: minutes(self.duration_minutes),
             extrainfo: self.extrainfo,
             reminders: Reminders::from_stored(&self.reminders),
+            sequence: u32::try_from(self.sequence).unwrap_or(0),
             conference,
             created_at: time_of(self.created_at),
             updated_at: time_of(self.updated_at),
@@ -260,13 +262,14 @@ impl ConferenceStore for Backend {
         sqlx::query(
             "UPDATE sessions SET title = $2, group_name = $3, starts_at = $4, duration_minutes = $5, extrainfo = $6,
                  conference_status = CASE WHEN $7 THEN 'pending' ELSE conference_status END, updated_at = $8,
-                 reminders = $9
+                 reminders = $9, sequence = $10
              WHERE id = $1",
         )
         .binds((id.as_str(), after.title.as_str(), after.group.as_str()))
         .bind(db_time(after.starts_at))
         .bind(i32::try_from(after.duration_minutes).unwrap_or(i32::MAX))
         .binds((&after.extrainfo, moved, db_time(at), after.reminders.stored()))
+        .bind(i32::try_from(after.sequence).unwrap_or(i32::MAX))
         .execute(&mut *tx)
         .await?;
         replan_session(

@@ -16,10 +16,10 @@ use convene_store::{
     Audience, Conflict, EventFilter, EventStore, PatchOutcome, StoreError, StoreResult,
 };
 
-const EVENT_COLUMNS: &str = "e.id, e.slug, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.private, e.created_at, e.updated_at, e.sync_event_id, e.sync_since, e.channels, e.reminders";
+pub(super) const EVENT_COLUMNS: &str = "e.id, e.slug, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.private, e.created_at, e.updated_at, e.sync_event_id, e.sync_since, e.channels, e.reminders, e.sequence";
 
 #[derive(sqlx::FromRow)]
-struct EventRow {
+pub(super) struct EventRow {
     id: String,
     slug: String,
     title: String,
@@ -35,6 +35,7 @@ struct EventRow {
     /// A JSON text list; NULL for none.
     channels: Option<String>,
     reminders: String,
+    sequence: i32,
 }
 
 impl From<EventRow> for Event {
@@ -50,6 +51,7 @@ impl From<EventRow> for Event {
             private: r.private,
             channels: stored_channels(r.channels),
             reminders: Reminders::from_stored(&r.reminders),
+            sequence: u32::try_from(r.sequence).unwrap_or(0),
             created_at: time_of(r.created_at),
             updated_at: time_of(r.updated_at),
             sync: r.sync_event_id.zip(r.sync_since).map(|(id, s)| SyncLink {
@@ -69,11 +71,12 @@ async fn fetch_event(conn: &mut Conn, id: &EventId) -> StoreResult<Option<Event>
     Ok(row.map(Event::from))
 }
 
-const INSERT: &str = "INSERT INTO events (id, slug, title, description, starts_at, ends_at, timezone, private, created_at, updated_at, channels, reminders)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)";
+const INSERT: &str = "INSERT INTO events (id, slug, title, description, starts_at, ends_at, timezone, private, created_at, updated_at, channels, reminders, sequence)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)";
 const UPDATE: &str =
     "UPDATE events SET slug = $2, title = $3, description = $4, starts_at = $5, ends_at = $6,
-     timezone = $7, private = $8, updated_at = $9, channels = $10, reminders = $11 WHERE id = $1";
+     timezone = $7, private = $8, updated_at = $9, channels = $10, reminders = $11,
+     sequence = $12 WHERE id = $1";
 
 /// The stored form of an event's channels: a JSON text list, NULL for none.
 pub(super) fn channels_text(channels: &[Channel]) -> Option<String> {
@@ -90,7 +93,7 @@ pub(super) fn stored_channels(text: Option<String>) -> Vec<Channel> {
         .collect()
 }
 
-/// `INSERT` or `UPDATE` with the parameters both take: `$1` the id, `$2`–`$8`, `$10` and `$11`
+/// `INSERT` or `UPDATE` with the parameters both take: `$1` the id, `$2`–`$8` and `$10`–`$12`
 /// the fields, `$9` the time. A taken slug is `Conflict::Slug`. The event's reminders are
 /// planned again to match.
 async fn write_event(
@@ -106,7 +109,10 @@ async fn write_event(
         .binds((event.starts_at.map(db_time), event.ends_at.map(db_time)))
         .bind(event.timezone.as_ref().map(TimeZoneName::as_str))
         .binds((event.private, db_time(at), channels_text(&event.channels)))
-        .bind(event.reminders.stored())
+        .binds((
+            event.reminders.stored(),
+            i32::try_from(event.sequence).unwrap_or(i32::MAX),
+        ))
         .execute(&mut *conn)
         .await
         .map_err(taken(Conflict::Slug))?;
@@ -138,6 +144,7 @@ impl EventStore for Backend {
             private: new.private,
             channels: new.channels,
             reminders: new.reminders,
+            sequence: 0,
             created_at: at,
             updated_at: at,
             sync: None,

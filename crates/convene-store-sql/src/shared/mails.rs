@@ -13,7 +13,7 @@ use sqlx::types::Json;
 
 const SETTING: &str = "SELECT value FROM settings WHERE key = $1";
 
-const COLUMNS: &str = "id, recipient, user_id, action, subject, text_body, html_body, headers, status, provider, provider_message_id, error, attempts, created_at, updated_at";
+const COLUMNS: &str = "id, recipient, user_id, action, subject, text_body, html_body, headers, calendar, status, provider, provider_message_id, error, attempts, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -25,6 +25,7 @@ struct Row {
     text_body: String,
     html_body: String,
     headers: Json<Vec<(String, String)>>,
+    calendar: Option<String>,
     status: String,
     provider: Option<String>,
     provider_message_id: Option<String>,
@@ -45,6 +46,7 @@ impl From<Row> for Mail {
             text: r.text_body,
             html: r.html_body,
             headers: r.headers.0,
+            calendar: r.calendar,
             status: MailStatus::parse(&r.status).unwrap_or(MailStatus::Failed),
             provider: r.provider,
             provider_message_id: r.provider_message_id,
@@ -80,14 +82,15 @@ pub(crate) async fn insert_mails(
                 m.headers,
                 m.dedupe_key,
                 m.status.as_str(),
+                m.calendar,
             ])
         })
         .collect();
     let sql = format!(
         "INSERT INTO mails (id, recipient, user_id, action, subject, text_body, html_body, headers,
-             dedupe_key, status, attempts, created_at, updated_at)
+             dedupe_key, status, calendar, attempts, created_at, updated_at)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-             value ->> 6, value -> 7, value ->> 8, value ->> 9, 0, $2, $2
+             value ->> 6, value -> 7, value ->> 8, value ->> 9, value ->> 10, 0, $2, $2
          FROM {} WHERE true ORDER BY key
          ON CONFLICT (dedupe_key) DO NOTHING RETURNING {COLUMNS}",
         json_rows(1)

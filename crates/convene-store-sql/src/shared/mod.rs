@@ -8,6 +8,7 @@ pub(super) use super::{Backend, Db, claims, dialect};
 pub(super) use outbox::{OutboxRow, emit, emit_all, outbox_messages};
 
 mod admin;
+mod calendars;
 mod conference;
 mod connectors;
 mod decks;

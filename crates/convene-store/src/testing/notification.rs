@@ -235,6 +235,7 @@ pub(super) fn mail(to: &str, key: &str, status: MailStatus) -> NewMail {
         headers: vec![("List-Unsubscribe".into(), "<https://x/u>".into())],
         dedupe_key: key.to_owned(),
         status,
+        calendar: (key == "with-invite").then(|| "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".into()),
     }
 }
 

@@ -171,6 +171,7 @@ impl Mailer {
             headers,
             dedupe_key,
             status,
+            calendar: None,
         })
     }
 }

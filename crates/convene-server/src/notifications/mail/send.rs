@@ -63,6 +63,7 @@ impl JobHandler for MailSendHandler {
             text: mail.text.clone(),
             html: mail.html.clone(),
             headers: mail.headers.clone(),
+            calendar: mail.calendar.clone(),
         };
         let tries = send_with_failover(&providers, &outgoing).await;
         let at = self.clock.now();
