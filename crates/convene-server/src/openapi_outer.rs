@@ -170,6 +170,18 @@ const ROUTES: &[Route] = &[
         answers: &[(200, "done"), (404, "not a link this server signed")],
     },
     Route {
+        path: "/calendar/{file}",
+        method: HttpMethod::Get,
+        summary: "A person's calendar feed, `/calendar/<token>.ics` (text/calendar): the events they are registered for and their sessions; the token is the key",
+        tag: "calendars",
+        params: &["file"],
+        bearer: false,
+        answers: &[
+            (200, "the feed"),
+            (404, "no feed has this token (never made, or revoked)"),
+        ],
+    },
+    Route {
         path: "/in/{token}",
         method: HttpMethod::Post,
         summary: "An inbound source receives another platform's webhook as it sends it (openedx-webhooks JSON or form, Standard Webhooks signed JSON, or generic JSON)",

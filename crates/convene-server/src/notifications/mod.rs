@@ -7,6 +7,7 @@ pub mod jsonapi;
 pub mod local_time;
 pub mod mail;
 pub mod notifier;
+mod planner;
 pub mod templates;
 pub mod unsubscribe_page;
 pub mod v1;

@@ -2,34 +2,13 @@
 //! reschedule and cancellation mails carry, each read back by Python's `icalendar` parser as a
 //! calendar app would read it, through a real SMTP server.
 
-use convene_testkit::{
-    Backend, Method, ReceivedMail, SmtpSink, TestApp, on_both_backends, spawn_app_with,
-};
+use crate::support::{app_with_smtp, register, user_with_mail};
+use convene_testkit::{Backend, Method, ReceivedMail, SmtpSink, on_both_backends};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
-
-async fn app_with_smtp(backend: Backend, smtp_url: &str) -> Option<TestApp> {
-    let url = smtp_url.to_owned();
-    spawn_app_with(backend, move |c| {
-        c.smtp_url = Some(convene_server::config::Secret::new(url));
-        c.allow_private_targets = true;
-    })
-    .await
-}
-
-async fn user(app: &TestApp, name: &str) -> String {
-    let email = format!("{}@example.org", name.to_lowercase());
-    let r = app
-        .admin(Method::POST, "/api/v1/users")
-        .json(&json!({"username": name, "email": email}))
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    app.token_for(name).await
-}
 
 /// What Python's `icalendar` reads from an `.ics` or from the `text/calendar` parts of a raw
 /// mail: per calendar its method and events (uid, sequence, summary, start, status,
@@ -84,9 +63,9 @@ async fn an_event_and_a_feed_read_as_calendars(backend: Backend) {
     let Some(app) = app_with_smtp(backend, &sink.url()).await else {
         return;
     };
-    let ana = user(&app, "Ana").await;
-    let ben = user(&app, "Ben").await;
-    let cleo = user(&app, "Cleo").await;
+    let ana = user_with_mail(&app, "Ana", None).await;
+    let ben = user_with_mail(&app, "Ben", None).await;
+    let cleo = user_with_mail(&app, "Cleo", None).await;
     let body = json!({"slug": "ics-day", "title": "ICS day", "description": "Bring; a laptop, please",
         "starts_at": "2027-03-01T09:00:00Z", "ends_at": "2027-03-01T17:00:00Z", "timezone": "Europe/Berlin"});
     let r = app
@@ -261,22 +240,13 @@ async fn registration_mails_carry_invitations(backend: Backend) {
     let Some(app) = app_with_smtp(backend, &sink.url()).await else {
         return;
     };
-    let ana = user(&app, "Ana").await;
-    let ben = user(&app, "Ben").await;
+    let ana = user_with_mail(&app, "Ana", None).await;
+    let ben = user_with_mail(&app, "Ben", None).await;
     let start = datetime!(2027-04-01 08:30 UTC);
     let r = app.call(Method::POST, "/api/v1/events").token(&ana)
         .json(&json!({"slug": "invited", "title": "Invited", "starts_at": start.format(&Rfc3339).unwrap()})).send().await;
     let event = r.str("id");
-    let r = app
-        .call(
-            Method::PUT,
-            &format!("/api/v1/events/{event}/participants/Ben"),
-        )
-        .token(&ben)
-        .json(&json!({"visibility": "public"}))
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    register(&app, &event, &ben, "Ben").await;
     app.drain().await;
 
     let confirmation = mails_to(&sink, "ben@example.org", "You are registered for Invited");

@@ -2,30 +2,10 @@
 //! messages and headers, one-click unsubscribe, retries against a dead server, failover,
 //! bounces, and the admin's settings.
 
-use convene_testkit::{
-    Answer, Backend, Method, Receiver, SmtpSink, TestApp, on_both_backends, spawn_app_with,
-};
+use crate::support::{app_with_smtp, register, user_with_mail};
+use convene_testkit::{Answer, Backend, Method, Receiver, SmtpSink, TestApp, on_both_backends};
 use serde_json::{Value, json};
 use time::Duration;
-
-async fn app_with_smtp(backend: Backend, smtp_url: &str) -> Option<TestApp> {
-    let url = smtp_url.to_owned();
-    spawn_app_with(backend, move |c| {
-        c.smtp_url = Some(convene_server::config::Secret::new(url));
-        c.allow_private_targets = true;
-    })
-    .await
-}
-
-async fn user(app: &TestApp, name: &str, email: &str, locale: Option<&str>) -> String {
-    let r = app
-        .admin(Method::POST, "/api/v1/users")
-        .json(&json!({"username": name, "email": email, "locale": locale}))
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    app.token_for(name).await
-}
 
 async fn event_with_organizer(app: &TestApp, organizer: &str) -> String {
     let r = app
@@ -36,19 +16,6 @@ async fn event_with_organizer(app: &TestApp, organizer: &str) -> String {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     r.str("id")
-}
-
-async fn register(app: &TestApp, event: &str, token: &str, name: &str) {
-    let r = app
-        .call(
-            Method::PUT,
-            &format!("/api/v1/events/{event}/participants/{name}"),
-        )
-        .token(token)
-        .json(&json!({"visibility": "public"}))
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
 }
 
 async fn mails(app: &TestApp) -> Vec<Value> {
@@ -69,8 +36,8 @@ async fn registrations_are_mailed_exactly_and_unsubscribe_in_one_click(backend: 
     let Some(app) = app_with_smtp(backend, &sink.url()).await else {
         return;
     };
-    let ana = user(&app, "Ana", "ana@example.org", Some("de-AT")).await;
-    let ben = user(&app, "Ben", "ben@example.org", None).await;
+    let ana = user_with_mail(&app, "Ana", Some("de-AT")).await;
+    let ben = user_with_mail(&app, "Ben", None).await;
     let event = event_with_organizer(&app, &ana).await;
     register(&app, &event, &ben, "Ben").await;
     app.drain().await;
@@ -208,7 +175,7 @@ async fn registrations_are_mailed_exactly_and_unsubscribe_in_one_click(backend: 
         (json!(false), json!(true))
     );
 
-    let cleo = user(&app, "Cleo", "cleo@example.org", None).await;
+    let cleo = user_with_mail(&app, "Cleo", None).await;
     register(&app, &event, &cleo, "Cleo").await;
     app.drain().await;
     let to_ana = |sink: &SmtpSink| {

@@ -2,21 +2,11 @@
 //! server, and as `event.reminder_due` webhooks; moved with the start, dropped with the event,
 //! sent once, and driven by the injected clock alone.
 
-use convene_testkit::{
-    Backend, Method, Receiver, SmtpSink, TestApp, on_both_backends, spawn_app_with,
-};
+use crate::support::{app_with_smtp, register, user_with_mail};
+use convene_testkit::{Backend, Method, Receiver, SmtpSink, TestApp, on_both_backends};
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
-
-async fn app_with_smtp(backend: Backend, smtp_url: &str) -> Option<TestApp> {
-    let url = smtp_url.to_owned();
-    spawn_app_with(backend, move |c| {
-        c.smtp_url = Some(convene_server::config::Secret::new(url));
-        c.allow_private_targets = true;
-    })
-    .await
-}
 
 fn now(app: &TestApp) -> OffsetDateTime {
     convene_core::Clock::now(&*app.clock)
@@ -24,28 +14,6 @@ fn now(app: &TestApp) -> OffsetDateTime {
 
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap()
-}
-
-async fn user(app: &TestApp, name: &str, locale: Option<&str>) -> String {
-    let email = format!("{}@example.org", name.to_lowercase());
-    let r = app
-        .admin(Method::POST, "/api/v1/users")
-        .json(&json!({"username": name, "email": email, "locale": locale}))
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    app.token_for(name).await
-}
-
-async fn register(app: &TestApp, event: &str, token: &str, name: &str) {
-    let path = format!("/api/v1/events/{event}/participants/{name}");
-    let r = app
-        .call(Method::PUT, &path)
-        .token(token)
-        .json(&json!({"visibility": "public"}))
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
 }
 
 /// Subjects of the reminder mails received so far, each with its one recipient, sorted.
@@ -85,9 +53,9 @@ async fn an_event_reminds_its_people_once_at_each_offset(backend: Backend) {
         return;
     };
     let rx = Receiver::start().await;
-    let ana = user(&app, "Ana", Some("de")).await;
-    let ben = user(&app, "Ben", None).await;
-    let cleo = user(&app, "Cleo", None).await;
+    let ana = user_with_mail(&app, "Ana", Some("de")).await;
+    let ben = user_with_mail(&app, "Ben", None).await;
+    let cleo = user_with_mail(&app, "Cleo", None).await;
     let hook = json!({"url": rx.url, "event_types": ["event.reminder_due"]});
     let r = app
         .admin(Method::POST, "/api/v1/webhooks")
@@ -203,7 +171,7 @@ async fn reschedules_move_reminders_and_deletion_drops_them(backend: Backend) {
     let Some(app) = app_with_smtp(backend, &sink.url()).await else {
         return;
     };
-    let ana = user(&app, "Ana", None).await;
+    let ana = user_with_mail(&app, "Ana", None).await;
     let start = now(&app) + Duration::hours(30);
     let body = json!({"slug": "moving", "title": "Moving", "starts_at": rfc3339(start), "reminders": ["2h"]});
     let r = app

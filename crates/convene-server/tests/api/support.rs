@@ -1,6 +1,6 @@
 //! A small world most scenarios start from.
 
-use convene_testkit::{Method, Reply, TestApp};
+use convene_testkit::{Backend, Method, Reply, TestApp, spawn_app_with};
 use serde_json::{Value, json};
 
 /// Alice organizes `event` (public) and `hidden` (private); Bob is a public participant of
@@ -85,4 +85,38 @@ pub fn usernames(body: &Value) -> Vec<String> {
         .iter()
         .map(|p| p["username"].as_str().expect("username").to_owned())
         .collect()
+}
+
+/// A server that sends its mail to `smtp_url` (a local SMTP sink, so loopback is allowed).
+pub async fn app_with_smtp(backend: Backend, smtp_url: &str) -> Option<TestApp> {
+    let url = smtp_url.to_owned();
+    spawn_app_with(backend, move |c| {
+        c.smtp_url = Some(convene_server::config::Secret::new(url));
+        c.allow_private_targets = true;
+    })
+    .await
+}
+
+/// A user with the address `{name in lower case}@example.org` and `locale`; their token.
+pub async fn user_with_mail(app: &TestApp, name: &str, locale: Option<&str>) -> String {
+    let email = format!("{}@example.org", name.to_lowercase());
+    let r = app
+        .admin(Method::POST, "/api/v1/users")
+        .json(&json!({"username": name, "email": email, "locale": locale}))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    app.token_for(name).await
+}
+
+/// `name` registers publicly for `event`, as `token` (their own, or an organizer's).
+pub async fn register(app: &TestApp, event: &str, token: &str, name: &str) {
+    let path = format!("/api/v1/events/{event}/participants/{name}");
+    let r = app
+        .call(Method::PUT, &path)
+        .token(token)
+        .json(&json!({"visibility": "public"}))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
 }
