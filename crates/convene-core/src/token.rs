@@ -70,6 +70,15 @@ pub fn sha256(bytes: &[u8]) -> Vec<u8> {
     Sha256::digest(bytes).to_vec()
 }
 
+/// The stored form of a secret that travels in a URL or a cookie (a web session, an inbound
+/// source's URL, a calendar feed): its SHA-256 in lower-case hex, looked up as it is.
+pub fn sha256_hex(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Compares two secrets of any length without leaking where they differ (digests first, so
 /// the length is not leaked either).
 pub fn secrets_equal(a: &str, b: &str) -> bool {

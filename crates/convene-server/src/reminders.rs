@@ -65,15 +65,14 @@ impl ReminderPass {
                 .or_insert(r.offset_s);
             *n = (*n).min(r.offset_s);
         }
-        let nearest: HashMap<(String, Timestamp), i64> = nearest
-            .into_iter()
-            .map(|((s, t), o)| ((s.to_owned(), t), o))
+        let sendable: Vec<bool> = due
+            .iter()
+            .map(|r| nearest[&(r.subject.as_str(), r.starts_at)] == r.offset_s && now < r.starts_at)
             .collect();
         let mut events: HashMap<EventId, Option<Event>> = HashMap::new();
         let mut settled = Vec::with_capacity(due.len());
-        for r in due {
-            let is_nearest = nearest.get(&(r.subject.clone(), r.starts_at)) == Some(&r.offset_s);
-            let message = if is_nearest && now < r.starts_at {
+        for (r, sendable) in due.into_iter().zip(sendable) {
+            let message = if sendable {
                 self.message(&r, &mut events).await?
             } else {
                 None

@@ -6,7 +6,7 @@
 
 use super::pages::{Page, render};
 use super::session::{
-    LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS, Viewer, cookie, digest, random_token, same_origin,
+    LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS, Viewer, cookie, random_token, same_origin,
     set_cookie, token_matches,
 };
 use super::throttle::{AddressKey, Refused};
@@ -16,6 +16,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use convene_core::token::sha256_hex;
 use convene_core::username::Username;
 use serde::Deserialize;
 use time::Duration;
@@ -215,7 +216,7 @@ pub async fn submit(
     let expires = now + Duration::hours(SESSION_HOURS);
     if state
         .store
-        .create_web_session(&digest(&token), &user.id, &random_token(), now, expires)
+        .create_web_session(&sha256_hex(&token), &user.id, &random_token(), now, expires)
         .await
         .is_err()
     {
@@ -262,7 +263,7 @@ pub async fn logout(
         return forbidden("That form came from another site.");
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        let _ = state.store.delete_web_session(&digest(&token)).await;
+        let _ = state.store.delete_web_session(&sha256_hex(&token)).await;
     }
     let mut response = Redirect::to("/admin/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&set_cookie(SESSION_COOKIE, "", 0, &headers, &state)) {

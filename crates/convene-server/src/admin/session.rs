@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use convene_core::EventId;
-use convene_core::token::{secrets_equal, sha256};
+use convene_core::token::{secrets_equal, sha256_hex};
 use convene_core::user::User;
 
 pub const SESSION_COOKIE: &str = "convene_session";
@@ -19,13 +19,6 @@ pub const SESSION_HOURS: i64 = 12;
 /// A fresh random token for a cookie or a form.
 pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-}
-
-pub fn digest(token: &str) -> String {
-    sha256(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -118,7 +111,7 @@ impl FromRequestParts<AppState> for Viewer {
             return Err(NotSignedIn::Redirect(next));
         };
         let now = state.clock.now();
-        let session = match state.store.web_session(&digest(&token), now).await {
+        let session = match state.store.web_session(&sha256_hex(&token), now).await {
             Ok(Some(s)) => s,
             Ok(None) => return Err(NotSignedIn::Redirect(next)),
             Err(_) => return Err(NotSignedIn::Unavailable),

@@ -10,7 +10,6 @@ use convene_core::FieldErrors;
 use convene_core::access::Principal;
 use convene_core::event::{Event, EventPatch, NewEvent, check_time_order};
 use convene_core::page::PageRequest;
-use convene_core::reminder::Reminders;
 use convene_core::text::{Channel, Description, Slug, TimeZoneName, Title};
 use convene_core::webfilter::FilterType;
 use convene_store::{Audience, Conflict, EventFilter, PatchOutcome, StoreError};
@@ -124,10 +123,7 @@ impl TryFrom<CreateEvent> for NewEvent {
             "channels",
             Channel::parse_list(&body.channels.unwrap_or_default()),
         );
-        let reminders = match body.reminders {
-            Some(list) => errors.check("reminders", Reminders::parse(&list)),
-            None => Some(Reminders::default()),
-        };
+        let reminders = super::reminders(&mut errors, body.reminders);
         check_time_order(starts_at, ends_at, &mut errors);
         errors.finish(|| NewEvent {
             slug: slug.expect("checked"),
@@ -138,7 +134,7 @@ impl TryFrom<CreateEvent> for NewEvent {
             timezone,
             private: body.private.unwrap_or(false),
             channels: channels.expect("checked"),
-            reminders: reminders.expect("checked"),
+            reminders: reminders.unwrap_or_default(),
         })
     }
 }
@@ -355,9 +351,7 @@ impl TryFrom<PatchEvent> for EventPatch {
         let channels = body
             .channels
             .and_then(|c| errors.check("channels", Channel::parse_list(&c)));
-        let reminders = body
-            .reminders
-            .and_then(|r| errors.check("reminders", Reminders::parse(&r)));
+        let reminders = super::reminders(&mut errors, body.reminders);
         errors.finish(|| EventPatch {
             slug,
             title,

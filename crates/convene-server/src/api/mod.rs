@@ -35,6 +35,14 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
+/// The `reminders` of an event or a session, when given: a bad offset is a 422 on the field.
+pub fn reminders(
+    errors: &mut convene_core::FieldErrors,
+    raw: Option<Vec<String>>,
+) -> Option<convene_core::reminder::Reminders> {
+    raw.and_then(|r| errors.check("reminders", convene_core::reminder::Reminders::parse(&r)))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(users::router())

@@ -11,7 +11,6 @@ use axum::http::StatusCode;
 use convene_core::SessionId;
 use convene_core::access::Principal;
 use convene_core::conference::{GroupName, NewSession, Session, SessionPatch};
-use convene_core::reminder::Reminders;
 use convene_core::text::Title;
 use convene_core::validation::FieldErrors;
 use serde::{Deserialize, Serialize};
@@ -146,9 +145,7 @@ impl PatchSession {
                 .and_then(|t| errors.check("starts_at", parse_time(&t))),
             duration_minutes: duration(&mut errors, self.duration_minutes),
             extrainfo: extrainfo(&mut errors, self.extrainfo),
-            reminders: self
-                .reminders
-                .and_then(|r| errors.check("reminders", Reminders::parse(&r))),
+            reminders: super::reminders(&mut errors, self.reminders),
         };
         errors.finish(|| patch)
     }
@@ -196,10 +193,7 @@ async fn create_session(
     let minutes = errors.require("duration_minutes", body.duration_minutes);
     let minutes = duration(&mut errors, minutes);
     let extrainfo = extrainfo(&mut errors, body.extrainfo);
-    let reminders = match body.reminders {
-        Some(list) => errors.check("reminders", Reminders::parse(&list)),
-        None => Some(Reminders::default()),
-    };
+    let reminders = super::reminders(&mut errors, body.reminders);
     let configured = state.conferencing.name() != "none";
     if body.remote == Some(true) && !configured {
         errors.add("remote", "no conferencing provider is configured");
@@ -210,7 +204,7 @@ async fn create_session(
         starts_at: starts_at.expect("checked"),
         duration_minutes: minutes.expect("checked"),
         extrainfo: extrainfo.unwrap_or_default(),
-        reminders: reminders.expect("checked"),
+        reminders: reminders.unwrap_or_default(),
         provider: (configured && body.remote.unwrap_or(true))
             .then(|| state.conferencing.name().to_owned()),
     })?;

@@ -5,12 +5,13 @@ use super::{require_admin, rfc3339};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody, Query};
 use crate::sources::read::{Expect, Kind};
-use crate::sources::{new_token, signal_of, token_sha256};
+use crate::sources::{new_token, signal_of};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use convene_core::FieldErrors;
+use convene_core::token::sha256_hex;
 use convene_delivery::signing::WebhookSecret;
 use convene_store::{Receipt, Source};
 use serde::{Deserialize, Serialize};
@@ -138,7 +139,7 @@ async fn create_source(
         id: uuid::Uuid::now_v7().to_string(),
         name: name.expect("checked"),
         kind: kind.expect("checked").as_str().to_owned(),
-        token_sha256: token_sha256(&token),
+        token_sha256: sha256_hex(&token),
         secret_sealed: secret.as_ref().map(|s| state.keys.seal(&s.expose())),
         id_member,
         created_at: state.clock.now(),
@@ -215,7 +216,7 @@ async fn rotate_url(
     let token = new_token();
     if !state
         .store
-        .set_source_token(&source.id, &token_sha256(&token))
+        .set_source_token(&source.id, &sha256_hex(&token))
         .await?
     {
         return Err(ApiError::NotFound);

@@ -15,7 +15,7 @@ use axum::routing::get;
 use convene_core::conference::Session;
 use convene_core::event::Event;
 use convene_core::page::PageRequest;
-use convene_core::token::{TokenSecret, sha256};
+use convene_core::token::{TokenSecret, sha256_hex};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -87,14 +87,6 @@ pub struct FeedBody {
     url: String,
 }
 
-fn digest(token: &TokenSecret) -> String {
-    hex(&sha256(token.expose().as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A feed of the events the caller is registered for, with their sessions. A new feed replaces
 /// (revokes) the one before.
 #[utoipa::path(post, path = "/me/calendar-feed", tag = "calendars",
@@ -109,7 +101,7 @@ async fn create_feed(
     let token = TokenSecret::generate();
     state
         .store
-        .set_calendar_feed(user, &digest(&token), state.clock.now())
+        .set_calendar_feed(user, &sha256_hex(token.expose()), state.clock.now())
         .await?;
     let url = format!(
         "{}/calendar/{}.ics",
@@ -141,7 +133,7 @@ async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> ApiRes
         .ok_or(ApiError::NotFound)?;
     let owner = state
         .store
-        .calendar_feed_owner(&digest(&token))
+        .calendar_feed_owner(&sha256_hex(token.expose()))
         .await?
         .ok_or(ApiError::NotFound)?;
     let user = state

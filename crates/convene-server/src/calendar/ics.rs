@@ -41,15 +41,34 @@ fn utc(t: Timestamp) -> chrono::DateTime<chrono::Utc> {
 
 /// The `UID` of an event or session: stable across feeds, downloads and mails, so a calendar
 /// app updates the entry it has instead of adding another.
-pub fn uid(kind: &str, id: &str, host: &str) -> String {
+fn uid(kind: &str, id: &str, host: &str) -> String {
     format!("{kind}-{id}@{host}")
 }
 
-fn host_of(public_url: &str) -> String {
-    url::Url::parse(public_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "convene".to_owned())
+/// Where and when a calendar is written: the server's public URL, its host (for `UID`s), read
+/// once per calendar, and the `DTSTAMP`.
+struct Origin<'a> {
+    public_url: &'a str,
+    host: String,
+    now: Timestamp,
+}
+
+impl<'a> Origin<'a> {
+    fn new(public_url: &'a str, now: Timestamp) -> Self {
+        let host = url::Url::parse(public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "convene".to_owned());
+        Self {
+            public_url,
+            host,
+            now,
+        }
+    }
+
+    fn link(&self, event: &Event) -> String {
+        format!("{}/api/v1/events/{}", self.public_url, event.id)
+    }
 }
 
 fn status(method: Method) -> EventStatus {
@@ -72,20 +91,15 @@ fn head(name: &str, method: Method) -> Calendar {
 }
 
 /// The event's `VEVENT`, if it has a start.
-fn event_component(
-    event: &Event,
-    method: Method,
-    public_url: &str,
-    now: Timestamp,
-) -> Option<icalendar::Event> {
+fn event_component(event: &Event, method: Method, at: &Origin<'_>) -> Option<icalendar::Event> {
     let starts_at = event.starts_at?;
     let mut e = icalendar::Event::new();
-    e.uid(&uid("event", event.id.as_str(), &host_of(public_url)))
-        .timestamp(utc(now))
+    e.uid(&uid("event", event.id.as_str(), &at.host))
+        .timestamp(utc(at.now))
         .sequence(event.sequence)
         .summary(event.title.as_str())
         .starts(utc(starts_at))
-        .url(&format!("{public_url}/api/v1/events/{}", event.id));
+        .url(&at.link(event));
     if let Some(ends_at) = event.ends_at {
         e.ends(utc(ends_at));
     }
@@ -100,17 +114,16 @@ fn session_component(
     s: &Session,
     event: &Event,
     method: Method,
-    public_url: &str,
-    now: Timestamp,
+    at: &Origin<'_>,
 ) -> icalendar::Event {
     let mut e = icalendar::Event::new();
-    e.uid(&uid("session", s.id.as_str(), &host_of(public_url)))
-        .timestamp(utc(now))
+    e.uid(&uid("session", s.id.as_str(), &at.host))
+        .timestamp(utc(at.now))
         .sequence(s.sequence)
         .summary(&format!("{} ({})", s.title, event.title))
         .starts(utc(s.starts_at))
         .ends(utc(s.ends_at()))
-        .url(&format!("{public_url}/api/v1/events/{}", event.id));
+        .url(&at.link(event));
     if let Some(room) = s.conference.as_ref().and_then(|c| c.room.as_ref()) {
         e.location(&room.handle.join_url);
         e.description(&format!("Join: {}", room.handle.join_url));
@@ -128,13 +141,14 @@ pub fn calendar(
     public_url: &str,
     now: Timestamp,
 ) -> String {
+    let at = Origin::new(public_url, now);
     let mut calendar = head(name, method);
     for Entry { event, sessions } in entries {
-        if let Some(mut e) = event_component(event, method, public_url, now) {
+        if let Some(mut e) = event_component(event, method, &at) {
             calendar.push(e.done());
         }
         for s in sessions.iter() {
-            calendar.push(session_component(s, event, method, public_url, now).done());
+            calendar.push(session_component(s, event, method, &at).done());
         }
     }
     calendar.done().to_string()
@@ -150,7 +164,7 @@ pub fn invitation(
     public_url: &str,
     now: Timestamp,
 ) -> Option<String> {
-    let mut e = event_component(event, method, public_url, now)?;
+    let mut e = event_component(event, method, &Origin::new(public_url, now))?;
     e.append_property(Property::new("ORGANIZER", format!("mailto:{organizer}")));
     e.append_property(
         Property::new("ATTENDEE", format!("mailto:{attendee}"))

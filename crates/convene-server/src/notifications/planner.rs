@@ -82,6 +82,8 @@ pub(super) struct Planner<'a> {
     admins: Option<Vec<User>>,
     /// Per webhook, the owner who is told of its health beside the admins (none for an admin's).
     owners: HashMap<String, Option<User>>,
+    /// Events read so far in this batch: a synced list registers many for one event.
+    events: HashMap<EventId, Option<Event>>,
     pub(super) notices: Notices,
     /// Whether part of the plan was written already (by [`Planner::flush`]).
     pub(super) flushed: bool,
@@ -109,6 +111,7 @@ impl<'a> Planner<'a> {
             rendered: HashMap::new(),
             admins: None,
             owners: HashMap::new(),
+            events: HashMap::new(),
             notices: Notices::default(),
             flushed: false,
         })
@@ -147,7 +150,7 @@ impl<'a> Planner<'a> {
                     let ctx = minijinja::context! { event => Ctx::from_serialize(event) };
                     let users = self.store.audience(&id, Recipients::Participants).await?;
                     // The invitation again, with its sequence risen: calendars move the entry.
-                    let current = self.store.event_by_id(&id).await?;
+                    let current = self.event(&id).await?;
                     let invite = current.as_ref().map(|e| Invite {
                         method: Method::Request,
                         event: e,
@@ -181,7 +184,7 @@ impl<'a> Planner<'a> {
                     else {
                         continue;
                     };
-                    let Some(event) = self.store.event_by_id(&id).await? else {
+                    let Some(event) = self.event(&id).await? else {
                         continue;
                     };
                     let ctx = minijinja::context! {
@@ -261,7 +264,7 @@ impl<'a> Planner<'a> {
         };
         let (Some(user), Some(event)) = (
             self.store.user_by_name(&name).await?,
-            self.store.event_by_id(&id).await?,
+            self.event(&id).await?,
         ) else {
             return Ok(());
         };
@@ -365,6 +368,16 @@ impl<'a> Planner<'a> {
                 .await?;
         }
         Ok(())
+    }
+
+    /// The event as it is now, read once per batch.
+    async fn event(&mut self, id: &EventId) -> StoreResult<Option<Event>> {
+        if let Some(known) = self.events.get(id) {
+            return Ok(known.clone());
+        }
+        let event = self.store.event_by_id(id).await?;
+        self.events.insert(id.clone(), event.clone());
+        Ok(event)
     }
 
     /// An organizer's own webhook: its owner, who hears of its health too (admins are told

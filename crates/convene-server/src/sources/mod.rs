@@ -16,25 +16,17 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use convene_core::token::sha256_hex;
 use convene_delivery::signing::WebhookSecret;
 use convene_store::{Receipt, Signal, Source};
 use read::{Expect, Kind, Read};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 /// A refused body is kept up to this many characters: enough to see what went wrong.
 const REFUSED_EXCERPT: usize = 4096;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/in/{token}", post(receive))
-}
-
-/// The stored form of a URL token.
-pub fn token_sha256(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// A new unguessable URL token (32 random bytes, base64url).
@@ -60,7 +52,7 @@ async fn receive(
 ) -> ApiResult<Response> {
     let source = state
         .store
-        .source_by_token(&token_sha256(&token))
+        .source_by_token(&sha256_hex(&token))
         .await?
         .ok_or(ApiError::NotFound)?;
     // A sender told to come back later keeps its message; nothing is logged for it.

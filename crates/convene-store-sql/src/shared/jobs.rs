@@ -56,24 +56,15 @@ pub(crate) async fn enqueue_in(
     payload: &Value,
     at: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO jobs (id, kind, subject, payload, status, generation, attempts, next_attempt_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'pending', 1, 0, $5, $5, $5)
-         ON CONFLICT (kind, subject) WHERE status = 'pending'
-         DO UPDATE SET payload = excluded.payload, generation = jobs.generation + 1, updated_at = excluded.updated_at",
-    )
-    .binds((uuid::Uuid::now_v7().to_string(), kind.as_str(), subject))
-    .binds((Json(payload), db_time(at)))
-    .execute(conn)
-    .await?;
-    Ok(())
+    enqueue_all_in(conn, kind, &[subject], payload, at).await
 }
 
-/// [`enqueue_in`] for many subjects of one kind, with an empty payload, in one statement.
+/// [`enqueue_in`] for many subjects of one kind with one payload, in one statement.
 pub(crate) async fn enqueue_all_in(
     conn: &mut Conn,
     kind: JobKind,
     subjects: &[&str],
+    payload: &Value,
     at: Timestamp,
 ) -> StoreResult<()> {
     if subjects.is_empty() {
@@ -91,7 +82,7 @@ pub(crate) async fn enqueue_all_in(
         json_rows(1)
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
-        .binds((Json(&rows), kind.as_str(), Json(serde_json::json!({}))))
+        .binds((Json(&rows), kind.as_str(), Json(payload)))
         .bind(db_time(at))
         .execute(conn)
         .await?;

@@ -106,7 +106,8 @@ pub(crate) async fn insert_mails(
         .filter(|m| m.status == MailStatus::Queued)
         .map(|m| m.id.as_str())
         .collect();
-    enqueue_all_in(conn, JobKind::MailSend, &queued, at).await?;
+    let no_payload = serde_json::json!({});
+    enqueue_all_in(conn, JobKind::MailSend, &queued, &no_payload, at).await?;
     Ok(out)
 }
 
