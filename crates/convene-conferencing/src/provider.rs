@@ -12,6 +12,8 @@ use time::Duration;
 /// What a room is provisioned for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSpec {
+    /// Convene's id of the session (join links name it).
+    pub id: String,
     /// Positive, unique per deployment: Meetecho's `room_id` and the slides' `session`.
     pub number: i64,
     pub group: String,
@@ -21,7 +23,34 @@ pub struct SessionSpec {
     pub extrainfo: String,
 }
 
-pub use convene_core::conference::RoomHandle;
+pub use convene_core::conference::{Recording, RoomHandle};
+
+/// The person a join URL is made for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joiner {
+    /// Shown in the room; empty for a guest.
+    pub name: String,
+    /// Convene's user id; empty for a guest.
+    pub user_id: String,
+    /// Organizers moderate.
+    pub moderator: bool,
+    /// When the session ends: a token in the URL works until some hours later.
+    pub until: Timestamp,
+}
+
+/// A join link of Convene's own, as it comes back (`/conference/{session}/join?…`): the
+/// provider checks its signature before it lets anyone in.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
+pub struct JoinPass {
+    #[serde(default)]
+    pub role: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub sig: String,
+}
 
 /// A room as a provider lists it (no secrets).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +70,8 @@ pub struct Capabilities {
     pub slides: bool,
     pub list: bool,
     pub per_user_join: bool,
+    /// Reports recordings of its rooms.
+    pub recordings: bool,
 }
 
 /// One change to a session's slide decks, as the datatracker's SlidesManager sends it.
@@ -67,6 +98,9 @@ pub enum ProviderError {
     },
     #[error("{message}")]
     Remote { transient: bool, message: String },
+    /// A join link that was not made for this room (or was altered).
+    #[error("this join link is not valid for this room")]
+    BadLink,
 }
 
 impl ProviderError {
@@ -108,9 +142,32 @@ pub trait ConferenceProvider: Send + Sync {
         self.provision(session).await
     }
     async fn list(&self, group: &str) -> ProviderResult<Vec<ListedRoom>>;
-    /// The URL a participant joins by (the same for everyone unless `per_user_join`).
-    fn join_url(&self, room: &RoomHandle) -> String {
+    /// The URL `who` joins by (the room's one URL unless `per_user_join`).
+    fn join_url(&self, room: &RoomHandle, who: &Joiner) -> String {
+        let _ = who;
         room.join_url.clone()
+    }
+    /// For rooms that exist only while used: checks a join link of Convene's, starts the
+    /// meeting (or finds it running) and answers where to send the person.
+    async fn admit(
+        &self,
+        room: &RoomHandle,
+        session: &SessionSpec,
+        pass: &JoinPass,
+    ) -> ProviderResult<String> {
+        let _ = (room, session, pass);
+        Err(ProviderError::Unsupported {
+            provider: self.name(),
+            what: "admit through Convene",
+        })
+    }
+    /// The room's recordings, newest first.
+    async fn recordings(&self, room: &RoomHandle) -> ProviderResult<Vec<Recording>> {
+        let _ = room;
+        Err(ProviderError::Unsupported {
+            provider: self.name(),
+            what: "list recordings",
+        })
     }
     async fn push_slides(&self, session: &SessionSpec, change: &SlideChange) -> ProviderResult<()>;
 }
@@ -131,6 +188,7 @@ impl ConferenceProvider for MeetechoProvider {
             slides: true,
             list: true,
             per_user_join: false,
+            recordings: false,
         }
     }
 
@@ -250,6 +308,7 @@ impl ConferenceProvider for DebugProvider {
             slides: true,
             list: false,
             per_user_join: false,
+            recordings: false,
         }
     }
 

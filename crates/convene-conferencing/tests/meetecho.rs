@@ -3,7 +3,7 @@
 
 use convene_conferencing::meetecho::{Deck, Meetecho, MeetechoConfig, MeetechoError};
 use convene_conferencing::provider::{
-    ConferenceProvider, DebugProvider, MeetechoProvider, SessionSpec, SlideChange,
+    ConferenceProvider, DebugProvider, Joiner, MeetechoProvider, SessionSpec, SlideChange,
 };
 use convene_delivery::target::TargetPolicy;
 use convene_testkit::{Answer, Receiver};
@@ -55,6 +55,7 @@ fn plain(status: u16, body: &str, content_type: Option<&str>) -> Answer {
 
 fn session() -> SessionSpec {
     SessionSpec {
+        id: "0193a0b4-8000-7c3d-8e9f-0a1b2c3d4e62".into(),
         number: 42,
         group: "ietf".into(),
         title: "IETF interim: routing".into(),
@@ -411,7 +412,15 @@ async fn the_meetecho_provider_maps_the_verbs() {
     assert_eq!(room.provider, "meetecho");
     assert_eq!(room.secret_handle.as_deref(), Some("del-3f6a"));
     assert_eq!(
-        provider.join_url(&room),
+        provider.join_url(
+            &room,
+            &Joiner {
+                name: "Ann".into(),
+                user_id: "u1".into(),
+                moderator: true,
+                until: datetime!(2026-11-23 13:00 UTC),
+            }
+        ),
         "https://meetings.conf.meetecho.com/interim/?short=3f6a"
     );
     // Meetecho cannot move a room: delete with its token, then create.

@@ -85,6 +85,18 @@ pub struct RoomRecord {
     pub duration_minutes: u32,
 }
 
+/// A recording of a session's room, as its provider reported it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Recording {
+    pub id: String,
+    /// Where it is watched (the provider's playback page).
+    pub url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ended_at: Timestamp,
+}
+
 /// The conference of a remote session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conference {
@@ -92,6 +104,8 @@ pub struct Conference {
     pub provider: String,
     pub room: Option<RoomRecord>,
     pub error: Option<String>,
+    /// Newest first.
+    pub recordings: Vec<Recording>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,6 +22,8 @@ pub struct Event {
     pub reminders: crate::reminder::Reminders,
     /// Rises with every change: iCalendar's `SEQUENCE`, so calendars take the newest invitation.
     pub sequence: u32,
+    /// The conferencing provider its sessions' rooms are made with; `None` = the configured one.
+    pub conference_provider: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Set while an Event Center owns the participant list.
@@ -39,6 +41,7 @@ pub struct NewEvent {
     pub private: bool,
     pub channels: Vec<Channel>,
     pub reminders: crate::reminder::Reminders,
+    pub conference_provider: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -52,6 +55,7 @@ pub struct EventPatch {
     pub private: Option<bool>,
     pub channels: Option<Vec<Channel>>,
     pub reminders: Option<crate::reminder::Reminders>,
+    pub conference_provider: Change<String>,
 }
 
 /// An event must not end before it starts.
@@ -79,6 +83,7 @@ impl EventPatch {
         event.private = self.private.unwrap_or(event.private);
         event.channels = self.channels.unwrap_or(event.channels);
         event.reminders = self.reminders.unwrap_or(event.reminders);
+        event.conference_provider = self.conference_provider.apply(event.conference_provider);
         event.sequence = event.sequence.saturating_add(1);
         event.updated_at = at;
         let mut errors = FieldErrors::new();

@@ -12,16 +12,19 @@ pub enum JobKind {
     ConferenceRoom,
     /// Pushes a session's slide decks to its room.
     ConferenceSlides,
+    /// Asks the provider for a session's recordings, for a while after it ends.
+    ConferenceRecordings,
     /// Syncs one changed person with a realtime CRM sync profile (subject `profile/person`).
     OsdiPerson,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::DashboardPush,
         JobKind::MailSend,
         JobKind::ConferenceRoom,
         JobKind::ConferenceSlides,
+        JobKind::ConferenceRecordings,
         JobKind::OsdiPerson,
     ];
 
@@ -32,6 +35,7 @@ impl JobKind {
             JobKind::MailSend => "mail.send",
             JobKind::ConferenceRoom => "conference.room",
             JobKind::ConferenceSlides => "conference.slides",
+            JobKind::ConferenceRecordings => "conference.recordings",
             JobKind::OsdiPerson => "osdi.person",
         }
     }
@@ -45,7 +49,9 @@ impl JobKind {
         match self {
             JobKind::DashboardPush => Connector::Dashboard,
             JobKind::MailSend => Connector::Mail,
-            JobKind::ConferenceRoom | JobKind::ConferenceSlides => Connector::Conferencing,
+            JobKind::ConferenceRoom | JobKind::ConferenceSlides | JobKind::ConferenceRecordings => {
+                Connector::Conferencing
+            }
             JobKind::OsdiPerson => Connector::Osdi,
         }
     }

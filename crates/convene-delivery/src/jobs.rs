@@ -29,6 +29,8 @@ pub enum JobResult {
     },
     /// Trying again would not help (the peer refused for good).
     Failed(String),
+    /// Nothing to do yet; run again at this time.
+    Later(convene_core::Timestamp),
 }
 
 #[async_trait]
@@ -111,17 +113,22 @@ impl JobRunner {
             match &result {
                 JobResult::Done => "done",
                 JobResult::Skipped => "skipped",
+                JobResult::Later(_) => "later",
                 JobResult::Retry { .. } => "retry",
                 JobResult::Failed(_) => "failed",
             },
         );
-        if !matches!(result, JobResult::Done | JobResult::Skipped) {
+        if !matches!(
+            result,
+            JobResult::Done | JobResult::Skipped | JobResult::Later(_)
+        ) {
             span.record("otel.status_code", "ERROR");
         }
         let at = self.clock.now();
         let end = match result {
             JobResult::Done => JobEnd::Done,
             JobResult::Skipped => JobEnd::Skipped,
+            JobResult::Later(at) => JobEnd::Later(at),
             JobResult::Failed(error) => JobEnd::Failed(error),
             JobResult::Retry { outcome, error } => {
                 match self

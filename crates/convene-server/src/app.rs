@@ -85,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::notifications::v1::router(state.clone()))
         .merge(crate::notifications::unsubscribe_page::router())
         .merge(crate::calendar::api::feed_router())
+        .merge(crate::conferencing::join_router())
         .merge(crate::admin::router())
         .merge(crate::sources::router())
         .route(

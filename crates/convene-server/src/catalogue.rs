@@ -102,6 +102,7 @@ fn sample_message(t: EventType) -> OutboundEvent {
         channels: vec![Channel::parse("wikiproject-x").expect("a valid sample")],
         reminders: Default::default(),
         sequence: 0,
+        conference_provider: None,
         created_at: at,
         updated_at: at,
         sync: None,
@@ -119,6 +120,7 @@ fn sample_message(t: EventType) -> OutboundEvent {
         reminders: Default::default(),
         sequence: 0,
         conference: Some(Conference {
+            recordings: Vec::new(),
             status: ConferenceStatus::Ready,
             provider: "meetecho".into(),
             room: Some(RoomRecord {

@@ -155,8 +155,8 @@ pub fn openapi() -> anyhow::Result<String> {
 pub async fn conferencing_rooms(config: &Config, group: &str) -> anyhow::Result<String> {
     let group = convene_core::conference::GroupName::parse(group)
         .map_err(|m| anyhow::anyhow!("group: {m}"))?;
-    let provider = crate::conferencing::provider(config)?;
-    let rooms = crate::api::slides::rooms(&*provider, &group)
+    let providers = crate::conferencing::providers(config)?;
+    let rooms = crate::api::slides::rooms(&**providers.default(), &group)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut out = format!(

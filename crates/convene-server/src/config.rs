@@ -7,6 +7,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
 
+mod conferencing;
+pub use conferencing::*;
+
 /// The commented defaults, embedded so the binary runs with no file at all.
 pub const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
@@ -226,51 +229,6 @@ pub struct EmailConfig {
     pub stream_poll_ms: u64,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConferencingConfig {
-    /// `meetecho`, `debug` or `none`.
-    pub provider: String,
-    pub meetecho: MeetechoSettings,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct MeetechoSettings {
-    pub api_base: String,
-    pub client_id: String,
-    pub client_secret: Option<Secret>,
-    pub request_timeout_s: f64,
-    pub token_ttl_s: u64,
-    /// Minutes around a session in which slide changes are pushed; negative = always;
-    /// `"never"` = never.
-    pub slides_notify_minutes: NotifyMinutes,
-}
-
-/// An integer, or `"never"` (TOML has no null).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(untagged)]
-pub enum NotifyMinutes {
-    Minutes(i64),
-    Never(Never),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Never {
-    #[serde(alias = "null", alias = "none", alias = "")]
-    Never,
-}
-
-impl NotifyMinutes {
-    pub fn minutes(self) -> Option<i64> {
-        match self {
-            NotifyMinutes::Minutes(m) => Some(m),
-            NotifyMinutes::Never(_) => None,
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// Not a `source`: figment's message is complete, and a cause chain would repeat it.
@@ -284,6 +242,16 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Where people reach this server, without a final `/`: `email.public_url`, else
+    /// `http://<listen>`.
+    pub fn public_url(&self) -> String {
+        if self.email.public_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.email.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+
     /// Defaults, then `file` if given, then the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Toml::string(DEFAULTS));
@@ -380,28 +348,7 @@ impl Config {
         if !(0.0..1.0).contains(&d.retry_jitter) {
             return invalid("delivery.retry_jitter", "must be at least 0 and below 1");
         }
-        let c = &self.conferencing;
-        match c.provider.as_str() {
-            "none" | "debug" => {}
-            "meetecho" => {
-                if url::Url::parse(&c.meetecho.api_base).is_err() {
-                    return invalid("conferencing.meetecho.api_base", "must be an absolute URL");
-                }
-                if c.meetecho.client_id.is_empty() || c.meetecho.client_secret.is_none() {
-                    return invalid(
-                        "conferencing.meetecho",
-                        "client_id and client_secret are required with provider meetecho",
-                    );
-                }
-                if !(c.meetecho.request_timeout_s > 0.0 && c.meetecho.request_timeout_s < 600.0) {
-                    return invalid(
-                        "conferencing.meetecho.request_timeout_s",
-                        "must be above 0 and below 600",
-                    );
-                }
-            }
-            _ => return invalid("conferencing.provider", "must be meetecho, debug or none"),
-        }
+        self.conferencing.validate()?;
         let e = &self.email;
         let disabled = e.providers == ["disable"];
         if !disabled && e.providers.iter().any(|p| p != "smtp" && p != "http") {
@@ -500,6 +447,37 @@ mod tests {
             .merge(Toml::string("[conferencing]\nprovider = \"meetecho\""));
         let err = Config::extract(meetecho).unwrap_err().to_string();
         assert!(err.contains("client_secret"), "{err}");
+        for (toml, named) in [
+            (
+                "[conferencing]\nprovider = \"bigbluebutton\"",
+                "bigbluebutton.url and secret",
+            ),
+            (
+                "[conferencing]\nprovider = \"zoom\"",
+                "conferencing.provider",
+            ),
+            (
+                "[conferencing.bigbluebutton]\nchecksum = \"md5\"",
+                "checksum",
+            ),
+            (
+                "[conferencing.bigbluebutton]\nurl = \"bbb\"",
+                "bigbluebutton.url",
+            ),
+            ("[conferencing]\nprovider = \"jitsi\"", "jitsi.domain"),
+            (
+                "[conferencing.jitsi]\ndomain = \"m.example.org\"\napp_id = \"x\"",
+                "go together",
+            ),
+        ] {
+            let bad = Figment::from(Toml::string(DEFAULTS)).merge(Toml::string(toml));
+            let err = Config::extract(bad).unwrap_err().to_string();
+            assert!(err.contains(named), "{toml}: {err}");
+        }
+        let bbb = Figment::from(Toml::string(DEFAULTS)).merge(Toml::string(
+            "[conferencing]\nprovider = \"bigbluebutton\"\n[conferencing.bigbluebutton]\nurl = \"https://bbb.example.org/bigbluebutton/api/\"\nsecret = \"s\"",
+        ));
+        assert!(Config::extract(bbb).is_ok());
     }
 
     #[test]

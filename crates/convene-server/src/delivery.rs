@@ -1,10 +1,10 @@
 //! The delivery worker as the configuration describes it.
 
-use crate::conferencing::{RoomHandler, SlidesHandler};
+use crate::conferencing::{RecordingsHandler, RoomHandler, SlidesHandler};
 use crate::config::Config;
 use crate::event_sync::{PushHandler, SyncClients, dashboard_client};
 use anyhow::Context;
-use convene_conferencing::provider::ConferenceProvider;
+use convene_conferencing::providers::Providers;
 use convene_core::Clock;
 use convene_core::job::JobKind;
 use convene_delivery::http::{Outbound, Sender};
@@ -43,7 +43,7 @@ pub fn job_runner(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     clients: &SyncClients,
-    conferencing: &Arc<dyn ConferenceProvider>,
+    conferencing: &Arc<Providers>,
     mailer: &Arc<crate::notifications::mail::Mailer>,
 ) -> JobRunner {
     let retry = retry_policy(config);
@@ -53,16 +53,21 @@ pub fn job_runner(
         mailer: mailer.clone(),
         max_attempts: retry.max_attempts(),
     };
+    let recordings = RecordingsHandler {
+        store: store.clone(),
+        clock: clock.clone(),
+        providers: conferencing.clone(),
+    };
     let rooms = RoomHandler {
         store: store.clone(),
         clock: clock.clone(),
-        provider: conferencing.clone(),
+        providers: conferencing.clone(),
         max_attempts: retry.max_attempts(),
     };
     let slides = SlidesHandler {
         store: store.clone(),
         clock: clock.clone(),
-        provider: conferencing.clone(),
+        providers: conferencing.clone(),
         window: crate::conferencing::window(config),
     };
     let push = PushHandler {
@@ -85,6 +90,7 @@ pub fn job_runner(
     .handle(JobKind::DashboardPush, Arc::new(push))
     .handle(JobKind::ConferenceRoom, Arc::new(rooms))
     .handle(JobKind::ConferenceSlides, Arc::new(slides))
+    .handle(JobKind::ConferenceRecordings, Arc::new(recordings))
     .handle(JobKind::MailSend, Arc::new(mails))
 }
 

@@ -182,6 +182,24 @@ const ROUTES: &[Route] = &[
         ],
     },
     Route {
+        path: "/conference/{session}/join",
+        method: HttpMethod::Get,
+        summary: "A person's join link to a BigBlueButton room (`?role=&name=&user=&sig=`, as the session's `conference.join_url` or `moderator_url` gives it): the meeting is made, or found running, and the person is sent to it",
+        tag: "conferencing",
+        params: &["session"],
+        bearer: false,
+        answers: &[
+            (
+                303,
+                "to BigBlueButton's join URL, signed, in the link's role",
+            ),
+            (403, "a link that was altered or made for another room"),
+            (404, "no such session, or its provider has no join links"),
+            (409, "the room is not ready yet"),
+            (502, "BigBlueButton refused or did not answer"),
+        ],
+    },
+    Route {
         path: "/in/{token}",
         method: HttpMethod::Post,
         summary: "An inbound source receives another platform's webhook as it sends it (openedx-webhooks JSON or form, Standard Webhooks signed JSON, or generic JSON)",

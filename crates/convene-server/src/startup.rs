@@ -132,7 +132,7 @@ impl Node {
         )?);
         let filter_client = crate::delivery::filter_client(&config)?;
         let sync = crate::delivery::sync_clients(&config)?;
-        let conferencing = crate::conferencing::provider(&config)?;
+        let conferencing = crate::conferencing::providers(&config)?;
         let unsubscribe = unsubscribe_key(&config, store.as_ref(), clock.now()).await?;
         let mailer = Arc::new(Mailer::new(&config, unsubscribe, keys.clone()));
         let engine = Arc::new(crate::osdi::engine(

@@ -18,7 +18,7 @@ pub struct AppState {
     /// Wakes this process's workers after a write, so what it queued leaves at once.
     pub wake: Wakers,
     pub sync: crate::event_sync::SyncClients,
-    pub conferencing: Arc<dyn convene_conferencing::provider::ConferenceProvider>,
+    pub conferencing: Arc<convene_conferencing::providers::Providers>,
     pub mailer: Arc<crate::notifications::mail::Mailer>,
     /// New notifications as they are written, for the live streams.
     pub feed: crate::notifications::feed::Feed,

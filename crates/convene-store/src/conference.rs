@@ -2,7 +2,9 @@
 
 use crate::StoreResult;
 use async_trait::async_trait;
-use convene_core::conference::{NewSession, RoomRecord, Session, SessionPatch, SlideDeck};
+use convene_core::conference::{
+    NewSession, Recording, RoomRecord, Session, SessionPatch, SlideDeck,
+};
 use convene_core::event::Event;
 use convene_core::page::{Page, PageRequest};
 use convene_core::text::Title;
@@ -100,6 +102,8 @@ pub trait ConferenceStore: Send + Sync {
         outcome: &RoomOutcome,
         at: Timestamp,
     ) -> StoreResult<()>;
+    /// Keeps the recordings the provider reports (newest first), in place of those known.
+    async fn record_recordings(&self, id: &SessionId, recordings: &[Recording]) -> StoreResult<()>;
 }
 
 /// A session's slide decks, in order. Each change queues a slide change (and the slides job)

@@ -35,6 +35,9 @@ pub enum JobEnd {
         at: Timestamp,
         error: String,
     },
+    /// Nothing to do yet: run again at `at`. Not a failure (no attempt counted, no word on
+    /// the connector's health).
+    Later(Timestamp),
     Failed(String),
 }
 

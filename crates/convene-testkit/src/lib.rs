@@ -1,6 +1,7 @@
 //! Test helpers: a fresh database per test, and the real server on a real socket.
 
 mod app;
+mod bbb;
 mod db;
 mod gate;
 pub mod osdi;
@@ -10,6 +11,7 @@ mod smtp;
 mod tcp_gate;
 
 pub use app::{Call, Reply, TestApp, http_client, spawn_app, spawn_app_with};
+pub use bbb::{BbbCall, FakeBbb, FakeMeeting};
 pub use db::{Backend, TestDb};
 pub use gate::Gate;
 pub use osdi::OsdiFake;

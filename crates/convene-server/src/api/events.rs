@@ -46,6 +46,8 @@ pub struct EventBody {
     channels: Vec<String>,
     /// Offsets before `starts_at` at which participants and organizers are reminded.
     reminders: Vec<String>,
+    /// The provider its sessions' rooms are made with; `null` = the configured default.
+    conference_provider: Option<String>,
     created_at: String,
     updated_at: String,
     sync: Option<SyncBody>,
@@ -64,6 +66,7 @@ impl From<Event> for EventBody {
             private: e.private,
             channels: e.channels.iter().map(|c| c.to_string()).collect(),
             reminders: e.reminders.names().into_iter().map(str::to_owned).collect(),
+            conference_provider: e.conference_provider,
             created_at: rfc3339(e.created_at),
             updated_at: rfc3339(e.updated_at),
             sync: e.sync.map(|link| SyncBody {
@@ -94,6 +97,9 @@ pub struct CreateEvent {
     /// Up to 10 offsets before `starts_at` (a whole number with `s`, `m`, `h` or `d`) at which
     /// participants and organizers are reminded; default `["24h", "1h"]`, `[]` for none.
     reminders: Option<Vec<String>>,
+    /// `meetecho`, `bigbluebutton` or `jitsi`, one this server has settings for; absent = the
+    /// configured default provider.
+    conference_provider: Option<String>,
 }
 
 impl TryFrom<CreateEvent> for NewEvent {
@@ -124,6 +130,9 @@ impl TryFrom<CreateEvent> for NewEvent {
             Channel::parse_list(&body.channels.unwrap_or_default()),
         );
         let reminders = super::reminders(&mut errors, body.reminders);
+        let conference_provider = body
+            .conference_provider
+            .and_then(|p| errors.check("conference_provider", provider_name(p)));
         check_time_order(starts_at, ends_at, &mut errors);
         errors.finish(|| NewEvent {
             slug: slug.expect("checked"),
@@ -135,7 +144,33 @@ impl TryFrom<CreateEvent> for NewEvent {
             private: body.private.unwrap_or(false),
             channels: channels.expect("checked"),
             reminders: reminders.unwrap_or_default(),
+            conference_provider,
         })
+    }
+}
+
+/// The providers an event may name; whether this server has its settings is checked after.
+fn provider_name(name: String) -> Result<String, &'static str> {
+    match name.as_str() {
+        "meetecho" | "bigbluebutton" | "jitsi" | "debug" => Ok(name),
+        _ => Err("must be meetecho, bigbluebutton or jitsi"),
+    }
+}
+
+/// An event's provider must be one this server has the settings of.
+fn require_configured(state: &AppState, provider: Option<&str>) -> ApiResult<()> {
+    match provider {
+        Some(name) if state.conferencing.named(name).is_none() => Err(ApiError::field(
+            "conference_provider",
+            format!(
+                "{name} is not configured on this server (configured: {})",
+                match state.conferencing.names().join(", ") {
+                    none if none.is_empty() => "none".to_owned(),
+                    names => names,
+                }
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -156,6 +191,7 @@ pub(crate) async fn create_event(
         input.extend(rewrites);
         NewEvent::try_from(from_value::<CreateEvent>(Value::Object(input))?)?
     };
+    require_configured(&state, new.conference_provider.as_deref())?;
     let creator = match caller.user_id() {
         Some(id) => Some(
             state
@@ -326,6 +362,10 @@ pub struct PatchEvent {
     channels: Option<Vec<String>>,
     /// Replaces the offsets; `[]` for no reminders. Pending reminders move with them.
     reminders: Option<Vec<String>>,
+    /// Sessions created after the change get rooms from this provider; `null` = the default.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    conference_provider: Option<Option<String>>,
 }
 
 impl TryFrom<PatchEvent> for EventPatch {
@@ -352,6 +392,12 @@ impl TryFrom<PatchEvent> for EventPatch {
             .channels
             .and_then(|c| errors.check("channels", Channel::parse_list(&c)));
         let reminders = super::reminders(&mut errors, body.reminders);
+        let conference_provider = patch_change(
+            &mut errors,
+            "conference_provider",
+            body.conference_provider,
+            |p: &str| provider_name(p.to_owned()),
+        );
         errors.finish(|| EventPatch {
             slug,
             title,
@@ -362,6 +408,7 @@ impl TryFrom<PatchEvent> for EventPatch {
             private: body.private,
             channels,
             reminders,
+            conference_provider,
         })
     }
 }
@@ -394,6 +441,9 @@ async fn update_event(
             ));
         }
     };
+    if let convene_core::user::Change::Set(name) = &patch.conference_provider {
+        require_configured(&state, Some(name))?;
+    }
     let now = state.clock.now();
     let outcome = match patch.slug.clone() {
         None => {

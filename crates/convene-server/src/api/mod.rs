@@ -11,6 +11,7 @@ mod organizers;
 pub(crate) mod osdi;
 pub(crate) mod participants;
 mod people;
+mod session_room;
 mod sessions;
 mod signals;
 pub mod slides;

@@ -1,6 +1,7 @@
 //! Sessions of an event and their video rooms. A remote session's room is made, moved and
 //! removed in the background (`conference.status`: pending → ready | failed).
 
+use super::session_room::{ConferenceBody, Viewer, conference_body};
 use super::{EventAccess, List, parse_time, rfc3339};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody, PageQuery, Query};
@@ -24,16 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_session, update_session, delete_session))
 }
 
-/// A session's video room.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConferenceBody {
-    /// `pending`, `ready` or `failed`.
-    status: String,
-    provider: String,
-    url: Option<String>,
-    error: Option<String>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionBody {
     id: String,
@@ -53,10 +44,14 @@ pub struct SessionBody {
     updated_at: String,
 }
 
-impl From<Session> for SessionBody {
-    fn from(s: Session) -> Self {
+impl SessionBody {
+    fn new(state: &AppState, s: Session, viewer: &Viewer) -> Self {
         Self {
             ends_at: rfc3339(s.ends_at()),
+            conference: s
+                .conference
+                .as_ref()
+                .map(|c| conference_body(state, &s, c, viewer)),
             id: s.id.to_string(),
             event_id: s.event.to_string(),
             number: s.number,
@@ -66,12 +61,6 @@ impl From<Session> for SessionBody {
             duration_minutes: s.duration_minutes,
             extrainfo: s.extrainfo,
             reminders: s.reminders.names().into_iter().map(str::to_owned).collect(),
-            conference: s.conference.map(|c| ConferenceBody {
-                status: c.status.as_str().to_owned(),
-                provider: c.provider,
-                url: c.room.map(|r| r.handle.join_url),
-                error: c.error,
-            }),
             created_at: rfc3339(s.created_at),
             updated_at: rfc3339(s.updated_at),
         }
@@ -153,19 +142,33 @@ impl PatchSession {
 
 /// A session the caller manages (organizer of its event, or admin).
 pub async fn managed_session(state: &AppState, caller: &Principal, id: &str) -> ApiResult<Session> {
-    let session = visible_session(state, caller, id).await?;
-    EventAccess::load(state, caller, session.event.as_str())
-        .await?
-        .require_manager()?;
+    let (session, access) = session_access(state, caller, id).await?;
+    access.require_manager()?;
     Ok(session)
 }
 
 /// A session of an event the caller may see.
 pub async fn visible_session(state: &AppState, caller: &Principal, id: &str) -> ApiResult<Session> {
+    Ok(session_access(state, caller, id).await?.0)
+}
+
+/// A session of an event the caller may see, with what the caller is to the event.
+async fn session_access(
+    state: &AppState,
+    caller: &Principal,
+    id: &str,
+) -> ApiResult<(Session, EventAccess)> {
     let id = SessionId::parse(id).ok_or(ApiError::NotFound)?;
     let session = state.store.session(&id).await?.ok_or(ApiError::NotFound)?;
-    EventAccess::load(state, caller, session.event.as_str()).await?;
-    Ok(session)
+    let access = EventAccess::load(state, caller, session.event.as_str()).await?;
+    Ok((session, access))
+}
+
+fn viewer<'a>(caller: &'a Principal, access: &'a EventAccess) -> Viewer<'a> {
+    Viewer {
+        caller,
+        standing: &access.standing,
+    }
 }
 
 /// Add a session; a remote one gets a room through the queue (`conference.status` `pending`).
@@ -194,7 +197,13 @@ async fn create_session(
     let minutes = duration(&mut errors, minutes);
     let extrainfo = extrainfo(&mut errors, body.extrainfo);
     let reminders = super::reminders(&mut errors, body.reminders);
-    let configured = state.conferencing.name() != "none";
+    let provider = access
+        .event
+        .conference_provider
+        .as_deref()
+        .and_then(|name| state.conferencing.named(name))
+        .unwrap_or(state.conferencing.default());
+    let configured = provider.name() != "none";
     if body.remote == Some(true) && !configured {
         errors.add("remote", "no conferencing provider is configured");
     }
@@ -205,14 +214,14 @@ async fn create_session(
         duration_minutes: minutes.expect("checked"),
         extrainfo: extrainfo.unwrap_or_default(),
         reminders: reminders.unwrap_or_default(),
-        provider: (configured && body.remote.unwrap_or(true))
-            .then(|| state.conferencing.name().to_owned()),
+        provider: (configured && body.remote.unwrap_or(true)).then(|| provider.name().to_owned()),
     })?;
     let session = state
         .store
         .create_session(&access.event, new, state.clock.now())
         .await?;
-    Ok((StatusCode::CREATED, Json(session.into())))
+    let body = SessionBody::new(&state, session, &viewer(&caller, &access));
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
 /// The event's sessions by start time.
@@ -229,7 +238,10 @@ async fn list_sessions(
         .store
         .sessions(&access.event.id, &query.parse()?)
         .await?;
-    Ok(Json(List::from_page(page, SessionBody::from)))
+    let viewer = viewer(&caller, &access);
+    Ok(Json(List::from_page(page, |s| {
+        SessionBody::new(&state, s, &viewer)
+    })))
 }
 
 #[utoipa::path(get, path = "/sessions/{id}", tag = "conferencing", params(("id" = String, Path)),
@@ -239,7 +251,12 @@ async fn get_session(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<SessionBody>> {
-    Ok(Json(visible_session(&state, &caller, &id).await?.into()))
+    let (session, access) = session_access(&state, &caller, &id).await?;
+    Ok(Json(SessionBody::new(
+        &state,
+        session,
+        &viewer(&caller, &access),
+    )))
 }
 
 /// Change a session; a new time or group moves its room (delete + create for Meetecho).
@@ -252,14 +269,19 @@ async fn update_session(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PatchSession>,
 ) -> ApiResult<Json<SessionBody>> {
-    let session = managed_session(&state, &caller, &id).await?;
+    let (session, access) = session_access(&state, &caller, &id).await?;
+    access.require_manager()?;
     let patch = body.parse()?;
     let updated = state
         .store
         .update_session(&session.id, patch, state.clock.now())
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(updated.into()))
+    Ok(Json(SessionBody::new(
+        &state,
+        updated,
+        &viewer(&caller, &access),
+    )))
 }
 
 /// Delete a session; its room is removed in the background.

@@ -261,7 +261,7 @@ async fn list_rooms(
         .ok_or_else(|| ApiError::field("group", "is required"))
         .and_then(|g| GroupName::parse(&g).map_err(|m| ApiError::field("group", m)))?;
     Ok(Json(RoomsBody {
-        data: rooms(&*state.conferencing, &group).await?,
+        data: rooms(&**state.conferencing.default(), &group).await?,
     }))
 }
 
@@ -279,6 +279,7 @@ pub async fn rooms(
             code: "provider_error",
             detail: message,
         },
+        ProviderError::BadLink => ApiError::Forbidden("this join link is not valid"),
     })?;
     Ok(listed
         .into_iter()

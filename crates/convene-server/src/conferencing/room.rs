@@ -3,7 +3,8 @@
 
 use super::spec;
 use async_trait::async_trait;
-use convene_conferencing::provider::{ConferenceProvider, ProviderError, RoomHandle};
+use convene_conferencing::provider::{ProviderError, RoomHandle};
+use convene_conferencing::providers::Providers;
 use convene_core::conference::{RoomRecord, Session};
 use convene_core::{Clock, SessionId};
 use convene_delivery::jobs::{JobHandler, JobResult};
@@ -14,7 +15,7 @@ use std::sync::Arc;
 pub struct RoomHandler {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
-    pub provider: Arc<dyn ConferenceProvider>,
+    pub providers: Arc<Providers>,
     /// Attempts in all (the retry schedule's length + 1): the last failure is final.
     pub max_attempts: u32,
 }
@@ -58,23 +59,25 @@ impl JobHandler for RoomHandler {
         let Some(conference) = session.conference.clone() else {
             return Ok(JobResult::Skipped);
         };
+        let provider = match self.providers.of_room(&conference.provider) {
+            Ok(provider) => provider,
+            Err(e) => return self.failed(&id, job, e).await,
+        };
         let room = conference.room.as_ref();
         let done = match (deleted, room) {
             (true, None) => Ok(RoomOutcome::Removed),
-            (true, Some(room)) => self
-                .provider
+            (true, Some(room)) => provider
                 .deprovision(&room.handle)
                 .await
                 .map(|()| RoomOutcome::Removed),
-            (false, None) => self
-                .provider
+            (false, None) => provider
                 .provision(&spec(&session))
                 .await
                 .map(|h| RoomOutcome::Ready(record(h, &session))),
             (false, Some(room))
-                if session.room_is_stale() && self.provider.capabilities().reschedule_in_place =>
+                if session.room_is_stale() && provider.capabilities().reschedule_in_place =>
             {
-                self.provider
+                provider
                     .reschedule(&room.handle, &spec(&session))
                     .await
                     .map(|h| RoomOutcome::Ready(record(h, &session)))
@@ -82,13 +85,13 @@ impl JobHandler for RoomHandler {
             // Moved by delete + create, in two recorded steps: a failed create is retried as
             // a create, never as a second delete of a room that is gone.
             (false, Some(room)) if session.room_is_stale() => {
-                match self.provider.deprovision(&room.handle).await {
+                match provider.deprovision(&room.handle).await {
                     Err(e) => Err(e),
                     Ok(()) => {
                         self.store
                             .record_room(&id, &RoomOutcome::Cleared, self.clock.now())
                             .await?;
-                        self.provider
+                        provider
                             .provision(&spec(&session))
                             .await
                             .map(|h| RoomOutcome::Ready(record(h, &session)))
@@ -102,6 +105,9 @@ impl JobHandler for RoomHandler {
                 self.store
                     .record_room(&id, &outcome, self.clock.now())
                     .await?;
+                if matches!(outcome, RoomOutcome::Ready(_)) && provider.capabilities().recordings {
+                    super::recordings::first_look(&*self.store, &session).await?;
+                }
                 Ok(JobResult::Done)
             }
             Err(e) => self.failed(&id, job, e).await,

@@ -7,7 +7,8 @@
 use super::spec;
 use async_trait::async_trait;
 use convene_conferencing::meetecho::Deck;
-use convene_conferencing::provider::{ConferenceProvider, SlideChange};
+use convene_conferencing::provider::SlideChange;
+use convene_conferencing::providers::Providers;
 use convene_conferencing::window::NotifyWindow;
 use convene_core::conference::SlideDeck;
 use convene_core::{Clock, SessionId};
@@ -19,7 +20,7 @@ use std::sync::Arc;
 pub struct SlidesHandler {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
-    pub provider: Arc<dyn ConferenceProvider>,
+    pub providers: Arc<Providers>,
     pub window: NotifyWindow,
 }
 
@@ -62,14 +63,17 @@ impl JobHandler for SlidesHandler {
             return Ok(JobResult::Skipped);
         };
         let session = self.store.session(&id).await?;
+        let provider = session
+            .as_ref()
+            .and_then(|s| s.conference.as_ref())
+            .and_then(|c| self.providers.named(&c.provider));
         let sendable = session.as_ref().filter(|s| {
-            s.conference.is_some()
-                && self.provider.capabilities().slides
+            provider.is_some_and(|p| p.capabilities().slides)
                 && self
                     .window
                     .is_open(self.clock.now(), Some((s.starts_at, s.ends_at())))
         });
-        let Some(session) = sendable else {
+        let (Some(session), Some(provider)) = (sendable, provider) else {
             self.store.drop_slide_ops(&id, last).await?;
             return Ok(JobResult::Skipped);
         };
@@ -81,7 +85,7 @@ impl JobHandler for SlidesHandler {
         let target = spec(session);
         for op in &ops[start..] {
             if let Some(change) = change(op, &decks) {
-                match self.provider.push_slides(&target, &change).await {
+                match provider.push_slides(&target, &change).await {
                     Ok(()) => {}
                     Err(e) if e.is_transient() => {
                         return Ok(JobResult::Retry {

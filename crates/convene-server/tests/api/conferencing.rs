@@ -41,7 +41,8 @@ app_tests! {
         assert_eq!(r.status, 201, "{}", r.text);
         let s = new_session(&app, &w.alice, &w.event, json!({"title": "Opening", "group": "wiki-club",
             "starts_at": in_hours(&app, 24), "duration_minutes": 90})).await;
-        assert_eq!(s["conference"], json!({"status": "pending", "provider": "debug", "url": null, "error": null}));
+        assert_eq!(s["conference"], json!({"status": "pending", "provider": "debug", "url": null,
+            "join_url": null, "moderator_url": null, "error": null, "recordings": []}));
         assert!(s["number"].as_i64().unwrap() > 0);
         let id = s["id"].as_str().unwrap().to_owned();
         app.drain().await;

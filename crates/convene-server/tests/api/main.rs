@@ -21,6 +21,7 @@ mod people;
 mod permissions;
 mod reminders;
 mod retention;
+mod rooms;
 mod roster;
 mod scoped_webhooks;
 mod scopes;

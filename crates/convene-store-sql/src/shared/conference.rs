@@ -6,8 +6,8 @@ use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::clock::{from_micros, micros};
 use convene_core::conference::{
-    Conference, ConferenceStatus, GroupName, NewSession, RoomHandle, RoomRecord, Session,
-    SessionPatch,
+    Conference, ConferenceStatus, GroupName, NewSession, Recording, RoomHandle, RoomRecord,
+    Session, SessionPatch,
 };
 use convene_core::event::Event;
 use convene_core::job::JobKind;
@@ -43,6 +43,8 @@ struct SessionRow {
     room_duration_minutes: Option<i32>,
     reminders: String,
     sequence: i32,
+    /// A JSON list of [`Recording`]s.
+    recordings: String,
     deleted_at: Option<DbTime>,
     created_at: DbTime,
     updated_at: DbTime,
@@ -77,6 +79,7 @@ impl SessionRow {
             provider,
             room,
             error: self.conference_error,
+            recordings: serde_json::from_str(&self.recordings).unwrap_or_default(),
         });
         let session = Session {
             id: SessionId::from_trusted(self.id),
@@ -377,6 +380,15 @@ impl ConferenceStore for Backend {
             emit(&mut tx, OutboundEvent::conference(kind, &session), at).await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_recordings(&self, id: &SessionId, recordings: &[Recording]) -> StoreResult<()> {
+        let list = serde_json::to_string(recordings).map_err(|e| StoreError::Other(e.into()))?;
+        sqlx::query("UPDATE sessions SET recordings = $2 WHERE id = $1")
+            .binds((id.as_str(), list))
+            .execute(self.writes())
+            .await?;
         Ok(())
     }
 }

@@ -16,7 +16,7 @@ use convene_store::{
     Audience, Conflict, EventFilter, EventStore, PatchOutcome, StoreError, StoreResult,
 };
 
-pub(super) const EVENT_COLUMNS: &str = "e.id, e.slug, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.private, e.created_at, e.updated_at, e.sync_event_id, e.sync_since, e.channels, e.reminders, e.sequence";
+pub(super) const EVENT_COLUMNS: &str = "e.id, e.slug, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.private, e.created_at, e.updated_at, e.sync_event_id, e.sync_since, e.channels, e.reminders, e.sequence, e.conference_provider";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct EventRow {
@@ -36,6 +36,7 @@ pub(super) struct EventRow {
     channels: Option<String>,
     reminders: String,
     sequence: i32,
+    conference_provider: Option<String>,
 }
 
 impl From<EventRow> for Event {
@@ -52,6 +53,7 @@ impl From<EventRow> for Event {
             channels: stored_channels(r.channels),
             reminders: Reminders::from_stored(&r.reminders),
             sequence: u32::try_from(r.sequence).unwrap_or(0),
+            conference_provider: r.conference_provider,
             created_at: time_of(r.created_at),
             updated_at: time_of(r.updated_at),
             sync: r.sync_event_id.zip(r.sync_since).map(|(id, s)| SyncLink {
@@ -71,12 +73,12 @@ async fn fetch_event(conn: &mut Conn, id: &EventId) -> StoreResult<Option<Event>
     Ok(row.map(Event::from))
 }
 
-const INSERT: &str = "INSERT INTO events (id, slug, title, description, starts_at, ends_at, timezone, private, created_at, updated_at, channels, reminders, sequence)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)";
+const INSERT: &str = "INSERT INTO events (id, slug, title, description, starts_at, ends_at, timezone, private, created_at, updated_at, channels, reminders, sequence, conference_provider)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13)";
 const UPDATE: &str =
     "UPDATE events SET slug = $2, title = $3, description = $4, starts_at = $5, ends_at = $6,
      timezone = $7, private = $8, updated_at = $9, channels = $10, reminders = $11,
-     sequence = $12 WHERE id = $1";
+     sequence = $12, conference_provider = $13 WHERE id = $1";
 
 /// The stored form of an event's channels: a JSON text list, NULL for none.
 pub(super) fn channels_text(channels: &[Channel]) -> Option<String> {
@@ -93,7 +95,7 @@ pub(super) fn stored_channels(text: Option<String>) -> Vec<Channel> {
         .collect()
 }
 
-/// `INSERT` or `UPDATE` with the parameters both take: `$1` the id, `$2`–`$8` and `$10`–`$12`
+/// `INSERT` or `UPDATE` with the parameters both take: `$1` the id, `$2`–`$8` and `$10`–`$13`
 /// the fields, `$9` the time. A taken slug is `Conflict::Slug`. The event's reminders are
 /// planned again to match.
 async fn write_event(
@@ -113,6 +115,7 @@ async fn write_event(
             event.reminders.stored(),
             i32::try_from(event.sequence).unwrap_or(i32::MAX),
         ))
+        .bind(event.conference_provider.as_deref())
         .execute(&mut *conn)
         .await
         .map_err(taken(Conflict::Slug))?;
@@ -145,6 +148,7 @@ impl EventStore for Backend {
             channels: new.channels,
             reminders: new.reminders,
             sequence: 0,
+            conference_provider: new.conference_provider,
             created_at: at,
             updated_at: at,
             sync: None,

@@ -158,6 +158,11 @@ impl JobStore for Backend {
             )
             .binds((&job.id, db_time(*next), error.as_str()))
             .bind(db_time(at)),
+            (JobEnd::Later(next), _) => sqlx::query(
+                "UPDATE jobs SET next_attempt_at = $2, lease_until = NULL, lease_token = NULL, updated_at = $3 WHERE id = $1",
+            )
+            .binds((&job.id, db_time(*next)))
+            .bind(db_time(at)),
             (JobEnd::Failed(error), false) => sqlx::query(
                 "UPDATE jobs SET status = 'failed', attempts = attempts + 1, lease_until = NULL, lease_token = NULL, last_error = $2, updated_at = $3 WHERE id = $1",
             )
@@ -166,7 +171,7 @@ impl JobStore for Backend {
         };
         query.execute(&mut *tx).await?;
         let ended = match (end, moved) {
-            (JobEnd::Skipped, _) => None,
+            (JobEnd::Skipped | JobEnd::Later(_), _) => None,
             (JobEnd::Done, _) => Some(WorkEnd::Worked),
             (JobEnd::Failed(error), false) => Some(WorkEnd::Failed(error)),
             (JobEnd::Failed(error) | JobEnd::RetryAt { error, .. }, _) => {

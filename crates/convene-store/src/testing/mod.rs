@@ -80,6 +80,7 @@ pub(crate) fn new_event(slug: &str, private: bool) -> NewEvent {
         private,
         channels: Vec::new(),
         reminders: Default::default(),
+        conference_provider: None,
     }
 }
 

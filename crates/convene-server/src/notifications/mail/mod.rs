@@ -41,11 +41,7 @@ type Built = (EmailSettings, Vec<Arc<dyn MailProvider>>);
 
 impl Mailer {
     pub fn new(config: &Config, unsubscribe: UnsubscribeKey, keys: Arc<Keyring>) -> Self {
-        let public_url = if config.email.public_url.is_empty() {
-            format!("http://{}", config.listen)
-        } else {
-            config.email.public_url.trim_end_matches('/').to_owned()
-        };
+        let public_url = config.public_url();
         Self {
             templates: Templates::new(&config.email.default_locale),
             unsubscribe,
