@@ -11,6 +11,8 @@ pub struct User {
     pub email: Option<Email>,
     pub display_name: Option<DisplayName>,
     pub locale: Option<Locale>,
+    /// Where digests go out at a local hour, and times are shown when an event has no zone.
+    pub timezone: Option<crate::text::TimeZoneName>,
     pub is_admin: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -26,6 +28,7 @@ impl User {
             email: None,
             display_name: None,
             locale: None,
+            timezone: None,
             is_admin: false,
             created_at: at,
             updated_at: at,
@@ -39,6 +42,7 @@ pub struct NewUser {
     pub email: Option<Email>,
     pub display_name: Option<DisplayName>,
     pub locale: Option<Locale>,
+    pub timezone: Option<crate::text::TimeZoneName>,
     pub is_admin: bool,
 }
 
@@ -71,6 +75,7 @@ pub struct UserPatch {
     pub email: Change<Email>,
     pub display_name: Change<DisplayName>,
     pub locale: Change<Locale>,
+    pub timezone: Change<crate::text::TimeZoneName>,
     pub is_admin: Option<bool>,
 }
 
@@ -80,6 +85,7 @@ impl UserPatch {
         user.email = self.email.apply(user.email);
         user.display_name = self.display_name.apply(user.display_name);
         user.locale = self.locale.apply(user.locale);
+        user.timezone = self.timezone.apply(user.timezone);
         user.is_admin = self.is_admin.unwrap_or(user.is_admin);
         user.updated_at = at;
         user

@@ -86,6 +86,7 @@ fn sample_message(t: EventType) -> OutboundEvent {
         email: None,
         display_name: None,
         locale: None,
+        timezone: None,
         is_admin: false,
         created_at: at,
         updated_at: at,

@@ -98,6 +98,7 @@ pub async fn create_user(
         email,
         display_name: None,
         locale: None,
+        timezone: None,
         is_admin: admin,
     };
     let user = match store.create_user(new, SystemClock.now()).await {

@@ -38,6 +38,7 @@ const KEYS: &[&str] = &[
     "metrics",
     "retention",
     "telemetry",
+    "digests",
 ];
 
 /// A secret string: never printed, never serialised in clear.
@@ -99,6 +100,17 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub retention: RetentionConfig,
     pub telemetry: TelemetryConfig,
+    pub digests: DigestsConfig,
+}
+
+/// When daily and weekly digests go out, in each person's time zone (UTC without one).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigestsConfig {
+    /// The local hour, 0–23.
+    pub hour: u8,
+    /// The day weekly digests go out: `monday` … `sunday`.
+    pub weekday: String,
 }
 
 /// Traces over OTLP/HTTP: off unless an endpoint is set here or in `OTEL_EXPORTER_OTLP_ENDPOINT`.
@@ -349,6 +361,15 @@ impl Config {
             return invalid("delivery.retry_jitter", "must be at least 0 and below 1");
         }
         self.conferencing.validate()?;
+        if self.digests.hour > 23 {
+            return invalid("digests.hour", "must be 0 to 23");
+        }
+        if crate::notifications::digest::weekday(&self.digests.weekday).is_none() {
+            return invalid(
+                "digests.weekday",
+                "must be a day of the week, such as monday",
+            );
+        }
         let e = &self.email;
         let disabled = e.providers == ["disable"];
         if !disabled && e.providers.iter().any(|p| p != "smtp" && p != "http") {

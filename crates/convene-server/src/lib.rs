@@ -34,6 +34,7 @@ pub mod sources;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+mod timed_pass;
 mod traced;
 
 pub use config::Config;

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 /// Reminders read and settled per transaction.
 const BATCH: u32 = 500;
@@ -109,29 +108,23 @@ impl ReminderPass {
             &r.label,
         )))
     }
+}
 
-    /// Until the next reminder falls due, at most [`POLL`] and at least 50 ms.
-    async fn until_next(&self) -> Duration {
-        let Ok(Some(next)) = self.store.next_reminder().await else {
-            return POLL;
-        };
-        let wait = Duration::try_from(next - self.clock.now()).unwrap_or(Duration::ZERO);
-        wait.clamp(Duration::from_millis(50), POLL)
+#[async_trait::async_trait]
+impl crate::timed_pass::TimedPass for ReminderPass {
+    fn name(&self) -> &'static str {
+        "reminders"
     }
 
-    pub async fn run(&self, shutdown: CancellationToken) {
-        while !shutdown.is_cancelled() {
-            let pause = match self.run_once().await {
-                Ok(_) => self.until_next().await,
-                Err(e) => {
-                    tracing::warn!(error = %e, "reminder pass failed");
-                    Duration::from_secs(1)
-                }
-            };
-            tokio::select! {
-                () = tokio::time::sleep(pause) => {}
-                () = shutdown.cancelled() => {}
-            }
-        }
+    fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    async fn run_once(&self) -> StoreResult<usize> {
+        ReminderPass::run_once(self).await
+    }
+
+    async fn next_due(&self) -> StoreResult<Option<Timestamp>> {
+        self.store.next_reminder().await
     }
 }

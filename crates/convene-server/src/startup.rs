@@ -118,6 +118,7 @@ pub struct Node {
     pub notifier: Arc<Notifier>,
     pub osdi: Arc<crate::osdi::runner::Runner>,
     pub reminders: Arc<crate::reminders::ReminderPass>,
+    pub digests: Arc<crate::notifications::digest::DigestPass>,
 }
 
 impl Node {
@@ -174,6 +175,12 @@ impl Node {
         );
         let outbox_readers: Arc<[Arc<tokio::sync::Notify>]> =
             Arc::new([worker.waker(), notifier.waker()]);
+        let digests = Arc::new(crate::notifications::digest::DigestPass {
+            store: store.clone(),
+            clock: clock.clone(),
+            mailer: mailer.clone(),
+            after: jobs.waker(),
+        });
         let reminders = Arc::new(crate::reminders::ReminderPass {
             store: store.clone(),
             clock: clock.clone(),
@@ -203,6 +210,7 @@ impl Node {
             notifier,
             osdi,
             reminders,
+            digests,
         })
     }
 
@@ -221,6 +229,7 @@ impl Node {
             notifier,
             osdi,
             reminders,
+            digests,
         } = self;
         let node = uuid::Uuid::now_v7().to_string();
         tokio::spawn(crate::nudges::tell(
@@ -240,7 +249,12 @@ impl Node {
                     worker.run(shutdown.clone()),
                     jobs.run(shutdown.clone()),
                     osdi.run(shutdown.clone()),
-                    reminders.run(shutdown.clone()),
+                    crate::timed_pass::run(&*reminders, crate::reminders::POLL, shutdown.clone()),
+                    crate::timed_pass::run(
+                        &*digests,
+                        crate::notifications::digest::POLL,
+                        shutdown.clone()
+                    ),
                     notifier.run(shutdown)
                 );
             })

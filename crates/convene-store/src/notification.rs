@@ -40,6 +40,8 @@ pub struct Notices {
     pub seqs: Vec<i64>,
     pub notifications: Vec<NewNotification>,
     pub mails: Vec<NewMail>,
+    /// Mail that waits for its reader's digest.
+    pub digests: Vec<crate::NewDigestItem>,
 }
 
 #[async_trait]

@@ -271,6 +271,7 @@ pub trait Store:
     + crate::OsdiStore
     + crate::RetentionStore
     + crate::ReminderStore
+    + crate::DigestStore
     + crate::CalendarStore
     + Admin
 {

@@ -24,6 +24,7 @@ pub struct TestApp {
     jobs: Arc<JobRunner>,
     notifier: Arc<Notifier>,
     reminders: Arc<convene_server::reminders::ReminderPass>,
+    digests: Arc<convene_server::notifications::digest::DigestPass>,
     /// The OSDI runner: tests execute runs with `sync_osdi()`.
     pub osdi: Arc<convene_server::osdi::runner::Runner>,
     store: Arc<dyn convene_store::Store>,
@@ -73,6 +74,7 @@ async fn start(config: Config, db: Option<TestDb>) -> TestApp {
     let jobs = node.jobs.clone();
     let notifier = node.notifier.clone();
     let reminders = node.reminders.clone();
+    let digests = node.digests.clone();
     let osdi = node.osdi.clone();
     let store = node.state.store.clone();
     // The API only: tests drive the worker themselves with `drain()`, never by waiting.
@@ -90,6 +92,7 @@ async fn start(config: Config, db: Option<TestDb>) -> TestApp {
         jobs,
         notifier,
         reminders,
+        digests,
         osdi,
         store,
         client: http_client(),
@@ -270,7 +273,7 @@ impl TestApp {
         let mut rounds = Vec::new();
         for _ in 0..100 {
             let reminded = self.remind().await;
-            let planned = self.notify().await + reminded;
+            let planned = self.notify().await + reminded + self.digest().await;
             let jobs = self.run_jobs().await;
             let round = self.worker.run_once().await.expect("a worker round");
             if round.is_idle() && jobs == 0 && planned == 0 {
@@ -281,6 +284,11 @@ impl TestApp {
             }
         }
         panic!("the worker was still busy after 100 rounds: {rounds:?}");
+    }
+
+    /// One digest pass at the clock's time; how many digests it wrote.
+    pub async fn digest(&self) -> usize {
+        self.digests.run_once().await.expect("a digest pass")
     }
 
     /// One reminder pass at the clock's time; how many reminders it sent.

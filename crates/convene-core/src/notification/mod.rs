@@ -75,6 +75,8 @@ pub enum Kind {
     Announcement,
     /// An administrator checking the mail settings.
     TestMail,
+    /// What waited for a person's daily or weekly mail, in one mail.
+    Digest,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -93,7 +95,7 @@ impl Channel {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::ParticipantRegistered,
         Kind::EventChanged,
         Kind::EventReminder,
@@ -105,6 +107,7 @@ impl Kind {
         Kind::ConnectorFailed,
         Kind::Announcement,
         Kind::TestMail,
+        Kind::Digest,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -120,6 +123,7 @@ impl Kind {
             Kind::ConnectorFailed => "connector_failed",
             Kind::Announcement => "announcement",
             Kind::TestMail => "test_mail",
+            Kind::Digest => "digest",
         }
     }
 
@@ -129,7 +133,21 @@ impl Kind {
 
     /// A mandatory kind reaches its recipient whatever their preferences say.
     pub fn is_mandatory(self) -> bool {
-        matches!(self, Kind::TestMail)
+        matches!(self, Kind::TestMail | Kind::Digest)
+    }
+
+    /// Whether people have switches for it (a digest is what their switches asked for).
+    pub fn has_preferences(self) -> bool {
+        self != Kind::Digest
+    }
+
+    /// Whether its mail may wait for a daily or weekly digest. Not what must arrive in time
+    /// (reminders), what answers the person (registrations), or what carries a calendar
+    /// invitation (a changed event moves the calendar entry at once).
+    pub fn may_wait(self) -> bool {
+        !self.is_transactional()
+            && !self.is_mandatory()
+            && !matches!(self, Kind::EventReminder | Kind::EventChanged)
     }
 
     /// Transactional mail answers something the recipient did; the rest is bulk-like and
@@ -137,18 +155,48 @@ impl Kind {
     pub fn is_transactional(self) -> bool {
         matches!(
             self,
-            Kind::TestMail | Kind::RegistrationConfirmed | Kind::RegistrationCancelled
+            Kind::TestMail
+                | Kind::RegistrationConfirmed
+                | Kind::RegistrationCancelled
+                | Kind::Digest
         )
     }
 
     /// What the kind sends when nobody said otherwise.
     pub fn default_on(self, channel: Channel) -> bool {
         match (self, channel) {
-            (Kind::TestMail, Channel::InApp) => false,
+            (Kind::TestMail | Kind::Digest, Channel::InApp) => false,
             // Changes to an event reach participants in the app; mail is opt-in.
             (Kind::EventChanged, Channel::Email) => false,
             _ => true,
         }
+    }
+}
+
+/// How often a kind's mail goes out to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Cadence {
+    #[default]
+    Instant,
+    /// Gathered into one mail a day, at a local hour.
+    Daily,
+    /// Gathered into one mail a week.
+    Weekly,
+}
+
+impl Cadence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cadence::Instant => "instant",
+            Cadence::Daily => "daily",
+            Cadence::Weekly => "weekly",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Instant, Self::Daily, Self::Weekly]
+            .into_iter()
+            .find(|c| c.as_str() == s)
     }
 }
 
@@ -158,6 +206,20 @@ pub struct Preference {
     pub kind: Kind,
     pub channel: Channel,
     pub enabled: bool,
+    /// For mail: how often (`None` = as before, instant when never said).
+    pub cadence: Option<Cadence>,
+}
+
+/// How often a kind's mail goes out to a user who said `prefs`.
+pub fn cadence(prefs: &[Preference], kind: Kind) -> Cadence {
+    if !kind.may_wait() {
+        return Cadence::Instant;
+    }
+    prefs
+        .iter()
+        .find(|p| p.kind == kind && p.channel == Channel::Email)
+        .and_then(|p| p.cadence)
+        .unwrap_or_default()
 }
 
 /// Whether a kind goes out on a channel to a user who said `prefs`.
@@ -184,6 +246,7 @@ mod tests {
             kind: Kind::ParticipantRegistered,
             channel: Channel::Email,
             enabled: false,
+            cadence: None,
         }];
         assert!(!wants(&off, Kind::ParticipantRegistered, Channel::Email));
         assert!(wants(&off, Kind::ParticipantRegistered, Channel::InApp));
@@ -192,6 +255,7 @@ mod tests {
             kind: Kind::TestMail,
             channel: Channel::Email,
             enabled: false,
+            cadence: None,
         }];
         assert!(
             wants(&test_off, Kind::TestMail, Channel::Email),

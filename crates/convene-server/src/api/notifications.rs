@@ -12,7 +12,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use convene_core::access::Principal;
-use convene_core::notification::{Channel, Kind, NewNotification, Notification, Preference, wants};
+use convene_core::notification::{
+    Cadence, Channel, Kind, NewNotification, Notification, Preference, cadence, wants,
+};
 use convene_core::user::User;
 use convene_core::username::Username;
 use convene_core::{EventId, FieldErrors, UserId};
@@ -407,6 +409,10 @@ pub struct PreferenceBody {
     mandatory: bool,
     in_app: Option<bool>,
     email: Option<bool>,
+    /// How often its mail goes out: `instant`, or gathered into a `daily` or `weekly` digest at
+    /// the configured local hour. Reminders, registrations and changed events (which carry
+    /// calendar invitations) are always `instant`.
+    delivery: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -418,11 +424,13 @@ fn shown(prefs: &[Preference]) -> Preferences {
     Preferences {
         data: Kind::ALL
             .into_iter()
+            .filter(|kind| kind.has_preferences())
             .map(|kind| PreferenceBody {
                 kind: kind.as_str().to_owned(),
                 mandatory: kind.is_mandatory(),
                 in_app: Some(wants(prefs, kind, Channel::InApp)),
                 email: Some(wants(prefs, kind, Channel::Email)),
+                delivery: Some(cadence(prefs, kind).as_str().to_owned()),
             })
             .collect(),
     }
@@ -448,13 +456,41 @@ async fn put_preferences(
     JsonBody(body): JsonBody<Preferences>,
 ) -> ApiResult<Json<Preferences>> {
     let id = own_id(&caller)?;
+    let current = state.store.preferences(&id).await?;
     let mut errors = FieldErrors::new();
     let mut changes = Vec::new();
     for (i, p) in body.data.iter().enumerate() {
-        let Some(kind) = Kind::parse(&p.kind) else {
+        let Some(kind) = Kind::parse(&p.kind).filter(|k| k.has_preferences()) else {
             errors.add(&format!("data[{i}].kind"), "is not a notification kind");
             continue;
         };
+        let cadence = match p.delivery.as_deref().map(Cadence::parse) {
+            None => None,
+            Some(None) => {
+                errors.add(
+                    &format!("data[{i}].delivery"),
+                    "must be instant, daily or weekly",
+                );
+                continue;
+            }
+            Some(Some(c)) if c != Cadence::Instant && !kind.may_wait() => {
+                errors.add(
+                    &format!("data[{i}].delivery"),
+                    "this kind is always sent at once",
+                );
+                continue;
+            }
+            Some(c) => c,
+        };
+        if cadence.is_some() && p.email.is_none() {
+            // The cadence lives on the mail switch: keep the switch as it stands.
+            changes.push(Preference {
+                kind,
+                channel: Channel::Email,
+                enabled: wants(&current, kind, Channel::Email),
+                cadence,
+            });
+        }
         for (channel, value) in [(Channel::InApp, p.in_app), (Channel::Email, p.email)] {
             let Some(enabled) = value else { continue };
             if kind.is_mandatory() && !enabled {
@@ -468,6 +504,7 @@ async fn put_preferences(
                 kind,
                 channel,
                 enabled,
+                cadence: cadence.filter(|_| channel == Channel::Email),
             });
         }
     }

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use convene_core::FieldErrors;
 use convene_core::access::Principal;
-use convene_core::text::{DisplayName, Email, Locale};
+use convene_core::text::{DisplayName, Email, Locale, TimeZoneName};
 use convene_core::user::{NewUser, User, UserPatch};
 use convene_core::username::Username;
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,8 @@ pub struct UserBody {
     email: Option<String>,
     display_name: Option<String>,
     locale: Option<String>,
+    /// IANA name: digests go out at a local hour, and times of events without a zone show in it.
+    timezone: Option<String>,
     is_admin: bool,
     created_at: String,
     updated_at: String,
@@ -45,6 +47,7 @@ impl UserBody {
             email: user.email.filter(|_| private_ok).map(|e| e.to_string()),
             display_name: user.display_name.map(|d| d.to_string()),
             locale: user.locale.map(|l| l.to_string()),
+            timezone: user.timezone.map(|z| z.to_string()),
             is_admin: user.is_admin,
             created_at: rfc3339(user.created_at),
             updated_at: rfc3339(user.updated_at),
@@ -59,6 +62,8 @@ pub struct CreateUser {
     email: Option<String>,
     display_name: Option<String>,
     locale: Option<String>,
+    /// IANA name, e.g. `Europe/Berlin`.
+    timezone: Option<String>,
     is_admin: Option<bool>,
 }
 
@@ -79,11 +84,15 @@ impl TryFrom<CreateUser> for NewUser {
         let locale = body
             .locale
             .and_then(|l| errors.check("locale", Locale::parse(&l)));
+        let timezone = body
+            .timezone
+            .and_then(|z| errors.check("timezone", TimeZoneName::parse(&z)));
         errors.finish(|| NewUser {
             username: username.expect("checked"),
             email,
             display_name,
             locale,
+            timezone,
             is_admin: body.is_admin.unwrap_or(false),
         })
     }
@@ -150,6 +159,9 @@ pub struct PatchUser {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<String>)]
     locale: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    timezone: Option<Option<String>>,
     /// Admins only.
     is_admin: Option<bool>,
 }
@@ -167,10 +179,12 @@ impl TryFrom<PatchUser> for UserPatch {
             DisplayName::parse,
         );
         let locale = patch_change(&mut errors, "locale", body.locale, Locale::parse);
+        let timezone = patch_change(&mut errors, "timezone", body.timezone, TimeZoneName::parse);
         errors.finish(|| UserPatch {
             email,
             display_name,
             locale,
+            timezone,
             is_admin: body.is_admin,
         })
     }

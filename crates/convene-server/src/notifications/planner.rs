@@ -9,13 +9,15 @@ use crate::calendar::ics::{Method, invitation};
 use convene_core::event::Event;
 use convene_core::mail::NewMail;
 use convene_core::notification::{
-    Channel, Kind, NewNotification, NotificationAction, Preference, wants,
+    Cadence, Channel, Kind, NewNotification, NotificationAction, Preference, cadence, wants,
 };
 use convene_core::outbound::EventType;
 use convene_core::user::User;
 use convene_core::username::Username;
 use convene_core::{Clock, EventId, Timestamp, UserId, WebhookId};
-use convene_store::{MessageType, Notices, OutboxMessage, Recipients, Store, StoreResult};
+use convene_store::{
+    MessageType, NewDigestItem, Notices, OutboxMessage, Recipients, Store, StoreResult,
+};
 use minijinja::Value as Ctx;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -433,7 +435,10 @@ impl<'a> Planner<'a> {
             for user in chunk {
                 self.tell(user, told).await?;
             }
-            if self.notices.notifications.len() + self.notices.mails.len() >= CHUNK {
+            let planned = self.notices.notifications.len()
+                + self.notices.mails.len()
+                + self.notices.digests.len();
+            if planned >= CHUNK {
                 self.flush().await?;
             }
         }
@@ -482,6 +487,7 @@ impl<'a> Planner<'a> {
             seqs: Vec::new(),
             notifications: std::mem::take(&mut self.notices.notifications),
             mails: std::mem::take(&mut self.notices.mails),
+            digests: std::mem::take(&mut self.notices.digests),
         };
         self.flushed = true;
         self.store.record_notices(&partial, self.clock.now()).await
@@ -504,6 +510,7 @@ impl<'a> Planner<'a> {
         let prefs = &self.prefs[user.id.as_str()];
         let in_app = wants(prefs, kind, Channel::InApp);
         let email = wants(prefs, kind, Channel::Email) && user.email.is_some();
+        let cadence = cadence(prefs, kind);
         if !in_app && !email {
             return Ok(());
         }
@@ -557,6 +564,29 @@ impl<'a> Planner<'a> {
                 Some(known) => *known,
                 None => store.is_suppressed(to.address).await?,
             };
+            if cadence != Cadence::Instant && invite.is_none() && !suppressed {
+                if self.settings.sends(kind) {
+                    let times = &mailer.digest_times;
+                    let zone = user.timezone.as_ref().map(|z| z.as_str());
+                    self.notices.digests.push(NewDigestItem {
+                        user: user.id.clone(),
+                        kind,
+                        cadence,
+                        due_at: super::digest::next_due(
+                            self.clock.now(),
+                            cadence,
+                            zone,
+                            times.hour,
+                            times.day,
+                        ),
+                        title: rendered.title,
+                        message: rendered.message,
+                        text: rendered.text,
+                        dedupe_key: format!("{dedupe}:email"),
+                    });
+                }
+                return Ok(());
+            }
             let calendar = invite.and_then(|i| {
                 let from = &self.settings.from_address;
                 let now = self.clock.now();

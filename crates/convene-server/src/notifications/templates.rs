@@ -19,7 +19,7 @@ const FILES: &[(&str, &str)] = embed!(
              "room_failed.txt", "room_failed.html", "sync_failed.txt", "sync_failed.html",
              "webhook_health.txt", "webhook_health.html", "connector_failed.txt", "connector_failed.html",
              "announcement.txt", "announcement.html", "test_mail.txt", "test_mail.html",
-             "_layout.txt", "_layout.html"],
+             "digest.txt", "digest.html", "_layout.txt", "_layout.html"],
     "de" => ["participant_registered.txt", "participant_registered.html", "event_changed.txt", "event_changed.html",
              "event.reminder.txt", "event.reminder.html",
              "registration_confirmed.txt", "registration_confirmed.html",
@@ -27,7 +27,7 @@ const FILES: &[(&str, &str)] = embed!(
              "room_failed.txt", "room_failed.html", "sync_failed.txt", "sync_failed.html",
              "webhook_health.txt", "webhook_health.html", "connector_failed.txt", "connector_failed.html",
              "announcement.txt", "announcement.html", "test_mail.txt", "test_mail.html",
-             "_layout.txt", "_layout.html"]
+             "digest.txt", "digest.html", "_layout.txt", "_layout.html"]
 );
 
 pub const LOCALES: &[&str] = &["en", "de"];

@@ -52,6 +52,7 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
         kind,
         channel: Channel::Email,
         enabled: false,
+        cadence: None,
     };
     match state.store.set_preferences(&user, &[off]).await {
         Ok(()) => html(

@@ -9,6 +9,7 @@ mod conventions;
 mod crm;
 mod crm_live;
 mod dashboard_link;
+mod digests;
 mod event_sync;
 mod events;
 mod hardening;

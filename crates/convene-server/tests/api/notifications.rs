@@ -233,7 +233,7 @@ app_tests! {
         let w = World::new(&app).await;
         let r = app.call(Method::GET, "/api/v1/me/notification-preferences").token(&w.alice).send().await;
         let registered = r.body["data"].as_array().unwrap().iter().find(|p| p["kind"] == "participant_registered").unwrap().clone();
-        assert_eq!(registered, json!({"kind": "participant_registered", "mandatory": false, "in_app": true, "email": true}));
+        assert_eq!(registered, json!({"kind": "participant_registered", "mandatory": false, "in_app": true, "email": true, "delivery": "instant"}));
         let r = app.call(Method::PUT, "/api/v1/me/notification-preferences").token(&w.alice)
             .json(&json!({"data": [{"kind": "participant_registered", "in_app": false}]})).send().await;
         assert_eq!(r.status, 200, "{}", r.text);

@@ -13,6 +13,7 @@ mod conference;
 mod connectors;
 mod decks;
 pub(super) mod deliveries;
+mod digests;
 mod donations;
 mod events;
 mod idempotency;

@@ -7,7 +7,9 @@ use crate::binds::Binds;
 use crate::notification_sql::Bind as B;
 use crate::notification_sql::{Bind, SqlWriter};
 use async_trait::async_trait;
-use convene_core::notification::{Channel, Kind, NewNotification, Notification, Preference};
+use convene_core::notification::{
+    Cadence, Channel, Kind, NewNotification, Notification, Preference,
+};
 use convene_core::user::User;
 use convene_core::{EventId, Timestamp, UserId};
 use convene_store::{
@@ -217,36 +219,28 @@ impl NotificationStore for Backend {
     }
 
     async fn preferences(&self, user: &UserId) -> StoreResult<Vec<Preference>> {
-        let rows: Vec<(String, String, bool)> = sqlx::query_as(
-            "SELECT kind, channel, enabled FROM notification_preferences WHERE user_id = $1",
-        )
-        .bind(user.as_str())
-        .fetch_all(self.reads())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(kind, channel, enabled)| preference(&kind, &channel, enabled))
-            .collect())
+        let found = self.preferences_of(std::slice::from_ref(user)).await?;
+        Ok(found.into_iter().map(|(_, p)| p).collect())
     }
 
     async fn preferences_of(&self, users: &[UserId]) -> StoreResult<Vec<(UserId, Preference)>> {
         let sql = format!(
-            "SELECT user_id, kind, channel, enabled FROM notification_preferences WHERE {}",
+            "SELECT user_id, kind, channel, enabled, cadence FROM notification_preferences WHERE {}",
             in_list("user_id", 1)
         );
-        let rows: Vec<(String, String, String, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(text_list(
-                &users.iter().map(UserId::as_str).collect::<Vec<_>>(),
-            ))
-            .fetch_all(self.reads())
-            .await?;
+        let rows: Vec<(String, String, String, bool, Option<String>)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(text_list(
+                    &users.iter().map(UserId::as_str).collect::<Vec<_>>(),
+                ))
+                .fetch_all(self.reads())
+                .await?;
         Ok(rows
             .into_iter()
-            .filter_map(|(user, kind, channel, enabled)| {
-                Some((
-                    UserId::from_trusted(user),
-                    preference(&kind, &channel, enabled)?,
-                ))
+            .filter_map(|(user, kind, channel, enabled, cadence)| {
+                let mut p = preference(&kind, &channel, enabled)?;
+                p.cadence = cadence.as_deref().and_then(Cadence::parse);
+                Some((UserId::from_trusted(user), p))
             })
             .collect())
     }
@@ -255,11 +249,12 @@ impl NotificationStore for Backend {
         let mut tx = self.writes().begin().await?;
         for p in prefs {
             sqlx::query(
-                "INSERT INTO notification_preferences (user_id, kind, channel, enabled) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (user_id, kind, channel) DO UPDATE SET enabled = excluded.enabled",
+                "INSERT INTO notification_preferences (user_id, kind, channel, enabled, cadence) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (user_id, kind, channel) DO UPDATE SET enabled = excluded.enabled,
+                     cadence = COALESCE(excluded.cadence, notification_preferences.cadence)",
             )
             .binds((user.as_str(), p.kind.as_str(), p.channel.as_str()))
-            .bind(p.enabled)
+            .binds((p.enabled, p.cadence.map(Cadence::as_str)))
             .execute(&mut *tx)
             .await?;
         }
@@ -301,6 +296,7 @@ impl NotificationStore for Backend {
         let mut tx = self.writes().begin().await?;
         insert_in(&mut tx, &notices.notifications).await?;
         insert_mails(&mut tx, &notices.mails, at).await?;
+        super::digests::insert_digest_items(&mut tx, &notices.digests, at).await?;
         let sql = format!(
             "UPDATE outbox SET notified_at = $1 WHERE {}",
             in_list("seq", 2)
@@ -323,5 +319,6 @@ pub(crate) fn preference(kind: &str, channel: &str, enabled: bool) -> Option<Pre
         kind: Kind::parse(kind)?,
         channel,
         enabled,
+        cadence: None,
     })
 }

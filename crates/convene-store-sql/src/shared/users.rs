@@ -4,13 +4,13 @@ use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
-use convene_core::text::{DisplayName, Email, Locale};
+use convene_core::text::{DisplayName, Email, Locale, TimeZoneName};
 use convene_core::user::{NewUser, User};
 use convene_core::username::Username;
 use convene_core::{EventId, Timestamp, UserId};
 use convene_store::{Conflict, StoreError, StoreResult, UserStore};
 
-pub(crate) const USER_COLUMNS: &str = "users.id, users.username, users.email, users.display_name, users.locale, users.is_admin, users.created_at, users.updated_at";
+pub(crate) const USER_COLUMNS: &str = "users.id, users.username, users.email, users.display_name, users.locale, users.timezone, users.is_admin, users.created_at, users.updated_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
@@ -19,6 +19,7 @@ pub(crate) struct UserRow {
     email: Option<String>,
     display_name: Option<String>,
     locale: Option<String>,
+    timezone: Option<String>,
     is_admin: bool,
     created_at: DbTime,
     updated_at: DbTime,
@@ -32,6 +33,7 @@ impl From<UserRow> for User {
             email: r.email.map(Email::from_trusted),
             display_name: r.display_name.map(DisplayName::from_trusted),
             locale: r.locale.map(Locale::from_trusted),
+            timezone: r.timezone.map(TimeZoneName::from_trusted),
             is_admin: r.is_admin,
             created_at: time_of(r.created_at),
             updated_at: time_of(r.updated_at),
@@ -48,20 +50,22 @@ impl UserStore for Backend {
             email: new.email,
             display_name: new.display_name,
             locale: new.locale,
+            timezone: new.timezone,
             is_admin: new.is_admin,
             created_at: at,
             updated_at: at,
         };
         let mut tx = self.writes().begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO users (id, username, email, display_name, locale, is_admin, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (username) DO NOTHING",
+            "INSERT INTO users (id, username, email, display_name, locale, is_admin, created_at, updated_at, timezone)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) ON CONFLICT (username) DO NOTHING",
         )
         .binds((user.id.as_str(), user.username.as_str()))
         .bind(user.email.as_ref().map(Email::as_str))
         .bind(user.display_name.as_ref().map(DisplayName::as_str))
         .binds((user.locale.as_ref().map(Locale::as_str), user.is_admin))
         .bind(db_time(at))
+        .bind(user.timezone.as_ref().map(TimeZoneName::as_str))
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
@@ -129,12 +133,13 @@ impl UserStore for Backend {
     async fn update_user(&self, user: &User) -> StoreResult<User> {
         let mut tx = self.writes().begin().await?;
         let updated = sqlx::query(
-            "UPDATE users SET email = $2, display_name = $3, locale = $4, is_admin = $5, updated_at = $6 WHERE id = $1",
+            "UPDATE users SET email = $2, display_name = $3, locale = $4, is_admin = $5, updated_at = $6, timezone = $7 WHERE id = $1",
         )
         .binds((user.id.as_str(), user.email.as_ref().map(Email::as_str)))
         .bind(user.display_name.as_ref().map(DisplayName::as_str))
         .binds((user.locale.as_ref().map(Locale::as_str), user.is_admin))
         .bind(db_time(user.updated_at))
+        .bind(user.timezone.as_ref().map(TimeZoneName::as_str))
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {

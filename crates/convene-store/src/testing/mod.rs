@@ -20,6 +20,7 @@ use time::Duration;
 mod conference;
 mod connectors;
 mod delivery;
+mod digest;
 mod donation;
 mod lanes;
 mod notification;
@@ -34,6 +35,7 @@ mod webfilter;
 pub use conference::*;
 pub use connectors::*;
 pub use delivery::*;
+pub use digest::*;
 pub use donation::*;
 pub use lanes::*;
 pub use notification::*;
@@ -64,6 +66,7 @@ pub async fn user(store: &TestStore, name: &str) -> User {
         ),
         display_name: None,
         locale: None,
+        timezone: None,
         is_admin: false,
     };
     store.create_user(new, now()).await.unwrap()
@@ -115,6 +118,7 @@ pub async fn users_round_trip_and_names_are_unique(store: TestStore) {
         email: None,
         display_name: None,
         locale: None,
+        timezone: None,
         is_admin: false,
     };
     assert!(matches!(
@@ -675,7 +679,8 @@ macro_rules! conformance_suite {
             sources_log_what_they_receive_with_its_signal,
             retention_removes_only_final_rows_older_than_their_cutoff,
             connector_work_that_fails_for_good_is_announced,
-            reminders_are_planned_moved_and_settled_once);
+            reminders_are_planned_moved_and_settled_once,
+            digest_items_leave_once_with_their_mail);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

@@ -139,6 +139,7 @@ pub async fn preferences_and_audiences_are_stored_per_user(store: TestStore) {
         kind: Kind::ParticipantRegistered,
         channel: Channel::Email,
         enabled: false,
+        cadence: None,
     };
     store.set_preferences(&ann.id, &[off]).await.unwrap();
     store
@@ -250,6 +251,7 @@ pub async fn notices_are_planned_once_with_their_mail_jobs(store: TestStore) {
             mail("ann@example.org", "m1:ann", MailStatus::Queued),
             mail("x@example.org", "m1:x", MailStatus::Suppressed),
         ],
+        digests: Vec::new(),
     };
     store.record_notices(&notices, now()).await.unwrap();
     store.record_notices(&notices, now()).await.unwrap();

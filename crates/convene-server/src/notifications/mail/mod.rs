@@ -24,6 +24,8 @@ use unsubscribe::UnsubscribeKey;
 pub struct Mailer {
     pub templates: Templates,
     pub unsubscribe: UnsubscribeKey,
+    /// When digests go out.
+    pub digest_times: crate::notifications::digest::DigestTimes,
     public_url: String,
     config: crate::config::EmailConfig,
     smtp_url: Option<String>,
@@ -45,6 +47,7 @@ impl Mailer {
         Self {
             templates: Templates::new(&config.email.default_locale),
             unsubscribe,
+            digest_times: crate::notifications::digest::DigestTimes::new(&config.digests),
             public_url,
             config: config.email.clone(),
             smtp_url: config.smtp_url.as_ref().map(|s| s.expose().to_owned()),
