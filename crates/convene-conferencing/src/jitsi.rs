@@ -124,7 +124,7 @@ impl ConferenceProvider for Jitsi {
             join_url: format!("{}/{room}", self.base),
             remote_id: room,
             secret_handle: None,
-            data: json!({"group": session.group}),
+            data: json!({"group": session.group, "personal": self.app.is_some()}),
         })
     }
 

@@ -76,6 +76,15 @@ pub struct RoomHandle {
     pub data: Value,
 }
 
+impl RoomHandle {
+    /// The room's one URL for everyone, to put in webhooks, reminders and calendars; `None`
+    /// when each person has their own way in (`data.personal`), which only the API hands out.
+    pub fn shared_url(&self) -> Option<&str> {
+        let personal = self.data.get("personal").and_then(Value::as_bool) == Some(true);
+        (!personal).then_some(self.join_url.as_str())
+    }
+}
+
 /// A room as stored with its session: its handle and the schedule it was made for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomRecord {

@@ -231,7 +231,7 @@ fn session_data(s: &Session) -> Value {
         "duration_minutes": s.duration_minutes,
         "conference": s.conference.as_ref().map(|c| json!({
             "status": c.status.as_str(), "provider": c.provider,
-            "url": c.room.as_ref().map(|r| r.handle.join_url.as_str()), "error": c.error,
+            "url": c.room.as_ref().and_then(|r| r.handle.shared_url()), "error": c.error,
         })),
     })
 }
@@ -352,7 +352,7 @@ impl OutboundEvent {
             data["session"] = json!({
                 "id": s.id.as_str(), "number": s.number, "title": s.title.as_str(),
                 "starts_at": time(s.starts_at), "duration_minutes": s.duration_minutes,
-                "url": s.conference.as_ref().and_then(|c| c.room.as_ref()).map(|r| r.handle.join_url.as_str()),
+                "url": s.conference.as_ref().and_then(|c| c.room.as_ref()).and_then(|r| r.handle.shared_url()),
             });
         }
         Self {
@@ -374,7 +374,7 @@ impl OutboundEvent {
             json!({
                 "session": session_ref(session),
                 "provider": conference.map(|c| c.provider.as_str()),
-                "url": conference.and_then(|c| c.room.as_ref()).map(|r| r.handle.join_url.as_str()),
+                "url": conference.and_then(|c| c.room.as_ref()).and_then(|r| r.handle.shared_url()),
                 "error": conference.and_then(|c| c.error.as_deref()),
             }),
         )

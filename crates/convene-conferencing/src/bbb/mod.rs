@@ -75,7 +75,8 @@ fn handle(session: &SessionSpec, meeting_id: String, public_url: &str) -> RoomHa
         join_url: format!("{public_url}/conference/{}/join", session.id),
         remote_id: meeting_id,
         secret_handle: None,
-        data: json!({"session": session.id, "group": session.group, "number": session.number}),
+        data: json!({"session": session.id, "group": session.group, "number": session.number,
+            "personal": true}),
     }
 }
 

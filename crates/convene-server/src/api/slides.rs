@@ -229,6 +229,9 @@ async fn reorder_decks(
 pub struct RoomsQuery {
     /// The group whose rooms to list.
     group: Option<String>,
+    /// Which configured provider to ask (`meetecho`, `bigbluebutton`); default: the configured
+    /// default.
+    provider: Option<String>,
 }
 
 /// A room as the provider lists it (no deletion tokens).
@@ -260,8 +263,17 @@ async fn list_rooms(
         .group
         .ok_or_else(|| ApiError::field("group", "is required"))
         .and_then(|g| GroupName::parse(&g).map_err(|m| ApiError::field("group", m)))?;
+    let provider = match query.provider.as_deref() {
+        None => state.conferencing.default(),
+        Some(name) => state.conferencing.named(name).ok_or_else(|| {
+            ApiError::field(
+                "provider",
+                format!("{name} is not configured on this server"),
+            )
+        })?,
+    };
     Ok(Json(RoomsBody {
-        data: rooms(&**state.conferencing.default(), &group).await?,
+        data: rooms(&**provider, &group).await?,
     }))
 }
 

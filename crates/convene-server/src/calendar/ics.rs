@@ -124,9 +124,14 @@ fn session_component(
         .starts(utc(s.starts_at))
         .ends(utc(s.ends_at()))
         .url(&at.link(event));
-    if let Some(room) = s.conference.as_ref().and_then(|c| c.room.as_ref()) {
-        e.location(&room.handle.join_url);
-        e.description(&format!("Join: {}", room.handle.join_url));
+    if let Some(url) = s
+        .conference
+        .as_ref()
+        .and_then(|c| c.room.as_ref())
+        .and_then(|r| r.handle.shared_url())
+    {
+        e.location(url);
+        e.description(&format!("Join: {url}"));
     }
     e.status(status(method));
     e

@@ -32,6 +32,9 @@ pub(super) struct Told<'a> {
     key: &'a str,
     event: Option<&'a EventId>,
     invite: Option<Invite<'a>>,
+    /// Which wording of the message this context is (times in one reader's zone), so that
+    /// readers told from different contexts are not given one cached rendering.
+    variant: &'a str,
 }
 
 impl<'a> Told<'a> {
@@ -47,6 +50,7 @@ impl<'a> Told<'a> {
             key,
             event,
             invite: None,
+            variant: "",
         }
     }
 }
@@ -79,7 +83,7 @@ pub(super) struct Planner<'a> {
     suppressed: HashMap<String, bool>,
     /// What a message says in a locale, the same for every reader (templates never see the
     /// reader): by message key, kind and locale. `None` when it did not render.
-    rendered: HashMap<(String, Kind, &'static str), Option<Rendered>>,
+    rendered: HashMap<(String, String, Kind, &'static str), Option<Rendered>>,
     /// Read once per batch, when the first operational message asks for them.
     admins: Option<Vec<User>>,
     /// Per webhook, the owner who is told of its health beside the admins (none for an admin's).
@@ -295,41 +299,31 @@ impl<'a> Planner<'a> {
     }
 
     /// Reminds the event's participants and organizers that it, or one of its sessions, starts
-    /// soon; times in the event's zone. Whoever is registered when it is due is reminded.
+    /// soon; times in the event's zone, else in each reader's (UTC without either). Whoever is
+    /// registered when it is due is reminded.
     async fn reminder(&mut self, data: &Value, message: &str) -> StoreResult<()> {
         let event = &data["event"];
         let Some(id) = event_id(event) else {
             return Ok(());
         };
-        let zone = event["timezone"].as_str();
-        let local = |t: &Value| {
-            t.as_str()
-                .and_then(|s| Timestamp::parse(s, &Rfc3339).ok())
-                .map(|t| super::local_time::local(t, zone))
-        };
-        let offset = data["offset"].as_str().unwrap_or_default();
-        let (amount, unit) = offset.split_at(offset.len().saturating_sub(1));
-        let session = &data["session"];
-        let ctx = minijinja::context! {
-            event => minijinja::context! {
-                id => id.as_str(),
-                title => event["title"].as_str(),
-                local_start => local(&event["starts_at"]),
-            },
-            session => (!session.is_null()).then(|| minijinja::context! {
-                title => session["title"].as_str(),
-                local_start => local(&session["starts_at"]),
-                url => session["url"].as_str(),
-            }),
-            amount => amount.parse::<u64>().unwrap_or(0),
-            unit,
-        };
         let users = self.store.audience(&id, Recipients::Everyone).await?;
-        self.tell_all(
-            &users,
-            Told::about(Kind::EventReminder, &ctx, message, Some(&id)),
-        )
-        .await
+        let mut by_zone: BTreeMap<Option<&str>, Vec<User>> = BTreeMap::new();
+        for user in &users {
+            let zone = match event["timezone"].as_str() {
+                Some(zone) => Some(zone),
+                None => user.timezone.as_ref().map(|z| z.as_str()),
+            };
+            by_zone.entry(zone).or_default().push(user.clone());
+        }
+        for (zone, readers) in by_zone {
+            let ctx = reminder_context(data, &id, zone);
+            let told = Told {
+                variant: zone.unwrap_or_default(),
+                ..Told::about(Kind::EventReminder, &ctx, message, Some(&id))
+            };
+            self.tell_all(&readers, told).await?;
+        }
+        Ok(())
     }
 
     /// Tells every administrator about a webhook endpoint's health. A dead endpoint can exhaust
@@ -501,6 +495,7 @@ impl<'a> Planner<'a> {
             key,
             event,
             invite,
+            variant,
         } = told;
         let store = self.store;
         if !self.prefs.contains_key(user.id.as_str()) {
@@ -520,7 +515,7 @@ impl<'a> Planner<'a> {
             .locale(user.locale.as_ref().map(|l| l.as_str()));
         let rendered = self
             .rendered
-            .entry((key.to_owned(), kind, locale))
+            .entry((key.to_owned(), variant.to_owned(), kind, locale))
             .or_insert_with(|| {
                 let ctx = minijinja::context! { app_name => "Convene", ..ctx.clone() };
                 mailer
@@ -612,5 +607,32 @@ impl<'a> Planner<'a> {
                 .extend(mail.map(|m| NewMail { calendar, ..m }));
         }
         Ok(())
+    }
+}
+
+/// What a reminder says, with its times in `zone` (UTC without one).
+fn reminder_context(data: &Value, id: &EventId, zone: Option<&str>) -> Ctx {
+    let event = &data["event"];
+    let local = |t: &Value| {
+        t.as_str()
+            .and_then(|s| Timestamp::parse(s, &Rfc3339).ok())
+            .map(|t| super::local_time::local(t, zone))
+    };
+    let offset = data["offset"].as_str().unwrap_or_default();
+    let (amount, unit) = offset.split_at(offset.len().saturating_sub(1));
+    let session = &data["session"];
+    minijinja::context! {
+        event => minijinja::context! {
+            id => id.as_str(),
+            title => event["title"].as_str(),
+            local_start => local(&event["starts_at"]),
+        },
+        session => (!session.is_null()).then(|| minijinja::context! {
+            title => session["title"].as_str(),
+            local_start => local(&session["starts_at"]),
+            url => session["url"].as_str(),
+        }),
+        amount => amount.parse::<u64>().unwrap_or(0),
+        unit,
     }
 }

@@ -289,7 +289,69 @@ async fn reschedules_move_reminders_and_deletion_drops_them(backend: Backend) {
     );
 }
 
+/// The reminder's message in `name`'s inbox.
+async fn reminder_message(app: &TestApp, name: &str, token: &str) -> String {
+    let notes = app
+        .call(Method::GET, &format!("/v1/users/{name}/notifications"))
+        .token(token)
+        .send()
+        .await;
+    let data = notes.body["data"].as_array().cloned().unwrap_or_default();
+    let reminder = data.iter().find(|n| {
+        n["attributes"]["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Reminder"))
+    });
+    reminder.map_or_else(String::new, |n| {
+        n["attributes"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    })
+}
+
+async fn an_event_without_a_zone_shows_each_reader_their_own(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(app) = app_with_smtp(backend, &sink.url()).await else {
+        return;
+    };
+    let ana = user_with_mail(&app, "Ana", None).await;
+    let ben = user_with_mail(&app, "Ben", None).await;
+    let r = app
+        .call(Method::PATCH, "/api/v1/users/Ben")
+        .token(&ben)
+        .json(&json!({"timezone": "America/New_York"}))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let start = now(&app) + Duration::days(2);
+    let body = json!({"slug": "zoneless", "title": "Zoneless", "starts_at": rfc3339(start),
+        "reminders": ["1h"]});
+    let r = app
+        .call(Method::POST, "/api/v1/events")
+        .token(&ana)
+        .json(&body)
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    register(&app, &r.str("id"), &ben, "Ben").await;
+    advance_to(&app, start - Duration::minutes(59)).await;
+    let utc = format!("{:02}:{:02} UTC", start.hour(), start.minute());
+    let ny = start.to_offset(time::macros::offset!(-5));
+    let est = format!("{:02}:{:02} EST", ny.hour(), ny.minute());
+    let (for_ana, for_ben) = (
+        reminder_message(&app, "Ana", &ana).await,
+        reminder_message(&app, "Ben", &ben).await,
+    );
+    assert!(
+        for_ana.contains(&utc),
+        "UTC without a zone ({utc}): {for_ana}"
+    );
+    assert!(for_ben.contains(&est), "Ben's own zone ({est}): {for_ben}");
+}
+
 on_both_backends!(
+    an_event_without_a_zone_shows_each_reader_their_own => reminders_in_the_readers_zone,
     an_event_reminds_its_people_once_at_each_offset => reminders_once_per_offset,
     reschedules_move_reminders_and_deletion_drops_them => reminders_move_and_drop,
 );

@@ -127,6 +127,21 @@ async fn bigbluebutton_rooms(backend: Backend) {
         "{stranger}"
     );
 
+    // Personal links stay out of what is shared: the event's calendar names no way in.
+    let ics = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/events/{}/calendar.ics", w.event),
+        )
+        .token(&w.bob)
+        .send()
+        .await;
+    assert!(
+        ics.text.contains("Opening") && !ics.text.contains("/conference/"),
+        "{}",
+        ics.text
+    );
+
     // Bob arrives: the meeting is made (checksum checked by the fake) and he is sent in.
     let (status, location) = open(&join).await;
     assert_eq!(status, 303);
@@ -163,6 +178,29 @@ async fn bigbluebutton_rooms(backend: Backend) {
     assert_eq!(status, 303);
     fake.follow(&location);
     assert_eq!(fake.calls().pop().unwrap().params["role"], "MODERATOR");
+
+    // The admin's room list asks BigBlueButton's getMeetings.
+    let listed = app
+        .admin(
+            Method::GET,
+            "/api/v1/conferencing/rooms?group=wiki-club&provider=bigbluebutton",
+        )
+        .send()
+        .await;
+    assert_eq!(
+        listed.body["data"][0]["public_id"],
+        create.params["meetingID"].as_str(),
+        "{}",
+        listed.text
+    );
+    let r = app
+        .admin(
+            Method::GET,
+            "/api/v1/conferencing/rooms?group=wiki-club&provider=zoom",
+        )
+        .send()
+        .await;
+    assert_eq!((r.status, r.fields()), (422, vec!["provider".to_owned()]));
 
     // After the session, the recordings BigBlueButton reports are listed on it.
     let meeting = create.params["meetingID"].clone();
