@@ -63,7 +63,11 @@ impl JobHandler for RecordingsHandler {
         else {
             return Ok(JobResult::Skipped);
         };
-        let Some(provider) = self.providers.named(&conference.provider) else {
+        let Some(provider) = self
+            .providers
+            .named(&conference.provider)
+            .filter(|p| p.capabilities().recordings)
+        else {
             return Ok(JobResult::Skipped);
         };
         let now = self.clock.now();

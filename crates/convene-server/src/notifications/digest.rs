@@ -179,59 +179,64 @@ mod tests {
 
     #[test]
     fn digests_go_out_at_the_next_local_hour() {
+        use Cadence::{Daily, Weekly};
         let berlin = Some("Europe/Berlin");
-        let mon = Weekday::Monday;
-        // 2026-12-07 is a Monday; 08:00 in Berlin is 07:00 UTC in winter.
-        let at = |t| next_due(t, Cadence::Daily, berlin, 8, mon);
-        assert_eq!(
-            at(datetime!(2026-12-07 06:59 UTC)),
-            datetime!(2026-12-07 07:00 UTC)
-        );
-        assert_eq!(
-            at(datetime!(2026-12-07 07:00 UTC)),
-            datetime!(2026-12-08 07:00 UTC)
-        );
-        assert_eq!(
-            next_due(
-                datetime!(2026-07-01 12:00 UTC),
-                Cadence::Daily,
+        // 2026-12-07 is a Monday; 08:00 in Berlin is 07:00 UTC in winter, 06:00 in summer.
+        let cases = [
+            (
+                datetime!(2026-12-07 06:59 UTC),
+                Daily,
                 berlin,
                 8,
-                mon
+                datetime!(2026-12-07 07:00 UTC),
             ),
-            datetime!(2026-07-02 06:00 UTC),
-            "summer time"
-        );
-        let weekly = |t| next_due(t, Cadence::Weekly, berlin, 8, mon);
-        assert_eq!(
-            weekly(datetime!(2026-12-07 08:00 UTC)),
-            datetime!(2026-12-14 07:00 UTC)
-        );
-        assert_eq!(
-            weekly(datetime!(2026-12-10 08:00 UTC)),
-            datetime!(2026-12-14 07:00 UTC)
-        );
-        assert_eq!(
-            next_due(
+            (
+                datetime!(2026-12-07 07:00 UTC),
+                Daily,
+                berlin,
+                8,
+                datetime!(2026-12-08 07:00 UTC),
+            ),
+            (
+                datetime!(2026-07-01 12:00 UTC),
+                Daily,
+                berlin,
+                8,
+                datetime!(2026-07-02 06:00 UTC),
+            ),
+            (
+                datetime!(2026-12-07 08:00 UTC),
+                Weekly,
+                berlin,
+                8,
+                datetime!(2026-12-14 07:00 UTC),
+            ),
+            (
+                datetime!(2026-12-10 08:00 UTC),
+                Weekly,
+                berlin,
+                8,
+                datetime!(2026-12-14 07:00 UTC),
+            ),
+            (
                 datetime!(2026-12-07 10:00 UTC),
-                Cadence::Daily,
+                Daily,
                 None,
                 8,
-                mon
+                datetime!(2026-12-08 08:00 UTC),
             ),
-            datetime!(2026-12-08 08:00 UTC),
-            "UTC without a zone"
-        );
-        // 02:00 does not exist in Berlin on 2027-03-28: the hour after the gap.
-        assert_eq!(
-            next_due(
+            // 02:00 does not exist in Berlin on 2027-03-28: the hour after the gap.
+            (
                 datetime!(2027-03-27 12:00 UTC),
-                Cadence::Daily,
+                Daily,
                 berlin,
                 2,
-                mon
+                datetime!(2027-03-28 01:00 UTC),
             ),
-            datetime!(2027-03-28 01:00 UTC)
-        );
+        ];
+        for (now, cadence, zone, hour, due) in cases {
+            let got = next_due(now, cadence, zone, hour, Weekday::Monday);
+            assert_eq!(got, due, "{now} {cadence:?} {zone:?} {hour}");
+        }
     }
 }

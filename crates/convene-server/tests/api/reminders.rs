@@ -107,15 +107,7 @@ async fn an_event_reminds_its_people_once_at_each_offset(backend: Backend) {
     assert_eq!(hooks[0]["event"]["slug"], "wiki-loves-reminders");
     assert_eq!(hooks[0]["event"]["starts_at"], rfc3339(start));
     assert_eq!(hooks[0]["offset"], "24h");
-    let notes = app
-        .call(Method::GET, "/v1/users/Ben/notifications")
-        .token(&ben)
-        .send()
-        .await;
-    let message = notes.body["data"][0]["attributes"]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let message = reminder_message(&app, "Ben", &ben).await;
     let berlin = start.to_offset(time::macros::offset!(+1));
     let local = format!("{:02}:{:02} CET", berlin.hour(), berlin.minute());
     assert!(
