@@ -38,7 +38,9 @@ const browser = await chromium.launch({
     '--disable-component-update', '--disable-sync'],
 });
 const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-page.on('console', (m) => { if (m.type() === 'error') fail(`console error on ${page.url()}: ${m.text()}`); });
+// The one page visited to see its 404 logs that status; nothing else may log an error.
+const expected404 = (m) => page.url().endsWith('/admin/no-such-page') && m.text().includes('status of 404');
+page.on('console', (m) => { if (m.type() === 'error' && !expected404(m)) fail(`console error on ${page.url()}: ${m.text()}`); });
 page.on('pageerror', (e) => fail(`page error on ${page.url()}: ${e.message}`));
 const shot = async (name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 const until = async (what, check, timeoutMs = 15000) => {
@@ -88,7 +90,14 @@ try {
   await page.getByLabel('Endpoint URL').fill(`http://127.0.0.1:${port}/hook`);
   await page.getByRole('button', { name: 'Create webhook' }).click();
   await page.waitForLoadState();
+  await page.waitForURL(/\/admin\/webhooks\/[0-9a-f-]+$/);
   if (!(await page.getByLabel('Signing secret').inputValue()).startsWith('whsec_')) fail('the secret is shown once');
+  await page.reload();
+  if ((await page.getByLabel('Signing secret').count()) !== 0) fail('a reload shows the secret no more');
+  await page.goBack();
+  await page.goForward();
+  await page.waitForLoadState();
+  if ((await page.getByLabel('Signing secret').count()) !== 0) fail('back and forward show the secret no more');
   await page.getByRole('button', { name: 'Send a test event' }).click();
   await page.waitForURL(/\/admin\/webhooks\/[0-9a-f-]+$/);
   await until('a failed attempt', async () => (await page.locator('td.status-pending').count()) > 0
@@ -166,6 +175,11 @@ try {
     await page.goto(`${base}${url}`);
     await shot(name);
   }
+  const missing = await page.goto(`${base}/admin/no-such-page`);
+  if (missing.status() !== 404) fail(`an unknown admin page answers ${missing.status()}`);
+  if (!(await page.getByRole('heading', { name: 'Not found' }).isVisible())) fail('an unknown admin page is an HTML page');
+  if (!(await page.getByRole('navigation', { name: 'Main' }).isVisible())) fail('an unknown admin page keeps the navigation');
+  await shot('19-not-found');
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${base}/admin/events`);
   await shot('13-events-phone');

@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/crm/runs/{id}", get(crm::run))
         .route("/admin/crm/runs/{id}/progress", get(crm::progress))
         .route("/admin/crm/flags/{id}/resolve", post(crm::resolve))
+        .route("/admin/{*rest}", get(pages::not_found))
         .route("/admin/settings", get(settings::page))
         .route("/admin/settings/email", post(settings::save))
         .route("/admin/settings/email/test", post(settings::test))

@@ -241,6 +241,16 @@ pub(super) async fn visible_events(
     }
 }
 
+/// Any other `/admin/…` address: a page that says so, in the UI's own frame.
+pub async fn not_found(viewer: Viewer, uri: axum::http::Uri) -> Response {
+    let text = format!("There is no page at {}.", uri.path());
+    render(
+        StatusCode::NOT_FOUND,
+        &Page::message(Nav::of(&viewer, ""), "Not found", &text),
+    )
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,14 +4,14 @@
 
 use super::forms::{Cursor, Fields, field, forged, principal, refused, text};
 use super::pages::{Nav, Page, render};
-use super::session::Viewer;
+use super::session::{Viewer, cookie, set_cookie};
 use crate::api::{deliveries, webhooks};
 use crate::extract::{Caller, JsonBody, Query};
 use crate::state::AppState;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query as UrlQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
@@ -94,6 +94,42 @@ fn hook_row(v: &Value) -> HookRow {
 /// The secret an answer shows once: a `v1` endpoint's, when made or rotated.
 fn shown_secret(v: &Value) -> Option<String> {
     v["secret"].as_str().map(str::to_owned)
+}
+
+/// Carries a new secret (or private key) across the redirect after create or rotate: sealed,
+/// for the next view of that webhook's page only, so a reload neither makes a second webhook
+/// nor rotates again, and shows the secret no more.
+const SECRET_ONCE: &str = "convene_secret_once";
+
+/// 303 to the webhook's page, with its new secret in [`SECRET_ONCE`].
+fn to_page_with(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    secret: Option<String>,
+) -> Response {
+    let mut response = Redirect::to(&format!("/admin/webhooks/{id}")).into_response();
+    if let Some(secret) = secret {
+        let sealed = state.keys.seal(&format!("{id}\n{secret}"));
+        let value: String = url::form_urlencoded::byte_serialize(sealed.as_bytes()).collect();
+        let cookie = set_cookie(SECRET_ONCE, &value, 300, headers, state);
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+/// The secret [`to_page_with`] left for webhook `id`, if any.
+fn secret_once(state: &AppState, headers: &HeaderMap, id: &str) -> Option<String> {
+    let raw = cookie(headers, SECRET_ONCE)?;
+    let sealed: String = url::form_urlencoded::parse(format!("v={raw}").as_bytes())
+        .next()?
+        .1
+        .into_owned();
+    let plain = state.keys.open_sealed(&sealed).ok()?;
+    let (for_id, secret) = plain.split_once('\n')?;
+    (for_id == id).then(|| secret.to_owned())
 }
 
 #[derive(Template)]
@@ -185,7 +221,7 @@ pub async fn create(
     {
         Ok((_, created)) => {
             let v = serde_json::to_value(&created.0).unwrap_or_default();
-            detail_page(&state, &viewer, &text(&v["id"]), shown_secret(&v), None).await
+            to_page_with(&state, &headers, &text(&v["id"]), shown_secret(&v))
         }
         Err(e) => refused(&viewer, "webhooks", e),
     }
@@ -272,10 +308,20 @@ async fn detail_page(
 pub async fn detail(
     State(state): State<AppState>,
     viewer: Viewer,
+    headers: HeaderMap,
     Path(id): Path<String>,
     UrlQuery(q): UrlQuery<Cursor>,
 ) -> Response {
-    detail_page(&state, &viewer, &id, None, q.cursor).await
+    let secret = secret_once(&state, &headers, &id);
+    let shown = secret.is_some();
+    let mut page = detail_page(&state, &viewer, &id, secret, q.cursor).await;
+    if shown {
+        let spent = set_cookie(SECRET_ONCE, "", 0, &headers, &state);
+        if let Ok(v) = HeaderValue::from_str(&spent) {
+            page.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    page
 }
 
 /// `test`, `rotate`, `recover`: the endpoint's actions.
@@ -300,7 +346,7 @@ pub async fn act(
             match webhooks::rotate_secret(State(state.clone()), caller, Path(id.clone())).await {
                 Ok(rotated) => {
                     let v = serde_json::to_value(&rotated.0).unwrap_or_default();
-                    detail_page(&state, &viewer, &id, shown_secret(&v), None).await
+                    to_page_with(&state, &headers, &id, shown_secret(&v))
                 }
                 Err(e) => refused(&viewer, "webhooks", e),
             }

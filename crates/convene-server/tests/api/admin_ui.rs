@@ -177,8 +177,24 @@ app_tests! {
         let unscoped = post("/admin/webhooks", &[("url", "https://hooks.example.org/a"), ("event_types", "*"), ("csrf", token.as_str())], &app.base_url).send().await;
         assert_eq!(unscoped.status, 403, "only admins make unscoped webhooks: {}", unscoped.text);
         let mine = post("/admin/webhooks", &[("url", "https://hooks.example.org/mine"), ("event_types", "*"), ("mine", "on"), ("csrf", token.as_str())], &app.base_url).send().await;
-        assert_eq!(mine.status, 200, "{}", mine.text);
-        assert!(mine.text.contains("events its maker organizes") && mine.text.contains("Signing secret"), "{}", mine.text);
+        // Made, then a redirect: the secret comes along once, sealed in a cookie for that page.
+        assert_eq!(mine.status, 303, "{}", mine.text);
+        let location = mine.headers.get("location").unwrap().to_str().unwrap().to_owned();
+        assert!(location.starts_with("/admin/webhooks/"), "{location}");
+        let once = mine.headers.get("set-cookie").unwrap().to_str().unwrap().to_owned();
+        assert!(once.starts_with("convene_secret_once=") && once.contains("HttpOnly"), "{once}");
+        let with_once = |cookie: &str| {
+            app.call(Method::GET, &location)
+                .header("cookie", &format!("convene_session={alice}; {cookie}"))
+        };
+        let first = with_once(once.split(';').next().unwrap()).send().await;
+        assert!(first.text.contains("events its maker organizes") && first.text.contains("Signing secret"), "{}", first.text);
+        assert!(first.headers.get("set-cookie").unwrap().to_str().unwrap().contains("Max-Age=0"), "spent at once");
+        let reload = page(&app, &alice, &location).await;
+        assert!(reload.status == 200 && !reload.text.contains("Signing secret"), "a reload shows it no more");
+        let missing = page(&app, &alice, "/admin/no-such-page").await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.text.contains("There is no page at /admin/no-such-page") && missing.text.contains("<nav"), "{}", missing.text);
         assert_eq!(page(&app, &alice, "/admin/mails").await.status, 403);
         assert_eq!(page(&app, &root, "/admin/mails").await.status, 200);
         assert_eq!(page(&app, &alice, "/admin/notifications").await.status, 200);
