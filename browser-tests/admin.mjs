@@ -82,6 +82,12 @@ try {
     await page.waitForLoadState();
     if (!(await page.getByRole('cell', { name, exact: true }).isVisible())) fail(`${name} is listed`);
   }
+  await page.getByLabel('Username', { exact: true }).fill('Nobody_Here');
+  await page.getByRole('button', { name: 'Register' }).click();
+  await page.waitForLoadState();
+  if (!(await page.getByText('No user named Nobody_Here').isVisible())) fail('an unknown name is said on the form');
+  if ((await page.getByLabel('Username', { exact: true }).inputValue()) !== 'Nobody_Here') fail('what was typed is kept');
+  await shot('03b-event-unknown-user');
   await shot('03-event');
 
   step('create a webhook against a receiver that is down');

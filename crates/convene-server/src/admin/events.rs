@@ -1,7 +1,7 @@
 //! Events: the list (search, paging), one event with its roster, link, sync log and sessions,
 //! and the forms that create an event and register someone.
 
-use super::forms::{Fields, field, forged, principal, refused};
+use super::forms::{Fields, FormState, field, forged, principal, refused};
 use super::pages::{Nav, Page, render, unavailable, visible_events};
 use super::session::Viewer;
 use crate::api::rfc3339;
@@ -29,6 +29,8 @@ pub struct EventRow {
 struct Events {
     nav: Option<Nav>,
     csrf: String,
+    /// The create form, as sent back after a refusal (empty otherwise).
+    form: FormState,
     q: String,
     q_encoded: String,
     events: Vec<EventRow>,
@@ -49,8 +51,18 @@ pub async fn events(
     viewer: Viewer,
     Query(query): Query<EventQuery>,
 ) -> Response {
-    let Ok(all) = visible_events(&state, &viewer).await else {
-        return unavailable(&viewer, "events");
+    events_page(&state, &viewer, query, FormState::default()).await
+}
+
+/// The list, with the create form as `form` says (fresh, or sent back refused).
+async fn events_page(
+    state: &AppState,
+    viewer: &Viewer,
+    query: EventQuery,
+    form: FormState,
+) -> Response {
+    let Ok(all) = visible_events(state, viewer).await else {
+        return unavailable(viewer, "events");
     };
     let q = query.q.unwrap_or_default().trim().to_owned();
     let needle = q.to_lowercase();
@@ -80,8 +92,9 @@ pub async fn events(
     render(
         StatusCode::OK,
         &Events {
-            nav: Nav::of(&viewer, "events"),
+            nav: Nav::of(viewer, "events"),
             csrf: viewer.csrf.clone(),
+            form,
             q,
             q_encoded,
             events,
@@ -96,6 +109,8 @@ pub async fn events(
 struct EventPage {
     nav: Option<Nav>,
     csrf: String,
+    /// The register form, as sent back after a refusal (empty otherwise).
+    form: FormState,
     id: String,
     title: String,
     slug: String,
@@ -147,6 +162,18 @@ pub async fn event(
         Ok(Some(page)) => render(StatusCode::OK, &page),
         Ok(None) => not_found(),
         Err(_) => unavailable(&viewer, "events"),
+    }
+}
+
+/// The event's page again, with its register form sent back as `form`.
+async fn event_page_with(state: &AppState, viewer: &Viewer, id: &str, form: FormState) -> Response {
+    let Some(id) = EventId::parse(id).filter(|id| viewer.sees_event(id)) else {
+        return refused(viewer, "events", crate::error::ApiError::NotFound);
+    };
+    match event_page(state, viewer, &id, None).await {
+        Ok(Some(page)) => render(StatusCode::OK, &EventPage { form, ..page }),
+        Ok(None) => refused(viewer, "events", crate::error::ApiError::NotFound),
+        Err(_) => unavailable(viewer, "events"),
     }
 }
 
@@ -258,6 +285,7 @@ async fn event_page(
         });
     }
     Ok(Some(EventPage {
+        form: FormState::default(),
         nav: Nav::of(viewer, "events"),
         csrf: viewer.csrf.clone(),
         id: e.id.to_string(),
@@ -302,9 +330,13 @@ pub async fn create_event(
         "private".into(),
         serde_json::Value::Bool(form.contains_key("private")),
     );
-    match crate::api::events::create_event(State(state), Caller(principal(&viewer)), JsonBody(body))
-        .await
-    {
+    let created = crate::api::events::create_event(
+        State(state.clone()),
+        Caller(principal(&viewer)),
+        JsonBody(body),
+    )
+    .await;
+    match created {
         Ok((_, created)) => {
             let v = serde_json::to_value(&created.0).unwrap_or_default();
             Redirect::to(&format!(
@@ -313,7 +345,14 @@ pub async fn create_event(
             ))
             .into_response()
         }
-        Err(e) => refused(&viewer, "events", e),
+        Err(e) => {
+            let sent_back = FormState::refused(&form, &e);
+            let query = EventQuery {
+                q: None,
+                page: None,
+            };
+            events_page(&state, &viewer, query, sent_back).await
+        }
     }
 }
 
@@ -331,21 +370,28 @@ pub async fn register(
     let username = field(&form, "username").unwrap_or_default();
     let body = serde_json::json!({"visibility": field(&form, "visibility")});
     let Ok(dto) = serde_json::from_value(body) else {
-        return refused(
-            &viewer,
-            "events",
-            crate::error::ApiError::field("visibility", "is required"),
-        );
+        let sent_back = FormState::with_error(&form, "visibility", "is required".into());
+        return event_page_with(&state, &viewer, &id, sent_back).await;
     };
-    match crate::api::participants::register(
-        State(state),
+    let registered = crate::api::participants::register(
+        State(state.clone()),
         Caller(principal(&viewer)),
-        Path((id.clone(), username)),
+        Path((id.clone(), username.clone())),
         JsonBody(dto),
     )
-    .await
-    {
-        Ok(_) => Redirect::to(&format!("/admin/events/{id}")).into_response(),
-        Err(e) => refused(&viewer, "events", e),
-    }
+    .await;
+    let sent_back = match registered {
+        Ok(_) => return Redirect::to(&format!("/admin/events/{id}")).into_response(),
+        // The event is one the viewer sees (checked again below): the name is what is unknown.
+        Err(crate::error::ApiError::NotFound) => {
+            let message = if username.is_empty() {
+                "is required".to_owned()
+            } else {
+                format!("No user named {username}")
+            };
+            FormState::with_error(&form, "username", message)
+        }
+        Err(e) => FormState::refused(&form, &e),
+    };
+    event_page_with(&state, &viewer, &id, sent_back).await
 }

@@ -37,9 +37,9 @@ pub fn principal(viewer: &Viewer) -> Principal {
     }
 }
 
-/// An API refusal as a page that says what to fix.
-pub fn refused(viewer: &Viewer, current: &'static str, e: ApiError) -> Response {
-    let text = match &e {
+/// What a refusal says to a person: the fields and what is wrong with each, or one sentence.
+fn said(e: &ApiError) -> String {
+    match e {
         ApiError::Validation(errors) => errors
             .clone()
             .into_vec()
@@ -49,8 +49,11 @@ pub fn refused(viewer: &Viewer, current: &'static str, e: ApiError) -> Response 
             .join("; "),
         ApiError::Internal(_) => "Something went wrong on our side; it has been logged.".to_owned(),
         other => other.to_string(),
-    };
-    let code = match &e {
+    }
+}
+
+fn status_of(e: &ApiError) -> StatusCode {
+    match e {
         ApiError::Validation(_) | ApiError::Unprocessable { .. } => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
@@ -60,11 +63,86 @@ pub fn refused(viewer: &Viewer, current: &'static str, e: ApiError) -> Response 
         ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
-    };
+    }
+}
+
+/// An API refusal as a page that says what to fix.
+pub fn refused(viewer: &Viewer, current: &'static str, e: ApiError) -> Response {
     render(
-        code,
-        &Page::message(Nav::of(viewer, current), "Not done", &text),
+        status_of(&e),
+        &Page::message(Nav::of(viewer, current), "Not done", &said(&e)),
     )
+}
+
+/// A form as it is shown again after a refusal: what was typed, and what is wrong, per field
+/// where the API named one, else for the form as a whole. The page answers 200: it is the form
+/// to fix, and a browser logs any 4xx page as an error.
+#[derive(Debug, Default)]
+pub struct FormState {
+    values: Fields,
+    errors: Vec<(String, String)>,
+    /// What is wrong that names no field.
+    pub problem: Option<String>,
+}
+
+impl FormState {
+    /// The form `form` came back refused with `e`.
+    pub fn refused(form: &Fields, e: &ApiError) -> Self {
+        let mut values = form.clone();
+        values.remove("csrf");
+        let (errors, problem) = match e {
+            ApiError::Validation(errors) => (
+                errors
+                    .clone()
+                    .into_vec()
+                    .into_iter()
+                    .map(|f| (f.field, f.message))
+                    .collect(),
+                None,
+            ),
+            other => (Vec::new(), Some(said(other))),
+        };
+        Self {
+            values,
+            errors,
+            problem,
+        }
+    }
+
+    /// The form with one field's error, said here (not by the API).
+    pub fn with_error(form: &Fields, field: &str, message: String) -> Self {
+        Self::refused(form, &ApiError::field(field, message))
+    }
+
+    /// What was typed in `name` (empty when nothing, or on a fresh form).
+    pub fn value(&self, name: &str) -> &str {
+        self.values.get(name).map_or("", String::as_str)
+    }
+
+    pub fn checked(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
+    pub fn error(&self, name: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, message)| message.as_str())
+    }
+
+    /// Whether anything is wrong (the form opens itself, and a summary leads).
+    pub fn failed(&self) -> bool {
+        self.problem.is_some() || !self.errors.is_empty()
+    }
+
+    /// Errors the form has no field for, said with the field's name.
+    pub fn others<'s>(&self, shown: impl AsRef<[&'s str]>) -> Vec<String> {
+        self.errors
+            .iter()
+            .filter(|(field, _)| !shown.as_ref().contains(&field.as_str()))
+            .map(|(field, message)| format!("{}: {message}", field.replace('_', " ")))
+            .collect()
+    }
 }
 
 /// A form field, trimmed; `None` when empty.
@@ -99,7 +177,7 @@ pub fn admin_form(
 }
 
 /// `?cursor=` of an admin list page, as the API's paging of 50 rows.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
 pub struct Cursor {
     pub cursor: Option<String>,
 }

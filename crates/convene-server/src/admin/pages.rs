@@ -250,7 +250,6 @@ pub async fn not_found(viewer: Viewer, uri: axum::http::Uri) -> Response {
     )
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! and the actions (test send, rotate secret, retry one, recover since). Admins see all; other
 //! users the webhooks they made, scoped to events they organise: the API's handlers decide.
 
-use super::forms::{Cursor, Fields, field, forged, principal, refused, text};
+use super::forms::{Cursor, Fields, FormState, field, forged, principal, refused, text};
 use super::pages::{Nav, Page, render};
 use super::session::{Viewer, cookie, set_cookie};
 use crate::api::{deliveries, webhooks};
@@ -141,6 +141,8 @@ struct ListPage {
     csrf: String,
     hooks: Vec<HookRow>,
     next: Option<String>,
+    /// The create form, as sent back after a refusal (empty otherwise).
+    form: FormState,
 }
 
 pub async fn list(
@@ -148,9 +150,14 @@ pub async fn list(
     viewer: Viewer,
     UrlQuery(q): UrlQuery<Cursor>,
 ) -> Response {
+    list_page(&state, &viewer, q, FormState::default()).await
+}
+
+/// The list, with the create form as `form` says (fresh, or sent back refused).
+async fn list_page(state: &AppState, viewer: &Viewer, q: Cursor, form: FormState) -> Response {
     let page = q.page();
-    let listed =
-        webhooks::list_webhooks(State(state), Caller(principal(&viewer)), Query(page)).await;
+    let caller = Caller(principal(viewer));
+    let listed = webhooks::list_webhooks(State(state.clone()), caller, Query(page)).await;
     match listed {
         Ok(list) => {
             let v = serde_json::to_value(&list.0).unwrap_or_default();
@@ -162,15 +169,16 @@ pub async fn list(
             render(
                 StatusCode::OK,
                 &ListPage {
-                    nav: Nav::of(&viewer, "webhooks"),
+                    nav: Nav::of(viewer, "webhooks"),
                     nav_admin: viewer.admin,
                     csrf: viewer.csrf.clone(),
                     hooks,
                     next,
+                    form,
                 },
             )
         }
-        Err(e) => refused(&viewer, "webhooks", e),
+        Err(e) => refused(viewer, "webhooks", e),
     }
 }
 
@@ -205,25 +213,22 @@ pub async fn create(
     if let Some(channels) = field(&form, "channels") {
         body["channels"] = json!(words(&channels));
     }
-    let Ok(dto) = serde_json::from_value(body) else {
-        return refused(
-            &viewer,
-            "webhooks",
-            crate::error::ApiError::field("url", "is required"),
-        );
+    let made = match serde_json::from_value(body) {
+        Ok(dto) => {
+            let caller = Caller(principal(&viewer));
+            webhooks::create_webhook(State(state.clone()), caller, JsonBody(dto)).await
+        }
+        Err(_) => Err(crate::error::ApiError::field("url", "is required")),
     };
-    match webhooks::create_webhook(
-        State(state.clone()),
-        Caller(principal(&viewer)),
-        JsonBody(dto),
-    )
-    .await
-    {
+    match made {
         Ok((_, created)) => {
             let v = serde_json::to_value(&created.0).unwrap_or_default();
             to_page_with(&state, &headers, &text(&v["id"]), shown_secret(&v))
         }
-        Err(e) => refused(&viewer, "webhooks", e),
+        Err(e) => {
+            let sent_back = FormState::refused(&form, &e);
+            list_page(&state, &viewer, Cursor::default(), sent_back).await
+        }
     }
 }
 
