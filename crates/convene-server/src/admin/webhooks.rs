@@ -143,6 +143,8 @@ struct ListPage {
     next: Option<String>,
     /// The create form, as sent back after a refusal (empty otherwise).
     form: FormState,
+    /// Every event type Convene sends: name, description, example body.
+    catalogue: Vec<(&'static str, &'static str, String)>,
 }
 
 pub async fn list(
@@ -175,11 +177,38 @@ async fn list_page(state: &AppState, viewer: &Viewer, q: Cursor, form: FormState
                     hooks,
                     next,
                     form,
+                    catalogue: crate::catalogue::examples()
+                        .into_iter()
+                        .map(|(name, about, example)| {
+                            let shown = serde_json::to_string_pretty(&example).unwrap_or_default();
+                            (name, about, shown)
+                        })
+                        .collect(),
                 },
             )
         }
         Err(e) => refused(viewer, "webhooks", e),
     }
+}
+
+/// The types the picker chose: each ticked one (`type:<name>`) with the other types typed in
+/// (another platform's, from an inbound source); when none, all (`*`) if that is ticked. An
+/// `event_types` field (the form before the picker, and scripts) is read as before.
+fn chosen_types(form: &Fields) -> Vec<String> {
+    if let Some(typed) = field(form, "event_types") {
+        return words(&typed);
+    }
+    let mut types: Vec<String> = form
+        .keys()
+        .filter_map(|k| k.strip_prefix("type:"))
+        .map(str::to_owned)
+        .collect();
+    types.sort();
+    types.extend(words(&field(form, "other_types").unwrap_or_default()));
+    if types.is_empty() && form.contains_key("all_types") {
+        types.push("*".to_owned());
+    }
+    types
 }
 
 pub async fn create(
@@ -191,7 +220,7 @@ pub async fn create(
     if let Some(r) = forged(&viewer, &headers, &form) {
         return r;
     }
-    let types = words(&field(&form, "event_types").unwrap_or_else(|| "*".into()));
+    let types = chosen_types(&form);
     let mut body = json!({
         "url": field(&form, "url"),
         "event_types": types,

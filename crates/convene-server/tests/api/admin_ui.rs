@@ -184,6 +184,14 @@ app_tests! {
         let unscoped = post("/admin/webhooks", &[("url", "https://hooks.example.org/a"), ("event_types", "*"), ("csrf", token.as_str())], &app.base_url).send().await;
         assert!(unscoped.text.contains("forbidden") || unscoped.text.contains("only admins"), "only admins make unscoped webhooks: {}", unscoped.text);
         assert!(unscoped.text.contains("value=\"https://hooks.example.org/a\"") && unscoped.text.contains("role=\"alert\""), "sent back on the form: {}", unscoped.text);
+        // The picker: ticked types from the catalogue plus another platform's, typed in.
+        let picked = post("/admin/webhooks", &[("url", "https://hooks.example.org/picked"), ("all_types", "on"), ("type:participant.registered", "on"), ("type:event.updated", "on"), ("other_types", "org.openedx.learning.course.enrollment.created.v1"), ("mine", "on"), ("csrf", token.as_str())], &app.base_url).send().await;
+        assert_eq!(picked.status, 303, "{}", picked.text);
+        let listed = page(&app, &alice, "/admin/webhooks").await;
+        assert!(listed.text.contains("event.updated, participant.registered, org.openedx.learning.course.enrollment.created.v1"), "{}", listed.text);
+        assert!(listed.text.contains("<code>session.created</code>") && listed.text.contains("Example body"), "the catalogue to choose from");
+        let none = post("/admin/webhooks", &[("url", "https://hooks.example.org/none"), ("mine", "on"), ("csrf", token.as_str())], &app.base_url).send().await;
+        assert!(none.text.contains("id=\"event_types-error\""), "nothing chosen is said on the picker: {}", none.text);
         let bad_url = post("/admin/webhooks", &[("url", "not a url"), ("event_types", "*"), ("mine", "on"), ("csrf", token.as_str())], &app.base_url).send().await;
         assert_eq!(bad_url.status, 200, "{}", bad_url.text);
         assert!(bad_url.text.contains("id=\"url-error\"") && bad_url.text.contains("value=\"not a url\""), "{}", bad_url.text);
