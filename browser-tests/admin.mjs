@@ -96,7 +96,7 @@ try {
   await page.getByLabel('Endpoint URL').fill(`http://127.0.0.1:${port}/hook`);
   await page.getByRole('button', { name: 'Create webhook' }).click();
   await page.waitForLoadState();
-  await page.waitForURL(/\/admin\/webhooks\/[0-9a-f-]+$/);
+  await page.waitForURL(/\/admin\/webhooks\/[0-9a-f-]+(\?.*)?$/);
   if (!(await page.getByLabel('Signing secret').inputValue()).startsWith('whsec_')) fail('the secret is shown once');
   await page.reload();
   if ((await page.getByLabel('Signing secret').count()) !== 0) fail('a reload shows the secret no more');
@@ -105,7 +105,8 @@ try {
   await page.waitForLoadState();
   if ((await page.getByLabel('Signing secret').count()) !== 0) fail('back and forward show the secret no more');
   await page.getByRole('button', { name: 'Send a test event' }).click();
-  await page.waitForURL(/\/admin\/webhooks\/[0-9a-f-]+$/);
+  await page.waitForURL(/\/admin\/webhooks\/[0-9a-f-]+(\?.*)?$/);
+  if (!(await page.getByText('A test event is queued').isVisible())) fail('the test send says what it did');
   await until('a failed attempt', async () => (await page.locator('td.status-pending').count()) > 0
     && (await page.locator('td', { hasText: /^1$/ }).count()) > 0);
   await shot('05-delivery-failing');
@@ -117,11 +118,19 @@ try {
   step('bring the receiver up and retry');
   await new Promise((r) => receiver.listen(port, '127.0.0.1', r));
   await page.getByRole('button', { name: 'Retry now' }).click();
-  await page.waitForURL(/\/admin\/webhooks\/[0-9a-f-]+$/);
+  await page.waitForURL(/\/admin\/webhooks\/[0-9a-f-]+(\?.*)?$/);
   await until('the delivery to succeed', async () => (await page.locator('td.status-delivered').count()) > 0);
   if (received.length !== 1) fail(`the receiver got ${received.length} requests`);
   else if (!received[0].headers['webhook-signature']) fail('the delivery is signed');
   await shot('07-delivered');
+  if ((await page.getByRole('button', { name: /^Retry delivery/ }).count()) !== 0) fail('a delivered message offers no retry');
+
+  step('delete the webhook, asked twice');
+  await page.getByText('Delete…').click();
+  await page.getByLabel(/Delete this webhook/).check();
+  await page.getByRole('button', { name: 'Delete webhook' }).click();
+  await page.waitForURL(/\/admin\/webhooks\?done=deleted$/);
+  if (!(await page.getByText('The webhook is deleted').isVisible())) fail('the list says it is deleted');
 
   step('notifications arrive live');
   await page.getByRole('link', { name: 'Notifications' }).click();

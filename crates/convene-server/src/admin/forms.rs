@@ -180,6 +180,29 @@ pub fn admin_form(
 #[derive(serde::Deserialize, Default)]
 pub struct Cursor {
     pub cursor: Option<String>,
+    /// What the action that redirected here did (`tested`, `recovered`, `saved`, `deleted`),
+    /// with its count: the page says so in its own words, so no text travels in the URL.
+    pub done: Option<String>,
+    pub n: Option<u64>,
+}
+
+impl Cursor {
+    /// The sentence for `done`, if it is one this UI redirects with.
+    pub fn notice(&self) -> Option<String> {
+        Some(match self.done.as_deref()? {
+            "tested" => "A test event is queued for this endpoint.".to_owned(),
+            "recovered" => match self.n.unwrap_or(0) {
+                0 => "No failed delivery was created since then: nothing was queued again."
+                    .to_owned(),
+                1 => "1 failed delivery is queued again.".to_owned(),
+                n => format!("{n} failed deliveries are queued again."),
+            },
+            "saved" => "Saved.".to_owned(),
+            "deleted" => "The webhook is deleted, with its delivery log.".to_owned(),
+            "retried" => "The delivery is queued to be sent now.".to_owned(),
+            _ => return None,
+        })
+    }
 }
 
 impl Cursor {

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 pub struct HookRow {
     pub id: String,
     pub url: String,
+    pub description: String,
     pub types: String,
     pub enabled: bool,
     pub failing_since: String,
@@ -68,6 +69,7 @@ fn hook_row(v: &Value) -> HookRow {
     HookRow {
         id: text(&v["id"]),
         url: text(&v["url"]),
+        description: text(&v["description"]),
         types: v["event_types"]
             .as_array()
             .map(|a| {
@@ -145,6 +147,7 @@ struct ListPage {
     form: FormState,
     /// Every event type Convene sends: name, description, example body.
     catalogue: Vec<(&'static str, &'static str, String)>,
+    notice: Option<String>,
 }
 
 pub async fn list(
@@ -157,6 +160,7 @@ pub async fn list(
 
 /// The list, with the create form as `form` says (fresh, or sent back refused).
 async fn list_page(state: &AppState, viewer: &Viewer, q: Cursor, form: FormState) -> Response {
+    let notice = q.notice();
     let page = q.page();
     let caller = Caller(principal(viewer));
     let listed = webhooks::list_webhooks(State(state.clone()), caller, Query(page)).await;
@@ -177,6 +181,7 @@ async fn list_page(state: &AppState, viewer: &Viewer, q: Cursor, form: FormState
                     hooks,
                     next,
                     form,
+                    notice,
                     catalogue: crate::catalogue::examples()
                         .into_iter()
                         .map(|(name, about, example)| {
@@ -287,7 +292,7 @@ async fn detail_page(
     viewer: &Viewer,
     id: &str,
     secret: Option<String>,
-    cursor: Option<String>,
+    q: Cursor,
 ) -> Response {
     let caller = || Caller(principal(viewer));
     let hook =
@@ -295,7 +300,8 @@ async fn detail_page(
             Ok(h) => hook_row(&serde_json::to_value(&h.0).unwrap_or_default()),
             Err(e) => return refused(viewer, "webhooks", e),
         };
-    let query = deliveries::DeliveryQuery::page(cursor);
+    let done = q.notice();
+    let query = deliveries::DeliveryQuery::page(q.cursor);
     let listed = match deliveries::list_deliveries(
         State(state.clone()),
         caller(),
@@ -324,7 +330,8 @@ async fn detail_page(
         .unwrap_or_default();
     let notice = secret
         .as_ref()
-        .map(|_| "Copy the signing secret now: it is not shown again.".to_owned());
+        .map(|_| "Copy the signing secret now: it is not shown again.".to_owned())
+        .or(done);
     render(
         StatusCode::OK,
         &DetailPage {
@@ -348,7 +355,7 @@ pub async fn detail(
 ) -> Response {
     let secret = secret_once(&state, &headers, &id);
     let shown = secret.is_some();
-    let mut page = detail_page(&state, &viewer, &id, secret, q.cursor).await;
+    let mut page = detail_page(&state, &viewer, &id, secret, q).await;
     if shown {
         let spent = set_cookie(SECRET_ONCE, "", 0, &headers, &state);
         if let Ok(v) = HeaderValue::from_str(&spent) {
@@ -370,10 +377,11 @@ pub async fn act(
         return r;
     }
     let caller = Caller(principal(&viewer));
-    let back = Redirect::to(&format!("/admin/webhooks/{id}")).into_response();
+    let back =
+        |done: &str| Redirect::to(&format!("/admin/webhooks/{id}?done={done}")).into_response();
     match action.as_str() {
-        "test" => match webhooks::test_webhook(State(state), caller, Path(id)).await {
-            Ok(_) => back,
+        "test" => match webhooks::test_webhook(State(state), caller, Path(id.clone())).await {
+            Ok(_) => back("tested"),
             Err(e) => refused(&viewer, "webhooks", e),
         },
         "rotate" => {
@@ -395,8 +403,10 @@ pub async fn act(
                     crate::error::ApiError::field("url", "is not valid"),
                 );
             };
-            match webhooks::update_webhook(State(state), caller, Path(id), JsonBody(dto)).await {
-                Ok(_) => back,
+            match webhooks::update_webhook(State(state), caller, Path(id.clone()), JsonBody(dto))
+                .await
+            {
+                Ok(_) => back("saved"),
                 Err(e) => refused(&viewer, "webhooks", e),
             }
         }
@@ -409,11 +419,24 @@ pub async fn act(
                     crate::error::ApiError::field("since", "is required"),
                 );
             };
-            match deliveries::recover(State(state), caller, Path(id), JsonBody(dto)).await {
-                Ok(_) => back,
+            match deliveries::recover(State(state), caller, Path(id.clone()), JsonBody(dto)).await {
+                Ok((_, recovered)) => back(&format!("recovered&n={}", recovered.0.recovered)),
                 Err(e) => refused(&viewer, "webhooks", e),
             }
         }
+        // Asked twice: the form's box must be ticked.
+        "delete" if !form.contains_key("confirm") => render(
+            StatusCode::OK,
+            &Page::message(
+                Nav::of(&viewer, "webhooks"),
+                "Not deleted",
+                "Tick the box that says you mean it, then delete again.",
+            ),
+        ),
+        "delete" => match webhooks::delete_webhook(State(state), caller, Path(id)).await {
+            Ok(_) => Redirect::to("/admin/webhooks?done=deleted").into_response(),
+            Err(e) => refused(&viewer, "webhooks", e),
+        },
         _ => render(
             StatusCode::NOT_FOUND,
             &Page::message(Nav::of(&viewer, "webhooks"), "Not found", "No such action."),
@@ -487,7 +510,8 @@ pub async fn retry(
     match deliveries::retry_delivery(State(state), Caller(principal(&viewer)), Path(id)).await {
         Ok((_, d)) => {
             let v = serde_json::to_value(&d.0).unwrap_or_default();
-            Redirect::to(&format!("/admin/webhooks/{}", text(&v["webhook_id"]))).into_response()
+            let hook = text(&v["webhook_id"]);
+            Redirect::to(&format!("/admin/webhooks/{hook}?done=retried")).into_response()
         }
         Err(e) => refused(&viewer, "webhooks", e),
     }

@@ -199,7 +199,7 @@ pub struct Recover {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Recovered {
-    recovered: u64,
+    pub(crate) recovered: u64,
 }
 
 /// Send again every failed delivery of this webhook created since a time.

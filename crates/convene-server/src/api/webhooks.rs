@@ -455,7 +455,7 @@ pub(crate) async fn update_webhook(
 
 /// Delete a webhook with its deliveries and their attempts.
 #[utoipa::path(delete, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
-async fn delete_webhook(
+pub(crate) async fn delete_webhook(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,

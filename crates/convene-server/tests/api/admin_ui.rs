@@ -211,6 +211,26 @@ app_tests! {
         assert!(first.headers.get("set-cookie").unwrap().to_str().unwrap().contains("Max-Age=0"), "spent at once");
         let reload = page(&app, &alice, &location).await;
         assert!(reload.status == 200 && !reload.text.contains("Signing secret"), "a reload shows it no more");
+        // Actions answer with a redirect whose page says what happened, in its own words.
+        let hook_path = location.clone();
+        let act = |what: &'static str, extra: Vec<(&'static str, String)>| {
+            let mut fields: Vec<(&str, String)> = vec![("csrf", token.clone())];
+            fields.extend(extra);
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post(&format!("{hook_path}/{what}"), &pairs, &app.base_url)
+        };
+        let recovered = act("recover", vec![("since", "2020-01-01T00:00:00Z".into())]).send().await;
+        assert_eq!(recovered.status, 303);
+        let there = recovered.headers.get("location").unwrap().to_str().unwrap().to_owned();
+        assert!(there.ends_with("?done=recovered&n=0"), "{there}");
+        assert!(page(&app, &alice, &there).await.text.contains("nothing was queued again"));
+        assert!(page(&app, &alice, &format!("{hook_path}?done=<script>")).await.text.contains("<h1>Webhook</h1>"), "unknown codes say nothing");
+        let unconfirmed = act("delete", vec![]).send().await;
+        assert!(unconfirmed.text.contains("Not deleted"), "{}", unconfirmed.text);
+        assert_eq!(page(&app, &alice, &hook_path).await.status, 200, "still there");
+        let deleted = act("delete", vec![("confirm", "on".into())]).send().await;
+        assert_eq!(deleted.headers.get("location").unwrap(), "/admin/webhooks?done=deleted");
+        assert!(page(&app, &alice, "/admin/webhooks?done=deleted").await.text.contains("The webhook is deleted"));
         let missing = page(&app, &alice, "/admin/no-such-page").await;
         assert_eq!(missing.status, 404);
         assert!(missing.text.contains("There is no page at /admin/no-such-page") && missing.text.contains("<nav"), "{}", missing.text);
