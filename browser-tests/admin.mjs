@@ -70,8 +70,12 @@ try {
   await page.getByText('Create an event').click();
   await page.getByLabel('Title', { exact: true }).fill('Wiki Loves Browsers');
   await page.getByLabel(/^Slug/).fill('Wiki/Loves_Browsers_(2026)');
+  await page.getByLabel(/^Time zone/).fill('Europe/Berlin');
+  await page.getByLabel('Starts (optional)').fill('2027-04-01T09:30');
+  await shot('02b-event-form');
   await page.getByRole('button', { name: 'Create event' }).click();
   await page.waitForURL(/\/admin\/events\/[0-9a-f-]+$/);
+  if ((await page.locator('time[datetime="2027-04-01T07:30:00Z"]').count()) !== 1) fail('09:30 in Berlin is kept as 07:30 UTC');
   if (!(await page.getByRole('heading', { name: 'Wiki Loves Browsers' }).isVisible())) fail('the event page shows its title');
 
   step('register participants');

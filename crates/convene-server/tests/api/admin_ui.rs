@@ -167,6 +167,14 @@ app_tests! {
         assert_eq!(post("/admin/events", &with_token, "http://evil.example").send().await.status, 403, "another origin");
         let made = post("/admin/events", &with_token, &app.base_url).send().await;
         assert_eq!(made.status, 303, "{}", made.text);
+        // Date-time inputs are read in the event's own zone.
+        let zoned = [("title", "Zoned"), ("slug", "zoned"), ("timezone", "America/New_York"), ("starts_at", "2027-01-15T18:00"), ("csrf", token.as_str())];
+        let made = post("/admin/events", &zoned, &app.base_url).send().await;
+        let at = made.headers.get("location").unwrap().to_str().unwrap().to_owned();
+        assert!(page(&app, &alice, &at).await.text.contains("datetime=\"2027-01-15T23:00:00Z\""), "18:00 in New York");
+        let nonsense = [("title", "Z"), ("slug", "z2"), ("timezone", "Mars/Olympus"), ("starts_at", "2027-01-15T18:00"), ("csrf", token.as_str())];
+        let refused_zone = post("/admin/events", &nonsense, &app.base_url).send().await;
+        assert!(refused_zone.text.contains("id=\"starts_at-error\"") && refused_zone.text.contains("value=\"Mars/Olympus\""), "{}", refused_zone.text);
         assert!(page(&app, &alice, "/admin/events").await.text.contains("From the form"), "the creator organizes it");
         let bad = [("title", ""), ("slug", "x y"), ("csrf", token.as_str())];
         let refused = post("/admin/events", &bad, &app.base_url).send().await;
