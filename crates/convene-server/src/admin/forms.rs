@@ -184,6 +184,8 @@ pub struct Cursor {
     /// with its count: the page says so in its own words, so no text travels in the URL.
     pub done: Option<String>,
     pub n: Option<u64>,
+    /// A list's status filter (`pending`, `delivered`, `failed`, `superseded`).
+    pub status: Option<String>,
 }
 
 impl Cursor {

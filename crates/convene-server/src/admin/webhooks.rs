@@ -285,6 +285,8 @@ struct DetailPage {
     notice: Option<String>,
     deliveries: Vec<DeliveryRow>,
     next: Option<String>,
+    /// The status the list is filtered by; empty for all.
+    status: String,
 }
 
 async fn detail_page(
@@ -301,7 +303,8 @@ async fn detail_page(
             Err(e) => return refused(viewer, "webhooks", e),
         };
     let done = q.notice();
-    let query = deliveries::DeliveryQuery::page(q.cursor);
+    let status = q.status.filter(|s| !s.is_empty());
+    let query = deliveries::DeliveryQuery::page(q.cursor, status.clone());
     let listed = match deliveries::list_deliveries(
         State(state.clone()),
         caller(),
@@ -342,6 +345,7 @@ async fn detail_page(
             notice,
             deliveries: rows,
             next: listed["next_cursor"].as_str().map(str::to_owned),
+            status: status.unwrap_or_default(),
         },
     )
 }

@@ -109,10 +109,10 @@ pub struct DeliveryQuery {
 }
 
 impl DeliveryQuery {
-    /// One page of every status (the web UI's listing).
-    pub fn page(cursor: Option<String>) -> Self {
+    /// One page of one status, or of every status (the web UI's listing).
+    pub fn page(cursor: Option<String>, status: Option<String>) -> Self {
         Self {
-            status: None,
+            status,
             limit: Some("50".into()),
             cursor,
         }
