@@ -182,57 +182,16 @@ mod tests {
         use Cadence::{Daily, Weekly};
         let berlin = Some("Europe/Berlin");
         // 2026-12-07 is a Monday; 08:00 in Berlin is 07:00 UTC in winter, 06:00 in summer.
+        #[rustfmt::skip]
         let cases = [
-            (
-                datetime!(2026-12-07 06:59 UTC),
-                Daily,
-                berlin,
-                8,
-                datetime!(2026-12-07 07:00 UTC),
-            ),
-            (
-                datetime!(2026-12-07 07:00 UTC),
-                Daily,
-                berlin,
-                8,
-                datetime!(2026-12-08 07:00 UTC),
-            ),
-            (
-                datetime!(2026-07-01 12:00 UTC),
-                Daily,
-                berlin,
-                8,
-                datetime!(2026-07-02 06:00 UTC),
-            ),
-            (
-                datetime!(2026-12-07 08:00 UTC),
-                Weekly,
-                berlin,
-                8,
-                datetime!(2026-12-14 07:00 UTC),
-            ),
-            (
-                datetime!(2026-12-10 08:00 UTC),
-                Weekly,
-                berlin,
-                8,
-                datetime!(2026-12-14 07:00 UTC),
-            ),
-            (
-                datetime!(2026-12-07 10:00 UTC),
-                Daily,
-                None,
-                8,
-                datetime!(2026-12-08 08:00 UTC),
-            ),
+            (datetime!(2026-12-07 06:59 UTC), Daily, berlin, 8, datetime!(2026-12-07 07:00 UTC)),
+            (datetime!(2026-12-07 07:00 UTC), Daily, berlin, 8, datetime!(2026-12-08 07:00 UTC)),
+            (datetime!(2026-07-01 12:00 UTC), Daily, berlin, 8, datetime!(2026-07-02 06:00 UTC)),
+            (datetime!(2026-12-07 08:00 UTC), Weekly, berlin, 8, datetime!(2026-12-14 07:00 UTC)),
+            (datetime!(2026-12-10 08:00 UTC), Weekly, berlin, 8, datetime!(2026-12-14 07:00 UTC)),
+            (datetime!(2026-12-07 10:00 UTC), Daily, None, 8, datetime!(2026-12-08 08:00 UTC)),
             // 02:00 does not exist in Berlin on 2027-03-28: the hour after the gap.
-            (
-                datetime!(2027-03-27 12:00 UTC),
-                Daily,
-                berlin,
-                2,
-                datetime!(2027-03-28 01:00 UTC),
-            ),
+            (datetime!(2027-03-27 12:00 UTC), Daily, berlin, 2, datetime!(2027-03-28 01:00 UTC)),
         ];
         for (now, cadence, zone, hour, due) in cases {
             let got = next_due(now, cadence, zone, hour, Weekday::Monday);
