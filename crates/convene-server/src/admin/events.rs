@@ -119,8 +119,10 @@ struct EventPage {
     slug: String,
     private: bool,
     starts_at: Option<String>,
-    organizers: Vec<(String, String)>,
-    participants: Vec<(String, String, String)>,
+    /// Name, role, and the name as a path segment.
+    organizers: Vec<(String, String, String)>,
+    /// Name, visibility, registered at, and the name as a path segment.
+    participants: Vec<(String, String, String, String)>,
     /// The cursor of the next page of participants.
     more_participants: Option<String>,
     link: Option<String>,
@@ -194,7 +196,10 @@ async fn event_page(
         .organizers(id)
         .await?
         .into_iter()
-        .map(|o| (o.username.as_str().to_owned(), o.role.as_str().to_owned()))
+        .map(|o| {
+            let name = o.username.as_str();
+            (name.to_owned(), o.role.as_str().to_owned(), segment(name))
+        })
         .collect();
     let got = store
         .participants(
@@ -218,6 +223,7 @@ async fn event_page(
                 p.username.as_str().to_owned(),
                 p.visibility.as_str().to_owned(),
                 rfc3339(p.registered_at),
+                segment(p.username.as_str()),
             )
         })
         .collect();
@@ -367,6 +373,74 @@ pub async fn create_event(
             events_page(&state, &viewer, query, sent_back).await
         }
     }
+}
+
+/// What an organizer or participant change came to: back to the event's page, or the page
+/// again with what went wrong, on the form's `field` (an unknown name) or for the page.
+async fn changed<T>(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    done: crate::error::ApiResult<T>,
+    form: &Fields,
+    field: &str,
+    name: &str,
+) -> Response {
+    let sent_back = match done {
+        Ok(_) => return Redirect::to(&format!("/admin/events/{id}")).into_response(),
+        Err(crate::error::ApiError::NotFound) => {
+            FormState::with_error(form, field, format!("No user named {name}"))
+        }
+        Err(e) => FormState::with_error(form, field, super::forms::said(&e)),
+    };
+    event_page_with(state, viewer, id, sent_back).await
+}
+
+/// Makes someone an organizer through the API's handler.
+pub async fn add_organizer(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<Fields>,
+) -> Response {
+    if let Some(r) = forged(&viewer, &headers, &form) {
+        return r;
+    }
+    let name = field(&form, "organizer").unwrap_or_default();
+    let body = serde_json::from_value(serde_json::json!({})).expect("an empty object");
+    let caller = Caller(principal(&viewer));
+    let path = Path((id.clone(), name.clone()));
+    let done =
+        crate::api::organizers::put_organizer(State(state.clone()), caller, path, JsonBody(body))
+            .await;
+    changed(&state, &viewer, &id, done, &form, "organizer", &name).await
+}
+
+/// `remove` on an organizer or a participant (`who`: `organizers`, `participants`).
+pub async fn remove(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: axum::http::HeaderMap,
+    Path((id, who, name)): Path<(String, String, String)>,
+    axum::Form(form): axum::Form<Fields>,
+) -> Response {
+    if let Some(r) = forged(&viewer, &headers, &form) {
+        return r;
+    }
+    let (caller, path) = (Caller(principal(&viewer)), Path((id.clone(), name.clone())));
+    let done = match who.as_str() {
+        "organizers" => {
+            crate::api::organizers::remove_organizer(State(state.clone()), caller, path).await
+        }
+        _ => crate::api::participants::cancel(State(state.clone()), caller, path).await,
+    };
+    changed(&state, &viewer, &id, done, &form, "removal", &name).await
+}
+
+/// A username as one path segment (names never hold a space: they are stored with `_`).
+fn segment(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes()).collect()
 }
 
 /// Every IANA time zone name jiff knows, sorted, read once.

@@ -38,7 +38,7 @@ pub fn principal(viewer: &Viewer) -> Principal {
 }
 
 /// What a refusal says to a person: the fields and what is wrong with each, or one sentence.
-fn said(e: &ApiError) -> String {
+pub fn said(e: &ApiError) -> String {
     match e {
         ApiError::Validation(errors) => errors
             .clone()

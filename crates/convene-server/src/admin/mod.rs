@@ -32,6 +32,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/events/{id}", get(events::event))
         .route("/admin/events/{id}/participants", post(events::register))
+        .route("/admin/events/{id}/organizers", post(events::add_organizer))
+        .route(
+            "/admin/events/{id}/{who}/{name}/remove",
+            post(events::remove),
+        )
         .route(
             "/admin/webhooks",
             get(webhooks::list).post(webhooks::create),

@@ -7,7 +7,7 @@ mod donations;
 pub(crate) mod events;
 pub(crate) mod mails;
 pub(crate) mod notifications;
-mod organizers;
+pub(crate) mod organizers;
 pub(crate) mod osdi;
 pub(crate) mod participants;
 mod people;

@@ -62,7 +62,7 @@ async fn list_organizers(
 #[utoipa::path(put, path = "/events/{id}/organizers/{username}", tag = "organizers",
     params(("id" = String, Path), ("username" = String, Path)), request_body = PutOrganizer,
     responses((status = 201, body = OrganizerBody), (status = 200, body = OrganizerBody), (status = 403), (status = 404), (status = 422)))]
-async fn put_organizer(
+pub(crate) async fn put_organizer(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((id, username)): Path<(String, String)>,
@@ -93,7 +93,7 @@ async fn put_organizer(
 #[utoipa::path(delete, path = "/events/{id}/organizers/{username}", tag = "organizers",
     params(("id" = String, Path), ("username" = String, Path)),
     responses((status = 204), (status = 403), (status = 404), (status = 409, description = "last_organizer")))]
-async fn remove_organizer(
+pub(crate) async fn remove_organizer(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((id, username)): Path<(String, String)>,

@@ -133,7 +133,7 @@ pub(crate) async fn register(
 /// Cancel a registration: the user itself, an organizer or an admin.
 #[utoipa::path(delete, path = "/events/{id}/participants/{username}", tag = "participants",
     params(("id" = String, Path), ("username" = String, Path)), responses((status = 204), (status = 403), (status = 404), (status = 409)))]
-async fn cancel(
+pub(crate) async fn cancel(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((id, username)): Path<(String, String)>,

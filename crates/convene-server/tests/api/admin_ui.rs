@@ -187,6 +187,21 @@ app_tests! {
         assert_eq!(nobody.status, 200, "{}", nobody.text);
         assert!(nobody.text.contains("No user named Nobody_Here") && nobody.text.contains("value=\"Nobody_Here\""), "{}", nobody.text);
         assert!(nobody.text.contains("<option value=\"private\" selected>"), "the choice kept: {}", nobody.text);
+        // Organizers and participants are managed on the event's page; removals ask twice.
+        let event_path = format!("/admin/events/{}", w.event);
+        let ghost = post(&format!("{event_path}/organizers"), &[("organizer", "Ghost"), ("form", "organizer"), ("csrf", token.as_str())], &app.base_url).send().await;
+        assert!(ghost.text.contains("id=\"organizer-error\"") && ghost.text.contains("No user named Ghost"), "{}", ghost.text);
+        assert!(!ghost.text.contains("Not done: check the fields"), "the register form stays quiet: {}", ghost.text);
+        let added = post(&format!("{event_path}/organizers"), &[("organizer", "Carol"), ("csrf", token.as_str())], &app.base_url).send().await;
+        assert_eq!(added.status, 303, "{}", added.text);
+        assert!(page(&app, &alice, &event_path).await.text.contains("Remove Carol as organizer"));
+        let removed = post(&format!("{event_path}/organizers/Carol/remove"), &[("csrf", token.as_str())], &app.base_url).send().await;
+        assert_eq!(removed.status, 303, "{}", removed.text);
+        let last = post(&format!("{event_path}/organizers/Alice/remove"), &[("csrf", token.as_str())], &app.base_url).send().await;
+        assert!(last.text.contains("Not removed:") && last.text.contains("at least one organizer"), "{}", last.text);
+        let cancelled = post(&format!("{event_path}/participants/Bob/remove"), &[("csrf", token.as_str())], &app.base_url).send().await;
+        assert_eq!(cancelled.status, 303, "{}", cancelled.text);
+        assert!(!page(&app, &alice, &event_path).await.text.contains("Cancel Bob&#39;s registration"), "Bob is no longer listed");
         let own = page(&app, &alice, "/admin/webhooks").await;
         assert!(own.status == 200 && own.text.contains("You see the webhooks you made"), "organizers keep their own webhooks: {}", own.text);
         let unscoped = post("/admin/webhooks", &[("url", "https://hooks.example.org/a"), ("event_types", "*"), ("csrf", token.as_str())], &app.base_url).send().await;
