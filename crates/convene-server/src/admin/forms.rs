@@ -224,3 +224,55 @@ pub fn text(v: &serde_json::Value) -> String {
         other => other.to_string(),
     }
 }
+
+/// A `datetime-local` value (`2026-12-01T10:00`) read in `zone` (UTC without one) as RFC 3339;
+/// RFC 3339 itself (from scripts) passes as it is, for the API to judge.
+pub fn instant(local: &str, zone: Option<&str>) -> Result<String, String> {
+    if local.ends_with('Z') || local.get(19..).is_some_and(|t| t.contains(['+', '-'])) {
+        return Ok(local.to_owned());
+    }
+    let civil: jiff::civil::DateTime = local
+        .parse()
+        .map_err(|_| "must be a date and time, such as 2027-04-01T09:30".to_owned())?;
+    let tz = match zone {
+        Some(name) => jiff::tz::TimeZone::get(name)
+            .map_err(|_| format!("cannot be read in {name}: not a time zone"))?,
+        None => jiff::tz::TimeZone::UTC,
+    };
+    let at = civil
+        .to_zoned(tz)
+        .map_err(|e| format!("does not exist there: {e}"))?;
+    Ok(at.timestamp().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::instant;
+
+    #[test]
+    fn local_times_are_read_in_the_events_zone() {
+        let berlin = Some("Europe/Berlin");
+        assert_eq!(
+            instant("2027-04-01T09:30", berlin).unwrap(),
+            "2027-04-01T07:30:00Z"
+        );
+        assert_eq!(
+            instant("2026-12-01T09:30", berlin).unwrap(),
+            "2026-12-01T08:30:00Z"
+        );
+        assert_eq!(
+            instant("2026-12-01T09:30", None).unwrap(),
+            "2026-12-01T09:30:00Z"
+        );
+        assert_eq!(
+            instant("2026-12-01T09:30:00Z", berlin).unwrap(),
+            "2026-12-01T09:30:00Z"
+        );
+        assert_eq!(
+            instant("2026-12-01T09:30:00+01:00", None).unwrap(),
+            "2026-12-01T09:30:00+01:00"
+        );
+        assert!(instant("tomorrow", berlin).is_err());
+        assert!(instant("2026-12-01T09:30", Some("Mars/Olympus")).is_err());
+    }
+}

@@ -415,7 +415,8 @@ pub async fn act(
             }
         }
         "recover" => {
-            let since = field(&form, "since");
+            // A `datetime-local` value is read in UTC, as the label says; RFC 3339 passes.
+            let since = field(&form, "since").map(|t| super::forms::instant(&t, None).unwrap_or(t));
             let Ok(dto) = serde_json::from_value(json!({"since": since})) else {
                 return refused(
                     &viewer,
