@@ -40,7 +40,7 @@ struct Events {
     pages: usize,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct EventQuery {
     q: Option<String>,
     page: Option<usize>,
@@ -337,11 +337,7 @@ pub async fn create_event(
             Ok(t) => body.insert(key.to_owned(), serde_json::Value::String(t)),
             Err(message) => {
                 let sent_back = FormState::with_error(&form, key, message);
-                let query = EventQuery {
-                    q: None,
-                    page: None,
-                };
-                return events_page(&state, &viewer, query, sent_back).await;
+                return events_page(&state, &viewer, EventQuery::default(), sent_back).await;
             }
         };
     }
@@ -366,11 +362,7 @@ pub async fn create_event(
         }
         Err(e) => {
             let sent_back = FormState::refused(&form, &e);
-            let query = EventQuery {
-                q: None,
-                page: None,
-            };
-            events_page(&state, &viewer, query, sent_back).await
+            events_page(&state, &viewer, EventQuery::default(), sent_back).await
         }
     }
 }
@@ -388,6 +380,9 @@ async fn changed<T>(
 ) -> Response {
     let sent_back = match done {
         Ok(_) => return Redirect::to(&format!("/admin/events/{id}")).into_response(),
+        Err(crate::error::ApiError::NotFound) if field == "removal" => {
+            FormState::with_error(form, field, format!("{name} is not on this event any more"))
+        }
         Err(crate::error::ApiError::NotFound) => {
             FormState::with_error(form, field, format!("No user named {name}"))
         }
@@ -433,7 +428,10 @@ pub async fn remove(
         "organizers" => {
             crate::api::organizers::remove_organizer(State(state.clone()), caller, path).await
         }
-        _ => crate::api::participants::cancel(State(state.clone()), caller, path).await,
+        "participants" => {
+            crate::api::participants::cancel(State(state.clone()), caller, path).await
+        }
+        _ => return refused(&viewer, "events", crate::error::ApiError::NotFound),
     };
     changed(&state, &viewer, &id, done, &form, "removal", &name).await
 }
