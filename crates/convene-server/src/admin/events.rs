@@ -380,6 +380,12 @@ async fn changed<T>(
 ) -> Response {
     let sent_back = match done {
         Ok(_) => return Redirect::to(&format!("/admin/events/{id}")).into_response(),
+        Err(e @ crate::error::ApiError::Validation(_)) => FormState::refused(form, &e),
+        // The event is one the viewer sees (checked again on the way back): the name is what
+        // is unknown.
+        Err(crate::error::ApiError::NotFound) if name.is_empty() => {
+            FormState::with_error(form, field, "is required".to_owned())
+        }
         Err(crate::error::ApiError::NotFound) if field == "removal" => {
             FormState::with_error(form, field, format!("{name} is not on this event any more"))
         }
@@ -475,18 +481,8 @@ pub async fn register(
         JsonBody(dto),
     )
     .await;
-    let sent_back = match registered {
-        Ok(_) => return Redirect::to(&format!("/admin/events/{id}")).into_response(),
-        // The event is one the viewer sees (checked again below): the name is what is unknown.
-        Err(crate::error::ApiError::NotFound) => {
-            let message = if username.is_empty() {
-                "is required".to_owned()
-            } else {
-                format!("No user named {username}")
-            };
-            FormState::with_error(&form, "username", message)
-        }
-        Err(e) => FormState::refused(&form, &e),
-    };
-    event_page_with(&state, &viewer, &id, sent_back).await
+    changed(
+        &state, &viewer, &id, registered, &form, "username", &username,
+    )
+    .await
 }
