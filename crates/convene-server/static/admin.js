@@ -1,8 +1,11 @@
-// Shows every <time datetime> in the viewer's own time zone and locale.
+// Shows every <time datetime> in the viewer's own time zone and locale, the zone named.
 function localTimes(root) {
+  const shown = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' };
   for (const t of root.querySelectorAll('time[datetime]')) {
     const d = new Date(t.getAttribute('datetime'));
-    if (!isNaN(d)) { t.textContent = d.toLocaleString(); t.title = t.getAttribute('datetime'); }
+    if (isNaN(d)) continue;
+    t.textContent = d.toLocaleString(undefined, shown);
+    t.title = t.getAttribute('datetime');
   }
 }
 document.addEventListener('DOMContentLoaded', () => localTimes(document));
