@@ -10,7 +10,6 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
-use rand::RngCore;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -85,8 +84,6 @@ impl Jitsi {
 
 /// `wiki-club` + 128 random bits: lower-case letters, digits and `-`, as Jitsi room names go.
 fn room_name(group: &str) -> String {
-    let mut bits = [0u8; 16];
-    rand::rng().fill_bytes(&mut bits);
     let group: String = group
         .chars()
         .map(|c| {
@@ -97,8 +94,7 @@ fn room_name(group: &str) -> String {
             }
         })
         .collect();
-    let random: String = bits.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{group}-{random}")
+    format!("{group}-{}", convene_core::token::random_hex(16))
 }
 
 #[async_trait]

@@ -73,10 +73,19 @@ pub fn sha256(bytes: &[u8]) -> Vec<u8> {
 /// The stored form of a secret that travels in a URL or a cookie (a web session, an inbound
 /// source's URL, a calendar feed): its SHA-256 in lower-case hex, looked up as it is.
 pub fn sha256_hex(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Bytes in lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `bytes` random bytes in lower-case hex: names and ids nobody can guess.
+pub fn random_hex(bytes: usize) -> String {
+    let mut random = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut random);
+    hex(&random)
 }
 
 /// Compares two secrets of any length without leaking where they differ (digests first, so

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use std::sync::{Arc, RwLock};
 
 use crate::{StoreError, StoreResult};
+use convene_core::token::hex;
 use convene_core::webhook::Webhook;
 
 /// The marker of a value sealed by a `Keyring`; a stored value without it is from before
@@ -175,10 +176,6 @@ impl Sealer {
             .map_err(|_| Unsealable)?;
         String::from_utf8(plain.to_vec()).map_err(|_| Unsealable)
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {

@@ -1,6 +1,7 @@
 //! BigBlueButton's request checksum: the hex digest of `callName + query + secret`, where
 //! `query` is the exact encoded query string sent (without `checksum`).
 
+use convene_core::token::hex;
 use sha2::Digest;
 
 /// Which digest the server accepts (`supportedChecksumAlgorithms` in bbb-web; SHA-1 is the
@@ -33,10 +34,6 @@ impl Checksum {
             Self::Sha512 => hex(&sha2::Sha512::digest(&input)),
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

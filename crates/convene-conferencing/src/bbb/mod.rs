@@ -19,11 +19,10 @@ use crate::provider::{
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use convene_core::token::{random_hex, secrets_equal};
 use hmac::{Hmac, KeyInit, Mac};
-use rand::RngCore;
 use serde_json::json;
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 impl From<BbbError> for ProviderError {
     fn from(e: BbbError) -> Self {
@@ -102,10 +101,7 @@ impl ConferenceProvider for BigBlueButton {
 
     /// Chooses the meeting id: nothing is made at BigBlueButton before someone arrives.
     async fn provision(&self, session: &SessionSpec) -> ProviderResult<RoomHandle> {
-        let mut salt = [0u8; 8];
-        rand::rng().fill_bytes(&mut salt);
-        let salt: String = salt.iter().map(|b| format!("{b:02x}")).collect();
-        let meeting = format!("cvn-{}-{salt}", session.number);
+        let meeting = format!("cvn-{}-{}", session.number, random_hex(8));
         Ok(handle(session, meeting, &self.public_url))
     }
 
@@ -178,7 +174,7 @@ impl ConferenceProvider for BigBlueButton {
             _ => return Err(ProviderError::BadLink),
         };
         let expected = self.signature(meeting_of(room), &pass.role, &pass.name, &pass.user);
-        if !bool::from(expected.as_bytes().ct_eq(pass.sig.as_bytes())) {
+        if !secrets_equal(&expected, &pass.sig) {
             return Err(ProviderError::BadLink);
         }
         self.api

@@ -30,7 +30,8 @@ use std::time::Duration;
 pub fn providers(config: &Config) -> anyhow::Result<Arc<Providers>> {
     let c = &config.conferencing;
     let mut built: Vec<Arc<dyn ConferenceProvider>> = Vec::new();
-    if c.meetecho.configured() || c.provider == "meetecho" {
+    // Validation has made sure the default provider has its settings.
+    if c.meetecho.configured() {
         built.push(meetecho(config)?);
     }
     if c.bigbluebutton.configured() {

@@ -20,8 +20,7 @@ impl UnsubscribeKey {
 
     /// A fresh random key, hex-encoded, for storing.
     pub fn generate() -> String {
-        let bytes: [u8; 32] = rand::random();
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        convene_core::token::random_hex(32)
     }
 
     fn mac(&self, payload: &str) -> Vec<u8> {
