@@ -239,11 +239,76 @@ pub struct Attempt {
     pub error: Option<String>,
     /// The start of the response body, truncated to the configured size.
     pub response_body: Option<String>,
+    /// The answer's headers, in order, as many as [`ResponseHeaders::MAX`] (empty when nothing
+    /// answered).
+    pub response_headers: ResponseHeaders,
+}
+
+/// An answer's headers as logged: at most [`Self::MAX`] of them, each value at most
+/// [`Self::MAX_VALUE`] bytes, so a peer cannot make the log grow without bound.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseHeaders(Vec<(String, String)>);
+
+impl ResponseHeaders {
+    pub const MAX: usize = 32;
+    pub const MAX_VALUE: usize = 256;
+
+    /// Keeps the first [`Self::MAX`] headers, values cut at a character boundary.
+    pub fn keep<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(
+            headers
+                .into_iter()
+                .take(Self::MAX)
+                .map(|(name, value)| {
+                    let mut end = value.len().min(Self::MAX_VALUE);
+                    while !value.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    (name.to_ascii_lowercase(), value[..end].to_owned())
+                })
+                .collect(),
+        )
+    }
+
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
+    /// As stored: a JSON array of `[name, value]` pairs, `None` when there are none.
+    pub fn to_json(&self) -> Option<String> {
+        (!self.0.is_empty()).then(|| serde_json::to_string(&self.0).unwrap_or_default())
+    }
+
+    /// From what [`Self::to_json`] stored; anything else reads as none.
+    pub fn from_json(stored: Option<&str>) -> Self {
+        Self(
+            stored
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_default(),
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn response_headers_are_bounded_and_round_trip() {
+        let long = "é".repeat(200);
+        let many: Vec<(String, String)> =
+            (0..40).map(|i| (format!("X-{i}"), long.clone())).collect();
+        let kept = ResponseHeaders::keep(many.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        assert_eq!(kept.pairs().len(), ResponseHeaders::MAX);
+        assert_eq!(kept.pairs()[0].0, "x-0");
+        assert_eq!(kept.pairs()[0].1.len(), ResponseHeaders::MAX_VALUE);
+        assert_eq!(ResponseHeaders::from_json(kept.to_json().as_deref()), kept);
+        assert_eq!(ResponseHeaders::default().to_json(), None);
+        assert_eq!(
+            ResponseHeaders::from_json(Some("not json")),
+            ResponseHeaders::default()
+        );
+    }
 
     #[test]
     fn target_urls() {

@@ -76,6 +76,7 @@ pub async fn run(
                     .response_body
                     .as_deref()
                     .map(|b| b.chars().take(LOGGED_BODY).collect()),
+                response_headers: sent.response_headers.clone(),
             },
         ));
         if let Some(halt) = halt_on_failure(filter, &sent.outcome) {

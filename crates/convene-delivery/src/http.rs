@@ -8,6 +8,7 @@
 use crate::outcome::Outcome;
 use crate::target::{Refusal, TargetPolicy};
 use convene_core::Timestamp;
+use convene_core::webhook::ResponseHeaders;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::error::Error as StdError;
 use std::net::{IpAddr, SocketAddr};
@@ -137,8 +138,19 @@ pub struct Sent {
     pub duration_ms: u32,
     /// The start of the body, at most the configured size, lossily decoded.
     pub response_body: Option<String>,
+    /// The answer's headers (none when nothing answered).
+    pub response_headers: ResponseHeaders,
+}
+
+impl Sent {
     /// The answer's `Content-Type`, if it had one.
-    pub content_type: Option<String>,
+    pub fn content_type(&self) -> Option<&str> {
+        self.response_headers
+            .pairs()
+            .iter()
+            .find(|(name, _)| name == "content-type")
+            .map(|(_, value)| value.as_str())
+    }
 }
 
 impl Sender {
@@ -174,16 +186,20 @@ impl Sender {
         timeout: Option<Duration>,
     ) -> Sent {
         let started = Instant::now();
-        let (outcome, response_body, content_type) =
+        let (outcome, response_body, response_headers) =
             match self.outbound.request(reqwest::Method::POST, url) {
-                Err(refusal) => (Outcome::Refused(refusal.to_string()), None, None),
+                Err(refusal) => (
+                    Outcome::Refused(refusal.to_string()),
+                    None,
+                    ResponseHeaders::default(),
+                ),
                 Ok(request) => self.exchange(request, headers, body, now, timeout).await,
             };
         Sent {
             outcome,
             duration_ms: u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX),
             response_body,
-            content_type,
+            response_headers,
         }
     }
 
@@ -194,7 +210,7 @@ impl Sender {
         body: Vec<u8>,
         now: Timestamp,
         timeout: Option<Duration>,
-    ) -> (Outcome, Option<String>, Option<String>) {
+    ) -> (Outcome, Option<String>, ResponseHeaders) {
         let mut request = request.body(body);
         if let Some(timeout) = timeout {
             request = request.timeout(timeout);
@@ -204,13 +220,14 @@ impl Sender {
         }
         let mut response = match request.send().await {
             Ok(r) => r,
-            Err(e) => return (classify(&e), None, None),
+            Err(e) => return (classify(&e), None, ResponseHeaders::default()),
         };
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let response_headers = ResponseHeaders::keep(
+            response
+                .headers()
+                .iter()
+                .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
+        );
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -235,7 +252,7 @@ impl Sender {
                 retry_after,
             },
             text,
-            content_type,
+            response_headers,
         )
     }
 }

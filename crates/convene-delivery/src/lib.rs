@@ -7,6 +7,7 @@ pub mod http;
 pub mod jobs;
 pub mod limits;
 pub mod outcome;
+pub mod request;
 pub mod retry;
 pub mod signing;
 pub mod target;

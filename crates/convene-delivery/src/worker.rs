@@ -3,9 +3,8 @@
 
 use crate::http::Sender;
 use crate::limits::RateLimits;
+use crate::request::Request;
 use crate::retry::{Next, RetryPolicy};
-use crate::signing::{SigningKey, signature_header};
-use crate::wire::{Encoding, Metadata, payload};
 use convene_core::WebhookId;
 use convene_core::outbound::OutboundEvent;
 use convene_core::webhook::{Attempt, DeliveryStatus, Webhook};
@@ -17,7 +16,6 @@ use convene_store::{
 use futures_util::StreamExt;
 use futures_util::future::join_all;
 use futures_util::stream::FuturesUnordered;
-use serde_json::Map;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
@@ -104,17 +102,6 @@ impl Drop for Busy<'_> {
         }
     }
 }
-
-/// Headers Convene sets on every delivery; a webhook's own `headers` may not replace them.
-pub const RESERVED_HEADERS: &[&str] = &[
-    "content-type",
-    "content-length",
-    "host",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-    "traceparent",
-];
 
 impl Worker {
     pub fn new(
@@ -304,22 +291,8 @@ impl Worker {
             return Ok(None);
         }
         let delivery = &claim.delivery;
-        let encoding = Encoding::parse(&webhook.encoding).unwrap_or_default();
-        let data = match &delivery.data {
-            serde_json::Value::Object(members) => members.clone(),
-            other => Map::from_iter([("data".to_owned(), other.clone())]),
-        };
-        let body = encoding.encode(&payload(
-            &data,
-            &Metadata {
-                event_type: &delivery.event_type,
-                id: &delivery.message_id,
-                time: delivery.occurred_at,
-                source: &delivery.source,
-                sourcehost: &self.settings.source_host,
-            },
-        ));
-        let headers = self.headers(webhook, &delivery.message_id, started, &body, encoding);
+        let source_host = &self.settings.source_host;
+        let Request { headers, body } = Request::signed(webhook, delivery, source_host, started);
         let sent = self
             .sender
             .post(webhook.url.as_str(), &headers, body, started)
@@ -348,6 +321,7 @@ impl Worker {
                 error_class: class.map(|c| c.as_str().to_owned()),
                 error: sent.outcome.failure_text(),
                 response_body: sent.response_body,
+                response_headers: sent.response_headers,
             },
             status: match next {
                 Next::Delivered => DeliveryStatus::Delivered,
@@ -378,46 +352,6 @@ impl Worker {
             record,
             disable,
         }))
-    }
-
-    fn headers(
-        &self,
-        webhook: &Webhook,
-        message_id: &str,
-        now: Timestamp,
-        body: &[u8],
-        encoding: Encoding,
-    ) -> Vec<(String, String)> {
-        let timestamp = now.unix_timestamp();
-        let keys: Vec<SigningKey> = std::iter::once(webhook.secret.as_str())
-            .chain(
-                webhook
-                    .previous_secret
-                    .iter()
-                    .filter(|(_, until)| *until > now)
-                    .map(|(s, _)| s.as_str()),
-            )
-            .filter_map(|s| SigningKey::parse(s).ok())
-            .collect();
-        let mut headers: Vec<(String, String)> = webhook
-            .headers
-            .iter()
-            .filter(|(name, _)| !RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()))
-            .map(|(n, v)| (n.clone(), v.clone()))
-            .collect();
-        headers.extend([
-            (
-                "content-type".to_owned(),
-                encoding.content_type().to_owned(),
-            ),
-            ("webhook-id".to_owned(), message_id.to_owned()),
-            ("webhook-timestamp".to_owned(), timestamp.to_string()),
-            (
-                "webhook-signature".to_owned(),
-                signature_header(&keys, message_id, timestamp, body),
-            ),
-        ]);
-        headers
     }
 
     async fn disable(&self, webhook: &Webhook, reason: &str, at: Timestamp) -> StoreResult<()> {

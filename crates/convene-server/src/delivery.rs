@@ -106,6 +106,14 @@ pub fn sync_clients(config: &Config) -> anyhow::Result<SyncClients> {
     })
 }
 
+/// The `sourcehost` deliveries name: this node's host name.
+pub fn source_host() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "convene".to_owned())
+}
+
 pub fn worker(
     config: &Config,
     store: Arc<dyn Store>,
@@ -123,10 +131,7 @@ pub fn worker(
         lease: seconds(d.lease_s),
         retry: retry_policy(config),
         disable_after: Duration::hours(i64::try_from(d.disable_after_hours).unwrap_or(i64::MAX)),
-        source_host: std::env::var("HOSTNAME")
-            .ok()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "convene".to_owned()),
+        source_host: source_host(),
         idle_poll: std::time::Duration::from_millis(d.idle_poll_ms),
         max_in_flight_per_endpoint: d.max_in_flight_per_endpoint,
         parallel_rounds: d.parallel_rounds,

@@ -99,6 +99,7 @@ async fn subject_lanes_hold_across_nodes() {
                     error_class: None,
                     error: None,
                     response_body: None,
+                    response_headers: Default::default(),
                 },
                 status: DeliveryStatus::Delivered,
                 next_attempt_at: None,

@@ -131,12 +131,12 @@ pub trait DeliveryStore: Send + Sync {
     /// Gives a claim back unsent (the endpoint's rate limit), due again at `at`; no attempt is
     /// counted. `false` when the lease was lost meanwhile.
     async fn release_claim(&self, claim: &Claim, at: Timestamp) -> StoreResult<bool>;
+    /// Deliveries as `filter` picks them, newest first, each with its latest error.
     async fn deliveries(
         &self,
-        webhook: &WebhookId,
-        status: Option<DeliveryStatus>,
+        filter: &DeliveryFilter,
         page: &PageRequest,
-    ) -> StoreResult<Page<Delivery>>;
+    ) -> StoreResult<Page<ListedDelivery>>;
     /// A delivery with every attempt, oldest first.
     async fn delivery(&self, id: &DeliveryId) -> StoreResult<Option<(Delivery, Vec<Attempt>)>>;
     /// Makes a delivery pending again, due at `at` (manual retry); `false` if unknown.
@@ -163,6 +163,37 @@ pub trait DeliveryStore: Send + Sync {
         since: Timestamp,
         bucket_s: i64,
     ) -> StoreResult<Vec<(i64, u64, u64)>>;
+}
+
+/// Which deliveries a listing shows; each part left `None` does not narrow it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryFilter {
+    pub webhook: Option<WebhookId>,
+    pub status: Option<DeliveryStatus>,
+    pub event_type: Option<String>,
+    /// Created at or after.
+    pub since: Option<Timestamp>,
+    /// Created before.
+    pub until: Option<Timestamp>,
+}
+
+impl DeliveryFilter {
+    /// Every delivery to `webhook`, of `status` if given.
+    pub fn of(webhook: &WebhookId, status: Option<DeliveryStatus>) -> Self {
+        Self {
+            webhook: Some(webhook.clone()),
+            status,
+            ..Self::default()
+        }
+    }
+}
+
+/// A delivery in a listing, with the error its latest attempt logged (`None` when that one
+/// succeeded or none was made).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedDelivery {
+    pub delivery: Delivery,
+    pub last_error: Option<String>,
 }
 
 /// What waits to be sent.

@@ -59,6 +59,7 @@ fn record(minute: u8, ok: bool) -> AttemptRecord {
             error_class: (!ok).then(|| "server_error".to_owned()),
             error: None,
             response_body: None,
+            response_headers: Default::default(),
         },
         status: DeliveryStatus::Pending,
         next_attempt_at: None,

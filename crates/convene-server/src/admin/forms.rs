@@ -186,6 +186,11 @@ pub struct Cursor {
     pub n: Option<u64>,
     /// A list's status filter (`pending`, `delivered`, `failed`, `superseded`).
     pub status: Option<String>,
+    /// The delivery list's other filters: one event type, and created since and until
+    /// (`datetime-local`, read in UTC).
+    pub event_type: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
 }
 
 impl Cursor {
@@ -208,6 +213,22 @@ impl Cursor {
 }
 
 impl Cursor {
+    /// The filters as a query string (no cursor), for the next page's link.
+    pub fn filters(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("status", &self.status),
+            ("event_type", &self.event_type),
+            ("since", &self.since),
+            ("until", &self.until),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                query.append_pair(name, v);
+            }
+        }
+        query.finish()
+    }
+
     pub fn page(self) -> crate::extract::PageQuery {
         crate::extract::PageQuery {
             limit: Some("50".into()),

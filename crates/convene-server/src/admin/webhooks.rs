@@ -13,6 +13,7 @@ use axum::Form;
 use axum::extract::{Path, Query as UrlQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use convene_core::outbound::EventType;
 use serde_json::{Value, json};
 
 pub struct HookRow {
@@ -273,6 +274,7 @@ pub struct DeliveryRow {
     pub attempts: String,
     pub next_attempt_at: String,
     pub created_at: String,
+    pub last_error: String,
 }
 
 #[derive(Template)]
@@ -285,8 +287,13 @@ struct DetailPage {
     notice: Option<String>,
     deliveries: Vec<DeliveryRow>,
     next: Option<String>,
-    /// The status the list is filtered by; empty for all.
-    status: String,
+    /// The list's filters as sent (empty: not narrowed), and as a query string for its pager.
+    filter: Cursor,
+    filter_query: String,
+    /// Why the filters were not applied (a time that is not one).
+    filter_error: Option<String>,
+    /// Convene's event types, for the filter's suggestions.
+    known_types: Vec<&'static str>,
 }
 
 async fn detail_page(
@@ -303,17 +310,14 @@ async fn detail_page(
             Err(e) => return refused(viewer, "webhooks", e),
         };
     let done = q.notice();
-    let status = q.status.filter(|s| !s.is_empty());
-    let query = deliveries::DeliveryQuery::page(q.cursor, status.clone());
-    let listed = match deliveries::list_deliveries(
-        State(state.clone()),
-        caller(),
-        Path(id.to_owned()),
-        Query(query),
-    )
-    .await
-    {
-        Ok(l) => serde_json::to_value(&l.0).unwrap_or_default(),
+    let (listed, filter_error) = match deliveries_of(state, viewer, id, &q).await {
+        Ok(listed) => (listed, None),
+        Err(crate::error::ApiError::Validation(fields)) => (
+            serde_json::Value::Null,
+            Some(super::forms::said(&crate::error::ApiError::Validation(
+                fields,
+            ))),
+        ),
         Err(e) => return refused(viewer, "webhooks", e),
     };
     let rows = listed["data"]
@@ -327,6 +331,7 @@ async fn detail_page(
                     attempts: text(&d["attempt_count"]),
                     next_attempt_at: text(&d["next_attempt_at"]),
                     created_at: text(&d["created_at"]),
+                    last_error: text(&d["last_error"]),
                 })
                 .collect()
         })
@@ -345,9 +350,40 @@ async fn detail_page(
             notice,
             deliveries: rows,
             next: listed["next_cursor"].as_str().map(str::to_owned),
-            status: status.unwrap_or_default(),
+            filter_query: q.filters(),
+            filter: q,
+            filter_error,
+            known_types: EventType::ALL.iter().map(|t| t.as_str()).collect(),
         },
     )
+}
+
+/// One page of the webhook's deliveries as `q` filters them, through the API's handler.
+async fn deliveries_of(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    q: &Cursor,
+) -> Result<serde_json::Value, crate::error::ApiError> {
+    let given = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+    let utc = |name: &str, v: &Option<String>| {
+        given(v)
+            .map(|t| super::forms::instant(&t, None))
+            .transpose()
+            .map_err(|e| crate::error::ApiError::field(name, e))
+    };
+    let query = deliveries::DeliveryQuery {
+        status: given(&q.status),
+        event_type: given(&q.event_type),
+        since: utc("since", &q.since)?,
+        until: utc("until", &q.until)?,
+        limit: Some("50".into()),
+        cursor: q.cursor.clone(),
+    };
+    let caller = Caller(principal(viewer));
+    let path = Path(id.to_owned());
+    let listed = deliveries::list_deliveries(State(state.clone()), caller, path, Query(query));
+    Ok(serde_json::to_value(&listed.await?.0).unwrap_or_default())
 }
 
 pub async fn detail(
@@ -458,7 +494,39 @@ struct DeliveryPage {
     webhook_id: String,
     event_type: String,
     status: String,
-    attempts: Vec<(String, String, String, String)>,
+    message_id: String,
+    request_body: String,
+    /// Newest first: what an operator opens the page for.
+    attempts: Vec<AttemptRow>,
+}
+
+pub struct AttemptRow {
+    pub attempted_at: String,
+    pub status_code: String,
+    pub duration_ms: String,
+    pub error_class: String,
+    pub error: String,
+    pub request_headers: Vec<(String, String)>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: String,
+}
+
+impl AttemptRow {
+    fn of(a: &serde_json::Value) -> Self {
+        let pairs = |v: &serde_json::Value| -> Vec<(String, String)> {
+            serde_json::from_value(v.clone()).unwrap_or_default()
+        };
+        Self {
+            attempted_at: text(&a["attempted_at"]),
+            status_code: text(&a["status_code"]),
+            duration_ms: text(&a["duration_ms"]),
+            error_class: text(&a["error_class"]),
+            error: text(&a["error"]),
+            request_headers: pairs(&a["request_headers"]),
+            response_headers: pairs(&a["response_headers"]),
+            response_body: text(&a["response_body"]),
+        }
+    }
 }
 
 pub async fn delivery(
@@ -466,40 +534,36 @@ pub async fn delivery(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    match deliveries::get_delivery(State(state), Caller(principal(&viewer)), Path(id)).await {
-        Ok(d) => {
-            let v = serde_json::to_value(&d.0).unwrap_or_default();
-            let attempts = v["attempts"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|x| {
-                            (
-                                text(&x["attempted_at"]),
-                                text(&x["status_code"]),
-                                text(&x["error_class"]),
-                                text(&x["error"]),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let d = &v;
-            render(
-                StatusCode::OK,
-                &DeliveryPage {
-                    nav: Nav::of(&viewer, "webhooks"),
-                    csrf: viewer.csrf.clone(),
-                    id: text(&d["id"]),
-                    webhook_id: text(&d["webhook_id"]),
-                    event_type: text(&d["event_type"]),
-                    status: text(&d["status"]),
-                    attempts,
-                },
-            )
-        }
-        Err(e) => refused(&viewer, "webhooks", e),
-    }
+    let d = match deliveries::get_delivery(State(state), Caller(principal(&viewer)), Path(id)).await
+    {
+        Ok(d) => serde_json::to_value(&d.0).unwrap_or_default(),
+        Err(e) => return refused(&viewer, "webhooks", e),
+    };
+    let mut attempts: Vec<AttemptRow> = d["attempts"]
+        .as_array()
+        .map(|a| a.iter().map(AttemptRow::of).collect())
+        .unwrap_or_default();
+    attempts.reverse();
+    let body = text(&d["request_body"]);
+    // A JSON body reads better indented; a form-encoded one is shown as sent.
+    let request_body = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or(body);
+    render(
+        StatusCode::OK,
+        &DeliveryPage {
+            nav: Nav::of(&viewer, "webhooks"),
+            csrf: viewer.csrf.clone(),
+            id: text(&d["id"]),
+            webhook_id: text(&d["webhook_id"]),
+            event_type: text(&d["event_type"]),
+            status: text(&d["status"]),
+            message_id: text(&d["message_id"]),
+            request_body,
+            attempts,
+        },
+    )
 }
 
 pub async fn retry(

@@ -9,9 +9,11 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use convene_core::DeliveryId;
 use convene_core::access::Principal;
-use convene_core::webhook::{Attempt, Delivery, DeliveryStatus};
+use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, Webhook};
+use convene_core::{DeliveryId, WebhookId};
+use convene_delivery::request::Request;
+use convene_store::{DeliveryFilter, ListedDelivery};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -45,6 +47,24 @@ pub struct DeliveryBody {
     updated_at: String,
 }
 
+/// A delivery in a list, with what its latest attempt failed with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListedDeliveryBody {
+    #[serde(flatten)]
+    delivery: DeliveryBody,
+    /// The latest attempt's error; `null` when it succeeded or none was made.
+    last_error: Option<String>,
+}
+
+impl From<ListedDelivery> for ListedDeliveryBody {
+    fn from(l: ListedDelivery) -> Self {
+        Self {
+            delivery: l.delivery.into(),
+            last_error: l.last_error,
+        }
+    }
+}
+
 impl From<Delivery> for DeliveryBody {
     fn from(d: Delivery) -> Self {
         Self {
@@ -73,10 +93,24 @@ pub struct AttemptBody {
     error: Option<String>,
     /// The start of the answer's body (see `delivery.response_body_limit_bytes`).
     response_body: Option<String>,
+    /// The answer's headers as `[name, value]` pairs, in order (at most 32, values cut at 256
+    /// bytes); empty when nothing answered.
+    response_headers: Vec<(String, String)>,
+    /// The headers this attempt sent, rebuilt from the delivery and the webhook as it is now,
+    /// the signature masked (the `traceparent` of a traced request is not among them); empty
+    /// for webfilter calls.
+    request_headers: Vec<(String, String)>,
 }
 
 impl From<Attempt> for AttemptBody {
+    /// An attempt whose request is not shown (a webfilter call).
     fn from(a: Attempt) -> Self {
+        Self::of(Vec::new(), a)
+    }
+}
+
+impl AttemptBody {
+    fn of(request_headers: Vec<(String, String)>, a: Attempt) -> Self {
         Self {
             attempted_at: rfc3339(a.attempted_at),
             duration_ms: a.duration_ms,
@@ -84,6 +118,8 @@ impl From<Attempt> for AttemptBody {
             error_class: a.error_class,
             error: a.error,
             response_body: a.response_body,
+            response_headers: a.response_headers.pairs().to_vec(),
+            request_headers,
         }
     }
 }
@@ -95,68 +131,85 @@ pub struct DeliveryDetail {
     /// The message's data (the wire body without `event_metadata`).
     #[schema(value_type = Object)]
     data: serde_json::Value,
+    /// The body every attempt sends, byte for byte as the webhook's encoding makes it.
+    request_body: String,
     /// Every attempt, oldest first.
     attempts: Vec<AttemptBody>,
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
-    /// `pending`, `delivered` or `failed`.
-    status: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
+    /// `pending`, `delivered`, `failed` or `superseded`.
+    pub status: Option<String>,
+    /// One event type, exactly.
+    pub event_type: Option<String>,
+    /// RFC 3339: created at or after.
+    pub since: Option<String>,
+    /// RFC 3339: created before.
+    pub until: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
 }
 
 impl DeliveryQuery {
-    /// One page of one status, or of every status (the web UI's listing).
-    pub fn page(cursor: Option<String>, status: Option<String>) -> Self {
-        Self {
+    /// The filter it names for `webhook`; 422 on a bad status or time.
+    fn filter(&self, webhook: &WebhookId) -> ApiResult<DeliveryFilter> {
+        let status = match self.status.as_deref() {
+            None => None,
+            Some(raw) => Some(DeliveryStatus::parse(raw).ok_or_else(|| {
+                ApiError::field(
+                    "status",
+                    "must be \"pending\", \"delivered\", \"failed\" or \"superseded\"",
+                )
+            })?),
+        };
+        let time = |name: &str, raw: &Option<String>| {
+            raw.as_deref()
+                .map(|t| parse_time(t).map_err(|e| ApiError::field(name, e)))
+                .transpose()
+        };
+        Ok(DeliveryFilter {
+            webhook: Some(webhook.clone()),
             status,
-            limit: Some("50".into()),
-            cursor,
-        }
+            event_type: self.event_type.clone(),
+            since: time("since", &self.since)?,
+            until: time("until", &self.until)?,
+        })
     }
 }
 
-/// A delivery the caller may see: one of a webhook they may manage (404 otherwise).
+/// A delivery the caller may see, with its attempts and its webhook: one of a webhook they may
+/// manage (404 otherwise).
 async fn delivery_at(
     state: &AppState,
     caller: &Principal,
     raw: &str,
-) -> ApiResult<(Delivery, Vec<Attempt>)> {
+) -> ApiResult<(Delivery, Vec<Attempt>, Webhook)> {
     let id = DeliveryId::parse(raw).ok_or(ApiError::NotFound)?;
-    let found = state.store.delivery(&id).await?.ok_or(ApiError::NotFound)?;
-    webhook_at(state, caller, found.0.webhook_id.as_str()).await?;
-    Ok(found)
+    let (delivery, attempts) = state.store.delivery(&id).await?.ok_or(ApiError::NotFound)?;
+    let webhook = webhook_at(state, caller, delivery.webhook_id.as_str()).await?;
+    Ok((delivery, attempts, webhook))
 }
 
 /// A webhook's deliveries, newest first.
 #[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "deliveries", params(("id" = String, Path), DeliveryQuery),
-    responses((status = 200, body = List<DeliveryBody>), (status = 404), (status = 422)))]
+    responses((status = 200, body = List<ListedDeliveryBody>), (status = 404), (status = 422)))]
 pub(crate) async fn list_deliveries(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
     Query(query): Query<DeliveryQuery>,
-) -> ApiResult<Json<List<DeliveryBody>>> {
+) -> ApiResult<Json<List<ListedDeliveryBody>>> {
+    let hook = webhook_at(&state, &caller, &id).await?;
+    let filter = query.filter(&hook.id)?;
     let page = PageQuery {
         limit: query.limit,
         cursor: query.cursor,
     }
     .parse()?;
-    let status = match query.status.as_deref() {
-        None => None,
-        Some(raw) => Some(DeliveryStatus::parse(raw).ok_or_else(|| {
-            ApiError::field(
-                "status",
-                "must be \"pending\", \"delivered\", \"failed\" or \"superseded\"",
-            )
-        })?),
-    };
-    let hook = webhook_at(&state, &caller, &id).await?;
-    let deliveries = state.store.deliveries(&hook.id, status, &page).await?;
-    Ok(Json(List::from_page(deliveries, DeliveryBody::from)))
+    let deliveries = state.store.deliveries(&filter, &page).await?;
+    Ok(Json(List::from_page(deliveries, ListedDeliveryBody::from)))
 }
 
 /// One delivery with its data and every attempt, oldest first.
@@ -167,11 +220,19 @@ pub(crate) async fn get_delivery(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DeliveryDetail>> {
-    let (delivery, attempts) = delivery_at(&state, &caller, &id).await?;
+    let (delivery, attempts, webhook) = delivery_at(&state, &caller, &id).await?;
+    let host = crate::delivery::source_host();
+    let sent = |at| Request::masked(&webhook, &delivery, &host, at);
+    let request_body = String::from_utf8_lossy(&sent(delivery.created_at).body).into_owned();
+    let attempts = attempts
+        .into_iter()
+        .map(|a| AttemptBody::of(sent(a.attempted_at).headers, a))
+        .collect();
     Ok(Json(DeliveryDetail {
         data: delivery.data.clone(),
         delivery: delivery.into(),
-        attempts: attempts.into_iter().map(AttemptBody::from).collect(),
+        request_body,
+        attempts,
     }))
 }
 

@@ -118,7 +118,7 @@ impl DashboardClient {
             .sender
             .post_within(&url, &headers, body.to_string().into_bytes(), now, None)
             .await;
-        let json_reply = sent.content_type.as_deref().is_some_and(|c| {
+        let json_reply = sent.content_type().is_some_and(|c| {
             c.trim_start()
                 .to_ascii_lowercase()
                 .starts_with("application/json")

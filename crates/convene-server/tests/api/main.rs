@@ -1,6 +1,7 @@
 //! The HTTP API driven over a real socket, on SQLite always and on PostgreSQL when
 //! `CONVENE_TEST_POSTGRES_URL` is set. One binary, so the suite links once.
 
+mod admin_console;
 mod admin_ui;
 mod backlog;
 mod calendars;

@@ -9,7 +9,7 @@ use crate::support::World;
 use convene_core::Clock;
 use convene_core::page::PageRequest;
 use convene_server::config::Config;
-use convene_store::{Audience, EventFilter, NotificationQuery, Store};
+use convene_store::{Audience, DeliveryFilter, EventFilter, NotificationQuery, Store};
 use convene_testkit::osdi::{OsdiFake, person};
 use convene_testkit::{Backend, Method, Receiver, TestDb, spawn_app_with};
 use serde_json::json;
@@ -52,8 +52,10 @@ async fn read_back(store: &Arc<dyn Store>) -> String {
     .unwrap();
     for hook in store.list_webhooks(None, &all).await.unwrap().items {
         writeln!(out, "webhook {hook:#?}").unwrap();
-        for d in store.deliveries(&hook.id, None, &all).await.unwrap().items {
-            writeln!(out, "delivery {:#?}", store.delivery(&d.id).await.unwrap()).unwrap();
+        let filter = DeliveryFilter::of(&hook.id, None);
+        for l in store.deliveries(&filter, &all).await.unwrap().items {
+            let d = store.delivery(&l.delivery.id).await.unwrap();
+            writeln!(out, "delivery {d:#?}").unwrap();
         }
     }
     let notifications = store

@@ -127,6 +127,52 @@ app_tests! {
         assert_eq!(rx.received()[3].header("webhook-id"), "t-1");
     }
 
+    async fn the_inspector_shows_each_attempt_as_sent_and_answered(app: TestApp) {
+        let rx = Receiver::start().await;
+        rx.script([Answer { status: 500, headers: vec![("x-request-id", "r-9".into())], body: "boom".into(), delay: None }]);
+        let h = hook(&app, &rx.url, json!({"event_types": ["custom.thing"], "headers": {"X-Team": "wiki"}})).await;
+        let hook_id = h["id"].as_str().unwrap().to_owned();
+        for (id, ty) in [("i-1", "custom.thing"), ("i-2", "custom.other")] {
+            let r = app.admin(Method::POST, "/api/v1/signals").json(&json!({"type": ty, "id": id, "data": {"thing": {"id": id}}})).send().await;
+            assert_eq!(r.status, 202, "{}", r.text);
+        }
+        app.drain().await;
+        let list = |query: &str| app.admin(Method::GET, &format!("/api/v1/webhooks/{hook_id}/deliveries{query}")).send();
+        let failing = list("").await;
+        assert_eq!(failing.body["data"].as_array().unwrap().len(), 1, "the hook hears one type");
+        assert!(failing.body["data"][0]["last_error"].as_str().unwrap().contains("500"), "{}", failing.text);
+        app.clock.advance(Duration::seconds(7));
+        app.drain().await;
+        let sent = rx.received();
+        assert_eq!(sent.len(), 2);
+        let delivered = list("").await;
+        assert_eq!(delivered.body["data"][0]["last_error"], Value::Null, "the latest attempt succeeded");
+        let id = delivered.body["data"][0]["id"].as_str().unwrap().to_owned();
+        let detail = app.admin(Method::GET, &format!("/api/v1/deliveries/{id}")).send().await;
+        assert_eq!(detail.body["request_body"].as_str().unwrap().as_bytes(), &sent[0].body[..], "the body as sent, byte for byte");
+        let attempts = detail.body["attempts"].as_array().unwrap();
+        for (attempt, got) in attempts.iter().zip(&sent) {
+            let headers: Vec<(String, String)> = serde_json::from_value(attempt["request_headers"].clone()).unwrap();
+            let value = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+            assert_eq!(value("webhook-signature"), Some("(masked)"));
+            assert_ne!(got.header("webhook-signature"), "(masked)");
+            for name in ["webhook-id", "webhook-timestamp", "content-type", "x-team"] {
+                assert_eq!(value(name), Some(got.header(name)), "{name}");
+            }
+        }
+        assert!(attempts[0]["response_headers"].as_array().unwrap().contains(&json!(["x-request-id", "r-9"])), "{}", detail.text);
+        assert_eq!(attempts[0]["response_body"], "boom");
+        assert!(attempts[1]["response_headers"].as_array().unwrap().iter().any(|p| p[0] == "content-length"));
+        // The filters: by type, by time, and a time that is none.
+        assert_eq!(list("?event_type=custom.other").await.body["data"], json!([]));
+        assert_eq!(list("?event_type=custom.thing&status=delivered").await.body["data"].as_array().unwrap().len(), 1);
+        let created = delivered.body["data"][0]["created_at"].as_str().unwrap().to_owned();
+        assert_eq!(list(&format!("?since={created}")).await.body["data"].as_array().unwrap().len(), 1);
+        assert_eq!(list(&format!("?until={created}")).await.body["data"], json!([]));
+        let bad = list("?since=yesterday").await;
+        assert_eq!((bad.status, bad.body["error"]["fields"][0]["field"].as_str()), (422, Some("since")));
+    }
+
     async fn a_signal_batch_is_answered_per_item_and_each_delivered_once(app: TestApp) {
         let rx = Receiver::start().await;
         hook(&app, &rx.url, json!({"event_types": ["custom.thing"]})).await;

@@ -156,9 +156,9 @@ pub(super) async fn finish_attempts(
     };
     sqlx::query(
         "INSERT INTO attempts (delivery_id, attempted_at, duration_ms, status_code, error_class,
-                 error, response_body)
+                 error, response_body, response_headers)
              SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::int[], $4::int[], $5::text[],
-                 $6::text[], $7::text[])",
+                 $6::text[], $7::text[], $8::text[])",
     )
     .bind(
         kept.iter()
@@ -183,6 +183,7 @@ pub(super) async fn finish_attempts(
     .bind(attempt(|r| r.attempt.error_class.clone()))
     .bind(attempt(|r| r.attempt.error.clone()))
     .bind(attempt(|r| r.attempt.response_body.clone()))
+    .bind(attempt(|r| r.attempt.response_headers.to_json()))
     .execute(&mut *tx)
     .await?;
     record_health(&mut tx, &kept).await?;

@@ -8,14 +8,16 @@ use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
-use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, EventTypes, SubjectOrder, Webhook};
+use convene_core::webhook::{
+    Attempt, Delivery, DeliveryStatus, EventTypes, ResponseHeaders, SubjectOrder, Webhook,
+};
 use convene_core::webhook_scope::WebhookScope;
 use convene_core::{DeliveryId, Timestamp, UserId, WebhookId};
 use convene_store::CONVENE_SOURCE;
 use convene_store::cause::traceparent;
 use convene_store::{
-    AttemptRecord, Backlog, Claim, ClaimRequest, DeliveryStore, Route, ScopeFacts, Signal,
-    StoreError, StoreResult, events_about, failure_streaks, fan_out,
+    AttemptRecord, Backlog, Claim, ClaimRequest, DeliveryFilter, DeliveryStore, ListedDelivery,
+    Route, ScopeFacts, Signal, StoreError, StoreResult, events_about, failure_streaks, fan_out,
 };
 use serde_json::Value;
 use sqlx::types::Json;
@@ -73,6 +75,13 @@ impl TryFrom<DeliveryRow> for Delivery {
 }
 
 #[derive(sqlx::FromRow)]
+struct ListedRow {
+    #[sqlx(flatten)]
+    delivery: DeliveryRow,
+    last_error: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
 pub(crate) struct AttemptRow {
     attempted_at: DbTime,
     duration_ms: i32,
@@ -80,6 +89,7 @@ pub(crate) struct AttemptRow {
     error_class: Option<String>,
     error: Option<String>,
     response_body: Option<String>,
+    response_headers: Option<String>,
 }
 
 impl From<AttemptRow> for Attempt {
@@ -91,6 +101,7 @@ impl From<AttemptRow> for Attempt {
             error_class: r.error_class,
             error: r.error,
             response_body: r.response_body,
+            response_headers: ResponseHeaders::from_json(r.response_headers.as_deref()),
         }
     }
 }
@@ -372,24 +383,42 @@ impl DeliveryStore for Backend {
 
     async fn deliveries(
         &self,
-        webhook: &WebhookId,
-        status: Option<DeliveryStatus>,
+        filter: &DeliveryFilter,
         page: &PageRequest,
-    ) -> StoreResult<Page<Delivery>> {
+    ) -> StoreResult<Page<ListedDelivery>> {
         let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE webhook_id = $1
-             AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR id < $3)
-             ORDER BY id DESC LIMIT $4"
+            "SELECT {DELIVERY_COLUMNS},
+             (SELECT a.error FROM attempts a WHERE a.delivery_id = deliveries.id
+              ORDER BY a.id DESC LIMIT 1) AS last_error
+             FROM deliveries WHERE ($1 IS NULL OR webhook_id = $1)
+             AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR event_type = $3)
+             AND ($4 IS NULL OR created_at >= $4) AND ($5 IS NULL OR created_at < $5)
+             AND ($6 IS NULL OR id < $6)
+             ORDER BY id DESC LIMIT $7"
         );
-        let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .binds((webhook.as_str(), status.map(DeliveryStatus::as_str)))
+        let rows: Vec<ListedRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .binds((
+                filter.webhook.as_ref().map(WebhookId::as_str),
+                filter.status.map(DeliveryStatus::as_str),
+                filter.event_type.as_deref(),
+            ))
+            .binds((filter.since.map(db_time), filter.until.map(db_time)))
             .binds((page.after.as_deref(), i64::from(page.limit) + 1))
             .fetch_all(self.reads())
             .await?;
+        let listed = rows
+            .into_iter()
+            .map(|r| {
+                Ok(ListedDelivery {
+                    delivery: r.delivery.try_into()?,
+                    last_error: r.last_error,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok(Page::from_overfetch(
-            deliveries(rows)?,
+            listed,
             page.limit,
-            |d: &Delivery| d.id.to_string(),
+            |l: &ListedDelivery| l.delivery.id.to_string(),
         ))
     }
 
@@ -403,8 +432,8 @@ impl DeliveryStore for Backend {
             return Ok(None);
         };
         let attempts: Vec<AttemptRow> = sqlx::query_as(
-            "SELECT attempted_at, duration_ms, status_code, error_class, error, response_body
-             FROM attempts WHERE delivery_id = $1 ORDER BY id",
+            "SELECT attempted_at, duration_ms, status_code, error_class, error, response_body,
+             response_headers FROM attempts WHERE delivery_id = $1 ORDER BY id",
         )
         .bind(id.as_str())
         .fetch_all(self.reads())

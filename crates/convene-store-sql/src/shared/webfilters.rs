@@ -174,12 +174,13 @@ impl WebfilterStore for Backend {
     async fn log_filter_call(&self, id: &WebfilterId, a: &Attempt) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO webfilter_calls (webfilter_id, attempted_at, duration_ms, status_code,
-             error_class, error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             error_class, error, response_body, response_headers)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .binds((id.as_str(), db_time(a.attempted_at)))
         .bind(i32::try_from(a.duration_ms).unwrap_or(i32::MAX))
         .binds((a.status_code.map(i32::from), &a.error_class, &a.error))
-        .bind(&a.response_body)
+        .binds((&a.response_body, a.response_headers.to_json()))
         .execute(self.writes())
         .await?;
         Ok(())
@@ -187,8 +188,8 @@ impl WebfilterStore for Backend {
 
     async fn filter_calls(&self, id: &WebfilterId, limit: u32) -> StoreResult<Vec<Attempt>> {
         let rows: Vec<AttemptRow> = sqlx::query_as(
-            "SELECT attempted_at, duration_ms, status_code, error_class, error, response_body
-             FROM webfilter_calls WHERE webfilter_id = $1 ORDER BY id DESC LIMIT $2",
+            "SELECT attempted_at, duration_ms, status_code, error_class, error, response_body,
+             response_headers FROM webfilter_calls WHERE webfilter_id = $1 ORDER BY id DESC LIMIT $2",
         )
         .binds((id.as_str(), i64::from(limit)))
         .fetch_all(self.reads())

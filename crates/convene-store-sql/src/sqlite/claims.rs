@@ -166,16 +166,17 @@ pub(super) async fn finish_attempts(
                 a.status_code,
                 a.error_class,
                 a.error,
-                a.response_body
+                a.response_body,
+                a.response_headers.to_json()
             ])
         })
         .collect();
     if !attempts.is_empty() {
         sqlx::query(
             "INSERT INTO attempts (delivery_id, attempted_at, duration_ms, status_code, error_class,
-                 error, response_body)
+                 error, response_body, response_headers)
              SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-                 value ->> 6
+                 value ->> 6, value ->> 7
              FROM json_each($1) ORDER BY key",
         )
         .bind(Json(&attempts))

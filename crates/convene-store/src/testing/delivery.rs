@@ -3,12 +3,15 @@
 use super::{TestStore, now, outbox_types, user};
 use crate::cause::caused_by;
 use crate::{
-    AttemptRecord, Backlog, Claim, ClaimRequest, DeliveryStore, NewWebhook, Signal, StoreResult,
+    AttemptRecord, Backlog, Claim, ClaimRequest, DeliveryFilter, DeliveryStore, NewWebhook, Signal,
+    StoreResult,
 };
 use async_trait::async_trait;
 use convene_core::page::PageRequest;
 use convene_core::text::Channel;
-use convene_core::webhook::{Attempt, DeliveryStatus, EventTypes, TargetUrl, Webhook};
+use convene_core::webhook::{
+    Attempt, Delivery, DeliveryStatus, EventTypes, ResponseHeaders, TargetUrl, Webhook,
+};
 use convene_core::webhook_scope::WebhookScope;
 use convene_core::{Timestamp, UserId, WebhookId};
 use serde_json::json;
@@ -86,6 +89,10 @@ pub(super) fn attempt(at: Timestamp, status: Option<u16>, error_class: Option<&s
         error_class: error_class.map(str::to_owned),
         error: error_class.map(|c| format!("{c} happened")),
         response_body: Some("nope".into()),
+        response_headers: ResponseHeaders::keep([
+            ("content-type", "text/plain"),
+            ("x-request-id", "r-1"),
+        ]),
     }
 }
 
@@ -177,11 +184,10 @@ pub async fn dispatch_fans_out_once_to_matching_enabled_webhooks(store: TestStor
         0,
         "each message once"
     );
-    let page = PageRequest::default();
     let types = |d: Vec<convene_core::webhook::Delivery>| {
         d.into_iter().map(|d| d.event_type).collect::<Vec<_>>()
     };
-    let to_all = store.deliveries(&all.id, None, &page).await.unwrap().items;
+    let to_all = listed(&store, DeliveryFilter::of(&all.id, None)).await;
     assert_eq!(
         types(to_all.clone()),
         ["custom.other", "custom.wanted", "user.created"],
@@ -200,27 +206,56 @@ pub async fn dispatch_fans_out_once_to_matching_enabled_webhooks(store: TestStor
         (DeliveryStatus::Pending, 0)
     );
     assert_eq!(
-        types(store.deliveries(&only.id, None, &page).await.unwrap().items),
+        types(listed(&store, DeliveryFilter::of(&only.id, None)).await),
         ["custom.wanted"]
     );
+    let of_type = DeliveryFilter {
+        event_type: Some("custom.wanted".into()),
+        ..DeliveryFilter::default()
+    };
+    assert_eq!(
+        listed(&store, of_type).await.len(),
+        2,
+        "every webhook's, of one type"
+    );
+    let created = wanted.created_at;
+    let window = |since, until| DeliveryFilter {
+        since,
+        until,
+        ..DeliveryFilter::of(&all.id, None)
+    };
+    assert_eq!(listed(&store, window(Some(created), None)).await.len(), 3);
+    let later = created + Duration::seconds(1);
+    assert!(listed(&store, window(Some(later), None)).await.is_empty());
+    assert!(listed(&store, window(None, Some(created))).await.is_empty());
+    assert_eq!(listed(&store, window(None, Some(later))).await.len(), 3);
+    let pending_only = DeliveryFilter::of(&all.id, Some(DeliveryStatus::Delivered));
+    assert!(listed(&store, pending_only).await.is_empty());
     assert!(
-        store
-            .deliveries(&off.id, None, &page)
+        listed(&store, DeliveryFilter::of(&off.id, None))
             .await
-            .unwrap()
-            .items
             .is_empty()
     );
 }
 
+/// The first page of what `filter` lists, without the last errors.
+pub(super) async fn listed(store: &TestStore, filter: DeliveryFilter) -> Vec<Delivery> {
+    let page = PageRequest {
+        limit: 500,
+        after: None,
+    };
+    let page = store.deliveries(&filter, &page).await;
+    page.unwrap()
+        .items
+        .into_iter()
+        .map(|l| l.delivery)
+        .collect()
+}
+
 /// The event types queued for a webhook, sorted.
 async fn queued_types(store: &TestStore, hook: Webhook) -> Vec<String> {
-    let page = PageRequest::default();
-    let mut got: Vec<String> = store
-        .deliveries(&hook.id, None, &page)
+    let mut got: Vec<String> = listed(store, DeliveryFilter::of(&hook.id, None))
         .await
-        .unwrap()
-        .items
         .into_iter()
         .map(|d| d.event_type)
         .collect();
@@ -498,13 +533,17 @@ pub async fn failures_are_scheduled_logged_and_recoverable(store: TestStore) {
     );
     let failed = store
         .deliveries(
-            &hook.id,
-            Some(DeliveryStatus::Failed),
+            &DeliveryFilter::of(&hook.id, Some(DeliveryStatus::Failed)),
             &PageRequest::default(),
         )
         .await
         .unwrap();
     assert_eq!(failed.items.len(), 1);
+    assert_eq!(
+        failed.items[0].last_error.as_deref(),
+        Some("timeout happened"),
+        "the list row shows the latest attempt's error"
+    );
     assert!(
         store
             .claim_due(retry_at + Duration::days(1), Duration::seconds(30), 10)

@@ -3,9 +3,9 @@
 
 use super::delivery::{Shorthands, attempt, signal, webhook};
 use super::{TestStore, now};
-use crate::{AttemptRecord, Claim, Signal};
+use crate::{AttemptRecord, Claim, DeliveryFilter, Signal};
 use convene_core::page::PageRequest;
-use convene_core::webhook::{Delivery, DeliveryStatus, SubjectOrder, Webhook};
+use convene_core::webhook::{DeliveryStatus, SubjectOrder, Webhook};
 use convene_core::{Timestamp, WebhookId};
 use time::Duration;
 
@@ -66,11 +66,7 @@ fn outcome(at: Timestamp, status: DeliveryStatus, retry_at: Option<Timestamp>) -
 
 /// Every delivery of a webhook by message id: status, whether it is due at all.
 async fn states(store: &TestStore, hook: &WebhookId) -> Vec<(String, DeliveryStatus, bool)> {
-    let page = PageRequest {
-        limit: 100,
-        after: None,
-    };
-    let mut all: Vec<Delivery> = store.deliveries(hook, None, &page).await.unwrap().items;
+    let mut all = super::delivery::listed(store, DeliveryFilter::of(hook, None)).await;
     all.sort_by(|a, b| a.message_id.cmp(&b.message_id));
     all.into_iter()
         .map(|d| (d.message_id, d.status, d.next_attempt_at.is_some()))
@@ -209,7 +205,10 @@ pub async fn coalescing_sends_only_the_latest_of_what_waits(store: TestStore) {
         .await
         .unwrap();
     let superseded = store
-        .deliveries(&hook.id, Some(Superseded), &PageRequest::default())
+        .deliveries(
+            &DeliveryFilter::of(&hook.id, Some(Superseded)),
+            &PageRequest::default(),
+        )
         .await
         .unwrap()
         .items;

@@ -4,7 +4,7 @@ use super::{TestStore, now};
 use crate::NewWebfilter;
 use convene_core::page::PageRequest;
 use convene_core::webfilter::{FilterType, OnFailure};
-use convene_core::webhook::{Attempt, TargetUrl};
+use convene_core::webhook::{Attempt, ResponseHeaders, TargetUrl};
 
 fn new(filter_type: FilterType, path: &str) -> NewWebfilter {
     NewWebfilter {
@@ -83,6 +83,7 @@ pub async fn webfilters_are_called_in_creation_order_and_log_calls(store: TestSt
         error_class: None,
         error: None,
         response_body: Some("{\"data\": {}}".into()),
+        response_headers: ResponseHeaders::keep([("Content-Type", "application/json")]),
     };
     store.log_filter_call(&first.id, &call).await.unwrap();
     let later = Attempt {
