@@ -14,6 +14,8 @@ pub struct User {
     /// Where digests go out at a local hour, and times are shown when an event has no zone.
     pub timezone: Option<crate::text::TimeZoneName>,
     pub is_admin: bool,
+    /// Since when the account opens nothing (tokens, sessions, password); `None`: active.
+    pub deactivated_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -30,6 +32,7 @@ impl User {
             locale: None,
             timezone: None,
             is_admin: false,
+            deactivated_at: None,
             created_at: at,
             updated_at: at,
         }
@@ -77,6 +80,8 @@ pub struct UserPatch {
     pub locale: Change<Locale>,
     pub timezone: Change<crate::text::TimeZoneName>,
     pub is_admin: Option<bool>,
+    /// `Some(true)` deactivates (keeping the first time it was), `Some(false)` reactivates.
+    pub deactivated: Option<bool>,
 }
 
 impl UserPatch {
@@ -87,6 +92,11 @@ impl UserPatch {
         user.locale = self.locale.apply(user.locale);
         user.timezone = self.timezone.apply(user.timezone);
         user.is_admin = self.is_admin.unwrap_or(user.is_admin);
+        user.deactivated_at = match self.deactivated {
+            Some(true) => user.deactivated_at.or(Some(at)),
+            Some(false) => None,
+            None => user.deactivated_at,
+        };
         user.updated_at = at;
         user
     }

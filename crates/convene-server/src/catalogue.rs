@@ -81,6 +81,7 @@ fn describe(t: EventType) -> &'static str {
 fn sample_message(t: EventType) -> OutboundEvent {
     let at = datetime!(2026-11-23 10:00:00 UTC);
     let user = User {
+        deactivated_at: None,
         id: UserId::from_trusted("0193a0b4-5f6e-7c3d-8e9f-0a1b2c3d4e5f".into()),
         username: Username::parse("Jane Doe").expect("a valid sample"),
         email: None,

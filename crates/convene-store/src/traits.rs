@@ -23,8 +23,9 @@ pub trait UserStore: Send + Sync {
     async fn users_by_names(&self, names: &[Username]) -> StoreResult<Vec<User>>;
     /// Every administrator, ordered by username: who operational notices go to.
     async fn admins(&self) -> StoreResult<Vec<User>>;
-    /// Ordered by username.
-    async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>>;
+    /// Ordered by username; with `search`, only names that contain it, ignoring case.
+    async fn list_users(&self, search: Option<&str>, page: &PageRequest)
+    -> StoreResult<Page<User>>;
     /// Stores the user as given (see `UserPatch::apply_to`). Emits `user.updated`.
     async fn update_user(&self, user: &User) -> StoreResult<User>;
     /// Removes the user with its tokens, organizer roles and registrations. Emits `user.deleted`.

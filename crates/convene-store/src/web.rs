@@ -17,7 +17,27 @@ pub struct WebSession {
 pub trait WebSessionStore: Send + Sync {
     /// Stores an argon2id PHC string; `false` when there is no such user.
     async fn set_password(&self, user: &UserId, hash: &str) -> StoreResult<bool>;
+    /// `None` also for a deactivated user: their password opens nothing.
     async fn password_hash(&self, user: &UserId) -> StoreResult<Option<String>>;
+    /// Makes this (its SHA-256) the user's one-time password link, live until `expires_at`;
+    /// an earlier link of theirs stops working.
+    async fn create_password_link(
+        &self,
+        token_sha256: &str,
+        user: &UserId,
+        at: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Whose a live link is (an active user), without using it up.
+    async fn password_link(&self, token_sha256: &str, now: Timestamp) -> StoreResult<Option<User>>;
+    /// Sets the password through a live link and uses the link up, in one transaction; `false`
+    /// (nothing changed) when the link is unknown, used or expired.
+    async fn set_password_by_link(
+        &self,
+        token_sha256: &str,
+        hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
     async fn create_web_session(
         &self,
         token_sha256: &str,
@@ -26,7 +46,7 @@ pub trait WebSessionStore: Send + Sync {
         at: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<()>;
-    /// The session if it exists and has not expired at `now`.
+    /// The session if it exists, has not expired at `now`, and its user is active.
     async fn web_session(
         &self,
         token_sha256: &str,

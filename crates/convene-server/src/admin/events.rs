@@ -1,7 +1,7 @@
 //! Events: the list (search, paging), one event with its roster, link, sync log and sessions,
 //! and the forms that create an event and register someone.
 
-use super::forms::{Fields, FormState, field, forged, principal, refused};
+use super::forms::{Fields, FormState, field, forged, principal, refused, segment};
 use super::pages::{Nav, Page, render, unavailable, visible_events};
 use super::session::Viewer;
 use crate::api::rfc3339;
@@ -440,11 +440,6 @@ pub async fn remove(
         _ => return refused(&viewer, "events", crate::error::ApiError::NotFound),
     };
     changed(&state, &viewer, &id, done, &form, "removal", &name).await
-}
-
-/// A username as one path segment (names never hold a space: they are stored with `_`).
-fn segment(name: &str) -> String {
-    url::form_urlencoded::byte_serialize(name.as_bytes()).collect()
 }
 
 /// Every IANA time zone name jiff knows, sorted, read once.

@@ -100,6 +100,14 @@ impl FormState {
                     .collect(),
                 None,
             ),
+            // `username_taken`, `slug_taken`: said beside the field, naming what was typed.
+            ApiError::Conflict { code, .. }
+                if let Some(name) = code.strip_suffix("_taken")
+                    && let Some(typed) = form.get(name) =>
+            {
+                let message = format!("“{}” is taken: choose another", typed.trim());
+                (vec![(name.to_owned(), message)], None)
+            }
             other => (Vec::new(), Some(said(other))),
         };
         Self {
@@ -207,6 +215,13 @@ impl Cursor {
             "saved" => "Saved.".to_owned(),
             "deleted" => "The webhook is deleted, with its delivery log.".to_owned(),
             "retried" => "The delivery is queued to be sent now.".to_owned(),
+            "made-admin" => "They are an administrator now.".to_owned(),
+            "unmade-admin" => "They are no longer an administrator.".to_owned(),
+            "deactivated" => {
+                "Deactivated: their tokens, sessions and password no longer work.".to_owned()
+            }
+            "reactivated" => "Reactivated: their tokens and password work again.".to_owned(),
+            "revoked" => "The token is revoked.".to_owned(),
             _ => return None,
         })
     }
@@ -235,6 +250,12 @@ impl Cursor {
             cursor: self.cursor,
         }
     }
+}
+
+/// A username as one path segment. Names are stored with spaces, which MediaWiki's rule reads
+/// back from `_`, so `Jane Doe` goes as `Jane_Doe` (a `+` in a path would stay a `+`).
+pub fn segment(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.replace(' ', "_").as_bytes()).collect()
 }
 
 /// A value of an API answer as page text: strings as they are, nothing for null.

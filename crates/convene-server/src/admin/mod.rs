@@ -7,11 +7,14 @@ mod events;
 mod forms;
 mod inbox;
 mod login;
+mod once;
 mod pages;
 pub mod password;
+mod reset;
 mod session;
 mod settings;
 pub mod throttle;
+mod users;
 mod webfilters;
 mod webhooks;
 
@@ -45,6 +48,14 @@ pub fn router() -> Router<AppState> {
         .route("/admin/webhooks/{id}/{action}", post(webhooks::act))
         .route("/admin/deliveries/{id}", get(webhooks::delivery))
         .route("/admin/deliveries/{id}/retry", post(webhooks::retry))
+        .route("/admin/users", get(users::list).post(users::create))
+        .route("/admin/users/{name}", get(users::detail))
+        .route("/admin/users/{name}/{action}", post(users::act))
+        .route("/admin/tokens/{id}/revoke", post(users::revoke))
+        .route(
+            "/admin/password/{token}",
+            get(reset::show).post(reset::submit),
+        )
         .route("/admin/notifications", get(inbox::notifications))
         .route("/admin/notifications/read-all", post(inbox::read_all))
         .route("/admin/notifications/stream", get(inbox::stream))

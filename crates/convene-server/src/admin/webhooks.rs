@@ -3,15 +3,16 @@
 //! users the webhooks they made, scoped to events they organise: the API's handlers decide.
 
 use super::forms::{Cursor, Fields, FormState, field, forged, principal, refused, text};
+use super::once;
 use super::pages::{Nav, Page, render};
-use super::session::{Viewer, cookie, set_cookie};
+use super::session::Viewer;
 use crate::api::{deliveries, webhooks};
 use crate::extract::{Caller, JsonBody, Query};
 use crate::state::AppState;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query as UrlQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use convene_core::outbound::EventType;
 use serde_json::{Value, json};
@@ -99,40 +100,14 @@ fn shown_secret(v: &Value) -> Option<String> {
     v["secret"].as_str().map(str::to_owned)
 }
 
-/// Carries a new secret (or private key) across the redirect after create or rotate: sealed,
-/// for the next view of that webhook's page only, so a reload neither makes a second webhook
-/// nor rotates again, and shows the secret no more.
-const SECRET_ONCE: &str = "convene_secret_once";
-
-/// 303 to the webhook's page, with its new secret in [`SECRET_ONCE`].
+/// 303 to the webhook's page, with its new secret shown there once.
 fn to_page_with(
     state: &AppState,
     headers: &HeaderMap,
     id: &str,
     secret: Option<String>,
 ) -> Response {
-    let mut response = Redirect::to(&format!("/admin/webhooks/{id}")).into_response();
-    if let Some(secret) = secret {
-        let sealed = state.keys.seal(&format!("{id}\n{secret}"));
-        let value: String = url::form_urlencoded::byte_serialize(sealed.as_bytes()).collect();
-        let cookie = set_cookie(SECRET_ONCE, &value, 300, headers, state);
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    response
-}
-
-/// The secret [`to_page_with`] left for webhook `id`, if any.
-fn secret_once(state: &AppState, headers: &HeaderMap, id: &str) -> Option<String> {
-    let raw = cookie(headers, SECRET_ONCE)?;
-    let sealed: String = url::form_urlencoded::parse(format!("v={raw}").as_bytes())
-        .next()?
-        .1
-        .into_owned();
-    let plain = state.keys.open_sealed(&sealed).ok()?;
-    let (for_id, secret) = plain.split_once('\n')?;
-    (for_id == id).then(|| secret.to_owned())
+    once::redirect_with(state, headers, &format!("/admin/webhooks/{id}"), id, secret)
 }
 
 #[derive(Template)]
@@ -393,14 +368,11 @@ pub async fn detail(
     Path(id): Path<String>,
     UrlQuery(q): UrlQuery<Cursor>,
 ) -> Response {
-    let secret = secret_once(&state, &headers, &id);
+    let secret = once::take(&state, &headers, &id);
     let shown = secret.is_some();
     let mut page = detail_page(&state, &viewer, &id, secret, q).await;
     if shown {
-        let spent = set_cookie(SECRET_ONCE, "", 0, &headers, &state);
-        if let Ok(v) = HeaderValue::from_str(&spent) {
-            page.headers_mut().append(header::SET_COOKIE, v);
-        }
+        once::spend(&mut page, &state, &headers);
     }
     page
 }

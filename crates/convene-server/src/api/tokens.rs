@@ -134,7 +134,7 @@ async fn check_limits(
 /// never does more than its user could.
 #[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = CreateToken,
     responses((status = 201, body = TokenBody), (status = 403), (status = 404), (status = 422)))]
-async fn create_token(
+pub(crate) async fn create_token(
     State(state): State<AppState>,
     Caller(caller): Caller,
     JsonBody(body): JsonBody<CreateToken>,
@@ -196,14 +196,14 @@ async fn create_token(
 #[into_params(parameter_in = Query)]
 pub struct TokenQuery {
     /// Admins: list this user's tokens (default: the caller's; the bootstrap admin: everyone's).
-    username: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
+    pub username: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
 }
 
 /// List tokens (metadata only).
 #[utoipa::path(get, path = "/tokens", tag = "tokens", params(TokenQuery), responses((status = 200, body = List<TokenBody>)))]
-async fn list_tokens(
+pub(crate) async fn list_tokens(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Query(query): Query<TokenQuery>,
@@ -232,7 +232,7 @@ async fn list_tokens(
 
 /// Revoke a token: its owner or an admin. Another user's token id is a 404.
 #[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
-async fn delete_token(
+pub(crate) async fn delete_token(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,

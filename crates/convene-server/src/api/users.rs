@@ -34,6 +34,10 @@ pub struct UserBody {
     /// IANA name: digests go out at a local hour, and times of events without a zone show in it.
     timezone: Option<String>,
     is_admin: bool,
+    /// Since when the account opens nothing (its tokens, sessions and password); `null`:
+    /// active. Shown to admins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deactivated_at: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -49,6 +53,10 @@ impl UserBody {
             locale: user.locale.map(|l| l.to_string()),
             timezone: user.timezone.map(|z| z.to_string()),
             is_admin: user.is_admin,
+            deactivated_at: user
+                .deactivated_at
+                .filter(|_| viewer.is_admin())
+                .map(rfc3339),
             created_at: rfc3339(user.created_at),
             updated_at: rfc3339(user.updated_at),
         }
@@ -101,7 +109,7 @@ impl TryFrom<CreateUser> for NewUser {
 /// Create a user (admins only).
 #[utoipa::path(post, path = "/users", tag = "users", request_body = CreateUser,
     responses((status = 201, body = UserBody), (status = 409, description = "username_taken"), (status = 422, description = "validation_failed")))]
-async fn create_user(
+pub(crate) async fn create_user(
     State(state): State<AppState>,
     Caller(caller): Caller,
     JsonBody(body): JsonBody<CreateUser>,
@@ -112,22 +120,37 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(UserBody::new(user, &caller))))
 }
 
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    /// Only names containing this, ignoring case (`_` matches a space, as in names).
+    pub q: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
 /// List users by username (admins only).
-#[utoipa::path(get, path = "/users", tag = "users", params(PageQuery), responses((status = 200, body = List<UserBody>)))]
-async fn list_users(
+#[utoipa::path(get, path = "/users", tag = "users", params(UserQuery), responses((status = 200, body = List<UserBody>)))]
+pub(crate) async fn list_users(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<UserQuery>,
 ) -> ApiResult<Json<List<UserBody>>> {
     require_admin(&caller)?;
-    let page = state.store.list_users(&query.parse()?).await?;
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .parse()?;
+    let search = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let page = state.store.list_users(search, &page).await?;
     Ok(Json(List::from_page(page, |u| UserBody::new(u, &caller))))
 }
 
 /// A user by name (percent-encoded; `Jane_Doe` and `jane Doe` name the same user).
 #[utoipa::path(get, path = "/users/{username}", tag = "users", params(("username" = String, Path)),
     responses((status = 200, body = UserBody), (status = 404)))]
-async fn get_user(
+pub(crate) async fn get_user(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(username): Path<String>,
@@ -164,6 +187,9 @@ pub struct PatchUser {
     timezone: Option<Option<String>>,
     /// Admins only.
     is_admin: Option<bool>,
+    /// Admins only: `true` deactivates the account (its tokens, sessions and password stop
+    /// working; nothing is deleted), `false` reactivates it.
+    deactivated: Option<bool>,
 }
 
 impl TryFrom<PatchUser> for UserPatch {
@@ -186,6 +212,7 @@ impl TryFrom<PatchUser> for UserPatch {
             locale,
             timezone,
             is_admin: body.is_admin,
+            deactivated: body.deactivated,
         })
     }
 }
@@ -193,7 +220,7 @@ impl TryFrom<PatchUser> for UserPatch {
 /// Change a user: the user itself (not `is_admin`) or an admin.
 #[utoipa::path(patch, path = "/users/{username}", tag = "users", params(("username" = String, Path)), request_body = PatchUser,
     responses((status = 200, body = UserBody), (status = 403), (status = 404), (status = 422)))]
-async fn update_user(
+pub(crate) async fn update_user(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(username): Path<String>,
@@ -205,8 +232,16 @@ async fn update_user(
             "only the user itself and admins may change a user",
         ));
     }
-    if body.is_admin.is_some() && !caller.is_admin() {
-        return Err(ApiError::Forbidden("only admins may change is_admin"));
+    if (body.is_admin.is_some() || body.deactivated.is_some()) && !caller.is_admin() {
+        return Err(ApiError::Forbidden(
+            "only admins may change is_admin or deactivated",
+        ));
+    }
+    if body.deactivated == Some(true) && caller.is_user(&user.id) {
+        return Err(ApiError::field(
+            "deactivated",
+            "you cannot deactivate yourself: another admin can",
+        ));
     }
     let patch = UserPatch::try_from(body)?;
     let updated = state

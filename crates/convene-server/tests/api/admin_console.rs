@@ -1,7 +1,7 @@
 //! The admin console's management pages over plain HTTP, as an operator signed in with a
 //! password uses them: the delivery inspector, users and tokens, editing events.
 
-use crate::admin_ui::{page, set_password, sign_in};
+use crate::admin_ui::{page, set_password, sign_in, try_login_from};
 use crate::support::World;
 use convene_testkit::{Answer, Method, Receiver, Reply, TestApp, app_tests};
 use serde_json::json;
@@ -26,6 +26,28 @@ impl<'a> Operator<'a> {
 
     async fn get(&self, path: &str) -> Reply {
         page(self.app, &self.session, path).await
+    }
+
+    /// Follows a 303 as the browser would, with the one-time cookie it set, if any.
+    async fn follow(&self, redirect: &Reply) -> Reply {
+        assert_eq!(redirect.status, 303, "{}", redirect.text);
+        let location = redirect.headers["location"].to_str().unwrap();
+        let once = redirect
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("convene_secret_once="))
+            .map(|v| v.split(';').next().unwrap().to_owned());
+        let cookies = match once {
+            Some(once) => format!("convene_session={}; {once}", self.session),
+            None => format!("convene_session={}", self.session),
+        };
+        self.app
+            .call(Method::GET, location)
+            .header("cookie", &cookies)
+            .send()
+            .await
     }
 
     async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
@@ -95,5 +117,115 @@ app_tests! {
         assert!(!html.contains(failed_first.header("webhook-signature")), "the signature is never shown");
         assert!(html.contains(failed_first.header("webhook-timestamp")), "each attempt's own timestamp");
         assert!(!html.contains("Retry now"), "a delivered one is not offered again");
+    }
+}
+
+/// The value of the read-only `#secret` field on a page.
+fn shown_secret(html: &str) -> String {
+    let from = html
+        .split("id=\"secret\" readonly value=\"")
+        .nth(1)
+        .expect("a secret shown");
+    from.split('"').next().unwrap().replace("&#38;", "&")
+}
+
+app_tests! {
+    async fn users_and_tokens_are_managed_from_the_console(app: TestApp) {
+        let w = World::new(&app).await;
+        let root = Operator::sign_in(&app, "Root").await;
+        let list = root.get("/admin/users").await;
+        for name in ["Alice", "Bob", "Carol", "Root"] {
+            assert!(list.text.contains(&format!(">{name}</a>")), "{name}");
+        }
+        let found = root.get("/admin/users?q=LIC").await;
+        assert!(found.text.contains(">Alice</a>") && !found.text.contains(">Bob</a>"), "{}", found.text);
+
+        // Create: the wiki rule applies, a taken name is said on the form with what was typed.
+        let made = root.post("/admin/users", &[("username", "jane_doe"), ("email", "jane@example.org")]).await;
+        assert_eq!(made.headers["location"], "/admin/users/Jane_doe");
+        let jane = root.follow(&made).await;
+        assert!(jane.text.contains("<h1>Jane doe</h1>") && jane.text.contains("jane@example.org"), "{}", jane.text);
+        let taken = root.post("/admin/users", &[("username", "Jane doe"), ("email", "other@example.org")]).await;
+        assert_eq!(taken.status, 200);
+        assert!(taken.text.contains("aria-invalid") && taken.text.contains("other@example.org"), "{}", taken.text);
+
+        // Administrator rights, given and taken; never one's own.
+        let promoted = root.post("/admin/users/Jane_doe/admin", &[]).await;
+        assert!(root.follow(&promoted).await.text.contains("They are an administrator now."));
+        assert_eq!(app.admin(Method::GET, "/api/v1/users/Jane_doe").send().await.body["is_admin"], true);
+        root.post("/admin/users/Jane_doe/unadmin", &[]).await;
+        assert_eq!(app.admin(Method::GET, "/api/v1/users/Jane_doe").send().await.body["is_admin"], false);
+        let own = root.get("/admin/users/Root").await;
+        assert!(!own.text.contains("Remove administrator rights") && !own.text.contains("Deactivate Root"));
+
+        // A token limited to reading events, shown once.
+        let created = root.post("/admin/users/Jane_doe/tokens", &[("name", "ci"), ("scope:events:read", "on")]).await;
+        let shown = root.follow(&created).await;
+        let token = shown_secret(&shown.text);
+        assert!(shown.text.contains("events:read") && shown.text.contains(">ci<"), "{}", shown.text);
+        let spent = shown.headers.get_all("set-cookie").iter().any(|v| v.to_str().unwrap().starts_with("convene_secret_once=;"));
+        assert!(spent, "the page that shows it ends its cookie");
+        assert!(!root.get("/admin/users/Jane_doe").await.text.contains(&token), "a reload shows it no more");
+        assert_eq!(app.call(Method::GET, "/api/v1/events").token(&token).send().await.status, 200);
+        let write = app.call(Method::POST, "/api/v1/events").token(&token).json(&json!({"slug": "x", "title": "X"})).send().await;
+        assert_eq!(write.status, 403, "limited to reading");
+        let bad = root.post("/admin/users/Jane_doe/tokens", &[("name", "late"), ("expires_at", "2001-01-01T00:00")]).await;
+        assert!(bad.status == 200 && bad.text.contains("expires_at-error"), "{}", bad.text);
+
+        // Deactivated: asked first; then the token, the password and the session stop working.
+        root.post("/admin/users/Jane_doe/admin", &[]).await;
+        set_password(&app, "Jane_doe").await;
+        let session = sign_in(&app, "Jane_doe", "correct horse battery").await;
+        assert_eq!(page(&app, &session, "/admin/users").await.status, 200);
+        let unconfirmed = root.post("/admin/users/Jane_doe/deactivate", &[("form", "account")]).await;
+        assert!(unconfirmed.status == 200 && unconfirmed.text.contains("Tick the box"), "{}", unconfirmed.text);
+        let off = root.post("/admin/users/Jane_doe/deactivate", &[("form", "account"), ("confirm", "on")]).await;
+        assert!(root.follow(&off).await.text.contains("deactivated since"));
+        assert_eq!(app.call(Method::GET, "/api/v1/events").token(&token).send().await.status, 401);
+        let local = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 9));
+        let refused = try_login_from(&app, local, "Jane_doe", "correct horse battery", Some(&app.base_url), None).await;
+        assert_ne!(refused.status, 303, "a deactivated user cannot sign in");
+        assert_eq!(page(&app, &session, "/admin/users").await.status, 303, "their session is over");
+        let on = root.post("/admin/users/Jane_doe/reactivate", &[("form", "account")]).await;
+        assert!(root.follow(&on).await.text.contains("Reactivated"));
+        assert_eq!(app.call(Method::GET, "/api/v1/events").token(&token).send().await.status, 200);
+        let self_off = app.call(Method::PATCH, "/api/v1/users/Root").token(&w.root).json(&json!({"deactivated": true})).send().await;
+        assert_eq!(self_off.status, 422, "{}", self_off.text);
+
+        // Revoked: the token is gone.
+        let page = root.get("/admin/users/Jane_doe").await;
+        let id = page.text.split("/admin/tokens/").nth(1).unwrap().split('/').next().unwrap().to_owned();
+        let revoked = root.post(&format!("/admin/tokens/{id}/revoke"), &[("user", "Jane doe")]).await;
+        assert!(root.follow(&revoked).await.text.contains("The token is revoked."));
+        assert_eq!(app.call(Method::GET, "/api/v1/events").token(&token).send().await.status, 401);
+    }
+
+    async fn a_password_link_sets_a_password_once(app: TestApp) {
+        let _w = World::new(&app).await;
+        let root = Operator::sign_in(&app, "Root").await;
+        let first = root.post("/admin/users/Alice/password-link", &[]).await;
+        let old_link = shown_secret(&root.follow(&first).await.text);
+        let made = root.post("/admin/users/Alice/password-link", &[]).await;
+        let link = shown_secret(&root.follow(&made).await.text);
+        assert!(link.starts_with(&format!("{}/admin/password/", app.base_url)), "{link}");
+        let path = link.strip_prefix(&app.base_url).unwrap().to_owned();
+        let old_path = old_link.strip_prefix(&app.base_url).unwrap().to_owned();
+        assert_eq!(app.call(Method::GET, &old_path).send().await.status, 404, "a newer link replaces it");
+        let opened = app.call(Method::GET, &path).send().await;
+        assert!(opened.status == 200 && opened.text.contains("Set the password of Alice"), "{}", opened.text);
+        let set = |fields: [(&str, &str); 2], origin: &str| {
+            let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+            app.call(Method::POST, &path).header("origin", origin).raw("application/x-www-form-urlencoded", body).send()
+        };
+        let differ = set([("password", "a long enough one"), ("repeat", "another long one")], &app.base_url).await;
+        assert!(differ.text.contains("The two passwords differ."));
+        let short = set([("password", "short"), ("repeat", "short")], &app.base_url).await;
+        assert!(short.text.contains("at least 10 characters"), "{}", short.text);
+        let forged = set([("password", "a new password!"), ("repeat", "a new password!")], "http://evil.example").await;
+        assert_eq!(forged.status, 404, "another site cannot post with the link");
+        let done = set([("password", "a new password!"), ("repeat", "a new password!")], &app.base_url).await;
+        assert!(done.status == 200 && done.text.contains("Password set"), "{}", done.text);
+        sign_in(&app, "Alice", "a new password!").await;
+        assert_eq!(app.call(Method::GET, &path).send().await.status, 404, "used up");
     }
 }

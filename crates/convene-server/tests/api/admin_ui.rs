@@ -249,7 +249,7 @@ app_tests! {
         assert!(page(&app, &alice, &there).await.text.contains("nothing was queued again"));
         assert!(page(&app, &alice, &format!("{hook_path}?done=<script>")).await.text.contains("<h1>Webhook</h1>"), "unknown codes say nothing");
         let failed_only = page(&app, &alice, &format!("{hook_path}?status=failed")).await;
-        assert!(failed_only.text.contains("No failed delivery.") && failed_only.text.contains("<option value=\"failed\" selected>"), "{}", failed_only.text);
+        assert!(failed_only.text.contains("No delivery matches these filters.") && failed_only.text.contains("<option value=\"failed\" selected>"), "{}", failed_only.text);
         let unconfirmed = act("delete", vec![]).send().await;
         assert!(unconfirmed.text.contains("Not deleted"), "{}", unconfirmed.text);
         assert_eq!(page(&app, &alice, &hook_path).await.status, 200, "still there");

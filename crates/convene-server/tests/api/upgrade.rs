@@ -28,7 +28,7 @@ async fn read_back(store: &Arc<dyn Store>) -> String {
         limit: 1000,
         after: None,
     };
-    let users = store.list_users(&all).await.unwrap().items;
+    let users = store.list_users(None, &all).await.unwrap().items;
     writeln!(out, "users {users:#?}").unwrap();
     let tokens = store.list_tokens(None, &all).await.unwrap().items;
     writeln!(out, "tokens {tokens:#?}").unwrap();

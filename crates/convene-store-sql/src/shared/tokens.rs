@@ -77,7 +77,8 @@ impl TokenStore for Backend {
     }
 
     async fn tokens_by_lookup(&self, lookup: &str) -> StoreResult<Vec<TokenCredential>> {
-        let sql = format!("{TOKEN_SELECT} WHERE t.lookup = $1");
+        // A deactivated user's tokens match nothing.
+        let sql = format!("{TOKEN_SELECT} WHERE t.lookup = $1 AND u.deactivated_at IS NULL");
         let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(lookup)
             .fetch_all(self.reads())

@@ -10,7 +10,7 @@ use convene_core::username::Username;
 use convene_core::{EventId, Timestamp, UserId};
 use convene_store::{Conflict, StoreError, StoreResult, UserStore};
 
-pub(crate) const USER_COLUMNS: &str = "users.id, users.username, users.email, users.display_name, users.locale, users.timezone, users.is_admin, users.created_at, users.updated_at";
+pub(crate) const USER_COLUMNS: &str = "users.id, users.username, users.email, users.display_name, users.locale, users.timezone, users.is_admin, users.deactivated_at, users.created_at, users.updated_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
@@ -21,6 +21,7 @@ pub(crate) struct UserRow {
     locale: Option<String>,
     timezone: Option<String>,
     is_admin: bool,
+    deactivated_at: Option<DbTime>,
     created_at: DbTime,
     updated_at: DbTime,
 }
@@ -35,6 +36,7 @@ impl From<UserRow> for User {
             locale: r.locale.map(Locale::from_trusted),
             timezone: r.timezone.map(TimeZoneName::from_trusted),
             is_admin: r.is_admin,
+            deactivated_at: r.deactivated_at.map(time_of),
             created_at: time_of(r.created_at),
             updated_at: time_of(r.updated_at),
         }
@@ -52,6 +54,7 @@ impl UserStore for Backend {
             locale: new.locale,
             timezone: new.timezone,
             is_admin: new.is_admin,
+            deactivated_at: None,
             created_at: at,
             updated_at: at,
         };
@@ -116,12 +119,24 @@ impl UserStore for Backend {
         Ok(rows.into_iter().map(User::from).collect())
     }
 
-    async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
+    async fn list_users(
+        &self,
+        search: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<User>> {
+        // Names keep `_` as a space (MediaWiki's rule), so the needle does too; its `%` and
+        // `\` match themselves.
+        let pattern = search.map(|s| {
+            let spaced = s.trim().replace('_', " ");
+            let escaped = spaced.replace('\\', "\\\\").replace('%', "\\%");
+            format!("%{}%", escaped.to_lowercase())
+        });
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE $1 IS NULL OR username > $1 ORDER BY username LIMIT $2"
+            "SELECT {USER_COLUMNS} FROM users WHERE ($1 IS NULL OR username > $1)
+             AND ($2 IS NULL OR lower(username) LIKE $2 ESCAPE '\\') ORDER BY username LIMIT $3"
         );
         let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .binds((page.after.as_deref(), i64::from(page.limit) + 1))
+            .binds((page.after.as_deref(), pattern, i64::from(page.limit) + 1))
             .fetch_all(self.reads())
             .await?;
         let users = rows.into_iter().map(User::from).collect();
@@ -133,13 +148,15 @@ impl UserStore for Backend {
     async fn update_user(&self, user: &User) -> StoreResult<User> {
         let mut tx = self.writes().begin().await?;
         let updated = sqlx::query(
-            "UPDATE users SET email = $2, display_name = $3, locale = $4, is_admin = $5, updated_at = $6, timezone = $7 WHERE id = $1",
+            "UPDATE users SET email = $2, display_name = $3, locale = $4, is_admin = $5, updated_at = $6,
+             timezone = $7, deactivated_at = $8 WHERE id = $1",
         )
         .binds((user.id.as_str(), user.email.as_ref().map(Email::as_str)))
         .bind(user.display_name.as_ref().map(DisplayName::as_str))
         .binds((user.locale.as_ref().map(Locale::as_str), user.is_admin))
         .bind(db_time(user.updated_at))
         .bind(user.timezone.as_ref().map(TimeZoneName::as_str))
+        .bind(user.deactivated_at.map(db_time))
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {

@@ -3,6 +3,7 @@ use super::dialect::{DbTime, db_time, time_of};
 use super::users::{USER_COLUMNS, UserRow};
 use crate::binds::Binds;
 use async_trait::async_trait;
+use convene_core::user::User;
 use convene_core::{EventId, Timestamp, UserId};
 use convene_store::{StoreResult, WebSession, WebSessionStore};
 
@@ -17,12 +18,79 @@ impl WebSessionStore for Backend {
     }
 
     async fn password_hash(&self, user: &UserId) -> StoreResult<Option<String>> {
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
-                .bind(user.as_str())
-                .fetch_optional(self.reads())
-                .await?;
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT password_hash FROM users WHERE id = $1 AND deactivated_at IS NULL",
+        )
+        .bind(user.as_str())
+        .fetch_optional(self.reads())
+        .await?;
         Ok(row.and_then(|(h,)| h))
+    }
+
+    async fn create_password_link(
+        &self,
+        token_sha256: &str,
+        user: &UserId,
+        at: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO password_links (token_sha256, user_id, created_at, expires_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE SET
+             token_sha256 = excluded.token_sha256, created_at = excluded.created_at,
+             expires_at = excluded.expires_at",
+        )
+        .binds((
+            token_sha256,
+            user.as_str(),
+            db_time(at),
+            db_time(expires_at),
+        ))
+        .execute(self.writes())
+        .await?;
+        Ok(())
+    }
+
+    async fn password_link(&self, token_sha256: &str, now: Timestamp) -> StoreResult<Option<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM password_links l JOIN users ON users.id = l.user_id
+             WHERE l.token_sha256 = $1 AND l.expires_at > $2 AND users.deactivated_at IS NULL"
+        );
+        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .binds((token_sha256, db_time(now)))
+            .fetch_optional(self.reads())
+            .await?;
+        Ok(row.map(User::from))
+    }
+
+    async fn set_password_by_link(
+        &self,
+        token_sha256: &str,
+        hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writes().begin().await?;
+        let used: Option<(String,)> = sqlx::query_as(
+            "DELETE FROM password_links WHERE token_sha256 = $1 AND expires_at > $2
+             AND user_id IN (SELECT id FROM users WHERE deactivated_at IS NULL) RETURNING user_id",
+        )
+        .binds((token_sha256, db_time(now)))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((user,)) = used else {
+            return Ok(false);
+        };
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .binds((user.as_str(), hash))
+            .execute(&mut *tx)
+            .await?;
+        // A new password signs the old sessions out: whoever held one may be why it changed.
+        sqlx::query("DELETE FROM web_sessions WHERE user_id = $1")
+            .bind(user.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn create_web_session(
@@ -56,7 +124,7 @@ impl WebSessionStore for Backend {
     ) -> StoreResult<Option<WebSession>> {
         let sql = format!(
             "SELECT {USER_COLUMNS}, s.csrf, s.expires_at FROM web_sessions s JOIN users ON users.id = s.user_id
-             WHERE s.token_sha256 = $1 AND s.expires_at > $2"
+             WHERE s.token_sha256 = $1 AND s.expires_at > $2 AND users.deactivated_at IS NULL"
         );
         let found = sqlx::query(sqlx::AssertSqlSafe(sql))
             .binds((token_sha256, db_time(now)))

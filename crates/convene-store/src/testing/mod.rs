@@ -137,23 +137,59 @@ pub async fn users_page_by_name_and_update(store: TestStore) {
         user(&store, name).await;
     }
     let first = store
-        .list_users(&PageRequest {
-            limit: 2,
-            after: None,
-        })
+        .list_users(
+            None,
+            &PageRequest {
+                limit: 2,
+                after: None,
+            },
+        )
         .await
         .unwrap();
     let names: Vec<_> = first.items.iter().map(|u| u.username.to_string()).collect();
     assert_eq!(names, ["Alice", "Bob"]);
     let rest = store
-        .list_users(&PageRequest {
-            limit: 2,
-            after: first.next_after.clone(),
-        })
+        .list_users(
+            None,
+            &PageRequest {
+                limit: 2,
+                after: first.next_after.clone(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(rest.items.len(), 1);
     assert_eq!(rest.next_after, None);
+    user(&store, "Mary_Ann 50%").await;
+    let found = |needle: &'static str| {
+        let store = &store;
+        async move {
+            let page = store
+                .list_users(Some(needle), &PageRequest::default())
+                .await;
+            let names = page
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|u| u.username.to_string());
+            names.collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        found("o").await,
+        ["Bob", "Carol"],
+        "ignoring case, in order"
+    );
+    assert_eq!(
+        found("ary_a").await,
+        ["Mary Ann 50%"],
+        "`_` is a space, as in names"
+    );
+    assert_eq!(found("50%").await, ["Mary Ann 50%"]);
+    assert!(
+        found("5%").await.is_empty(),
+        "`%` is itself, not a wildcard"
+    );
 
     let bob = rest.items[0].clone();
     let patch = UserPatch {
@@ -671,6 +707,7 @@ macro_rules! conformance_suite {
             notices_are_planned_once_with_their_mail_jobs,
             mail_log_keeps_attempts_settings_and_suppressions,
             web_sessions_expire_and_failures_count_per_name,
+            deactivated_users_open_nothing_and_password_links_work_once,
             people_keep_their_fields_tags_and_deletion_records,
             osdi_runs_are_one_per_profile_leased_and_resumable,
             osdi_pairs_tombstones_and_flags_park_what_they_name,

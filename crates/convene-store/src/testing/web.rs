@@ -88,3 +88,93 @@ pub async fn web_sessions_expire_and_failures_count_per_name(store: TestStore) {
         "a success starts the count again"
     );
 }
+
+pub async fn deactivated_users_open_nothing_and_password_links_work_once(store: TestStore) {
+    let mut ann = user(&store, "Ann").await;
+    let t = now();
+    let (hour, day) = (Duration::hours(1), Duration::days(1));
+    store.set_password(&ann.id, "old-hash").await.unwrap();
+    store
+        .create_web_session("s-1", &ann.id, "c", t, t + day)
+        .await
+        .unwrap();
+
+    // A link: readable while live, replaced by a newer one, used once.
+    store
+        .create_password_link("link-1", &ann.id, t, t + hour)
+        .await
+        .unwrap();
+    let whose = store.password_link("link-1", t).await.unwrap();
+    assert_eq!(whose.map(|u| u.id), Some(ann.id.clone()));
+    assert!(
+        store
+            .password_link("link-1", t + hour)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    store
+        .create_password_link("link-2", &ann.id, t, t + hour)
+        .await
+        .unwrap();
+    assert!(
+        store.password_link("link-1", t).await.unwrap().is_none(),
+        "one live link per user"
+    );
+    assert!(!store.set_password_by_link("link-1", "h1", t).await.unwrap());
+    assert!(
+        !store
+            .set_password_by_link("link-2", "h2", t + hour)
+            .await
+            .unwrap(),
+        "expired"
+    );
+    assert!(
+        store
+            .set_password_by_link("link-2", "new-hash", t)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.password_hash(&ann.id).await.unwrap().as_deref(),
+        Some("new-hash")
+    );
+    assert!(
+        store.web_session("s-1", t).await.unwrap().is_none(),
+        "signed out everywhere"
+    );
+    assert!(
+        !store
+            .set_password_by_link("link-2", "again", t)
+            .await
+            .unwrap(),
+        "used up"
+    );
+
+    // Deactivated: the password, sessions and links open nothing; reactivated, they do again.
+    store
+        .create_web_session("s-2", &ann.id, "c", t, t + day)
+        .await
+        .unwrap();
+    store
+        .create_password_link("link-3", &ann.id, t, t + hour)
+        .await
+        .unwrap();
+    ann.deactivated_at = Some(t);
+    let stored = store.update_user(&ann).await.unwrap();
+    assert_eq!(stored.deactivated_at, Some(t));
+    let read = store.user_by_id(&ann.id).await.unwrap().unwrap();
+    assert_eq!(read.deactivated_at, Some(t), "kept, and read back");
+    assert_eq!(store.password_hash(&ann.id).await.unwrap(), None);
+    assert!(store.web_session("s-2", t).await.unwrap().is_none());
+    assert!(store.password_link("link-3", t).await.unwrap().is_none());
+    assert!(!store.set_password_by_link("link-3", "h", t).await.unwrap());
+    ann.deactivated_at = None;
+    store.update_user(&ann).await.unwrap();
+    assert!(store.web_session("s-2", t).await.unwrap().is_some());
+    assert_eq!(
+        store.password_hash(&ann.id).await.unwrap().as_deref(),
+        Some("new-hash")
+    );
+}
