@@ -142,6 +142,33 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
+/// A page of a list of people, optionally only those whose name contains `q`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NameSearch {
+    /// Only names containing this, ignoring case (`_` matches a space, as in names).
+    pub q: Option<String>,
+    /// Rows per page, 1–500 (default 50).
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl NameSearch {
+    /// What to look for, if anything.
+    pub fn needle(&self) -> Option<&str> {
+        self.q.as_deref().map(str::trim).filter(|q| !q.is_empty())
+    }
+
+    pub fn page(&self) -> Result<PageRequest, ApiError> {
+        PageQuery {
+            limit: self.limit.clone(),
+            cursor: self.cursor.clone(),
+        }
+        .parse()
+    }
+}
+
 impl PageQuery {
     pub fn parse(&self) -> Result<PageRequest, ApiError> {
         let limit = PageRequest::parse_limit(self.limit.as_deref())

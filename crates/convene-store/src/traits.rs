@@ -127,11 +127,13 @@ pub trait RosterStore: Send + Sync {
         keep_one: bool,
         at: Timestamp,
     ) -> StoreResult<OrganizerRemoval>;
-    /// Ordered by username; private participants only when `include_private`.
+    /// Ordered by username; private participants only when `include_private`; with `search`,
+    /// only names that contain it, ignoring case.
     async fn participants(
         &self,
         event: &EventId,
         include_private: bool,
+        search: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Page<Participant>>;
     /// Registers or changes visibility. Emits `participant.registered` or

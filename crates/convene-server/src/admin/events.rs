@@ -35,6 +35,7 @@ struct Events {
     zones: &'static [String],
     q: String,
     q_encoded: String,
+    notice: Option<&'static str>,
     events: Vec<EventRow>,
     page: usize,
     pages: usize,
@@ -44,6 +45,8 @@ struct Events {
 pub struct EventQuery {
     q: Option<String>,
     page: Option<usize>,
+    /// `deleted` after an event was deleted.
+    done: Option<String>,
 }
 
 const PER_PAGE: usize = 25;
@@ -66,6 +69,8 @@ async fn events_page(
     let Ok(all) = visible_events(state, viewer).await else {
         return unavailable(viewer, "events");
     };
+    let notice = (query.done.as_deref() == Some("deleted"))
+        .then_some("The event is deleted, with its organizers, participants and sessions.");
     let q = query.q.unwrap_or_default().trim().to_owned();
     let needle = q.to_lowercase();
     let matching: Vec<Event> = all
@@ -100,6 +105,7 @@ async fn events_page(
             zones: zone_names(),
             q,
             q_encoded,
+            notice,
             events,
             page,
             pages,
@@ -119,6 +125,15 @@ struct EventPage {
     slug: String,
     private: bool,
     starts_at: Option<String>,
+    /// What the edit form starts from: the event as it is, times in its own zone.
+    current: EventFields,
+    zones: &'static [String],
+    /// The conferencing providers this server has settings for.
+    providers: Vec<&'static str>,
+    /// The participant search, and it as a query-string value.
+    q: String,
+    q_encoded: String,
+    notice: Option<&'static str>,
     /// Name, role, and the name as a path segment.
     organizers: Vec<(String, String, String)>,
     /// Name, visibility, registered at, and the name as a path segment.
@@ -139,9 +154,20 @@ pub struct SessionRow {
     pub decks: Vec<(String, String)>,
 }
 
-#[derive(serde::Deserialize)]
+pub struct EventFields {
+    pub description: String,
+    pub timezone: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub provider: String,
+}
+
+#[derive(serde::Deserialize, Default)]
 pub struct ParticipantsAfter {
     after: Option<String>,
+    q: Option<String>,
+    /// `saved` after an edit.
+    done: Option<String>,
 }
 
 pub async fn event(
@@ -163,7 +189,7 @@ pub async fn event(
     let Some(id) = EventId::parse(&raw).filter(|id| viewer.sees_event(id)) else {
         return not_found();
     };
-    match event_page(&state, &viewer, &id, q.after).await {
+    match event_page(&state, &viewer, &id, q).await {
         Ok(Some(page)) => render(StatusCode::OK, &page),
         Ok(None) => not_found(),
         Err(_) => unavailable(&viewer, "events"),
@@ -175,7 +201,7 @@ async fn event_page_with(state: &AppState, viewer: &Viewer, id: &str, form: Form
     let Some(id) = EventId::parse(id).filter(|id| viewer.sees_event(id)) else {
         return refused(viewer, "events", crate::error::ApiError::NotFound);
     };
-    match event_page(state, viewer, &id, None).await {
+    match event_page(state, viewer, &id, ParticipantsAfter::default()).await {
         Ok(Some(page)) => render(StatusCode::OK, &EventPage { form, ..page }),
         Ok(None) => refused(viewer, "events", crate::error::ApiError::NotFound),
         Err(_) => unavailable(viewer, "events"),
@@ -186,11 +212,18 @@ async fn event_page(
     state: &AppState,
     viewer: &Viewer,
     id: &EventId,
-    participants_after: Option<String>,
+    participants: ParticipantsAfter,
 ) -> convene_store::StoreResult<Option<EventPage>> {
+    let q = participants.q.unwrap_or_default().trim().to_owned();
+    let notice = (participants.done.as_deref() == Some("saved")).then_some("Saved.");
     let store = &state.store;
     let Some(e) = store.event_by_id(id).await? else {
         return Ok(None);
+    };
+    let zone = e.timezone.as_ref().map(|z| z.as_str());
+    let local = |t: Option<convene_core::Timestamp>| {
+        t.map(|t| super::forms::local_input(t, zone))
+            .unwrap_or_default()
     };
     let organizers = store
         .organizers(id)
@@ -205,9 +238,10 @@ async fn event_page(
         .participants(
             id,
             true,
+            Some(q.as_str()).filter(|q| !q.is_empty()),
             &PageRequest {
                 limit: 50,
-                after: participants_after,
+                after: participants.after,
             },
         )
         .await?;
@@ -302,6 +336,22 @@ async fn event_page(
         slug: e.slug.as_str().to_owned(),
         private: e.private,
         starts_at: e.starts_at.map(rfc3339),
+        current: EventFields {
+            description: e
+                .description
+                .as_ref()
+                .map(|d| d.as_str().to_owned())
+                .unwrap_or_default(),
+            starts_at: local(e.starts_at),
+            ends_at: local(e.ends_at),
+            timezone: zone.unwrap_or_default().to_owned(),
+            provider: e.conference_provider.clone().unwrap_or_default(),
+        },
+        zones: zone_names(),
+        providers: state.conferencing.names(),
+        q_encoded: url::form_urlencoded::byte_serialize(q.as_bytes()).collect(),
+        q,
+        notice,
         organizers,
         participants,
         more_participants,
@@ -480,4 +530,125 @@ pub async fn register(
         &state, &viewer, &id, registered, &form, "username", &username,
     )
     .await
+}
+
+/// Changes the event through the API's handler. Only what the form changed is sent: a time
+/// shown to the minute and saved untouched keeps its seconds, and an unchanged event is not
+/// announced as updated.
+pub async fn edit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<Fields>,
+) -> Response {
+    if let Some(r) = forged(&viewer, &headers, &form) {
+        return r;
+    }
+    let shown = match EventId::parse(&id).filter(|e| viewer.sees_event(e)) {
+        Some(eid) => event_page(&state, &viewer, &eid, ParticipantsAfter::default()).await,
+        None => Ok(None),
+    };
+    let page = match shown {
+        Ok(Some(page)) => page,
+        Ok(None) => return refused(&viewer, "events", crate::error::ApiError::NotFound),
+        Err(_) => return unavailable(&viewer, "events"),
+    };
+    let typed = |key: &str| {
+        form.get(key)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let optional = |v: String| (!v.is_empty()).then_some(v);
+    let mut body = serde_json::Map::new();
+    let mut change = |key: &str, before: &str, value: serde_json::Value| {
+        if typed(key) != before {
+            body.insert(key.to_owned(), value);
+        }
+    };
+    change("title", &page.title, typed("title").into());
+    change("slug", &page.slug, typed("slug").into());
+    let c = &page.current;
+    change(
+        "description",
+        &c.description,
+        optional(typed("description")).into(),
+    );
+    change("timezone", &c.timezone, optional(typed("timezone")).into());
+    change(
+        "conference_provider",
+        &c.provider,
+        optional(typed("conference_provider")).into(),
+    );
+    let zone = optional(typed("timezone"));
+    let zone_changed = typed("timezone") != c.timezone;
+    let times = [
+        ("starts_at", c.starts_at.clone()),
+        ("ends_at", c.ends_at.clone()),
+    ];
+    for (key, before) in times {
+        // A new zone moves the times typed in it, even when their digits stay.
+        if typed(key) == before && !zone_changed {
+            continue;
+        }
+        let value = match optional(typed(key)) {
+            None => serde_json::Value::Null,
+            Some(local) => match super::forms::instant(&local, zone.as_deref()) {
+                Ok(t) => t.into(),
+                Err(message) => {
+                    let sent_back = FormState::with_error(&form, key, message);
+                    return render(
+                        StatusCode::OK,
+                        &EventPage {
+                            form: sent_back,
+                            ..page
+                        },
+                    );
+                }
+            },
+        };
+        body.insert(key.to_owned(), value);
+    }
+    let private = form.contains_key("private");
+    if private != page.private {
+        body.insert("private".into(), private.into());
+    }
+    if body.is_empty() {
+        return Redirect::to(&format!("/admin/events/{id}")).into_response();
+    }
+    let caller = Caller(principal(&viewer));
+    let path = Path(id.clone());
+    let done = crate::api::events::update_event(State(state.clone()), caller, path, JsonBody(body));
+    match done.await {
+        Ok(_) => Redirect::to(&format!("/admin/events/{id}?done=saved")).into_response(),
+        Err(e) => {
+            let sent_back = FormState::refused(&form, &e);
+            event_page_with(&state, &viewer, &id, sent_back).await
+        }
+    }
+}
+
+/// Deletes the event through the API's handler, once the form's box says so.
+pub async fn delete(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<Fields>,
+) -> Response {
+    if let Some(r) = forged(&viewer, &headers, &form) {
+        return r;
+    }
+    if !form.contains_key("confirm") {
+        let asked = FormState::with_error(&form, "confirm", "Tick the box to delete".into());
+        return event_page_with(&state, &viewer, &id, asked).await;
+    }
+    let caller = Caller(principal(&viewer));
+    match crate::api::events::delete_event(State(state.clone()), caller, Path(id.clone())).await {
+        Ok(_) => Redirect::to("/admin/events?done=deleted").into_response(),
+        Err(e) => {
+            let sent_back = FormState::refused(&form, &e);
+            event_page_with(&state, &viewer, &id, sent_back).await
+        }
+    }
 }

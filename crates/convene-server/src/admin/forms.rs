@@ -267,6 +267,16 @@ pub fn text(v: &serde_json::Value) -> String {
     }
 }
 
+/// `at` as a `datetime-local` value in `zone` (UTC without one, or with a name jiff lacks).
+pub fn local_input(at: convene_core::Timestamp, zone: Option<&str>) -> String {
+    let tz = zone
+        .and_then(|z| jiff::tz::TimeZone::get(z).ok())
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_second(at.unix_timestamp())
+        .map(|t| t.to_zoned(tz).strftime("%Y-%m-%dT%H:%M").to_string())
+        .unwrap_or_default()
+}
+
 /// A `datetime-local` value (`2026-12-01T10:00`) read in `zone` (UTC without one) as RFC 3339;
 /// RFC 3339 itself (from scripts) passes as it is, for the API to judge.
 pub fn instant(local: &str, zone: Option<&str>) -> Result<String, String> {
@@ -289,7 +299,7 @@ pub fn instant(local: &str, zone: Option<&str>) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::instant;
+    use super::{instant, local_input};
 
     #[test]
     fn local_times_are_read_in_the_events_zone() {
@@ -307,6 +317,13 @@ mod tests {
             assert_eq!(instant(local, zone).unwrap(), at, "{local} in {zone:?}");
         }
         assert!(instant("tomorrow", berlin).is_err());
+        let at = time::macros::datetime!(2027-04-01 07:30 UTC);
+        assert_eq!(
+            local_input(at, berlin),
+            "2027-04-01T09:30",
+            "and shown back in it"
+        );
+        assert_eq!(local_input(at, None), "2027-04-01T07:30");
         assert!(instant("2026-12-01T09:30", Some("Mars/Olympus")).is_err());
     }
 }

@@ -34,6 +34,8 @@ pub fn router() -> Router<AppState> {
             get(events::events).post(events::create_event),
         )
         .route("/admin/events/{id}", get(events::event))
+        .route("/admin/events/{id}/edit", post(events::edit))
+        .route("/admin/events/{id}/delete", post(events::delete))
         .route("/admin/events/{id}/participants", post(events::register))
         .route("/admin/events/{id}/organizers", post(events::add_organizer))
         .route(

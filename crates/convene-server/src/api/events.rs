@@ -416,7 +416,7 @@ impl TryFrom<PatchEvent> for EventPatch {
 /// Change an event (organizers and admins). `null` clears an optional field.
 #[utoipa::path(patch, path = "/events/{id}", tag = "events", params(("id" = String, Path)), request_body = PatchEvent,
     responses((status = 200, body = EventBody), (status = 403), (status = 404), (status = 409), (status = 422)))]
-async fn update_event(
+pub(crate) async fn update_event(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
@@ -471,7 +471,7 @@ async fn update_event(
 
 /// Delete an event with its organizers and participants (organizers and admins).
 #[utoipa::path(delete, path = "/events/{id}", tag = "events", params(("id" = String, Path)), responses((status = 204), (status = 403), (status = 404)))]
-async fn delete_event(
+pub(crate) async fn delete_event(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,

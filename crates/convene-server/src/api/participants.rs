@@ -1,6 +1,6 @@
 use super::{EventAccess, List, rfc3339, user_at};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonBody, PageQuery, Query};
+use crate::extract::{Caller, JsonBody, NameSearch, Query};
 use crate::screening::{object, screen};
 use crate::state::AppState;
 use axum::Json;
@@ -49,19 +49,20 @@ pub struct PutParticipant {
 
 /// Participants by username. Organizers and admins see everyone; anyone else sees only public
 /// participants, and nothing that counts the private ones.
-#[utoipa::path(get, path = "/events/{id}/participants", tag = "participants", params(("id" = String, Path), PageQuery),
+#[utoipa::path(get, path = "/events/{id}/participants", tag = "participants", params(("id" = String, Path), NameSearch),
     responses((status = 200, body = List<ParticipantBody>), (status = 404)))]
 async fn list_participants(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<NameSearch>,
 ) -> ApiResult<Json<List<ParticipantBody>>> {
     let access = EventAccess::load(&state, &caller, &id).await?;
     let include_private = access.standing.sees_private_participants();
+    let (search, page) = (query.needle(), query.page()?);
     let page = state
         .store
-        .participants(&access.event.id, include_private, &query.parse()?)
+        .participants(&access.event.id, include_private, search, &page)
         .await?;
     Ok(Json(List::from_page(page, ParticipantBody::from)))
 }

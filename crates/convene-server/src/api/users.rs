@@ -1,6 +1,6 @@
 use super::{List, require_admin, rfc3339, user_at};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonBody, PageQuery, Query, patch_change, patch_field};
+use crate::extract::{Caller, JsonBody, NameSearch, Query, patch_change, patch_field};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -120,30 +120,18 @@ pub(crate) async fn create_user(
     Ok((StatusCode::CREATED, Json(UserBody::new(user, &caller))))
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct UserQuery {
-    /// Only names containing this, ignoring case (`_` matches a space, as in names).
-    pub q: Option<String>,
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
-}
-
 /// List users by username (admins only).
-#[utoipa::path(get, path = "/users", tag = "users", params(UserQuery), responses((status = 200, body = List<UserBody>)))]
+#[utoipa::path(get, path = "/users", tag = "users", params(NameSearch), responses((status = 200, body = List<UserBody>)))]
 pub(crate) async fn list_users(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Query(query): Query<UserQuery>,
+    Query(query): Query<NameSearch>,
 ) -> ApiResult<Json<List<UserBody>>> {
     require_admin(&caller)?;
-    let page = PageQuery {
-        limit: query.limit,
-        cursor: query.cursor,
-    }
-    .parse()?;
-    let search = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let page = state.store.list_users(search, &page).await?;
+    let page = state
+        .store
+        .list_users(query.needle(), &query.page()?)
+        .await?;
     Ok(Json(List::from_page(page, |u| UserBody::new(u, &caller))))
 }
 

@@ -194,6 +194,7 @@ async fn confirm(
         .participants(
             &event.id,
             true,
+            None,
             &PageRequest {
                 limit: 1,
                 after: None,

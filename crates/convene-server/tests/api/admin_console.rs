@@ -229,3 +229,60 @@ app_tests! {
         assert_eq!(app.call(Method::GET, &path).send().await.status, 404, "used up");
     }
 }
+
+app_tests! {
+    async fn events_are_edited_deleted_and_their_participants_managed(app: TestApp) {
+        let w = World::new(&app).await;
+        let alice = Operator::sign_in(&app, "Alice").await;
+        let path = format!("/admin/events/{}", w.event);
+        let api = format!("/api/v1/events/{}", w.event);
+        let shown = alice.get(&path).await;
+        assert!(shown.text.contains("Edit event") && shown.text.contains("value=\"Open/Day_(2026)\""), "{}", shown.text);
+
+        // Times are typed in the event's zone; what the form did not change is not sent.
+        let edit = |fields: Vec<(&'static str, &'static str)>| {
+            let mut all = vec![("form", "edit"), ("title", "Open day"), ("slug", "Open/Day_(2026)")];
+            all.extend(fields);
+            all
+        };
+        let saved = alice.post(&format!("{path}/edit"), &edit(vec![("timezone", "Europe/Berlin"), ("starts_at", "2027-04-01T09:30"), ("description", "Bring a laptop")])).await;
+        assert_eq!(saved.headers["location"], format!("{path}?done=saved"));
+        let event = app.admin(Method::GET, &api).send().await;
+        assert_eq!((event.str("starts_at"), event.str("timezone"), event.str("description")), ("2027-04-01T07:30:00Z".into(), "Europe/Berlin".into(), "Bring a laptop".into()));
+        let page = alice.follow(&saved).await;
+        assert!(page.text.contains("Saved.") && page.text.contains("value=\"2027-04-01T09:30\""), "shown back in its zone: {}", page.text);
+        let r = app.admin(Method::PATCH, &api).json(&json!({"starts_at": "2027-04-01T07:30:45Z"})).send().await;
+        assert_eq!(r.status, 200);
+        let retitled = alice.post(&format!("{path}/edit"), &[("form", "edit"), ("title", "Open day 2027"), ("slug", "Open/Day_(2026)"), ("timezone", "Europe/Berlin"), ("starts_at", "2027-04-01T09:30"), ("description", "Bring a laptop")]).await;
+        assert_eq!(retitled.status, 303);
+        let event = app.admin(Method::GET, &api).send().await;
+        assert_eq!((event.str("title"), event.str("starts_at")), ("Open day 2027".into(), "2027-04-01T07:30:45Z".into()), "the seconds stay");
+        let bad = alice.post(&format!("{path}/edit"), &edit(vec![("slug", "board-retreat"), ("starts_at", "someday")])).await;
+        assert!(bad.status == 200 && bad.text.contains("starts_at-error"), "{}", bad.text);
+        let taken = alice.post(&format!("{path}/edit"), &[("form", "edit"), ("title", "Open day 2027"), ("slug", "board-retreat"), ("timezone", "Europe/Berlin"), ("starts_at", "2027-04-01T09:30"), ("description", "Bring a laptop")]).await;
+        assert!(taken.status == 200 && taken.text.contains("“board-retreat” is taken"), "{}", taken.text);
+
+        // Participants: searched, made private, the pager keeps the search.
+        let found = alice.get(&format!("{path}?q=BO")).await;
+        assert!(found.text.contains("<td>Bob</td>"), "{}", found.text);
+        let none = alice.get(&format!("{path}?q=zed")).await;
+        assert!(none.text.contains("No participant's name contains"));
+        let private = alice.post(&format!("{path}/participants"), &[("form", "register"), ("username", "Bob"), ("visibility", "private")]).await;
+        assert_eq!(private.status, 303, "{}", private.text);
+        let roster = app.admin(Method::GET, &format!("{api}/participants")).send().await;
+        assert_eq!(roster.body["data"][0]["visibility"], "private");
+        let searched = app.admin(Method::GET, &format!("{api}/participants?q=ob")).send().await;
+        assert_eq!(searched.body["data"].as_array().unwrap().len(), 1, "the API searches too: {}", searched.text);
+        let outsider = app.call(Method::GET, &format!("{api}/participants?q=ob")).token(&w.carol).send().await;
+        assert_eq!(outsider.body["data"], json!([]), "a search shows no private participant to outsiders");
+
+        // Deleting asks first.
+        let unconfirmed = alice.post(&format!("{path}/delete"), &[("form", "delete")]).await;
+        assert!(unconfirmed.status == 200 && unconfirmed.text.contains("Tick the box to delete"), "{}", unconfirmed.text);
+        assert_eq!(app.admin(Method::GET, &api).send().await.status, 200);
+        let deleted = alice.post(&format!("{path}/delete"), &[("form", "delete"), ("confirm", "on")]).await;
+        assert_eq!(deleted.headers["location"], "/admin/events?done=deleted");
+        assert!(alice.follow(&deleted).await.text.contains("The event is deleted"));
+        assert_eq!(app.admin(Method::GET, &api).send().await.status, 404);
+    }
+}

@@ -40,7 +40,10 @@ async fn read_back(store: &Arc<dyn Store>) -> String {
     writeln!(out, "events {events:#?}").unwrap();
     for event in &events {
         let organizers = store.organizers(&event.id).await.unwrap();
-        let participants = store.participants(&event.id, true, &all).await.unwrap();
+        let participants = store
+            .participants(&event.id, true, None, &all)
+            .await
+            .unwrap();
         writeln!(out, "organizers {organizers:#?}").unwrap();
         writeln!(out, "participants {:#?}", participants.items).unwrap();
     }

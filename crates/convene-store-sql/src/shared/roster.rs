@@ -1,4 +1,5 @@
 use super::dialect::{Conn, DbTime, db_time, time_of};
+use super::users::name_pattern;
 use super::{Backend, emit};
 use crate::binds::Binds;
 use crate::violation::gone;
@@ -155,16 +156,18 @@ impl RosterStore for Backend {
         &self,
         event: &EventId,
         include_private: bool,
+        search: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Page<Participant>> {
         let rows: Vec<MemberRow> = sqlx::query_as(
             "SELECT p.user_id, u.username, p.visibility AS kind, p.registered_at AS at
              FROM participants p JOIN users u ON u.id = p.user_id
              WHERE p.event_id = $1 AND ($2 OR p.visibility = 'public') AND ($3 IS NULL OR u.username > $3)
-             ORDER BY u.username LIMIT $4",
+             AND ($4 IS NULL OR lower(u.username) LIKE $4 ESCAPE '\\')
+             ORDER BY u.username LIMIT $5",
         )
         .binds((event.as_str(), include_private, page.after.as_deref()))
-        .bind(i64::from(page.limit) + 1)
+        .binds((name_pattern(search), i64::from(page.limit) + 1))
         .fetch_all(self.reads())
         .await?;
         let list = rows.into_iter().map(MemberRow::participant).collect();

@@ -43,6 +43,16 @@ impl From<UserRow> for User {
     }
 }
 
+/// A `LIKE … ESCAPE '\'` pattern for usernames containing `search`, lower-cased. Names keep `_`
+/// as a space (MediaWiki's rule), so the needle does too; its `%` and `\` match themselves.
+pub(crate) fn name_pattern(search: Option<&str>) -> Option<String> {
+    search.map(|s| {
+        let spaced = s.trim().replace('_', " ");
+        let escaped = spaced.replace('\\', "\\\\").replace('%', "\\%");
+        format!("%{}%", escaped.to_lowercase())
+    })
+}
+
 #[async_trait]
 impl UserStore for Backend {
     async fn create_user(&self, new: NewUser, at: Timestamp) -> StoreResult<User> {
@@ -124,13 +134,7 @@ impl UserStore for Backend {
         search: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Page<User>> {
-        // Names keep `_` as a space (MediaWiki's rule), so the needle does too; its `%` and
-        // `\` match themselves.
-        let pattern = search.map(|s| {
-            let spaced = s.trim().replace('_', " ");
-            let escaped = spaced.replace('\\', "\\\\").replace('%', "\\%");
-            format!("%{}%", escaped.to_lowercase())
-        });
+        let pattern = name_pattern(search);
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE ($1 IS NULL OR username > $1)
              AND ($2 IS NULL OR lower(username) LIKE $2 ESCAPE '\\') ORDER BY username LIMIT $3"

@@ -474,7 +474,7 @@ pub async fn registrations_track_visibility(store: TestStore) {
         .await
         .unwrap();
     let public = store
-        .participants(&event.id, false, &PageRequest::default())
+        .participants(&event.id, false, None, &PageRequest::default())
         .await
         .unwrap();
     assert_eq!(
@@ -486,10 +486,24 @@ pub async fn registrations_track_visibility(store: TestStore) {
         ["Bob"]
     );
     let all = store
-        .participants(&event.id, true, &PageRequest::default())
+        .participants(&event.id, true, None, &PageRequest::default())
         .await
         .unwrap();
     assert_eq!(all.items.len(), 2);
+    let searched = store
+        .participants(&event.id, true, Some("AROL"), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(searched.items.len(), 1, "ignoring case");
+    assert_eq!(searched.items[0].username.as_str(), "Carol");
+    let hidden = store
+        .participants(&event.id, false, Some("carol"), &PageRequest::default())
+        .await
+        .unwrap();
+    assert!(
+        hidden.items.is_empty(),
+        "a search finds no private one it may not see"
+    );
     let changed = store
         .register(&event, &carol, Visibility::Public, now())
         .await

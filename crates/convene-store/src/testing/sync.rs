@@ -142,6 +142,7 @@ pub async fn rosters_are_replaced_exactly_and_only_while_linked(store: TestStore
         .participants(
             &course.id,
             true,
+            None,
             &PageRequest {
                 limit: 50,
                 after: None,
