@@ -146,12 +146,16 @@ struct EventPage {
 }
 
 pub struct SessionRow {
+    pub id: String,
     pub number: i64,
     pub title: String,
     pub starts_at: String,
+    /// The start as the reschedule form shows it: in the event's zone.
+    pub starts_local: String,
+    pub duration_minutes: u32,
     pub room: String,
-    /// `(title, url)` in the session's order.
-    pub decks: Vec<(String, String)>,
+    /// `(id, title, url)` in the session's order.
+    pub decks: Vec<(String, String, String)>,
 }
 
 pub struct EventFields {
@@ -197,7 +201,12 @@ pub async fn event(
 }
 
 /// The event's page again, with its register form sent back as `form`.
-async fn event_page_with(state: &AppState, viewer: &Viewer, id: &str, form: FormState) -> Response {
+pub(super) async fn event_page_with(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    form: FormState,
+) -> Response {
     let Some(id) = EventId::parse(id).filter(|id| viewer.sees_event(id)) else {
         return refused(viewer, "events", crate::error::ApiError::NotFound);
     };
@@ -317,12 +326,18 @@ async fn event_page(
             .decks(&s.id)
             .await?
             .into_iter()
-            .map(|d| (d.title.as_str().to_owned(), d.url.as_str().to_owned()))
+            .map(|d| {
+                let (title, url) = (d.title.as_str().to_owned(), d.url.as_str().to_owned());
+                (d.id.to_string(), title, url)
+            })
             .collect();
         rows.push(SessionRow {
+            id: s.id.to_string(),
             number: s.number,
             title: s.title.as_str().to_owned(),
             starts_at: rfc3339(s.starts_at),
+            starts_local: super::forms::local_input(s.starts_at, zone),
+            duration_minutes: s.duration_minutes,
             room,
             decks,
         });

@@ -12,6 +12,7 @@ mod pages;
 pub mod password;
 mod reset;
 mod session;
+mod sessions;
 mod settings;
 pub mod throttle;
 mod users;
@@ -36,6 +37,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/events/{id}", get(events::event))
         .route("/admin/events/{id}/edit", post(events::edit))
         .route("/admin/events/{id}/delete", post(events::delete))
+        .route("/admin/events/{id}/sessions", post(sessions::create))
+        .route("/admin/sessions/{id}/{action}", post(sessions::act))
         .route("/admin/events/{id}/participants", post(events::register))
         .route("/admin/events/{id}/organizers", post(events::add_organizer))
         .route(

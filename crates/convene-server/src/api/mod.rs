@@ -12,7 +12,7 @@ pub(crate) mod osdi;
 pub(crate) mod participants;
 mod people;
 mod session_room;
-mod sessions;
+pub(crate) mod sessions;
 mod signals;
 pub mod slides;
 mod sources;

@@ -175,7 +175,7 @@ fn viewer<'a>(caller: &'a Principal, access: &'a EventAccess) -> Viewer<'a> {
 #[utoipa::path(post, path = "/events/{id}/sessions", tag = "conferencing", params(("id" = String, Path)),
     request_body = CreateSession,
     responses((status = 201, body = SessionBody), (status = 403), (status = 404), (status = 422)))]
-async fn create_session(
+pub(crate) async fn create_session(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
@@ -263,7 +263,7 @@ async fn get_session(
 #[utoipa::path(patch, path = "/sessions/{id}", tag = "conferencing", params(("id" = String, Path)),
     request_body = PatchSession,
     responses((status = 200, body = SessionBody), (status = 403), (status = 404), (status = 422)))]
-async fn update_session(
+pub(crate) async fn update_session(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
@@ -287,7 +287,7 @@ async fn update_session(
 /// Delete a session; its room is removed in the background.
 #[utoipa::path(delete, path = "/sessions/{id}", tag = "conferencing", params(("id" = String, Path)),
     responses((status = 204), (status = 403), (status = 404)))]
-async fn delete_session(
+pub(crate) async fn delete_session(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,

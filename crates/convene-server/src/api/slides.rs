@@ -94,7 +94,7 @@ fn deck_id(raw: &str) -> ApiResult<DeckId> {
 #[utoipa::path(post, path = "/sessions/{id}/slides", tag = "conferencing", params(("id" = String, Path)),
     request_body = NewDeck,
     responses((status = 201, body = DeckBody), (status = 403), (status = 404), (status = 422)))]
-async fn add_deck(
+pub(crate) async fn add_deck(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
@@ -177,7 +177,7 @@ async fn revise_deck(
 #[utoipa::path(delete, path = "/sessions/{id}/slides/{deck_id}", tag = "conferencing",
     params(("id" = String, Path), ("deck_id" = String, Path)),
     responses((status = 204), (status = 403), (status = 404)))]
-async fn delete_deck(
+pub(crate) async fn delete_deck(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((id, deck)): Path<(String, String)>,
@@ -199,7 +199,7 @@ async fn delete_deck(
 #[utoipa::path(put, path = "/sessions/{id}/slides/order", tag = "conferencing", params(("id" = String, Path)),
     request_body = Vec<String>,
     responses((status = 200, body = DecksBody), (status = 403), (status = 404), (status = 422)))]
-async fn reorder_decks(
+pub(crate) async fn reorder_decks(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,

@@ -286,3 +286,48 @@ app_tests! {
         assert_eq!(app.admin(Method::GET, &api).send().await.status, 404);
     }
 }
+
+app_tests! {
+    async fn sessions_and_slides_are_managed_from_the_event_page(app: TestApp) {
+        let w = World::new(&app).await;
+        let alice = Operator::sign_in(&app, "Alice").await;
+        let path = format!("/admin/events/{}", w.event);
+        let r = app.admin(Method::PATCH, &format!("/api/v1/events/{}", w.event)).json(&json!({"timezone": "Europe/Berlin"})).send().await;
+        assert_eq!(r.status, 200);
+        let bad = alice.post(&format!("{path}/sessions"), &[("form", "session"), ("title", "Opening"), ("group", "wiki-club"), ("starts_at", "2027-04-01T09:30"), ("duration_minutes", "lots")]).await;
+        assert!(bad.status == 200 && bad.text.contains("duration_minutes-error") && bad.text.contains("value=\"Opening\""), "{}", bad.text);
+        let made = alice.post(&format!("{path}/sessions"), &[("form", "session"), ("title", "Opening"), ("group", "wiki-club"), ("starts_at", "2027-04-01T09:30"), ("duration_minutes", "45")]).await;
+        assert_eq!(made.headers["location"], format!("{path}#sessions"));
+        let listed = app.admin(Method::GET, &format!("/api/v1/events/{}/sessions", w.event)).send().await;
+        let session = listed.body["data"][0].clone();
+        assert_eq!((session["starts_at"].as_str(), session["duration_minutes"].as_u64()), (Some("2027-04-01T07:30:00Z"), Some(45)));
+        let sid = session["id"].as_str().unwrap().to_owned();
+        for (title, url) in [("Welcome", "https://example.org/a.pdf"), ("Agenda", "https://example.org/b.pdf")] {
+            let added = alice.post(&format!("/admin/sessions/{sid}/slides"), &[("form", "s"), ("title", title), ("url", url)]).await;
+            assert_eq!(added.status, 303, "{}", added.text);
+        }
+        let decks = || app.admin(Method::GET, &format!("/api/v1/sessions/{sid}/slides")).send();
+        let before = decks().await;
+        let agenda = before.body["data"][1]["id"].as_str().unwrap().to_owned();
+        let up = alice.post(&format!("/admin/sessions/{sid}/move"), &[("deck", agenda.as_str()), ("up", "1")]).await;
+        assert_eq!(up.status, 303, "{}", up.text);
+        let titles = |v: &serde_json::Value| v["data"].as_array().unwrap().iter().map(|d| d["title"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+        assert_eq!(titles(&decks().await.body), ["Agenda", "Welcome"]);
+        let page = alice.get(&path).await;
+        assert!(page.text.contains("Move Welcome up") && !page.text.contains("Move Agenda up"), "the first has no way up");
+        alice.post(&format!("/admin/sessions/{sid}/remove-slide"), &[("deck", agenda.as_str())]).await;
+        assert_eq!(titles(&decks().await.body), ["Welcome"]);
+        let moved = alice.post(&format!("/admin/sessions/{sid}/reschedule"), &[("title", "Opening"), ("starts_at", "2027-04-01T10:00"), ("duration_minutes", "30")]).await;
+        assert_eq!(moved.status, 303, "{}", moved.text);
+        let now = app.admin(Method::GET, &format!("/api/v1/sessions/{sid}")).send().await;
+        assert_eq!((now.str("starts_at"), now.body["duration_minutes"].as_u64()), ("2027-04-01T08:00:00Z".into(), Some(30)));
+        assert!(alice.get(&path).await.text.contains("value=\"2027-04-01T10:00\""), "shown in the event's zone");
+        let unconfirmed = alice.post(&format!("/admin/sessions/{sid}/delete"), &[("form", &format!("s-{sid}"))]).await;
+        assert!(unconfirmed.status == 200 && unconfirmed.text.contains("Tick the box to delete"), "{}", unconfirmed.text);
+        alice.post(&format!("/admin/sessions/{sid}/delete"), &[("confirm", "on")]).await;
+        assert_eq!(app.admin(Method::GET, &format!("/api/v1/sessions/{sid}")).send().await.status, 404);
+        let root = Operator::sign_in(&app, "Root").await;
+        let other = root.post(&format!("/admin/sessions/{sid}/delete"), &[("confirm", "on")]).await;
+        assert_eq!(other.status, 404, "gone is gone");
+    }
+}
