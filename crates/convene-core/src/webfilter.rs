@@ -33,6 +33,27 @@ impl FilterType {
         Self::ALL.into_iter().find(|t| t.as_str() == raw)
     }
 
+    /// An input as the action would send it, for trying a filter out (`event_metadata` is
+    /// added on the way, as for a real call).
+    pub fn sample_input(self) -> serde_json::Value {
+        let event = serde_json::json!({"id": "01935f3a-8f4e-7c61-9d55-3a1c2b4d5e6f", "slug": "Wiki_Club/Spring_(2027)", "title": "Spring meetup"});
+        match self {
+            FilterType::RegistrationRequested => {
+                serde_json::json!({"event": event, "username": "Jane Doe", "visibility": "public"})
+            }
+            FilterType::CancellationRequested => {
+                serde_json::json!({"event": event, "username": "Jane Doe"})
+            }
+            FilterType::EventCreationRequested => serde_json::json!({
+                "slug": "Wiki_Club/Spring_(2027)", "title": "Spring meetup",
+                "starts_at": "2027-04-01T07:30:00Z", "timezone": "Europe/Berlin", "private": false
+            }),
+            FilterType::EventUpdateRequested => {
+                serde_json::json!({"event": event, "changes": {"title": "Spring meetup (moved)"}})
+            }
+        }
+    }
+
     /// The key of `exception` in a reply that halts this action.
     pub fn exception_name(self) -> &'static str {
         match self {

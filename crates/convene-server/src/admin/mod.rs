@@ -70,6 +70,7 @@ pub fn router() -> Router<AppState> {
             get(webfilters::list).post(webfilters::create),
         )
         .route("/admin/webfilters/{id}/delete", post(webfilters::delete))
+        .route("/admin/webfilters/{id}/test", post(webfilters::test))
         .route("/admin/crm", get(crm::list).post(crm::create))
         .route("/admin/crm/{id}", get(crm::profile))
         .route("/admin/crm/{id}/runs", post(crm::start))

@@ -1,6 +1,8 @@
 //! Webfilters (admins): list, create, delete, through the API's handlers.
 
-use super::forms::{Cursor, Fields, admin_form, admins_only, field, principal, refused};
+use super::forms::{
+    Cursor, Fields, FormState, admin_form, admins_only, field, principal, refused, text,
+};
 use super::pages::{Nav, render};
 use super::session::Viewer;
 use crate::api::webfilters;
@@ -20,6 +22,8 @@ pub struct FilterRow {
     pub url: String,
     pub enabled: bool,
     pub halts: bool,
+    /// A sample input of its type, to start a test call from.
+    pub sample: String,
 }
 
 #[derive(Template)]
@@ -30,6 +34,22 @@ struct FiltersPage {
     filters: Vec<FilterRow>,
     types: Vec<&'static str>,
     next: Option<String>,
+    /// The add form, as sent back after a refusal (empty otherwise).
+    form: FormState,
+    /// What a test call came to, shown above the list.
+    tested: Option<Tested>,
+}
+
+/// A test call's result as the page shows it.
+pub struct Tested {
+    pub url: String,
+    pub verdict: String,
+    pub rewrites: String,
+    pub halt: String,
+    pub status: String,
+    pub duration_ms: String,
+    pub error: String,
+    pub response_body: String,
 }
 
 pub async fn list(
@@ -40,37 +60,53 @@ pub async fn list(
     if let Some(r) = admins_only(&viewer, "webfilters") {
         return r;
     }
-    let page = q.page();
-    match webfilters::list_webfilters(State(state), Caller(principal(&viewer)), Query(page)).await {
-        Ok(list) => {
-            let v = serde_json::to_value(&list.0).unwrap_or_default();
-            let filters = v["data"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|f| FilterRow {
-                            id: f["id"].as_str().unwrap_or_default().to_owned(),
-                            filter_type: f["filter_type"].as_str().unwrap_or_default().to_owned(),
-                            url: f["url"].as_str().unwrap_or_default().to_owned(),
-                            enabled: f["enabled"].as_bool().unwrap_or(false),
-                            halts: !f["disable_halt"].as_bool().unwrap_or(false),
+    list_page(&state, &viewer, q, FormState::default(), None).await
+}
+
+async fn list_page(
+    state: &AppState,
+    viewer: &Viewer,
+    q: Cursor,
+    form: FormState,
+    tested: Option<Tested>,
+) -> Response {
+    let caller = Caller(principal(viewer));
+    let listed = webfilters::list_webfilters(State(state.clone()), caller, Query(q.page()));
+    let v = match listed.await {
+        Ok(list) => serde_json::to_value(&list.0).unwrap_or_default(),
+        Err(e) => return refused(viewer, "webfilters", e),
+    };
+    let filters = v["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| FilterRow {
+                    id: text(&f["id"]),
+                    filter_type: text(&f["filter_type"]),
+                    url: text(&f["url"]),
+                    enabled: f["enabled"].as_bool().unwrap_or(false),
+                    halts: !f["disable_halt"].as_bool().unwrap_or(false),
+                    sample: FilterType::parse(&text(&f["filter_type"]))
+                        .map(|t| {
+                            serde_json::to_string_pretty(&t.sample_input()).unwrap_or_default()
                         })
-                        .collect()
+                        .unwrap_or_default(),
                 })
-                .unwrap_or_default();
-            render(
-                StatusCode::OK,
-                &FiltersPage {
-                    nav: Nav::of(&viewer, "webfilters"),
-                    csrf: viewer.csrf.clone(),
-                    filters,
-                    types: FilterType::ALL.iter().map(|t| t.as_str()).collect(),
-                    next: v["next_cursor"].as_str().map(str::to_owned),
-                },
-            )
-        }
-        Err(e) => refused(&viewer, "webfilters", e),
-    }
+                .collect()
+        })
+        .unwrap_or_default();
+    render(
+        StatusCode::OK,
+        &FiltersPage {
+            nav: Nav::of(viewer, "webfilters"),
+            csrf: viewer.csrf.clone(),
+            filters,
+            types: FilterType::ALL.iter().map(|t| t.as_str()).collect(),
+            next: v["next_cursor"].as_str().map(str::to_owned),
+            form,
+            tested,
+        },
+    )
 }
 
 pub async fn create(
@@ -82,21 +118,85 @@ pub async fn create(
     if let Some(r) = admin_form(&viewer, &headers, &form, "webfilters") {
         return r;
     }
-    let body: Value =
-        json!({"filter_type": field(&form, "filter_type"), "url": field(&form, "url")});
-    let Ok(dto) = serde_json::from_value(body) else {
-        return refused(
-            &viewer,
-            "webfilters",
-            crate::error::ApiError::field("url", "is required"),
-        );
+    let body: Value = json!({
+        "filter_type": field(&form, "filter_type"),
+        "url": field(&form, "url"),
+        "halt_on_4xx": form.contains_key("halt_on_4xx"),
+        "halt_on_5xx": form.contains_key("halt_on_5xx"),
+        "halt_on_request_exception": form.contains_key("halt_on_request_exception"),
+    });
+    let made = match serde_json::from_value(body) {
+        Ok(dto) => {
+            let caller = Caller(principal(&viewer));
+            webfilters::create_webfilter(State(state.clone()), caller, JsonBody(dto)).await
+        }
+        Err(_) => Err(crate::error::ApiError::field("url", "is required")),
     };
-    match webfilters::create_webfilter(State(state), Caller(principal(&viewer)), JsonBody(dto))
-        .await
-    {
+    match made {
         Ok(_) => Redirect::to("/admin/webfilters").into_response(),
-        Err(e) => refused(&viewer, "webfilters", e),
+        Err(e) => {
+            let sent_back = FormState::refused(&form, &e);
+            list_page(&state, &viewer, Cursor::default(), sent_back, None).await
+        }
     }
+}
+
+/// Calls one webfilter with the input typed (JSON) and shows what it decided.
+pub async fn test(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<Fields>,
+) -> Response {
+    if let Some(r) = admin_form(&viewer, &headers, &form, "webfilters") {
+        return r;
+    }
+    let typed = field(&form, "input").unwrap_or_default();
+    let input: Value = match serde_json::from_str(&typed) {
+        Ok(v) => v,
+        Err(e) => {
+            let message = format!("is not JSON: {e}");
+            let sent_back = FormState::with_error(&form, "input", message);
+            return list_page(&state, &viewer, Cursor::default(), sent_back, None).await;
+        }
+    };
+    let dto = webfilters::FilterTest { input: Some(input) };
+    let caller = Caller(principal(&viewer));
+    let answer = webfilters::test_webfilter(State(state.clone()), caller, Path(id), JsonBody(dto));
+    let v = match answer.await {
+        Ok(v) => serde_json::to_value(&v.0).unwrap_or_default(),
+        Err(e) => {
+            let sent_back = FormState::refused(&form, &e);
+            return list_page(&state, &viewer, Cursor::default(), sent_back, None).await;
+        }
+    };
+    let call = &v["call"];
+    let tested = Tested {
+        url: field(&form, "url").unwrap_or_default(),
+        verdict: text(&v["verdict"]),
+        rewrites: match &v["rewrites"] {
+            Value::Object(m) if m.is_empty() => String::new(),
+            other => serde_json::to_string_pretty(other).unwrap_or_default(),
+        },
+        halt: [text(&v["halt"]["message"]), text(&v["halt"]["redirect_to"])]
+            .into_iter()
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join(" → "),
+        status: text(&call["status_code"]),
+        duration_ms: text(&call["duration_ms"]),
+        error: text(&call["error"]),
+        response_body: text(&call["response_body"]),
+    };
+    list_page(
+        &state,
+        &viewer,
+        Cursor::default(),
+        FormState::default(),
+        Some(tested),
+    )
+    .await
 }
 
 pub async fn delete(

@@ -12,8 +12,10 @@ use axum::http::StatusCode;
 use convene_core::webfilter::{FilterType, OnFailure, Webfilter};
 use convene_core::webhook::TargetUrl;
 use convene_core::{FieldErrors, WebfilterId};
+use convene_delivery::filters::Verdict;
 use convene_store::NewWebfilter;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_webfilter, list_webfilters))
         .routes(routes!(get_webfilter, update_webfilter, delete_webfilter))
         .routes(routes!(filter_calls))
+        .routes(routes!(test_webfilter))
 }
 
 const DEFAULT_TIMEOUT_MS: u32 = 2000;
@@ -307,6 +310,83 @@ pub(crate) async fn delete_webfilter(
     } else {
         Err(ApiError::NotFound)
     }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FilterTest {
+    /// The action's input, as the filter would get it; default: a sample of its filter type.
+    #[schema(value_type = Option<Object>)]
+    pub input: Option<Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FilterVerdict {
+    /// `proceed` or `halt`: what the action would do after this filter alone.
+    verdict: &'static str,
+    /// The input keys the reply rewrote (writable ones only).
+    #[schema(value_type = Object)]
+    rewrites: Map<String, Value>,
+    /// Why it halts, and where it would send the caller.
+    halt: Option<HaltBody>,
+    /// The call, as logged.
+    call: Option<AttemptBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HaltBody {
+    message: String,
+    redirect_to: Option<String>,
+}
+
+/// Call one webfilter now with an input (enabled or not), and say what it decided; the call is
+/// logged with its others. Nothing else happens: no action runs.
+#[utoipa::path(post, path = "/webfilters/{id}/test", tag = "webfilters", params(("id" = String, Path)), request_body = FilterTest,
+    responses((status = 200, body = FilterVerdict), (status = 404), (status = 422)))]
+pub(crate) async fn test_webfilter(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<FilterTest>,
+) -> ApiResult<Json<FilterVerdict>> {
+    require_admin(&caller)?;
+    let filter = webfilter_at(&state, &id).await?;
+    let input = match body
+        .input
+        .unwrap_or_else(|| filter.filter_type.sample_input())
+    {
+        Value::Object(members) => members,
+        _ => return Err(ApiError::field("input", "must be an object")),
+    };
+    let now = state.clock.now();
+    let filters = [filter.clone()];
+    let run = convene_delivery::filters::run(
+        &state.filter_client,
+        filter.filter_type,
+        &filters,
+        &input,
+        now,
+    );
+    let (verdict, calls) = run.await;
+    let call = calls.into_iter().next().map(|(_, call)| call);
+    if let Some(call) = &call {
+        state.store.log_filter_call(&filter.id, call).await?;
+    }
+    let (verdict, rewrites, halt) = match verdict {
+        Verdict::Proceed(rewrites) => ("proceed", rewrites, None),
+        Verdict::Halt(h) => {
+            let halt = HaltBody {
+                message: h.message,
+                redirect_to: h.redirect_to,
+            };
+            ("halt", Map::new(), Some(halt))
+        }
+    };
+    Ok(Json(FilterVerdict {
+        verdict,
+        rewrites,
+        halt,
+        call: call.map(AttemptBody::from),
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -77,6 +77,40 @@ fn link(html: &str, prefix: &str) -> String {
 app_tests! {
     config = |c| c.allow_private_targets = true;
 
+    async fn a_webfilter_is_tried_out_with_a_sample_and_says_what_it_decided(app: TestApp) {
+        let _w = World::new(&app).await;
+        let rx = Receiver::start().await;
+        rx.script([
+            Answer::json(200, &json!({"data": {"visibility": "private", "username": "Mallory"}})),
+            Answer::json(200, &json!({"exception": {"PreventRegistration": {"message": "The event is full", "redirect_to": "https://example.org/waitlist"}}})),
+        ]);
+        let made = app.admin(Method::POST, "/api/v1/webfilters").json(&json!({"filter_type": "participant.registration.requested", "url": rx.url, "enabled": false})).send().await;
+        assert_eq!(made.status, 201, "{}", made.text);
+        let id = made.str("id");
+        // Over the API, with the type's sample: a rewrite of the writable key only.
+        let tried = app.admin(Method::POST, &format!("/api/v1/webfilters/{id}/test")).json(&json!({})).send().await;
+        assert_eq!(tried.status, 200, "{}", tried.text);
+        assert_eq!((tried.body["verdict"].as_str(), &tried.body["rewrites"]), (Some("proceed"), &json!({"visibility": "private"})));
+        let sent = rx.received()[0].json();
+        assert_eq!((sent["username"].as_str(), sent["event_metadata"]["event_type"].as_str()), (Some("Jane Doe"), Some("participant.registration.requested")), "the sample, as a real call sends it, to a disabled filter too");
+        // In the console: the sample is offered, the verdict shown with the reply.
+        let root = Operator::sign_in(&app, "Root").await;
+        let page = root.get("/admin/webfilters").await;
+        assert!(page.text.contains("Send a test call") && page.text.contains("Jane Doe"), "{}", page.text);
+        let input = serde_json::to_string(&json!({"event": {"id": "e", "slug": "s", "title": "t"}, "username": "Bob", "visibility": "public"})).unwrap();
+        let shown = root.post(&format!("/admin/webfilters/{id}/test"), &[("form", "test"), ("id", id.as_str()), ("input", input.as_str())]).await;
+        assert_eq!(shown.status, 200);
+        for part in ["halts the action", "The event is full", "https://example.org/waitlist", "HTTP 200"] {
+            assert!(shown.text.contains(part), "{part}: {}", shown.text);
+        }
+        let broken = root.post(&format!("/admin/webfilters/{id}/test"), &[("form", "test"), ("id", id.as_str()), ("input", "{not json")]).await;
+        assert!(broken.text.contains("Not tested: input is not JSON") && broken.text.contains("{not json"), "{}", broken.text);
+        let calls = app.admin(Method::GET, &format!("/api/v1/webfilters/{id}/calls")).send().await;
+        assert_eq!(calls.body["data"].as_array().unwrap().len(), 2, "each test call is logged");
+        let refused = root.post("/admin/webfilters", &[("form", "create"), ("filter_type", "participant.registration.requested"), ("url", "ftp://nope")]).await;
+        assert!(refused.status == 200 && refused.text.contains("url-error") && refused.text.contains("ftp://nope"), "{}", refused.text);
+    }
+
     async fn the_delivery_inspector_shows_what_went_and_what_came_back(app: TestApp) {
         let _w = World::new(&app).await;
         let rx = Receiver::start().await;
