@@ -119,7 +119,8 @@ try {
   await shot('05-delivery-failing');
   await page.getByRole('link').filter({ has: page.locator('time') }).first().click();
   await page.waitForURL(/\/admin\/deliveries\//);
-  if (!(await page.getByRole('cell', { name: 'connection' }).first().isVisible())) fail('the attempt names the connection failure');
+  if (!(await page.getByText('✗ connection').first().isVisible())) fail('the attempt names the connection failure');
+  if (!(await page.getByText('(masked)').first().isVisible())) fail('the request is shown with its signature masked');
   await shot('06-delivery-attempts');
 
   step('bring the receiver up and retry');
@@ -191,6 +192,55 @@ try {
   await shot('17-crm-flag');
   await page.getByRole('button', { name: /Resolve the ambiguous match flag/ }).click();
   await page.getByText('No open flags').first().waitFor();
+
+  step('users and tokens from the console');
+  await page.getByRole('link', { name: 'Users' }).click();
+  await page.getByText('Create a user').click();
+  await page.getByLabel('Username').fill('dana_browser');
+  await page.getByRole('button', { name: 'Create user' }).click();
+  await page.waitForURL(/\/admin\/users\/Dana_browser$/);
+  await page.getByText('Create a token').click();
+  await page.getByLabel('Name', { exact: true }).fill('from the browser');
+  await page.getByLabel('events:read').check();
+  await page.getByRole('button', { name: 'Create token' }).click();
+  await page.waitForURL(/\/admin\/users\/Dana_browser$/);
+  const token = await page.getByLabel(/New API token/).inputValue();
+  const asDana = await fetch(`${base}/api/v1/events`, { headers: { authorization: `Bearer ${token}` } });
+  if (asDana.status !== 200) fail(`the new token reads events: ${asDana.status}`);
+  await shot('20-user');
+  await page.reload();
+  if ((await page.getByLabel(/New API token/).count()) !== 0) fail('a reload shows the token no more');
+
+  step('every page fits 1280 and 390 pixels without sideways scrolling');
+  const eventPage = (await page.request.get(`${base}/api/v1/events?slug=${encodeURIComponent('Wiki/Loves_Browsers_(2026)')}`, { headers: { authorization: `Bearer ${adminToken}` } }));
+  const eventId = (await eventPage.json()).data?.[0]?.id;
+  const pages = ['/admin', '/admin/events', `/admin/events/${eventId}`, '/admin/webhooks', '/admin/users', '/admin/users/Dana_browser',
+    '/admin/mails', '/admin/webfilters', '/admin/crm', '/admin/settings', '/admin/notifications'];
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    for (const url of pages) {
+      await page.goto(`${base}${url}`);
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      if (wide > 0) {
+        // Name the widest elements that stick out, innermost first, to say what to fix.
+        const culprits = await page.evaluate(() => [...document.querySelectorAll('body *')]
+          .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+          .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > document.documentElement.clientWidth + 1))
+          .slice(0, 3).map((e) => `${e.tagName.toLowerCase()}.${e.className}#${e.id}`).join(', '));
+        fail(`${url} scrolls sideways by ${wide}px at ${width}px: ${culprits}`);
+      }
+    }
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${base}/admin/events/${eventId}`);
+  await shot('21-event-phone');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.goto(`${base}/admin`);
+  await shot('22-overview-dark-phone');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto(`${base}/admin/events/${eventId}`);
+  await shot('23-event-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
 
   step('every main page renders');
   for (const [name, url] of [['09-overview', '/admin'], ['10-events', '/admin/events'], ['11-webhooks', '/admin/webhooks'], ['12-mail-log', '/admin/mails'], ['15-webfilters', '/admin/webfilters'], ['18-crm', '/admin/crm']]) {

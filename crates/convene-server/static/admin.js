@@ -37,3 +37,22 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   source.onerror = () => { status.textContent = 'Reconnecting…'; };
 });
+
+// A table wider than the screen says so above it (the region is also labelled for readers).
+function scrollHints() {
+  for (const region of document.querySelectorAll('.scroll')) {
+    const hint = region.previousElementSibling;
+    const has = hint && hint.classList.contains('scroll-hint');
+    const wide = region.scrollWidth > region.clientWidth + 1;
+    if (wide && !has) {
+      const p = document.createElement('p');
+      p.className = 'hint scroll-hint';
+      p.textContent = 'This table scrolls sideways →';
+      region.before(p);
+    } else if (!wide && has) {
+      hint.remove();
+    }
+  }
+}
+document.addEventListener('DOMContentLoaded', scrollHints);
+window.addEventListener('resize', scrollHints);

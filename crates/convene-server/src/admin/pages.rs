@@ -99,7 +99,23 @@ struct Overview {
     unread: u64,
     chart: Vec<Bar>,
     peak: String,
+    /// The y axis, top to bottom (per minute), and the x axis, oldest first (UTC times).
+    y_ticks: [String; 3],
+    x_ticks: Vec<String>,
     failing: Vec<Failing>,
+}
+
+/// Five times along the chart's 24 hours, every 6 hours, as `HH:MM` UTC.
+fn x_ticks(now: i64) -> Vec<String> {
+    let start = (now / BUCKET_S - 95) * BUCKET_S;
+    (0..=4)
+        .map(|i| {
+            let at = start + i * 6 * 3600;
+            time::OffsetDateTime::from_unix_timestamp(at)
+                .map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 const BUCKET_S: i64 = 900;
@@ -188,6 +204,12 @@ async fn overview_page(state: &AppState, viewer: &Viewer) -> convene_store::Stor
         unread,
         chart: bars,
         peak: format!("{peak:.1}"),
+        y_ticks: [
+            format!("{peak:.1}"),
+            format!("{:.1}", peak / 2.0),
+            "0".to_owned(),
+        ],
+        x_ticks: x_ticks(now.unix_timestamp()),
         failing,
     })
 }

@@ -473,6 +473,8 @@ struct DeliveryPage {
 }
 
 pub struct AttemptRow {
+    /// 1 for the first attempt made.
+    pub number: usize,
     pub attempted_at: String,
     pub status_code: String,
     pub duration_ms: String,
@@ -484,11 +486,12 @@ pub struct AttemptRow {
 }
 
 impl AttemptRow {
-    fn of(a: &serde_json::Value) -> Self {
+    fn of(number: usize, a: &serde_json::Value) -> Self {
         let pairs = |v: &serde_json::Value| -> Vec<(String, String)> {
             serde_json::from_value(v.clone()).unwrap_or_default()
         };
         Self {
+            number,
             attempted_at: text(&a["attempted_at"]),
             status_code: text(&a["status_code"]),
             duration_ms: text(&a["duration_ms"]),
@@ -513,7 +516,12 @@ pub async fn delivery(
     };
     let mut attempts: Vec<AttemptRow> = d["attempts"]
         .as_array()
-        .map(|a| a.iter().map(AttemptRow::of).collect())
+        .map(|a| {
+            a.iter()
+                .enumerate()
+                .map(|(i, x)| AttemptRow::of(i + 1, x))
+                .collect()
+        })
         .unwrap_or_default();
     attempts.reverse();
     let body = text(&d["request_body"]);

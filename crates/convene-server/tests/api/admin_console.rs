@@ -126,7 +126,7 @@ app_tests! {
         let root = Operator::sign_in(&app, "Root").await;
         let list = root.get(&format!("/admin/webhooks/{hook_id}")).await;
         assert!(list.text.contains("Last error"), "{}", list.text);
-        assert_eq!(list.text.matches("503").count(), 1, "one of the two failed first: {}", list.text);
+        assert_eq!(list.text.matches("the peer answered 503").count(), 1, "one of the two failed first: {}", list.text);
         // Filter by type: one row; a time that is none is said on the filter form.
         let only = root.get(&format!("/admin/webhooks/{hook_id}?event_type=custom.other")).await;
         assert_eq!(only.text.matches("<td>custom.other</td>").count(), 1);
