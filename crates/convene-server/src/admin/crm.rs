@@ -2,7 +2,7 @@
 //! the run is queued or running), each run's sync log and errors, and the open flags to
 //! resolve, all through the API's handlers.
 
-use super::forms::{Fields, admin_form, admins_only, field, principal, refused, text};
+use super::forms::{Fields, FormState, admin_form, admins_only, field, principal, refused, text};
 use super::pages::{Nav, render};
 use super::session::Viewer;
 use crate::api::osdi;
@@ -127,6 +127,8 @@ struct CrmPage {
     more_flags: Option<String>,
     /// This page, for the flags' next link.
     here: String,
+    /// The add form, as sent back after a refusal (empty otherwise).
+    form: FormState,
 }
 
 /// The cursors of the lists on a CRM page.
@@ -165,6 +167,15 @@ pub async fn list(
     if let Some(r) = admins_only(&viewer, HERE) {
         return r;
     }
+    list_page(&state, &viewer, q.flags.as_deref(), FormState::default()).await
+}
+
+async fn list_page(
+    state: &AppState,
+    viewer: &Viewer,
+    flags_after: Option<&str>,
+    form: FormState,
+) -> Response {
     // Profiles are few: the page shows them all (up to the API's largest page).
     let all = crate::extract::PageQuery {
         limit: Some(convene_core::page::MAX_LIMIT.to_string()),
@@ -172,25 +183,38 @@ pub async fn list(
     };
     let listed = osdi::list_profiles(
         State(state.clone()),
-        Caller(principal(&viewer)),
+        Caller(principal(viewer)),
         crate::extract::Query(all),
     )
     .await
     .map(|list| serde_json::to_value(list.0).unwrap_or_default());
-    let flags = open_flags(&state, &viewer, None, q.flags.as_deref()).await;
+    let flags = open_flags(state, viewer, None, flags_after).await;
     match (listed, flags) {
         (Ok(profiles), Ok((flags, more_flags))) => render(
             StatusCode::OK,
             &CrmPage {
-                nav: Nav::of(&viewer, HERE),
+                nav: Nav::of(viewer, HERE),
                 csrf: viewer.csrf.clone(),
                 profiles: rows(&profiles, profile_row),
                 flags,
                 more_flags,
                 here: "/admin/crm".into(),
+                form,
             },
         ),
-        (Err(e), _) | (_, Err(e)) => refused(&viewer, HERE, e),
+        (Err(e), _) | (_, Err(e)) => refused(viewer, HERE, e),
+    }
+}
+
+/// A whole number typed in `name`, or the form sent back saying it is not one.
+fn whole(form: &Fields, name: &str) -> Result<Option<u32>, FormState> {
+    match field(form, name) {
+        None => Ok(None),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| FormState::with_error(form, name, "must be a whole number".into())),
     }
 }
 
@@ -206,37 +230,30 @@ pub async fn create(
     let mut body = json!({"name": field(&form, "name"), "entry_point": field(&form, "entry_point"),
         "api_token": field(&form, "api_token"), "conflict_policy": field(&form, "conflict_policy"),
         "remote_delete_mode": field(&form, "remote_delete_mode"), "sync_tags": form.contains_key("sync_tags")});
-    let rate = field(&form, "max_requests_per_second").unwrap_or_default();
-    match rate.trim().parse::<u32>() {
-        Ok(rate) => body["max_requests_per_second"] = json!(rate),
-        Err(_) => {
-            return refused(
-                &viewer,
-                HERE,
-                ApiError::field("max_requests_per_second", "must be a whole number"),
-            );
-        }
-    }
-    let every = field(&form, "every_minutes").unwrap_or_default();
-    if !every.trim().is_empty() {
-        match every.trim().parse::<u32>() {
-            Ok(m) => body["schedule"] = json!({"every_minutes": m}),
-            Err(_) => {
-                return refused(
-                    &viewer,
-                    HERE,
-                    ApiError::field("every_minutes", "must be a whole number"),
-                );
-            }
-        }
-    }
-    let input = match serde_json::from_value(body) {
-        Ok(input) => input,
-        Err(e) => return refused(&viewer, HERE, ApiError::field("body", e.to_string())),
+    let numbers = whole(&form, "max_requests_per_second")
+        .and_then(|rate| Ok((rate, whole(&form, "every_minutes")?)));
+    let (rate, every) = match numbers {
+        Ok(n) => n,
+        Err(sent_back) => return list_page(&state, &viewer, None, sent_back).await,
     };
-    match osdi::create_profile(State(state), Caller(principal(&viewer)), JsonBody(input)).await {
+    body["max_requests_per_second"] = json!(rate);
+    if let Some(m) = every {
+        body["schedule"] = json!({"every_minutes": m});
+    }
+    let made = match serde_json::from_value(body) {
+        Ok(input) => {
+            osdi::create_profile(
+                State(state.clone()),
+                Caller(principal(&viewer)),
+                JsonBody(input),
+            )
+            .await
+        }
+        Err(e) => Err(ApiError::field("body", e.to_string())),
+    };
+    match made {
         Ok((_, profile)) => Redirect::to(&format!("/admin/crm/{}", profile.0.id())).into_response(),
-        Err(e) => refused(&viewer, HERE, e),
+        Err(e) => list_page(&state, &viewer, None, FormState::refused(&form, &e)).await,
     }
 }
 

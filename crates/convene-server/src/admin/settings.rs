@@ -1,7 +1,7 @@
 //! Email settings (admins): the providers, sender and switches in force, changed and tested
 //! through the API's own handlers.
 
-use super::forms::{Fields, admins_only, field, forged, principal, refused};
+use super::forms::{Fields, FormState, admins_only, field, forged, principal, refused};
 use super::pages::{Nav, render};
 use super::session::Viewer;
 use crate::api::mails;
@@ -28,6 +28,8 @@ struct SettingsPage {
     has_key: bool,
     disabled_actions: String,
     can_send: bool,
+    /// The form that was sent back refused, with what was typed (empty otherwise).
+    form: FormState,
 }
 
 fn list(v: &Value) -> String {
@@ -41,7 +43,12 @@ fn list(v: &Value) -> String {
         .unwrap_or_default()
 }
 
-async fn show(state: AppState, viewer: &Viewer, notice: Option<String>) -> Response {
+async fn show(
+    state: AppState,
+    viewer: &Viewer,
+    notice: Option<String>,
+    form: FormState,
+) -> Response {
     if let Some(r) = admins_only(viewer, "settings") {
         return r;
     }
@@ -63,6 +70,7 @@ async fn show(state: AppState, viewer: &Viewer, notice: Option<String>) -> Respo
                     has_key: s["has_http_api_key"].as_bool().unwrap_or(false),
                     disabled_actions: list(&s["disabled_actions"]),
                     can_send: s["can_send"].as_bool().unwrap_or(false),
+                    form,
                 },
             )
         }
@@ -71,7 +79,7 @@ async fn show(state: AppState, viewer: &Viewer, notice: Option<String>) -> Respo
 }
 
 pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
-    show(state, &viewer, None).await
+    show(state, &viewer, None, FormState::default()).await
 }
 
 fn names(raw: Option<String>) -> Vec<String> {
@@ -113,8 +121,8 @@ pub async fn save(
     )
     .await
     {
-        Ok(_) => show(state, &viewer, Some("Saved.".into())).await,
-        Err(e) => refused(&viewer, "settings", e),
+        Ok(_) => show(state, &viewer, Some("Saved.".into()), FormState::default()).await,
+        Err(e) => show(state, &viewer, None, FormState::refused(&form, &e)).await,
     }
 }
 
@@ -128,11 +136,8 @@ pub async fn test(
         return r;
     }
     let Ok(dto) = serde_json::from_value(json!({"to": field(&form, "to")})) else {
-        return refused(
-            &viewer,
-            "settings",
-            crate::error::ApiError::field("to", "is not valid"),
-        );
+        let sent_back = FormState::with_error(&form, "to", "is not an address".into());
+        return show(state, &viewer, None, sent_back).await;
     };
     match mails::test_mail(
         State(state.clone()),
@@ -148,8 +153,8 @@ pub async fn test(
                 v["recipient"].as_str().unwrap_or_default(),
                 v["status"].as_str().unwrap_or_default()
             );
-            show(state, &viewer, Some(notice)).await
+            show(state, &viewer, Some(notice), FormState::default()).await
         }
-        Err(e) => refused(&viewer, "settings", e),
+        Err(e) => show(state, &viewer, None, FormState::refused(&form, &e)).await,
     }
 }

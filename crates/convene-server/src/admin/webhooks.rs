@@ -269,6 +269,8 @@ struct DetailPage {
     filter_error: Option<String>,
     /// Convene's event types, for the filter's suggestions.
     known_types: Vec<&'static str>,
+    /// The edit, recover or delete form, as sent back after a refusal (empty otherwise).
+    form: FormState,
 }
 
 async fn detail_page(
@@ -277,6 +279,7 @@ async fn detail_page(
     id: &str,
     secret: Option<String>,
     q: Cursor,
+    form: FormState,
 ) -> Response {
     let caller = || Caller(principal(viewer));
     let hook =
@@ -329,6 +332,7 @@ async fn detail_page(
             filter: q,
             filter_error,
             known_types: EventType::ALL.iter().map(|t| t.as_str()).collect(),
+            form,
         },
     )
 }
@@ -370,14 +374,19 @@ pub async fn detail(
 ) -> Response {
     let secret = once::take(&state, &headers, &id);
     let shown = secret.is_some();
-    let mut page = detail_page(&state, &viewer, &id, secret, q).await;
+    let mut page = detail_page(&state, &viewer, &id, secret, q, FormState::default()).await;
     if shown {
         once::spend(&mut page, &state, &headers);
     }
     page
 }
 
-/// `test`, `rotate`, `recover`: the endpoint's actions.
+/// The webhook's page again, with the form that was sent back.
+async fn again(state: &AppState, viewer: &Viewer, id: &str, form: FormState) -> Response {
+    detail_page(state, viewer, id, None, Cursor::default(), form).await
+}
+
+/// `test`, `rotate`, `edit`, `recover`, `delete`: the endpoint's actions.
 pub async fn act(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -407,45 +416,63 @@ pub async fn act(
         }
         "edit" => {
             let types: Option<Vec<String>> = field(&form, "event_types").map(|t| words(&t));
-            let body = json!({"url": field(&form, "url"), "event_types": types, "enabled": form.contains_key("enabled")});
-            let Ok(dto) = serde_json::from_value(body) else {
-                return refused(
-                    &viewer,
-                    "webhooks",
-                    crate::error::ApiError::field("url", "is not valid"),
-                );
+            let body = json!({"url": field(&form, "url"), "event_types": types, "enabled": form.contains_key("enabled"), "description": field(&form, "description")});
+            let done = match serde_json::from_value(body) {
+                Ok(dto) => {
+                    let path = Path(id.clone());
+                    webhooks::update_webhook(State(state.clone()), caller, path, JsonBody(dto))
+                        .await
+                        .map(drop)
+                }
+                Err(_) => Err(crate::error::ApiError::field("url", "is required")),
             };
-            match webhooks::update_webhook(State(state), caller, Path(id.clone()), JsonBody(dto))
-                .await
-            {
-                Ok(_) => back("saved"),
-                Err(e) => refused(&viewer, "webhooks", e),
+            match done {
+                Ok(()) => back("saved"),
+                Err(e) => again(&state, &viewer, &id, FormState::refused(&form, &e)).await,
             }
         }
         "recover" => {
             // A `datetime-local` value is read in UTC, as the label says; RFC 3339 passes.
-            let since = field(&form, "since").map(|t| super::forms::instant(&t, None).unwrap_or(t));
-            let Ok(dto) = serde_json::from_value(json!({"since": since})) else {
-                return refused(
-                    &viewer,
-                    "webhooks",
-                    crate::error::ApiError::field("since", "is required"),
-                );
+            let since = match field(&form, "since").map(|t| super::forms::instant(&t, None)) {
+                Some(Ok(t)) => t,
+                Some(Err(m)) => {
+                    return again(
+                        &state,
+                        &viewer,
+                        &id,
+                        FormState::with_error(&form, "since", m),
+                    )
+                    .await;
+                }
+                None => {
+                    let asked = FormState::with_error(&form, "since", "is required".into());
+                    return again(&state, &viewer, &id, asked).await;
+                }
             };
-            match deliveries::recover(State(state), caller, Path(id.clone()), JsonBody(dto)).await {
+            let dto = deliveries::Recover { since: Some(since) };
+            match deliveries::recover(
+                State(state.clone()),
+                caller,
+                Path(id.clone()),
+                JsonBody(dto),
+            )
+            .await
+            {
                 Ok((_, recovered)) => back(&format!("recovered&n={}", recovered.0.recovered)),
-                Err(e) => refused(&viewer, "webhooks", e),
+                Err(e) => again(&state, &viewer, &id, FormState::refused(&form, &e)).await,
             }
         }
         // Asked twice: the form's box must be ticked.
-        "delete" if !form.contains_key("confirm") => render(
-            StatusCode::OK,
-            &Page::message(
-                Nav::of(&viewer, "webhooks"),
-                "Not deleted",
-                "Tick the box that says you mean it, then delete again.",
-            ),
-        ),
+        "delete" if !form.contains_key("confirm") => {
+            let message = "tick the box that says you mean it, then delete again".to_owned();
+            again(
+                &state,
+                &viewer,
+                &id,
+                FormState::with_error(&form, "confirm", message),
+            )
+            .await
+        }
         "delete" => match webhooks::delete_webhook(State(state), caller, Path(id)).await {
             Ok(_) => Redirect::to("/admin/webhooks?done=deleted").into_response(),
             Err(e) => refused(&viewer, "webhooks", e),

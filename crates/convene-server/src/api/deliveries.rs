@@ -255,7 +255,7 @@ pub(crate) async fn retry_delivery(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Recover {
     /// RFC 3339: failed deliveries created at or after this time are sent again.
-    since: Option<String>,
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

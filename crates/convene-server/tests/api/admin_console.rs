@@ -151,6 +151,14 @@ app_tests! {
         assert!(!html.contains(failed_first.header("webhook-signature")), "the signature is never shown");
         assert!(html.contains(failed_first.header("webhook-timestamp")), "each attempt's own timestamp");
         assert!(!html.contains("Retry now"), "a delivered one is not offered again");
+        // The webhook's own forms answer on the page, with what was typed.
+        let hook_page = format!("/admin/webhooks/{hook_id}");
+        let bad_url = root.post(&format!("{hook_page}/edit"), &[("form", "edit"), ("url", "ftp://nowhere"), ("event_types", "custom.thing")]).await;
+        assert!(bad_url.status == 200 && bad_url.text.contains("url-error") && bad_url.text.contains("ftp://nowhere"), "{}", bad_url.text);
+        let bad_since = root.post(&format!("{hook_page}/recover"), &[("form", "recover"), ("since", "last week")]).await;
+        assert!(bad_since.status == 200 && bad_since.text.contains("since-error") && bad_since.text.contains("last week"), "{}", bad_since.text);
+        let described = root.post(&format!("{hook_page}/edit"), &[("form", "edit"), ("url", rx.url.as_str()), ("event_types", "custom.thing"), ("description", "The CI hook"), ("enabled", "on")]).await;
+        assert!(root.follow(&described).await.text.contains("<p>The CI hook</p>"));
     }
 }
 
@@ -363,5 +371,21 @@ app_tests! {
         let root = Operator::sign_in(&app, "Root").await;
         let other = root.post(&format!("/admin/sessions/{sid}/delete"), &[("confirm", "on")]).await;
         assert_eq!(other.status, 404, "gone is gone");
+    }
+}
+
+app_tests! {
+    async fn settings_and_crm_forms_answer_on_the_form(app: TestApp) {
+        let _w = World::new(&app).await;
+        let root = Operator::sign_in(&app, "Root").await;
+        let bad = root.post("/admin/settings/email", &[("form", "email"), ("providers", "smtp"), ("from_address", "not an address"), ("from_name", "Convene")]).await;
+        assert_eq!(bad.status, 200);
+        assert!(bad.text.contains("from_address-error") && bad.text.contains("value=\"not an address\""), "{}", bad.text);
+        let to = root.post("/admin/settings/email/test", &[("form", "test"), ("to", "nobody at all")]).await;
+        assert!(to.status == 200 && to.text.contains("to-error") && to.text.contains("nobody at all"), "{}", to.text);
+        let rate = root.post("/admin/crm", &[("form", "profile"), ("name", "AN"), ("entry_point", "https://an.example.org/api/v2/"), ("api_token", "k"), ("max_requests_per_second", "fast")]).await;
+        assert!(rate.status == 200 && rate.text.contains("max_requests_per_second-error") && rate.text.contains("value=\"AN\""), "{}", rate.text);
+        let entry = root.post("/admin/crm", &[("form", "profile"), ("name", "AN"), ("entry_point", "ftp://an.example.org/"), ("api_token", "k"), ("max_requests_per_second", "4")]).await;
+        assert!(entry.status == 200 && entry.text.contains("entry_point-error") && entry.text.contains("ftp://an.example.org/"), "{}", entry.text);
     }
 }
