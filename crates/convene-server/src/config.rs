@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 mod conferencing;
+mod sign_in;
 pub use conferencing::*;
+pub use sign_in::*;
 
 /// The commented defaults, embedded so the binary runs with no file at all.
 pub const DEFAULTS: &str = include_str!("../../../config/default.toml");
@@ -39,6 +41,7 @@ const KEYS: &[&str] = &[
     "retention",
     "telemetry",
     "digests",
+    "sign_in",
 ];
 
 /// A secret string: never printed, never serialised in clear.
@@ -101,6 +104,7 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub telemetry: TelemetryConfig,
     pub digests: DigestsConfig,
+    pub sign_in: SignInConfig,
 }
 
 /// When daily and weekly digests go out, in each person's time zone (UTC without one).

@@ -4,6 +4,7 @@ mod app;
 mod bbb;
 mod db;
 mod gate;
+pub mod oauth;
 pub mod osdi;
 mod otlp;
 mod receiver;

@@ -35,6 +35,10 @@ struct LoginPage {
     next: String,
     username: String,
     error: Option<String>,
+    /// The other ways in: `(path segment, what the button says)`.
+    providers: Vec<(&'static str, String)>,
+    /// `next`, as a query-string value for those buttons.
+    next_encoded: String,
 }
 
 #[derive(Deserialize)]
@@ -43,13 +47,13 @@ pub struct Next {
 }
 
 /// Only paths inside the admin UI are followed after sign-in (no open redirect).
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     next.filter(|n| n.starts_with("/admin") && !n.starts_with("//"))
         .unwrap_or("/admin")
         .to_owned()
 }
 
-fn login_page(
+pub(super) fn login_page(
     status: StatusCode,
     headers: &HeaderMap,
     state: &AppState,
@@ -59,12 +63,22 @@ fn login_page(
 ) -> Response {
     // The form's token doubles as a cookie: a cross-site form cannot read or set it.
     let token = random_token();
+    let sign_in = &state.config.sign_in;
+    let mut providers = Vec::new();
+    if sign_in.mediawiki.configured() {
+        providers.push(("wikimedia", "Sign in with Wikimedia".to_owned()));
+    }
+    if sign_in.oidc.configured() {
+        providers.push(("oidc", format!("Sign in with {}", sign_in.oidc.label)));
+    }
     let page = LoginPage {
         nav: None,
         csrf: token.clone(),
+        next_encoded: url::form_urlencoded::byte_serialize(next.as_bytes()).collect(),
         next,
         username,
         error,
+        providers,
     };
     let mut response = render(status, &page);
     if let Ok(v) = HeaderValue::from_str(&set_cookie(LOGIN_COOKIE, &token, 3600, headers, state)) {
@@ -199,19 +213,36 @@ pub async fn submit(
         }
         return fail("Wrong username or password.", StatusCode::UNAUTHORIZED);
     };
+    match start_session(&state, &headers, &user, &next).await {
+        Ok(response) => {
+            let _ = state.store.login_succeeded(&pair).await;
+            let _ = state.store.login_succeeded(&name).await;
+            response
+        }
+        Err((message, status)) => fail(message, status),
+    }
+}
+
+/// Signs `user` in (an admin or an organizer, active) and sends them to `next`; what to say
+/// otherwise. The one way a session starts, whichever way the user proved who they are.
+pub(super) async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &convene_core::user::User,
+    next: &str,
+) -> Result<Response, (&'static str, StatusCode)> {
+    let now = state.clock.now();
     let organizes = state
         .store
         .organized_events(&user.id)
         .await
         .unwrap_or_default();
-    if !user.is_admin && organizes.is_empty() {
-        return fail(
+    if user.deactivated_at.is_some() || (!user.is_admin && organizes.is_empty()) {
+        return Err((
             "Only administrators and event organizers can sign in here.",
             StatusCode::FORBIDDEN,
-        );
+        ));
     }
-    let _ = state.store.login_succeeded(&pair).await;
-    let _ = state.store.login_succeeded(&name).await;
     let token = random_token();
     let expires = now + Duration::hours(SESSION_HOURS);
     if state
@@ -220,28 +251,22 @@ pub async fn submit(
         .await
         .is_err()
     {
-        return fail(
+        return Err((
             "Signing in is unavailable right now.",
             StatusCode::SERVICE_UNAVAILABLE,
-        );
+        ));
     }
-    let mut response = Redirect::to(&next).into_response();
+    let mut response = Redirect::to(next).into_response();
     let cookies = [
-        set_cookie(
-            SESSION_COOKIE,
-            &token,
-            SESSION_HOURS * 3600,
-            &headers,
-            &state,
-        ),
-        set_cookie(LOGIN_COOKIE, "", 0, &headers, &state),
+        set_cookie(SESSION_COOKIE, &token, SESSION_HOURS * 3600, headers, state),
+        set_cookie(LOGIN_COOKIE, "", 0, headers, state),
     ];
     for c in cookies {
         if let Ok(v) = HeaderValue::from_str(&c) {
             response.headers_mut().append(header::SET_COOKIE, v);
         }
     }
-    response
+    Ok(response)
 }
 
 fn forbidden(text: &str) -> Response {

@@ -7,6 +7,7 @@ mod events;
 mod forms;
 mod inbox;
 mod login;
+mod oauth;
 mod once;
 mod pages;
 pub mod password;
@@ -29,6 +30,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin", get(pages::overview))
         .route("/admin/login", get(login::show).post(login::submit))
+        .route("/admin/login/{provider}", get(oauth::start))
+        .route("/admin/login/{provider}/callback", get(oauth::callback))
         .route("/admin/logout", post(login::logout))
         .route(
             "/admin/events",

@@ -27,6 +27,7 @@ mod rooms;
 mod roster;
 mod scoped_webhooks;
 mod scopes;
+mod sign_in;
 mod sources;
 mod stream;
 mod support;
