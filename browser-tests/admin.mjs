@@ -242,6 +242,19 @@ try {
   await shot('23-event-dark');
   await page.emulateMedia({ colorScheme: 'light' });
 
+  step('sign in with Wikimedia and with OpenID Connect, each in a fresh browser');
+  for (const label of ['Sign in with Wikimedia', 'Sign in with the test SSO']) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const fresh = await context.newPage();
+    fresh.on('console', (m) => { if (m.type() === 'error') fail(`console error on ${fresh.url()}: ${m.text()}`); });
+    await fresh.goto(`${base}/admin`);
+    await fresh.getByRole('link', { name: label }).click();
+    await fresh.waitForURL(`${base}/admin`);
+    if (!(await fresh.getByRole('button', { name: 'Sign out' }).isVisible())) fail(`${label}: signed in`);
+    if (label.includes('Wikimedia')) await fresh.screenshot({ path: path.join(shots, '24-signed-in-with-wikimedia.png') });
+    await context.close();
+  }
+
   step('every main page renders');
   for (const [name, url] of [['09-overview', '/admin'], ['10-events', '/admin/events'], ['11-webhooks', '/admin/webhooks'], ['12-mail-log', '/admin/mails'], ['15-webfilters', '/admin/webfilters'], ['18-crm', '/admin/crm']]) {
     await page.goto(`${base}${url}`);

@@ -50,6 +50,19 @@ async fn an_operator_fixes_a_failing_webhook_in_the_browser() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     config.email.public_url = base.clone();
+    // Sign-in with Wikimedia and with OpenID Connect, both against one local fake provider that
+    // consents as Root.
+    let identity = convene_testkit::oauth::FakeIdentity::start().await;
+    identity.sign_in_as("root");
+    let client = convene_testkit::oauth::CLIENT_ID.to_owned();
+    let secret = Some(Secret::new(convene_testkit::oauth::CLIENT_SECRET));
+    config.sign_in.mediawiki.url = identity.url.clone();
+    config.sign_in.mediawiki.client_id = client.clone();
+    config.sign_in.mediawiki.client_secret = secret.clone();
+    config.sign_in.oidc.issuer = identity.url.clone();
+    config.sign_in.oidc.client_id = client;
+    config.sign_in.oidc.client_secret = secret;
+    config.sign_in.oidc.label = "the test SSO".into();
     let node = Node::start(config.clone(), Arc::new(SystemClock))
         .await
         .unwrap();
