@@ -61,6 +61,8 @@ pub struct NewMail {
     pub status: MailStatus,
     /// An iCalendar invitation (or cancellation) sent along as `invite.ics`.
     pub calendar: Option<String>,
+    /// The event it is about, for the event's timeline.
+    pub event: Option<crate::EventId>,
 }
 
 /// The mail log row.

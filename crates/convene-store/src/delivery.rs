@@ -175,6 +175,8 @@ pub struct DeliveryFilter {
     pub since: Option<Timestamp>,
     /// Created before.
     pub until: Option<Timestamp>,
+    /// About this event (Convene's own messages only).
+    pub event: Option<convene_core::EventId>,
 }
 
 impl DeliveryFilter {

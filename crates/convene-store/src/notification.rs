@@ -90,6 +90,8 @@ pub trait MailStore: Send + Sync {
         status: Option<MailStatus>,
         page: &PageRequest,
     ) -> StoreResult<Page<Mail>>;
+    /// The latest `limit` mails about `event`, newest first.
+    async fn mails_of_event(&self, event: &EventId, limit: u32) -> StoreResult<Vec<Mail>>;
     /// Writes how a send went (status, provider, error) and its attempts.
     async fn record_mail(&self, id: &str, outcome: &MailOutcome, at: Timestamp) -> StoreResult<()>;
 

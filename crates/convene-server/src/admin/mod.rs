@@ -16,6 +16,7 @@ mod session;
 mod sessions;
 mod settings;
 pub mod throttle;
+mod timeline;
 mod users;
 mod webfilters;
 mod webhooks;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
             get(events::events).post(events::create_event),
         )
         .route("/admin/events/{id}", get(events::event))
+        .route("/admin/events/{id}/timeline", get(timeline::timeline))
         .route("/admin/events/{id}/edit", post(events::edit))
         .route("/admin/events/{id}/delete", post(events::delete))
         .route("/admin/events/{id}/sessions", post(sessions::create))

@@ -175,6 +175,7 @@ impl DeliveryQuery {
             event_type: self.event_type.clone(),
             since: time("since", &self.since)?,
             until: time("until", &self.until)?,
+            event: None,
         })
     }
 }

@@ -602,9 +602,11 @@ impl<'a> Planner<'a> {
                 &self.settings,
                 suppressed,
             );
-            self.notices
-                .mails
-                .extend(mail.map(|m| NewMail { calendar, ..m }));
+            self.notices.mails.extend(mail.map(|m| NewMail {
+                calendar,
+                event: event.cloned(),
+                ..m
+            }));
         }
         Ok(())
     }

@@ -3,7 +3,9 @@
 
 use crate::admin_ui::{page, set_password, sign_in, try_login_from};
 use crate::support::World;
-use convene_testkit::{Answer, Method, Receiver, Reply, TestApp, app_tests};
+use convene_testkit::{
+    Answer, Backend, Method, Receiver, Reply, SmtpSink, TestApp, app_tests, on_both_backends,
+};
 use serde_json::json;
 use time::Duration;
 
@@ -388,4 +390,94 @@ app_tests! {
         let entry = root.post("/admin/crm", &[("form", "profile"), ("name", "AN"), ("entry_point", "ftp://an.example.org/"), ("api_token", "k"), ("max_requests_per_second", "4")]).await;
         assert!(entry.status == 200 && entry.text.contains("entry_point-error") && entry.text.contains("ftp://an.example.org/"), "{}", entry.text);
     }
+}
+
+async fn an_event_timeline_puts_failures_first(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(app) = crate::support::app_with_smtp(backend, &sink.url()).await else {
+        return;
+    };
+    let w = World::new(&app).await;
+    let down = app
+        .admin(Method::POST, "/api/v1/webhooks")
+        .json(&json!({"url": "http://127.0.0.1:9/down", "event_types": ["participant.registered"]}))
+        .send()
+        .await;
+    assert_eq!(down.status, 201, "{}", down.text);
+    let r = app
+        .admin(Method::PATCH, "/api/v1/users/Carol")
+        .json(&json!({"email": "carol@example.org"}))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app
+        .admin(
+            Method::PUT,
+            &format!("/api/v1/events/{}/participants/Carol", w.event),
+        )
+        .json(&json!({"visibility": "public"}))
+        .send()
+        .await;
+    assert!(r.status < 300, "{}", r.text);
+    app.drain().await;
+    let root = Operator::sign_in(&app, "Root").await;
+    let path = format!("/admin/events/{}/timeline", w.event);
+    let page = root.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let first = page
+        .text
+        .split("<ol class=\"notes timeline\">")
+        .nth(1)
+        .and_then(|t| t.split("</li>").next())
+        .expect("entries");
+    assert!(
+        first.contains("✗ failed")
+            && first.contains("Webhooks")
+            && first.contains("participant.registered"),
+        "a failure comes first: {}",
+        page.text
+    );
+    assert!(
+        page.text.contains("Mail</strong>") && page.text.contains("carol@example.org"),
+        "the registration mails: {}",
+        page.text
+    );
+    assert!(
+        root.get(&format!("/admin/events/{}", w.event))
+            .await
+            .text
+            .contains("/timeline"),
+        "linked from the event"
+    );
+    let alice = Operator::sign_in(&app, "Alice").await;
+    let hers = alice.get(&path).await;
+    assert!(
+        hers.status == 200 && !hers.text.contains("Webhooks</strong>"),
+        "deliveries and mails are for admins: {}",
+        hers.text
+    );
+    assert_eq!(
+        alice
+            .get(&format!("/admin/events/{}/timeline", w.hidden))
+            .await
+            .status,
+        200,
+        "her own private event"
+    );
+    let bob = app
+        .admin(Method::POST, "/api/v1/events")
+        .json(&json!({"slug": "not-alices", "title": "Not Alice's"}))
+        .send()
+        .await;
+    assert_eq!(
+        alice
+            .get(&format!("/admin/events/{}/timeline", bob.str("id")))
+            .await
+            .status,
+        404
+    );
+}
+
+on_both_backends! {
+    an_event_timeline_puts_failures_first => timeline_failures_first,
 }

@@ -4,7 +4,7 @@
 
 use super::PgStore;
 use super::dialect::lock_lanes;
-use super::shared::deliveries::{DeliveryRow, claims_of, plan, record_health};
+use super::shared::deliveries::{DeliveryRow, claims_of, event_of, plan, record_health};
 use super::shared::lanes::{claimed_lanes, lanes_of, settle, settle_locked};
 use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
@@ -59,13 +59,13 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
     sqlx::query(
             "INSERT INTO deliveries (id, webhook_id, message_id, event_type, data, source,
                  occurred_at, status, attempts, next_attempt_at, created_at, updated_at, traceparent,
-                 subject, seq)
+                 subject, seq, event_id)
              SELECT id, webhook_id, message_id, event_type, data::jsonb, source, occurred_at,
-                 'pending', 0, $8, $8, $8, traceparent, subject, seq
+                 'pending', 0, $8, $8, $8, traceparent, subject, seq, event_id
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                 $7::timestamptz[], $9::text[], $10::text[], $11::bigint[])
+                 $7::timestamptz[], $9::text[], $10::text[], $11::bigint[], $12::text[])
                  AS t(id, webhook_id, message_id, event_type, data, source, occurred_at, traceparent,
-                     subject, seq)
+                     subject, seq, event_id)
              ON CONFLICT (webhook_id, message_id) DO NOTHING",
         )
         .bind(plan.iter().map(|_| DeliveryId::new().to_string()).collect::<Vec<_>>())
@@ -81,6 +81,14 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
                 .collect::<Vec<_>>(),
         )
         .bind(plan.iter().map(|(i, _, _)| messages[*i].0).collect::<Vec<_>>())
+        .bind(
+            plan.iter()
+                .map(|(i, _, _)| {
+                    let m = &messages[*i];
+                    event_of(&m.2, &m.5, &m.3.0)
+                })
+                .collect::<Vec<_>>(),
+        )
         .execute(&mut *tx)
         .await?;
     settle(&mut tx, &lanes, at, change).await?;

@@ -17,7 +17,8 @@ use convene_store::CONVENE_SOURCE;
 use convene_store::cause::traceparent;
 use convene_store::{
     AttemptRecord, Backlog, Claim, ClaimRequest, DeliveryFilter, DeliveryStore, ListedDelivery,
-    Route, ScopeFacts, Signal, StoreError, StoreResult, events_about, failure_streaks, fan_out,
+    MessageType, Route, ScopeFacts, Signal, StoreError, StoreResult, events_about, failure_streaks,
+    fan_out,
 };
 use serde_json::Value;
 use sqlx::types::Json;
@@ -108,6 +109,15 @@ impl From<AttemptRow> for Attempt {
 
 pub(crate) fn deliveries(rows: Vec<DeliveryRow>) -> StoreResult<Vec<Delivery>> {
     rows.into_iter().map(Delivery::try_from).collect()
+}
+
+/// The event a message of Convene's own is about, kept on its deliveries for the event's
+/// timeline; `None` for other platforms' signals and for messages about no event.
+pub(crate) fn event_of(event_type: &str, source: &str, data: &Value) -> Option<String> {
+    match MessageType::parse(event_type.to_owned(), source) {
+        MessageType::Event(t) => t.subject_event(data).map(str::to_owned),
+        MessageType::Signal(_) => None,
+    }
 }
 
 /// The claimed rows as claims, in due order, each with its webhook (secrets opened).
@@ -393,7 +403,7 @@ impl DeliveryStore for Backend {
              FROM deliveries WHERE ($1 IS NULL OR webhook_id = $1)
              AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR event_type = $3)
              AND ($4 IS NULL OR created_at >= $4) AND ($5 IS NULL OR created_at < $5)
-             AND ($6 IS NULL OR id < $6)
+             AND ($6 IS NULL OR id < $6) AND ($8 IS NULL OR event_id = $8)
              ORDER BY id DESC LIMIT $7"
         );
         let rows: Vec<ListedRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -404,6 +414,7 @@ impl DeliveryStore for Backend {
             ))
             .binds((filter.since.map(db_time), filter.until.map(db_time)))
             .binds((page.after.as_deref(), i64::from(page.limit) + 1))
+            .bind(filter.event.as_ref().map(|e| e.as_str()))
             .fetch_all(self.reads())
             .await?;
         let listed = rows

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use convene_core::job::JobKind;
 use convene_core::mail::{Mail, MailAttempt, MailOutcome, MailStatus, NewMail};
 use convene_core::page::{Page, PageRequest};
-use convene_core::{Timestamp, UserId};
+use convene_core::{EventId, Timestamp, UserId};
 use convene_store::{MailStore, StoreResult};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -83,14 +83,15 @@ pub(crate) async fn insert_mails(
                 m.dedupe_key,
                 m.status.as_str(),
                 m.calendar,
+                m.event.as_ref().map(|e| e.as_str()),
             ])
         })
         .collect();
     let sql = format!(
         "INSERT INTO mails (id, recipient, user_id, action, subject, text_body, html_body, headers,
-             dedupe_key, status, calendar, attempts, created_at, updated_at)
+             dedupe_key, status, calendar, event_id, attempts, created_at, updated_at)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-             value ->> 6, value -> 7, value ->> 8, value ->> 9, value ->> 10, 0, $2, $2
+             value ->> 6, value -> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, 0, $2, $2
          FROM {} WHERE true ORDER BY key
          ON CONFLICT (dedupe_key) DO NOTHING RETURNING {COLUMNS}",
         json_rows(1)
@@ -166,6 +167,17 @@ impl MailStore for Backend {
         Ok(Page::from_overfetch(mails, page.limit, |m: &Mail| {
             m.id.clone()
         }))
+    }
+
+    async fn mails_of_event(&self, event: &EventId, limit: u32) -> StoreResult<Vec<Mail>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM mails WHERE event_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+        );
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .binds((event.as_str(), i64::from(limit)))
+            .fetch_all(self.reads())
+            .await?;
+        Ok(rows.into_iter().map(Mail::from).collect())
     }
 
     async fn record_mail(&self, id: &str, outcome: &MailOutcome, at: Timestamp) -> StoreResult<()> {

@@ -4,7 +4,7 @@
 
 use super::SqliteStore;
 use super::dialect::{micros, opt_micros};
-use super::shared::deliveries::{DeliveryRow, claims_of, plan, record_health};
+use super::shared::deliveries::{DeliveryRow, claims_of, event_of, plan, record_health};
 use super::shared::lanes::{claimed_lanes, lanes_of, settle};
 use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
@@ -59,16 +59,18 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
                 occurred_at,
                 traceparent,
                 subject.as_ref().filter(|_| order.per_subject()),
-                seq
+                seq,
+                event_of(event_type, source, &data.0)
             ])
         })
         .collect();
     sqlx::query(
         "INSERT INTO deliveries (id, webhook_id, message_id, event_type, data, source,
                  occurred_at, status, attempts, next_attempt_at, created_at, updated_at, traceparent,
-                 subject, seq)
+                 subject, seq, event_id)
              SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value -> 4, value ->> 5,
-                 value ->> 6, 'pending', 0, $2, $2, $2, value ->> 7, value ->> 8, value ->> 9
+                 value ->> 6, 'pending', 0, $2, $2, $2, value ->> 7, value ->> 8, value ->> 9,
+                 value ->> 10
              FROM json_each($1)
              WHERE true -- SQLite needs a WHERE before ON CONFLICT after a SELECT
              ON CONFLICT (webhook_id, message_id) DO NOTHING",

@@ -7,6 +7,7 @@ use crate::{
     StoreResult,
 };
 use async_trait::async_trait;
+use convene_core::mail::MailStatus;
 use convene_core::page::PageRequest;
 use convene_core::text::Channel;
 use convene_core::webhook::{
@@ -732,5 +733,56 @@ pub async fn only_convenes_own_signals_reach_the_notifier(store: TestStore) {
         ids,
         ["own-1"],
         "another platform's signal is told to nobody"
+    );
+}
+
+pub async fn deliveries_and_mails_keep_the_event_they_are_about(store: TestStore) {
+    let hook = webhook(&store, &["*"]).await;
+    let alice = user(&store, "Alice").await;
+    let first = store
+        .create_event(super::new_event("first", false), Some(&alice), now())
+        .await
+        .unwrap();
+    let second = store
+        .create_event(super::new_event("second", false), Some(&alice), now())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .ingest_signal(signal("s-1", "custom.thing"))
+            .await
+            .unwrap()
+    );
+    store.dispatch(100, now()).await.unwrap();
+    let about = |event: &convene_core::EventId| DeliveryFilter {
+        event: Some(event.clone()),
+        ..DeliveryFilter::of(&hook.id, None)
+    };
+    let of_first = listed(&store, about(&first.id)).await;
+    let types: Vec<_> = of_first.iter().map(|d| d.event_type.as_str()).collect();
+    assert!(types.contains(&"event.created"), "{types:?}");
+    assert!(
+        types.iter().all(|t| *t != "custom.thing"),
+        "a signal is about no event"
+    );
+    assert_eq!(
+        listed(&store, about(&second.id)).await.len(),
+        of_first.len()
+    );
+
+    let mut mail =
+        super::notification::mail("alice@example.org", "about-first", MailStatus::Queued);
+    mail.event = Some(first.id.clone());
+    let other = super::notification::mail("bob@example.org", "about-none", MailStatus::Queued);
+    store.queue_mails(&[mail, other], now()).await.unwrap();
+    let mails = store.mails_of_event(&first.id, 10).await.unwrap();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].recipient, "alice@example.org");
+    assert!(
+        store
+            .mails_of_event(&second.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

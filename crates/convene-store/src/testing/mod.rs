@@ -694,6 +694,7 @@ macro_rules! conformance_suite {
             organizers_keep_at_least_one_when_asked, deleting_an_event_removes_its_roster,
             idempotency_keys_replay_and_expire, outbox_pages_in_commit_order, admin_answers,
             webhooks_round_trip, dispatch_fans_out_once_to_matching_enabled_webhooks,
+            deliveries_and_mails_keep_the_event_they_are_about,
             signal_batches_are_one_transaction_idempotent_per_item,
             scoped_webhooks_hear_their_events_while_the_owner_reads_them,
             leases_keep_workers_apart_and_expire, failures_are_scheduled_logged_and_recoverable,

@@ -237,6 +237,7 @@ pub(super) fn mail(to: &str, key: &str, status: MailStatus) -> NewMail {
         dedupe_key: key.to_owned(),
         status,
         calendar: (key == "with-invite").then(|| "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".into()),
+        event: None,
     }
 }
 

@@ -171,6 +171,7 @@ impl Mailer {
             dedupe_key,
             status,
             calendar: None,
+            event: None,
         })
     }
 }
