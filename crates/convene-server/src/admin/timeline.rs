@@ -1,5 +1,5 @@
-//! One timeline per event of what its connectors did: Dashboard sync calls, rooms, CRM
-//! attendances, and (for admins, whose endpoints and addresses they are) webhook deliveries and
+//! One timeline per event of what its connectors did: Dashboard sync calls, rooms and slide
+//! pushes still waiting on their provider, CRM attendances, and (for admins, whose endpoints and addresses they are) webhook deliveries and
 //! mails. Failures come first, then the newest.
 
 use super::pages::{Nav, Page, render, unavailable};
@@ -10,6 +10,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use convene_core::job::JobKind;
 use convene_core::page::PageRequest;
 use convene_core::{EventId, Timestamp};
 use convene_store::{DeliveryFilter, StoreResult};
@@ -97,6 +98,31 @@ async fn entries(state: &AppState, id: &EventId, admin: bool) -> StoreResult<Vec
         });
     }
     for s in store.sessions(id, &page).await?.items {
+        // A push still waiting for its provider (slides, or the room), with why it waits.
+        for kind in [JobKind::ConferenceSlides, JobKind::ConferenceRoom] {
+            let Some(job) = store.pending_job(kind, s.id.as_str()).await? else {
+                continue;
+            };
+            let what = if kind == JobKind::ConferenceSlides {
+                "slides"
+            } else {
+                "room"
+            };
+            out.push(Entry {
+                at: job.created_at,
+                connector: if kind == JobKind::ConferenceSlides {
+                    "Slides"
+                } else {
+                    "Rooms"
+                },
+                what: format!("{what} push for #{} {}", s.number, s.title.as_str()),
+                outcome: job.last_error.as_ref().map_or("queued".to_owned(), |e| {
+                    format!("retrying after {} attempts: {e}", job.attempts)
+                }),
+                failed: job.last_error.is_some(),
+                link: Some(format!("/admin/events/{id}#session-{}", s.id)),
+            });
+        }
         let Some(room) = &s.conference else { continue };
         let status = room.status.as_str();
         out.push(Entry {

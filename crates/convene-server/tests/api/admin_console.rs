@@ -394,7 +394,13 @@ app_tests! {
 
 async fn an_event_timeline_puts_failures_first(backend: Backend) {
     let sink = SmtpSink::start().await;
-    let Some(app) = crate::support::app_with_smtp(backend, &sink.url()).await else {
+    let smtp = sink.url();
+    let setup = move |c: &mut convene_server::config::Config| {
+        c.smtp_url = Some(convene_server::config::Secret::new(smtp));
+        c.allow_private_targets = true;
+        c.conferencing.provider = "debug".into();
+    };
+    let Some(app) = convene_testkit::spawn_app_with(backend, setup).await else {
         return;
     };
     let w = World::new(&app).await;
@@ -420,8 +426,20 @@ async fn an_event_timeline_puts_failures_first(backend: Backend) {
         .await;
     assert!(r.status < 300, "{}", r.text);
     app.drain().await;
+    // A session whose room is still to be made: its push waits, and says so.
+    let session = json!({"title": "Opening", "group": "wiki-club",
+        "starts_at": "2027-04-01T07:30:00Z", "duration_minutes": 30});
+    let sessions = format!("/api/v1/events/{}/sessions", w.event);
+    let made = app
+        .admin(Method::POST, &sessions)
+        .json(&session)
+        .send()
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text);
     let root = Operator::sign_in(&app, "Root").await;
     let path = format!("/admin/events/{}/timeline", w.event);
+    let waiting = root.get(&path).await;
+    assert!(waiting.text.contains("room push for #"), "{}", waiting.text);
     let page = root.get(&path).await;
     assert_eq!(page.status, 200, "{}", page.text);
     let first = page
