@@ -142,11 +142,12 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
-/// A page of a list of people, optionally only those whose name contains `q`.
+/// A page of a list, optionally only the rows that contain `q`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct NameSearch {
-    /// Only names containing this, ignoring case (`_` matches a space, as in names).
+pub struct Search {
+    /// Only rows containing this, ignoring case: in the name (users, participants; `_`
+    /// matches a space, as in names), or in the URL or description (webhooks).
     pub q: Option<String>,
     /// Rows per page, 1–500 (default 50).
     pub limit: Option<String>,
@@ -154,7 +155,7 @@ pub struct NameSearch {
     pub cursor: Option<String>,
 }
 
-impl NameSearch {
+impl Search {
     /// What to look for, if anything.
     pub fn needle(&self) -> Option<&str> {
         self.q.as_deref().map(str::trim).filter(|q| !q.is_empty())

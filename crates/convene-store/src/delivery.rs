@@ -36,9 +36,11 @@ pub trait WebhookStore: Send + Sync {
     async fn create_webhook(&self, new: NewWebhook, at: Timestamp) -> StoreResult<Webhook>;
     async fn webhook(&self, id: &WebhookId) -> StoreResult<Option<Webhook>>;
     /// Webhooks in id order; only those `owner` made, when given.
+    /// With `search`, only those whose URL or description contains it, ignoring case.
     async fn list_webhooks(
         &self,
         owner: Option<&UserId>,
+        search: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Page<Webhook>>;
     /// Writes every mutable field of `webhook` (url, types, flags, secrets, health).

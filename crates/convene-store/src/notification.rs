@@ -84,10 +84,11 @@ pub trait MailStore: Send + Sync {
     /// `Queued` one, in one transaction. Returns the rows written.
     async fn queue_mails(&self, mails: &[NewMail], at: Timestamp) -> StoreResult<Vec<Mail>>;
     async fn mail(&self, id: &str) -> StoreResult<Option<(Mail, Vec<MailAttempt>)>>;
-    /// Newest first.
+    /// Newest first; with `recipient`, only addresses that contain it, ignoring case.
     async fn list_mails(
         &self,
         status: Option<MailStatus>,
+        recipient: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Page<Mail>>;
     /// The latest `limit` mails about `event`, newest first.

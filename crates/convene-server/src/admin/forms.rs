@@ -199,6 +199,8 @@ pub struct Cursor {
     pub event_type: Option<String>,
     pub since: Option<String>,
     pub until: Option<String>,
+    /// A list's search.
+    pub q: Option<String>,
 }
 
 impl Cursor {

@@ -124,12 +124,17 @@ struct MailLog {
     nav: Option<Nav>,
     mails: Vec<MailRow>,
     status: String,
+    /// The recipient search, as typed and as a query-string value.
+    q: String,
+    q_encoded: String,
     next: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct MailQuery {
     status: Option<String>,
+    /// Part of the recipient's address.
+    q: Option<String>,
     cursor: Option<String>,
 }
 
@@ -142,12 +147,13 @@ pub async fn mails(
         return r;
     }
     let status = q.status.as_deref().and_then(MailStatus::parse);
+    let search = q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     let after = PageRequest::parse_cursor(q.cursor.as_deref())
         .ok()
         .flatten();
     let Ok(page) = state
         .store
-        .list_mails(status, &PageRequest { limit: 50, after })
+        .list_mails(status, search.as_deref(), &PageRequest { limit: 50, after })
         .await
     else {
         return render(
@@ -179,6 +185,11 @@ pub async fn mails(
             nav: Nav::of(&viewer, "mails"),
             mails,
             status: status.map_or("", MailStatus::as_str).to_owned(),
+            q_encoded: url::form_urlencoded::byte_serialize(
+                search.as_deref().unwrap_or("").as_bytes(),
+            )
+            .collect(),
+            q: search.unwrap_or_default(),
             next,
         },
     )

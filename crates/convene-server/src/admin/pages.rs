@@ -223,7 +223,7 @@ async fn all_webhooks(
         after: None,
     };
     loop {
-        let got = state.store.list_webhooks(None, &page).await?;
+        let got = state.store.list_webhooks(None, None, &page).await?;
         out.extend(got.items);
         match got.next_after {
             Some(after) => page.after = Some(after),

@@ -75,7 +75,7 @@ pub async fn list(
 
 async fn list_page(state: &AppState, viewer: &Viewer, q: UserQuery, form: FormState) -> Response {
     let search = q.q.unwrap_or_default().trim().to_owned();
-    let query = crate::extract::NameSearch {
+    let query = crate::extract::Search {
         q: Some(search.clone()),
         limit: Some("50".into()),
         cursor: q.cursor,

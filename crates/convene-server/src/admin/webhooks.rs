@@ -124,6 +124,9 @@ struct ListPage {
     /// Every event type Convene sends: name, description, example body.
     catalogue: Vec<(&'static str, &'static str, String)>,
     notice: Option<String>,
+    /// The search, as typed and as a query-string value.
+    q: String,
+    q_encoded: String,
 }
 
 pub async fn list(
@@ -137,9 +140,14 @@ pub async fn list(
 /// The list, with the create form as `form` says (fresh, or sent back refused).
 async fn list_page(state: &AppState, viewer: &Viewer, q: Cursor, form: FormState) -> Response {
     let notice = q.notice();
-    let page = q.page();
+    let search = q.q.clone().unwrap_or_default().trim().to_owned();
+    let query = crate::extract::Search {
+        q: Some(search.clone()),
+        limit: Some("50".into()),
+        cursor: q.cursor.clone(),
+    };
     let caller = Caller(principal(viewer));
-    let listed = webhooks::list_webhooks(State(state.clone()), caller, Query(page)).await;
+    let listed = webhooks::list_webhooks(State(state.clone()), caller, Query(query)).await;
     match listed {
         Ok(list) => {
             let v = serde_json::to_value(&list.0).unwrap_or_default();
@@ -156,6 +164,8 @@ async fn list_page(state: &AppState, viewer: &Viewer, q: Cursor, form: FormState
                     csrf: viewer.csrf.clone(),
                     hooks,
                     next,
+                    q_encoded: url::form_urlencoded::byte_serialize(search.as_bytes()).collect(),
+                    q: search,
                     form,
                     notice,
                     catalogue: crate::catalogue::examples()

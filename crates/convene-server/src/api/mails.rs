@@ -129,7 +129,7 @@ async fn list_mails(
             )
         })?),
     };
-    let mails = state.store.list_mails(status, &page).await?;
+    let mails = state.store.list_mails(status, None, &page).await?;
     Ok(Json(List::from_page(mails, |m| MailBody::new(m, None))))
 }
 

@@ -1,6 +1,6 @@
 use super::{EventAccess, List, rfc3339, user_at};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonBody, NameSearch, Query};
+use crate::extract::{Caller, JsonBody, Query, Search};
 use crate::screening::{object, screen};
 use crate::state::AppState;
 use axum::Json;
@@ -49,13 +49,13 @@ pub struct PutParticipant {
 
 /// Participants by username. Organizers and admins see everyone; anyone else sees only public
 /// participants, and nothing that counts the private ones.
-#[utoipa::path(get, path = "/events/{id}/participants", tag = "participants", params(("id" = String, Path), NameSearch),
+#[utoipa::path(get, path = "/events/{id}/participants", tag = "participants", params(("id" = String, Path), Search),
     responses((status = 200, body = List<ParticipantBody>), (status = 404)))]
 async fn list_participants(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    Query(query): Query<NameSearch>,
+    Query(query): Query<Search>,
 ) -> ApiResult<Json<List<ParticipantBody>>> {
     let access = EventAccess::load(&state, &caller, &id).await?;
     let include_private = access.standing.sees_private_participants();

@@ -1,6 +1,6 @@
 use super::{List, require_admin, rfc3339, user_at};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonBody, NameSearch, Query, patch_change, patch_field};
+use crate::extract::{Caller, JsonBody, Query, Search, patch_change, patch_field};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -121,11 +121,11 @@ pub(crate) async fn create_user(
 }
 
 /// List users by username (admins only).
-#[utoipa::path(get, path = "/users", tag = "users", params(NameSearch), responses((status = 200, body = List<UserBody>)))]
+#[utoipa::path(get, path = "/users", tag = "users", params(Search), responses((status = 200, body = List<UserBody>)))]
 pub(crate) async fn list_users(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Query(query): Query<NameSearch>,
+    Query(query): Query<Search>,
 ) -> ApiResult<Json<List<UserBody>>> {
     require_admin(&caller)?;
     let page = state

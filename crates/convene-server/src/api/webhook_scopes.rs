@@ -122,7 +122,10 @@ pub(in crate::api) async fn pause_for_lost_role(
     );
     let mut page = PageRequest::default();
     loop {
-        let hooks = state.store.list_webhooks(Some(&user.id), &page).await?;
+        let hooks = state
+            .store
+            .list_webhooks(Some(&user.id), None, &page)
+            .await?;
         for hook in &hooks.items {
             let lists = hook
                 .scope

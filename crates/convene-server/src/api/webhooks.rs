@@ -4,7 +4,7 @@
 use super::webhook_scopes::{authorize_scope, check_scope};
 use super::{List, rfc3339};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonBody, PageQuery, Query, patch_field};
+use crate::extract::{Caller, JsonBody, Query, Search, patch_field};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -303,14 +303,15 @@ pub(crate) async fn create_webhook(
 }
 
 /// Webhooks: admins see all, other users the ones they made.
-#[utoipa::path(get, path = "/webhooks", tag = "webhooks", params(PageQuery), responses((status = 200, body = List<WebhookBody>)))]
+#[utoipa::path(get, path = "/webhooks", tag = "webhooks", params(Search), responses((status = 200, body = List<WebhookBody>)))]
 pub(crate) async fn list_webhooks(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<Search>,
 ) -> ApiResult<Json<List<WebhookBody>>> {
     let owner = (!caller.is_admin()).then(|| caller.user_id()).flatten();
-    let page = state.store.list_webhooks(owner, &query.parse()?).await?;
+    let (search, page) = (query.needle(), query.page()?);
+    let page = state.store.list_webhooks(owner, search, &page).await?;
     Ok(Json(List::from_page(page, |w| WebhookBody::new(w, false))))
 }
 

@@ -438,6 +438,23 @@ async fn an_event_timeline_puts_failures_first(backend: Backend) {
     assert_eq!(made.status, 201, "{}", made.text);
     let root = Operator::sign_in(&app, "Root").await;
     let path = format!("/admin/events/{}/timeline", w.event);
+    // The mail log and the webhooks are searched.
+    let mails = root.get("/admin/mails?q=CAROL@").await;
+    assert!(mails.text.contains("carol@example.org"), "{}", mails.text);
+    let none = root.get("/admin/mails?q=nobody").await;
+    assert!(
+        none.text.contains("to an address containing “nobody”"),
+        "{}",
+        none.text
+    );
+    let hooks = root.get("/admin/webhooks?q=/DOWN").await;
+    assert!(hooks.text.contains("127.0.0.1:9/down"), "{}", hooks.text);
+    let no_hooks = root.get("/admin/webhooks?q=elsewhere").await;
+    assert!(
+        no_hooks
+            .text
+            .contains("No webhook's URL or description contains")
+    );
     let waiting = root.get(&path).await;
     assert!(waiting.text.contains("room push for #"), "{}", waiting.text);
     let page = root.get(&path).await;

@@ -53,7 +53,7 @@ async fn read_back(store: &Arc<dyn Store>) -> String {
         store.outbox_after(0, 1000).await.unwrap()
     )
     .unwrap();
-    for hook in store.list_webhooks(None, &all).await.unwrap().items {
+    for hook in store.list_webhooks(None, None, &all).await.unwrap().items {
         writeln!(out, "webhook {hook:#?}").unwrap();
         let filter = DeliveryFilter::of(&hook.id, None);
         for l in store.deliveries(&filter, &all).await.unwrap().items {
@@ -75,7 +75,7 @@ async fn read_back(store: &Arc<dyn Store>) -> String {
     writeln!(
         out,
         "mails {:#?}",
-        store.list_mails(None, &all).await.unwrap().items
+        store.list_mails(None, None, &all).await.unwrap().items
     )
     .unwrap();
     writeln!(

@@ -152,15 +152,17 @@ impl MailStore for Backend {
     async fn list_mails(
         &self,
         status: Option<MailStatus>,
+        recipient: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Page<Mail>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM mails WHERE ($1 IS NULL OR id < $1) AND ($2 IS NULL OR status = $2)
-             ORDER BY id DESC LIMIT $3"
+             AND ($4 IS NULL OR lower(recipient) LIKE $4 ESCAPE '\\') ORDER BY id DESC LIMIT $3"
         );
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .binds((&page.after, status.map(MailStatus::as_str)))
             .bind(i64::from(page.limit) + 1)
+            .bind(recipient.map(super::users::contains_pattern))
             .fetch_all(self.reads())
             .await?;
         let mails = rows.into_iter().map(Mail::from).collect();

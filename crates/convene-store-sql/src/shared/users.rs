@@ -43,14 +43,21 @@ impl From<UserRow> for User {
     }
 }
 
-/// A `LIKE … ESCAPE '\'` pattern for usernames containing `search`, lower-cased. Names keep `_`
-/// as a space (MediaWiki's rule), so the needle does too; its `%` and `\` match themselves.
+/// A `LIKE … ESCAPE '\'` pattern for lower-cased text containing `search`: its own `%`, `_` and
+/// `\` match themselves.
+pub(crate) fn contains_pattern(search: &str) -> String {
+    let escaped = search
+        .trim()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{}%", escaped.to_lowercase())
+}
+
+/// [`contains_pattern`] for usernames: names keep `_` as a space (MediaWiki's rule), so the
+/// needle does too.
 pub(crate) fn name_pattern(search: Option<&str>) -> Option<String> {
-    search.map(|s| {
-        let spaced = s.trim().replace('_', " ");
-        let escaped = spaced.replace('\\', "\\\\").replace('%', "\\%");
-        format!("%{}%", escaped.to_lowercase())
-    })
+    search.map(|s| contains_pattern(&s.replace('_', " ")))
 }
 
 #[async_trait]

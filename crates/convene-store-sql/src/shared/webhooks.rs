@@ -102,15 +102,19 @@ impl WebhookStore for Backend {
     async fn list_webhooks(
         &self,
         owner: Option<&UserId>,
+        search: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Page<Webhook>> {
         let sql = format!(
             "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE ($1 IS NULL OR id > $1)
-             AND ($3 IS NULL OR owner_id = $3) ORDER BY id LIMIT $2"
+             AND ($3 IS NULL OR owner_id = $3) AND ($4 IS NULL OR lower(url) LIKE $4 ESCAPE '\\'
+                 OR lower(coalesce(description, '')) LIKE $4 ESCAPE '\\')
+             ORDER BY id LIMIT $2"
         );
         let rows: Vec<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .binds((page.after.as_deref(), i64::from(page.limit) + 1))
             .bind(owner.map(UserId::as_str))
+            .bind(search.map(super::users::contains_pattern))
             .fetch_all(self.reads())
             .await?;
         let keys = self.keys.get();

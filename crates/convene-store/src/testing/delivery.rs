@@ -106,6 +106,7 @@ pub async fn webhooks_round_trip(store: TestStore) {
     let first = store
         .list_webhooks(
             None,
+            None,
             &PageRequest {
                 limit: 1,
                 after: None,
@@ -114,8 +115,14 @@ pub async fn webhooks_round_trip(store: TestStore) {
         .await
         .unwrap();
     assert_eq!(first.items, std::slice::from_ref(&a));
+    let all = PageRequest::default();
+    let found = store.list_webhooks(None, Some("HOOKS.EXAMPLE"), &all).await;
+    assert_eq!(found.unwrap().items.len(), 2, "the URL, ignoring case");
+    let none = store.list_webhooks(None, Some("nowhere%"), &all).await;
+    assert!(none.unwrap().items.is_empty(), "`%` is itself");
     let rest = store
         .list_webhooks(
+            None,
             None,
             &PageRequest {
                 limit: 5,

@@ -102,7 +102,7 @@ pub async fn digest_items_leave_once_with_their_mail(store: TestStore) {
             .is_empty()
     );
     let mails = store
-        .list_mails(None, &PageRequest::default())
+        .list_mails(None, None, &PageRequest::default())
         .await
         .unwrap()
         .items;
@@ -127,7 +127,7 @@ pub async fn digest_items_leave_once_with_their_mail(store: TestStore) {
     );
     assert_eq!(
         store
-            .list_mails(None, &PageRequest::default())
+            .list_mails(None, None, &PageRequest::default())
             .await
             .unwrap()
             .items

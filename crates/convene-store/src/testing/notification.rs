@@ -266,7 +266,7 @@ pub async fn notices_are_planned_once_with_their_mail_jobs(store: TestStore) {
         1
     );
     let mails = store
-        .list_mails(None, &PageRequest::default())
+        .list_mails(None, None, &PageRequest::default())
         .await
         .unwrap()
         .items;
@@ -351,13 +351,13 @@ pub async fn mail_log_keeps_attempts_settings_and_suppressions(store: TestStore)
         vec![("List-Unsubscribe".to_owned(), "<https://x/u>".to_owned())]
     );
     let sent = store
-        .list_mails(Some(MailStatus::Sent), &PageRequest::default())
+        .list_mails(Some(MailStatus::Sent), None, &PageRequest::default())
         .await
         .unwrap();
     assert_eq!(sent.items.len(), 1);
     assert!(
         store
-            .list_mails(Some(MailStatus::Failed), &PageRequest::default())
+            .list_mails(Some(MailStatus::Failed), None, &PageRequest::default())
             .await
             .unwrap()
             .items
