@@ -2,7 +2,9 @@
 //! the run is queued or running), each run's sync log and errors, and the open flags to
 //! resolve, all through the API's handlers.
 
-use super::forms::{Fields, FormState, admin_form, admins_only, field, principal, refused, text};
+use super::forms::{
+    Fields, FormState, admin_form, admins_only, field, principal, refused, rows, text,
+};
 use super::pages::{Nav, render};
 use super::session::Viewer;
 use crate::api::osdi;
@@ -108,13 +110,6 @@ fn flag_row(f: &Value) -> FlagRow {
         detail: text(&f["detail"]),
         created_at: text(&f["created_at"]),
     }
-}
-
-fn rows<T>(v: &Value, f: fn(&Value) -> T) -> Vec<T> {
-    v["data"]
-        .as_array()
-        .map(|a| a.iter().map(f).collect())
-        .unwrap_or_default()
 }
 
 #[derive(Template)]

@@ -260,6 +260,14 @@ pub fn segment(name: &str) -> String {
     url::form_urlencoded::byte_serialize(name.replace(' ', "_").as_bytes()).collect()
 }
 
+/// The rows of an API list answer (`data`), each made by `row`.
+pub fn rows<T>(listed: &serde_json::Value, row: impl Fn(&serde_json::Value) -> T) -> Vec<T> {
+    listed["data"]
+        .as_array()
+        .map(|a| a.iter().map(row).collect())
+        .unwrap_or_default()
+}
+
 /// A value of an API answer as page text: strings as they are, nothing for null.
 pub fn text(v: &serde_json::Value) -> String {
     match v {

@@ -134,10 +134,7 @@ async fn entries(state: &AppState, id: &EventId, admin: bool) -> StoreResult<Vec
                 s.title.as_str(),
                 room.provider
             ),
-            outcome: room
-                .error
-                .as_ref()
-                .map_or(status.to_owned(), |e| format!("{status}: {e}")),
+            outcome: outcome(status, room.error.as_deref()),
             failed: status == "failed",
             link: Some(format!("/admin/events/{id}#session-{}", s.id)),
         });
@@ -167,9 +164,7 @@ async fn entries(state: &AppState, id: &EventId, admin: bool) -> StoreResult<Vec
                 at: d.updated_at,
                 connector: "Webhooks",
                 what: format!("{} (attempt {})", d.event_type, d.attempts),
-                outcome: l
-                    .last_error
-                    .map_or(status.to_owned(), |e| format!("{status}: {e}")),
+                outcome: outcome(status, l.last_error.as_deref()),
                 failed: status == "failed" || (status == "pending" && d.attempts > 0),
                 link: Some(format!("/admin/deliveries/{}", d.id)),
             });
@@ -180,14 +175,16 @@ async fn entries(state: &AppState, id: &EventId, admin: bool) -> StoreResult<Vec
                 at: m.updated_at,
                 connector: "Mail",
                 what: format!("{} to {}", m.action, m.recipient),
-                outcome: m
-                    .error
-                    .as_ref()
-                    .map_or(status.to_owned(), |e| format!("{status}: {e}")),
+                outcome: outcome(status, m.error.as_deref()),
                 failed: status == "failed",
                 link: None,
             });
         }
     }
     Ok(out)
+}
+
+/// A status with what went wrong, if anything did.
+fn outcome(status: &str, error: Option<&str>) -> String {
+    error.map_or(status.to_owned(), |e| format!("{status}: {e}"))
 }

@@ -3,7 +3,8 @@
 //! (the secret shown once) and revoked. Every change goes through the API's own handler.
 
 use super::forms::{
-    Cursor, Fields, FormState, admin_form, admins_only, field, principal, refused, segment, text,
+    Cursor, Fields, FormState, admin_form, admins_only, field, principal, refused, rows, segment,
+    text,
 };
 use super::once;
 use super::pages::{Nav, render};
@@ -421,11 +422,4 @@ pub async fn revoke(
         }
         Err(e) => refused(&viewer, "users", e),
     }
-}
-
-fn rows<T>(listed: &Value, row: fn(&Value) -> T) -> Vec<T> {
-    listed["data"]
-        .as_array()
-        .map(|a| a.iter().map(row).collect())
-        .unwrap_or_default()
 }

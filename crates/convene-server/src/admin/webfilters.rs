@@ -76,25 +76,16 @@ async fn list_page(
         Ok(list) => serde_json::to_value(&list.0).unwrap_or_default(),
         Err(e) => return refused(viewer, "webfilters", e),
     };
-    let filters = v["data"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|f| FilterRow {
-                    id: text(&f["id"]),
-                    filter_type: text(&f["filter_type"]),
-                    url: text(&f["url"]),
-                    enabled: f["enabled"].as_bool().unwrap_or(false),
-                    halts: !f["disable_halt"].as_bool().unwrap_or(false),
-                    sample: FilterType::parse(&text(&f["filter_type"]))
-                        .map(|t| {
-                            serde_json::to_string_pretty(&t.sample_input()).unwrap_or_default()
-                        })
-                        .unwrap_or_default(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let filters = super::forms::rows(&v, |f| FilterRow {
+        id: text(&f["id"]),
+        filter_type: text(&f["filter_type"]),
+        url: text(&f["url"]),
+        enabled: f["enabled"].as_bool().unwrap_or(false),
+        halts: !f["disable_halt"].as_bool().unwrap_or(false),
+        sample: FilterType::parse(&text(&f["filter_type"]))
+            .map(|t| serde_json::to_string_pretty(&t.sample_input()).unwrap_or_default())
+            .unwrap_or_default(),
+    });
     render(
         StatusCode::OK,
         &FiltersPage {

@@ -151,10 +151,7 @@ async fn list_page(state: &AppState, viewer: &Viewer, q: Cursor, form: FormState
     match listed {
         Ok(list) => {
             let v = serde_json::to_value(&list.0).unwrap_or_default();
-            let hooks = v["data"]
-                .as_array()
-                .map(|a| a.iter().map(hook_row).collect())
-                .unwrap_or_default();
+            let hooks = super::forms::rows(&v, hook_row);
             let next = v["next_cursor"].as_str().map(str::to_owned);
             render(
                 StatusCode::OK,
@@ -308,22 +305,15 @@ async fn detail_page(
         ),
         Err(e) => return refused(viewer, "webhooks", e),
     };
-    let rows = listed["data"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|d| DeliveryRow {
-                    id: text(&d["id"]),
-                    event_type: text(&d["event_type"]),
-                    status: text(&d["status"]),
-                    attempts: text(&d["attempt_count"]),
-                    next_attempt_at: text(&d["next_attempt_at"]),
-                    created_at: text(&d["created_at"]),
-                    last_error: text(&d["last_error"]),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let rows = super::forms::rows(&listed, |d| DeliveryRow {
+        id: text(&d["id"]),
+        event_type: text(&d["event_type"]),
+        status: text(&d["status"]),
+        attempts: text(&d["attempt_count"]),
+        next_attempt_at: text(&d["next_attempt_at"]),
+        created_at: text(&d["created_at"]),
+        last_error: text(&d["last_error"]),
+    });
     let notice = secret
         .as_ref()
         .map(|_| "Copy the signing secret now: it is not shown again.".to_owned())
