@@ -2,9 +2,8 @@
 //! the run is queued or running), each run's sync log and errors, and the open flags to
 //! resolve, all through the API's handlers.
 
-use super::forms::{
-    Fields, FormState, admin_form, admins_only, field, principal, refused, rows, text,
-};
+use super::forms::Posted;
+use super::forms::{Fields, FormState, admins_only, field, principal, refused, rows, text};
 use super::pages::{Nav, render};
 use super::session::Viewer;
 use crate::api::osdi;
@@ -12,9 +11,8 @@ use crate::error::ApiError;
 use crate::extract::{Caller, JsonBody, Query};
 use crate::state::AppState;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
@@ -213,13 +211,8 @@ fn whole(form: &Fields, name: &str) -> Result<Option<u32>, FormState> {
     }
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    Form(form): Form<Fields>,
-) -> Response {
-    if let Some(r) = admin_form(&viewer, &headers, &form, HERE) {
+pub async fn create(State(state): State<AppState>, Posted(viewer, form): Posted) -> Response {
+    if let Some(r) = admins_only(&viewer, HERE) {
         return r;
     }
     let mut body = json!({"name": field(&form, "name"), "entry_point": field(&form, "entry_point"),
@@ -328,12 +321,10 @@ pub async fn profile(
 
 pub async fn start(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<Fields>,
+    Posted(viewer, form): Posted,
 ) -> Response {
-    if let Some(r) = admin_form(&viewer, &headers, &form, HERE) {
+    if let Some(r) = admins_only(&viewer, HERE) {
         return r;
     }
     let input = serde_json::from_value(
@@ -539,12 +530,10 @@ pub async fn progress(
 
 pub async fn resolve(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<Fields>,
+    Posted(viewer, form): Posted,
 ) -> Response {
-    if let Some(r) = admin_form(&viewer, &headers, &form, HERE) {
+    if let Some(r) = admins_only(&viewer, HERE) {
         return r;
     }
     let back = form

@@ -1,7 +1,8 @@
 //! Events: the list (search, paging), one event with its roster, link, sync log and sessions,
 //! and the forms that create an event and register someone.
 
-use super::forms::{Fields, FormState, field, forged, principal, refused, segment};
+use super::forms::Posted;
+use super::forms::{Fields, FormState, field, principal, refused, segment};
 use super::pages::{Nav, Page, render, unavailable, visible_events};
 use super::session::Viewer;
 use crate::api::rfc3339;
@@ -378,15 +379,7 @@ async fn event_page(
 
 /// Creates an event through the API's own handler (validation, webfilters, the creator as
 /// facilitator).
-pub async fn create_event(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: axum::http::HeaderMap,
-    axum::Form(form): axum::Form<Fields>,
-) -> Response {
-    if let Some(r) = forged(&viewer, &headers, &form) {
-        return r;
-    }
+pub async fn create_event(State(state): State<AppState>, Posted(viewer, form): Posted) -> Response {
     let mut body = serde_json::Map::new();
     for key in ["slug", "title", "timezone", "description"] {
         if let Some(v) = field(&form, key) {
@@ -465,14 +458,9 @@ async fn changed<T>(
 /// Makes someone an organizer through the API's handler.
 pub async fn add_organizer(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
-    axum::Form(form): axum::Form<Fields>,
+    Posted(viewer, form): Posted,
 ) -> Response {
-    if let Some(r) = forged(&viewer, &headers, &form) {
-        return r;
-    }
     let name = field(&form, "organizer").unwrap_or_default();
     let body = serde_json::from_value(serde_json::json!({})).expect("an empty object");
     let caller = Caller(principal(&viewer));
@@ -486,14 +474,9 @@ pub async fn add_organizer(
 /// `remove` on an organizer or a participant (`who`: `organizers`, `participants`).
 pub async fn remove(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: axum::http::HeaderMap,
     Path((id, who, name)): Path<(String, String, String)>,
-    axum::Form(form): axum::Form<Fields>,
+    Posted(viewer, form): Posted,
 ) -> Response {
-    if let Some(r) = forged(&viewer, &headers, &form) {
-        return r;
-    }
     let (caller, path) = (Caller(principal(&viewer)), Path((id.clone(), name.clone())));
     let done = match who.as_str() {
         "organizers" => {
@@ -520,14 +503,9 @@ fn zone_names() -> &'static [String] {
 /// Registers someone (or changes their visibility) through the API's handler.
 pub async fn register(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
-    axum::Form(form): axum::Form<Fields>,
+    Posted(viewer, form): Posted,
 ) -> Response {
-    if let Some(r) = forged(&viewer, &headers, &form) {
-        return r;
-    }
     let username = field(&form, "username").unwrap_or_default();
     let body = serde_json::json!({"visibility": field(&form, "visibility")});
     let Ok(dto) = serde_json::from_value(body) else {
@@ -552,14 +530,9 @@ pub async fn register(
 /// announced as updated.
 pub async fn edit(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
-    axum::Form(form): axum::Form<Fields>,
+    Posted(viewer, form): Posted,
 ) -> Response {
-    if let Some(r) = forged(&viewer, &headers, &form) {
-        return r;
-    }
     let shown = match EventId::parse(&id).filter(|e| viewer.sees_event(e)) {
         Some(eid) => event_page(&state, &viewer, &eid, ParticipantsAfter::default()).await,
         None => Ok(None),
@@ -646,14 +619,9 @@ pub async fn edit(
 /// Deletes the event through the API's handler, once the form's box says so.
 pub async fn delete(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
-    axum::Form(form): axum::Form<Fields>,
+    Posted(viewer, form): Posted,
 ) -> Response {
-    if let Some(r) = forged(&viewer, &headers, &form) {
-        return r;
-    }
     if !form.contains_key("confirm") {
         let asked = FormState::with_error(&form, "confirm", "Tick the box to delete".into());
         return event_page_with(&state, &viewer, &id, asked).await;

@@ -11,6 +11,35 @@ use std::collections::HashMap;
 
 pub type Fields = HashMap<String, String>;
 
+/// A form post that passed the same-origin and token checks, with who sent it. As the last
+/// extractor of a handler (it reads the body), it answers a forged post for the handler.
+pub struct Posted(pub Viewer, pub Fields);
+
+impl axum::extract::FromRequest<crate::state::AppState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &crate::state::AppState,
+    ) -> Result<Self, Response> {
+        use axum::extract::FromRequestParts;
+        use axum::response::IntoResponse;
+        let (mut parts, body) = request.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let headers = parts.headers.clone();
+        let request = axum::extract::Request::from_parts(parts, body);
+        let axum::Form(form) = axum::Form::<Fields>::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match forged(&viewer, &headers, &form) {
+            Some(refusal) => Err(refusal),
+            None => Ok(Self(viewer, form)),
+        }
+    }
+}
+
 /// The same-origin and token checks every form passes: the refusal when one fails.
 pub fn forged(viewer: &Viewer, headers: &HeaderMap, form: &Fields) -> Option<Response> {
     let token = form.get("csrf").map(String::as_str).unwrap_or_default();
@@ -172,16 +201,6 @@ pub fn admins_only(viewer: &Viewer, current: &'static str) -> Option<Response> {
             ),
         )
     })
-}
-
-/// An administrators' form: the viewer's standing, then the CSRF checks.
-pub fn admin_form(
-    viewer: &Viewer,
-    headers: &HeaderMap,
-    form: &Fields,
-    current: &'static str,
-) -> Option<Response> {
-    admins_only(viewer, current).or_else(|| forged(viewer, headers, form))
 }
 
 /// `?cursor=` of an admin list page, as the API's paging of 50 rows.

@@ -1,14 +1,14 @@
 //! The signed-in user's notifications (live, through the same stream the API serves) and the
 //! mail log (admins).
 
-use super::forms::{Fields, admins_only, forged, principal};
+use super::forms::Posted;
+use super::forms::{admins_only, principal};
 use super::pages::{Nav, Page, render};
 use super::session::Viewer;
 use crate::api::rfc3339;
 use crate::extract::Caller;
 use crate::state::AppState;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -87,15 +87,7 @@ pub async fn notifications(
     )
 }
 
-pub async fn read_all(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    Form(form): Form<Fields>,
-) -> Response {
-    if let Some(r) = forged(&viewer, &headers, &form) {
-        return r;
-    }
+pub async fn read_all(State(state): State<AppState>, Posted(viewer, _form): Posted) -> Response {
     let _ = state.store.mark_all_read(&viewer.user.id).await;
     Redirect::to("/admin/notifications").into_response()
 }

@@ -2,16 +2,16 @@
 //! down, removed. Each goes through the API's handler; times are typed in the event's zone.
 
 use super::events::event_page_with;
-use super::forms::{Fields, FormState, field, forged, principal, refused};
+use super::forms::Posted;
+use super::forms::{Fields, FormState, field, principal, refused};
 use super::session::Viewer;
 use crate::api::{sessions, slides};
 use crate::error::ApiError;
 use crate::extract::{Caller, JsonBody, JsonList};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Form, Json};
 use convene_core::EventId;
 use serde_json::{Map, Value, json};
 
@@ -67,14 +67,9 @@ async fn after<T>(
 /// Creates a session of the event through the API's handler.
 pub async fn create(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
     Path(event): Path<String>,
-    Form(form): Form<Fields>,
+    Posted(viewer, form): Posted,
 ) -> Response {
-    if let Some(r) = forged(&viewer, &headers, &form) {
-        return r;
-    }
     let body = match session_fields(&state, &event, &form).await {
         Ok(body) => body,
         Err(sent_back) => return event_page_with(&state, &viewer, &event, sent_back).await,
@@ -93,14 +88,9 @@ pub async fn create(
 /// `reschedule`, `delete`, `slides` (add a deck), `move` (a deck up or down), `remove-slide`.
 pub async fn act(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<Fields>,
+    Posted(viewer, form): Posted,
 ) -> Response {
-    if let Some(r) = forged(&viewer, &headers, &form) {
-        return r;
-    }
     let caller = principal(&viewer);
     let session = match sessions::managed_session(&state, &caller, &id).await {
         Ok(s) => s,

@@ -1,16 +1,16 @@
 //! Email settings (admins): the providers, sender and switches in force, changed and tested
 //! through the API's own handlers.
 
-use super::forms::{Fields, FormState, admins_only, field, forged, principal, refused};
+use super::forms::Posted;
+use super::forms::{FormState, admins_only, field, principal, refused};
 use super::pages::{Nav, render};
 use super::session::Viewer;
 use crate::api::mails;
 use crate::extract::{Caller, JsonBody};
 use crate::state::AppState;
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
@@ -91,15 +91,7 @@ fn names(raw: Option<String>) -> Vec<String> {
         .collect()
 }
 
-pub async fn save(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    Form(form): Form<Fields>,
-) -> Response {
-    if let Some(r) = forged(&viewer, &headers, &form) {
-        return r;
-    }
+pub async fn save(State(state): State<AppState>, Posted(viewer, form): Posted) -> Response {
     let mut body = json!({
         "providers": names(field(&form, "providers")),
         "from_address": field(&form, "from_address"),
@@ -126,15 +118,7 @@ pub async fn save(
     }
 }
 
-pub async fn test(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    Form(form): Form<Fields>,
-) -> Response {
-    if let Some(r) = forged(&viewer, &headers, &form) {
-        return r;
-    }
+pub async fn test(State(state): State<AppState>, Posted(viewer, form): Posted) -> Response {
     let Ok(dto) = serde_json::from_value(json!({"to": field(&form, "to")})) else {
         let sent_back = FormState::with_error(&form, "to", "is not an address".into());
         return show(state, &viewer, None, sent_back).await;

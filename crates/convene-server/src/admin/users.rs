@@ -2,9 +2,9 @@
 //! an admin, deactivate and reactivate, a one-time password link; per user, tokens created
 //! (the secret shown once) and revoked. Every change goes through the API's own handler.
 
+use super::forms::Posted;
 use super::forms::{
-    Cursor, Fields, FormState, admin_form, admins_only, field, principal, refused, rows, segment,
-    text,
+    Cursor, Fields, FormState, admins_only, field, principal, refused, rows, segment, text,
 };
 use super::once;
 use super::pages::{Nav, render};
@@ -13,7 +13,6 @@ use crate::api::{tokens, users};
 use crate::extract::{Caller, JsonBody, Query};
 use crate::state::AppState;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query as UrlQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -105,13 +104,8 @@ async fn list_page(state: &AppState, viewer: &Viewer, q: UserQuery, form: FormSt
 }
 
 /// Creates a user through the API's handler, then shows them.
-pub async fn create(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    Form(form): Form<Fields>,
-) -> Response {
-    if let Some(r) = admin_form(&viewer, &headers, &form, "users") {
+pub async fn create(State(state): State<AppState>, Posted(viewer, form): Posted) -> Response {
+    if let Some(r) = admins_only(&viewer, "users") {
         return r;
     }
     let body = json!({
@@ -263,12 +257,11 @@ async fn user_page(
 /// `admin`, `unadmin`, `deactivate`, `reactivate`, `password-link`, `tokens` (create one).
 pub async fn act(
     State(state): State<AppState>,
-    viewer: Viewer,
     headers: HeaderMap,
     Path((name, action)): Path<(String, String)>,
-    Form(form): Form<Fields>,
+    Posted(viewer, form): Posted,
 ) -> Response {
-    if let Some(r) = admin_form(&viewer, &headers, &form, "users") {
+    if let Some(r) = admins_only(&viewer, "users") {
         return r;
     }
     let page = format!("/admin/users/{}", segment(&name));
@@ -406,12 +399,10 @@ async fn create_token(
 /// Revokes a token (the form names its user, to go back to their page).
 pub async fn revoke(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<Fields>,
+    Posted(viewer, form): Posted,
 ) -> Response {
-    if let Some(r) = admin_form(&viewer, &headers, &form, "users") {
+    if let Some(r) = admins_only(&viewer, "users") {
         return r;
     }
     let caller = Caller(principal(&viewer));

@@ -1,17 +1,15 @@
 //! Webfilters (admins): list, create, delete, through the API's handlers.
 
-use super::forms::{
-    Cursor, Fields, FormState, admin_form, admins_only, field, principal, refused, text,
-};
+use super::forms::Posted;
+use super::forms::{Cursor, FormState, admins_only, field, principal, refused, text};
 use super::pages::{Nav, render};
 use super::session::Viewer;
 use crate::api::webfilters;
 use crate::extract::{Caller, JsonBody, Query};
 use crate::state::AppState;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query as UrlQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use convene_core::webfilter::FilterType;
 use serde_json::{Value, json};
@@ -100,13 +98,8 @@ async fn list_page(
     )
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    Form(form): Form<Fields>,
-) -> Response {
-    if let Some(r) = admin_form(&viewer, &headers, &form, "webfilters") {
+pub async fn create(State(state): State<AppState>, Posted(viewer, form): Posted) -> Response {
+    if let Some(r) = admins_only(&viewer, "webfilters") {
         return r;
     }
     let body: Value = json!({
@@ -135,12 +128,10 @@ pub async fn create(
 /// Calls one webfilter with the input typed (JSON) and shows what it decided.
 pub async fn test(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<Fields>,
+    Posted(viewer, form): Posted,
 ) -> Response {
-    if let Some(r) = admin_form(&viewer, &headers, &form, "webfilters") {
+    if let Some(r) = admins_only(&viewer, "webfilters") {
         return r;
     }
     let typed = field(&form, "input").unwrap_or_default();
@@ -192,12 +183,10 @@ pub async fn test(
 
 pub async fn delete(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<Fields>,
+    Posted(viewer, _form): Posted,
 ) -> Response {
-    if let Some(r) = admin_form(&viewer, &headers, &form, "webfilters") {
+    if let Some(r) = admins_only(&viewer, "webfilters") {
         return r;
     }
     match webfilters::delete_webfilter(State(state), Caller(principal(&viewer)), Path(id)).await {

@@ -2,7 +2,8 @@
 //! and the actions (test send, rotate secret, retry one, recover since). Admins see all; other
 //! users the webhooks they made, scoped to events they organise: the API's handlers decide.
 
-use super::forms::{Cursor, Fields, FormState, field, forged, principal, refused, text};
+use super::forms::Posted;
+use super::forms::{Cursor, Fields, FormState, field, principal, refused, text};
 use super::once;
 use super::pages::{Nav, Page, render};
 use super::session::Viewer;
@@ -10,7 +11,6 @@ use crate::api::{deliveries, webhooks};
 use crate::extract::{Caller, JsonBody, Query};
 use crate::state::AppState;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query as UrlQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -201,13 +201,9 @@ fn chosen_types(form: &Fields) -> Vec<String> {
 
 pub async fn create(
     State(state): State<AppState>,
-    viewer: Viewer,
     headers: HeaderMap,
-    Form(form): Form<Fields>,
+    Posted(viewer, form): Posted,
 ) -> Response {
-    if let Some(r) = forged(&viewer, &headers, &form) {
-        return r;
-    }
     let types = chosen_types(&form);
     let mut body = json!({
         "url": field(&form, "url"),
@@ -389,14 +385,10 @@ async fn again(state: &AppState, viewer: &Viewer, id: &str, form: FormState) -> 
 /// `test`, `rotate`, `edit`, `recover`, `delete`: the endpoint's actions.
 pub async fn act(
     State(state): State<AppState>,
-    viewer: Viewer,
     headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<Fields>,
+    Posted(viewer, form): Posted,
 ) -> Response {
-    if let Some(r) = forged(&viewer, &headers, &form) {
-        return r;
-    }
     let caller = Caller(principal(&viewer));
     let back =
         |done: &str| Redirect::to(&format!("/admin/webhooks/{id}?done={done}")).into_response();
@@ -575,14 +567,9 @@ pub async fn delivery(
 
 pub async fn retry(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<Fields>,
+    Posted(viewer, _form): Posted,
 ) -> Response {
-    if let Some(r) = forged(&viewer, &headers, &form) {
-        return r;
-    }
     match deliveries::retry_delivery(State(state), Caller(principal(&viewer)), Path(id)).await {
         Ok((_, d)) => {
             let v = serde_json::to_value(&d.0).unwrap_or_default();
