@@ -1,5 +1,5 @@
 use super::Backend;
-use super::dialect::{DbTime, db_time, time_of};
+use super::dialect::{Conn, DbTime, db_time, time_of};
 use super::users::{USER_COLUMNS, UserRow};
 use crate::binds::Binds;
 use async_trait::async_trait;
@@ -7,14 +7,20 @@ use convene_core::user::User;
 use convene_core::{EventId, Timestamp, UserId};
 use convene_store::{StoreResult, WebSession, WebSessionStore};
 
+/// Stores a user's password hash; whether there was such a user.
+async fn write_hash(conn: &mut Conn, user: &str, hash: &str) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        .binds((user, hash))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 #[async_trait]
 impl WebSessionStore for Backend {
     async fn set_password(&self, user: &UserId, hash: &str) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .binds((user.as_str(), hash))
-            .execute(self.writes())
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let mut conn = self.writes().acquire().await?;
+        write_hash(&mut conn, user.as_str(), hash).await
     }
 
     async fn password_hash(&self, user: &UserId) -> StoreResult<Option<String>> {
@@ -80,10 +86,7 @@ impl WebSessionStore for Backend {
         let Some((user,)) = used else {
             return Ok(false);
         };
-        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .binds((user.as_str(), hash))
-            .execute(&mut *tx)
-            .await?;
+        write_hash(&mut tx, &user, hash).await?;
         // A new password signs the old sessions out: whoever held one may be why it changed.
         sqlx::query("DELETE FROM web_sessions WHERE user_id = $1")
             .bind(user.as_str())
