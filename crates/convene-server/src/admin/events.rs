@@ -160,6 +160,9 @@ pub struct SessionRow {
 }
 
 pub struct EventFields {
+    /// Labels webhooks may be scoped by, and reminder offsets, each comma-separated.
+    pub channels: String,
+    pub reminders: String,
     pub description: String,
     pub timezone: String,
     pub starts_at: String,
@@ -353,6 +356,13 @@ async fn event_page(
         private: e.private,
         starts_at: e.starts_at.map(rfc3339),
         current: EventFields {
+            channels: e
+                .channels
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            reminders: e.reminders.names().join(", "),
             description: e
                 .description
                 .as_ref()
@@ -549,8 +559,9 @@ pub async fn edit(
     };
     let optional = |v: String| (!v.is_empty()).then_some(v);
     let mut body = serde_json::Map::new();
+    // A field the form did not send (a script's post) is left as it is.
     let mut change = |key: &str, before: &str, value: serde_json::Value| {
-        if typed(key) != before {
+        if form.contains_key(key) && typed(key) != before {
             body.insert(key.to_owned(), value);
         }
     };
@@ -576,7 +587,7 @@ pub async fn edit(
     ];
     for (key, before) in times {
         // A new zone moves the times typed in it, even when their digits stay.
-        if typed(key) == before && !zone_changed {
+        if !form.contains_key(key) || (typed(key) == before && !zone_changed) {
             continue;
         }
         let value = match optional(typed(key)) {
@@ -596,6 +607,27 @@ pub async fn edit(
             },
         };
         body.insert(key.to_owned(), value);
+    }
+    // Lists are compared as lists: "a,b" and "a, b" are the same.
+    for key in ["channels", "reminders"]
+        .into_iter()
+        .filter(|k| form.contains_key(*k))
+    {
+        let list = |text: &str| -> Vec<String> {
+            text.split([',', ' '])
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let before = if key == "channels" {
+            &c.channels
+        } else {
+            &c.reminders
+        };
+        let typed = list(&typed(key));
+        if typed != list(before) {
+            body.insert(key.to_owned(), typed.into());
+        }
     }
     let private = form.contains_key("private");
     if private != page.private {

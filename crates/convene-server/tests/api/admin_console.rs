@@ -306,7 +306,16 @@ app_tests! {
         let taken = alice.post(&format!("{path}/edit"), &[("form", "edit"), ("title", "Open day 2027"), ("slug", "board-retreat"), ("timezone", "Europe/Berlin"), ("starts_at", "2027-04-01T09:30"), ("description", "Bring a laptop")]).await;
         assert!(taken.status == 200 && taken.text.contains("“board-retreat” is taken"), "{}", taken.text);
 
-        // Participants: searched, made private, the pager keeps the search.
+        // Channels and reminders, typed as lists.
+    let listed = alice.post(&format!("{path}/edit"), &[("form", "edit"), ("title", "Open day 2027"), ("slug", "Open/Day_(2026)"), ("channels", "wiki, loves"), ("reminders", "2h,15m")]).await;
+    assert_eq!(listed.status, 303, "{}", listed.text);
+    let event = app.admin(Method::GET, &api).send().await;
+    assert_eq!((&event.body["channels"], &event.body["reminders"]), (&json!(["loves", "wiki"]), &json!(["2h", "15m"])));
+    assert_eq!(event.str("starts_at"), "2027-04-01T07:30:45Z", "fields not sent are left alone");
+    let bad_offset = alice.post(&format!("{path}/edit"), &[("form", "edit"), ("reminders", "soon")]).await;
+    assert!(bad_offset.status == 200 && bad_offset.text.contains("reminders-error"), "{}", bad_offset.text);
+
+    // Participants: searched, made private, the pager keeps the search.
         let found = alice.get(&format!("{path}?q=BO")).await;
         assert!(found.text.contains("<td>Bob</td>"), "{}", found.text);
         let none = alice.get(&format!("{path}?q=zed")).await;
