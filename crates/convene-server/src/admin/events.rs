@@ -170,6 +170,31 @@ pub struct EventFields {
     pub provider: String,
 }
 
+impl EventFields {
+    /// The event as the edit form shows it: times in its own zone, lists comma-separated.
+    fn of(e: &Event) -> Self {
+        let zone = e.timezone.as_ref().map(|z| z.as_str());
+        let local = |t: Option<convene_core::Timestamp>| {
+            t.map(|t| super::forms::local_input(t, zone))
+                .unwrap_or_default()
+        };
+        let channels: Vec<String> = e.channels.iter().map(|c| c.to_string()).collect();
+        Self {
+            channels: channels.join(", "),
+            reminders: e.reminders.names().join(", "),
+            description: e
+                .description
+                .as_ref()
+                .map(|d| d.as_str().to_owned())
+                .unwrap_or_default(),
+            starts_at: local(e.starts_at),
+            ends_at: local(e.ends_at),
+            timezone: zone.unwrap_or_default().to_owned(),
+            provider: e.conference_provider.clone().unwrap_or_default(),
+        }
+    }
+}
+
 #[derive(serde::Deserialize, Default)]
 pub struct ParticipantsAfter {
     after: Option<String>,
@@ -234,10 +259,6 @@ async fn event_page(
         return Ok(None);
     };
     let zone = e.timezone.as_ref().map(|z| z.as_str());
-    let local = |t: Option<convene_core::Timestamp>| {
-        t.map(|t| super::forms::local_input(t, zone))
-            .unwrap_or_default()
-    };
     let organizers = store
         .organizers(id)
         .await?
@@ -355,24 +376,7 @@ async fn event_page(
         slug: e.slug.as_str().to_owned(),
         private: e.private,
         starts_at: e.starts_at.map(rfc3339),
-        current: EventFields {
-            channels: e
-                .channels
-                .iter()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            reminders: e.reminders.names().join(", "),
-            description: e
-                .description
-                .as_ref()
-                .map(|d| d.as_str().to_owned())
-                .unwrap_or_default(),
-            starts_at: local(e.starts_at),
-            ends_at: local(e.ends_at),
-            timezone: zone.unwrap_or_default().to_owned(),
-            provider: e.conference_provider.clone().unwrap_or_default(),
-        },
+        current: EventFields::of(&e),
         zones: zone_names(),
         providers: state.conferencing.names(),
         q_encoded: url::form_urlencoded::byte_serialize(q.as_bytes()).collect(),
@@ -543,12 +547,13 @@ pub async fn edit(
     Path(id): Path<String>,
     Posted(viewer, form): Posted,
 ) -> Response {
-    let shown = match EventId::parse(&id).filter(|e| viewer.sees_event(e)) {
-        Some(eid) => event_page(&state, &viewer, &eid, ParticipantsAfter::default()).await,
+    // Only the event itself is read: the form is compared with it, nothing else on its page.
+    let found = match EventId::parse(&id).filter(|e| viewer.sees_event(e)) {
+        Some(eid) => state.store.event_by_id(&eid).await,
         None => Ok(None),
     };
-    let page = match shown {
-        Ok(Some(page)) => page,
+    let event = match found {
+        Ok(Some(event)) => event,
         Ok(None) => return refused(&viewer, "events", crate::error::ApiError::NotFound),
         Err(_) => return unavailable(&viewer, "events"),
     };
@@ -565,9 +570,9 @@ pub async fn edit(
             body.insert(key.to_owned(), value);
         }
     };
-    change("title", &page.title, typed("title").into());
-    change("slug", &page.slug, typed("slug").into());
-    let c = &page.current;
+    change("title", event.title.as_str(), typed("title").into());
+    change("slug", event.slug.as_str(), typed("slug").into());
+    let c = &EventFields::of(&event);
     change(
         "description",
         &c.description,
@@ -596,13 +601,7 @@ pub async fn edit(
                 Ok(t) => t.into(),
                 Err(message) => {
                     let sent_back = FormState::with_error(&form, key, message);
-                    return render(
-                        StatusCode::OK,
-                        &EventPage {
-                            form: sent_back,
-                            ..page
-                        },
-                    );
+                    return event_page_with(&state, &viewer, &id, sent_back).await;
                 }
             },
         };
@@ -630,7 +629,7 @@ pub async fn edit(
         }
     }
     let private = form.contains_key("private");
-    if private != page.private {
+    if private != event.private {
         body.insert("private".into(), private.into());
     }
     if body.is_empty() {
