@@ -163,16 +163,11 @@ impl Flow {
         ]
         .map(|s| s.as_str())
         .join("\n");
-        url::form_urlencoded::byte_serialize(state.keys.seal(&plain).as_bytes()).collect()
+        super::once::sealed(state, &plain)
     }
 
     fn open(state: &AppState, headers: &HeaderMap) -> Option<Self> {
-        let raw = super::session::cookie(headers, FLOW_COOKIE)?;
-        let sealed: String = url::form_urlencoded::parse(format!("v={raw}").as_bytes())
-            .next()?
-            .1
-            .into_owned();
-        let plain = state.keys.open_sealed(&sealed).ok()?;
+        let plain = super::once::unsealed(state, headers, FLOW_COOKIE)?;
         let mut parts = plain.splitn(5, '\n').map(str::to_owned);
         Some(Self {
             provider: parts.next()?,

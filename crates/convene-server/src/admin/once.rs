@@ -1,4 +1,5 @@
-//! A secret shown once: carried across the redirect after the action that made it (a webhook's
+//! Cookies sealed with the server's key (`sealed`, `unsealed`; the sign-in flow's too), and a
+//! secret shown once: carried across the redirect after the action that made it (a webhook's
 //! secret, an API token, a password link) in a sealed cookie for the next view of one page only,
 //! so a reload neither repeats the action nor shows the secret again.
 
@@ -19,8 +20,7 @@ pub fn redirect_with(
 ) -> Response {
     let mut response = Redirect::to(location).into_response();
     if let Some(secret) = secret {
-        let sealed = state.keys.seal(&format!("{key}\n{secret}"));
-        let value: String = url::form_urlencoded::byte_serialize(sealed.as_bytes()).collect();
+        let value = sealed(state, &format!("{key}\n{secret}"));
         let cookie = set_cookie(SECRET_ONCE, &value, 300, headers, state);
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, v);
@@ -31,14 +31,24 @@ pub fn redirect_with(
 
 /// The secret [`redirect_with`] left for `key`, if any.
 pub fn take(state: &AppState, headers: &HeaderMap, key: &str) -> Option<String> {
-    let raw = cookie(headers, SECRET_ONCE)?;
-    let sealed: String = url::form_urlencoded::parse(format!("v={raw}").as_bytes())
+    let plain = unsealed(state, headers, SECRET_ONCE)?;
+    let (for_key, secret) = plain.split_once('\n')?;
+    (for_key == key).then(|| secret.to_owned())
+}
+
+/// `plain` sealed with the server's key, as a cookie value.
+pub fn sealed(state: &AppState, plain: &str) -> String {
+    url::form_urlencoded::byte_serialize(state.keys.seal(plain).as_bytes()).collect()
+}
+
+/// What [`sealed`] put in the cookie `name`, if it is there and opens.
+pub fn unsealed(state: &AppState, headers: &HeaderMap, name: &str) -> Option<String> {
+    let raw = cookie(headers, name)?;
+    let value: String = url::form_urlencoded::parse(format!("v={raw}").as_bytes())
         .next()?
         .1
         .into_owned();
-    let plain = state.keys.open_sealed(&sealed).ok()?;
-    let (for_key, secret) = plain.split_once('\n')?;
-    (for_key == key).then(|| secret.to_owned())
+    state.keys.open_sealed(&value).ok()
 }
 
 /// Ends the cookie on the page that showed its secret.
