@@ -35,7 +35,6 @@ struct Events {
     /// Every IANA time zone name, for the form's list.
     zones: &'static [String],
     q: String,
-    q_encoded: String,
     notice: Option<&'static str>,
     events: Vec<EventRow>,
     page: usize,
@@ -96,7 +95,6 @@ async fn events_page(
             private: e.private,
         })
         .collect();
-    let q_encoded = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
     render(
         StatusCode::OK,
         &Events {
@@ -105,7 +103,6 @@ async fn events_page(
             form,
             zones: zone_names(),
             q,
-            q_encoded,
             notice,
             events,
             page,
@@ -131,9 +128,8 @@ struct EventPage {
     zones: &'static [String],
     /// The conferencing providers this server has settings for.
     providers: Vec<&'static str>,
-    /// The participant search, and it as a query-string value.
+    /// The participant search.
     q: String,
-    q_encoded: String,
     notice: Option<&'static str>,
     /// Name, role, and the name as a path segment.
     organizers: Vec<(String, String, String)>,
@@ -379,7 +375,6 @@ async fn event_page(
         current: EventFields::of(&e),
         zones: zone_names(),
         providers: state.conferencing.names(),
-        q_encoded: url::form_urlencoded::byte_serialize(q.as_bytes()).collect(),
         q,
         notice,
         organizers,

@@ -116,9 +116,8 @@ struct MailLog {
     nav: Option<Nav>,
     mails: Vec<MailRow>,
     status: String,
-    /// The recipient search, as typed and as a query-string value.
+    /// The recipient search, as typed.
     q: String,
-    q_encoded: String,
     next: Option<String>,
 }
 
@@ -177,10 +176,6 @@ pub async fn mails(
             nav: Nav::of(&viewer, "mails"),
             mails,
             status: status.map_or("", MailStatus::as_str).to_owned(),
-            q_encoded: url::form_urlencoded::byte_serialize(
-                search.as_deref().unwrap_or("").as_bytes(),
-            )
-            .collect(),
             q: search.unwrap_or_default(),
             next,
         },

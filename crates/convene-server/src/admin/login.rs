@@ -37,8 +37,6 @@ struct LoginPage {
     error: Option<String>,
     /// The other ways in: `(path segment, what the button says)`.
     providers: Vec<(&'static str, String)>,
-    /// `next`, as a query-string value for those buttons.
-    next_encoded: String,
 }
 
 #[derive(Deserialize)]
@@ -74,7 +72,6 @@ pub(super) fn login_page(
     let page = LoginPage {
         nav: None,
         csrf: token.clone(),
-        next_encoded: url::form_urlencoded::byte_serialize(next.as_bytes()).collect(),
         next,
         username,
         error,

@@ -124,9 +124,8 @@ struct ListPage {
     /// Every event type Convene sends: name, description, example body.
     catalogue: Vec<(&'static str, &'static str, String)>,
     notice: Option<String>,
-    /// The search, as typed and as a query-string value.
+    /// The search, as typed.
     q: String,
-    q_encoded: String,
 }
 
 pub async fn list(
@@ -161,7 +160,6 @@ async fn list_page(state: &AppState, viewer: &Viewer, q: Cursor, form: FormState
                     csrf: viewer.csrf.clone(),
                     hooks,
                     next,
-                    q_encoded: url::form_urlencoded::byte_serialize(search.as_bytes()).collect(),
                     q: search,
                     form,
                     notice,
