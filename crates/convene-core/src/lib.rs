@@ -18,6 +18,7 @@ pub mod page;
 pub mod person;
 pub mod reminder;
 pub mod scope;
+pub mod search;
 pub mod subject;
 pub mod sync;
 pub mod text;

@@ -147,7 +147,8 @@ pub struct PageQuery {
 #[into_params(parameter_in = Query)]
 pub struct Search {
     /// Only rows containing this, ignoring case: in the name (users, participants; `_`
-    /// matches a space, as in names), or in the URL or description (webhooks).
+    /// matches a space, as in names), the URL or description (webhooks, webfilters), the
+    /// title (sessions), or the name or entry point (CRM profiles).
     pub q: Option<String>,
     /// Rows per page, 1–500 (default 50).
     pub limit: Option<String>,

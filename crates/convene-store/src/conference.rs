@@ -83,7 +83,12 @@ pub trait ConferenceStore: Send + Sync {
     /// A session even while its deletion waits for the room to go; `true` when deleted.
     async fn session_for_room(&self, id: &SessionId) -> StoreResult<Option<(Session, bool)>>;
     /// By start time.
-    async fn sessions(&self, event: &EventId, page: &PageRequest) -> StoreResult<Page<Session>>;
+    async fn sessions(
+        &self,
+        event: &EventId,
+        search: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Session>>;
     /// A new schedule of a session with a room sets it `pending` and queues the room job.
     /// Emits `session.updated`.
     async fn update_session(

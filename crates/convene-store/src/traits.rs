@@ -47,9 +47,11 @@ pub trait TokenStore: Send + Sync {
     async fn tokens_by_lookup(&self, lookup: &str) -> StoreResult<Vec<TokenCredential>>;
     async fn token_by_id(&self, id: &TokenId) -> StoreResult<Option<ApiToken>>;
     /// Ordered by id (creation); `None` lists every user's tokens.
+    /// By id; with `search`, only those whose name contains it, ignoring case.
     async fn list_tokens(
         &self,
         user: Option<&UserId>,
+        search: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Page<ApiToken>>;
     async fn delete_token(&self, id: &TokenId) -> StoreResult<bool>;

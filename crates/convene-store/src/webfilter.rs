@@ -26,7 +26,12 @@ pub struct NewWebfilter {
 pub trait WebfilterStore: Send + Sync {
     async fn create_webfilter(&self, new: NewWebfilter, at: Timestamp) -> StoreResult<Webfilter>;
     async fn webfilter(&self, id: &WebfilterId) -> StoreResult<Option<Webfilter>>;
-    async fn list_webfilters(&self, page: &PageRequest) -> StoreResult<Page<Webfilter>>;
+    /// By id; with `search`, only those whose URL or description contains it, ignoring case.
+    async fn list_webfilters(
+        &self,
+        search: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Webfilter>>;
     /// The enabled filters of a type, in the order they are called: oldest first.
     async fn enabled_webfilters(&self, filter_type: FilterType) -> StoreResult<Vec<Webfilter>>;
     async fn update_webfilter(&self, filter: &Webfilter) -> StoreResult<Webfilter>;

@@ -116,6 +116,9 @@ struct CrmPage {
     nav: Option<Nav>,
     csrf: String,
     profiles: Vec<ProfileRow>,
+    /// The profile search, and the cursor of the next page of profiles.
+    q: String,
+    more_profiles: Option<String>,
     flags: Vec<FlagRow>,
     more_flags: Option<String>,
     /// This page, for the flags' next link.
@@ -129,6 +132,9 @@ struct CrmPage {
 pub struct Cursors {
     runs: Option<String>,
     flags: Option<String>,
+    /// The profiles' search and page.
+    q: Option<String>,
+    profiles: Option<String>,
 }
 
 /// A page of open flags (20) and the cursor of the next.
@@ -160,28 +166,24 @@ pub async fn list(
     if let Some(r) = admins_only(&viewer, HERE) {
         return r;
     }
-    list_page(&state, &viewer, q.flags.as_deref(), FormState::default()).await
+    list_page(&state, &viewer, q, FormState::default()).await
 }
 
-async fn list_page(
-    state: &AppState,
-    viewer: &Viewer,
-    flags_after: Option<&str>,
-    form: FormState,
-) -> Response {
-    // Profiles are few: the page shows them all (up to the API's largest page).
-    let all = crate::extract::PageQuery {
-        limit: Some(convene_core::page::MAX_LIMIT.to_string()),
-        cursor: None,
+async fn list_page(state: &AppState, viewer: &Viewer, at: Cursors, form: FormState) -> Response {
+    let search = at.q.unwrap_or_default().trim().to_owned();
+    let query = crate::extract::Search {
+        q: Some(search.clone()),
+        limit: Some("50".into()),
+        cursor: at.profiles,
     };
     let listed = osdi::list_profiles(
         State(state.clone()),
         Caller(principal(viewer)),
-        crate::extract::Query(all),
+        crate::extract::Query(query),
     )
     .await
     .map(|list| serde_json::to_value(list.0).unwrap_or_default());
-    let flags = open_flags(state, viewer, None, flags_after).await;
+    let flags = open_flags(state, viewer, None, at.flags.as_deref()).await;
     match (listed, flags) {
         (Ok(profiles), Ok((flags, more_flags))) => render(
             StatusCode::OK,
@@ -189,6 +191,8 @@ async fn list_page(
                 nav: Nav::of(viewer, HERE),
                 csrf: viewer.csrf.clone(),
                 profiles: rows(&profiles, profile_row),
+                q: search,
+                more_profiles: profiles["next_cursor"].as_str().map(str::to_owned),
                 flags,
                 more_flags,
                 here: "/admin/crm".into(),
@@ -222,7 +226,7 @@ pub async fn create(State(state): State<AppState>, Posted(viewer, form): Posted)
         .and_then(|rate| Ok((rate, whole(&form, "every_minutes")?)));
     let (rate, every) = match numbers {
         Ok(n) => n,
-        Err(sent_back) => return list_page(&state, &viewer, None, sent_back).await,
+        Err(sent_back) => return list_page(&state, &viewer, Cursors::default(), sent_back).await,
     };
     body["max_requests_per_second"] = json!(rate);
     if let Some(m) = every {
@@ -241,7 +245,15 @@ pub async fn create(State(state): State<AppState>, Posted(viewer, form): Posted)
     };
     match made {
         Ok((_, profile)) => Redirect::to(&format!("/admin/crm/{}", profile.0.id())).into_response(),
-        Err(e) => list_page(&state, &viewer, None, FormState::refused(&form, &e)).await,
+        Err(e) => {
+            list_page(
+                &state,
+                &viewer,
+                Cursors::default(),
+                FormState::refused(&form, &e),
+            )
+            .await
+        }
     }
 }
 

@@ -139,6 +139,9 @@ struct EventPage {
     more_participants: Option<String>,
     link: Option<String>,
     sync_log: Vec<(String, String, String, String)>,
+    /// The session search, and the cursor of the next page of sessions.
+    sq: String,
+    more_sessions: Option<String>,
     sessions: Vec<SessionRow>,
 }
 
@@ -195,6 +198,9 @@ impl EventFields {
 pub struct ParticipantsAfter {
     after: Option<String>,
     q: Option<String>,
+    /// The sessions' search and page, apart from the participants'.
+    sq: Option<String>,
+    safter: Option<String>,
     /// `saved` after an edit.
     done: Option<String>,
 }
@@ -249,6 +255,8 @@ async fn event_page(
     participants: ParticipantsAfter,
 ) -> convene_store::StoreResult<Option<EventPage>> {
     let q = participants.q.unwrap_or_default().trim().to_owned();
+    let sq = participants.sq.unwrap_or_default().trim().to_owned();
+    let sessions_after = participants.safter;
     let notice = (participants.done.as_deref() == Some("saved")).then_some("Saved.");
     let store = &state.store;
     let Some(e) = store.event_by_id(id).await? else {
@@ -275,10 +283,7 @@ async fn event_page(
             },
         )
         .await?;
-    let more_participants = got
-        .next_after
-        .as_deref()
-        .map(|a| url::form_urlencoded::byte_serialize(a.as_bytes()).collect::<String>());
+    let more_participants = got.next_after;
     let participants = got
         .items
         .into_iter()
@@ -323,15 +328,16 @@ async fn event_page(
     let sessions = store
         .sessions(
             id,
+            Some(sq.as_str()).filter(|q| !q.is_empty()),
             &PageRequest {
-                limit: 100,
-                after: None,
+                limit: 20,
+                after: sessions_after,
             },
         )
-        .await?
-        .items;
-    let mut rows = Vec::with_capacity(sessions.len());
-    for s in sessions {
+        .await?;
+    let more_sessions = sessions.next_after;
+    let mut rows = Vec::with_capacity(sessions.items.len());
+    for s in sessions.items {
         let room = s.conference.as_ref().map_or("no room".to_owned(), |c| {
             let url = c
                 .room
@@ -382,6 +388,8 @@ async fn event_page(
         more_participants,
         link,
         sync_log,
+        sq,
+        more_sessions,
         sessions: rows,
     }))
 }

@@ -265,11 +265,15 @@ impl Cursor {
         query.finish()
     }
 
-    pub fn page(self) -> crate::extract::PageQuery {
-        crate::extract::PageQuery {
+    /// The search as typed (trimmed), and this page of the list with it, 50 rows a page.
+    pub fn search(&self) -> (String, crate::extract::Search) {
+        let search = self.q.as_deref().unwrap_or_default().trim().to_owned();
+        let query = crate::extract::Search {
+            q: Some(search.clone()),
             limit: Some("50".into()),
-            cursor: self.cursor,
-        }
+            cursor: self.cursor.clone(),
+        };
+        (search, query)
     }
 }
 

@@ -13,8 +13,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use convene_core::mail::MailStatus;
-use convene_core::notification::query::DEFAULT_SORT;
+use convene_core::notification::query::{DEFAULT_SORT, Field, Filter, Op, Value};
 use convene_core::page::PageRequest;
+use convene_core::search::like_pattern;
 use convene_store::NotificationQuery;
 use serde::Deserialize;
 
@@ -33,11 +34,24 @@ struct Inbox {
     notes: Vec<NoteRow>,
     page: u64,
     pages: u64,
+    /// The search, as typed.
+    q: String,
 }
 
 #[derive(Deserialize)]
 pub struct PageNumber {
     page: Option<u64>,
+    q: Option<String>,
+}
+
+/// Notifications whose title or message contains `search`, ignoring case.
+fn containing(search: &str) -> Filter {
+    let like = |field| Filter::Compare {
+        field,
+        op: Op::ILike,
+        values: vec![Value::Text(like_pattern(search))],
+    };
+    Filter::Or(vec![like(Field::Title), like(Field::Message)])
 }
 
 const PER_PAGE: u32 = 25;
@@ -48,9 +62,12 @@ pub async fn notifications(
     Query(q): Query<PageNumber>,
 ) -> Response {
     let page = q.page.unwrap_or(1).max(1);
+    let search = q.q.unwrap_or_default().trim().to_owned();
     let query = NotificationQuery {
         owner: Some(viewer.user.id.clone()),
-        filter: None,
+        filter: Some(search.as_str())
+            .filter(|s| !s.is_empty())
+            .map(containing),
         sort: DEFAULT_SORT.to_vec(),
         limit: Some(PER_PAGE),
         offset: (page - 1) * u64::from(PER_PAGE),
@@ -83,6 +100,7 @@ pub async fn notifications(
             notes,
             page,
             pages,
+            q: search,
         },
     )
 }

@@ -97,7 +97,7 @@ async fn entries(state: &AppState, id: &EventId, admin: bool) -> StoreResult<Vec
             link: None,
         });
     }
-    for s in store.sessions(id, &page).await?.items {
+    for s in store.sessions(id, None, &page).await?.items {
         // A push still waiting for its provider (slides, or the room), with why it waits.
         for kind in [JobKind::ConferenceSlides, JobKind::ConferenceRoom] {
             let Some(job) = store.pending_job(kind, s.id.as_str()).await? else {

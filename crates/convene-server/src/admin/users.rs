@@ -56,16 +56,10 @@ struct ListPage {
     next: Option<String>,
 }
 
-#[derive(serde::Deserialize, Default)]
-pub struct UserQuery {
-    q: Option<String>,
-    cursor: Option<String>,
-}
-
 pub async fn list(
     State(state): State<AppState>,
     viewer: Viewer,
-    UrlQuery(q): UrlQuery<UserQuery>,
+    UrlQuery(q): UrlQuery<Cursor>,
 ) -> Response {
     if let Some(r) = admins_only(&viewer, "users") {
         return r;
@@ -73,13 +67,8 @@ pub async fn list(
     list_page(&state, &viewer, q, FormState::default()).await
 }
 
-async fn list_page(state: &AppState, viewer: &Viewer, q: UserQuery, form: FormState) -> Response {
-    let search = q.q.unwrap_or_default().trim().to_owned();
-    let query = crate::extract::Search {
-        q: Some(search.clone()),
-        limit: Some("50".into()),
-        cursor: q.cursor,
-    };
+async fn list_page(state: &AppState, viewer: &Viewer, q: Cursor, form: FormState) -> Response {
+    let (search, query) = q.search();
     let caller = Caller(principal(viewer));
     let listed = match users::list_users(State(state.clone()), caller, Query(query)).await {
         Ok(l) => serde_json::to_value(&l.0).unwrap_or_default(),
@@ -129,7 +118,7 @@ pub async fn create(State(state): State<AppState>, Posted(viewer, form): Posted)
         }
         Err(e) => {
             let sent_back = FormState::refused(&form, &e);
-            list_page(&state, &viewer, UserQuery::default(), sent_back).await
+            list_page(&state, &viewer, Cursor::default(), sent_back).await
         }
     }
 }
@@ -180,6 +169,9 @@ struct UserPage {
     /// The token form, as sent back after a refusal (empty otherwise).
     form: FormState,
     tokens: Vec<TokenRow>,
+    /// The token search, and the cursor of the next page of tokens.
+    q: String,
+    next: Option<String>,
     scopes: Vec<&'static str>,
 }
 
@@ -195,15 +187,7 @@ pub async fn detail(
     }
     let secret = once::take(&state, &headers, &format!("user:{name}"));
     let shown = secret.is_some();
-    let mut page = user_page(
-        &state,
-        &viewer,
-        &name,
-        secret,
-        q.notice(),
-        FormState::default(),
-    )
-    .await;
+    let mut page = user_page(&state, &viewer, &name, secret, q, FormState::default()).await;
     if shown {
         once::spend(&mut page, &state, &headers);
     }
@@ -215,7 +199,7 @@ async fn user_page(
     viewer: &Viewer,
     name: &str,
     secret: Option<String>,
-    notice: Option<String>,
+    at: Cursor,
     form: FormState,
 ) -> Response {
     let caller = || Caller(principal(viewer));
@@ -224,10 +208,12 @@ async fn user_page(
         Ok(u) => serde_json::to_value(&u.0).unwrap_or_default(),
         Err(e) => return refused(viewer, "users", e),
     };
+    let (search, tokens_at) = at.search();
     let query = tokens::TokenQuery {
         username: Some(name.to_owned()),
-        limit: Some("500".into()),
-        cursor: None,
+        q: tokens_at.q,
+        limit: tokens_at.limit,
+        cursor: tokens_at.cursor,
     };
     let listed = match tokens::list_tokens(State(state.clone()), caller(), Query(query)).await {
         Ok(l) => serde_json::to_value(&l.0).unwrap_or_default(),
@@ -244,11 +230,13 @@ async fn user_page(
             own: text(&user["id"]) == viewer.user.id.as_str(),
             display_name: text(&user["display_name"]),
             user: user_row(&user),
-            notice,
+            notice: at.notice(),
             secret,
             secret_is_link,
             form,
             tokens: rows(&listed, token_row),
+            q: search,
+            next: listed["next_cursor"].as_str().map(str::to_owned),
             scopes: Scope::ALL.iter().map(|s| s.as_str()).collect(),
         },
     )
@@ -285,7 +273,7 @@ pub async fn act(
         "deactivate" if !form.contains_key("confirm") => {
             let asked =
                 FormState::with_error(&form, "confirm", "Tick the box to deactivate".into());
-            return user_page(&state, &viewer, &name, None, None, asked).await;
+            return user_page(&state, &viewer, &name, None, Cursor::default(), asked).await;
         }
         "deactivate" => patch(json!({"deactivated": true}))
             .await
@@ -301,7 +289,7 @@ pub async fn act(
         Ok(done) => back(done),
         Err(e @ crate::error::ApiError::Validation(_)) => {
             let sent_back = FormState::refused(&form, &e);
-            user_page(&state, &viewer, &name, None, None, sent_back).await
+            user_page(&state, &viewer, &name, None, Cursor::default(), sent_back).await
         }
         Err(e) => refused(&viewer, "users", e),
     }
@@ -351,7 +339,7 @@ async fn create_token(
         Some(Ok(t)) => Some(t),
         Some(Err(message)) => {
             let sent_back = FormState::with_error(form, "expires_at", message);
-            return user_page(state, viewer, name, None, None, sent_back).await;
+            return user_page(state, viewer, name, None, Cursor::default(), sent_back).await;
         }
     };
     let scopes: Vec<&str> = Scope::ALL
@@ -391,7 +379,7 @@ async fn create_token(
         }
         Err(e) => {
             let sent_back = FormState::refused(form, &e);
-            user_page(state, viewer, name, None, None, sent_back).await
+            user_page(state, viewer, name, None, Cursor::default(), sent_back).await
         }
     }
 }

@@ -18,6 +18,7 @@ pub struct FilterRow {
     pub id: String,
     pub filter_type: String,
     pub url: String,
+    pub description: String,
     pub enabled: bool,
     pub halts: bool,
     /// A sample input of its type, to start a test call from.
@@ -32,6 +33,8 @@ struct FiltersPage {
     filters: Vec<FilterRow>,
     types: Vec<&'static str>,
     next: Option<String>,
+    /// The search, as typed.
+    q: String,
     /// The add form, as sent back after a refusal (empty otherwise).
     form: FormState,
     /// What a test call came to, shown above the list.
@@ -69,7 +72,8 @@ async fn list_page(
     tested: Option<Tested>,
 ) -> Response {
     let caller = Caller(principal(viewer));
-    let listed = webfilters::list_webfilters(State(state.clone()), caller, Query(q.page()));
+    let (search, query) = q.search();
+    let listed = webfilters::list_webfilters(State(state.clone()), caller, Query(query));
     let v = match listed.await {
         Ok(list) => serde_json::to_value(&list.0).unwrap_or_default(),
         Err(e) => return refused(viewer, "webfilters", e),
@@ -78,6 +82,7 @@ async fn list_page(
         id: text(&f["id"]),
         filter_type: text(&f["filter_type"]),
         url: text(&f["url"]),
+        description: text(&f["description"]),
         enabled: f["enabled"].as_bool().unwrap_or(false),
         halts: !f["disable_halt"].as_bool().unwrap_or(false),
         sample: FilterType::parse(&text(&f["filter_type"]))
@@ -92,6 +97,7 @@ async fn list_page(
             filters,
             types: FilterType::ALL.iter().map(|t| t.as_str()).collect(),
             next: v["next_cursor"].as_str().map(str::to_owned),
+            q: search,
             form,
             tested,
         },
@@ -105,6 +111,7 @@ pub async fn create(State(state): State<AppState>, Posted(viewer, form): Posted)
     let body: Value = json!({
         "filter_type": field(&form, "filter_type"),
         "url": field(&form, "url"),
+        "description": field(&form, "description"),
         "halt_on_4xx": form.contains_key("halt_on_4xx"),
         "halt_on_5xx": form.contains_key("halt_on_5xx"),
         "halt_on_request_exception": form.contains_key("halt_on_request_exception"),

@@ -139,12 +139,7 @@ pub async fn list(
 /// The list, with the create form as `form` says (fresh, or sent back refused).
 async fn list_page(state: &AppState, viewer: &Viewer, q: Cursor, form: FormState) -> Response {
     let notice = q.notice();
-    let search = q.q.clone().unwrap_or_default().trim().to_owned();
-    let query = crate::extract::Search {
-        q: Some(search.clone()),
-        limit: Some("50".into()),
-        cursor: q.cursor.clone(),
-    };
+    let (search, query) = q.search();
     let caller = Caller(principal(viewer));
     let listed = webhooks::list_webhooks(State(state.clone()), caller, Query(query)).await;
     match listed {

@@ -102,6 +102,8 @@ impl MailBody {
 pub struct MailFilter {
     /// Only mails in this state.
     status: Option<String>,
+    /// Only mails whose recipient contains this, ignoring case.
+    q: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
 }
@@ -129,7 +131,8 @@ async fn list_mails(
             )
         })?),
     };
-    let mails = state.store.list_mails(status, None, &page).await?;
+    let recipient = q.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let mails = state.store.list_mails(status, recipient, &page).await?;
     Ok(Json(List::from_page(mails, |m| MailBody::new(m, None))))
 }
 

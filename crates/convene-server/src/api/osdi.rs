@@ -4,7 +4,7 @@
 
 use super::{List, require_admin, rfc3339};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonBody, PageQuery, Query};
+use crate::extract::{Caller, JsonBody, Query, Search};
 use crate::osdi::settings::{Job, Origin, ProfileSettings};
 use crate::state::AppState;
 use axum::Json;
@@ -160,16 +160,23 @@ pub(crate) async fn create_profile(
     Ok((StatusCode::CREATED, Json(profile.into())))
 }
 
-#[utoipa::path(get, path = "/osdi/profiles", tag = "osdi", params(PageQuery),
+#[utoipa::path(get, path = "/osdi/profiles", tag = "osdi", params(Search),
     responses((status = 200, body = List<ProfileBody>), (status = 403), (status = 422)))]
 pub(crate) async fn list_profiles(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<Search>,
 ) -> ApiResult<Json<List<ProfileBody>>> {
-    let page = query.parse()?;
+    let page = query.page()?;
     require_admin(&caller)?;
+    // A handful of profiles, each a configured connection: read whole, searched here.
     let mut all = state.store.list_profiles().await?;
+    if let Some(needle) = query.needle() {
+        all.retain(|p| {
+            convene_core::search::contains(&p.name, needle)
+                || convene_core::search::contains(p.entry_point.as_str(), needle)
+        });
+    }
     all.sort_by(|a, b| a.id.cmp(&b.id));
     let page = Page::of_sorted(all, &page, |p| p.id.clone());
     Ok(Json(List::from_page(page, Into::into)))

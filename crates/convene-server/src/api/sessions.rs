@@ -4,7 +4,7 @@
 use super::session_room::{ConferenceBody, Viewer, conference_body};
 use super::{EventAccess, List, parse_time, rfc3339};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonBody, PageQuery, Query};
+use crate::extract::{Caller, JsonBody, Query, Search};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -225,18 +225,19 @@ pub(crate) async fn create_session(
 }
 
 /// The event's sessions by start time.
-#[utoipa::path(get, path = "/events/{id}/sessions", tag = "conferencing", params(("id" = String, Path), PageQuery),
+#[utoipa::path(get, path = "/events/{id}/sessions", tag = "conferencing", params(("id" = String, Path), Search),
     responses((status = 200, body = List<SessionBody>), (status = 404)))]
 async fn list_sessions(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<Search>,
 ) -> ApiResult<Json<List<SessionBody>>> {
     let access = EventAccess::load(&state, &caller, &id).await?;
+    let (search, page) = (query.needle(), query.page()?);
     let page = state
         .store
-        .sessions(&access.event.id, &query.parse()?)
+        .sessions(&access.event.id, search, &page)
         .await?;
     let viewer = viewer(&caller, &access);
     Ok(Json(List::from_page(page, |s| {

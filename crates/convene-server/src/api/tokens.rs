@@ -197,6 +197,8 @@ pub(crate) async fn create_token(
 pub struct TokenQuery {
     /// Admins: list this user's tokens (default: the caller's; the bootstrap admin: everyone's).
     pub username: Option<String>,
+    /// Only tokens whose name contains this, ignoring case.
+    pub q: Option<String>,
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }
@@ -226,7 +228,11 @@ pub(crate) async fn list_tokens(
         (None, Principal::User { id, .. }) => Some(id.clone()),
         (None, Principal::Bootstrap) => None,
     };
-    let tokens = state.store.list_tokens(owner.as_ref(), &page).await?;
+    let search = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let tokens = state
+        .store
+        .list_tokens(owner.as_ref(), search, &page)
+        .await?;
     Ok(Json(List::from_page(tokens, |t| TokenBody::new(t, None))))
 }
 

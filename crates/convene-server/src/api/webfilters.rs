@@ -4,7 +4,7 @@ use super::deliveries::AttemptBody;
 use super::webhooks::{check_description, check_encoding, check_url};
 use super::{List, require_admin, rfc3339};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonBody, PageQuery, Query, patch_field};
+use crate::extract::{Caller, JsonBody, Query, Search, patch_field};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -256,14 +256,15 @@ pub(crate) async fn create_webfilter(
     Ok((StatusCode::CREATED, Json(saved.into())))
 }
 
-#[utoipa::path(get, path = "/webfilters", tag = "webfilters", params(PageQuery), responses((status = 200, body = List<WebfilterBody>)))]
+#[utoipa::path(get, path = "/webfilters", tag = "webfilters", params(Search), responses((status = 200, body = List<WebfilterBody>)))]
 pub(crate) async fn list_webfilters(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<Search>,
 ) -> ApiResult<Json<List<WebfilterBody>>> {
     require_admin(&caller)?;
-    let page = state.store.list_webfilters(&query.parse()?).await?;
+    let (search, page) = (query.needle(), query.page()?);
+    let page = state.store.list_webfilters(search, &page).await?;
     Ok(Json(List::from_page(page, WebfilterBody::from)))
 }
 

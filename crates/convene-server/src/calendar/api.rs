@@ -53,7 +53,7 @@ async fn sessions_of(state: &AppState, event: &Event) -> ApiResult<Vec<Session>>
         limit: SESSIONS_PER_EVENT,
         after: None,
     };
-    Ok(state.store.sessions(&event.id, &page).await?.items)
+    Ok(state.store.sessions(&event.id, None, &page).await?.items)
 }
 
 /// The event and its sessions as iCalendar (`METHOD:PUBLISH`, times in UTC): anyone who may

@@ -10,14 +10,14 @@ use serde_json::json;
 use time::Duration;
 
 /// Someone signed in to the console, with the CSRF token its forms carry.
-struct Operator<'a> {
+pub(crate) struct Operator<'a> {
     app: &'a TestApp,
     session: String,
     csrf: String,
 }
 
 impl<'a> Operator<'a> {
-    async fn sign_in(app: &'a TestApp, name: &str) -> Self {
+    pub(crate) async fn sign_in(app: &'a TestApp, name: &str) -> Self {
         set_password(app, name).await;
         let session = sign_in(app, name, "correct horse battery").await;
         let home = page(app, &session, "/admin/events").await;
@@ -26,12 +26,12 @@ impl<'a> Operator<'a> {
         Self { app, session, csrf }
     }
 
-    async fn get(&self, path: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str) -> Reply {
         page(self.app, &self.session, path).await
     }
 
     /// Follows a 303 as the browser would, with the one-time cookie it set, if any.
-    async fn follow(&self, redirect: &Reply) -> Reply {
+    pub(crate) async fn follow(&self, redirect: &Reply) -> Reply {
         assert_eq!(redirect.status, 303, "{}", redirect.text);
         let location = redirect.headers["location"].to_str().unwrap();
         let once = redirect
@@ -52,7 +52,7 @@ impl<'a> Operator<'a> {
             .await
     }
 
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .append_pair("csrf", &self.csrf)
@@ -68,7 +68,7 @@ impl<'a> Operator<'a> {
 }
 
 /// The first `href` on the page that starts with `prefix`, unescaped.
-fn link(html: &str, prefix: &str) -> String {
+pub(crate) fn link(html: &str, prefix: &str) -> String {
     let from = html
         .split(&format!("href=\"{prefix}"))
         .nth(1)
@@ -450,6 +450,26 @@ async fn an_event_timeline_puts_failures_first(backend: Backend) {
     // The mail log and the webhooks are searched.
     let mails = root.get("/admin/mails?q=CAROL@").await;
     assert!(mails.text.contains("carol@example.org"), "{}", mails.text);
+    let listed = app
+        .admin(Method::GET, "/api/v1/mails?q=CAROL@")
+        .send()
+        .await;
+    let to: Vec<_> = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["recipient"].as_str().unwrap_or_default())
+        .collect();
+    assert!(
+        !to.is_empty() && to.iter().all(|t| *t == "carol@example.org"),
+        "{}",
+        listed.text
+    );
+    let nobody = app
+        .admin(Method::GET, "/api/v1/mails?q=nobody")
+        .send()
+        .await;
+    assert_eq!(nobody.body["data"], json!([]), "{}", nobody.text);
     let none = root.get("/admin/mails?q=nobody").await;
     assert!(
         none.text.contains("to an address containing “nobody”"),

@@ -2,6 +2,7 @@
 //! `CONVENE_TEST_POSTGRES_URL` is set. One binary, so the suite links once.
 
 mod admin_console;
+mod admin_search;
 mod admin_ui;
 mod backlog;
 mod calendars;

@@ -30,7 +30,7 @@ async fn read_back(store: &Arc<dyn Store>) -> String {
     };
     let users = store.list_users(None, &all).await.unwrap().items;
     writeln!(out, "users {users:#?}").unwrap();
-    let tokens = store.list_tokens(None, &all).await.unwrap().items;
+    let tokens = store.list_tokens(None, None, &all).await.unwrap().items;
     writeln!(out, "tokens {tokens:#?}").unwrap();
     let everything = EventFilter {
         slug: None,

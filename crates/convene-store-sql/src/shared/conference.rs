@@ -224,11 +224,17 @@ impl ConferenceStore for Backend {
         fetch(&mut conn, id).await
     }
 
-    async fn sessions(&self, event: &EventId, page: &PageRequest) -> StoreResult<Page<Session>> {
+    async fn sessions(
+        &self,
+        event: &EventId,
+        search: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Session>> {
         let after = page.after.as_deref().and_then(|c| c.split_once(':'));
         let rows: Vec<SessionRow> = sqlx::query_as(
             "SELECT * FROM sessions WHERE event_id = $1 AND deleted_at IS NULL
                AND ($2 IS NULL OR starts_at > $2 OR (starts_at = $2 AND id > $3))
+               AND ($5 IS NULL OR lower(title) LIKE $5 ESCAPE '\\')
              ORDER BY starts_at, id LIMIT $4",
         )
         .bind(event.as_str())
@@ -238,6 +244,7 @@ impl ConferenceStore for Backend {
                 .map(|us| db_time(from_micros(us))),
         )
         .binds((after.map(|(_, id)| id), i64::from(page.limit) + 1))
+        .bind(search.map(convene_core::search::like_pattern))
         .fetch_all(self.reads())
         .await?;
         let list = rows.into_iter().map(|r| r.into_session().0).collect();

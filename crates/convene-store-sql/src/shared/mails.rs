@@ -162,7 +162,7 @@ impl MailStore for Backend {
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .binds((&page.after, status.map(MailStatus::as_str)))
             .bind(i64::from(page.limit) + 1)
-            .bind(recipient.map(super::users::contains_pattern))
+            .bind(recipient.map(convene_core::search::like_pattern))
             .fetch_all(self.reads())
             .await?;
         let mails = rows.into_iter().map(Mail::from).collect();

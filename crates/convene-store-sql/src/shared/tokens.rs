@@ -98,14 +98,17 @@ impl TokenStore for Backend {
     async fn list_tokens(
         &self,
         user: Option<&UserId>,
+        search: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Page<ApiToken>> {
         let sql = format!(
-            "{TOKEN_SELECT} WHERE ($1 IS NULL OR t.user_id = $1) AND ($2 IS NULL OR t.id > $2) ORDER BY t.id LIMIT $3"
+            "{TOKEN_SELECT} WHERE ($1 IS NULL OR t.user_id = $1) AND ($2 IS NULL OR t.id > $2)
+               AND ($4 IS NULL OR lower(t.name) LIKE $4 ESCAPE '\\') ORDER BY t.id LIMIT $3"
         );
         let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .binds((user.map(UserId::as_str), page.after.as_deref()))
             .bind(i64::from(page.limit) + 1)
+            .bind(search.map(convene_core::search::like_pattern))
             .fetch_all(self.reads())
             .await?;
         let tokens = rows

@@ -4,6 +4,7 @@ use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
+use convene_core::search::like_pattern;
 use convene_core::text::{DisplayName, Email, Locale, TimeZoneName};
 use convene_core::user::{NewUser, User};
 use convene_core::username::Username;
@@ -43,21 +44,10 @@ impl From<UserRow> for User {
     }
 }
 
-/// A `LIKE … ESCAPE '\'` pattern for lower-cased text containing `search`: its own `%`, `_` and
-/// `\` match themselves.
-pub(crate) fn contains_pattern(search: &str) -> String {
-    let escaped = search
-        .trim()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{}%", escaped.to_lowercase())
-}
-
-/// [`contains_pattern`] for usernames: names keep `_` as a space (MediaWiki's rule), so the
+/// [`like_pattern`] for usernames: names keep `_` as a space (MediaWiki's rule), so the
 /// needle does too.
 pub(crate) fn name_pattern(search: Option<&str>) -> Option<String> {
-    search.map(|s| contains_pattern(&s.replace('_', " ")))
+    search.map(|s| like_pattern(&s.replace('_', " ")))
 }
 
 #[async_trait]

@@ -126,12 +126,20 @@ impl WebfilterStore for Backend {
         row.map(Webfilter::try_from).transpose()
     }
 
-    async fn list_webfilters(&self, page: &PageRequest) -> StoreResult<Page<Webfilter>> {
+    async fn list_webfilters(
+        &self,
+        search: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Webfilter>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM webfilters WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2"
+            "SELECT {COLUMNS} FROM webfilters WHERE ($1 IS NULL OR id > $1)
+               AND ($3 IS NULL OR lower(url) LIKE $3 ESCAPE '\\'
+                 OR lower(coalesce(description, '')) LIKE $3 ESCAPE '\\')
+             ORDER BY id LIMIT $2"
         );
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .binds((page.after.as_deref(), i64::from(page.limit) + 1))
+            .bind(search.map(convene_core::search::like_pattern))
             .fetch_all(self.reads())
             .await?;
         Ok(Page::from_overfetch(

@@ -114,7 +114,7 @@ impl WebhookStore for Backend {
         let rows: Vec<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .binds((page.after.as_deref(), i64::from(page.limit) + 1))
             .bind(owner.map(UserId::as_str))
-            .bind(search.map(super::users::contains_pattern))
+            .bind(search.map(convene_core::search::like_pattern))
             .fetch_all(self.reads())
             .await?;
         let keys = self.keys.get();

@@ -92,6 +92,7 @@ pub async fn sessions_are_numbered_and_queue_their_rooms(store: TestStore) {
     let first = store
         .sessions(
             &e.id,
+            None,
             &PageRequest {
                 limit: 1,
                 after: None,
@@ -103,6 +104,7 @@ pub async fn sessions_are_numbered_and_queue_their_rooms(store: TestStore) {
     let rest = store
         .sessions(
             &e.id,
+            None,
             &PageRequest {
                 limit: 1,
                 after: first.next_after,
@@ -112,6 +114,15 @@ pub async fn sessions_are_numbered_and_queue_their_rooms(store: TestStore) {
         .unwrap();
     assert_eq!(rest.items, std::slice::from_ref(&later));
     assert!(rest.next_after.is_none());
+    let all = PageRequest::default();
+    let found = store.sessions(&e.id, Some("ATE"), &all).await.unwrap();
+    assert_eq!(
+        found.items,
+        std::slice::from_ref(&later),
+        "by title, any case"
+    );
+    let none = store.sessions(&e.id, Some("%"), &all).await.unwrap();
+    assert!(none.items.is_empty(), "a typed % is itself");
     assert_eq!(
         outbox_types(&store)
             .await

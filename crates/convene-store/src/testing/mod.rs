@@ -247,10 +247,15 @@ pub async fn tokens_store_only_digests(store: TestStore) {
         Some(used)
     );
     let mine = store
-        .list_tokens(Some(&alice.id), &PageRequest::default())
+        .list_tokens(Some(&alice.id), None, &PageRequest::default())
         .await
         .unwrap();
     assert_eq!(mine.items.len(), 1);
+    let page = PageRequest::default();
+    let found = store.list_tokens(None, Some(" CI "), &page).await.unwrap();
+    assert_eq!(found.items, mine.items, "by name, any case");
+    let none = store.list_tokens(None, Some("c_"), &page).await.unwrap();
+    assert!(none.items.is_empty(), "a typed _ is itself");
     assert!(store.delete_token(&token.id).await.unwrap());
     assert!(
         store

@@ -68,14 +68,26 @@ pub async fn webfilters_are_called_in_creation_order_and_log_calls(store: TestSt
         1
     );
     let all = store
-        .list_webfilters(&PageRequest {
-            limit: 2,
-            after: None,
-        })
+        .list_webfilters(
+            None,
+            &PageRequest {
+                limit: 2,
+                after: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(all.items.len(), 2);
     assert!(all.next_after.is_some());
+    let page = PageRequest::default();
+    let found = store.list_webfilters(Some("ORG/B"), &page).await.unwrap();
+    assert_eq!(found.items, std::slice::from_ref(&other), "by URL, any case");
+    let mut described = first.clone();
+    described.description = Some("Seat limit check".into());
+    store.update_webfilter(&described).await.unwrap();
+    let found = store.list_webfilters(Some("seat"), &page).await.unwrap();
+    assert_eq!(found.items.len(), 1, "by description");
+    assert_eq!(found.items[0].id, first.id);
     let call = Attempt {
         attempted_at: now(),
         duration_ms: 7,
