@@ -7,52 +7,22 @@
 // its progress, resolve the flag it raised.
 //
 // Usage: node admin.mjs BASE_URL USERNAME PASSWORD SCREENSHOTS ADMIN_TOKEN CRM_ENTRY_POINT
-import { chromium } from 'playwright-core';
 import http from 'node:http';
-import fs from 'node:fs';
-import path from 'node:path';
+import { checkPages, freePort, start } from './lib.mjs';
 
 const [base, username, password, shots, adminToken] = process.argv.slice(2);
-fs.mkdirSync(shots, { recursive: true });
-const problems = [];
-const step = (name) => console.log(`step: ${name}`);
-const fail = (msg) => { problems.push(msg); console.log(`FAIL: ${msg}`); };
+// The one page visited to see its 404 logs that status; nothing else may log an error.
+const expected404 = (p, m) => p.url().endsWith('/admin/no-such-page') && m.text().includes('status of 404');
+const { page, fail, step, shot, until, fresh, finish } = await start(shots, expected404);
 
 // A receiver that is down until we start it, on a port chosen now.
-const port = await new Promise((resolve) => {
-  const probe = http.createServer().listen(0, '127.0.0.1', () => {
-    const p = probe.address().port;
-    probe.close(() => resolve(p));
-  });
-});
+const port = await freePort();
 const received = [];
 const receiver = http.createServer((req, res) => {
   let body = '';
   req.on('data', (c) => { body += c; });
   req.on('end', () => { received.push({ headers: req.headers, body }); res.writeHead(200); res.end('ok'); });
 });
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-// The one page visited to see its 404 logs that status; nothing else may log an error.
-const expected404 = (m) => page.url().endsWith('/admin/no-such-page') && m.text().includes('status of 404');
-page.on('console', (m) => { if (m.type() === 'error' && !expected404(m)) fail(`console error on ${page.url()}: ${m.text()}`); });
-page.on('pageerror', (e) => fail(`page error on ${page.url()}: ${e.message}`));
-const shot = async (name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
-const until = async (what, check, timeoutMs = 15000) => {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    await page.reload();
-    if (await check()) return true;
-    await page.waitForTimeout(300);
-  }
-  fail(`timed out waiting for ${what}`);
-  return false;
-};
 
 try {
   step('sign in');
@@ -216,21 +186,7 @@ try {
   const eventId = (await eventPage.json()).data?.[0]?.id;
   const pages = ['/admin', '/admin/events', `/admin/events/${eventId}`, '/admin/webhooks', '/admin/users', '/admin/users/Dana_browser',
     '/admin/mails', '/admin/webfilters', '/admin/crm', '/admin/settings', '/admin/notifications'];
-  for (const width of [1280, 390]) {
-    await page.setViewportSize({ width, height: 900 });
-    for (const url of pages) {
-      await page.goto(`${base}${url}`);
-      const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      if (wide > 0) {
-        // Name the widest elements that stick out, innermost first, to say what to fix.
-        const culprits = await page.evaluate(() => [...document.querySelectorAll('body *')]
-          .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-          .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > document.documentElement.clientWidth + 1))
-          .slice(0, 3).map((e) => `${e.tagName.toLowerCase()}.${e.className}#${e.id}`).join(', '));
-        fail(`${url} scrolls sideways by ${wide}px at ${width}px: ${culprits}`);
-      }
-    }
-  }
+  await checkPages(page, base, pages, fail);
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${base}/admin/events/${eventId}`);
   await shot('21-event-phone');
@@ -244,14 +200,12 @@ try {
 
   step('sign in with Wikimedia and with OpenID Connect, each in a fresh browser');
   for (const label of ['Sign in with Wikimedia', 'Sign in with the test SSO']) {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const fresh = await context.newPage();
-    fresh.on('console', (m) => { if (m.type() === 'error') fail(`console error on ${fresh.url()}: ${m.text()}`); });
-    await fresh.goto(`${base}/admin`);
-    await fresh.getByRole('link', { name: label }).click();
-    await fresh.waitForURL(`${base}/admin`);
-    if (!(await fresh.getByRole('button', { name: 'Sign out' }).isVisible())) fail(`${label}: signed in`);
-    if (label.includes('Wikimedia')) await fresh.screenshot({ path: path.join(shots, '24-signed-in-with-wikimedia.png') });
+    const { context, page: other } = await fresh();
+    await other.goto(`${base}/admin`);
+    await other.getByRole('link', { name: label }).click();
+    await other.waitForURL(`${base}/admin`);
+    if (!(await other.getByRole('button', { name: 'Sign out' }).isVisible())) fail(`${label}: signed in`);
+    if (label.includes('Wikimedia')) await shot('24-signed-in-with-wikimedia', other);
     await context.close();
   }
 
@@ -272,8 +226,6 @@ try {
   fail(`${e.stack || e}`);
   await shot('99-failure').catch(() => {});
 } finally {
-  await browser.close();
   receiver.close();
 }
-console.log(problems.length === 0 ? 'browser checks passed' : `${problems.length} browser problems`);
-process.exit(problems.length === 0 ? 0 : 1);
+await finish();

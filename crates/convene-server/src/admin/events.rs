@@ -72,14 +72,10 @@ async fn events_page(
     let notice = (query.done.as_deref() == Some("deleted"))
         .then_some("The event is deleted, with its organizers, participants and sessions.");
     let q = query.q.unwrap_or_default().trim().to_owned();
-    let needle = q.to_lowercase();
+    let found = |text: &str| convene_core::search::contains(text, &q);
     let matching: Vec<Event> = all
         .into_iter()
-        .filter(|e| {
-            needle.is_empty()
-                || e.title.as_str().to_lowercase().contains(&needle)
-                || e.slug.as_str().to_lowercase().contains(&needle)
-        })
+        .filter(|e| found(e.title.as_str()) || found(e.slug.as_str()))
         .collect();
     let pages = matching.len().div_ceil(PER_PAGE).max(1);
     let page = query.page.unwrap_or(1).clamp(1, pages);

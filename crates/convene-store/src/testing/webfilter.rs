@@ -81,7 +81,11 @@ pub async fn webfilters_are_called_in_creation_order_and_log_calls(store: TestSt
     assert!(all.next_after.is_some());
     let page = PageRequest::default();
     let found = store.list_webfilters(Some("ORG/B"), &page).await.unwrap();
-    assert_eq!(found.items, std::slice::from_ref(&other), "by URL, any case");
+    assert_eq!(
+        found.items,
+        std::slice::from_ref(&other),
+        "by URL, any case"
+    );
     let mut described = first.clone();
     described.description = Some("Seat limit check".into());
     store.update_webfilter(&described).await.unwrap();
