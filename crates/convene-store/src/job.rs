@@ -23,6 +23,8 @@ pub struct Job {
     pub created_at: Timestamp,
     /// Proves the lease when the job is finished.
     pub lease_token: Option<String>,
+    /// It ran out of attempts (or failed for good) and waits no more; `last_error` says why.
+    pub given_up: bool,
 }
 
 /// How a run of a job ended.
@@ -64,4 +66,6 @@ pub trait JobStore: Send + Sync {
     async fn finish_job(&self, job: &Job, end: &JobEnd, at: Timestamp) -> StoreResult<bool>;
     /// The waiting (or running) job of a subject.
     async fn pending_job(&self, kind: JobKind, subject: &str) -> StoreResult<Option<Job>>;
+    /// The jobs of these subjects that wait or gave up, newest first, at most `limit`.
+    async fn jobs_of_subjects(&self, subjects: &[&str], limit: u32) -> StoreResult<Vec<Job>>;
 }

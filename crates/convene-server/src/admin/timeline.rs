@@ -1,5 +1,5 @@
 //! One timeline per event of what its connectors did: Dashboard sync calls, rooms and slide
-//! pushes still waiting on their provider, CRM attendances, and (for admins, whose endpoints and addresses they are) webhook deliveries and
+//! pushes waiting on their provider or given up, CRM attendances, and (for admins, whose endpoints and addresses they are) webhook deliveries and
 //! mails. Failures come first, then the newest.
 
 use super::pages::{Nav, Page, render, unavailable};
@@ -97,32 +97,32 @@ async fn entries(state: &AppState, id: &EventId, admin: bool) -> StoreResult<Vec
             link: None,
         });
     }
-    for s in store.sessions(id, None, &page).await?.items {
-        // A push still waiting for its provider (slides, or the room), with why it waits.
-        for kind in [JobKind::ConferenceSlides, JobKind::ConferenceRoom] {
-            let Some(job) = store.pending_job(kind, s.id.as_str()).await? else {
-                continue;
-            };
-            let what = if kind == JobKind::ConferenceSlides {
-                "slides"
-            } else {
-                "room"
-            };
-            out.push(Entry {
-                at: job.created_at,
-                connector: if kind == JobKind::ConferenceSlides {
-                    "Slides"
-                } else {
-                    "Rooms"
-                },
-                what: format!("{what} push for #{} {}", s.number, s.title.as_str()),
-                outcome: job.last_error.as_ref().map_or("queued".to_owned(), |e| {
-                    format!("retrying after {} attempts: {e}", job.attempts)
-                }),
-                failed: job.last_error.is_some(),
-                link: Some(format!("/admin/events/{id}#session-{}", s.id)),
-            });
-        }
+    let sessions = store.sessions(id, None, &page).await?.items;
+    let subjects: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
+    // Room and slide pushes still waiting for their provider, or given up, with why.
+    for job in store.jobs_of_subjects(&subjects, EACH).await? {
+        let Some(s) = sessions.iter().find(|s| s.id.as_str() == job.subject) else {
+            continue;
+        };
+        let (connector, what) = match job.kind {
+            JobKind::ConferenceSlides => ("Slides", "slides"),
+            JobKind::ConferenceRoom => ("Rooms", "room"),
+            _ => continue,
+        };
+        out.push(Entry {
+            at: job.created_at,
+            connector,
+            what: format!("{what} push for #{} {}", s.number, s.title.as_str()),
+            outcome: match (&job.last_error, job.given_up) {
+                (Some(e), true) => format!("gave up after {} attempts: {e}", job.attempts),
+                (Some(e), false) => format!("retrying after {} attempts: {e}", job.attempts),
+                (None, _) => "queued".to_owned(),
+            },
+            failed: job.last_error.is_some(),
+            link: Some(format!("/admin/events/{id}#session-{}", s.id)),
+        });
+    }
+    for s in &sessions {
         let Some(room) = &s.conference else { continue };
         let status = room.status.as_str();
         out.push(Entry {

@@ -3,6 +3,7 @@
 
 use crate::admin_ui::{page, set_password, sign_in, try_login_from};
 use crate::support::World;
+use convene_core::Clock;
 use convene_testkit::{
     Answer, Backend, Method, Receiver, Reply, SmtpSink, TestApp, app_tests, on_both_backends,
 };
@@ -505,6 +506,27 @@ async fn an_event_timeline_puts_failures_first(backend: Backend) {
         page.text.contains("Mail</strong>") && page.text.contains("carol@example.org"),
         "the registration mails: {}",
         page.text
+    );
+    // The provider refuses for good: the push gives up, and the timeline still says so.
+    let store = app.store();
+    let later = app.clock.now() + Duration::days(400);
+    let claimed = store
+        .claim_jobs(later, Duration::seconds(30), 100)
+        .await
+        .unwrap();
+    let room = claimed
+        .iter()
+        .find(|j| j.kind == convene_core::job::JobKind::ConferenceRoom)
+        .expect("the room push");
+    let refused = convene_store::JobEnd::Failed("the provider answered 403".into());
+    assert!(store.finish_job(room, &refused, later).await.unwrap());
+    let gave_up = root.get(&path).await;
+    assert!(
+        gave_up
+            .text
+            .contains("gave up after 1 attempts: the provider answered 403"),
+        "{}",
+        gave_up.text
     );
     assert!(
         root.get(&format!("/admin/events/{}", w.event))

@@ -24,6 +24,7 @@ struct JobRow {
     last_error: Option<String>,
     created_at: DbTime,
     lease_token: Option<String>,
+    status: String,
 }
 
 impl TryFrom<JobRow> for Job {
@@ -42,11 +43,12 @@ impl TryFrom<JobRow> for Job {
             last_error: r.last_error,
             created_at: time_of(r.created_at),
             lease_token: r.lease_token,
+            given_up: r.status == "failed",
         })
     }
 }
 
-const JOB_COLUMNS: &str = "id, kind, subject, payload, generation, attempts, next_attempt_at, last_error, created_at, lease_token";
+const JOB_COLUMNS: &str = "id, kind, subject, payload, generation, attempts, next_attempt_at, last_error, created_at, lease_token, status";
 
 /// Queues a job, or coalesces into the waiting one, inside the caller's transaction.
 pub(crate) async fn enqueue_in(
@@ -199,5 +201,18 @@ impl JobStore for Backend {
             .fetch_optional(self.reads())
             .await?;
         row.map(Job::try_from).transpose()
+    }
+
+    async fn jobs_of_subjects(&self, subjects: &[&str], limit: u32) -> StoreResult<Vec<Job>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE {} AND status IN ('pending', 'failed')
+             ORDER BY created_at DESC, id DESC LIMIT $2",
+            in_list("subject", 1)
+        );
+        let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .binds((text_list(subjects), i64::from(limit)))
+            .fetch_all(self.reads())
+            .await?;
+        rows.into_iter().map(Job::try_from).collect()
     }
 }

@@ -69,8 +69,26 @@ pub async fn connector_work_that_fails_for_good_is_announced(store: TestStore) {
         1,
         "changed while it ran: sent again"
     );
+    let both = store
+        .jobs_of_subjects(&["mail-1", "mail-2", "mail-3"], 10)
+        .await
+        .unwrap();
+    let mut seen: Vec<_> = both
+        .iter()
+        .map(|j| (j.subject.as_str(), j.given_up))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [("mail-1", true), ("mail-2", false)],
+        "waiting or given up"
+    );
+    let given_up = both.iter().find(|j| j.given_up).unwrap();
+    assert_eq!(given_up.last_error.as_deref(), Some("550 no such user"));
     run("mail-2", JobEnd::Done, false).await;
     assert_eq!(connector_failures(&store).await.len(), 1);
+    let left = store.jobs_of_subjects(&["mail-2"], 10).await.unwrap();
+    assert!(left.is_empty(), "a job done is gone");
     assert!(
         store
             .pending_job(JobKind::MailSend, "mail-2")
