@@ -493,6 +493,8 @@ pub struct AttemptRow {
     pub error_class: String,
     pub error: String,
     pub request_headers: Vec<(String, String)>,
+    /// The webhook's settings changed after this attempt: its own headers may have differed.
+    pub webhook_changed_since: bool,
     pub response_headers: Vec<(String, String)>,
     pub response_body: String,
 }
@@ -510,6 +512,7 @@ impl AttemptRow {
             error_class: text(&a["error_class"]),
             error: text(&a["error"]),
             request_headers: pairs(&a["request_headers"]),
+            webhook_changed_since: a["webhook_changed_since"].as_bool().unwrap_or(false),
             response_headers: pairs(&a["response_headers"]),
             response_body: text(&a["response_body"]),
         }

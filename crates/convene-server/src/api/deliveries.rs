@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use convene_core::access::Principal;
 use convene_core::webhook::{Attempt, Delivery, DeliveryStatus, Webhook};
-use convene_core::{DeliveryId, WebhookId};
+use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_delivery::request::Request;
 use convene_store::{DeliveryFilter, ListedDelivery};
 use serde::{Deserialize, Serialize};
@@ -97,9 +97,11 @@ pub struct AttemptBody {
     /// bytes); empty when nothing answered.
     response_headers: Vec<(String, String)>,
     /// The headers this attempt sent, rebuilt from the delivery and the webhook as it is now,
-    /// the signature masked (the `traceparent` of a traced request is not among them); empty
-    /// for webfilter calls.
+    /// the signature masked; empty for webfilter calls. The `traceparent` is the one stored
+    /// with the message (when spans are exported, the attempt sent its own span as the parent).
     request_headers: Vec<(String, String)>,
+    /// The webhook's settings changed after this attempt, so its own headers may have differed.
+    webhook_changed_since: bool,
 }
 
 impl From<Attempt> for AttemptBody {
@@ -111,7 +113,17 @@ impl From<Attempt> for AttemptBody {
 
 impl AttemptBody {
     fn of(request_headers: Vec<(String, String)>, a: Attempt) -> Self {
+        Self::since(request_headers, a, None)
+    }
+
+    /// `changed`: when the webhook's settings last changed, for a delivery attempt.
+    fn since(
+        request_headers: Vec<(String, String)>,
+        a: Attempt,
+        changed: Option<Timestamp>,
+    ) -> Self {
         Self {
+            webhook_changed_since: changed.is_some_and(|c| c > a.attempted_at),
             attempted_at: rfc3339(a.attempted_at),
             duration_ms: a.duration_ms,
             status_code: a.status_code,
@@ -225,9 +237,17 @@ pub(crate) async fn get_delivery(
     let host = crate::delivery::source_host();
     let sent = |at| Request::masked(&webhook, &delivery, &host, at);
     let request_body = String::from_utf8_lossy(&sent(delivery.created_at).body).into_owned();
+    let headers = |at| {
+        let mut headers = sent(at).headers;
+        if let Some(cause) = &delivery.traceparent {
+            headers.push(("traceparent".to_owned(), cause.clone()));
+        }
+        headers
+    };
+    let changed = Some(webhook.updated_at);
     let attempts = attempts
         .into_iter()
-        .map(|a| AttemptBody::of(sent(a.attempted_at).headers, a))
+        .map(|a| AttemptBody::since(headers(a.attempted_at), a, changed))
         .collect();
     Ok(Json(DeliveryDetail {
         data: delivery.data.clone(),

@@ -122,7 +122,7 @@ app_tests! {
             .json(&json!({"url": rx.url, "event_types": ["custom.thing", "custom.other"], "headers": {"X-Team": "wiki"}})).send().await;
         let hook_id = hook.str("id");
         for (id, ty) in [("c-1", "custom.thing"), ("c-2", "custom.other")] {
-            let r = app.admin(Method::POST, "/api/v1/signals").json(&json!({"type": ty, "id": id, "data": {"thing": {"id": id}}})).send().await;
+            let r = app.admin(Method::POST, "/api/v1/signals").header("traceparent", TRACED).json(&json!({"type": ty, "id": id, "data": {"thing": {"id": id}}})).send().await;
             assert_eq!(r.status, 202);
         }
         app.drain().await;
@@ -147,7 +147,8 @@ app_tests! {
         let detail = root.get(&link(&list.text, "/admin/deliveries/")).await;
         assert_eq!(detail.status, 200);
         let html = &detail.text;
-        for shown in ["webhook-signature", "(masked)", "x-team", "wiki", "x-request-id", "r-7", "HTTP 503", "HTTP 200", "✓ delivered", "event_metadata"] {
+        assert_eq!(failed_first.header("traceparent"), TRACED, "the cause went out");
+        for shown in ["webhook-signature", "(masked)", "x-team", "wiki", "x-request-id", "r-7", "HTTP 503", "HTTP 200", "✓ delivered", "event_metadata", TRACED] {
             assert!(html.contains(shown), "{shown} in {html}");
         }
         assert!(html.contains("&#60;h1&#62;down") && !html.contains("<h1>down"), "the peer's body is text, not markup");
@@ -160,10 +161,17 @@ app_tests! {
         assert!(bad_url.status == 200 && bad_url.text.contains("url-error") && bad_url.text.contains("ftp://nowhere"), "{}", bad_url.text);
         let bad_since = root.post(&format!("{hook_page}/recover"), &[("form", "recover"), ("since", "last week")]).await;
         assert!(bad_since.status == 200 && bad_since.text.contains("since-error") && bad_since.text.contains("last week"), "{}", bad_since.text);
+        app.clock.advance(Duration::seconds(1));
         let described = root.post(&format!("{hook_page}/edit"), &[("form", "edit"), ("url", rx.url.as_str()), ("event_types", "custom.thing"), ("description", "The CI hook"), ("enabled", "on")]).await;
         assert!(root.follow(&described).await.text.contains("<p>The CI hook</p>"));
+        assert!(!html.contains("settings changed after this attempt"));
+        let again = root.get(&link(&list.text, "/admin/deliveries/")).await;
+        assert_eq!(again.text.matches("settings changed after this attempt").count(), 2, "both attempts came before the edit");
     }
 }
+
+/// A W3C trace context a caller sends with its signal.
+const TRACED: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
 /// The value of the read-only `#secret` field on a page.
 fn shown_secret(html: &str) -> String {
