@@ -28,6 +28,7 @@ try {
   step('sign in');
   await page.goto(`${base}/admin`);
   if (!page.url().includes('/admin/login')) fail(`not sent to sign in: ${page.url()}`);
+  await checkPages(page, base, ['/admin/login'], fail);
   await shot('01-sign-in');
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
@@ -148,8 +149,10 @@ try {
   await page.getByLabel('Requests per second').fill('50');
   await page.getByRole('button', { name: 'Add profile' }).click();
   await page.waitForURL(/\/admin\/crm\/[0-9a-f-]+$/);
+  const crmProfile = new URL(page.url()).pathname;
   await page.getByRole('button', { name: 'Start run' }).click();
   await page.waitForURL(/\/admin\/crm\/runs\//);
+  const crmRun = new URL(page.url()).pathname;
   // No reload: the progress fragment polls itself (htmx) until the run ends.
   await page.locator('#run-progress strong', { hasText: 'completed' }).waitFor({ timeout: 15000 });
   if ((await page.getByRole('cell', { name: 'created local' }).count()) === 0) fail('the progress names the people created');
@@ -185,7 +188,8 @@ try {
   const eventPage = (await page.request.get(`${base}/api/v1/events?slug=${encodeURIComponent('Wiki/Loves_Browsers_(2026)')}`, { headers: { authorization: `Bearer ${adminToken}` } }));
   const eventId = (await eventPage.json()).data?.[0]?.id;
   const pages = ['/admin', '/admin/events', `/admin/events/${eventId}`, '/admin/webhooks', '/admin/users', '/admin/users/Dana_browser',
-    '/admin/mails', '/admin/webfilters', '/admin/crm', '/admin/settings', '/admin/notifications'];
+    '/admin/mails', '/admin/webfilters', '/admin/crm', '/admin/settings', '/admin/notifications',
+    crmProfile, crmRun, '/admin/no-such-page'];
   await checkPages(page, base, pages, fail);
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${base}/admin/events/${eventId}`);

@@ -196,6 +196,7 @@ try {
   const link = await page.getByLabel(/Password link for Erin/).inputValue();
   if (!link.startsWith(`${base}/admin/password/`)) fail(`a password link: ${link}`);
   const { context, page: erin } = await fresh();
+  await checkPages(erin, base, [new URL(link).pathname], fail);
   await erin.goto(link);
   await erin.getByLabel('New password').fill('erin-long-password');
   await erin.getByLabel('The same again').fill('erin-long-password');
