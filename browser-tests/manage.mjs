@@ -183,6 +183,8 @@ try {
   await page.getByText('halts the action').waitFor();
   if (!(await page.getByText(/The event is full/).first().isVisible())) fail('the halt message is shown');
   await shot('34-webfilter-test');
+  await page.reload();
+  if ((await page.getByText('halts the action').count()) !== 0) fail('a reload shows the list and calls the filter no more');
 
   step('a user: made an administrator, a password link, signed in, deactivated');
   await page.getByRole('link', { name: 'Users' }).click();

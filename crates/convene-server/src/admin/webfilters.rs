@@ -2,6 +2,7 @@
 
 use super::forms::Posted;
 use super::forms::{Cursor, FormState, admins_only, field, principal, refused, text};
+use super::once;
 use super::pages::{Nav, render};
 use super::session::Viewer;
 use crate::api::webfilters;
@@ -9,7 +10,7 @@ use crate::extract::{Caller, JsonBody, Query};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query as UrlQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use convene_core::webfilter::FilterType;
 use serde_json::{Value, json};
@@ -41,7 +42,9 @@ struct FiltersPage {
     tested: Option<Tested>,
 }
 
-/// A test call's result as the page shows it.
+/// A test call's result as the page shows it. It travels to the page after the test in the
+/// shown-once cookie, so a reload shows the list and never calls the filter again.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Tested {
     pub url: String,
     pub verdict: String,
@@ -53,15 +56,39 @@ pub struct Tested {
     pub response_body: String,
 }
 
+/// Where a test's result waits for the page, in the shown-once cookie.
+const TESTED: &str = "webfilter-test";
+
+/// What a cookie can carry of a reply or a rewrite, in characters.
+const SHOWN_AT_MOST: usize = 1000;
+
 pub async fn list(
     State(state): State<AppState>,
     viewer: Viewer,
+    headers: HeaderMap,
     UrlQuery(q): UrlQuery<Cursor>,
 ) -> Response {
     if let Some(r) = admins_only(&viewer, "webfilters") {
         return r;
     }
-    list_page(&state, &viewer, q, FormState::default(), None).await
+    let tested = once::take(&state, &headers, TESTED).and_then(|t| serde_json::from_str(&t).ok());
+    let shown = tested.is_some();
+    let mut page = list_page(&state, &viewer, q, FormState::default(), tested).await;
+    if shown {
+        once::spend(&mut page, &state, &headers);
+    }
+    page
+}
+
+/// `text` cut to what the cookie carries, saying where the rest is when it is cut.
+fn at_most(text: String, filter: &str) -> String {
+    match text.char_indices().nth(SHOWN_AT_MOST) {
+        Some((end, _)) => format!(
+            "{}… (cut here; GET /api/v1/webfilters/{filter}/calls has all of it)",
+            &text[..end]
+        ),
+        None => text,
+    }
 }
 
 async fn list_page(
@@ -135,6 +162,7 @@ pub async fn create(State(state): State<AppState>, Posted(viewer, form): Posted)
 /// Calls one webfilter with the input typed (JSON) and shows what it decided.
 pub async fn test(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Posted(viewer, form): Posted,
 ) -> Response {
@@ -152,7 +180,12 @@ pub async fn test(
     };
     let dto = webfilters::FilterTest { input: Some(input) };
     let caller = Caller(principal(&viewer));
-    let answer = webfilters::test_webfilter(State(state.clone()), caller, Path(id), JsonBody(dto));
+    let answer = webfilters::test_webfilter(
+        State(state.clone()),
+        caller,
+        Path(id.clone()),
+        JsonBody(dto),
+    );
     let v = match answer.await {
         Ok(v) => serde_json::to_value(&v.0).unwrap_or_default(),
         Err(e) => {
@@ -164,10 +197,13 @@ pub async fn test(
     let tested = Tested {
         url: field(&form, "url").unwrap_or_default(),
         verdict: text(&v["verdict"]),
-        rewrites: match &v["rewrites"] {
-            Value::Object(m) if m.is_empty() => String::new(),
-            other => serde_json::to_string_pretty(other).unwrap_or_default(),
-        },
+        rewrites: at_most(
+            match &v["rewrites"] {
+                Value::Object(m) if m.is_empty() => String::new(),
+                other => serde_json::to_string_pretty(other).unwrap_or_default(),
+            },
+            &id,
+        ),
         halt: [text(&v["halt"]["message"]), text(&v["halt"]["redirect_to"])]
             .into_iter()
             .filter(|t| !t.is_empty())
@@ -176,16 +212,10 @@ pub async fn test(
         status: text(&call["status_code"]),
         duration_ms: text(&call["duration_ms"]),
         error: text(&call["error"]),
-        response_body: text(&call["response_body"]),
+        response_body: at_most(text(&call["response_body"]), &id),
     };
-    list_page(
-        &state,
-        &viewer,
-        Cursor::default(),
-        FormState::default(),
-        Some(tested),
-    )
-    .await
+    let shown = serde_json::to_string(&tested).ok();
+    once::redirect_with(&state, &headers, "/admin/webfilters", TESTED, shown)
 }
 
 pub async fn delete(

@@ -101,11 +101,15 @@ app_tests! {
         let page = root.get("/admin/webfilters").await;
         assert!(page.text.contains("Send a test call") && page.text.contains("Jane Doe"), "{}", page.text);
         let input = serde_json::to_string(&json!({"event": {"id": "e", "slug": "s", "title": "t"}, "username": "Bob", "visibility": "public"})).unwrap();
-        let shown = root.post(&format!("/admin/webfilters/{id}/test"), &[("form", "test"), ("id", id.as_str()), ("input", input.as_str())]).await;
+        let tested = root.post(&format!("/admin/webfilters/{id}/test"), &[("form", "test"), ("id", id.as_str()), ("input", input.as_str())]).await;
+        let shown = root.follow(&tested).await;
         assert_eq!(shown.status, 200);
         for part in ["halts the action", "The event is full", "https://example.org/waitlist", "HTTP 200"] {
             assert!(shown.text.contains(part), "{part}: {}", shown.text);
         }
+        let reloaded = root.get("/admin/webfilters").await;
+        assert!(!reloaded.text.contains("halts the action"), "a reload shows the list, and calls nobody");
+        assert_eq!(rx.received().len(), 2);
         let broken = root.post(&format!("/admin/webfilters/{id}/test"), &[("form", "test"), ("id", id.as_str()), ("input", "{not json")]).await;
         assert!(broken.text.contains("Not tested: input is not JSON") && broken.text.contains("{not json"), "{}", broken.text);
         let calls = app.admin(Method::GET, &format!("/api/v1/webfilters/{id}/calls")).send().await;
