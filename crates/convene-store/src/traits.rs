@@ -64,12 +64,16 @@ pub enum Audience {
     Everything,
     /// Public events, plus private ones the user organizes or attends.
     User(UserId),
+    /// Only the events the user organizes (the console of an organizer who is no admin).
+    Organizer(UserId),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventFilter {
     pub slug: Option<Slug>,
     pub audience: Audience,
+    /// Only events whose title or slug contains this, ignoring case.
+    pub search: Option<String>,
 }
 
 #[async_trait]
@@ -89,6 +93,8 @@ pub trait EventStore: Send + Sync {
         filter: &EventFilter,
         page: &PageRequest,
     ) -> StoreResult<Page<Event>>;
+    /// How many events [`EventStore::list_events`] would list in all.
+    async fn count_events(&self, filter: &EventFilter) -> StoreResult<u64>;
     /// Reads, patches and writes the event in one transaction. `NotFound`, `Conflict::Slug`, or
     /// the patch's own validation errors through `PatchOutcome::Invalid`. Emits `event.updated`.
     async fn update_event(

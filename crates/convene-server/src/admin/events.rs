@@ -3,7 +3,7 @@
 
 use super::forms::Posted;
 use super::forms::{Fields, FormState, field, principal, refused, segment};
-use super::pages::{Nav, Page, render, unavailable, visible_events};
+use super::pages::{Nav, Page, audience, render, unavailable};
 use super::session::Viewer;
 use crate::api::rfc3339;
 use crate::extract::{Caller, JsonBody};
@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use convene_core::EventId;
 use convene_core::event::Event;
 use convene_core::page::PageRequest;
+use convene_store::EventFilter;
 use serde::Deserialize;
 
 pub struct EventRow {
@@ -37,19 +38,20 @@ struct Events {
     q: String,
     notice: Option<&'static str>,
     events: Vec<EventRow>,
-    page: usize,
-    pages: usize,
+    /// How many events match, and the cursor of the next page.
+    total: u64,
+    next: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
 pub struct EventQuery {
     q: Option<String>,
-    page: Option<usize>,
+    cursor: Option<String>,
     /// `deleted` after an event was deleted.
     done: Option<String>,
 }
 
-const PER_PAGE: usize = 25;
+const PER_PAGE: u32 = 25;
 
 pub async fn events(
     State(state): State<AppState>,
@@ -66,23 +68,29 @@ async fn events_page(
     query: EventQuery,
     form: FormState,
 ) -> Response {
-    let Ok(all) = visible_events(state, viewer).await else {
-        return unavailable(viewer, "events");
-    };
     let notice = (query.done.as_deref() == Some("deleted"))
         .then_some("The event is deleted, with its organizers, participants and sessions.");
     let q = query.q.unwrap_or_default().trim().to_owned();
-    let found = |text: &str| convene_core::search::contains(text, &q);
-    let matching: Vec<Event> = all
+    let filter = EventFilter {
+        slug: None,
+        audience: audience(viewer),
+        search: Some(q.clone()).filter(|q| !q.is_empty()),
+    };
+    let page = PageRequest {
+        limit: PER_PAGE,
+        after: PageRequest::parse_cursor(query.cursor.as_deref()).unwrap_or_default(),
+    };
+    let store = &state.store;
+    let (Ok(listed), Ok(total)) = (
+        store.list_events(&filter, &page).await,
+        store.count_events(&filter).await,
+    ) else {
+        return unavailable(viewer, "events");
+    };
+    let next = listed.next_cursor();
+    let events = listed
+        .items
         .into_iter()
-        .filter(|e| found(e.title.as_str()) || found(e.slug.as_str()))
-        .collect();
-    let pages = matching.len().div_ceil(PER_PAGE).max(1);
-    let page = query.page.unwrap_or(1).clamp(1, pages);
-    let events = matching
-        .into_iter()
-        .skip((page - 1) * PER_PAGE)
-        .take(PER_PAGE)
         .map(|e| EventRow {
             id: e.id.to_string(),
             title: e.title.as_str().to_owned(),
@@ -101,8 +109,8 @@ async fn events_page(
             q,
             notice,
             events,
-            page,
-            pages,
+            total,
+            next,
         },
     )
 }

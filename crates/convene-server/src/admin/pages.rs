@@ -8,7 +8,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use convene_core::event::Event;
 use convene_core::page::PageRequest;
 use convene_store::{Audience, EventFilter};
 use time::Duration;
@@ -92,7 +91,7 @@ pub struct Failing {
 struct Overview {
     nav: Option<Nav>,
     admin: bool,
-    events: usize,
+    events: u64,
     webhooks: usize,
     attempts: u64,
     failure_rate: String,
@@ -163,7 +162,12 @@ pub async fn overview(State(state): State<AppState>, viewer: Viewer) -> Response
 async fn overview_page(state: &AppState, viewer: &Viewer) -> convene_store::StoreResult<Overview> {
     let store = &state.store;
     let now = state.clock.now();
-    let events = visible_events(state, viewer).await?.len();
+    let every = EventFilter {
+        slug: None,
+        audience: audience(viewer),
+        search: None,
+    };
+    let events = store.count_events(&every).await?;
     let unread = store.unread_count(&viewer.user.id).await?;
     let (mut webhooks, mut attempts, mut failure_rate, mut bars, mut peak, mut failing) =
         (0, 0, "—".to_owned(), Vec::new(), 0.0, Vec::new());
@@ -232,34 +236,12 @@ async fn all_webhooks(
     }
 }
 
-/// Every event the viewer may see here, oldest first.
-pub(super) async fn visible_events(
-    state: &AppState,
-    viewer: &Viewer,
-) -> convene_store::StoreResult<Vec<Event>> {
-    if !viewer.admin {
-        let mut out = Vec::new();
-        for id in &viewer.organizes {
-            out.extend(state.store.event_by_id(id).await?);
-        }
-        return Ok(out);
-    }
-    let filter = EventFilter {
-        slug: None,
-        audience: Audience::Everything,
-    };
-    let mut out = Vec::new();
-    let mut page = PageRequest {
-        limit: 500,
-        after: None,
-    };
-    loop {
-        let got = state.store.list_events(&filter, &page).await?;
-        out.extend(got.items);
-        match got.next_after {
-            Some(after) => page.after = Some(after),
-            None => return Ok(out),
-        }
+/// The events the console lists to `viewer`: all of them to an admin, else those they organize.
+pub(super) fn audience(viewer: &Viewer) -> Audience {
+    if viewer.admin {
+        Audience::Everything
+    } else {
+        Audience::Organizer(viewer.user.id.clone())
     }
 }
 

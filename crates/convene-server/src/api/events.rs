@@ -248,6 +248,7 @@ where
     let filter = EventFilter {
         slug: Some(slug.clone()),
         audience: audience(caller),
+        search: None,
     };
     let page = PageRequest {
         limit: 1,
@@ -289,6 +290,8 @@ fn audience(caller: &Principal) -> Audience {
 pub struct EventQuery {
     /// Exact slug.
     slug: Option<String>,
+    /// Only events whose title or slug contains this, ignoring case.
+    q: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
 }
@@ -324,6 +327,10 @@ async fn list_events(
             &EventFilter {
                 slug,
                 audience: audience(&caller),
+                search: query
+                    .q
+                    .map(|q| q.trim().to_owned())
+                    .filter(|q| !q.is_empty()),
             },
             &page,
         )

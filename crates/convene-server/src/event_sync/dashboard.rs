@@ -144,6 +144,7 @@ async fn course(state: &AppState, slug: Option<&str>) -> Result<Event, Reject> {
     let filter = EventFilter {
         slug: Some(slug),
         audience: Audience::Everything,
+        search: None,
     };
     let page = state
         .store

@@ -1,5 +1,5 @@
 //! Every list an operator reads is searched and paged, in the console and over the API:
-//! webfilters, API tokens, an event's sessions, CRM profiles and notifications.
+//! events, webfilters, API tokens, an event's sessions, CRM profiles and notifications.
 
 use crate::admin_console::{Operator, link};
 use crate::support::World;
@@ -123,5 +123,32 @@ app_tests! {
         assert!(!by_message.text.contains("id=\"live-notifications\""), "a search does not follow the stream");
         let none = root.get("/admin/notifications?q=_").await;
         assert!(none.text.contains("No notification's title or message contains “_”"), "{}", none.text);
+    }
+
+    async fn events_are_searched_and_paged_in_the_store(app: TestApp) {
+        let w = World::new(&app).await;
+        for n in 0..26 {
+            let title = if n == 9 { "Spring gathering".to_owned() } else { format!("Meetup {n:02}") };
+            let made = app.admin(Method::POST, "/api/v1/events")
+                .json(&json!({"slug": format!("Meetups/{n:02}"), "title": title})).send().await;
+            assert_eq!(made.status, 201, "{}", made.text);
+        }
+        let found = app.admin(Method::GET, "/api/v1/events?q=GATHERING").send().await;
+        assert_eq!(names(&found, "title"), ["Spring gathering"]);
+        let by_slug = app.admin(Method::GET, "/api/v1/events?q=meetups/0").send().await;
+        assert_eq!(names(&by_slug, "title").len(), 10);
+        let hidden = app.call(Method::GET, "/api/v1/events?q=e").token(&w.carol).send().await;
+        assert!(!hidden.text.contains(&w.hidden), "a search keeps private events private");
+        let root = Operator::sign_in(&app, "Root").await;
+        let first = root.get("/admin/events").await;
+        assert!(first.text.contains("28 events"), "{}", first.text);
+        assert_eq!(first.text.matches("<tr><td><a href=\"/admin/events/").count(), 25, "25 a page");
+        let next = root.get(&link(&first.text, "/admin/events?q=")).await;
+        assert_eq!(next.text.matches("<tr><td><a href=\"/admin/events/").count(), 3, "{}", next.text);
+        let searched = root.get("/admin/events?q=gathering").await;
+        assert!(searched.text.contains("1 event found") && searched.text.contains("Spring gathering"), "{}", searched.text);
+        let alice = Operator::sign_in(&app, "Alice").await;
+        let hers = alice.get("/admin/events").await;
+        assert!(hers.text.contains("2 events") && !hers.text.contains("Meetup 00"), "only what she organizes: {}", hers.text);
     }
 }

@@ -35,6 +35,7 @@ async fn read_back(store: &Arc<dyn Store>) -> String {
     let everything = EventFilter {
         slug: None,
         audience: Audience::Everything,
+        search: None,
     };
     let events = store.list_events(&everything, &all).await.unwrap().items;
     writeln!(out, "events {events:#?}").unwrap();

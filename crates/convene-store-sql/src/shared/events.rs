@@ -8,6 +8,7 @@ use convene_core::event::{Event, EventPatch, NewEvent, Organizer, Role};
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
 use convene_core::reminder::Reminders;
+use convene_core::search::like_pattern;
 use convene_core::sync::{CenterEventId, SyncLink};
 use convene_core::text::{Channel, Description, Slug, TimeZoneName, Title};
 use convene_core::user::User;
@@ -128,6 +129,37 @@ async fn write_event(
     replan(conn, plan, at).await
 }
 
+/// The events an [`EventFilter`] lets through, with binds `$1`–`$4` from [`listed_binds`]: the
+/// slug, the user who sees, the organizer, the search.
+const LISTED: &str = "($1 IS NULL OR e.slug = $1)
+    AND ($2 IS NULL OR NOT e.private
+         OR EXISTS (SELECT 1 FROM organizers o WHERE o.event_id = e.id AND o.user_id = $2)
+         OR EXISTS (SELECT 1 FROM participants p WHERE p.event_id = e.id AND p.user_id = $2))
+    AND ($3 IS NULL OR EXISTS (SELECT 1 FROM organizers o WHERE o.event_id = e.id AND o.user_id = $3))
+    AND ($4 IS NULL OR lower(e.title) LIKE $4 ESCAPE '\\' OR lower(e.slug) LIKE $4 ESCAPE '\\')";
+
+type ListedBinds<'f> = (
+    Option<&'f str>,
+    Option<&'f str>,
+    Option<&'f str>,
+    Option<String>,
+);
+
+fn listed_binds(filter: &EventFilter) -> ListedBinds<'_> {
+    let (sees, organizes) = match &filter.audience {
+        Audience::Everything => (None, None),
+        Audience::User(id) => (Some(id.as_str()), None),
+        Audience::Organizer(id) => (None, Some(id.as_str())),
+    };
+    let pattern = filter.search.as_deref().map(like_pattern);
+    (
+        filter.slug.as_ref().map(Slug::as_str),
+        sees,
+        organizes,
+        pattern,
+    )
+}
+
 #[async_trait]
 impl EventStore for Backend {
     async fn create_event(
@@ -186,27 +218,28 @@ impl EventStore for Backend {
         filter: &EventFilter,
         page: &PageRequest,
     ) -> StoreResult<Page<Event>> {
-        let viewer = match &filter.audience {
-            Audience::Everything => None,
-            Audience::User(id) => Some(id.as_str()),
-        };
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events e
-             WHERE ($1 IS NULL OR e.slug = $1) AND ($2 IS NULL OR e.id > $2)
-               AND ($3 IS NULL OR NOT e.private
-                    OR EXISTS (SELECT 1 FROM organizers o WHERE o.event_id = e.id AND o.user_id = $3)
-                    OR EXISTS (SELECT 1 FROM participants p WHERE p.event_id = e.id AND p.user_id = $3))
-             ORDER BY e.id LIMIT $4"
+            "SELECT {EVENT_COLUMNS} FROM events e WHERE {LISTED} AND ($5 IS NULL OR e.id > $5)
+             ORDER BY e.id LIMIT $6"
         );
         let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(filter.slug.as_ref().map(Slug::as_str))
-            .binds((page.after.as_deref(), viewer, i64::from(page.limit) + 1))
+            .binds(listed_binds(filter))
+            .binds((page.after.as_deref(), i64::from(page.limit) + 1))
             .fetch_all(self.reads())
             .await?;
         let events = rows.into_iter().map(Event::from).collect();
         Ok(Page::from_overfetch(events, page.limit, |e: &Event| {
             e.id.to_string()
         }))
+    }
+
+    async fn count_events(&self, filter: &EventFilter) -> StoreResult<u64> {
+        let sql = format!("SELECT count(*) FROM events e WHERE {LISTED}");
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .binds(listed_binds(filter))
+            .fetch_one(self.reads())
+            .await?;
+        Ok(u64::try_from(n).unwrap_or_default())
     }
 
     async fn update_event(

@@ -347,6 +347,7 @@ pub async fn events_filter_by_slug_and_audience(store: TestStore) {
     let all = EventFilter {
         slug: None,
         audience: Audience::Everything,
+        search: None,
     };
     assert_eq!(
         ids(store
@@ -358,6 +359,7 @@ pub async fn events_filter_by_slug_and_audience(store: TestStore) {
     let as_bob = EventFilter {
         slug: None,
         audience: Audience::User(bob.id.clone()),
+        search: None,
     };
     assert_eq!(
         ids(store
@@ -381,6 +383,7 @@ pub async fn events_filter_by_slug_and_audience(store: TestStore) {
     let by_slug = EventFilter {
         slug: Some(Slug::parse("closed").unwrap()),
         audience: Audience::Everything,
+        search: None,
     };
     assert_eq!(
         ids(store
@@ -400,6 +403,37 @@ pub async fn events_filter_by_slug_and_audience(store: TestStore) {
         .await
         .unwrap();
     assert_eq!(paged.next_after.as_deref(), Some(open.id.as_str()));
+    assert_eq!(store.count_events(&all).await.unwrap(), 2);
+    let search = |audience: Audience, q: &str| EventFilter {
+        slug: None,
+        audience,
+        search: Some(q.to_owned()),
+    };
+    let found = search(Audience::Everything, "CLOS");
+    let listed = store.list_events(&found, &PageRequest::default()).await;
+    assert_eq!(
+        ids(listed.unwrap()),
+        std::slice::from_ref(&closed.id),
+        "by slug, any case"
+    );
+    assert_eq!(store.count_events(&found).await.unwrap(), 1);
+    let wildcard = search(Audience::Everything, "_");
+    assert_eq!(
+        store.count_events(&wildcard).await.unwrap(),
+        0,
+        "a typed _ is itself"
+    );
+    let organizes = |who: &User| EventFilter {
+        slug: None,
+        audience: Audience::Organizer(who.id.clone()),
+        search: None,
+    };
+    assert_eq!(store.count_events(&organizes(&alice)).await.unwrap(), 2);
+    assert_eq!(
+        store.count_events(&organizes(&bob)).await.unwrap(),
+        0,
+        "attending is not organizing"
+    );
 }
 
 pub async fn event_patches_apply_atomically(store: TestStore) {
