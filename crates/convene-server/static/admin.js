@@ -56,3 +56,5 @@ function scrollHints() {
 }
 document.addEventListener('DOMContentLoaded', scrollHints);
 window.addEventListener('resize', scrollHints);
+// A run's progress is swapped in every second: its tables get their hints again.
+document.addEventListener('htmx:afterSettle', scrollHints);

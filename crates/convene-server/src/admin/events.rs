@@ -52,6 +52,7 @@ pub struct EventQuery {
 }
 
 const PER_PAGE: u32 = 25;
+const ORGANIZERS_PER_PAGE: usize = 50;
 
 pub async fn events(
     State(state): State<AppState>,
@@ -137,6 +138,9 @@ struct EventPage {
     notice: Option<&'static str>,
     /// Name, role, and the name as a path segment.
     organizers: Vec<(String, String, String)>,
+    /// The organizer search, and the number of the next page of organizers.
+    oq: String,
+    more_organizers: Option<usize>,
     /// Name, visibility, registered at, and the name as a path segment.
     participants: Vec<(String, String, String, String)>,
     /// The cursor of the next page of participants.
@@ -205,6 +209,9 @@ pub struct ParticipantsAfter {
     /// The sessions' search and page, apart from the participants'.
     sq: Option<String>,
     safter: Option<String>,
+    /// The organizers' search and page number (an event's organizers are read whole).
+    oq: Option<String>,
+    opage: Option<usize>,
     /// `saved` after an edit.
     done: Option<String>,
 }
@@ -261,16 +268,26 @@ async fn event_page(
     let q = participants.q.unwrap_or_default().trim().to_owned();
     let sq = participants.sq.unwrap_or_default().trim().to_owned();
     let sessions_after = participants.safter;
+    let oq = participants.oq.unwrap_or_default().trim().to_owned();
     let notice = (participants.done.as_deref() == Some("saved")).then_some("Saved.");
     let store = &state.store;
     let Some(e) = store.event_by_id(id).await? else {
         return Ok(None);
     };
     let zone = e.timezone.as_ref().map(|z| z.as_str());
-    let organizers = store
+    let matching: Vec<_> = store
         .organizers(id)
         .await?
         .into_iter()
+        .filter(|o| convene_core::search::contains(o.username.as_str(), &oq.replace('_', " ")))
+        .collect();
+    let organizer_page = participants.opage.unwrap_or(1).max(1);
+    let more_organizers =
+        (matching.len() > organizer_page * ORGANIZERS_PER_PAGE).then_some(organizer_page + 1);
+    let organizers = matching
+        .into_iter()
+        .skip((organizer_page - 1) * ORGANIZERS_PER_PAGE)
+        .take(ORGANIZERS_PER_PAGE)
         .map(|o| {
             let name = o.username.as_str();
             (name.to_owned(), o.role.as_str().to_owned(), segment(name))
@@ -388,6 +405,8 @@ async fn event_page(
         q,
         notice,
         organizers,
+        oq,
+        more_organizers,
         participants,
         more_participants,
         link,

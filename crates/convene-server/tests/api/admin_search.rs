@@ -111,6 +111,13 @@ app_tests! {
         let none = root.get(&format!("{path}?sq=dinner")).await;
         assert!(none.text.contains("No session's title contains “dinner”"), "{}", none.text);
 
+        let made = app.admin(Method::PUT, &format!("/api/v1/events/{}/organizers/Bob", w.event)).json(&json!({})).send().await;
+        assert!(made.status < 300, "{}", made.text);
+        let bob = root.get(&format!("{path}?oq=BO")).await;
+        assert!(bob.text.contains("Remove Bob as organizer") && !bob.text.contains("Remove Alice as organizer"), "{}", bob.text);
+        let nobody = root.get(&format!("{path}?oq=zed")).await;
+        assert!(nobody.text.contains("No organizer's name contains “zed”"), "{}", nobody.text);
+
         for (title, message) in [("Doors open at nine", "<p>See you</p>"), ("Room change", "Now in hall B")] {
             let sent = app.admin(Method::POST, "/api/v1/notifications")
                 .json(&json!({"usernames": ["Root"], "title": title, "message": message})).send().await;
