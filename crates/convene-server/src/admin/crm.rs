@@ -170,12 +170,7 @@ pub async fn list(
 }
 
 async fn list_page(state: &AppState, viewer: &Viewer, at: Cursors, form: FormState) -> Response {
-    let search = at.q.unwrap_or_default().trim().to_owned();
-    let query = crate::extract::Search {
-        q: Some(search.clone()),
-        limit: Some("50".into()),
-        cursor: at.profiles,
-    };
+    let (search, query) = super::forms::searched(at.q.as_deref(), at.profiles);
     let listed = osdi::list_profiles(
         State(state.clone()),
         Caller(principal(viewer)),

@@ -202,8 +202,10 @@ impl EventFields {
     }
 }
 
+/// Where the event page's lists are: each its own search and page.
 #[derive(serde::Deserialize, Default)]
-pub struct ParticipantsAfter {
+pub struct EventPageQuery {
+    /// The participants' page and search.
     after: Option<String>,
     q: Option<String>,
     /// The sessions' search and page, apart from the participants'.
@@ -220,7 +222,7 @@ pub async fn event(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(raw): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<ParticipantsAfter>,
+    axum::extract::Query(q): axum::extract::Query<EventPageQuery>,
 ) -> Response {
     let not_found = || {
         render(
@@ -252,7 +254,7 @@ pub(super) async fn event_page_with(
     let Some(id) = EventId::parse(id).filter(|id| viewer.sees_event(id)) else {
         return refused(viewer, "events", crate::error::ApiError::NotFound);
     };
-    match event_page(state, viewer, &id, ParticipantsAfter::default()).await {
+    match event_page(state, viewer, &id, EventPageQuery::default()).await {
         Ok(Some(page)) => render(StatusCode::OK, &EventPage { form, ..page }),
         Ok(None) => refused(viewer, "events", crate::error::ApiError::NotFound),
         Err(_) => unavailable(viewer, "events"),
@@ -263,13 +265,12 @@ async fn event_page(
     state: &AppState,
     viewer: &Viewer,
     id: &EventId,
-    participants: ParticipantsAfter,
+    at: EventPageQuery,
 ) -> convene_store::StoreResult<Option<EventPage>> {
-    let q = participants.q.unwrap_or_default().trim().to_owned();
-    let sq = participants.sq.unwrap_or_default().trim().to_owned();
-    let sessions_after = participants.safter;
-    let oq = participants.oq.unwrap_or_default().trim().to_owned();
-    let notice = (participants.done.as_deref() == Some("saved")).then_some("Saved.");
+    let q = at.q.unwrap_or_default().trim().to_owned();
+    let sq = at.sq.unwrap_or_default().trim().to_owned();
+    let oq = at.oq.unwrap_or_default().trim().to_owned();
+    let notice = (at.done.as_deref() == Some("saved")).then_some("Saved.");
     let store = &state.store;
     let Some(e) = store.event_by_id(id).await? else {
         return Ok(None);
@@ -281,7 +282,7 @@ async fn event_page(
         .into_iter()
         .filter(|o| convene_core::search::contains(o.username.as_str(), &oq.replace('_', " ")))
         .collect();
-    let organizer_page = participants.opage.unwrap_or(1).max(1);
+    let organizer_page = at.opage.unwrap_or(1).max(1);
     let more_organizers =
         (matching.len() > organizer_page * ORGANIZERS_PER_PAGE).then_some(organizer_page + 1);
     let organizers = matching
@@ -300,7 +301,7 @@ async fn event_page(
             Some(q.as_str()).filter(|q| !q.is_empty()),
             &PageRequest {
                 limit: 50,
-                after: participants.after,
+                after: at.after,
             },
         )
         .await?;
@@ -352,7 +353,7 @@ async fn event_page(
             Some(sq.as_str()).filter(|q| !q.is_empty()),
             &PageRequest {
                 limit: 20,
-                after: sessions_after,
+                after: at.safter,
             },
         )
         .await?;

@@ -265,16 +265,21 @@ impl Cursor {
         query.finish()
     }
 
-    /// The search as typed (trimmed), and this page of the list with it, 50 rows a page.
+    /// The search as typed (trimmed), and this page of the list with it.
     pub fn search(&self) -> (String, crate::extract::Search) {
-        let search = self.q.as_deref().unwrap_or_default().trim().to_owned();
-        let query = crate::extract::Search {
-            q: Some(search.clone()),
-            limit: Some("50".into()),
-            cursor: self.cursor.clone(),
-        };
-        (search, query)
+        searched(self.q.as_deref(), self.cursor.clone())
     }
+}
+
+/// A list's search `q` as typed (trimmed), and its page after `cursor` with it, 50 rows a page.
+pub fn searched(q: Option<&str>, cursor: Option<String>) -> (String, crate::extract::Search) {
+    let search = q.unwrap_or_default().trim().to_owned();
+    let query = crate::extract::Search {
+        q: Some(search.clone()),
+        limit: Some("50".into()),
+        cursor,
+    };
+    (search, query)
 }
 
 /// A username as one path segment. Names are stored with spaces, which MediaWiki's rule reads

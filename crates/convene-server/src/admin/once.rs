@@ -29,6 +29,12 @@ pub fn redirect_with(
     response
 }
 
+/// Whether [`redirect_with`] can carry `secret` for `key`: browsers keep a cookie of up to
+/// 4,096 bytes, name and attributes included.
+pub fn fits(state: &AppState, key: &str, secret: &str) -> bool {
+    sealed(state, &format!("{key}\n{secret}")).len() <= 3800
+}
+
 /// The secret [`redirect_with`] left for `key`, if any.
 pub fn take(state: &AppState, headers: &HeaderMap, key: &str) -> Option<String> {
     let plain = unsealed(state, headers, SECRET_ONCE)?;

@@ -59,9 +59,6 @@ pub struct Tested {
 /// Where a test's result waits for the page, in the shown-once cookie.
 const TESTED: &str = "webfilter-test";
 
-/// What a cookie can carry of a reply or a rewrite, in characters.
-const SHOWN_AT_MOST: usize = 1000;
-
 pub async fn list(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -80,14 +77,14 @@ pub async fn list(
     page
 }
 
-/// `text` cut to what the cookie carries, saying where the rest is when it is cut.
-fn at_most(text: String, filter: &str) -> String {
-    match text.char_indices().nth(SHOWN_AT_MOST) {
+/// `text` cut after `keep` characters, saying where the rest is when it is cut.
+fn at_most(text: &str, keep: usize, filter: &str) -> String {
+    match text.char_indices().nth(keep) {
         Some((end, _)) => format!(
             "{}… (cut here; GET /api/v1/webfilters/{filter}/calls has all of it)",
             &text[..end]
         ),
-        None => text,
+        None => text.to_owned(),
     }
 }
 
@@ -194,16 +191,15 @@ pub async fn test(
         }
     };
     let call = &v["call"];
-    let tested = Tested {
+    let rewrites = match &v["rewrites"] {
+        Value::Object(m) if m.is_empty() => String::new(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    };
+    let reply = text(&call["response_body"]);
+    let mut tested = Tested {
         url: field(&form, "url").unwrap_or_default(),
         verdict: text(&v["verdict"]),
-        rewrites: at_most(
-            match &v["rewrites"] {
-                Value::Object(m) if m.is_empty() => String::new(),
-                other => serde_json::to_string_pretty(other).unwrap_or_default(),
-            },
-            &id,
-        ),
+        rewrites: String::new(),
         halt: [text(&v["halt"]["message"]), text(&v["halt"]["redirect_to"])]
             .into_iter()
             .filter(|t| !t.is_empty())
@@ -212,10 +208,20 @@ pub async fn test(
         status: text(&call["status_code"]),
         duration_ms: text(&call["duration_ms"]),
         error: text(&call["error"]),
-        response_body: at_most(text(&call["response_body"]), &id),
+        response_body: String::new(),
     };
-    let shown = serde_json::to_string(&tested).ok();
-    once::redirect_with(&state, &headers, "/admin/webfilters", TESTED, shown)
+    // The reply and the rewrites are cut until the result fits a cookie, sealed.
+    let mut keep = 1000;
+    let shown = loop {
+        tested.rewrites = at_most(&rewrites, keep, &id);
+        tested.response_body = at_most(&reply, keep, &id);
+        let json = serde_json::to_string(&tested).unwrap_or_default();
+        if once::fits(&state, TESTED, &json) || keep < 50 {
+            break json;
+        }
+        keep /= 2;
+    };
+    once::redirect_with(&state, &headers, "/admin/webfilters", TESTED, Some(shown))
 }
 
 pub async fn delete(

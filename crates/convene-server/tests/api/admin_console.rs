@@ -86,6 +86,7 @@ app_tests! {
         rx.script([
             Answer::json(200, &json!({"data": {"visibility": "private", "username": "Mallory"}})),
             Answer::json(200, &json!({"exception": {"PreventRegistration": {"message": "The event is full", "redirect_to": "https://example.org/waitlist"}}})),
+            Answer::json(200, &json!({"data": {}, "note": "é\"<".repeat(2000)})),
         ]);
         let made = app.admin(Method::POST, "/api/v1/webfilters").json(&json!({"filter_type": "participant.registration.requested", "url": rx.url, "enabled": false})).send().await;
         assert_eq!(made.status, 201, "{}", made.text);
@@ -110,10 +111,16 @@ app_tests! {
         let reloaded = root.get("/admin/webfilters").await;
         assert!(!reloaded.text.contains("halts the action"), "a reload shows the list, and calls nobody");
         assert_eq!(rx.received().len(), 2);
+        // A long reply still reaches the page, cut to what a cookie carries.
+        let long = root.post(&format!("/admin/webfilters/{id}/test"), &[("form", "test"), ("id", id.as_str()), ("input", input.as_str())]).await;
+        let cookie = long.headers.get_all("set-cookie").iter().map(|v| v.len()).max().unwrap_or(0);
+        assert!(cookie < 4000, "the result fits a cookie: {cookie} bytes");
+        let shown = root.follow(&long).await;
+        assert!(shown.text.contains("the action proceeds") && shown.text.contains("cut here; GET /api/v1/webfilters/"), "{}", shown.text);
         let broken = root.post(&format!("/admin/webfilters/{id}/test"), &[("form", "test"), ("id", id.as_str()), ("input", "{not json")]).await;
         assert!(broken.text.contains("Not tested: input is not JSON") && broken.text.contains("{not json"), "{}", broken.text);
         let calls = app.admin(Method::GET, &format!("/api/v1/webfilters/{id}/calls")).send().await;
-        assert_eq!(calls.body["data"].as_array().unwrap().len(), 2, "each test call is logged");
+        assert_eq!(calls.body["data"].as_array().unwrap().len(), 3, "each test call is logged");
         let refused = root.post("/admin/webfilters", &[("form", "create"), ("filter_type", "participant.registration.requested"), ("url", "ftp://nope")]).await;
         assert!(refused.status == 200 && refused.text.contains("url-error") && refused.text.contains("ftp://nope"), "{}", refused.text);
     }
