@@ -156,10 +156,15 @@ pub struct Search {
     pub cursor: Option<String>,
 }
 
+/// A search parameter as the store takes it: trimmed, and none when nothing is left.
+pub fn needle(q: &Option<String>) -> Option<&str> {
+    q.as_deref().map(str::trim).filter(|q| !q.is_empty())
+}
+
 impl Search {
     /// What to look for, if anything.
     pub fn needle(&self) -> Option<&str> {
-        self.q.as_deref().map(str::trim).filter(|q| !q.is_empty())
+        needle(&self.q)
     }
 
     pub fn page(&self) -> Result<PageRequest, ApiError> {

@@ -327,10 +327,7 @@ async fn list_events(
             &EventFilter {
                 slug,
                 audience: audience(&caller),
-                search: query
-                    .q
-                    .map(|q| q.trim().to_owned())
-                    .filter(|q| !q.is_empty()),
+                search: crate::extract::needle(&query.q).map(str::to_owned),
             },
             &page,
         )
