@@ -156,14 +156,25 @@ pub struct Search {
     pub cursor: Option<String>,
 }
 
-/// A search parameter as the store takes it: trimmed, and none when nothing is left.
-pub fn needle(q: &Option<String>) -> Option<&str> {
-    q.as_deref().map(str::trim).filter(|q| !q.is_empty())
+/// The longest search `q` taken, in characters, as the console's search fields allow.
+pub const MAX_SEARCH: usize = 200;
+
+/// A search parameter `q` as the store takes it: trimmed, none when nothing is left; longer
+/// than [`MAX_SEARCH`] is a 422 on `q`.
+pub fn needle(q: &Option<String>) -> Result<Option<&str>, ApiError> {
+    let needle = q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if needle.is_some_and(|n| n.chars().count() > MAX_SEARCH) {
+        return Err(ApiError::field(
+            "q",
+            format!("must be at most {MAX_SEARCH} characters"),
+        ));
+    }
+    Ok(needle)
 }
 
 impl Search {
     /// What to look for, if anything.
-    pub fn needle(&self) -> Option<&str> {
+    pub fn needle(&self) -> Result<Option<&str>, ApiError> {
         needle(&self.q)
     }
 

@@ -2,7 +2,7 @@
 //! and the forms that create an event and register someone.
 
 use super::forms::Posted;
-use super::forms::{Fields, FormState, field, principal, refused, segment};
+use super::forms::{Fields, FormState, field, principal, refused, segment, typed};
 use super::pages::{Nav, Page, audience, render, unavailable};
 use super::session::Viewer;
 use crate::api::rfc3339;
@@ -71,7 +71,7 @@ async fn events_page(
 ) -> Response {
     let notice = (query.done.as_deref() == Some("deleted"))
         .then_some("The event is deleted, with its organizers, participants and sessions.");
-    let q = query.q.unwrap_or_default().trim().to_owned();
+    let q = typed(query.q.as_deref());
     let filter = EventFilter {
         slug: None,
         audience: audience(viewer),
@@ -267,9 +267,11 @@ async fn event_page(
     id: &EventId,
     at: EventPageQuery,
 ) -> convene_store::StoreResult<Option<EventPage>> {
-    let q = at.q.unwrap_or_default().trim().to_owned();
-    let sq = at.sq.unwrap_or_default().trim().to_owned();
-    let oq = at.oq.unwrap_or_default().trim().to_owned();
+    let (q, sq, oq) = (
+        typed(at.q.as_deref()),
+        typed(at.sq.as_deref()),
+        typed(at.oq.as_deref()),
+    );
     let notice = (at.done.as_deref() == Some("saved")).then_some("Saved.");
     let store = &state.store;
     let Some(e) = store.event_by_id(id).await? else {

@@ -271,9 +271,16 @@ impl Cursor {
     }
 }
 
+/// A search as typed: trimmed, and cut to what the search fields take (a longer one comes only
+/// from a hand-made URL).
+pub fn typed(q: Option<&str>) -> String {
+    let q = q.unwrap_or_default().trim();
+    q.chars().take(crate::extract::MAX_SEARCH).collect()
+}
+
 /// A list's search `q` as typed (trimmed), and its page after `cursor` with it, 50 rows a page.
 pub fn searched(q: Option<&str>, cursor: Option<String>) -> (String, crate::extract::Search) {
-    let search = q.unwrap_or_default().trim().to_owned();
+    let search = typed(q);
     let query = crate::extract::Search {
         q: Some(search.clone()),
         limit: Some("50".into()),

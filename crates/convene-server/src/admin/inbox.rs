@@ -62,7 +62,7 @@ pub async fn notifications(
     Query(q): Query<PageNumber>,
 ) -> Response {
     let page = q.page.unwrap_or(1).max(1);
-    let search = q.q.unwrap_or_default().trim().to_owned();
+    let search = super::forms::typed(q.q.as_deref());
     let query = NotificationQuery {
         owner: Some(viewer.user.id.clone()),
         filter: Some(search.as_str())
@@ -156,7 +156,8 @@ pub async fn mails(
         return r;
     }
     let status = q.status.as_deref().and_then(MailStatus::parse);
-    let search = q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let typed = super::forms::typed(q.q.as_deref());
+    let search = Some(typed.clone()).filter(|s| !s.is_empty());
     let after = PageRequest::parse_cursor(q.cursor.as_deref())
         .ok()
         .flatten();
@@ -194,7 +195,7 @@ pub async fn mails(
             nav: Nav::of(&viewer, "mails"),
             mails,
             status: status.map_or("", MailStatus::as_str).to_owned(),
-            q: search.unwrap_or_default(),
+            q: typed,
             next,
         },
     )

@@ -327,7 +327,7 @@ async fn list_events(
             &EventFilter {
                 slug,
                 audience: audience(&caller),
-                search: crate::extract::needle(&query.q).map(str::to_owned),
+                search: crate::extract::needle(&query.q)?.map(str::to_owned),
             },
             &page,
         )

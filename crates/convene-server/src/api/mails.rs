@@ -131,7 +131,7 @@ async fn list_mails(
             )
         })?),
     };
-    let recipient = crate::extract::needle(&q.q);
+    let recipient = crate::extract::needle(&q.q)?;
     let mails = state.store.list_mails(status, recipient, &page).await?;
     Ok(Json(List::from_page(mails, |m| MailBody::new(m, None))))
 }

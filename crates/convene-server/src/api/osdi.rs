@@ -171,7 +171,7 @@ pub(crate) async fn list_profiles(
     require_admin(&caller)?;
     // A handful of profiles, each a configured connection: read whole, searched here.
     let mut all = state.store.list_profiles().await?;
-    if let Some(needle) = query.needle() {
+    if let Some(needle) = query.needle()? {
         all.retain(|p| {
             convene_core::search::contains(&p.name, needle)
                 || convene_core::search::contains(p.entry_point.as_str(), needle)

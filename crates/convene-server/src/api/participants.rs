@@ -59,7 +59,7 @@ async fn list_participants(
 ) -> ApiResult<Json<List<ParticipantBody>>> {
     let access = EventAccess::load(&state, &caller, &id).await?;
     let include_private = access.standing.sees_private_participants();
-    let (search, page) = (query.needle(), query.page()?);
+    let (search, page) = (query.needle()?, query.page()?);
     let page = state
         .store
         .participants(&access.event.id, include_private, search, &page)

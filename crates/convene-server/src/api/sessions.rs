@@ -234,7 +234,7 @@ async fn list_sessions(
     Query(query): Query<Search>,
 ) -> ApiResult<Json<List<SessionBody>>> {
     let access = EventAccess::load(&state, &caller, &id).await?;
-    let (search, page) = (query.needle(), query.page()?);
+    let (search, page) = (query.needle()?, query.page()?);
     let page = state
         .store
         .sessions(&access.event.id, search, &page)

@@ -228,7 +228,7 @@ pub(crate) async fn list_tokens(
         (None, Principal::User { id, .. }) => Some(id.clone()),
         (None, Principal::Bootstrap) => None,
     };
-    let search = crate::extract::needle(&query.q);
+    let search = crate::extract::needle(&query.q)?;
     let tokens = state
         .store
         .list_tokens(owner.as_ref(), search, &page)

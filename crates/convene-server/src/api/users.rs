@@ -130,7 +130,7 @@ pub(crate) async fn list_users(
     require_admin(&caller)?;
     let page = state
         .store
-        .list_users(query.needle(), &query.page()?)
+        .list_users(query.needle()?, &query.page()?)
         .await?;
     Ok(Json(List::from_page(page, |u| UserBody::new(u, &caller))))
 }

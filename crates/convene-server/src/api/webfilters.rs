@@ -263,7 +263,7 @@ pub(crate) async fn list_webfilters(
     Query(query): Query<Search>,
 ) -> ApiResult<Json<List<WebfilterBody>>> {
     require_admin(&caller)?;
-    let (search, page) = (query.needle(), query.page()?);
+    let (search, page) = (query.needle()?, query.page()?);
     let page = state.store.list_webfilters(search, &page).await?;
     Ok(Json(List::from_page(page, WebfilterBody::from)))
 }

@@ -310,7 +310,7 @@ pub(crate) async fn list_webhooks(
     Query(query): Query<Search>,
 ) -> ApiResult<Json<List<WebhookBody>>> {
     let owner = (!caller.is_admin()).then(|| caller.user_id()).flatten();
-    let (search, page) = (query.needle(), query.page()?);
+    let (search, page) = (query.needle()?, query.page()?);
     let page = state.store.list_webhooks(owner, search, &page).await?;
     Ok(Json(List::from_page(page, |w| WebhookBody::new(w, false))))
 }

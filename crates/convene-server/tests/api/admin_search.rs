@@ -28,6 +28,11 @@ app_tests! {
                 .send().await;
             assert_eq!(made.status, 201, "{}", made.text);
         }
+        let long = "x".repeat(201);
+        for list in ["/api/v1/webfilters", "/api/v1/events", "/api/v1/users", "/api/v1/tokens", "/api/v1/mails", "/api/v1/osdi/profiles"] {
+            let refused = app.admin(Method::GET, &format!("{list}?q={long}")).send().await;
+            assert_eq!((refused.status, refused.fields()), (422, vec!["q".to_owned()]), "{list}: {}", refused.text);
+        }
         let by_url = app.admin(Method::GET, "/api/v1/webfilters?q=/SEATS").send().await;
         assert_eq!(names(&by_url, "url"), ["http://127.0.0.1:9/seats"]);
         let by_description = app.admin(Method::GET, "/api/v1/webfilters?q=bots").send().await;
