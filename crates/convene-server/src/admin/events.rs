@@ -284,7 +284,11 @@ async fn event_page(
         .into_iter()
         .filter(|o| convene_core::search::contains(o.username.as_str(), &oq.replace('_', " ")))
         .collect();
-    let organizer_page = at.opage.unwrap_or(1).max(1);
+    // A hand-made page number far past the end shows an empty page, never an overflow.
+    let organizer_page = at
+        .opage
+        .unwrap_or(1)
+        .clamp(1, usize::MAX / ORGANIZERS_PER_PAGE);
     let more_organizers =
         (matching.len() > organizer_page * ORGANIZERS_PER_PAGE).then_some(organizer_page + 1);
     let organizers = matching

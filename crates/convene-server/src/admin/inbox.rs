@@ -61,7 +61,8 @@ pub async fn notifications(
     viewer: Viewer,
     Query(q): Query<PageNumber>,
 ) -> Response {
-    let page = q.page.unwrap_or(1).max(1);
+    // A hand-made page number far past the end shows an empty page, never an overflow.
+    let page = q.page.unwrap_or(1).clamp(1, u64::from(u32::MAX));
     let search = super::forms::typed(q.q.as_deref());
     let query = NotificationQuery {
         owner: Some(viewer.user.id.clone()),

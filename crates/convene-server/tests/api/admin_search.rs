@@ -120,6 +120,10 @@ app_tests! {
         assert!(made.status < 300, "{}", made.text);
         let bob = root.get(&format!("{path}?oq=BO")).await;
         assert!(bob.text.contains("Remove Bob as organizer") && !bob.text.contains("Remove Alice as organizer"), "{}", bob.text);
+        let far = root.get(&format!("{path}?opage={}", u64::MAX)).await;
+        assert!(far.status == 200 && far.text.contains("No organizers."), "a page far past the end: {}", far.status);
+        let far = root.get(&format!("/admin/notifications?page={}", u64::MAX)).await;
+        assert_eq!(far.status, 200, "{}", far.text);
         let nobody = root.get(&format!("{path}?oq=zed")).await;
         assert!(nobody.text.contains("No organizer's name contains “zed”"), "{}", nobody.text);
 
