@@ -126,6 +126,8 @@ pub trait DeckStore: Send + Sync {
     ) -> StoreResult<SlideDeck>;
     /// In order.
     async fn decks(&self, session: &SessionId) -> StoreResult<Vec<SlideDeck>>;
+    /// The decks of these sessions, each session's in order: one read for a page of sessions.
+    async fn decks_of_sessions(&self, sessions: &[&str]) -> StoreResult<Vec<SlideDeck>>;
     async fn revise_deck(
         &self,
         session: &Session,

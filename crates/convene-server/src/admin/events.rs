@@ -364,6 +364,8 @@ async fn event_page(
         )
         .await?;
     let more_sessions = sessions.next_after;
+    let shown: Vec<&str> = sessions.items.iter().map(|s| s.id.as_str()).collect();
+    let decks = store.decks_of_sessions(&shown).await?;
     let mut rows = Vec::with_capacity(sessions.items.len());
     for s in sessions.items {
         let room = s.conference.as_ref().map_or("no room".to_owned(), |c| {
@@ -377,10 +379,9 @@ async fn event_page(
                 (status, _, None) => status.to_owned(),
             }
         });
-        let decks = store
-            .decks(&s.id)
-            .await?
-            .into_iter()
+        let decks = decks
+            .iter()
+            .filter(|d| d.session == s.id)
             .map(|d| {
                 let (title, url) = (d.title.as_str().to_owned(), d.url.as_str().to_owned());
                 (d.id.to_string(), title, url)

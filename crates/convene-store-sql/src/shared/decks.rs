@@ -1,7 +1,7 @@
 //! Slide decks in order, and the ordered queue of their changes for the provider.
 
 use super::conference::{lock, next_number};
-use super::dialect::{Conn, db_time};
+use super::dialect::{Conn, db_time, in_list, text_list};
 use super::jobs::enqueue_in;
 use super::{Backend, emit};
 use crate::binds::Binds;
@@ -114,6 +114,18 @@ impl DeckStore for Backend {
     async fn decks(&self, session: &SessionId) -> StoreResult<Vec<SlideDeck>> {
         let mut conn = self.reads().acquire().await?;
         decks_of(&mut conn, session).await
+    }
+
+    async fn decks_of_sessions(&self, sessions: &[&str]) -> StoreResult<Vec<SlideDeck>> {
+        let sql = format!(
+            "SELECT * FROM decks WHERE {} ORDER BY session_id, position",
+            in_list("session_id", 1)
+        );
+        let rows: Vec<DeckRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(text_list(sessions))
+            .fetch_all(self.reads())
+            .await?;
+        Ok(rows.into_iter().map(SlideDeck::from).collect())
     }
 
     async fn revise_deck(

@@ -314,6 +314,16 @@ pub async fn decks_keep_their_order_and_queue_every_change(store: TestStore) {
         left.iter().map(|d| (d.number, d.order)).collect::<Vec<_>>(),
         [(decks[1].number, 1), (decks[2].number, 2)]
     );
+    let bare = store
+        .create_session(&e, new_session("Bare", 2, None), now())
+        .await
+        .unwrap();
+    let both = [s.id.as_str(), bare.id.as_str(), "no-such-session"];
+    assert_eq!(
+        store.decks_of_sessions(&both).await.unwrap(),
+        left,
+        "one read, in order"
+    );
     assert!(
         store
             .reorder_decks(&s, &[decks[2].id.clone()], now())
