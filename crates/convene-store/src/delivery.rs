@@ -43,6 +43,9 @@ pub trait WebhookStore: Send + Sync {
         search: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Page<Webhook>>;
+    /// How many webhooks there are, and up to `limit` of those failing now, longest first: the
+    /// overview's health card, without opening every webhook's secret.
+    async fn webhook_health(&self, limit: u32) -> StoreResult<(u64, Vec<Webhook>)>;
     /// Writes every mutable field of `webhook` (url, types, flags, secrets, health).
     async fn update_webhook(&self, webhook: &Webhook) -> StoreResult<Webhook>;
     /// Turns it off on the engine's own account (410, failing too long); `false` if it was off.

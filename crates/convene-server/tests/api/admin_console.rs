@@ -498,6 +498,17 @@ async fn an_event_timeline_puts_failures_first(backend: Backend) {
     );
     let hooks = root.get("/admin/webhooks?q=/DOWN").await;
     assert!(hooks.text.contains("127.0.0.1:9/down"), "{}", hooks.text);
+    let overview = root.get("/admin").await;
+    let failing = overview
+        .text
+        .split("id=\"failing\"")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        failing.contains("127.0.0.1:9/down") && failing.contains("retrying"),
+        "the overview lists the endpoint failing: {}",
+        overview.text
+    );
     let no_hooks = root.get("/admin/webhooks?q=elsewhere").await;
     assert!(
         no_hooks

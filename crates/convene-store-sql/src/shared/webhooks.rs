@@ -127,6 +127,26 @@ impl WebhookStore for Backend {
         }))
     }
 
+    async fn webhook_health(&self, limit: u32) -> StoreResult<(u64, Vec<Webhook>)> {
+        let (total,): (i64,) = sqlx::query_as("SELECT count(*) FROM webhooks")
+            .fetch_one(self.reads())
+            .await?;
+        let sql = format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE failing_since IS NOT NULL
+             ORDER BY failing_since, id LIMIT $1"
+        );
+        let rows: Vec<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(i64::from(limit))
+            .fetch_all(self.reads())
+            .await?;
+        let keys = self.keys.get();
+        let failing = rows
+            .into_iter()
+            .map(|r| keys.opened_webhook(r.into()))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((u64::try_from(total).unwrap_or_default(), failing))
+    }
+
     async fn update_webhook(&self, w: &Webhook) -> StoreResult<Webhook> {
         let sql = format!(
             "UPDATE webhooks SET url = $2, event_types = $3, enabled = $4, encoding = $5,

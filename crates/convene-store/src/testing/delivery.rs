@@ -138,6 +138,16 @@ pub async fn webhooks_round_trip(store: TestStore) {
     changed.rate_limit_per_s = None;
     changed.updated_at = now();
     assert_eq!(store.update_webhook(&changed).await.unwrap(), changed);
+    assert_eq!(store.webhook_health(10).await.unwrap(), (2, vec![]));
+    changed.failing_since = Some(now());
+    let failing = store.update_webhook(&changed).await.unwrap();
+    let health = store.webhook_health(10).await.unwrap();
+    assert_eq!(
+        health,
+        (2, vec![failing.clone()]),
+        "the count, and who fails"
+    );
+    assert_eq!(store.webhook_health(0).await.unwrap(), (2, vec![]));
     assert!(
         store
             .disable_webhook(&b.id, "gone (410)", now())
