@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
 use convene_core::webhook::{
-    Attempt, Delivery, DeliveryStatus, EventTypes, ResponseHeaders, SubjectOrder, Webhook,
+    Attempt, Delivery, DeliveryStatus, EventTypes, ResponseHeaders, SubjectOrder,
 };
 use convene_core::webhook_scope::WebhookScope;
 use convene_core::{DeliveryId, Timestamp, UserId, WebhookId};
@@ -140,11 +140,7 @@ pub(crate) async fn claims_of(
         .bind(text_list(&ids))
         .fetch_all(store.writes())
         .await?;
-    let keys = store.keys.get();
-    let hooks: Vec<Webhook> = hooks
-        .into_iter()
-        .map(|r| keys.opened_webhook(r.into()))
-        .collect::<StoreResult<_>>()?;
+    let hooks = store.opened_webhooks(hooks)?;
     Ok(claimed
         .into_iter()
         .filter_map(|delivery| {

@@ -60,6 +60,16 @@ impl From<WebhookRow> for Webhook {
     }
 }
 
+impl Backend {
+    /// Webhooks read back, their secrets opened.
+    pub(crate) fn opened_webhooks(&self, rows: Vec<WebhookRow>) -> StoreResult<Vec<Webhook>> {
+        let keys = self.keys.get();
+        rows.into_iter()
+            .map(|r| keys.opened_webhook(r.into()))
+            .collect()
+    }
+}
+
 fn rate(n: Option<u32>) -> Option<i32> {
     n.map(|n| i32::try_from(n).unwrap_or(i32::MAX))
 }
@@ -117,11 +127,7 @@ impl WebhookStore for Backend {
             .bind(search.map(convene_core::search::like_pattern))
             .fetch_all(self.reads())
             .await?;
-        let keys = self.keys.get();
-        let hooks = rows
-            .into_iter()
-            .map(|r| keys.opened_webhook(r.into()))
-            .collect::<StoreResult<Vec<_>>>()?;
+        let hooks = self.opened_webhooks(rows)?;
         Ok(Page::from_overfetch(hooks, page.limit, |w: &Webhook| {
             w.id.to_string()
         }))
@@ -139,11 +145,7 @@ impl WebhookStore for Backend {
             .bind(i64::from(limit))
             .fetch_all(self.reads())
             .await?;
-        let keys = self.keys.get();
-        let failing = rows
-            .into_iter()
-            .map(|r| keys.opened_webhook(r.into()))
-            .collect::<StoreResult<Vec<_>>>()?;
+        let failing = self.opened_webhooks(rows)?;
         Ok((u64::try_from(total).unwrap_or_default(), failing))
     }
 
