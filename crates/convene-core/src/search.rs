@@ -12,6 +12,11 @@ pub fn like_pattern(search: &str) -> String {
     format!("%{}%", escaped.to_lowercase())
 }
 
+/// A search among usernames: names keep `_` as a space (MediaWiki's rule), so the search does.
+pub fn as_name(search: &str) -> String {
+    search.replace('_', " ")
+}
+
 /// Whether `text` contains `search`, ignoring case, as [`like_pattern`] matches it.
 pub fn contains(text: &str, search: &str) -> bool {
     text.to_lowercase().contains(&search.trim().to_lowercase())
@@ -29,5 +34,6 @@ mod tests {
         assert!(!contains("Sync to Bern", "berlin"));
         assert!(contains("a_b", "_"));
         assert!(!contains("ab", "_"));
+        assert!(contains("Jane Doe", &as_name("jane_d")));
     }
 }

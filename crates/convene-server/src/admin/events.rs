@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use convene_core::EventId;
 use convene_core::event::Event;
 use convene_core::page::PageRequest;
+use convene_core::search::as_name;
 use convene_store::EventFilter;
 use serde::Deserialize;
 
@@ -282,7 +283,7 @@ async fn event_page(
         .organizers(id)
         .await?
         .into_iter()
-        .filter(|o| convene_core::search::contains(o.username.as_str(), &oq.replace('_', " ")))
+        .filter(|o| convene_core::search::contains(o.username.as_str(), &as_name(&oq)))
         .collect();
     // A hand-made page number far past the end shows an empty page, never an overflow.
     let organizer_page = at

@@ -4,7 +4,7 @@ use crate::binds::Binds;
 use async_trait::async_trait;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
-use convene_core::search::like_pattern;
+use convene_core::search::{as_name, like_pattern};
 use convene_core::text::{DisplayName, Email, Locale, TimeZoneName};
 use convene_core::user::{NewUser, User};
 use convene_core::username::Username;
@@ -44,10 +44,9 @@ impl From<UserRow> for User {
     }
 }
 
-/// [`like_pattern`] for usernames: names keep `_` as a space (MediaWiki's rule), so the
-/// needle does too.
+/// [`like_pattern`] for usernames ([`as_name`]).
 pub(crate) fn name_pattern(search: Option<&str>) -> Option<String> {
-    search.map(|s| like_pattern(&s.replace('_', " ")))
+    search.map(|s| like_pattern(&as_name(s)))
 }
 
 #[async_trait]
