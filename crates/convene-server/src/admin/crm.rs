@@ -154,7 +154,7 @@ async fn open_flags(
     .await?;
     Ok((
         rows(&flags.0, flag_row),
-        flags.0["next_cursor"].as_str().map(str::to_owned),
+        super::forms::next_cursor(&flags.0),
     ))
 }
 
@@ -187,7 +187,7 @@ async fn list_page(state: &AppState, viewer: &Viewer, at: Cursors, form: FormSta
                 csrf: viewer.csrf.clone(),
                 profiles: rows(&profiles, profile_row),
                 q: search,
-                more_profiles: profiles["next_cursor"].as_str().map(str::to_owned),
+                more_profiles: super::forms::next_cursor(&profiles),
                 flags,
                 more_flags,
                 here: "/admin/crm".into(),
@@ -314,7 +314,7 @@ pub async fn profile(
                     ),
                     realtime: p["realtime"].as_bool().unwrap_or(false),
                     profile: profile_row(&p),
-                    more_runs: runs.0["next_cursor"].as_str().map(str::to_owned),
+                    more_runs: super::forms::next_cursor(&runs.0),
                     runs: rows(&runs.0, run_row),
                     flags,
                     more_flags,

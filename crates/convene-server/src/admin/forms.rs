@@ -303,6 +303,11 @@ pub fn rows<T>(listed: &serde_json::Value, row: impl Fn(&serde_json::Value) -> T
         .unwrap_or_default()
 }
 
+/// The cursor of the next page of an API list answer, if there is one.
+pub fn next_cursor(listed: &serde_json::Value) -> Option<String> {
+    listed["next_cursor"].as_str().map(str::to_owned)
+}
+
 /// A value of an API answer as page text: strings as they are, nothing for null.
 pub fn text(v: &serde_json::Value) -> String {
     match v {

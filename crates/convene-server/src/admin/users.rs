@@ -74,11 +74,7 @@ async fn list_page(state: &AppState, viewer: &Viewer, q: Cursor, form: FormState
         Ok(l) => serde_json::to_value(&l.0).unwrap_or_default(),
         Err(e) => return refused(viewer, "users", e),
     };
-    let next = listed["next_cursor"].as_str().map(|c| {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        query.append_pair("q", &search).append_pair("cursor", c);
-        query.finish()
-    });
+    let next = super::forms::next_cursor(&listed);
     render(
         StatusCode::OK,
         &ListPage {
@@ -236,7 +232,7 @@ async fn user_page(
             form,
             tokens: rows(&listed, token_row),
             q: search,
-            next: listed["next_cursor"].as_str().map(str::to_owned),
+            next: super::forms::next_cursor(&listed),
             scopes: Scope::ALL.iter().map(|s| s.as_str()).collect(),
         },
     )

@@ -120,7 +120,7 @@ async fn list_page(
             csrf: viewer.csrf.clone(),
             filters,
             types: FilterType::ALL.iter().map(|t| t.as_str()).collect(),
-            next: v["next_cursor"].as_str().map(str::to_owned),
+            next: super::forms::next_cursor(&v),
             q: search,
             form,
             tested,

@@ -146,7 +146,7 @@ async fn list_page(state: &AppState, viewer: &Viewer, q: Cursor, form: FormState
         Ok(list) => {
             let v = serde_json::to_value(&list.0).unwrap_or_default();
             let hooks = super::forms::rows(&v, hook_row);
-            let next = v["next_cursor"].as_str().map(str::to_owned);
+            let next = super::forms::next_cursor(&v);
             render(
                 StatusCode::OK,
                 &ListPage {
@@ -316,7 +316,7 @@ async fn detail_page(
             secret,
             notice,
             deliveries: rows,
-            next: listed["next_cursor"].as_str().map(str::to_owned),
+            next: super::forms::next_cursor(&listed),
             filter_query: q.filters(),
             filter: q,
             filter_error,

@@ -68,6 +68,19 @@ app_tests! {
         assert!(none.text.contains("No profile's name or entry point contains “porto”"), "{}", none.text);
     }
 
+    async fn users_are_paged_with_their_search(app: TestApp) {
+        let _w = World::new(&app).await;
+        for n in 0..51 {
+            let made = app.admin(Method::POST, "/api/v1/users").json(&json!({"username": format!("Member {n:02}")})).send().await;
+            assert_eq!(made.status, 201, "{}", made.text);
+        }
+        let root = Operator::sign_in(&app, "Root").await;
+        let first = root.get("/admin/users?q=member_").await;
+        assert_eq!(first.text.matches(">Member ").count(), 50, "50 a page");
+        let next = root.get(&link(&first.text, "/admin/users?cursor=")).await;
+        assert!(next.text.contains(">Member 50<") && !next.text.contains(">Alice<"), "the next page keeps the search: {}", next.text);
+    }
+
     async fn tokens_are_searched_and_paged_per_user(app: TestApp) {
         let _w = World::new(&app).await;
         for n in 0..51 {
