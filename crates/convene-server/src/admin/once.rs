@@ -20,7 +20,7 @@ pub fn redirect_with(
 ) -> Response {
     let mut response = Redirect::to(location).into_response();
     if let Some(secret) = secret {
-        let value = sealed(state, &format!("{key}\n{secret}"));
+        let value = sealed_for(state, key, &secret);
         let cookie = set_cookie(SECRET_ONCE, &value, 300, headers, state);
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, v);
@@ -32,7 +32,12 @@ pub fn redirect_with(
 /// Whether [`redirect_with`] can carry `secret` for `key`: browsers keep a cookie of up to
 /// 4,096 bytes, name and attributes included.
 pub fn fits(state: &AppState, key: &str, secret: &str) -> bool {
-    sealed(state, &format!("{key}\n{secret}")).len() <= 3800
+    sealed_for(state, key, secret).len() <= 3800
+}
+
+/// The cookie value that carries `secret` for the page `key`, which [`take`] reads back.
+fn sealed_for(state: &AppState, key: &str, secret: &str) -> String {
+    sealed(state, &format!("{key}\n{secret}"))
 }
 
 /// The secret [`redirect_with`] left for `key`, if any.
