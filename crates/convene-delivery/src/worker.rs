@@ -1,10 +1,13 @@
 //! The delivery worker: fan the outbox out, claim due deliveries with a lease, send each, record
 //! the attempt and schedule the next. No transaction is open while a request is in flight.
 
+mod busy;
+
 use crate::http::Sender;
 use crate::limits::RateLimits;
 use crate::request::Request;
 use crate::retry::{Next, RetryPolicy};
+use busy::Endpoints;
 use convene_core::WebhookId;
 use convene_core::outbound::OutboundEvent;
 use convene_core::webhook::{Attempt, DeliveryStatus, Webhook};
@@ -16,7 +19,7 @@ use convene_store::{
 use futures_util::StreamExt;
 use futures_util::future::join_all;
 use futures_util::stream::FuturesUnordered;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
 use time::Duration;
@@ -46,6 +49,9 @@ pub struct Settings {
     pub max_in_flight_per_endpoint: usize,
     /// Rounds running side by side.
     pub parallel_rounds: usize,
+    /// A woken worker starts no round sooner than this after the last began, so messages that
+    /// arrive close together share one (light load then costs fewer statements per message).
+    pub gather: std::time::Duration,
 }
 
 /// What one round did.
@@ -53,11 +59,32 @@ pub struct Settings {
 pub struct Round {
     pub dispatched: u32,
     pub attempted: u32,
+    /// A limit was reached (the batch, or an endpoint's share) or an ordered lane moved on:
+    /// more may be due now, so the next round starts at once.
+    pub more: bool,
+    /// The earliest time this round put a delivery off to (a retry, a rate limit).
+    pub due: Option<Timestamp>,
 }
 
 impl Round {
     pub fn is_idle(self) -> bool {
         self.dispatched == 0 && self.attempted == 0
+    }
+
+    fn put_off(&mut self, at: Timestamp) {
+        self.due = Some(self.due.map_or(at, |due| due.min(at)));
+    }
+
+    /// A failure may have queued messages of its own (the endpoint failing, a delivery given
+    /// up, an endpoint disabled), and a finished delivery in an ordered lane lets the next go.
+    fn note(&mut self, done: &Done<'_>) {
+        if let Some(at) = done.record.next_attempt_at {
+            self.put_off(at);
+        }
+        let finished = done.record.status != DeliveryStatus::Pending;
+        self.more |= done.record.attempt.error_class.is_some()
+            || done.disable.is_some()
+            || (finished && done.claim.delivery.subject.is_some());
     }
 }
 
@@ -68,6 +95,12 @@ struct Done<'c> {
     disable: Option<String>,
 }
 
+/// What became of a claim: sent, or given back for later by the endpoint's rate limit.
+enum Sent<'c> {
+    Done(Done<'c>),
+    Later(&'c Claim, Timestamp),
+}
+
 pub struct Worker {
     store: Arc<dyn DeliveryWork>,
     clock: Arc<dyn Clock>,
@@ -75,32 +108,9 @@ pub struct Worker {
     settings: Settings,
     limits: RateLimits,
     wake: Arc<Notify>,
-    /// Endpoints a round of this worker is sending to; other rounds skip them.
-    busy: Mutex<HashSet<WebhookId>>,
-}
-
-/// Marks endpoints busy for as long as it lives.
-struct Busy<'a> {
-    set: &'a Mutex<HashSet<WebhookId>>,
-    ids: Vec<WebhookId>,
-}
-
-impl<'a> Busy<'a> {
-    fn mark(set: &'a Mutex<HashSet<WebhookId>>, ids: Vec<WebhookId>) -> Self {
-        set.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend(ids.iter().cloned());
-        Self { set, ids }
-    }
-}
-
-impl Drop for Busy<'_> {
-    fn drop(&mut self) {
-        let mut set = self.set.lock().unwrap_or_else(PoisonError::into_inner);
-        for id in &self.ids {
-            set.remove(id);
-        }
-    }
+    endpoints: Endpoints,
+    /// When the last round began, for `gather`.
+    last_round: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Worker {
@@ -117,7 +127,8 @@ impl Worker {
             settings,
             limits: RateLimits::default(),
             wake: Arc::new(Notify::new()),
-            busy: Mutex::default(),
+            endpoints: Endpoints::default(),
+            last_round: Mutex::default(),
         }
     }
 
@@ -125,13 +136,7 @@ impl Worker {
     pub async fn run_once(&self) -> StoreResult<Round> {
         let now = self.clock.now();
         let dispatched = self.store.dispatch(self.settings.batch, now).await?;
-        let skip: Vec<WebhookId> = self
-            .busy
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .cloned()
-            .collect();
+        let skip = self.endpoints.to_skip();
         let claims = self
             .store
             .claim(&ClaimRequest {
@@ -144,11 +149,16 @@ impl Worker {
                 skip,
             })
             .await?;
-        let _busy = Busy::mark(
-            &self.busy,
-            claims.iter().map(|c| c.webhook.id.clone()).collect(),
-        );
+        let mut busy = self.endpoints.mark(&claims, &self.wake);
         let attempted = u32::try_from(claims.len()).unwrap_or(u32::MAX);
+        let mut round = Round {
+            dispatched,
+            attempted,
+            more: dispatched >= self.settings.batch
+                || attempted >= self.settings.batch
+                || self.filled_an_endpoint(&claims),
+            due: None,
+        };
         // All at once: the claim took at most `max_in_flight_per_endpoint` per endpoint, and
         // other rounds skip the endpoints this one holds. Sends are recorded in waves as they
         // finish, not when the slowest does: a crash then repeats only what was in flight.
@@ -164,7 +174,17 @@ impl Worker {
             };
             match next {
                 Ok(Some(sent)) => {
-                    done.extend(sent?);
+                    match sent? {
+                        Sent::Done(sent) => {
+                            busy.sent(&sent.claim.webhook.id);
+                            round.note(&sent);
+                            done.push(sent);
+                        }
+                        Sent::Later(claim, at) => {
+                            busy.sent(&claim.webhook.id);
+                            round.put_off(at);
+                        }
+                    }
                     waiting_since = waiting_since.or_else(|| Some(tokio::time::Instant::now()));
                 }
                 Ok(None) => {
@@ -177,9 +197,16 @@ impl Worker {
                 }
             }
         }
-        Ok(Round {
-            dispatched,
-            attempted,
+        Ok(round)
+    }
+
+    /// Whether some endpoint got as many claims as it may have in flight: more may wait for it.
+    fn filled_an_endpoint(&self, claims: &[Claim]) -> bool {
+        let mut per_endpoint: HashMap<&WebhookId, usize> = HashMap::new();
+        claims.iter().any(|c| {
+            let n = per_endpoint.entry(&c.webhook.id).or_default();
+            *n += 1;
+            *n >= self.settings.max_in_flight_per_endpoint
         })
     }
 
@@ -214,7 +241,9 @@ impl Worker {
 
     /// `parallel_rounds` loops of rounds until `shutdown`; rounds in progress are finished
     /// first. A round waits for its slowest endpoint, and that endpoint is skipped by the other
-    /// loops meanwhile, so one slow endpoint holds up one loop, not the others.
+    /// loops while requests to it are in flight, so one slow endpoint holds up one loop, not the
+    /// others. A loop goes straight on after a round that reached a limit; otherwise it sleeps
+    /// until woken (then `gather`), or until what the round put off falls due.
     pub async fn run(&self, shutdown: CancellationToken) {
         let loops =
             (0..self.settings.parallel_rounds.max(1)).map(|_| self.rounds(shutdown.clone()));
@@ -223,8 +252,19 @@ impl Worker {
 
     async fn rounds(&self, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
+            {
+                let now = tokio::time::Instant::now();
+                let mut last = self
+                    .last_round
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                *last = Some(last.map_or(now, |last| last.max(now)));
+            }
             let pause = match self.run_once().await {
-                Ok(round) if !round.is_idle() => continue,
+                Ok(round) if round.more => continue,
+                // What this round left for later is what it knows of; a write since has woken
+                // the worker, and anything else is the safety net's.
+                Ok(round) if !round.is_idle() => self.until(round.due),
                 Ok(_) => self.until_due().await,
                 Err(e) => {
                     tracing::warn!(error = %e, "delivery round failed");
@@ -233,33 +273,57 @@ impl Worker {
             };
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
-                () = self.wake.notified() => {}
+                () = self.wake.notified() => {
+                    tokio::select! {
+                        () = self.gathered() => {}
+                        () = shutdown.cancelled() => {}
+                    }
+                }
                 () = shutdown.cancelled() => {}
             }
         }
+    }
+
+    /// Waits out what is left of `gather` since the last round began (or was set to begin: the
+    /// start is taken, so woken loops start `gather` apart, not together). A wake-up right after
+    /// a round takes what arrives meanwhile along; one after a quiet spell starts at once.
+    async fn gathered(&self) {
+        let start = {
+            let now = tokio::time::Instant::now();
+            let mut last = self
+                .last_round
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let start = last.map_or(now, |last| (last + self.settings.gather).max(now));
+            *last = Some(start);
+            start
+        };
+        tokio::time::sleep_until(start).await;
     }
 
     /// How long an idle loop may sleep: until the next retry falls due, at most `idle_poll`
     /// (the safety net for what no wake-up announces: a lease that ran out, a write on another
     /// node that sent no notice).
     async fn until_due(&self) -> std::time::Duration {
-        let poll = self.settings.idle_poll;
         match self.store.oldest_due().await {
-            Ok(Some(due)) => {
-                let wait = due - self.clock.now();
-                // Due already but not claimed: held by another round, lease or rate limit.
-                if wait <= Duration::ZERO {
-                    return poll;
-                }
-                std::time::Duration::try_from(wait).map_or(poll, |w| w.min(poll))
-            }
-            Ok(None) | Err(_) => poll,
+            // Due already but not claimed: held by another round, lease or rate limit.
+            Ok(Some(due)) if due <= self.clock.now() => self.settings.idle_poll,
+            Ok(due) => self.until(due),
+            Err(_) => self.settings.idle_poll,
         }
     }
 
-    /// Sends one claim inside its span, a child of the request that caused the message; `None`
-    /// when the endpoint's rate limit gave it back for later.
-    async fn attempt<'c>(&self, claim: &'c Claim) -> StoreResult<Option<Done<'c>>> {
+    /// The pause until `due`, at most `idle_poll`.
+    fn until(&self, due: Option<Timestamp>) -> std::time::Duration {
+        let poll = self.settings.idle_poll;
+        due.map_or(poll, |due| {
+            let wait = (due - self.clock.now()).max(Duration::ZERO);
+            std::time::Duration::try_from(wait).map_or(poll, |w| w.min(poll))
+        })
+    }
+
+    /// Sends one claim inside its span, a child of the request that caused the message.
+    async fn attempt<'c>(&self, claim: &'c Claim) -> StoreResult<Sent<'c>> {
         let delivery = &claim.delivery;
         let span = tracing::info_span!(
             target: crate::trace::TARGET,
@@ -281,14 +345,14 @@ impl Worker {
         caused_by(cause, self.send(claim).instrument(span)).await
     }
 
-    async fn send<'c>(&self, claim: &'c Claim) -> StoreResult<Option<Done<'c>>> {
+    async fn send<'c>(&self, claim: &'c Claim) -> StoreResult<Sent<'c>> {
         let started = self.clock.now();
         let webhook = &claim.webhook;
         if let Some(rate) = webhook.rate_limit_per_s
             && let Err(wait) = self.limits.take(&webhook.id, rate, started)
         {
             self.store.release_claim(claim, started + wait).await?;
-            return Ok(None);
+            return Ok(Sent::Later(claim, started + wait));
         }
         let delivery = &claim.delivery;
         let source_host = &self.settings.source_host;
@@ -347,7 +411,7 @@ impl Worker {
                 )
             })
         };
-        Ok(Some(Done {
+        Ok(Sent::Done(Done {
             claim,
             record,
             disable,

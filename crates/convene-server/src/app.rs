@@ -51,10 +51,10 @@ async fn wake_worker(
     if writes && response.status().is_success() {
         if response
             .extensions()
-            .get::<crate::state::OutboxOnly>()
+            .get::<crate::state::SignalsOnly>()
             .is_some()
         {
-            state.wake_outbox();
+            state.wake_deliveries();
         } else {
             state.wake_workers();
         }

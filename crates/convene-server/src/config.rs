@@ -196,6 +196,7 @@ pub struct DeliveryConfig {
     pub allowed_hosts: Vec<String>,
     pub max_in_flight_per_endpoint: usize,
     pub parallel_rounds: usize,
+    pub gather_ms: u64,
     /// Signals are refused (503 `backlog_full`) while the longest-waiting due delivery has
     /// waited longer than this; unset = never.
     #[serde(default)]

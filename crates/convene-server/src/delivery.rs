@@ -135,6 +135,7 @@ pub fn worker(
         idle_poll: std::time::Duration::from_millis(d.idle_poll_ms),
         max_in_flight_per_endpoint: d.max_in_flight_per_endpoint,
         parallel_rounds: d.parallel_rounds,
+        gather: std::time::Duration::from_millis(d.gather_ms),
     };
     Ok(Worker::new(store, clock, sender, settings))
 }

@@ -196,6 +196,7 @@ impl Node {
                 wake: crate::state::Wakers {
                     outbox: outbox_readers,
                     others: Arc::new([jobs.waker(), osdi.wake.clone()]),
+                    deliveries: worker.waker(),
                     nodes: Arc::new(tokio::sync::Notify::new()),
                 },
                 sync,

@@ -29,12 +29,13 @@ pub struct AppState {
 }
 
 /// Who reads what a write may have queued: the outbox's readers (the delivery worker and the
-/// notifier), and the rest (connector jobs, CRM runs).
-/// The other nodes are told through `nodes` (see `nudges`).
+/// notifier), and the rest (connector jobs, CRM runs); `deliveries` is the delivery worker's
+/// alone. The other nodes are told through `nodes` (see `nudges`).
 #[derive(Clone)]
 pub struct Wakers {
     pub outbox: Arc<[Arc<Notify>]>,
     pub others: Arc<[Arc<Notify>]>,
+    pub deliveries: Arc<Notify>,
     pub nodes: Arc<Notify>,
 }
 
@@ -45,12 +46,20 @@ impl AppState {
         self.wake.nodes.notify_one();
     }
 
-    /// After a write that only added outbox messages (signals): the job runner and the CRM
-    /// runner have nothing new to read, so they are left asleep.
+    /// After a write that only added outbox messages (an inbound source's signals): the job
+    /// runner and the CRM runner have nothing new to read, so they are left asleep.
     pub fn wake_outbox(&self) {
         for waker in self.wake.outbox.iter() {
             waker.notify_one();
         }
+        self.wake.nodes.notify_one();
+    }
+
+    /// After a write that only added signals through the API: they may not claim Convene's
+    /// source, so they are written told to nobody and only the delivery worker has anything new
+    /// to read.
+    pub fn wake_deliveries(&self) {
+        self.wake.deliveries.notify_one();
         self.wake.nodes.notify_one();
     }
 
@@ -62,6 +71,7 @@ impl AppState {
     }
 }
 
-/// Set on a response whose write only added outbox messages, so only their readers are woken.
+/// Set on a response whose write only added other platforms' signals, so only the delivery
+/// worker is woken.
 #[derive(Clone, Copy, Debug)]
-pub struct OutboxOnly;
+pub struct SignalsOnly;

@@ -4,7 +4,7 @@
 use super::{parse_time, require_admin};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody};
-use crate::state::{AppState, OutboxOnly};
+use crate::state::{AppState, SignalsOnly};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -117,7 +117,7 @@ async fn ingest(
     State(state): State<AppState>,
     Caller(caller): Caller,
     JsonBody(body): JsonBody<SignalBody>,
-) -> ApiResult<(StatusCode, Extension<OutboxOnly>, Json<Accepted>)> {
+) -> ApiResult<(StatusCode, Extension<SignalsOnly>, Json<Accepted>)> {
     require_admin(&caller)?;
     let signal = body.parse(state.clock.now())?;
     let id = signal.id.clone();
@@ -126,7 +126,7 @@ async fn ingest(
     }
     Ok((
         StatusCode::ACCEPTED,
-        Extension(OutboxOnly),
+        Extension(SignalsOnly),
         Json(Accepted { id }),
     ))
 }
@@ -181,7 +181,7 @@ async fn ingest_batch(
     State(state): State<AppState>,
     Caller(caller): Caller,
     JsonBody(body): JsonBody<SignalBatch>,
-) -> ApiResult<(Extension<OutboxOnly>, Json<BatchResults>)> {
+) -> ApiResult<(Extension<SignalsOnly>, Json<BatchResults>)> {
     require_admin(&caller)?;
     state.intake.admit()?;
     let items = match body.signals {
@@ -216,7 +216,7 @@ async fn ingest_batch(
     if !accepted.is_empty() {
         state.intake.ingest(accepted).await?;
     }
-    Ok((Extension(OutboxOnly), Json(BatchResults { results })))
+    Ok((Extension(SignalsOnly), Json(BatchResults { results })))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

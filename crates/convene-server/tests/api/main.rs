@@ -26,6 +26,7 @@ mod reminders;
 mod retention;
 mod rooms;
 mod roster;
+mod rounds;
 mod scoped_webhooks;
 mod scopes;
 mod sign_in;

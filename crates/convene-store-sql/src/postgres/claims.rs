@@ -4,7 +4,9 @@
 
 use super::PgStore;
 use super::dialect::lock_lanes;
-use super::shared::deliveries::{DeliveryRow, claims_of, event_of, plan, record_health};
+use super::shared::deliveries::{
+    DeliveryRow, claims_of, event_of, moved_rows, plan, record_health,
+};
 use super::shared::lanes::{claimed_lanes, lanes_of, settle, settle_locked};
 use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
@@ -35,16 +37,20 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
     )
     .execute(&mut *tx)
     .await?;
-    let messages: Vec<Undispatched> = sqlx::query_as(
-        "SELECT seq, id, event_type, data, occurred_at, source, traceparent, subject FROM outbox
-             WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+    // Marked fanned out as they are taken: the transaction makes both or neither happen.
+    let mut messages: Vec<Undispatched> = sqlx::query_as(
+        "UPDATE outbox SET dispatched_at = $2 WHERE seq IN (
+             SELECT seq FROM outbox WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1
+             FOR UPDATE SKIP LOCKED)
+         RETURNING seq, id, event_type, data, occurred_at, source, traceparent, subject",
     )
-    .bind(i64::from(limit))
+    .binds((i64::from(limit), at))
     .fetch_all(&mut *tx)
     .await?;
     if messages.is_empty() {
         return Ok(0);
     }
+    messages.sort_unstable_by_key(|m| m.0);
     let about: Vec<_> = messages
         .iter()
         .map(|m| (m.2.as_str(), &m.3.0, m.5.as_str()))
@@ -92,11 +98,6 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
         .execute(&mut *tx)
         .await?;
     settle(&mut tx, &lanes, at, change).await?;
-    let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();
-    sqlx::query("UPDATE outbox SET dispatched_at = $1 WHERE seq = ANY($2)")
-        .binds((at, &seqs))
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
     Ok(u32::try_from(messages.len()).unwrap_or(u32::MAX))
 }
@@ -143,21 +144,24 @@ pub(super) async fn finish_attempts(
     let statuses: Vec<&str> = done.iter().map(|(_, r)| r.status.as_str()).collect();
     let next: Vec<Option<Timestamp>> = done.iter().map(|(_, r)| r.next_attempt_at).collect();
     let at: Vec<Timestamp> = done.iter().map(|(_, r)| r.attempt.attempted_at).collect();
-    let moved: Vec<(String,)> = sqlx::query_as(
+    let moved: Vec<(String, bool)> = sqlx::query_as(
             "UPDATE deliveries d SET status = i.status, attempts = d.attempts + 1,
                  next_attempt_at = i.next_at, lease_token = NULL, lease_until = NULL, updated_at = i.at
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
                  AS i(id, token, status, next_at, at)
              WHERE d.id = i.id AND d.lease_token = i.token
-             RETURNING d.id",
+             RETURNING d.id, (SELECT w.failing_since IS NOT NULL FROM webhooks w
+                 WHERE w.id = d.webhook_id)",
         )
         .binds((&ids, &tokens, &statuses, &next, &at))
         .fetch_all(&mut *tx)
         .await?;
-    let moved: std::collections::HashSet<String> = moved.into_iter().map(|(id,)| id).collect();
+    let (recorded, streaking) = moved_rows(done, moved);
     let kept: Vec<&(&Claim, &AttemptRecord)> = done
         .iter()
-        .filter(|(c, _)| moved.contains(c.delivery.id.as_str()))
+        .zip(&recorded)
+        .filter(|(_, kept)| **kept)
+        .map(|(d, _)| d)
         .collect();
     let attempt = |f: fn(&AttemptRecord) -> Option<String>| {
         kept.iter().map(|(_, r)| f(r)).collect::<Vec<_>>()
@@ -194,13 +198,10 @@ pub(super) async fn finish_attempts(
     .bind(attempt(|r| r.attempt.response_headers.to_json()))
     .execute(&mut *tx)
     .await?;
-    record_health(&mut tx, &kept).await?;
+    record_health(&mut tx, &kept, &streaking).await?;
     if let Some(at) = kept.iter().map(|(_, r)| r.attempt.attempted_at).max() {
         settle_locked(&mut tx, &lanes, at, change).await?;
     }
     tx.commit().await?;
-    Ok(done
-        .iter()
-        .map(|(c, _)| moved.contains(c.delivery.id.as_str()))
-        .collect())
+    Ok(recorded)
 }

@@ -22,6 +22,7 @@ use convene_store::{
 };
 use serde_json::Value;
 use sqlx::types::Json;
+use std::collections::HashSet;
 
 /// A retry or recovery may put older deliveries back in a lane, of any webhook.
 const RESET: Change = Change {
@@ -236,14 +237,37 @@ pub(crate) async fn plan(
         .collect())
 }
 
+/// What a wave's update answered, one row per delivery it moved (its lease still held) with
+/// whether that delivery's endpoint had a stored failure streak: per sent claim, whether it was
+/// recorded, and the endpoints with a streak.
+pub(crate) fn moved_rows<'c>(
+    done: &[(&'c Claim, &AttemptRecord)],
+    rows: Vec<(String, bool)>,
+) -> (Vec<bool>, HashSet<&'c str>) {
+    let streak_of: std::collections::HashMap<String, bool> = rows.into_iter().collect();
+    let recorded = done
+        .iter()
+        .map(|(c, _)| streak_of.contains_key(c.delivery.id.as_str()))
+        .collect();
+    let streaking = done
+        .iter()
+        .filter(|(c, _)| streak_of.get(c.delivery.id.as_str()) == Some(&true))
+        .map(|(c, _)| c.webhook.id.as_str())
+        .collect();
+    (recorded, streaking)
+}
+
 /// After a round: moves each endpoint's failure streak and emits what an operator acts on.
 /// `endpoint.failing` when a streak starts and `endpoint.recovered` when one ends, each once
 /// per streak (the conditional update that changes the row decides, whichever node runs it);
 /// `delivery.exhausted` when a delivery's last attempt failed (but not for a `delivery.exhausted`
 /// message itself, so a dead endpoint that subscribes to it cannot feed a chain).
+/// `streaking` holds the endpoints with a stored streak, as the wave's own update read them in
+/// this transaction: only those can recover, so a wave of successes writes nothing more.
 pub(crate) async fn record_health(
     tx: &mut Conn,
     kept: &[&(&Claim, &AttemptRecord)],
+    streaking: &HashSet<&str>,
 ) -> StoreResult<()> {
     let mut events = Vec::new();
     let streaks = failure_streaks(kept.iter().copied());
@@ -257,6 +281,7 @@ pub(crate) async fn record_health(
         .iter()
         .filter(|(_, streak)| matches!(streak, None | Some((_, true))))
         .map(|(webhook, _)| *webhook)
+        .filter(|webhook| streaking.contains(webhook))
         .collect();
     if !succeeded.is_empty() {
         let sql = format!(

@@ -4,7 +4,9 @@
 
 use super::SqliteStore;
 use super::dialect::{micros, opt_micros};
-use super::shared::deliveries::{DeliveryRow, claims_of, event_of, plan, record_health};
+use super::shared::deliveries::{
+    DeliveryRow, claims_of, event_of, moved_rows, plan, record_health,
+};
 use super::shared::lanes::{claimed_lanes, lanes_of, settle};
 use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
@@ -27,16 +29,19 @@ type Undispatched = (
 pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> StoreResult<u32> {
     // The single writer connection serialises dispatchers: no row is taken twice.
     let mut tx = store.writer.begin().await?;
-    let messages: Vec<Undispatched> = sqlx::query_as(
-        "SELECT seq, id, event_type, data, occurred_at, source, traceparent, subject FROM outbox
-             WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1",
+    // Marked fanned out as they are read: the transaction makes both or neither happen.
+    let mut messages: Vec<Undispatched> = sqlx::query_as(
+        "UPDATE outbox SET dispatched_at = $2 WHERE seq IN (
+             SELECT seq FROM outbox WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1)
+         RETURNING seq, id, event_type, data, occurred_at, source, traceparent, subject",
     )
-    .bind(i64::from(limit))
+    .binds((i64::from(limit), micros(at)))
     .fetch_all(&mut *tx)
     .await?;
     if messages.is_empty() {
         return Ok(0);
     }
+    messages.sort_unstable_by_key(|m| m.0);
     let about: Vec<_> = messages
         .iter()
         .map(|m| (m.2.as_str(), &m.3.0, m.5.as_str()))
@@ -79,13 +84,6 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
     .execute(&mut *tx)
     .await?;
     settle(&mut tx, &lanes, at, change).await?;
-    let seqs: Vec<i64> = messages.iter().map(|m| m.0).collect();
-    sqlx::query(
-        "UPDATE outbox SET dispatched_at = $1 WHERE seq IN (SELECT value FROM json_each($2))",
-    )
-    .binds((micros(at), Json(&seqs)))
-    .execute(&mut *tx)
-    .await?;
     tx.commit().await?;
     Ok(u32::try_from(messages.len()).unwrap_or(u32::MAX))
 }
@@ -139,22 +137,19 @@ pub(super) async fn finish_attempts(
         })
         .collect();
     let mut tx = store.writer.begin().await?;
-    let moved: Vec<(String,)> = sqlx::query_as(
+    let moved: Vec<(String, bool)> = sqlx::query_as(
         "UPDATE deliveries SET status = r.value ->> 2, attempts = attempts + 1,
              next_attempt_at = r.value ->> 3, lease_token = NULL, lease_until = NULL,
              updated_at = r.value ->> 4
          FROM json_each($1) AS r
          WHERE deliveries.id = r.value ->> 0 AND deliveries.lease_token = r.value ->> 1
-         RETURNING deliveries.id",
+         RETURNING deliveries.id, (SELECT w.failing_since IS NOT NULL FROM webhooks w
+             WHERE w.id = deliveries.webhook_id)",
     )
     .bind(Json(&moves))
     .fetch_all(&mut *tx)
     .await?;
-    let moved: std::collections::HashSet<String> = moved.into_iter().map(|(id,)| id).collect();
-    let recorded: Vec<bool> = done
-        .iter()
-        .map(|(claim, _)| moved.contains(claim.delivery.id.as_str()))
-        .collect();
+    let (recorded, streaking) = moved_rows(done, moved);
     let attempts: Vec<Value> = done
         .iter()
         .zip(&recorded)
@@ -191,7 +186,7 @@ pub(super) async fn finish_attempts(
         .filter(|(_, kept)| **kept)
         .map(|(d, _)| d)
         .collect::<Vec<_>>();
-    record_health(&mut tx, &kept).await?;
+    record_health(&mut tx, &kept, &streaking).await?;
     if let Some(at) = kept.iter().map(|(_, r)| r.attempt.attempted_at).max() {
         let (lanes, change) = claimed_lanes(&kept);
         settle(&mut tx, &lanes, at, change).await?;
