@@ -149,7 +149,9 @@ impl Worker {
                 skip,
             })
             .await?;
-        let mut busy = self.endpoints.mark(&claims, &self.wake);
+        let mut busy = self
+            .endpoints
+            .mark(claims.iter().map(|c| &c.webhook.id), &self.wake);
         let attempted = u32::try_from(claims.len()).unwrap_or(u32::MAX);
         let mut round = Round {
             dispatched,

@@ -2,7 +2,6 @@
 //! one that a round skipped starts a round for what it may have left due.
 
 use convene_core::WebhookId;
-use convene_store::Claim;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
@@ -31,12 +30,16 @@ impl Endpoints {
         busy
     }
 
-    /// Marks the claims' endpoints busy until their sends finish; `wake` starts a round when
-    /// one that was skipped is freed.
-    pub(super) fn mark<'a>(&'a self, claims: &[Claim], wake: &'a Notify) -> Busy<'a> {
+    /// Marks the endpoints of a round's sends (one id per send) busy until they finish; `wake`
+    /// starts a round when one that was skipped is freed.
+    pub(super) fn mark<'a, 'i>(
+        &'a self,
+        sends: impl Iterator<Item = &'i WebhookId>,
+        wake: &'a Notify,
+    ) -> Busy<'a> {
         let mut in_flight: HashMap<WebhookId, usize> = HashMap::new();
-        for claim in claims {
-            *in_flight.entry(claim.webhook.id.clone()).or_default() += 1;
+        for endpoint in sends {
+            *in_flight.entry(endpoint.clone()).or_default() += 1;
         }
         self.state().busy.extend(in_flight.keys().cloned());
         Busy {
@@ -85,5 +88,53 @@ impl Busy<'_> {
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
         self.endpoints.free(self.in_flight.keys(), self.wake);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::FutureExt;
+
+    fn woken(wake: &Notify) -> bool {
+        wake.notified().now_or_never().is_some()
+    }
+
+    #[test]
+    fn an_endpoint_is_freed_by_its_last_send_and_a_skipping_round_is_started() {
+        let (endpoints, wake) = (Endpoints::default(), Notify::new());
+        let (a, b) = (WebhookId::new(), WebhookId::new());
+        let mut busy = endpoints.mark([&a, &a, &b].into_iter(), &wake);
+        let mut skipped = endpoints.to_skip();
+        skipped.sort();
+        let mut both = vec![a.clone(), b.clone()];
+        both.sort();
+        assert_eq!(skipped, both);
+
+        busy.sent(&a);
+        assert_eq!(
+            endpoints.to_skip().len(),
+            2,
+            "one send to a is still in flight"
+        );
+        assert!(!woken(&wake));
+        busy.sent(&b);
+        assert_eq!(endpoints.to_skip(), vec![a.clone()], "b's only send finished");
+        assert!(woken(&wake), "a round skipped b");
+        busy.sent(&a);
+        assert!(endpoints.to_skip().is_empty());
+        assert!(woken(&wake));
+        drop(busy);
+        assert!(!woken(&wake), "nothing was left to free");
+    }
+
+    #[test]
+    fn freeing_what_no_round_skipped_starts_nothing() {
+        let (endpoints, wake) = (Endpoints::default(), Notify::new());
+        let a = WebhookId::new();
+        let busy = endpoints.mark(std::iter::once(&a), &wake);
+        drop(busy);
+        assert!(!woken(&wake));
+        assert!(endpoints.to_skip().is_empty());
     }
 }
