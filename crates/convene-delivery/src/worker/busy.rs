@@ -119,7 +119,11 @@ mod tests {
         );
         assert!(!woken(&wake));
         busy.sent(&b);
-        assert_eq!(endpoints.to_skip(), vec![a.clone()], "b's only send finished");
+        assert_eq!(
+            endpoints.to_skip(),
+            vec![a.clone()],
+            "b's only send finished"
+        );
         assert!(woken(&wake), "a round skipped b");
         busy.sent(&a);
         assert!(endpoints.to_skip().is_empty());
