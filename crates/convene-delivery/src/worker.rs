@@ -8,7 +8,6 @@ use crate::limits::RateLimits;
 use crate::request::Request;
 use crate::retry::{Next, RetryPolicy};
 use busy::Endpoints;
-use convene_core::WebhookId;
 use convene_core::outbound::OutboundEvent;
 use convene_core::webhook::{Attempt, DeliveryStatus, Webhook};
 use convene_core::{Clock, Timestamp};
@@ -19,7 +18,6 @@ use convene_store::{
 use futures_util::StreamExt;
 use futures_util::future::join_all;
 use futures_util::stream::FuturesUnordered;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
 use time::Duration;
@@ -156,9 +154,10 @@ impl Worker {
         let mut round = Round {
             dispatched,
             attempted,
+            // An endpoint given its whole in-flight share may have more waiting.
             more: dispatched >= self.settings.batch
                 || attempted >= self.settings.batch
-                || self.filled_an_endpoint(&claims),
+                || busy.fullest() >= self.settings.max_in_flight_per_endpoint,
             due: None,
         };
         // All at once: the claim took at most `max_in_flight_per_endpoint` per endpoint, and
@@ -200,16 +199,6 @@ impl Worker {
             }
         }
         Ok(round)
-    }
-
-    /// Whether some endpoint got as many claims as it may have in flight: more may wait for it.
-    fn filled_an_endpoint(&self, claims: &[Claim]) -> bool {
-        let mut per_endpoint: HashMap<&WebhookId, usize> = HashMap::new();
-        claims.iter().any(|c| {
-            let n = per_endpoint.entry(&c.webhook.id).or_default();
-            *n += 1;
-            *n >= self.settings.max_in_flight_per_endpoint
-        })
     }
 
     /// Records a wave of sent claims in one transaction, then turns off the endpoints that asked

@@ -72,6 +72,11 @@ pub(super) struct Busy<'a> {
 }
 
 impl Busy<'_> {
+    /// The most sends in flight to one endpoint.
+    pub(super) fn fullest(&self) -> usize {
+        self.in_flight.values().copied().max().unwrap_or(0)
+    }
+
     /// One send to `endpoint` finished.
     pub(super) fn sent(&mut self, endpoint: &WebhookId) {
         let Some(left) = self.in_flight.get_mut(endpoint) else {
@@ -105,6 +110,7 @@ mod tests {
         let (endpoints, wake) = (Endpoints::default(), Notify::new());
         let (a, b) = (WebhookId::new(), WebhookId::new());
         let mut busy = endpoints.mark([&a, &a, &b].into_iter(), &wake);
+        assert_eq!(busy.fullest(), 2, "two sends to a");
         let mut skipped = endpoints.to_skip();
         skipped.sort();
         let mut both = vec![a.clone(), b.clone()];

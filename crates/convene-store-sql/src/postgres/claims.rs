@@ -4,9 +4,7 @@
 
 use super::PgStore;
 use super::dialect::lock_lanes;
-use super::shared::deliveries::{
-    DeliveryRow, claims_of, event_of, moved_rows, plan, record_health,
-};
+use super::shared::deliveries::{DeliveryRow, Moved, claims_of, event_of, plan, record_health};
 use super::shared::lanes::{claimed_lanes, lanes_of, settle, settle_locked};
 use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
@@ -156,13 +154,8 @@ pub(super) async fn finish_attempts(
         .binds((&ids, &tokens, &statuses, &next, &at))
         .fetch_all(&mut *tx)
         .await?;
-    let (recorded, streaking) = moved_rows(done, moved);
-    let kept: Vec<&(&Claim, &AttemptRecord)> = done
-        .iter()
-        .zip(&recorded)
-        .filter(|(_, kept)| **kept)
-        .map(|(d, _)| d)
-        .collect();
+    let moved = Moved::of(done, moved);
+    let kept = &moved.kept;
     let attempt = |f: fn(&AttemptRecord) -> Option<String>| {
         kept.iter().map(|(_, r)| f(r)).collect::<Vec<_>>()
     };
@@ -198,10 +191,10 @@ pub(super) async fn finish_attempts(
     .bind(attempt(|r| r.attempt.response_headers.to_json()))
     .execute(&mut *tx)
     .await?;
-    record_health(&mut tx, &kept, &streaking).await?;
+    record_health(&mut tx, kept, &moved.streaking).await?;
     if let Some(at) = kept.iter().map(|(_, r)| r.attempt.attempted_at).max() {
         settle_locked(&mut tx, &lanes, at, change).await?;
     }
     tx.commit().await?;
-    Ok(recorded)
+    Ok(moved.recorded)
 }

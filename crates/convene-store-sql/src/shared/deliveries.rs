@@ -237,24 +237,44 @@ pub(crate) async fn plan(
         .collect())
 }
 
-/// What a wave's update answered, one row per delivery it moved (its lease still held) with
-/// whether that delivery's endpoint had a stored failure streak: per sent claim, whether it was
-/// recorded, and the endpoints with a streak.
-pub(crate) fn moved_rows<'c>(
-    done: &[(&'c Claim, &AttemptRecord)],
-    rows: Vec<(String, bool)>,
-) -> (Vec<bool>, HashSet<&'c str>) {
-    let streak_of: std::collections::HashMap<String, bool> = rows.into_iter().collect();
-    let recorded = done
-        .iter()
-        .map(|(c, _)| streak_of.contains_key(c.delivery.id.as_str()))
-        .collect();
-    let streaking = done
-        .iter()
-        .filter(|(c, _)| streak_of.get(c.delivery.id.as_str()) == Some(&true))
-        .map(|(c, _)| c.webhook.id.as_str())
-        .collect();
-    (recorded, streaking)
+/// What a wave's update did, read from its answer: one row per delivery it moved (its lease
+/// still held) with whether that delivery's endpoint had a stored failure streak.
+pub(crate) struct Moved<'d, 'c> {
+    /// Per sent claim, whether it was recorded.
+    pub recorded: Vec<bool>,
+    /// The sent claims that were recorded.
+    pub kept: Vec<&'d (&'c Claim, &'c AttemptRecord)>,
+    /// The endpoints with a stored streak.
+    pub streaking: HashSet<&'c str>,
+}
+
+impl<'d, 'c> Moved<'d, 'c> {
+    pub(crate) fn of(
+        done: &'d [(&'c Claim, &'c AttemptRecord)],
+        rows: Vec<(String, bool)>,
+    ) -> Self {
+        let streak_of: std::collections::HashMap<String, bool> = rows.into_iter().collect();
+        let recorded: Vec<bool> = done
+            .iter()
+            .map(|(c, _)| streak_of.contains_key(c.delivery.id.as_str()))
+            .collect();
+        let kept = done
+            .iter()
+            .zip(&recorded)
+            .filter(|(_, kept)| **kept)
+            .map(|(d, _)| d)
+            .collect();
+        let streaking = done
+            .iter()
+            .filter(|(c, _)| streak_of.get(c.delivery.id.as_str()) == Some(&true))
+            .map(|(c, _)| c.webhook.id.as_str())
+            .collect();
+        Self {
+            recorded,
+            kept,
+            streaking,
+        }
+    }
 }
 
 /// After a round: moves each endpoint's failure streak and emits what an operator acts on.

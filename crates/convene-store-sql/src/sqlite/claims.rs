@@ -4,9 +4,7 @@
 
 use super::SqliteStore;
 use super::dialect::{micros, opt_micros};
-use super::shared::deliveries::{
-    DeliveryRow, claims_of, event_of, moved_rows, plan, record_health,
-};
+use super::shared::deliveries::{DeliveryRow, Moved, claims_of, event_of, plan, record_health};
 use super::shared::lanes::{claimed_lanes, lanes_of, settle};
 use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
@@ -149,12 +147,11 @@ pub(super) async fn finish_attempts(
     .bind(Json(&moves))
     .fetch_all(&mut *tx)
     .await?;
-    let (recorded, streaking) = moved_rows(done, moved);
-    let attempts: Vec<Value> = done
+    let moved = Moved::of(done, moved);
+    let attempts: Vec<Value> = moved
+        .kept
         .iter()
-        .zip(&recorded)
-        .filter(|(_, kept)| **kept)
-        .map(|((claim, record), _)| {
+        .map(|(claim, record)| {
             let a = &record.attempt;
             serde_json::json!([
                 claim.delivery.id.as_str(),
@@ -180,17 +177,12 @@ pub(super) async fn finish_attempts(
         .execute(&mut *tx)
         .await?;
     }
-    let kept = done
-        .iter()
-        .zip(&recorded)
-        .filter(|(_, kept)| **kept)
-        .map(|(d, _)| d)
-        .collect::<Vec<_>>();
-    record_health(&mut tx, &kept, &streaking).await?;
+    let kept = &moved.kept;
+    record_health(&mut tx, kept, &moved.streaking).await?;
     if let Some(at) = kept.iter().map(|(_, r)| r.attempt.attempted_at).max() {
-        let (lanes, change) = claimed_lanes(&kept);
+        let (lanes, change) = claimed_lanes(kept);
         settle(&mut tx, &lanes, at, change).await?;
     }
     tx.commit().await?;
-    Ok(recorded)
+    Ok(moved.recorded)
 }
