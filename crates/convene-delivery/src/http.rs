@@ -91,10 +91,17 @@ impl Outbound {
         method: reqwest::Method,
         url: &str,
     ) -> Result<reqwest::RequestBuilder, Refusal> {
-        if let Some(refusal) = self.literal_refusal(url) {
-            return Err(refusal);
-        }
-        let request = self.client.request(method, url);
+        // Parsed once: the client takes the parsed URL as it is.
+        let request = match url::Url::parse(url) {
+            Ok(parsed) => {
+                if let Some(refusal) = self.literal_refusal(&parsed) {
+                    return Err(refusal);
+                }
+                self.client.request(method, parsed)
+            }
+            // The client reports why it cannot be sent.
+            Err(_) => self.client.request(method, url),
+        };
         Ok(match crate::trace::traceparent() {
             Some(parent) => request.header("traceparent", parent),
             None => request,
@@ -102,8 +109,7 @@ impl Outbound {
     }
 
     /// An IP-literal URL never reaches the resolver, so it is judged here.
-    fn literal_refusal(&self, url: &str) -> Option<Refusal> {
-        let parsed = url::Url::parse(url).ok()?;
+    fn literal_refusal(&self, parsed: &url::Url) -> Option<Refusal> {
         let ip = match parsed.host()? {
             url::Host::Ipv4(v4) => IpAddr::V4(v4),
             url::Host::Ipv6(v6) => IpAddr::V6(v6),

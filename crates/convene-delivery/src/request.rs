@@ -2,10 +2,11 @@
 //! it, and the delivery inspector shows it again (signature masked) from the same definition.
 
 use crate::signing::{SigningKey, signature_header};
-use crate::wire::{Encoding, Metadata, payload};
+use crate::wire::{Encoding, Metadata};
 use convene_core::Timestamp;
 use convene_core::webhook::{Delivery, Webhook};
 use serde_json::Map;
+use std::borrow::Cow;
 
 /// Headers Convene sets on every delivery; a webhook's own `headers` may not replace them.
 pub const RESERVED_HEADERS: &[&str] = &[
@@ -62,10 +63,10 @@ impl Request {
     fn unsigned(webhook: &Webhook, delivery: &Delivery, sourcehost: &str, at: Timestamp) -> Self {
         let encoding = Encoding::parse(&webhook.encoding).unwrap_or_default();
         let data = match &delivery.data {
-            serde_json::Value::Object(members) => members.clone(),
-            other => Map::from_iter([("data".to_owned(), other.clone())]),
+            serde_json::Value::Object(members) => Cow::Borrowed(members),
+            other => Cow::Owned(Map::from_iter([("data".to_owned(), other.clone())])),
         };
-        let body = encoding.encode(&payload(
+        let body = encoding.body(
             &data,
             &Metadata {
                 event_type: &delivery.event_type,
@@ -74,7 +75,7 @@ impl Request {
                 source: &delivery.source,
                 sourcehost,
             },
-        ));
+        );
         let mut headers: Vec<(String, String)> = webhook
             .headers
             .iter()

@@ -27,8 +27,8 @@ pub struct Metadata<'a> {
 const SOURCELIB: [u32; 3] = [0, 1, 0];
 
 /// `data`'s members (one short key for Convene's own events) plus `event_metadata`.
-pub fn payload(data: &Map<String, Value>, meta: &Metadata<'_>) -> Value {
-    let mut body = data.clone();
+pub fn payload(data: Map<String, Value>, meta: &Metadata<'_>) -> Value {
+    let mut body = data;
     body.insert(
         "event_metadata".into(),
         json!({
@@ -42,6 +42,63 @@ pub fn payload(data: &Map<String, Value>, meta: &Metadata<'_>) -> Value {
         }),
     );
     Value::Object(body)
+}
+
+/// `event_metadata` as [`payload`] has it, its fields in key order (the order a JSON object's
+/// members are written in), so [`json_body`] writes the same bytes.
+#[derive(serde::Serialize)]
+struct MetadataMembers<'a> {
+    event_type: &'a str,
+    id: &'a str,
+    minorversion: u8,
+    source: &'a str,
+    sourcehost: &'a str,
+    sourcelib: [u32; 3],
+    time: String,
+}
+
+const METADATA_KEY: &str = "event_metadata";
+
+/// The JSON bytes of `payload(data, meta)`, written straight from `data` (a delivery's data is
+/// not copied into a new object for each attempt).
+pub fn json_body(data: &Map<String, Value>, meta: &Metadata<'_>) -> Vec<u8> {
+    let metadata = MetadataMembers {
+        event_type: meta.event_type,
+        id: meta.id,
+        minorversion: 0,
+        source: meta.source,
+        sourcehost: meta.sourcehost,
+        sourcelib: SOURCELIB,
+        time: meta.time.format(&Rfc3339).unwrap_or_default(),
+    };
+    let mut out = Vec::with_capacity(512);
+    out.push(b'{');
+    let mut metadata = Some(metadata);
+    // `data` is in key order; `event_metadata` goes in its place and replaces a member so named.
+    for (key, value) in data.iter().filter(|(k, _)| *k != METADATA_KEY) {
+        if key.as_str() > METADATA_KEY
+            && let Some(m) = metadata.take()
+        {
+            member(&mut out, METADATA_KEY, &m);
+        }
+        member(&mut out, key, value);
+    }
+    if let Some(m) = metadata.take() {
+        member(&mut out, METADATA_KEY, &m);
+    }
+    out.push(b'}');
+    out
+}
+
+/// Writes `"key":value`, after a comma unless it is the object's first member.
+fn member(out: &mut Vec<u8>, key: &str, value: &impl serde::Serialize) {
+    if out.len() > 1 {
+        out.push(b',');
+    }
+    // Writing into memory fails only for a map with non-string keys, which JSON values lack.
+    let _ = serde_json::to_writer(&mut *out, key);
+    out.push(b':');
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -71,6 +128,14 @@ impl Encoding {
         match self {
             Encoding::Json => "application/json",
             Encoding::Form => "application/x-www-form-urlencoded",
+        }
+    }
+
+    /// The exact bytes to send (and sign) for `payload(data, meta)`.
+    pub fn body(self, data: &Map<String, Value>, meta: &Metadata<'_>) -> Vec<u8> {
+        match self {
+            Encoding::Json => json_body(data, meta),
+            Encoding::Form => self.encode(&payload(data.clone(), meta)),
         }
     }
 
@@ -135,7 +200,7 @@ mod tests {
     #[test]
     fn the_payload_is_data_plus_event_metadata() {
         let data = json!({"participant": {"username": "Bob", "visibility": "public"}});
-        let body = payload(data.as_object().unwrap(), &meta());
+        let body = payload(data.as_object().unwrap().clone(), &meta());
         assert_eq!(body["participant"]["username"], "Bob");
         assert_eq!(
             body["event_metadata"],
@@ -143,6 +208,25 @@ mod tests {
                    "source": "convene", "sourcehost": "convene.example",
                    "time": "2026-11-23T10:00:00.5Z", "sourcelib": [0, 1, 0]})
         );
+    }
+
+    #[test]
+    fn the_json_body_is_the_payload_written_out() {
+        let datas = [
+            json!({}),
+            json!({"participant": {"username": "Bob"}, "event": {"id": "e1"}}),
+            // Keys before and after `event_metadata`, and one it replaces.
+            json!({"a": 1, "event_metadata": "mine", "eventz": [1, "x\"y"], "zz": null}),
+            json!({"event_metadatb": true, "ünicode": "Zoë"}),
+        ];
+        for data in datas {
+            let data = data.as_object().unwrap();
+            let expected = Encoding::Json.encode(&payload(data.clone(), &meta()));
+            assert_eq!(
+                String::from_utf8(json_body(data, &meta())).unwrap(),
+                String::from_utf8(expected).unwrap()
+            );
+        }
     }
 
     #[test]

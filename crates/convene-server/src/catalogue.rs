@@ -286,7 +286,7 @@ fn body(event_type: &str, data: Value) -> Value {
         _ => Map::new(),
     };
     payload(
-        &members,
+        members,
         &Metadata {
             event_type,
             id: "0193a0b4-7000-7c3d-8e9f-0a1b2c3d4e61",

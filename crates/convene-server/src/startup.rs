@@ -5,7 +5,7 @@ use crate::notifications::feed::Feed;
 use crate::notifications::mail::Mailer;
 use crate::notifications::mail::unsubscribe::UnsubscribeKey;
 use crate::notifications::notifier::Notifier;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::{app, connections};
 use anyhow::{Context, bail};
 use convene_core::{Clock, SystemClock};
@@ -187,7 +187,7 @@ impl Node {
             after: outbox_readers.clone(),
         });
         Ok(Self {
-            state: AppState {
+            state: AppState::new(Shared {
                 store,
                 clock,
                 intake,
@@ -205,7 +205,7 @@ impl Node {
                 feed,
                 keys,
                 sign_in: Arc::new(crate::admin::throttle::SignInGuard::per_core()),
-            },
+            }),
             worker,
             jobs,
             notifier,

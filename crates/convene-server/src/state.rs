@@ -5,10 +5,27 @@ use convene_store::Store;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-/// What every handler may reach: the store, the clock, the configuration, and the client that
-/// calls webfilters.
+/// What every handler may reach (see [`Shared`]). Extractors and middleware clone it for every
+/// request, so a clone is one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The store, the clock, the configuration, and the client that calls webfilters.
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     /// Where signals go in: written together, refused while deliveries are too far behind.

@@ -196,7 +196,7 @@ fn render(
             "SKIP_LOCKED" => d.skip_locked.to_owned(),
             "NO_LIMIT" => d.no_limit.to_owned(),
             // Numbers and the one table name the sources put in text.
-            "limit" | "offset" => "10".to_owned(),
+            "limit" | "offset" | "per_endpoint" => "10".to_owned(),
             "table" => "organizers".to_owned(),
             _ => consts
                 .get(&(file.clone(), name.to_owned()))

@@ -12,6 +12,7 @@ use convene_core::{DeliveryId, Timestamp, WebhookId};
 use convene_core::{EventId, UserId};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 use time::Duration;
 
 /// A webhook as first stored (the id, times and health fields are the store's).
@@ -75,7 +76,8 @@ pub struct Signal {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claim {
     pub delivery: Delivery,
-    pub webhook: Webhook,
+    /// Shared by the round's claims to the same endpoint.
+    pub webhook: Arc<Webhook>,
     /// Proves the lease when the attempt is recorded: a worker whose lease expired and was
     /// taken over records nothing.
     pub lease_token: String,

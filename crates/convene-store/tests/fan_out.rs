@@ -27,7 +27,7 @@ fn claim(webhook: &WebhookId) -> Claim {
             traceparent: None,
             subject: None,
         },
-        webhook: Webhook {
+        webhook: std::sync::Arc::new(Webhook {
             id: webhook.clone(),
             url: TargetUrl::parse("https://x.example/").unwrap(),
             event_types: EventTypes::All,
@@ -45,7 +45,7 @@ fn claim(webhook: &WebhookId) -> Claim {
             order: Default::default(),
             created_at: at,
             updated_at: at,
-        },
+        }),
         lease_token: "t".into(),
     }
 }

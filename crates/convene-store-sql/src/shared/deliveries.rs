@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use convene_core::outbound::{EventType, OutboundEvent};
 use convene_core::page::{Page, PageRequest};
 use convene_core::webhook::{
-    Attempt, Delivery, DeliveryStatus, EventTypes, ResponseHeaders, SubjectOrder,
+    Attempt, Delivery, DeliveryStatus, EventTypes, ResponseHeaders, SubjectOrder, Webhook,
 };
 use convene_core::webhook_scope::WebhookScope;
 use convene_core::{DeliveryId, Timestamp, UserId, WebhookId};
@@ -23,6 +23,7 @@ use convene_store::{
 use serde_json::Value;
 use sqlx::types::Json;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// A retry or recovery may put older deliveries back in a lane, of any webhook.
 const RESET: Change = Change {
@@ -141,7 +142,11 @@ pub(crate) async fn claims_of(
         .bind(text_list(&ids))
         .fetch_all(store.writes())
         .await?;
-    let hooks = store.opened_webhooks(hooks)?;
+    let hooks: Vec<Arc<Webhook>> = store
+        .opened_webhooks(hooks)?
+        .into_iter()
+        .map(Arc::new)
+        .collect();
     Ok(claimed
         .into_iter()
         .filter_map(|delivery| {
@@ -604,17 +609,17 @@ impl DeliveryStore for Backend {
 /// taken by the first). Another platform's signal is told to nobody, so it is written with the
 /// notifier done (`notified_at`, its own time): the notifier never reads it.
 pub(super) async fn signals_in(conn: &mut Conn, signals: &[Signal]) -> StoreResult<Vec<bool>> {
-    let rows: Vec<Value> = signals
+    let rows: Vec<_> = signals
         .iter()
         .map(|s| {
-            serde_json::json!([
-                s.id,
-                s.event_type,
-                s.data,
+            (
+                &s.id,
+                &s.event_type,
+                &s.data,
                 convene_core::clock::micros(s.occurred_at),
-                s.source,
-                s.subject
-            ])
+                &s.source,
+                &s.subject,
+            )
         })
         .collect();
     let sql = format!(

@@ -47,9 +47,10 @@ pub fn json_texts(n: u8) -> String {
 }
 
 /// The elements of the JSON array bound at `$n`, as rows of `value` (read members with `->>`),
-/// ordered by `key`.
+/// ordered by `key`. `jsonb_each` hands each row on in SQLite's binary form, so reading its
+/// members neither writes the row out as text nor parses it again.
 pub fn json_rows(n: u8) -> String {
-    format!("json_each(${n})")
+    format!("jsonb_each(${n})")
 }
 
 /// `LIKE` as the notification filter spells it: SQLite's `LIKE` ignores ASCII case, so `GLOB`
