@@ -101,8 +101,8 @@ pub(super) async fn claim(store: &SqliteStore, request: &ClaimRequest) -> StoreR
     // Endpoint by endpoint on the (webhook, due time) index, in one statement: SQLite has no
     // LATERAL, so a correlated list per webhook (CROSS JOIN keeps webhooks the outer loop)
     // stands in for it; a window over every due row would read a whole backlog each round.
-    // The limits are written in, not bound: SQLite prepares a statement again each time a bound
-    // LIMIT is bound, and they are the same every round.
+    // The limits are written in, not bound: binding a parameter that a LIMIT reads makes SQLite
+    // prepare the statement again, and these limits are the same every round.
     let skip: Vec<&str> = request.skip.iter().map(WebhookId::as_str).collect();
     let (per_endpoint, limit) = (request.per_endpoint, request.limit);
     let sql = format!(
