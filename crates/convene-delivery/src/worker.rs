@@ -243,14 +243,7 @@ impl Worker {
 
     async fn rounds(&self, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
-            {
-                let now = tokio::time::Instant::now();
-                let mut last = self
-                    .last_round
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                *last = Some(last.map_or(now, |last| last.max(now)));
-            }
+            self.reserve_start(std::time::Duration::ZERO);
             let pause = match self.run_once().await {
                 Ok(round) if round.more => continue,
                 // What this round left for later is what it knows of; a write since has woken
@@ -279,17 +272,19 @@ impl Worker {
     /// start is taken, so woken loops start `gather` apart, not together). A wake-up right after
     /// a round takes what arrives meanwhile along; one after a quiet spell starts at once.
     async fn gathered(&self) {
-        let start = {
-            let now = tokio::time::Instant::now();
-            let mut last = self
-                .last_round
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            let start = last.map_or(now, |last| (last + self.settings.gather).max(now));
-            *last = Some(start);
-            start
-        };
-        tokio::time::sleep_until(start).await;
+        tokio::time::sleep_until(self.reserve_start(self.settings.gather)).await;
+    }
+
+    /// Takes the next round start: now, or `gap` after the last start taken if that is later.
+    fn reserve_start(&self, gap: std::time::Duration) -> tokio::time::Instant {
+        let now = tokio::time::Instant::now();
+        let mut last = self
+            .last_round
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let start = last.map_or(now, |last| (last + gap).max(now));
+        *last = Some(start);
+        start
     }
 
     /// How long an idle loop may sleep: until the next retry falls due, at most `idle_poll`

@@ -4,7 +4,7 @@
 
 use super::PgStore;
 use super::dialect::lock_lanes;
-use super::shared::deliveries::{DeliveryRow, Moved, claims_of, event_of, plan, record_health};
+use super::shared::deliveries::{DeliveryRow, Moved, claims_of, events_of, plan, record_health};
 use super::shared::lanes::{claimed_lanes, lanes_of, settle, settle_locked};
 use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
@@ -55,6 +55,11 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
         .collect();
     let plan = plan(&mut tx, &about).await?;
     let (lanes, change) = lanes_of(&plan, |i| messages[i].7.as_deref());
+    // Read once per message, bound once per delivery.
+    let (data, events) = (
+        about.iter().map(|m| m.1.to_string()).collect::<Vec<_>>(),
+        events_of(&about),
+    );
     let pick = |f: fn(&Undispatched) -> String| {
         plan.iter()
             .map(|(i, _, _)| f(&messages[*i]))
@@ -75,7 +80,8 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
         .bind(plan.iter().map(|_| DeliveryId::new().to_string()).collect::<Vec<_>>())
         .bind(plan.iter().map(|(_, hook, _)| hook.as_str()).collect::<Vec<_>>())
         .binds((pick(|m| m.1.clone()), pick(|m| m.2.clone())))
-        .binds((pick(|m| m.3.0.to_string()), pick(|m| m.5.clone())))
+        .bind(plan.iter().map(|(i, _, _)| data[*i].as_str()).collect::<Vec<_>>())
+        .bind(pick(|m| m.5.clone()))
         .bind(plan.iter().map(|(i, _, _)| messages[*i].4).collect::<Vec<_>>())
         .bind(at)
         .bind(plan.iter().map(|(i, _, _)| messages[*i].6.clone()).collect::<Vec<_>>())
@@ -85,14 +91,7 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
                 .collect::<Vec<_>>(),
         )
         .bind(plan.iter().map(|(i, _, _)| messages[*i].0).collect::<Vec<_>>())
-        .bind(
-            plan.iter()
-                .map(|(i, _, _)| {
-                    let m = &messages[*i];
-                    event_of(&m.2, &m.5, &m.3.0)
-                })
-                .collect::<Vec<_>>(),
-        )
+        .bind(plan.iter().map(|(i, _, _)| events[*i].as_deref()).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
     settle(&mut tx, &lanes, at, change).await?;

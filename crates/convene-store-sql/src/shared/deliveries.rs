@@ -113,13 +113,19 @@ pub(crate) fn deliveries(rows: Vec<DeliveryRow>) -> StoreResult<Vec<Delivery>> {
     rows.into_iter().map(Delivery::try_from).collect()
 }
 
-/// The event a message of Convene's own is about, kept on its deliveries for the event's
-/// timeline; `None` for other platforms' signals and for messages about no event.
-pub(crate) fn event_of(event_type: &str, source: &str, data: &Value) -> Option<String> {
-    match MessageType::parse(event_type.to_owned(), source) {
-        MessageType::Event(t) => t.subject_event(data).map(str::to_owned),
-        MessageType::Signal(_) => None,
-    }
+/// Per message of a fan-out (`(type, data, source)`, as `plan` takes them), the event it is
+/// about, kept on its deliveries for the event's timeline; `None` for other platforms' signals
+/// and for messages about no event. Read once per message, not per endpoint.
+pub(crate) fn events_of(messages: &[(&str, &Value, &str)]) -> Vec<Option<String>> {
+    messages
+        .iter()
+        .map(|(event_type, data, source)| {
+            match MessageType::parse((*event_type).to_owned(), source) {
+                MessageType::Event(t) => t.subject_event(data).map(str::to_owned),
+                MessageType::Signal(_) => None,
+            }
+        })
+        .collect()
 }
 
 /// The claimed rows as claims, in due order, each with its webhook (secrets opened).

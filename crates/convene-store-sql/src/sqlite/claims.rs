@@ -4,7 +4,7 @@
 
 use super::SqliteStore;
 use super::dialect::{json_rows, micros, opt_micros};
-use super::shared::deliveries::{DeliveryRow, Moved, claims_of, event_of, plan, record_health};
+use super::shared::deliveries::{DeliveryRow, Moved, claims_of, events_of, plan, record_health};
 use super::shared::lanes::{claimed_lanes, lanes_of, settle};
 use crate::binds::Binds;
 use convene_core::{DeliveryId, Timestamp, WebhookId};
@@ -50,10 +50,7 @@ pub(super) async fn dispatch(store: &SqliteStore, limit: u32, at: Timestamp) -> 
     let (lanes, change) = lanes_of(&plan, |i| messages[i].7.as_deref());
     // One statement for the whole plan: the rows travel as one JSON array, written from
     // borrowed tuples (a message's data is not copied, nor its event read, per endpoint).
-    let events: Vec<Option<String>> = messages
-        .iter()
-        .map(|m| event_of(&m.2, &m.5, &m.3.0))
-        .collect();
+    let events = events_of(&about);
     let rows: Vec<_> = plan
         .iter()
         .map(|(i, hook, order)| {
