@@ -62,6 +62,9 @@ pub struct Round {
     pub more: bool,
     /// The earliest time this round put a delivery off to (a retry, a rate limit).
     pub due: Option<Timestamp>,
+    /// Endpoints other rounds were sending to were left out; the first of them to finish
+    /// wakes this worker.
+    pub skipped: bool,
 }
 
 impl Round {
@@ -135,6 +138,7 @@ impl Worker {
         let now = self.clock.now();
         let dispatched = self.store.dispatch(self.settings.batch, now).await?;
         let skip = self.endpoints.to_skip();
+        let skipped = !skip.is_empty();
         let claims = self
             .store
             .claim(&ClaimRequest {
@@ -159,6 +163,7 @@ impl Worker {
                 || attempted >= self.settings.batch
                 || busy.fullest() >= self.settings.max_in_flight_per_endpoint,
             due: None,
+            skipped,
         };
         // All at once: the claim took at most `max_in_flight_per_endpoint` per endpoint, and
         // other rounds skip the endpoints this one holds. Sends are recorded in waves as they
@@ -249,6 +254,10 @@ impl Worker {
                 // What this round left for later is what it knows of; a write since has woken
                 // the worker, and anything else is the safety net's.
                 Ok(round) if !round.is_idle() => self.until(round.due),
+                // Idle while other rounds send: the busy endpoints wake it as they free up, and
+                // the loops that put retries off wait for them, so reading the next due time
+                // (a walk of the due index per endpoint) is left to the loops that are alone.
+                Ok(round) if round.skipped => self.until(round.due),
                 Ok(_) => self.until_due().await,
                 Err(e) => {
                     tracing::warn!(error = %e, "delivery round failed");

@@ -131,3 +131,67 @@ async fn subject_lanes_hold_across_nodes() {
         node.close().await;
     }
 }
+
+/// A claim begins a little before where the last one found each endpoint's due rows, so a row
+/// written further behind (a fan-out that committed late) waits for the claim from the front,
+/// which runs at least once a second: it is late, never lost.
+#[tokio::test]
+async fn a_delivery_behind_where_claims_begin_is_taken_from_the_front() {
+    use convene_core::webhook::SubjectOrder;
+    use convene_core::{Clock, SystemClock};
+    use convene_store::{ClaimRequest, Signal, Store};
+    use time::Duration;
+
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let store = PgStore::connect(&db.url, 2).await.unwrap();
+    store.migrate().await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    convene_store::testing::ordered(&store, SubjectOrder::Any).await;
+    let send = |id: &'static str, at| {
+        let store = store.clone();
+        async move {
+            let signal = Signal {
+                id: id.into(),
+                event_type: "custom.changed".into(),
+                data: serde_json::json!({}),
+                source: "test".into(),
+                occurred_at: at,
+                subject: None,
+            };
+            assert!(store.ingest_signal(signal).await.unwrap());
+            assert_eq!(store.dispatch(10, at).await.unwrap(), 1);
+        }
+    };
+    let claimed = |at| {
+        let store = store.clone();
+        async move {
+            let request = ClaimRequest {
+                now: at,
+                lease: Duration::seconds(60),
+                limit: 10,
+                per_endpoint: 10,
+                skip: Vec::new(),
+            };
+            let claims = store.claim(&request).await.unwrap();
+            claims
+                .iter()
+                .map(|c| c.delivery.message_id.clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    let t0 = SystemClock.now();
+    send("head", t0).await;
+    assert_eq!(
+        claimed(t0).await,
+        ["head"],
+        "the first claim walks from the front"
+    );
+    send("late", t0 - Duration::seconds(10)).await;
+    let soon = t0 + Duration::milliseconds(500);
+    assert!(claimed(soon).await.is_empty(), "begins near the head");
+    let later = t0 + Duration::milliseconds(1_100);
+    assert_eq!(claimed(later).await, ["late"], "the front, a second on");
+    store.close().await;
+}

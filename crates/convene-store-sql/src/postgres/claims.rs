@@ -101,11 +101,17 @@ pub(super) async fn dispatch(store: &PgStore, limit: u32, at: Timestamp) -> Stor
 
 pub(super) async fn claim(store: &PgStore, request: &ClaimRequest) -> StoreResult<Vec<Claim>> {
     let token = uuid::Uuid::now_v7().to_string();
+    // Each endpoint's due rows from where it last began (see `heads`), or from the front.
+    let (hooks, starts) = store.heads.starts(request.now);
     let sql = "WITH due AS (
                 SELECT c.id FROM webhooks w
+                LEFT JOIN UNNEST($7::text[], $8::timestamptz[]) AS h(webhook_id, start)
+                    ON h.webhook_id = w.id
                 CROSS JOIN LATERAL (
                     SELECT d.id, d.next_attempt_at FROM deliveries d
-                    WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= $1
+                    WHERE d.webhook_id = w.id AND d.status = 'pending'
+                      AND d.next_attempt_at >= COALESCE(h.start, '-infinity')
+                      AND d.next_attempt_at <= $1
                       AND (d.lease_until IS NULL OR d.lease_until <= $1)
                     ORDER BY d.next_attempt_at, d.id LIMIT $5 FOR UPDATE SKIP LOCKED) c
                 WHERE w.enabled AND NOT (w.id = ANY($6))
@@ -116,10 +122,15 @@ pub(super) async fn claim(store: &PgStore, request: &ClaimRequest) -> StoreResul
     let rows: Vec<DeliveryRow> = sqlx::query_as(sql)
         .binds((request.now, i64::from(request.limit), &token))
         .bind(request.now + request.lease)
-        .binds((i64::from(request.per_endpoint), &skip))
+        .binds((i64::from(request.per_endpoint), &skip, &hooks, &starts))
         .fetch_all(&store.pool)
         .await?;
-    claims_of(store, rows, token).await
+    let limit_reached = rows.len() >= usize::try_from(request.limit).unwrap_or(usize::MAX);
+    let claims = claims_of(store, rows, token).await?;
+    store
+        .heads
+        .learn(request.now, &request.skip, &claims, limit_reached);
+    Ok(claims)
 }
 
 pub(super) async fn finish_attempts(

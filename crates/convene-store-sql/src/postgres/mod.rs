@@ -9,6 +9,7 @@ pub mod dialect;
 mod shared;
 
 mod claims;
+mod heads;
 
 use convene_store::StoreResult;
 use sqlx::PgPool;
@@ -19,6 +20,8 @@ use std::time::Duration;
 pub struct PgStore {
     pool: PgPool,
     keys: convene_store::seal::KeySlot,
+    /// Where this node's claims begin, per endpoint.
+    heads: std::sync::Arc<heads::Heads>,
 }
 
 /// This backend's store, as the modules shared by both stores name it.
@@ -54,6 +57,7 @@ impl PgStore {
         Ok(Self {
             pool,
             keys: Default::default(),
+            heads: Default::default(),
         })
     }
 }

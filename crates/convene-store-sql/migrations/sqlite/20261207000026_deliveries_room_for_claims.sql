@@ -1,0 +1,2 @@
+-- Nothing to do here: PostgreSQL leaves room on its deliveries pages so that a claim adds no
+-- index entries; SQLite updates its rows in place.
