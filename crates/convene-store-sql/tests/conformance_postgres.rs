@@ -1,17 +1,25 @@
-use convene_store::Admin;
+use convene_core::webhook::SubjectOrder;
+use convene_core::{Clock, SystemClock};
 use convene_store::testing::TestStore;
+use convene_store::{Admin, ClaimRequest, Signal, Store};
 use convene_store_sql::PgStore;
 use convene_testkit::TestDb;
 use std::sync::Arc;
 
 convene_store::conformance_suite!(async {
+    let (db, store) = fresh(4).await?;
+    Some((Arc::new(store) as TestStore, db))
+});
+
+/// A fresh database and a migrated store on it; `None` without PostgreSQL.
+async fn fresh(connections: u32) -> Option<(TestDb, PgStore)> {
     let db = TestDb::postgres().await?;
-    let store = PgStore::connect(&db.url, 4)
+    let store = PgStore::connect(&db.url, connections)
         .await
         .expect("connect to PostgreSQL");
     store.migrate().await.expect("migrate");
-    Some((Arc::new(store) as TestStore, db))
-});
+    Some((db, store))
+}
 
 /// Two nodes starting on one database migrate together safely and serve the same data.
 #[tokio::test]
@@ -37,16 +45,13 @@ async fn concurrent_migrations_are_safe() {
 /// message is the one a lost race between a fan-out and a finish would strand).
 #[tokio::test]
 async fn subject_lanes_hold_across_nodes() {
-    use convene_core::webhook::{Attempt, DeliveryStatus, SubjectOrder};
-    use convene_core::{Clock, SystemClock};
-    use convene_store::{AttemptRecord, ClaimRequest, Signal, Store};
+    use convene_core::webhook::{Attempt, DeliveryStatus};
+    use convene_store::AttemptRecord;
     use std::sync::Mutex;
 
-    let Some(db) = TestDb::postgres().await else {
+    let Some((db, a)) = fresh(4).await else {
         return;
     };
-    let a = PgStore::connect(&db.url, 4).await.unwrap();
-    a.migrate().await.unwrap();
     let b = PgStore::connect(&db.url, 4).await.unwrap();
     // Both nodes open the secrets they share with one keyring.
     let keys = Arc::new(convene_store::seal::Keyring::ephemeral());
@@ -137,16 +142,11 @@ async fn subject_lanes_hold_across_nodes() {
 /// which runs at least once a second: it is late, never lost.
 #[tokio::test]
 async fn a_delivery_behind_where_claims_begin_is_taken_from_the_front() {
-    use convene_core::webhook::SubjectOrder;
-    use convene_core::{Clock, SystemClock};
-    use convene_store::{ClaimRequest, Signal, Store};
     use time::Duration;
 
-    let Some(db) = TestDb::postgres().await else {
+    let Some((_db, store)) = fresh(2).await else {
         return;
     };
-    let store = PgStore::connect(&db.url, 2).await.unwrap();
-    store.migrate().await.unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
     convene_store::testing::ordered(&store, SubjectOrder::Any).await;
     let send = |id: &'static str, at| {
