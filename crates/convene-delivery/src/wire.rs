@@ -8,7 +8,7 @@
 //! two paths flatten to the same key the later one wins.
 
 use convene_core::Timestamp;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 
 /// `event_metadata`, in openedx-events' field set; times in RFC 3339 UTC.
@@ -29,23 +29,14 @@ const SOURCELIB: [u32; 3] = [0, 1, 0];
 /// `data`'s members (one short key for Convene's own events) plus `event_metadata`.
 pub fn payload(data: Map<String, Value>, meta: &Metadata<'_>) -> Value {
     let mut body = data;
-    body.insert(
-        "event_metadata".into(),
-        json!({
-            "event_type": meta.event_type,
-            "id": meta.id,
-            "minorversion": 0,
-            "source": meta.source,
-            "sourcehost": meta.sourcehost,
-            "time": meta.time.format(&Rfc3339).unwrap_or_default(),
-            "sourcelib": SOURCELIB,
-        }),
-    );
+    // Serialising plain strings and numbers cannot fail.
+    let metadata = serde_json::to_value(MetadataMembers::of(meta)).unwrap_or_default();
+    body.insert(METADATA_KEY.into(), metadata);
     Value::Object(body)
 }
 
-/// `event_metadata` as [`payload`] has it, its fields in key order (the order a JSON object's
-/// members are written in), so [`json_body`] writes the same bytes.
+/// `event_metadata`'s members, in key order (the order a JSON object's members are written
+/// in): [`payload`] holds them as a value, [`json_body`] writes them straight out.
 #[derive(serde::Serialize)]
 struct MetadataMembers<'a> {
     event_type: &'a str,
@@ -57,23 +48,28 @@ struct MetadataMembers<'a> {
     time: String,
 }
 
+impl<'a> MetadataMembers<'a> {
+    fn of(meta: &Metadata<'a>) -> Self {
+        Self {
+            event_type: meta.event_type,
+            id: meta.id,
+            minorversion: 0,
+            source: meta.source,
+            sourcehost: meta.sourcehost,
+            sourcelib: SOURCELIB,
+            time: meta.time.format(&Rfc3339).unwrap_or_default(),
+        }
+    }
+}
+
 const METADATA_KEY: &str = "event_metadata";
 
 /// The JSON bytes of `payload(data, meta)`, written straight from `data` (a delivery's data is
 /// not copied into a new object for each attempt).
 pub fn json_body(data: &Map<String, Value>, meta: &Metadata<'_>) -> Vec<u8> {
-    let metadata = MetadataMembers {
-        event_type: meta.event_type,
-        id: meta.id,
-        minorversion: 0,
-        source: meta.source,
-        sourcehost: meta.sourcehost,
-        sourcelib: SOURCELIB,
-        time: meta.time.format(&Rfc3339).unwrap_or_default(),
-    };
     let mut out = Vec::with_capacity(512);
     out.push(b'{');
-    let mut metadata = Some(metadata);
+    let mut metadata = Some(MetadataMembers::of(meta));
     // `data` is in key order; `event_metadata` goes in its place and replaces a member so named.
     for (key, value) in data.iter().filter(|(k, _)| *k != METADATA_KEY) {
         if key.as_str() > METADATA_KEY
@@ -185,6 +181,7 @@ fn walk(members: &Map<String, Value>, prefix: &str, pairs: &mut Vec<(String, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use time::macros::datetime;
 
     fn meta() -> Metadata<'static> {
